@@ -1,0 +1,38 @@
+package clock
+
+import "sync"
+
+// Signal is a one-shot event: it fires once and stays fired. Waiting on it with
+// Clock.Await is what lets a Virtual clock know the waiter is blocked.
+type Signal struct {
+	v       *Virtual // nil for signals of the Real clock
+	once    sync.Once
+	done    chan struct{}
+	fired   bool      // guarded by v.mu
+	waiters []*waiter // guarded by v.mu
+}
+
+// Fire fires the signal and wakes every waiter. Firing twice is a no-op.
+func (s *Signal) Fire() {
+	if s.v == nil {
+		s.once.Do(func() { close(s.done) })
+		return
+	}
+	s.v.mu.Lock()
+	defer s.v.mu.Unlock()
+	s.v.fireLocked(s)
+}
+
+// Fired reports whether the signal has fired.
+func (s *Signal) Fired() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Done returns a channel closed when the signal fires, for goroutines outside
+// the clock's accounting (tests, the CLI's main loop).
+func (s *Signal) Done() <-chan struct{} { return s.done }

@@ -1,0 +1,300 @@
+package clock
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// Virtual is a clock whose time advances only when every goroutine it accounts
+// for is blocked on it: then it jumps straight to the earliest pending timer.
+//
+// The goroutine that calls NewVirtual is accounted for as running; so is every
+// goroutine started with Go or AfterFunc. A goroutine gives up its running
+// token while it waits in Sleep or Await and gets it back when it is woken. The
+// one that wakes it (a timer, or a goroutine calling Signal.Fire) takes the
+// token for it before waking it, so time never slips forward during a hand-off.
+type Virtual struct {
+	mu      sync.Mutex
+	now     time.Time
+	running int
+	seq     uint64
+	timers  timerHeap
+	blocked map[*waiter]struct{} // goroutines waiting in Sleep or Await
+}
+
+var _ Clock = (*Virtual)(nil)
+
+// NewVirtual returns a virtual clock set to start. The calling goroutine counts
+// as running until it blocks on the clock.
+func NewVirtual(start time.Time) *Virtual {
+	return &Virtual{now: start, running: 1, blocked: make(map[*waiter]struct{})}
+}
+
+type timer struct {
+	when  time.Time
+	seq   uint64
+	index int // in the heap; -1 when popped or removed
+	fire  func()
+}
+
+type waiter struct {
+	ctx      context.Context
+	sig      *Signal // nil for Sleep
+	ch       chan struct{}
+	done     bool // woken, by fire, timeout or cancellation
+	timedOut bool
+	canceled bool
+	timer    *timer
+}
+
+// Now returns the virtual time.
+func (v *Virtual) Now() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.now
+}
+
+// Advance moves time forward by d, firing every timer that falls due, as if
+// the caller had slept. It is for tests and drivers that own the timeline.
+func (v *Virtual) Advance(ctx context.Context, d time.Duration) error {
+	return v.Sleep(ctx, d)
+}
+
+// Sleep blocks the calling goroutine for d of virtual time.
+func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &waiter{ctx: ctx, ch: make(chan struct{})}
+	v.mu.Lock()
+	w.timer = v.addTimerLocked(d, func() { v.wakeLocked(w) })
+	v.parkLocked(w)
+	v.mu.Unlock()
+	return v.block(w)
+}
+
+// parkLocked gives up the caller's running token while it waits in w.
+func (v *Virtual) parkLocked(w *waiter) {
+	v.blocked[w] = struct{}{}
+	v.running--
+	v.advanceLocked()
+}
+
+// wakeLocked wakes w, taking its running token back on its behalf.
+func (v *Virtual) wakeLocked(w *waiter) {
+	if w.done {
+		return
+	}
+	w.done = true
+	delete(v.blocked, w)
+	if w.timer != nil {
+		v.removeTimerLocked(w.timer)
+	}
+	if w.sig != nil {
+		w.sig.removeWaiterLocked(w)
+	}
+	v.running++
+	close(w.ch)
+}
+
+// block waits for w to be woken. A cancelled context wakes it too: directly,
+// if the goroutine is scheduled first, or from advanceLocked, which checks the
+// contexts of blocked goroutines before it moves time, so a cancellation made
+// by a running goroutine always lands at the virtual instant it was made.
+func (v *Virtual) block(w *waiter) error {
+	select {
+	case <-w.ch:
+	case <-w.ctx.Done():
+		v.mu.Lock()
+		if !w.done {
+			w.canceled = true
+			v.wakeLocked(w)
+		}
+		v.mu.Unlock()
+	}
+	switch {
+	case w.canceled:
+		return w.ctx.Err()
+	case w.timedOut:
+		return ErrTimeout
+	}
+	return nil
+}
+
+// Go runs f in a new accounted goroutine; the Signal fires when f returns.
+func (v *Virtual) Go(f func()) *Signal {
+	s := v.NewSignal()
+	v.mu.Lock()
+	v.running++
+	v.mu.Unlock()
+	go func() {
+		defer func() {
+			v.mu.Lock()
+			v.fireLocked(s)
+			v.running--
+			v.advanceLocked()
+			v.mu.Unlock()
+		}()
+		f()
+	}()
+	return s
+}
+
+// NewSignal returns an unfired Signal bound to this clock.
+func (v *Virtual) NewSignal() *Signal { return &Signal{v: v, done: make(chan struct{})} }
+
+// Await blocks until s fires, timeout of virtual time elapses or ctx is done.
+func (v *Virtual) Await(ctx context.Context, s *Signal, timeout time.Duration) error {
+	if s.v != v {
+		panic("clock: Await on a signal of another clock")
+	}
+	v.mu.Lock()
+	if s.fired {
+		v.mu.Unlock()
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		v.mu.Unlock()
+		return err
+	}
+	w := &waiter{ctx: ctx, sig: s, ch: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	if timeout > 0 {
+		w.timer = v.addTimerLocked(timeout, func() {
+			w.timedOut = true
+			v.wakeLocked(w)
+		})
+	}
+	v.parkLocked(w)
+	v.mu.Unlock()
+	return v.block(w)
+}
+
+// AfterFunc runs f in a new accounted goroutine once d of virtual time has
+// elapsed.
+func (v *Virtual) AfterFunc(d time.Duration, f func()) func() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	t := v.addTimerLocked(d, func() {
+		v.running++
+		go func() {
+			defer func() {
+				v.mu.Lock()
+				v.running--
+				v.advanceLocked()
+				v.mu.Unlock()
+			}()
+			f()
+		}()
+	})
+	return func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if t.index < 0 {
+			return false
+		}
+		v.removeTimerLocked(t)
+		return true
+	}
+}
+
+// Pending returns the number of timers not yet fired.
+func (v *Virtual) Pending() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.timers)
+}
+
+func (v *Virtual) fireLocked(s *Signal) {
+	if s.fired {
+		return
+	}
+	s.fired = true
+	close(s.done)
+	ws := s.waiters
+	s.waiters = nil
+	for _, w := range ws {
+		w.sig = nil
+		v.wakeLocked(w)
+	}
+}
+
+func (s *Signal) removeWaiterLocked(w *waiter) {
+	for i, x := range s.waiters {
+		if x == w {
+			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+func (v *Virtual) addTimerLocked(d time.Duration, fire func()) *timer {
+	if d < 0 {
+		d = 0
+	}
+	v.seq++
+	t := &timer{when: v.now.Add(d), seq: v.seq, fire: fire}
+	heap.Push(&v.timers, t)
+	return t
+}
+
+func (v *Virtual) removeTimerLocked(t *timer) {
+	if t.index >= 0 {
+		heap.Remove(&v.timers, t.index)
+	}
+}
+
+// advanceLocked fires timers while nothing is running. Timers due at the same
+// instant fire in the order they were set.
+func (v *Virtual) advanceLocked() {
+	for v.running == 0 {
+		for w := range v.blocked {
+			if w.ctx.Err() != nil {
+				w.canceled = true
+				v.wakeLocked(w)
+			}
+		}
+		if v.running > 0 || len(v.timers) == 0 {
+			return
+		}
+		t := heap.Pop(&v.timers).(*timer)
+		if t.when.After(v.now) {
+			v.now = t.when
+		}
+		t.fire()
+	}
+}
+
+type timerHeap []*timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if !h[i].when.Equal(h[j].when) {
+		return h[i].when.Before(h[j].when)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*timer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	t.index = -1
+	*h = old[:n-1]
+	return t
+}

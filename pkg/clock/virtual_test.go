@@ -1,0 +1,186 @@
+package clock
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestVirtualSleepJumps(t *testing.T) {
+	v := NewVirtual(epoch)
+	start := time.Now()
+	if err := v.Sleep(context.Background(), 90*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v.Now().Sub(epoch), 90*time.Minute; got != want {
+		t.Fatalf("elapsed = %v, want %v", got, want)
+	}
+	if wall := time.Since(start); wall > 5*time.Second {
+		t.Fatalf("virtual sleep took %v of wall time", wall)
+	}
+}
+
+func TestVirtualGoroutinesInterleaveByTime(t *testing.T) {
+	v := NewVirtual(epoch)
+	var mu sync.Mutex
+	var order []string
+	record := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	ctx := context.Background()
+	a := v.Go(func() {
+		v.Sleep(ctx, 3*time.Second)
+		record("a@3")
+		v.Sleep(ctx, 4*time.Second)
+		record("a@7")
+	})
+	b := v.Go(func() {
+		v.Sleep(ctx, 5*time.Second)
+		record("b@5")
+	})
+	if err := v.Await(ctx, a, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Await(ctx, b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(order), 3; got != want {
+		t.Fatalf("order = %v", order)
+	}
+	for i, want := range []string{"a@3", "b@5", "a@7"} {
+		if order[i] != want {
+			t.Fatalf("order = %v, want a@3 b@5 a@7", order)
+		}
+	}
+	if got, want := v.Now().Sub(epoch), 7*time.Second; got != want {
+		t.Fatalf("now = +%v, want +%v", got, want)
+	}
+}
+
+func TestVirtualAwaitTimeout(t *testing.T) {
+	v := NewVirtual(epoch)
+	s := v.NewSignal()
+	err := v.Await(context.Background(), s, time.Hour)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Await = %v, want ErrTimeout", err)
+	}
+	if got, want := v.Now().Sub(epoch), time.Hour; got != want {
+		t.Fatalf("now = +%v, want +%v", got, want)
+	}
+}
+
+func TestVirtualFireBeforeTimeout(t *testing.T) {
+	v := NewVirtual(epoch)
+	s := v.NewSignal()
+	v.Go(func() {
+		v.Sleep(context.Background(), 10*time.Minute)
+		s.Fire()
+	})
+	if err := v.Await(context.Background(), s, time.Hour); err != nil {
+		t.Fatalf("Await = %v, want nil", err)
+	}
+	if got, want := v.Now().Sub(epoch), 10*time.Minute; got != want {
+		t.Fatalf("now = +%v, want +%v", got, want)
+	}
+	// The cancelled timeout must not linger and move time later.
+	if got := v.Pending(); got != 0 {
+		t.Fatalf("pending timers = %d, want 0", got)
+	}
+	// Awaiting a fired signal returns at once.
+	if err := v.Await(context.Background(), s, time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A hand-off through a Signal must not let time slip: the sleeper that fires
+// the signal then sleeps again must not run ahead of the woken goroutine.
+func TestVirtualHandOffKeepsTime(t *testing.T) {
+	v := NewVirtual(epoch)
+	ctx := context.Background()
+	s := v.NewSignal()
+	var woke time.Time
+	w := v.Go(func() {
+		v.Await(ctx, s, 0)
+		woke = v.Now()
+	})
+	v.Go(func() {
+		v.Sleep(ctx, time.Minute)
+		s.Fire()
+		v.Sleep(ctx, time.Hour)
+	})
+	v.Await(ctx, w, 0)
+	if got, want := woke.Sub(epoch), time.Minute; got != want {
+		t.Fatalf("woken at +%v, want +%v", got, want)
+	}
+}
+
+func TestVirtualSleepCancelled(t *testing.T) {
+	v := NewVirtual(epoch)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := v.Go(func() {
+		v.Sleep(ctx, time.Minute)
+		cancel()
+	})
+	err := v.Sleep(ctx, time.Hour)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep = %v, want context.Canceled", err)
+	}
+	v.Await(context.Background(), done, 0)
+	if got := v.Pending(); got != 0 {
+		t.Fatalf("pending timers = %d, want 0", got)
+	}
+	// The clock still works after a cancellation.
+	if err := v.Sleep(context.Background(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVirtualAfterFunc(t *testing.T) {
+	v := NewVirtual(epoch)
+	fired := v.NewSignal()
+	var at time.Time
+	v.AfterFunc(30*time.Second, func() {
+		at = v.Now()
+		fired.Fire()
+	})
+	stop := v.AfterFunc(time.Minute, func() { t.Error("stopped AfterFunc ran") })
+	if err := v.Await(context.Background(), fired, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := at.Sub(epoch), 30*time.Second; got != want {
+		t.Fatalf("ran at +%v, want +%v", got, want)
+	}
+	if !stop() {
+		t.Fatal("stop() = false for a pending AfterFunc")
+	}
+	if stop() {
+		t.Fatal("stop() = true twice")
+	}
+	v.Sleep(context.Background(), 2*time.Minute)
+}
+
+func TestRealAwait(t *testing.T) {
+	var c Clock = Real{}
+	s := c.Go(func() {})
+	if err := c.Await(context.Background(), s, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Await(context.Background(), c.NewSignal(), time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Await = %v, want ErrTimeout", err)
+	}
+}
+
+// BenchmarkVirtualSleep measures the cost of one timer round trip.
+func BenchmarkVirtualSleep(b *testing.B) {
+	v := NewVirtual(epoch)
+	ctx := context.Background()
+	for b.Loop() {
+		v.Sleep(ctx, time.Second)
+	}
+}
