@@ -7,7 +7,8 @@ GO        ?= go
 FUZZTIME  ?= 10s
 FUNCTIONS := $(notdir $(wildcard functions/*))
 ASL       := $(wildcard statemachines/*.asl.json)
-NPM_STAMP := node_modules/.package-lock.json
+NPM_STAMP := tools/node_modules/.package-lock.json
+NODE_BIN  := tools/node_modules/.bin
 
 # The CDK CLI and jsii make no network attempt and print no Node end-of-life banner.
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -21,8 +22,8 @@ all: build
 deps: $(NPM_STAMP)
 	$(GO) mod download
 
-$(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+$(NPM_STAMP): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## build: every functions/* to dist/<name>/bootstrap for Lambda (provided.al2023, arm64)
@@ -71,7 +72,7 @@ lint: fmt-check vet
 
 ## asl: validate every state machine with asl-validator (npm)
 asl: $(NPM_STAMP)
-	@if [ -n "$(ASL)" ]; then node_modules/.bin/asl-validator --json-path $(ASL); else echo "asl: no state machines yet"; fi
+	@if [ -n "$(ASL)" ]; then $(NODE_BIN)/asl-validator --json-path $(ASL); else echo "asl: no state machines yet"; fi
 
 clean:
 	rm -rf dist cdk.out
