@@ -1,0 +1,257 @@
+// Package sim simulates AWS regions for the local drill and for tests.
+//
+// Each simulated service is a struct whose methods have the aws-sdk-go-v2
+// client method signatures, so code written against small interfaces of SDK
+// methods runs unchanged on the real client and on the simulator. The
+// simulator returns AWS's own error codes (as the SDK's typed errors where the
+// SDK has one, else smithy.GenericAPIError), wrapped in smithy.OperationError as
+// the SDK does, and models AWS's eventual behaviour on a shared clock.
+//
+// A World holds the regions. A region can be taken down (every call to it then
+// fails as an unreachable endpoint fails) and brought back; faults can be
+// injected per operation; every call is counted.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+// World is a set of simulated regions in one account, on one clock.
+type World struct {
+	// Clock is the time source of every service in the world.
+	Clock clock.Clock
+	// Account is the AWS account ID used in ARNs.
+	Account string
+
+	mu      sync.Mutex
+	regions map[string]*Region
+	faults  []*Fault
+	calls   map[CallKey]int
+}
+
+// NewWorld returns a world with the named regions, all up.
+func NewWorld(clk clock.Clock, account string, regions ...string) *World {
+	w := &World{Clock: clk, Account: account, regions: make(map[string]*Region), calls: make(map[CallKey]int)}
+	for _, name := range regions {
+		w.regions[name] = &Region{Name: name, world: w, services: make(map[string]any), sinks: make(map[string]func(string))}
+	}
+	return w
+}
+
+// Region returns the named region. It panics for a region the world was not
+// created with: that is a wiring bug, not a runtime condition.
+func (w *World) Region(name string) *Region {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r, ok := w.regions[name]
+	if !ok {
+		panic(fmt.Sprintf("sim: no region %q in this world", name))
+	}
+	return r
+}
+
+// Regions returns the region names, sorted.
+func (w *World) Regions() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	names := make([]string, 0, len(w.regions))
+	for n := range w.regions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// SetDown takes a region down (true) or brings it back (false). While down,
+// every API call to it fails with a transport error, as a call to an
+// unreachable regional endpoint does; its state is kept.
+func (w *World) SetDown(region string, down bool) {
+	r := w.Region(region)
+	w.mu.Lock()
+	r.down = down
+	w.mu.Unlock()
+}
+
+// Down reports whether the region is down.
+func (w *World) Down(region string) bool {
+	r := w.Region(region)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return r.down
+}
+
+// Fault makes matching calls fail. Empty Region, Service or Operation match
+// any. Times is how many calls fail before the fault is spent (0: every call).
+type Fault struct {
+	Region    string
+	Service   string // the SDK's ServiceID, e.g. "DynamoDB", "S3", "Glue"
+	Operation string // e.g. "RestoreTableToPointInTime"
+	Err       error  // returned as the OperationError's cause
+	Times     int
+
+	hits int
+}
+
+// Inject adds a fault.
+func (w *World) Inject(f *Fault) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.faults = append(w.faults, f)
+}
+
+// ClearFaults removes every fault.
+func (w *World) ClearFaults() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.faults = nil
+}
+
+// CallKey names one API operation in one region.
+type CallKey struct {
+	Region, Service, Operation string
+}
+
+// Calls returns how often each operation was called (failed calls included).
+func (w *World) Calls() map[CallKey]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[CallKey]int, len(w.calls))
+	for k, n := range w.calls {
+		out[k] = n
+	}
+	return out
+}
+
+// CallCount sums the calls matching the key; empty fields match any.
+func (w *World) CallCount(match CallKey) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for k, c := range w.calls {
+		if (match.Region == "" || match.Region == k.Region) &&
+			(match.Service == "" || match.Service == k.Service) &&
+			(match.Operation == "" || match.Operation == k.Operation) {
+			n += c
+		}
+	}
+	return n
+}
+
+// Region is one simulated region.
+type Region struct {
+	// Name is the region code, e.g. "us-east-1".
+	Name string
+
+	world    *World
+	down     bool           // guarded by world.mu
+	mu       sync.Mutex     // guards services and sinks
+	services map[string]any // service state, created on first use
+	sinks    map[string]func(body string)
+}
+
+// World returns the world the region belongs to.
+func (r *Region) World() *World { return r.world }
+
+// service returns the region's state for a service, creating it with mk on
+// first use. Each service's file defines a typed accessor over it.
+func (r *Region) service(name string, mk func() any) any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.services[name]
+	if !ok {
+		s = mk()
+		r.services[name] = s
+	}
+	return s
+}
+
+// call is the first thing every simulated API method does: it counts the
+// call and returns the error the call must fail with, if any (cancelled
+// context, region down, injected fault). The error is already wrapped as the
+// SDK wraps it.
+func (r *Region) call(ctx context.Context, service, operation string) error {
+	w := r.world
+	w.mu.Lock()
+	w.calls[CallKey{r.Name, service, operation}]++
+	down := r.down
+	var injected error
+	for _, f := range w.faults {
+		if (f.Region == "" || f.Region == r.Name) && (f.Service == "" || f.Service == service) &&
+			(f.Operation == "" || f.Operation == operation) && (f.Times == 0 || f.hits < f.Times) {
+			f.hits++
+			injected = f.Err
+			break
+		}
+	}
+	w.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: &smithy.CanceledError{Err: err}}
+	}
+	if down {
+		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: &smithyhttp.RequestSendError{
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("connect to %s endpoint in %s: %w", service, r.Name, ErrUnreachable)},
+		}}
+	}
+	if injected != nil {
+		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: injected}
+	}
+	return nil
+}
+
+// ErrUnreachable is in the chain of every error from a region that is down.
+var ErrUnreachable = errors.New("region unreachable")
+
+// opErr wraps an API error as the SDK does.
+func opErr(service, operation string, err error) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: err}
+}
+
+// apiErr returns a generic AWS API error with a client fault, for codes the
+// SDK has no typed error for.
+func apiErr(code, format string, args ...any) *smithy.GenericAPIError {
+	return &smithy.GenericAPIError{Code: code, Message: fmt.Sprintf(format, args...), Fault: smithy.FaultClient}
+}
+
+// ThrottlingError returns the error a throttled call gets, for fault injection.
+func ThrottlingError() error {
+	return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded", Fault: smithy.FaultClient}
+}
+
+// ServiceUnavailableError returns a server-side 503, for fault injection.
+func ServiceUnavailableError() error {
+	return &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "Service is unavailable", Fault: smithy.FaultServer}
+}
+
+// registerSink makes body deliveries to arn reach fn (an SQS queue, an SNS
+// topic, an event bus). Services that emit notifications deliver through
+// deliver, so the emitting service needs no compile-time tie to the target.
+func (r *Region) registerSink(arn string, fn func(body string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sinks[arn] = fn
+}
+
+// deliver hands body to the sink registered for arn, in whichever region the
+// ARN names. It reports whether a sink was found; a notification to a
+// missing target is dropped, as AWS drops it.
+func (w *World) deliver(region, arn, body string) bool {
+	r := w.Region(region)
+	r.mu.Lock()
+	fn := r.sinks[arn]
+	r.mu.Unlock()
+	if fn == nil {
+		return false
+	}
+	fn(body)
+	return true
+}
