@@ -1,0 +1,126 @@
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrTimeRange is returned by AppendJSON for a time outside the years
+// 0000–9999, which RFC 3339 (and so encoding/json) cannot represent.
+var ErrTimeRange = errors.New("record: time outside years 0000-9999")
+
+// AppendJSON appends the JSON encoding of r to dst, the bytes ingest writes
+// to Kinesis (followed there by a newline, so that Firehose writes NDJSON).
+//
+// It produces exactly what json.Marshal(r) does — same member order, same
+// string escaping, same time format — with one exception that exists for
+// speed: Data is copied verbatim rather than re-compacted, so whitespace
+// inside the producer's object is kept. Data must be valid JSON (ingest has
+// validated it); json.Unmarshal of the result gives back r, Data byte for
+// byte. It allocates nothing when dst has room.
+func AppendJSON(dst []byte, r *Record) ([]byte, error) {
+	if !timeInRange(r.TS) || !timeInRange(r.Received) {
+		return dst, ErrTimeRange
+	}
+	if len(r.Data) == 0 {
+		return dst, fmt.Errorf("record %q: empty data", r.ID)
+	}
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, r.ID)
+	dst = append(dst, `,"ts":"`...)
+	dst = r.TS.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","received":"`...)
+	dst = r.Received.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","region":`...)
+	dst = appendString(dst, r.Region)
+	if r.Producer != "" {
+		dst = append(dst, `,"producer":`...)
+		dst = appendString(dst, r.Producer)
+	}
+	if r.Canary {
+		dst = append(dst, `,"canary":true`...)
+	}
+	dst = append(dst, `,"data":`...)
+	dst = append(dst, r.Data...)
+	dst = append(dst, '}')
+	return dst, nil
+}
+
+// Decode parses one encoded record (one NDJSON line; a trailing newline is
+// allowed) as written by AppendJSON or json.Marshal.
+func Decode(line []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
+	}
+	return r, nil
+}
+
+func timeInRange(t time.Time) bool {
+	y := t.Year()
+	return y >= 0 && y <= 9999
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string escaped as encoding/json escapes
+// it (HTML-safe, invalid UTF-8 as U+FFFD, U+2028/U+2029 escaped).
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if htmlSafe(b) {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// htmlSafe reports whether encoding/json writes the ASCII byte b unescaped.
+func htmlSafe(b byte) bool {
+	return b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+}

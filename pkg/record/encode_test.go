@@ -1,0 +1,103 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestAppendJSONMatchesMarshal(t *testing.T) {
+	ts := time.Date(2026, 11, 25, 2, 31, 31, 123456789, time.UTC)
+	recv := time.Date(2026, 11, 25, 2, 31, 32, 0, time.UTC)
+	tests := []struct {
+		name string
+		r    Record
+	}{
+		{"Plain", Record{ID: "a-1", TS: ts, Received: recv, Region: "eu-west-1", Data: json.RawMessage(`{"a":1}`)}},
+		{"ProducerAndCanary", Record{ID: "c", TS: ts, Received: recv, Region: "eu-west-1", Producer: "p-7", Canary: true, Data: json.RawMessage(`{"canary":true}`)}},
+		{"EscapedID", Record{ID: "q\"b\\s\n\r\t\b\f\x01<>&\u2028\u2029é", TS: ts, Received: recv, Region: "r", Data: json.RawMessage(`{}`)}},
+		{"InvalidUTF8ID", Record{ID: "bad\xffbyte", TS: ts, Received: recv, Region: "r", Data: json.RawMessage(`{"x":"y"}`)}},
+		{"ZeroOffsetTime", Record{ID: "z", TS: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), Received: recv, Data: json.RawMessage(`{"n":[1,2,{"k":null}]}`)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := json.Marshal(&tt.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := AppendJSON(nil, &tt.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("AppendJSON:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestAppendJSONKeepsDataVerbatim(t *testing.T) {
+	data := json.RawMessage("{ \"a\" : [ 1 , 2 ],\n \"b\":\"<x>\" }")
+	r := Record{ID: "v", TS: time.Unix(1, 0).UTC(), Received: time.Unix(2, 0).UTC(), Region: "r", Data: data}
+	line, err := AppendJSON([]byte("prefix"), &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(line[:6]), "prefix"; got != want {
+		t.Fatalf("prefix = %q, want %q", got, want)
+	}
+	back, err := Decode(append(line[6:], '\n'))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(back.Data), string(data); got != want {
+		t.Fatalf("data = %q, want %q", got, want)
+	}
+	if got, want := back.ID, r.ID; got != want {
+		t.Fatalf("id = %q, want %q", got, want)
+	}
+	if !back.TS.Equal(r.TS) || !back.Received.Equal(r.Received) {
+		t.Fatalf("times = %v %v, want %v %v", back.TS, back.Received, r.TS, r.Received)
+	}
+}
+
+func TestAppendJSONRejects(t *testing.T) {
+	ok := time.Unix(0, 0).UTC()
+	tests := []struct {
+		name string
+		r    Record
+	}{
+		{"YearAbove9999", Record{ID: "a", TS: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Received: ok, Data: json.RawMessage(`{}`)}},
+		{"NegativeYear", Record{ID: "a", TS: ok, Received: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), Data: json.RawMessage(`{}`)}},
+		{"EmptyData", Record{ID: "a", TS: ok, Received: ok}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := AppendJSON(nil, &tt.r)
+			if err == nil {
+				t.Fatalf("AppendJSON = %s, want an error", got)
+			}
+			if tt.name != "EmptyData" && !errors.Is(err, ErrTimeRange) {
+				t.Fatalf("err = %v, want ErrTimeRange", err)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	data := bytes.Repeat([]byte("x"), 2000)
+	data = append(append([]byte(`{"payload":"`), data...), `"}`...)
+	r := Record{ID: "producer-1-0000000001", TS: time.Now().UTC(), Received: time.Now().UTC(), Region: "eu-west-1", Producer: "producer-1", Data: data}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var err error
+		buf, err = AppendJSON(buf[:0], &r)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
