@@ -1,0 +1,189 @@
+package partition
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+)
+
+// Handler is the partitions Lambda: it turns S3 object events into
+// registered partitions.
+type Handler struct {
+	tables []Table
+	reg    *Registrar
+	log    *slog.Logger
+}
+
+// NewHandler returns a Handler for the given tables (normalized, as
+// Config.Tables are) registering through reg and logging to log.
+func NewHandler(tables []Table, reg *Registrar, log *slog.Logger) *Handler {
+	return &Handler{tables: tables, reg: reg, log: log}
+}
+
+// message is one unit that succeeds or fails as a whole: an SQS message, or
+// the whole event when it came straight from S3 or EventBridge.
+type message struct {
+	id  string
+	err error // first failure
+}
+
+func (m *message) fail(err error) {
+	if m.err == nil {
+		m.err = err
+	}
+}
+
+// pending collects, per table, the partitions of a batch and the messages
+// that announced each.
+type pending struct {
+	order []Partition
+	from  map[Partition][]int
+}
+
+// Handle processes one invocation. For an SQS event it returns the
+// messages that failed as batch item failures and never fails the whole
+// batch: an unparsable body fails its own message (SQS then moves it to the
+// dead-letter queue), and a partition that could not be registered fails
+// exactly the messages that announced it. For a direct S3 or EventBridge event
+// it returns an error (of a pkg/fault type) if anything failed, so Lambda's
+// asynchronous retries take over.
+func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.SQSEventResponse, error) {
+	var probe struct {
+		Records []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		err = fault.InvalidErr(fmt.Errorf("partitions event: %w: %v", ErrBadEvent, err))
+		h.log.ErrorContext(ctx, "unreadable event", "error", err)
+		return events.SQSEventResponse{}, err
+	}
+	if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			err = fault.InvalidErr(fmt.Errorf("sqs event: %w: %v", ErrBadEvent, err))
+			h.log.ErrorContext(ctx, "unreadable event", "error", err)
+			return events.SQSEventResponse{}, err
+		}
+		msgs := make([]message, len(ev.Records))
+		bodies := make([][]byte, len(ev.Records))
+		for i, r := range ev.Records {
+			msgs[i].id = r.MessageId
+			bodies[i] = []byte(r.Body)
+		}
+		h.process(ctx, msgs, bodies)
+		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+		for _, m := range msgs {
+			if m.err != nil {
+				h.log.ErrorContext(ctx, "message failed", "messageId", m.id, "error", m.err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.id})
+			}
+		}
+		return resp, nil
+	}
+	msgs := []message{{id: "event"}}
+	h.process(ctx, msgs, [][]byte{payload})
+	if err := msgs[0].err; err != nil {
+		err = fault.Edge(err)
+		h.log.ErrorContext(ctx, "event failed", "error", err)
+		return events.SQSEventResponse{}, err
+	}
+	return events.SQSEventResponse{}, nil
+}
+
+// process parses every body, registers the partitions they name and records
+// each message's first failure in msgs.
+func (h *Handler) process(ctx context.Context, msgs []message, bodies [][]byte) {
+	byTable := make(map[string]*pending)
+	var objects, skipped int
+	for i, body := range bodies {
+		objs, err := ParseObjects(body)
+		if err != nil {
+			msgs[i].fail(fault.InvalidErr(fmt.Errorf("message %s: %w", msgs[i].id, err)))
+			continue
+		}
+		for _, o := range objs {
+			objects++
+			t, ok := h.table(o)
+			if !ok {
+				skipped++
+				h.log.DebugContext(ctx, "skip object", "bucket", o.Bucket, "key", o.Key, "reason", "no table for this bucket and prefix")
+				continue
+			}
+			p, ok, err := ParseKey(t, o.Key)
+			if err != nil {
+				msgs[i].fail(fault.InvalidErr(fmt.Errorf("message %s: table %s: %w", msgs[i].id, t.Name, err)))
+				continue
+			}
+			if !ok {
+				skipped++
+				h.log.DebugContext(ctx, "skip object", "bucket", o.Bucket, "key", o.Key, "reason", "not a data object")
+				continue
+			}
+			pd := byTable[t.Name]
+			if pd == nil {
+				pd = &pending{from: make(map[Partition][]int)}
+				byTable[t.Name] = pd
+			}
+			if _, seen := pd.from[p]; !seen {
+				pd.order = append(pd.order, p)
+			}
+			pd.from[p] = append(pd.from[p], i)
+		}
+	}
+	var partitions, failedPartitions int
+	for _, t := range h.tables {
+		pd := byTable[t.Name]
+		if pd == nil {
+			continue
+		}
+		partitions += len(pd.order)
+		err := h.reg.Register(ctx, t, pd.order)
+		if err == nil {
+			continue
+		}
+		var re *RegisterError
+		if !errors.As(err, &re) {
+			for _, idx := range pd.from {
+				for _, i := range idx {
+					msgs[i].fail(err)
+				}
+			}
+			failedPartitions += len(pd.order)
+			continue
+		}
+		for p, perr := range re.Failed {
+			failedPartitions++
+			for _, i := range pd.from[p] {
+				msgs[i].fail(perr)
+			}
+		}
+	}
+	failed := 0
+	for _, m := range msgs {
+		if m.err != nil {
+			failed++
+		}
+	}
+	h.log.InfoContext(ctx, "partitions batch", "messages", len(msgs), "objects", objects, "skipped", skipped,
+		"partitions", partitions, "failedPartitions", failedPartitions, "failedMessages", failed)
+}
+
+// table returns the configured table whose bucket holds o under the
+// longest matching prefix.
+func (h *Handler) table(o Object) (Table, bool) {
+	best, found := Table{}, false
+	for _, t := range h.tables {
+		if t.Bucket == o.Bucket && strings.HasPrefix(o.Key, t.Prefix) && (!found || len(t.Prefix) > len(best.Prefix)) {
+			best, found = t, true
+		}
+	}
+	return best, found
+}
