@@ -23,6 +23,7 @@ var ErrNotFound = errors.New("path not found")
 // Path is a compiled JSONPath expression. A Path is immutable and safe for concurrent use.
 type Path struct {
 	src  string
+	root byte // '$', or '@' for a path inside a filter
 	segs []segment
 }
 
@@ -39,8 +40,8 @@ func (p *Path) String() string { return p.src }
 // no wildcard, filter, slice, union or deep scan. ResultPath and the Choice rule Variable fields
 // accept only Reference Paths.
 func (p *Path) IsReference() bool {
-	for _, s := range p.segs {
-		if !s.isReferenceStep() {
+	for i := range p.segs {
+		if !p.segs[i].isReferenceStep() {
 			return false
 		}
 	}
@@ -50,8 +51,12 @@ func (p *Path) IsReference() bool {
 // IsDefinite reports whether p selects at most one value, in which case Get returns that value
 // itself rather than a list of matches.
 func (p *Path) IsDefinite() bool {
-	for _, s := range p.segs {
-		if !s.isDefinite() {
+	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
+		// A function such as length() yields one value whatever it is applied to.
+		return true
+	}
+	for i := range p.segs {
+		if !p.segs[i].isDefinite() {
 			return false
 		}
 	}
@@ -74,3 +79,8 @@ func (p *Path) Get(doc any) (any, error) {
 func Set(doc any, ref *Path, value any) (any, error) {
 	return set(doc, ref, value)
 }
+
+// ErrCannotSet is in the chain of the error Set returns when the value cannot be placed: the
+// path is not a Reference Path, or it must pass through something that is not an object (or an
+// array holding the index).
+var ErrCannotSet = errors.New("cannot place value at path")

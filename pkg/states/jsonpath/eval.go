@@ -1,0 +1,459 @@
+package jsonpath
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+)
+
+func (p *Path) get(doc any) (any, error) {
+	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
+		return p.callFunc(doc)
+	}
+	if p.IsDefinite() {
+		v, at, why := p.definite(p.segs, doc)
+		if why != "" {
+			return nil, fmt.Errorf("jsonpath %s: %s at %s: %w", p.src, why, at, ErrNotFound)
+		}
+		return v, nil
+	}
+	return p.getAll(doc, doc), nil
+}
+
+// definite walks a path of definite steps. On failure it returns the canonical prefix where
+// the walk stopped and why.
+func (p *Path) definite(segs []segment, doc any) (any, string, string) {
+	node := doc
+	for i := range segs {
+		s := &segs[i]
+		switch s.kind {
+		case stepName:
+			m, ok := node.(map[string]any)
+			if !ok {
+				return nil, p.prefix(i), "expected an object, found " + kindOf(node)
+			}
+			if len(s.names) > 1 {
+				node = mergeNames(m, s.names)
+				continue
+			}
+			v, ok := m[s.names[0]]
+			if !ok {
+				return nil, p.prefix(i), "no member " + strconv.Quote(s.names[0])
+			}
+			node = v
+		case stepIndex:
+			a, ok := node.([]any)
+			if !ok {
+				return nil, p.prefix(i), "expected an array, found " + kindOf(node)
+			}
+			idx := s.indexes[0]
+			if idx < 0 {
+				idx += len(a)
+			}
+			if idx < 0 || idx >= len(a) {
+				return nil, p.prefix(i), fmt.Sprintf("index %d out of range for array of length %d", s.indexes[0], len(a))
+			}
+			node = a[idx]
+		default:
+			return nil, p.prefix(i), "internal error: indefinite step in definite path"
+		}
+	}
+	return node, "", ""
+}
+
+// getOne evaluates a definite path without building error messages (filters call it per item).
+func (p *Path) getOne(doc, root any) (any, bool) {
+	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
+		v, err := p.callFuncRoot(doc, root)
+		return v, err == nil
+	}
+	v, _, why := p.definite(p.segs, doc)
+	return v, why == ""
+}
+
+func mergeNames(m map[string]any, names []string) map[string]any {
+	out := make(map[string]any, len(names))
+	for _, n := range names {
+		if v, ok := m[n]; ok {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	if isNumber(v) {
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// prefix renders the first n steps canonically, for error messages.
+func (p *Path) prefix(n int) string {
+	var b strings.Builder
+	q := &Path{root: p.root, segs: p.segs[:n]}
+	q.canon(&b)
+	return b.String()
+}
+
+// getAll returns every match of the path (Jayway's indefinite evaluation: steps that do not
+// apply to a node skip it).
+func (p *Path) getAll(doc, root any) []any {
+	out := []any{}
+	p.walk(p.segs, doc, root, &out)
+	return out
+}
+
+func (p *Path) walk(segs []segment, node, root any, out *[]any) {
+	if len(segs) == 0 {
+		*out = append(*out, node)
+		return
+	}
+	s := &segs[0]
+	next := func(v any) { p.walk(segs[1:], v, root, out) }
+	if s.deep {
+		visitAll(node, func(n any) { applyStep(s, n, root, true, next) })
+		return
+	}
+	applyStep(s, node, root, false, next)
+}
+
+// visitAll calls fn on node and every container below it, depth first, object members in key
+// order. Scalars are not visited: no step applies to them.
+func visitAll(node any, fn func(any)) {
+	switch n := node.(type) {
+	case map[string]any:
+		fn(n)
+		for _, k := range sortedKeys(n) {
+			visitAll(n[k], fn)
+		}
+	case []any:
+		fn(n)
+		for _, v := range n {
+			visitAll(v, fn)
+		}
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
+	switch s.kind {
+	case stepName:
+		m, ok := node.(map[string]any)
+		if !ok {
+			return
+		}
+		if len(s.names) == 1 {
+			if v, ok := m[s.names[0]]; ok {
+				emit(v)
+			}
+			return
+		}
+		if s.leaf {
+			if deep {
+				for _, n := range s.names {
+					if _, ok := m[n]; !ok {
+						return
+					}
+				}
+			}
+			emit(mergeNames(m, s.names))
+			return
+		}
+		for _, n := range s.names {
+			if v, ok := m[n]; ok {
+				emit(v)
+			}
+		}
+	case stepIndex:
+		a, ok := node.([]any)
+		if !ok {
+			return
+		}
+		for _, idx := range s.indexes {
+			if idx < 0 {
+				idx += len(a)
+			}
+			if idx >= 0 && idx < len(a) {
+				emit(a[idx])
+			}
+		}
+	case stepWildcard:
+		switch n := node.(type) {
+		case map[string]any:
+			for _, k := range sortedKeys(n) {
+				emit(n[k])
+			}
+		case []any:
+			for _, v := range n {
+				emit(v)
+			}
+		}
+	case stepSlice:
+		a, ok := node.([]any)
+		if !ok {
+			return
+		}
+		from, to := sliceBounds(s, len(a))
+		for i := from; i < to; i++ {
+			emit(a[i])
+		}
+	case stepFilter:
+		switch n := node.(type) {
+		case []any:
+			if deep && !s.filter.eval(n, root) {
+				// In a deep scan Jayway tests an array itself first; its elements are
+				// visited on their own.
+				return
+			}
+			for _, v := range n {
+				if s.filter.eval(v, root) {
+					emit(v)
+				}
+			}
+		case map[string]any:
+			if s.filter.eval(n, root) {
+				emit(n)
+			}
+		}
+	}
+}
+
+// sliceBounds clamps [from:to] to the array like Jayway (negative bounds count from the end).
+func sliceBounds(s *segment, n int) (int, int) {
+	from, to := 0, n
+	if s.hasFrom {
+		from = s.from
+		if from < 0 {
+			from = max(0, n+from)
+		}
+	}
+	if s.hasTo {
+		to = s.to
+		if to < 0 {
+			to = max(0, n+to)
+		}
+	}
+	from = min(from, n)
+	to = min(to, n)
+	if from > to {
+		from = to
+	}
+	return from, to
+}
+
+// ---- functions ----
+
+// functions are the Jayway path functions that need no arguments.
+var functions = map[string]func(v any) (any, error){
+	"length": fnLength,
+	"size":   fnLength,
+	"min":    aggregate("min"),
+	"max":    aggregate("max"),
+	"avg":    aggregate("avg"),
+	"sum":    aggregate("sum"),
+	"stddev": aggregate("stddev"),
+	"keys":   fnKeys,
+	"first":  fnEnd(true),
+	"last":   fnEnd(false),
+}
+
+func (p *Path) callFunc(doc any) (any, error) { return p.callFuncRoot(doc, doc) }
+
+func (p *Path) callFuncRoot(doc, root any) (any, error) {
+	n := len(p.segs)
+	prefix := &Path{src: p.src, root: p.root, segs: p.segs[:n-1]}
+	var input any
+	if prefix.IsDefinite() {
+		v, at, why := prefix.definite(prefix.segs, doc)
+		if why != "" {
+			return nil, fmt.Errorf("jsonpath %s: %s at %s: %w", p.src, why, at, ErrNotFound)
+		}
+		input = v
+	} else {
+		input = prefix.getAll(doc, root)
+	}
+	v, err := functions[p.segs[n-1].fn](input)
+	if err != nil {
+		return nil, fmt.Errorf("jsonpath %s: %s(): %w", p.src, p.segs[n-1].fn, err)
+	}
+	return v, nil
+}
+
+func fnLength(v any) (any, error) {
+	switch v := v.(type) {
+	case []any:
+		return formatFloat(float64(len(v))), nil
+	case map[string]any:
+		return formatFloat(float64(len(v))), nil
+	case string:
+		return formatFloat(float64(len(utf16.Encode([]rune(v))))), nil
+	}
+	return nil, fmt.Errorf("length of %s is undefined", kindOf(v))
+}
+
+func fnKeys(v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("keys of %s are undefined", kindOf(v))
+	}
+	out := make([]any, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func fnEnd(first bool) func(any) (any, error) {
+	return func(v any) (any, error) {
+		a, ok := v.([]any)
+		if !ok || len(a) == 0 {
+			return nil, fmt.Errorf("needs a non-empty array, found %s", kindOf(v))
+		}
+		if first {
+			return a[0], nil
+		}
+		return a[len(a)-1], nil
+	}
+}
+
+// aggregate computes Jayway's numeric aggregations over the numbers in an array, ignoring
+// other items.
+func aggregate(kind string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		a, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("needs an array, found %s", kindOf(v))
+		}
+		var nums []float64
+		for _, x := range a {
+			if f, ok := asFloat(x); ok {
+				nums = append(nums, f)
+			}
+		}
+		if len(nums) == 0 {
+			return nil, fmt.Errorf("no numbers to aggregate")
+		}
+		var r float64
+		switch kind {
+		case "min":
+			r = slices.Min(nums)
+		case "max":
+			r = slices.Max(nums)
+		case "sum", "avg", "stddev":
+			var sum, sq float64
+			for _, f := range nums {
+				sum += f
+				sq += f * f
+			}
+			switch kind {
+			case "sum":
+				r = sum
+			case "avg":
+				r = sum / float64(len(nums))
+			default:
+				mean := sum / float64(len(nums))
+				r = math.Sqrt(max(0, sq/float64(len(nums))-mean*mean))
+			}
+		}
+		if math.IsInf(r, 0) || math.IsNaN(r) {
+			return nil, fmt.Errorf("result is not a finite number")
+		}
+		return formatFloat(r), nil
+	}
+}
+
+// ---- canonical form ----
+
+// canonical renders the path in Jayway's bracket notation; Compile(canonical) selects the same
+// values as the original.
+func (p *Path) canonical() string {
+	var b strings.Builder
+	p.canon(&b)
+	return b.String()
+}
+
+func (p *Path) canon(b *strings.Builder) {
+	b.WriteByte(p.root)
+	for i := range p.segs {
+		s := &p.segs[i]
+		if s.deep {
+			b.WriteString("..")
+		}
+		switch s.kind {
+		case stepName:
+			b.WriteByte('[')
+			for j, n := range s.names {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				writeQuoted(b, n)
+			}
+			b.WriteByte(']')
+		case stepIndex:
+			b.WriteByte('[')
+			for j, n := range s.indexes {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strconv.Itoa(n))
+			}
+			b.WriteByte(']')
+		case stepWildcard:
+			b.WriteString("[*]")
+		case stepSlice:
+			b.WriteByte('[')
+			if s.hasFrom {
+				b.WriteString(strconv.Itoa(s.from))
+			}
+			b.WriteByte(':')
+			if s.hasTo {
+				b.WriteString(strconv.Itoa(s.to))
+			}
+			b.WriteByte(']')
+		case stepFilter:
+			b.WriteString("[?(")
+			s.filter.canon(b)
+			b.WriteString(")]")
+		case stepFunc:
+			b.WriteString("." + s.fn + "()")
+		}
+	}
+}
+
+// writeQuoted writes s as a single-quoted path string.
+func writeQuoted(b *strings.Builder, s string) {
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\'' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			fmt.Fprintf(b, "\\u%04x", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+}
