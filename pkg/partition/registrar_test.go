@@ -1,0 +1,249 @@
+package partition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	"github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+)
+
+// hours returns n distinct hour partitions starting 2024-01-01 00h.
+func hours(n int) []Partition {
+	ps := make([]Partition, n)
+	for i := range ps {
+		ps[i] = Partition{DT: fmt.Sprintf("2024-01-%02d", 1+i/24), HR: fmt.Sprintf("%02d", i%24)}
+	}
+	return ps
+}
+
+func TestRegisterBatches(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Prefix: "raw", Layout: LayoutHive})
+	tests := []struct {
+		name      string
+		n         int
+		wantBatch int
+	}{
+		{name: "One", n: 1, wantBatch: 1},
+		{name: "Exactly100", n: 100, wantBatch: 1},
+		{name: "101", n: 101, wantBatch: 2},
+		{name: "250", n: 250, wantBatch: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemCatalog()
+			r := NewRegistrar(&m.fake, "pendulum", 0)
+			ps := append(hours(tt.n), hours(tt.n)...) // every partition twice
+			if err := r.Register(context.Background(), tb, ps); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			if got, want := m.count("GetTable"), 1; got != want {
+				t.Fatalf("GetTable calls = %d, want %d", got, want)
+			}
+			if got, want := m.count("BatchCreatePartition"), tt.wantBatch; got != want {
+				t.Fatalf("BatchCreatePartition calls = %d, want %d", got, want)
+			}
+			total := 0
+			for _, c := range m.calls {
+				if c.Op != "BatchCreatePartition" {
+					continue
+				}
+				if len(c.Partitions) > MaxBatch {
+					t.Fatalf("a call carried %d partitions", len(c.Partitions))
+				}
+				for _, p := range c.Partitions {
+					if got, want := p.Location, tb.PartitionLocation(Partition{p.Values[0], p.Values[1]}); got != want {
+						t.Fatalf("location = %q, want %q", got, want)
+					}
+					if got, want := p.Format, "org.apache.hadoop.mapred.TextInputFormat"; got != want {
+						t.Fatalf("input format = %q, want the table's %q", got, want)
+					}
+				}
+				total += len(c.Partitions)
+			}
+			if got, want := total, tt.n; got != want {
+				t.Fatalf("partitions sent = %d, want %d", got, want)
+			}
+			// A second registration of the same partitions costs no call.
+			before := len(m.calls)
+			if err := r.Register(context.Background(), tb, ps); err != nil {
+				t.Fatalf("Register again: %v", err)
+			}
+			if got, want := len(m.calls), before; got != want {
+				t.Fatalf("calls after re-register = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestRegisterErrors(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Layout: LayoutHive})
+	ps := hours(3)
+	key := func(p Partition) string { return "raw|" + p.DT + "|" + p.HR }
+
+	t.Run("AlreadyExistsIsSuccess", func(t *testing.T) {
+		m := newMemCatalog()
+		m.existing[key(ps[1])] = true
+		r := NewRegistrar(&m.fake, "pendulum", 0)
+		if err := r.Register(context.Background(), tb, ps); err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		if got, want := r.known.len(), 3; got != want {
+			t.Fatalf("cached partitions = %d, want %d", got, want)
+		}
+	})
+	t.Run("PerPartitionError", func(t *testing.T) {
+		m := newMemCatalog()
+		m.failCodes[key(ps[2])] = "ResourceNumberLimitExceededException"
+		r := NewRegistrar(&m.fake, "pendulum", 0)
+		err := r.Register(context.Background(), tb, ps)
+		var re *RegisterError
+		if !errors.As(err, &re) {
+			t.Fatalf("Register error = %v, want *RegisterError", err)
+		}
+		if got, want := len(re.Failed), 1; got != want {
+			t.Fatalf("failed = %d, want %d", got, want)
+		}
+		if got, want := fault.Code(re.Failed[ps[2]]), "ResourceNumberLimitExceededException"; got != want {
+			t.Fatalf("code = %q, want %q", got, want)
+		}
+		// The failed partition is retried next time; the others are not.
+		delete(m.failCodes, key(ps[2]))
+		before := len(m.calls)
+		if err := r.Register(context.Background(), tb, ps); err != nil {
+			t.Fatalf("Register retry: %v", err)
+		}
+		last := m.calls[len(m.calls)-1]
+		if got, want := len(m.calls)-before, 1; got != want {
+			t.Fatalf("retry calls = %d, want %d", got, want)
+		}
+		if got, want := len(last.Partitions), 1; got != want {
+			t.Fatalf("retry sent %d partitions, want %d", got, want)
+		}
+	})
+	t.Run("CallErrorFailsItsChunkOnly", func(t *testing.T) {
+		m := newMemCatalog()
+		n := 0
+		m.callErr = func(op string) error {
+			if op != "BatchCreatePartition" {
+				return nil
+			}
+			n++
+			if n == 2 {
+				return &smithy.OperationError{ServiceID: "Glue", OperationName: "BatchCreatePartition", Err: &types.OperationTimeoutException{Message: new("timeout")}}
+			}
+			return nil
+		}
+		r := NewRegistrar(&m.fake, "pendulum", 0)
+		ps := hours(250)
+		err := r.Register(context.Background(), tb, ps)
+		var re *RegisterError
+		if !errors.As(err, &re) {
+			t.Fatalf("Register error = %v, want *RegisterError", err)
+		}
+		if got, want := len(re.Failed), 100; got != want {
+			t.Fatalf("failed = %d, want %d", got, want)
+		}
+		for i, p := range ps {
+			_, failed := re.Failed[p]
+			if got, want := failed, i >= 100 && i < 200; got != want {
+				t.Fatalf("partition %d failed = %v, want %v", i, got, want)
+			}
+		}
+	})
+	t.Run("GetTableFailsAll", func(t *testing.T) {
+		m := newMemCatalog()
+		fail := true
+		m.callErr = func(op string) error {
+			if op == "GetTable" && fail {
+				return &smithy.OperationError{ServiceID: "Glue", OperationName: "GetTable", Err: &types.EntityNotFoundException{Message: new("no table")}}
+			}
+			return nil
+		}
+		r := NewRegistrar(&m.fake, "pendulum", 0)
+		err := r.Register(context.Background(), tb, ps)
+		var re *RegisterError
+		if !errors.As(err, &re) {
+			t.Fatalf("Register error = %v, want *RegisterError", err)
+		}
+		if got, want := len(re.Failed), 3; got != want {
+			t.Fatalf("failed = %d, want %d", got, want)
+		}
+		if got, want := fault.Classify(err), fault.NotFound; got != want {
+			t.Fatalf("kind = %v, want %v", got, want)
+		}
+		if got, want := m.count("BatchCreatePartition"), 0; got != want {
+			t.Fatalf("BatchCreatePartition calls = %d, want %d", got, want)
+		}
+		// The failure is not cached: the next batch asks again.
+		fail = false
+		if err := r.Register(context.Background(), tb, ps); err != nil {
+			t.Fatalf("Register after recovery: %v", err)
+		}
+		if got, want := m.count("GetTable"), 2; got != want {
+			t.Fatalf("GetTable calls = %d, want %d", got, want)
+		}
+	})
+	t.Run("CanceledContext", func(t *testing.T) {
+		m := newMemCatalog()
+		r := NewRegistrar(&m.fake, "pendulum", 0)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := r.Register(ctx, tb, ps)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Register error = %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestRegisterCacheIsBounded(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Layout: LayoutHive})
+	m := newMemCatalog()
+	r := NewRegistrar(&m.fake, "pendulum", 10)
+	ps := hours(30)
+	if err := r.Register(context.Background(), tb, ps); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if got, want := r.known.len(), 10; got != want {
+		t.Fatalf("cache size = %d, want %d", got, want)
+	}
+	// The 10 most recent are cached: registering them again costs nothing,
+	// an evicted one costs a call (which Glue answers AlreadyExists).
+	before := len(m.calls)
+	if err := r.Register(context.Background(), tb, ps[20:]); err != nil {
+		t.Fatalf("Register recent: %v", err)
+	}
+	if got, want := len(m.calls), before; got != want {
+		t.Fatalf("calls = %d, want %d", got, want)
+	}
+	if err := r.Register(context.Background(), tb, ps[:1]); err != nil {
+		t.Fatalf("Register evicted: %v", err)
+	}
+	if got, want := len(m.calls), before+1; got != want {
+		t.Fatalf("calls = %d, want %d", got, want)
+	}
+}
+
+func TestRegisterRejectsTableWithoutKeys(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Layout: LayoutHive})
+	m := newMemCatalog()
+	inner := m.fake.getTable
+	m.fake.getTable = func(ctx context.Context, in *glue.GetTableInput, o ...func(*glue.Options)) (*glue.GetTableOutput, error) {
+		out, err := inner(ctx, in, o...)
+		out.Table.PartitionKeys = out.Table.PartitionKeys[:1]
+		return out, err
+	}
+	r := NewRegistrar(&m.fake, "pendulum", 0)
+	err := r.Register(context.Background(), tb, hours(1))
+	if !errors.Is(err, ErrNoDescriptor) {
+		t.Fatalf("Register error = %v, want ErrNoDescriptor", err)
+	}
+	if got, want := fault.Classify(err), fault.Invalid; got != want {
+		t.Fatalf("kind = %v, want %v", got, want)
+	}
+}
