@@ -138,7 +138,9 @@ func TestHandlerSQSFailures(t *testing.T) {
 			}
 		}, wantFail: []string{"m4", "m6", "m7", "m12"}},
 		{name: "GlueDown", setup: func(m *memCatalog) {
-			m.callErr = func(string) error { return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"} }
+			m.callErr = func(string) error {
+				return &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
+			}
 		}, wantFail: []string{"m1", "m2", "m4", "m6", "m7", "m10", "m11", "m12"}},
 	}
 	for _, tt := range tests {
