@@ -19,6 +19,7 @@ var ErrIntrinsicFailure = errors.New("intrinsic function failure")
 type Call struct {
 	name string
 	args []arg
+	fn   *function
 }
 
 // Env supplies what an evaluation needs from the running state.
