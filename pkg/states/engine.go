@@ -1,0 +1,490 @@
+package states
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+// Limits of Standard workflows that the engine enforces by default.
+const (
+	// DefaultMaxPayloadBytes is the largest input or output a state, task
+	// or execution may have (256 KiB).
+	DefaultMaxPayloadBytes = 256 * 1024
+	// DefaultMaxHistoryEvents is the most events an execution's history
+	// may hold.
+	DefaultMaxHistoryEvents = 25000
+)
+
+// Options configure an Engine. The zero value works: real clock, empty
+// registry, account 123456789012 in us-east-1.
+type Options struct {
+	// Clock is the only time source the engine uses: Wait states, retry
+	// intervals, timeouts, heartbeats and history timestamps. With a
+	// clock.Virtual a Wait of a day takes no wall time.
+	Clock clock.Clock
+	// Registry holds the task handlers; nil means an empty one.
+	Registry *Registry
+	// AccountID and Region go into the ARNs the engine makes.
+	AccountID, Region string
+	// RoleARN is reported as the execution role ($$.Execution.RoleArn).
+	RoleARN string
+	// MaxPayloadBytes overrides DefaultMaxPayloadBytes; negative means no limit.
+	MaxPayloadBytes int
+	// MaxHistoryEvents overrides DefaultMaxHistoryEvents; negative means no
+	// limit (an inline Map over many thousands of items needs that, as it
+	// would need a Distributed Map in the cloud).
+	MaxHistoryEvents int
+	// Random returns uniform values in [0, 1) for retry jitter and
+	// States.MathRandom; nil means math/rand/v2.
+	Random func() float64
+	// UUID returns execution names and States.UUID values; nil means random
+	// version 4 UUIDs.
+	UUID func() string
+	// Logger receives one line per finished execution; nil means none.
+	Logger *slog.Logger
+}
+
+// Engine runs executions of parsed machines. It is safe for concurrent use;
+// many executions may run at once.
+type Engine struct {
+	opts     Options
+	clk      clock.Clock
+	reg      *Registry
+	mu       sync.Mutex
+	machines map[string]*Machine // by name and by ARN
+	names    map[*Machine]string
+	execs    map[string]*Execution
+	tokens   map[string]*pendingTask
+}
+
+// New returns an Engine.
+func New(opts Options) *Engine {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Registry == nil {
+		opts.Registry = NewRegistry()
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	if opts.RoleARN == "" {
+		opts.RoleARN = "arn:aws:iam::" + opts.AccountID + ":role/pendulum-states"
+	}
+	if opts.MaxPayloadBytes == 0 {
+		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if opts.MaxHistoryEvents == 0 {
+		opts.MaxHistoryEvents = DefaultMaxHistoryEvents
+	}
+	if opts.Random == nil {
+		opts.Random = mrand.Float64
+	}
+	if opts.UUID == nil {
+		opts.UUID = newUUID
+	}
+	return &Engine{
+		opts:     opts,
+		clk:      opts.Clock,
+		reg:      opts.Registry,
+		machines: map[string]*Machine{},
+		names:    map[*Machine]string{},
+		execs:    map[string]*Execution{},
+		tokens:   map[string]*pendingTask{},
+	}
+}
+
+// Registry returns the engine's task registry.
+func (e *Engine) Registry() *Registry { return e.reg }
+
+// Clock returns the engine's clock.
+func (e *Engine) Clock() clock.Clock { return e.clk }
+
+// StateMachineARN returns the ARN the engine gives a machine name.
+func (e *Engine) StateMachineARN(name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", e.opts.Region, e.opts.AccountID, name)
+}
+
+// Register names m on the engine, so executions report that name and
+// states:startExecution tasks can start it by name or ARN. It returns the
+// machine's ARN.
+func (e *Engine) Register(name string, m *Machine) string {
+	arn := e.StateMachineARN(name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.machines[name] = m
+	e.machines[arn] = m
+	e.names[m] = name
+	return arn
+}
+
+// Machine returns the machine registered under a name or ARN.
+func (e *Engine) Machine(nameOrARN string) (*Machine, string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.machines[nameOrARN]
+	if !ok {
+		return nil, "", false
+	}
+	return m, e.names[m], true
+}
+
+// Status is an execution's status, as DescribeExecution reports it.
+type Status string
+
+// The execution statuses.
+const (
+	StatusRunning   Status = "RUNNING"
+	StatusSucceeded Status = "SUCCEEDED"
+	StatusFailed    Status = "FAILED"
+	StatusTimedOut  Status = "TIMED_OUT"
+	StatusAborted   Status = "ABORTED"
+)
+
+// Result is how an execution ended.
+type Result struct {
+	Status Status
+	// Output is the execution output (SUCCEEDED only).
+	Output json.RawMessage
+	// Error and Cause describe a failure (FAILED, TIMED_OUT, ABORTED).
+	Error, Cause        string
+	StartDate, StopDate time.Time
+}
+
+// Execution is one run of a machine.
+type Execution struct {
+	eng         *Engine
+	m           *Machine
+	arn, name   string
+	machineName string
+	machineARN  string
+	input       any
+	inputJSON   string
+	start       time.Time
+	done        *clock.Signal // fires when the result is set
+	finish      *clock.Signal // fires when the run ends or Stop is called
+	ctx         context.Context
+	cancel      context.CancelFunc
+
+	mu       sync.Mutex
+	history  []HistoryEvent
+	closed   bool // no more events
+	result   Result
+	stopped  *failure
+	overflow bool
+}
+
+// ARN returns the execution ARN ($$.Execution.Id).
+func (x *Execution) ARN() string { return x.arn }
+
+// Name returns the execution name.
+func (x *Execution) Name() string { return x.name }
+
+// Done returns a signal that fires when the execution has ended. Await it
+// with the engine's clock (or read Done().Done() outside the clock).
+func (x *Execution) Done() *clock.Signal { return x.done }
+
+// Wait blocks until the execution ends (through the engine's clock, so a
+// virtual clock advances meanwhile) and returns its result.
+func (x *Execution) Wait(ctx context.Context) (Result, error) {
+	if err := x.eng.clk.Await(ctx, x.done, 0); err != nil {
+		return Result{}, err
+	}
+	return x.Result(), nil
+}
+
+// Result returns the execution's result; Status is RUNNING until it ends.
+func (x *Execution) Result() Result {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	r := x.result
+	if r.Status == "" {
+		r.Status = StatusRunning
+		r.StartDate = x.start
+	}
+	return r
+}
+
+// History returns a copy of the events so far, in order.
+func (x *Execution) History() []HistoryEvent {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]HistoryEvent(nil), x.history...)
+}
+
+// Stop aborts a running execution, as StopExecution does. It returns at
+// once; the execution ends ABORTED.
+func (x *Execution) Stop(errName, cause string) {
+	x.mu.Lock()
+	if x.closed || x.stopped != nil {
+		x.mu.Unlock()
+		return
+	}
+	x.stopped = &failure{name: errName, cause: cause}
+	x.mu.Unlock()
+	x.cancel()
+	x.finish.Fire()
+}
+
+// Start starts an execution of m with the given name ("" for a generated
+// one) and JSON input (empty means {}). The execution runs in a goroutine
+// of the engine's clock and outlives ctx's cancellation; only its values
+// are kept. Errors are the sfn types StartExecution returns:
+// ExecutionAlreadyExists, InvalidExecutionInput, InvalidName.
+func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.RawMessage) (*Execution, error) {
+	if m == nil {
+		return nil, fmt.Errorf("start execution: nil machine")
+	}
+	if name == "" {
+		name = e.opts.UUID()
+	}
+	if len(name) > 80 {
+		return nil, &sfntypes.InvalidName{Message: aws.String("execution name longer than 80 characters: " + name)}
+	}
+	if len(input) == 0 {
+		input = json.RawMessage("{}")
+	}
+	in, err := decode(input)
+	if err != nil {
+		return nil, &sfntypes.InvalidExecutionInput{Message: aws.String("Invalid State Machine Execution Input: " + err.Error())}
+	}
+	if e.opts.MaxPayloadBytes > 0 && len(input) > e.opts.MaxPayloadBytes {
+		return nil, &sfntypes.InvalidExecutionInput{Message: aws.String(fmt.Sprintf("execution input of %d bytes exceeds the limit of %d bytes", len(input), e.opts.MaxPayloadBytes))}
+	}
+	e.mu.Lock()
+	mname, ok := e.names[m]
+	if !ok {
+		mname = "StateMachine"
+	}
+	marn := e.StateMachineARN(mname)
+	arn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.opts.Region, e.opts.AccountID, mname, name)
+	if _, dup := e.execs[arn]; dup {
+		e.mu.Unlock()
+		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("Execution Already Exists: '" + arn + "'")}
+	}
+	xctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	x := &Execution{
+		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn,
+		input: in, inputJSON: compactJSON(in), start: e.clk.Now(),
+		done: e.clk.NewSignal(), finish: e.clk.NewSignal(), ctx: xctx, cancel: cancel,
+	}
+	e.execs[arn] = x
+	e.mu.Unlock()
+	x.emit(0, HistoryEvent{Type: "ExecutionStarted", ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
+		Input: x.inputJSON, RoleARN: e.opts.RoleARN,
+	}})
+	e.clk.Go(x.run)
+	return x, nil
+}
+
+// Execution returns a started execution by ARN.
+func (e *Engine) Execution(arn string) (*Execution, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.execs[arn]
+	return x, ok
+}
+
+// run drives the execution to its end.
+func (x *Execution) run() {
+	defer x.cancel()
+	clk := x.eng.clk
+	var out any
+	var outJSON string
+	var f *failure
+	var lastID int64
+	clk.Go(func() {
+		defer x.finish.Fire()
+		t := &thread{x: x, prev: 1}
+		out, outJSON, f = t.runGraph(x.ctx, x.m.root, x.input, x.inputJSON)
+		x.mu.Lock()
+		lastID = t.prev
+		x.mu.Unlock()
+	})
+	var timeout time.Duration
+	if x.m.TimeoutSeconds > 0 {
+		timeout = time.Duration(x.m.TimeoutSeconds) * time.Second
+	}
+	err := clk.Await(context.Background(), x.finish, timeout)
+
+	x.mu.Lock()
+	prev := lastID
+	if prev == 0 && len(x.history) > 0 {
+		prev = x.history[len(x.history)-1].ID
+	}
+	var ev HistoryEvent
+	r := Result{StartDate: x.start}
+	switch {
+	case x.stopped != nil:
+		r.Status, r.Error, r.Cause = StatusAborted, x.stopped.name, x.stopped.cause
+		ev = HistoryEvent{Type: "ExecutionAborted", ExecutionAbortedEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
+	case err != nil:
+		r.Status, r.Error = StatusTimedOut, ErrorTimeout
+		r.Cause = fmt.Sprintf("The execution exceeded its TimeoutSeconds of %d", x.m.TimeoutSeconds)
+		ev = HistoryEvent{Type: "ExecutionTimedOut", ExecutionTimedOutEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
+	case f != nil:
+		r.Status, r.Error, r.Cause = StatusFailed, f.name, f.cause
+		ev = HistoryEvent{Type: "ExecutionFailed", ExecutionFailedEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
+	default:
+		if max := x.eng.opts.MaxPayloadBytes; max > 0 && len(outJSON) > max {
+			r.Status, r.Error = StatusFailed, ErrorDataLimitExceeded
+			r.Cause = fmt.Sprintf("The execution output of %d bytes exceeds the limit of %d bytes", len(outJSON), max)
+			ev = HistoryEvent{Type: "ExecutionFailed", ExecutionFailedEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
+			break
+		}
+		_ = out
+		r.Status, r.Output = StatusSucceeded, json.RawMessage(outJSON)
+		ev = HistoryEvent{Type: "ExecutionSucceeded", ExecutionSucceededEventDetails: &OutputEventDetails{Output: outJSON}}
+	}
+	x.closed = true
+	ev.ID = int64(len(x.history) + 1)
+	ev.PreviousEventID = prev
+	ev.Timestamp = clk.Now()
+	r.StopDate = ev.Timestamp
+	x.history = append(x.history, ev)
+	x.result = r
+	x.mu.Unlock()
+	x.cancel()
+	if l := x.eng.opts.Logger; l != nil {
+		l.Info("execution ended", "executionArn", x.arn, "status", string(r.Status), "error", r.Error)
+	}
+	x.done.Fire()
+}
+
+// emit appends an event after prev and returns its id (0 once closed).
+func (x *Execution) emit(prev int64, ev HistoryEvent) int64 {
+	now := x.eng.clk.Now()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return 0
+	}
+	ev.ID = int64(len(x.history) + 1)
+	ev.PreviousEventID = prev
+	ev.Timestamp = now
+	x.history = append(x.history, ev)
+	if max := x.eng.opts.MaxHistoryEvents; max > 0 && len(x.history) >= max {
+		x.overflow = true
+	}
+	return ev.ID
+}
+
+func (x *Execution) overflowed() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.overflow
+}
+
+// pendingTask is a running task's completion: by its handler, or by
+// SendTaskSuccess/SendTaskFailure for a task token.
+type pendingTask struct {
+	sig      *clock.Signal
+	mu       sync.Mutex
+	done     bool
+	result   json.RawMessage
+	f        *failure
+	lastBeat time.Time
+}
+
+func (p *pendingTask) complete(result json.RawMessage, f *failure) bool {
+	p.mu.Lock()
+	if p.done {
+		p.mu.Unlock()
+		return false
+	}
+	p.done, p.result, p.f = true, result, f
+	p.mu.Unlock()
+	p.sig.Fire()
+	return true
+}
+
+func (p *pendingTask) beat(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return false
+	}
+	p.lastBeat = now
+	return true
+}
+
+func (e *Engine) token(token string) (*pendingTask, error) {
+	e.mu.Lock()
+	pt, ok := e.tokens[token]
+	e.mu.Unlock()
+	if !ok {
+		return nil, &sfntypes.TaskDoesNotExist{Message: aws.String("Task does not exist anymore")}
+	}
+	return pt, nil
+}
+
+// SendTaskSuccess completes the .waitForTaskToken task holding token with
+// output (JSON). Errors are the sfn types: TaskDoesNotExist, TaskTimedOut,
+// InvalidOutput.
+func (e *Engine) SendTaskSuccess(token string, output json.RawMessage) error {
+	pt, err := e.token(token)
+	if err != nil {
+		return err
+	}
+	if _, err := decode(output); err != nil {
+		return &sfntypes.InvalidOutput{Message: aws.String("Invalid Output: " + err.Error())}
+	}
+	if !pt.complete(append(json.RawMessage(nil), output...), nil) {
+		return &sfntypes.TaskTimedOut{Message: aws.String("Task Timed Out")}
+	}
+	return nil
+}
+
+// SendTaskFailure fails the task holding token with an error name and cause.
+func (e *Engine) SendTaskFailure(token, errName, cause string) error {
+	pt, err := e.token(token)
+	if err != nil {
+		return err
+	}
+	if !pt.complete(nil, fail(errName, cause)) {
+		return &sfntypes.TaskTimedOut{Message: aws.String("Task Timed Out")}
+	}
+	return nil
+}
+
+// SendTaskHeartbeat resets the HeartbeatSeconds timer of the task holding token.
+func (e *Engine) SendTaskHeartbeat(token string) error {
+	pt, err := e.token(token)
+	if err != nil {
+		return err
+	}
+	if !pt.beat(e.clk.Now()) {
+		return &sfntypes.TaskTimedOut{Message: aws.String("Task Timed Out")}
+	}
+	return nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func newToken() string {
+	var b [48]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,125 @@
+package states
+
+import (
+	"time"
+)
+
+// HistoryEvent is one event of an execution's history, in the JSON shape of
+// Step Functions' GetExecutionHistory (camelCase members, only the details
+// member of the event's type set).
+type HistoryEvent struct {
+	Timestamp       time.Time `json:"timestamp"`
+	Type            string    `json:"type"`
+	ID              int64     `json:"id"`
+	PreviousEventID int64     `json:"previousEventId"`
+
+	ExecutionStartedEventDetails   *ExecutionStartedEventDetails `json:"executionStartedEventDetails,omitempty"`
+	ExecutionSucceededEventDetails *OutputEventDetails           `json:"executionSucceededEventDetails,omitempty"`
+	ExecutionFailedEventDetails    *FailureEventDetails          `json:"executionFailedEventDetails,omitempty"`
+	ExecutionAbortedEventDetails   *FailureEventDetails          `json:"executionAbortedEventDetails,omitempty"`
+	ExecutionTimedOutEventDetails  *FailureEventDetails          `json:"executionTimedOutEventDetails,omitempty"`
+
+	StateEnteredEventDetails *StateEnteredEventDetails `json:"stateEnteredEventDetails,omitempty"`
+	StateExitedEventDetails  *StateExitedEventDetails  `json:"stateExitedEventDetails,omitempty"`
+
+	TaskScheduledEventDetails *TaskScheduledEventDetails `json:"taskScheduledEventDetails,omitempty"`
+	TaskStartedEventDetails   *TaskEventDetails          `json:"taskStartedEventDetails,omitempty"`
+	TaskSubmittedEventDetails *TaskEventDetails          `json:"taskSubmittedEventDetails,omitempty"`
+	TaskSucceededEventDetails *TaskEventDetails          `json:"taskSucceededEventDetails,omitempty"`
+	TaskFailedEventDetails    *TaskEventDetails          `json:"taskFailedEventDetails,omitempty"`
+	TaskTimedOutEventDetails  *TaskEventDetails          `json:"taskTimedOutEventDetails,omitempty"`
+
+	LambdaFunctionScheduledEventDetails *LambdaFunctionScheduledEventDetails `json:"lambdaFunctionScheduledEventDetails,omitempty"`
+	LambdaFunctionSucceededEventDetails *OutputEventDetails                  `json:"lambdaFunctionSucceededEventDetails,omitempty"`
+	LambdaFunctionFailedEventDetails    *FailureEventDetails                 `json:"lambdaFunctionFailedEventDetails,omitempty"`
+	LambdaFunctionTimedOutEventDetails  *FailureEventDetails                 `json:"lambdaFunctionTimedOutEventDetails,omitempty"`
+
+	MapStateStartedEventDetails       *MapStateStartedEventDetails `json:"mapStateStartedEventDetails,omitempty"`
+	MapIterationStartedEventDetails   *MapIterationEventDetails    `json:"mapIterationStartedEventDetails,omitempty"`
+	MapIterationSucceededEventDetails *MapIterationEventDetails    `json:"mapIterationSucceededEventDetails,omitempty"`
+	MapIterationFailedEventDetails    *MapIterationEventDetails    `json:"mapIterationFailedEventDetails,omitempty"`
+	MapIterationAbortedEventDetails   *MapIterationEventDetails    `json:"mapIterationAbortedEventDetails,omitempty"`
+}
+
+// PayloadDetails says whether a payload in an event was truncated.
+type PayloadDetails struct {
+	Truncated bool `json:"truncated"`
+}
+
+// ExecutionStartedEventDetails are the details of ExecutionStarted.
+type ExecutionStartedEventDetails struct {
+	Input        string         `json:"input"`
+	InputDetails PayloadDetails `json:"inputDetails"`
+	RoleARN      string         `json:"roleArn"`
+}
+
+// OutputEventDetails carry an output: ExecutionSucceeded, LambdaFunctionSucceeded.
+type OutputEventDetails struct {
+	Output        string         `json:"output"`
+	OutputDetails PayloadDetails `json:"outputDetails"`
+}
+
+// FailureEventDetails carry an error name and cause.
+type FailureEventDetails struct {
+	Error string `json:"error,omitempty"`
+	Cause string `json:"cause,omitempty"`
+}
+
+// StateEnteredEventDetails are the details of every …StateEntered event.
+type StateEnteredEventDetails struct {
+	Name         string         `json:"name"`
+	Input        string         `json:"input"`
+	InputDetails PayloadDetails `json:"inputDetails"`
+}
+
+// StateExitedEventDetails are the details of every …StateExited event.
+type StateExitedEventDetails struct {
+	Name          string         `json:"name"`
+	Output        string         `json:"output"`
+	OutputDetails PayloadDetails `json:"outputDetails"`
+}
+
+// TaskScheduledEventDetails are the details of TaskScheduled.
+type TaskScheduledEventDetails struct {
+	ResourceType       string `json:"resourceType"`
+	Resource           string `json:"resource"`
+	Region             string `json:"region"`
+	Parameters         string `json:"parameters"`
+	TimeoutInSeconds   int64  `json:"timeoutInSeconds,omitempty"`
+	HeartbeatInSeconds int64  `json:"heartbeatInSeconds,omitempty"`
+}
+
+// TaskEventDetails are the details of TaskStarted, TaskSubmitted,
+// TaskSucceeded, TaskFailed and TaskTimedOut (each uses the members it has).
+type TaskEventDetails struct {
+	ResourceType  string          `json:"resourceType"`
+	Resource      string          `json:"resource"`
+	Output        *string         `json:"output,omitempty"`
+	OutputDetails *PayloadDetails `json:"outputDetails,omitempty"`
+	Error         string          `json:"error,omitempty"`
+	Cause         string          `json:"cause,omitempty"`
+}
+
+// LambdaFunctionScheduledEventDetails are the details of LambdaFunctionScheduled.
+type LambdaFunctionScheduledEventDetails struct {
+	Resource         string         `json:"resource"`
+	Input            string         `json:"input"`
+	InputDetails     PayloadDetails `json:"inputDetails"`
+	TimeoutInSeconds int64          `json:"timeoutInSeconds,omitempty"`
+}
+
+// MapStateStartedEventDetails are the details of MapStateStarted.
+type MapStateStartedEventDetails struct {
+	Length int `json:"length"`
+}
+
+// MapIterationEventDetails name the Map state and the iteration's index.
+type MapIterationEventDetails struct {
+	Name  string `json:"name"`
+	Index int    `json:"index"`
+}
+
+// stateEventPrefix returns the event type prefix of a state type.
+func stateEventPrefix(typ string) string {
+	return typ + "State"
+}

@@ -1,0 +1,194 @@
+package states
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/pendulum-dr/pendulum/pkg/states/intrinsic"
+	"github.com/pendulum-dr/pendulum/pkg/states/jsonpath"
+)
+
+// tmpl is a compiled payload template: Parameters, ResultSelector or
+// ItemSelector. Keys ending in ".$" take their value from a path or an
+// intrinsic function; everything else is copied as is.
+type tmpl struct {
+	static bool // no dynamic part below: lit is the value
+	lit    any
+	fields []tfield // object
+	isObj  bool
+	items  []*tmpl // array
+	isArr  bool
+	expr   *expr // a ".$" value
+	key    string
+}
+
+type tfield struct {
+	key string // output key, without ".$"
+	val *tmpl
+}
+
+func (p *parser) template(stateName, field string, v any) *tmpl {
+	return p.tmplValue(stateName, field, v)
+}
+
+func (p *parser) tmplValue(stateName, field string, v any) *tmpl {
+	switch x := v.(type) {
+	case map[string]any:
+		t := &tmpl{isObj: true, static: true}
+		keys := sortedKeys(x)
+		seen := map[string]bool{}
+		for _, k := range keys {
+			val := x[k]
+			f := field + "." + k
+			if base, ok := strings.CutSuffix(k, ".$"); ok {
+				if seen[base] {
+					p.add(stateName, f, "key %q appears both with and without \".$\"", base)
+				}
+				seen[base] = true
+				e := p.expr(stateName, f, val)
+				if e == nil {
+					continue
+				}
+				t.static = false
+				t.fields = append(t.fields, tfield{key: base, val: &tmpl{expr: e, key: k}})
+				continue
+			}
+			if seen[k] {
+				p.add(stateName, f, "key %q appears both with and without \".$\"", k)
+			}
+			seen[k] = true
+			c := p.tmplValue(stateName, f, val)
+			if !c.static {
+				t.static = false
+			}
+			t.fields = append(t.fields, tfield{key: k, val: c})
+		}
+		if t.static {
+			t.lit = x
+		}
+		return t
+	case []any:
+		// AWS applies ".$" keys in objects nested inside arrays as well.
+		t := &tmpl{isArr: true, static: true}
+		for i, e := range x {
+			c := p.tmplValue(stateName, fmt.Sprintf("%s[%d]", field, i), e)
+			if !c.static {
+				t.static = false
+			}
+			t.items = append(t.items, c)
+		}
+		if t.static {
+			t.lit = x
+		}
+		return t
+	default:
+		return &tmpl{static: true, lit: v}
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}
+
+// evalEnv is what a template or expression needs at run time.
+type evalEnv struct {
+	input  any
+	ctx    func() any // the context object, built on demand
+	random func() float64
+	uuid   func() string
+}
+
+func (t *tmpl) eval(env *evalEnv) (any, *failure) {
+	if t.static {
+		return t.lit, nil
+	}
+	if t.expr != nil {
+		return t.expr.eval(env, t.key)
+	}
+	if t.isArr {
+		out := make([]any, len(t.items))
+		for i, it := range t.items {
+			v, f := it.eval(env)
+			if f != nil {
+				return nil, f
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	out := make(map[string]any, len(t.fields))
+	for _, fl := range t.fields {
+		v, f := fl.val.eval(env)
+		if f != nil {
+			return nil, f
+		}
+		out[fl.key] = v
+	}
+	return out, nil
+}
+
+// eval computes the expression; field names the definition field in messages.
+func (e *expr) eval(env *evalEnv, field string) (any, *failure) {
+	if e.call != nil {
+		v, err := e.call.Eval(intrinsic.Env{
+			Resolve: env.resolve,
+			Random:  env.random,
+			UUID:    env.uuid,
+		})
+		if err != nil {
+			return nil, fail(ErrorIntrinsicFailure, fmt.Sprintf("the intrinsic function %s specified for the field '%s' failed: %v", e.src, field, err))
+		}
+		return v, nil
+	}
+	v, err := e.path.get(env)
+	if err != nil {
+		doc := env.input
+		if e.path.ctx {
+			doc = env.ctx()
+		}
+		return nil, fail(ErrorRuntime, fmt.Sprintf("The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", e.src, field, compactJSON(doc)))
+	}
+	return v, nil
+}
+
+func (vp *valuePath) get(env *evalEnv) (any, error) {
+	if vp.ctx {
+		return vp.p.Get(env.ctx())
+	}
+	return vp.p.Get(env.input)
+}
+
+var pathCache sync.Map // string → *valuePath, for intrinsic arguments
+
+func (env *evalEnv) resolve(path string) (any, error) {
+	var vp *valuePath
+	if c, ok := pathCache.Load(path); ok {
+		vp = c.(*valuePath)
+	} else {
+		var err error
+		vp, err = compileValuePath(path)
+		if err != nil {
+			return nil, err
+		}
+		pathCache.Store(path, vp)
+	}
+	return vp.get(env)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, jsonpath.ErrNotFound) }
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
