@@ -561,12 +561,14 @@ func (p *parser) parseRelation() (expr, error) {
 		return &existsExpr{path: left.path}, nil
 	}
 	p.pos += len(op)
+	p.skipSpaces()
+	rightAt := p.pos
 	right, err := p.parseOperand()
 	if err != nil {
 		return nil, err
 	}
 	if op == "=~" && right.regex == nil && left.regex == nil {
-		return nil, p.errf(p.pos, "the right side of =~ must be a /regular expression/")
+		return nil, p.errf(rightAt, "the right side of =~ must be a /regular expression/")
 	}
 	return &relExpr{op: op, left: left, right: right}, nil
 }
