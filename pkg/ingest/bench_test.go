@@ -1,0 +1,63 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchBody returns an NDJSON body of n records of about size bytes each,
+// shaped like sensor telemetry: a few typed fields and a text payload.
+func benchBody(n, size int, withIDs bool) []byte {
+	var sb strings.Builder
+	for i := range n {
+		start := sb.Len()
+		sb.WriteString("{")
+		if withIDs {
+			fmt.Fprintf(&sb, `"id":"sensor-17-20261125-%08d",`, i)
+		}
+		fmt.Fprintf(&sb, `"ts":"2026-11-25T02:%02d:%02d.%03dZ","producer":"sensor-17","site":"eu-west-1a","temp":%d.%d,"ok":true,"tags":["a","b"],"payload":"`, i/60%60, i%60, i%1000, 20+i%10, i%10)
+		if pad := size - 3 - (sb.Len() - start); pad > 0 {
+			sb.WriteString(strings.Repeat("lorem ipsum dolor sit amet ", pad/27+1)[:pad])
+		}
+		sb.WriteString("\"}\n")
+	}
+	return []byte(sb.String())
+}
+
+// BenchmarkParseAndBatch measures the ingest hot path for a full request: a
+// 500-record, ~1 MiB NDJSON body parsed, validated, encoded for Kinesis and
+// split into PutRecords calls. Targets: < 2 µs and ≤ 3 allocs per record.
+func BenchmarkParseAndBatch(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		withIDs bool
+	}{{"ProducerIDs", true}, {"DerivedIDs", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			body := benchBody(MaxRecords, 2090, tc.withIDs)
+			if len(body) > MaxBodyBytes {
+				b.Fatalf("body is %d bytes, over the limit", len(body))
+			}
+			meta := Meta{Received: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC), Region: "eu-west-1", Producer: "sensor-17"}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			var (
+				calls int
+				ps    Parser // reused, as the handler's pool reuses one per warm container
+			)
+			for b.Loop() {
+				p, problems := ps.Parse(body, meta)
+				if problems != nil {
+					b.Fatalf("problems: %v", problems[0].Reason)
+				}
+				calls = len(p.Batches("ingest"))
+			}
+			if calls != 1 {
+				b.Fatalf("PutRecords calls = %d, want 1", calls)
+			}
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / MaxRecords
+			b.ReportMetric(ns, "ns/record")
+		})
+	}
+}

@@ -1,0 +1,365 @@
+// Package ingest is the ALB target that accepts producer records and writes
+// them to the Kinesis stream.
+//
+// POST /records takes NDJSON or a JSON array of records (see Parse). A
+// request is accepted whole or not at all: an invalid one is answered 400 with
+// every problem and nothing is written; a valid one is written with Kinesis
+// PutRecords, and answered 200 {"accepted":N} only when every record was
+// accepted, else 503 with Retry-After. The producer then resends the whole
+// request; record ids make that safe, because every stage downstream is
+// idempotent on them. GET /health answers the ALB and Global Accelerator
+// health checks without calling AWS.
+package ingest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+)
+
+// Putter is the Kinesis API ingest uses; *kinesis.Client and the simulator
+// satisfy it.
+type Putter interface {
+	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+}
+
+var _ Putter = (*kinesis.Client)(nil)
+
+// ProducerHeader names the request header that identifies the producer when
+// a record has no "producer" field.
+const ProducerHeader = "X-Pendulum-Producer"
+
+// Retry timing. The budget bounds how long one request may spend retrying
+// partial failures before it answers 503 and leaves the retry to the
+// producer; it is cut shorter by the invocation deadline.
+const (
+	DefaultBudget  = 4 * time.Second
+	deadlineMargin = 300 * time.Millisecond // to answer before the Lambda times out
+	backoffBase    = 50 * time.Millisecond
+	backoffMax     = time.Second
+	// RetryAfterThrottled is the Retry-After (seconds) when Kinesis kept
+	// throttling or failing records: capacity usually returns within seconds.
+	RetryAfterThrottled = 1
+	// RetryAfterUnavailable is the Retry-After (seconds) when the stream
+	// cannot be written at all (e.g. it does not exist: a dormant region).
+	RetryAfterUnavailable = 5
+)
+
+// Config is the ingest configuration, from the environment.
+type Config struct {
+	// StreamName is the Kinesis stream records go to (STREAM_NAME).
+	StreamName string
+	// Region is this Lambda's region (AWS_REGION), stamped on every record.
+	Region string
+}
+
+// ConfigFromEnv reads and validates the configuration; getenv is os.Getenv
+// in the Lambda. The error names the variable at fault.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{StreamName: strings.TrimSpace(getenv("STREAM_NAME")), Region: strings.TrimSpace(getenv("AWS_REGION"))}
+	switch {
+	case c.StreamName == "":
+		return Config{}, errors.New("STREAM_NAME is not set: the Kinesis stream to write records to")
+	case len(c.StreamName) > 128 || strings.ContainsAny(c.StreamName, " /:"):
+		return Config{}, fmt.Errorf("STREAM_NAME %q is not a Kinesis stream name (1-128 of [a-zA-Z0-9_.-])", c.StreamName)
+	case c.Region == "":
+		return Config{}, errors.New("AWS_REGION is not set (Lambda sets it; set it for local runs)")
+	}
+	return c, nil
+}
+
+// Handler answers ALB requests. Its fields are set before the first request
+// and not changed after; it is safe for concurrent use.
+type Handler struct {
+	Config
+	// Kinesis writes the records.
+	Kinesis Putter
+	// Clock times retries and stamps arrival; clock.Real in the Lambda.
+	Clock clock.Clock
+	// Budget bounds retrying within one request; 0 means DefaultBudget.
+	Budget time.Duration
+	// Metrics receives one CloudWatch Embedded Metric Format line per POST
+	// (stdout in the Lambda); nil writes none.
+	Metrics io.Writer
+	// Jitter returns a number in [0, 1) for backoff jitter; nil uses math/rand.
+	Jitter func() float64
+}
+
+// New returns a Handler on the wall clock writing metrics to w.
+func New(cfg Config, k Putter, w io.Writer) *Handler {
+	return &Handler{Config: cfg, Kinesis: k, Clock: clock.Real{}, Metrics: w}
+}
+
+// parsers holds Parsers between requests; see Parser.
+var parsers = sync.Pool{New: func() any { return new(Parser) }}
+
+// Handle answers one ALB request. It never returns an error: every failure
+// is an HTTP answer the producer knows how to act on.
+func (h *Handler) Handle(ctx context.Context, req events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
+	switch req.Path {
+	case "/records":
+		if req.HTTPMethod != http.MethodPost {
+			return respond(req, http.StatusMethodNotAllowed, errorBody{Error: "use POST /records"}, "Allow", "POST"), nil
+		}
+		return h.postRecords(ctx, req), nil
+	case "/health":
+		if req.HTTPMethod != http.MethodGet && req.HTTPMethod != http.MethodHead {
+			return respond(req, http.StatusMethodNotAllowed, errorBody{Error: "use GET /health"}, "Allow", "GET, HEAD"), nil
+		}
+		return respond(req, http.StatusOK, healthBody{Status: "ok", Region: h.Region}), nil
+	}
+	return respond(req, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s %s; use POST /records or GET /health", req.HTTPMethod, req.Path)}), nil
+}
+
+type errorBody struct {
+	Error    string    `json:"error"`
+	Problems []Problem `json:"problems,omitempty"`
+	Accepted *int      `json:"accepted,omitempty"`
+	Failed   *int      `json:"failed,omitempty"`
+}
+
+type healthBody struct {
+	Status string `json:"status"`
+	Region string `json:"region"`
+}
+
+type acceptedBody struct {
+	Accepted int `json:"accepted"`
+}
+
+func (h *Handler) postRecords(ctx context.Context, req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
+	now := h.Clock.Now().UTC()
+	body, err := requestBody(req)
+	if err != nil {
+		h.emit(now, metrics{rejected: 0})
+		return respond(req, http.StatusBadRequest, errorBody{Error: "invalid request", Problems: []Problem{{Reason: err.Error()}}})
+	}
+	ps := parsers.Get().(*Parser)
+	defer parsers.Put(ps)
+	parsed, problems, n := ps.parse(body, Meta{Received: now, Region: h.Region, Producer: header(req, ProducerHeader)})
+	if problems != nil {
+		h.emit(now, metrics{rejected: n})
+		slog.InfoContext(ctx, "request rejected", "records", n, "problems", len(problems), "firstProblem", problems[0].Reason)
+		return respond(req, http.StatusBadRequest, errorBody{Error: "invalid request: nothing was written", Problems: problems})
+	}
+	res := h.put(ctx, parsed.Batches(h.StreamName))
+	h.emit(now, metrics{accepted: res.accepted, failed: len(parsed.Records) - res.accepted, retries: res.retries})
+	if res.err == nil {
+		return respond(req, http.StatusOK, acceptedBody{Accepted: res.accepted})
+	}
+	failed := len(parsed.Records) - res.accepted
+	slog.WarnContext(ctx, "records not written", "stream", h.StreamName, "accepted", res.accepted, "failed", failed, "retries", res.retries, "err", res.err)
+	return respond(req, http.StatusServiceUnavailable,
+		errorBody{Error: "not every record was written; resend the request: " + res.err.Error(), Accepted: &res.accepted, Failed: &failed},
+		"Retry-After", strconv.Itoa(res.retryAfter))
+}
+
+// requestBody returns the body, base64-decoded when the ALB encoded it.
+func requestBody(req events.ALBTargetGroupRequest) ([]byte, error) {
+	if !req.IsBase64Encoded {
+		if len(req.Body) > MaxBodyBytes {
+			return nil, fmt.Errorf("body is %d bytes; the limit is %d", len(req.Body), MaxBodyBytes)
+		}
+		return []byte(req.Body), nil
+	}
+	if n := base64.StdEncoding.DecodedLen(len(req.Body)); n > MaxBodyBytes+2 {
+		return nil, fmt.Errorf("body is about %d bytes; the limit is %d", n, MaxBodyBytes)
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("body is marked base64 but does not decode: %w", err)
+	}
+	return b, nil
+}
+
+// putResult is the outcome of writing a request's records.
+type putResult struct {
+	accepted   int
+	retries    int
+	err        error // nil when every record was accepted
+	retryAfter int   // seconds, when err != nil
+}
+
+// errBudget says retries ran out of time.
+var errBudget = errors.New("retry budget exhausted")
+
+// put writes the batches, retrying failed records (and transient call
+// errors) with capped, jittered exponential backoff until the budget ends.
+// Only records Kinesis did not accept are resent.
+func (h *Handler) put(ctx context.Context, batches []*kinesis.PutRecordsInput) putResult {
+	budget := h.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	end := h.Clock.Now().Add(budget)
+	if dl, ok := ctx.Deadline(); ok {
+		// The invocation deadline is wall-clock time, as is the clock in
+		// the Lambda; answering before it beats being cut off by it.
+		dl = dl.Add(-deadlineMargin)
+		if dl.Before(end) {
+			end = dl
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	var res putResult
+	for _, in := range batches {
+		attempt := 0
+		for {
+			out, err := h.Kinesis.PutRecords(ctx, in)
+			var lastCode string
+			if err != nil {
+				if fault.Classify(err) != fault.Transient || ctx.Err() != nil {
+					res.err, res.retryAfter = fmt.Errorf("put records to %s: %w", h.StreamName, err), RetryAfterUnavailable
+					return res
+				}
+				lastCode = fault.Code(err)
+				if lastCode == "" {
+					lastCode = err.Error()
+				}
+			} else {
+				failed := failedEntries(in, out)
+				res.accepted += len(in.Records) - len(failed)
+				if len(failed) == 0 {
+					break
+				}
+				lastCode = firstCode(out)
+				in = &kinesis.PutRecordsInput{StreamName: in.StreamName, StreamARN: in.StreamARN, Records: failed}
+			}
+			attempt++
+			wait := h.backoff(attempt)
+			if h.Clock.Now().Add(wait).After(end) {
+				res.err = fmt.Errorf("%w after %d retries: %d records still failing (%s)", errBudget, res.retries, len(in.Records), lastCode)
+				res.retryAfter = RetryAfterThrottled
+				return res
+			}
+			if err := h.Clock.Sleep(ctx, wait); err != nil {
+				res.err, res.retryAfter = fmt.Errorf("wait to retry: %w", err), RetryAfterThrottled
+				return res
+			}
+			res.retries++
+		}
+	}
+	return res
+}
+
+// failedEntries returns the entries of in that out reports as failed. An
+// answer that does not line up with the request counts every entry as
+// failed: resending is safe, guessing is not.
+func failedEntries(in *kinesis.PutRecordsInput, out *kinesis.PutRecordsOutput) []types.PutRecordsRequestEntry {
+	if out == nil || len(out.Records) != len(in.Records) {
+		return in.Records
+	}
+	if out.FailedRecordCount != nil && *out.FailedRecordCount == 0 {
+		return nil
+	}
+	var failed []types.PutRecordsRequestEntry
+	for i, r := range out.Records {
+		if r.ErrorCode != nil && *r.ErrorCode != "" {
+			failed = append(failed, in.Records[i])
+		}
+	}
+	return failed
+}
+
+func firstCode(out *kinesis.PutRecordsOutput) string {
+	if out != nil {
+		for _, r := range out.Records {
+			if r.ErrorCode != nil && *r.ErrorCode != "" {
+				return *r.ErrorCode
+			}
+		}
+	}
+	return "unknown error"
+}
+
+// backoff returns the wait before retry n (1-based): full jitter over an
+// exponentially growing, capped window.
+func (h *Handler) backoff(n int) time.Duration {
+	d := backoffBase << min(n-1, 10)
+	d = min(d, backoffMax)
+	j := h.Jitter
+	if j == nil {
+		j = rand.Float64
+	}
+	// Half fixed, half jittered: never zero, still spread.
+	return d/2 + time.Duration(j()*float64(d/2))
+}
+
+// header returns the named request header, matched case-insensitively, from
+// whichever header map the target group sends.
+func header(req events.ALBTargetGroupRequest, name string) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	for k, vs := range req.MultiValueHeaders {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[len(vs)-1]
+		}
+	}
+	return ""
+}
+
+// respond builds the answer, as JSON, in the header form the request used
+// (a target group with multi-value headers on expects them back).
+func respond(req events.ALBTargetGroupRequest, code int, body any, kv ...string) events.ALBTargetGroupResponse {
+	b, err := json.Marshal(body)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"cannot encode the answer"}`)
+	}
+	hdr := map[string]string{"Content-Type": "application/json"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		hdr[kv[i]] = kv[i+1]
+	}
+	resp := events.ALBTargetGroupResponse{
+		StatusCode:        code,
+		StatusDescription: fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		Body:              string(b),
+	}
+	if req.MultiValueHeaders != nil {
+		resp.MultiValueHeaders = make(map[string][]string, len(hdr))
+		for k, v := range hdr {
+			resp.MultiValueHeaders[k] = []string{v}
+		}
+	} else {
+		resp.Headers = hdr
+	}
+	return resp
+}
+
+type metrics struct {
+	accepted, rejected, failed, retries int
+}
+
+// emit writes one Embedded Metric Format line: CloudWatch turns it into
+// metrics without an API call on the hot path.
+func (h *Handler) emit(now time.Time, m metrics) {
+	if h.Metrics == nil {
+		return
+	}
+	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Pendulum/Ingest","Dimensions":[["Region"]],"Metrics":[`+
+		`{"Name":"RecordsAccepted","Unit":"Count"},{"Name":"RecordsRejected","Unit":"Count"},{"Name":"RecordsFailed","Unit":"Count"},{"Name":"PutRecordsRetries","Unit":"Count"}]}]},`+
+		`"Region":%q,"RecordsAccepted":%d,"RecordsRejected":%d,"RecordsFailed":%d,"PutRecordsRetries":%d}`+"\n",
+		now.UnixMilli(), h.Region, m.accepted, m.rejected, m.failed, m.retries)
+	_, _ = io.WriteString(h.Metrics, line)
+}

@@ -1,0 +1,571 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/record"
+)
+
+// Limits on a request to POST /records.
+const (
+	MaxBodyBytes     = 1 << 20 // a larger body is rejected whole
+	MaxRecords       = 500     // records per request
+	MaxProducerBytes = 128     // a producer name longer than this is rejected
+	// MaxProblems bounds the problems listed in a 400 answer, so the answer
+	// stays within the ALB's 1 MB response limit; a last entry counts the rest.
+	MaxProblems = 500
+)
+
+// Kinesis PutRecords limits (per call), from the API reference.
+const (
+	maxPutRecords = 500
+	maxPutBytes   = 5 << 20 // data plus partition keys
+)
+
+// maxEpochMillis is 9999-12-31T23:59:59.999Z, the last instant RFC 3339
+// (and so the record encoding) can represent.
+const maxEpochMillis = 253402300799999
+
+// Meta is what ingest knows about a request besides its body.
+type Meta struct {
+	// Received is the arrival time (UTC): every record's Received, and its TS
+	// when the record has no ts.
+	Received time.Time
+	// Region is the region of this ingest.
+	Region string
+	// Producer is the X-Pendulum-Producer header; a record's own "producer"
+	// field wins over it.
+	Producer string
+}
+
+// Problem is one reason a request was rejected.
+type Problem struct {
+	// Index is the 0-based position of the record in the body; absent for a
+	// problem with the body as a whole.
+	Index *int `json:"index,omitempty"`
+	// Line is the 1-based line of an NDJSON record.
+	Line int `json:"line,omitempty"`
+	// Reason says what is wrong, for a human.
+	Reason string `json:"reason"`
+}
+
+// Parsed is a validated request body, ready for Kinesis.
+type Parsed struct {
+	// Records are the accepted records, in body order.
+	Records []record.Record
+	// Data[i] is the Kinesis data of Records[i]: its JSON encoding and "\n".
+	Data [][]byte
+
+	p *Parser // owner of reusable batch memory; nil for a literal Parsed
+}
+
+// Parser parses request bodies, reusing its memory from one request to the
+// next: a warm Lambda container serves one request at a time, so a pooled
+// Parser spares the garbage collector a megabyte per request. The zero value
+// is ready to use; a Parser is not safe for concurrent use.
+type Parser struct {
+	meta     Meta
+	body     []byte
+	recs     []record.Record
+	index    []int // index[i] is the body position of recs[i]
+	lines    []int // lines[i] is the NDJSON line of recs[i], or 0
+	problems []Problem
+	dropped  int // problems beyond MaxProblems
+	count    int // records seen, valid or not
+	producer string
+	buf      []byte   // the encoded records
+	data     [][]byte // per-record slices of buf
+	entries  []types.PutRecordsRequestEntry
+	batches  []*kinesis.PutRecordsInput
+	parsed   Parsed
+}
+
+// parser is the internal name of Parser's state.
+type parser = Parser
+
+// Parse parses and validates the body of POST /records: NDJSON (one JSON
+// object per line, blank lines ignored) or one JSON array of objects. It
+// returns the records ready for Kinesis, or every problem found (and no
+// records): a request is accepted whole or not at all.
+//
+// Record i's Data aliases body, which must not change while the result is in
+// use.
+func Parse(body []byte, m Meta) (*Parsed, []Problem) {
+	var p Parser
+	return p.Parse(body, m)
+}
+
+// Parse is the package's Parse reusing p's memory. The result is valid until
+// the next call.
+func (p *Parser) Parse(body []byte, m Meta) (*Parsed, []Problem) {
+	pr, problems, _ := p.parse(body, m)
+	return pr, problems
+}
+
+// parse is Parse that also returns the number of records seen.
+func (p *Parser) parse(body []byte, m Meta) (*Parsed, []Problem, int) {
+	if len(body) > MaxBodyBytes {
+		return nil, []Problem{{Reason: fmt.Sprintf("body is %d bytes; the limit is %d", len(body), MaxBodyBytes)}}, 0
+	}
+	p.reset(body, m)
+	if len(m.Producer) > MaxProducerBytes {
+		p.problem(-1, 0, fmt.Sprintf("producer header is %d bytes; the limit is %d", len(m.Producer), MaxProducerBytes))
+	}
+	i := skipSpace(body, 0)
+	switch {
+	case i == len(body):
+		p.problem(-1, 0, "empty body: send NDJSON or a JSON array of records")
+	case body[i] == '[':
+		p.parseArray(i)
+	default:
+		p.parseLines()
+	}
+	if p.count > MaxRecords {
+		p.problem(-1, 0, fmt.Sprintf("%d records; the limit is %d per request", p.count, MaxRecords))
+	}
+	p.encode()
+	if len(p.problems) > 0 {
+		if p.dropped > 0 {
+			p.problems = append(p.problems, Problem{Reason: fmt.Sprintf("and %d more problems", p.dropped)})
+		}
+		return nil, p.problems, p.count
+	}
+	if p.count == 0 {
+		return nil, []Problem{{Reason: "no records in body"}}, 0
+	}
+	p.parsed = Parsed{Records: p.recs, Data: p.data, p: p}
+	return &p.parsed, nil, p.count
+}
+
+func (p *Parser) reset(body []byte, m Meta) {
+	p.meta, p.body, p.producer = m, body, m.Producer
+	p.problems, p.dropped, p.count = nil, 0, 0
+	clear(p.recs[:cap(p.recs)]) // drop references to the previous body
+	n := bytes.Count(body, []byte{'\n'}) + 1
+	if n > MaxRecords+1 {
+		n = MaxRecords + 1
+	}
+	if cap(p.recs) < n {
+		p.recs = make([]record.Record, 0, n)
+		p.index = make([]int, 0, n)
+		p.lines = make([]int, 0, n)
+	}
+	p.recs, p.index, p.lines = p.recs[:0], p.index[:0], p.lines[:0]
+}
+
+func (p *parser) problem(index, line int, reason string) {
+	if len(p.problems) >= MaxProblems {
+		p.dropped++
+		return
+	}
+	pr := Problem{Line: line, Reason: reason}
+	if index >= 0 {
+		pr.Index = &index
+	}
+	p.problems = append(p.problems, pr)
+}
+
+// parseLines parses NDJSON: each non-blank line is one record.
+func (p *parser) parseLines() {
+	b := p.body
+	line := 0
+	for pos := 0; pos < len(b); {
+		line++
+		end := pos + bytes.IndexByte(b[pos:], '\n')
+		next := end + 1
+		if end < pos {
+			end, next = len(b), len(b)
+		}
+		raw := bytes.TrimRight(b[pos:end], " \t\r")
+		raw = raw[skipSpace(raw, 0):]
+		pos = next
+		if len(raw) == 0 {
+			continue
+		}
+		idx := p.count
+		p.count++
+		if raw[0] != '{' {
+			p.problem(idx, line, "record is not a JSON object")
+			continue
+		}
+		n, err := p.record(raw, idx, line)
+		if err == nil && n != len(raw) {
+			err = errAt(n, "unexpected data after the record (one record per line)")
+		}
+		if err != nil {
+			p.problem(idx, line, err.reason())
+		}
+	}
+}
+
+// parseArray parses a JSON array of records starting at body[i] == '['. A
+// syntax error outside a record ends the scan: nothing after it can be
+// located reliably.
+func (p *parser) parseArray(i int) {
+	b := p.body
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		i++
+	} else {
+		for {
+			idx := p.count
+			p.count++
+			start := i
+			var (
+				end int
+				err *syntaxError
+			)
+			if i < len(b) && b[i] == '{' {
+				end, err = p.record(b[i:], idx, 0)
+				end += start
+			} else {
+				end, err = scanValue(b, i, 0)
+				if err == nil {
+					p.problem(idx, 0, "record is not a JSON object")
+				}
+			}
+			if err != nil {
+				err.off += start
+				p.problem(idx, 0, err.reason())
+				return
+			}
+			i = skipSpace(b, end)
+			if i < len(b) && b[i] == ',' {
+				i = skipSpace(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == ']' {
+				i++
+				break
+			}
+			p.problem(-1, 0, errAt(i, "expected ',' or ']' after record %d", idx).Error())
+			return
+		}
+	}
+	if i = skipSpace(b, i); i != len(b) {
+		p.problem(-1, 0, errAt(i, "unexpected data after the array").Error())
+	}
+}
+
+// span is a byte range of a record; a zero end means absent.
+type span struct{ start, end int }
+
+// fields are the record members ingest interprets.
+type fields struct {
+	id, ts, producer, canary span
+	idEscaped, tsEscaped     bool
+	producerEscaped          bool
+}
+
+// record scans the object at raw[0] == '{' and, if it is valid JSON and its
+// members are acceptable, appends it to p.recs. It returns the offset just
+// past the object. A JSON syntax error is returned; a problem with a valid
+// object's members is reported directly.
+func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
+	end, f, err := scanRecord(raw)
+	if err != nil {
+		return end, err
+	}
+	raw = raw[:end:end]
+	r := record.Record{
+		TS:       p.meta.Received,
+		Received: p.meta.Received,
+		Region:   p.meta.Region,
+		Producer: p.meta.Producer,
+		Data:     raw,
+	}
+	ok := true
+	bad := func(reason string) {
+		p.problem(idx, line, reason)
+		ok = false
+	}
+	if len(raw) > record.MaxRecordBytes {
+		bad(fmt.Sprintf("record is %d bytes; the limit is %d", len(raw), record.MaxRecordBytes))
+	}
+	if f.id.end > 0 && !isNull(raw, f.id) {
+		if id, isStr := stringValue(raw, f.id, f.idEscaped); !isStr {
+			bad("id is not a string")
+		} else if id == "" {
+			bad("id is empty")
+		} else if len(id) > record.MaxIDBytes {
+			bad(fmt.Sprintf("id is %d bytes; the limit is %d", len(id), record.MaxIDBytes))
+		} else {
+			r.ID = id
+		}
+	} else {
+		r.ID = DeriveID(raw)
+	}
+	if f.ts.end > 0 && !isNull(raw, f.ts) {
+		if ts, reason := parseTS(raw, f.ts, f.tsEscaped); reason != "" {
+			bad(reason)
+		} else {
+			r.TS = ts
+		}
+	}
+	if f.producer.end > 0 && !isNull(raw, f.producer) {
+		v := raw[f.producer.start:f.producer.end]
+		switch {
+		case !f.producerEscaped && len(v) >= 2 && v[0] == '"' && string(v[1:len(v)-1]) == p.producer:
+			// The common case, a producer naming itself on every record:
+			// share one string rather than allocate one per record.
+			r.Producer = p.producer
+		default:
+			if prod, isStr := stringValue(raw, f.producer, f.producerEscaped); !isStr {
+				bad("producer is not a string")
+			} else if len(prod) > MaxProducerBytes {
+				bad(fmt.Sprintf("producer is %d bytes; the limit is %d", len(prod), MaxProducerBytes))
+			} else {
+				p.producer = prod // for the next record's comparison
+				r.Producer = prod
+			}
+		}
+	}
+	if f.canary.end > 0 && !isNull(raw, f.canary) {
+		switch string(raw[f.canary.start:f.canary.end]) {
+		case "true":
+			r.Canary = true
+		case "false":
+		default:
+			bad("canary is not a boolean")
+		}
+	}
+	if ok {
+		p.recs = append(p.recs, r)
+		p.index = append(p.index, idx)
+		p.lines = append(p.lines, line)
+	}
+	return end, nil
+}
+
+// encode encodes every record into one buffer and sets each record's
+// Kinesis data, reporting records too large once encoded.
+func (p *Parser) encode() {
+	size := 0
+	for i := range p.recs {
+		// The envelope adds ~120 bytes plus the strings it repeats.
+		size += len(p.recs[i].Data) + 2*len(p.recs[i].ID) + len(p.recs[i].Producer) + len(p.recs[i].Region) + 160
+	}
+	if cap(p.buf) < size {
+		p.buf = make([]byte, 0, size)
+	}
+	buf := p.buf[:0]
+	if cap(p.data) < len(p.recs) {
+		p.data = make([][]byte, len(p.recs))
+	}
+	p.data = p.data[:len(p.recs)]
+	for i := range p.recs {
+		start := len(buf)
+		var err error
+		buf, err = record.AppendJSON(buf, &p.recs[i])
+		if err != nil {
+			p.problem(p.index[i], p.lines[i], "cannot encode record: "+err.Error())
+			buf = buf[:start]
+		} else if n := len(buf) + 1 - start; n > record.MaxRecordBytes {
+			p.problem(p.index[i], p.lines[i], fmt.Sprintf("record is %d bytes once encoded; the limit is %d", n, record.MaxRecordBytes))
+			buf = buf[:start]
+		} else {
+			buf = append(buf, '\n')
+		}
+		p.data[i] = buf[start:len(buf):len(buf)]
+	}
+	if len(p.problems) > 0 {
+		return
+	}
+	if cap(buf) != cap(p.buf) {
+		// The estimate was short and buf moved: point every record at the
+		// final buffer (same offsets).
+		off := 0
+		for i := range p.data {
+			n := len(p.data[i])
+			p.data[i] = buf[off : off+n : off+n]
+			off += n
+		}
+	}
+	p.buf = buf
+}
+
+// Batches splits the records into PutRecords calls within the API limits,
+// each record's partition key being its id (so a resent record lands on the
+// same shard as its first copy).
+func (pr *Parsed) Batches(stream string) []*kinesis.PutRecordsInput {
+	var entries []types.PutRecordsRequestEntry
+	var out []*kinesis.PutRecordsInput
+	if pr.p != nil {
+		entries, out = pr.p.entries[:0], pr.p.batches[:0]
+	}
+	if cap(entries) < len(pr.Records) {
+		entries = make([]types.PutRecordsRequestEntry, 0, len(pr.Records))
+	}
+	var (
+		cur   *kinesis.PutRecordsInput
+		start int
+		bytes int
+	)
+	for i := range pr.Records {
+		n := len(pr.Data[i]) + len(pr.Records[i].ID)
+		if cur == nil || len(entries)-start == maxPutRecords || bytes+n > maxPutBytes {
+			if cur != nil {
+				cur.Records = entries[start:len(entries):len(entries)]
+			}
+			cur = &kinesis.PutRecordsInput{StreamName: &stream}
+			out = append(out, cur)
+			start, bytes = len(entries), 0
+		}
+		entries = append(entries, types.PutRecordsRequestEntry{Data: pr.Data[i], PartitionKey: &pr.Records[i].ID})
+		bytes += n
+	}
+	if cur != nil {
+		cur.Records = entries[start:len(entries):len(entries)]
+	}
+	if pr.p != nil {
+		pr.p.entries, pr.p.batches = entries, out
+	}
+	return out
+}
+
+// DeriveID returns the id of a record sent without one: a hash of its bytes
+// exactly as sent (surrounding whitespace aside), so a resent copy gets the
+// same id and is de-duplicated downstream. Two records with identical bytes
+// are, by this definition, the same record.
+func DeriveID(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	var buf [2 + 32]byte
+	buf[0], buf[1] = 'h', '-'
+	hex.Encode(buf[2:], sum[:16])
+	return string(buf[:])
+}
+
+func isNull(raw []byte, s span) bool { return string(raw[s.start:s.end]) == "null" }
+
+// stringValue returns the JSON string at s, unescaped, and whether it is a
+// string at all.
+func stringValue(raw []byte, s span, escaped bool) (string, bool) {
+	v := raw[s.start:s.end]
+	if v[0] != '"' {
+		return "", false
+	}
+	if !escaped {
+		return string(v[1 : len(v)-1]), true
+	}
+	var out string
+	if err := json.Unmarshal(v, &out); err != nil {
+		return "", false
+	}
+	return out, true
+}
+
+// parseTS parses ts: an RFC 3339 string or an integer of epoch milliseconds.
+// It returns a reason when the value is not acceptable.
+func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
+	v := raw[s.start:s.end]
+	if v[0] == '"' {
+		var t time.Time
+		// UnmarshalText parses RFC 3339 strictly and, unlike time.Parse,
+		// without copying the bytes into a string.
+		if escaped || t.UnmarshalText(v[1:len(v)-1]) != nil {
+			str, _ := stringValue(raw, s, escaped)
+			var err error
+			if t, err = time.Parse(time.RFC3339Nano, str); err != nil {
+				return time.Time{}, fmt.Sprintf("ts %q is not RFC 3339", str)
+			}
+		}
+		t = t.UTC()
+		if y := t.Year(); y < 0 || y > 9999 {
+			return time.Time{}, fmt.Sprintf("ts %s is outside years 0000-9999", v)
+		}
+		return t, ""
+	}
+	var ms int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return time.Time{}, fmt.Sprintf("ts %s is neither RFC 3339 nor non-negative integer epoch milliseconds", v)
+		}
+		ms = ms*10 + int64(c-'0')
+		if ms > maxEpochMillis {
+			return time.Time{}, fmt.Sprintf("ts %s is beyond year 9999 in epoch milliseconds", v)
+		}
+	}
+	return time.UnixMilli(ms).UTC(), ""
+}
+
+// scanRecord scans the object at raw[0] == '{', noting the members ingest
+// interprets. A duplicate of one of them is an error: which copy counts
+// would otherwise depend on the reader.
+func scanRecord(raw []byte) (int, fields, *syntaxError) {
+	var f fields
+	i := skipSpace(raw, 1)
+	if i < len(raw) && raw[i] == '}' {
+		return i + 1, f, nil
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return i, f, errAt(i, "expected a member name")
+		}
+		keyStart := i
+		end, keyEscaped, err := scanString(raw, i)
+		if err != nil {
+			return end, f, err
+		}
+		key := raw[keyStart+1 : end-1]
+		if keyEscaped {
+			var k string
+			if json.Unmarshal(raw[keyStart:end], &k) == nil {
+				key = []byte(k)
+			}
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return i, f, errAt(i, "expected ':'")
+		}
+		i = skipSpace(raw, i+1)
+		valStart := i
+		var valEscaped bool
+		if i < len(raw) && raw[i] == '"' {
+			i, valEscaped, err = scanString(raw, i)
+		} else {
+			i, err = scanValue(raw, i, 1)
+		}
+		if err != nil {
+			return i, f, err
+		}
+		var dst *span
+		switch string(key) {
+		case "id":
+			dst, f.idEscaped = &f.id, valEscaped
+		case "ts":
+			dst, f.tsEscaped = &f.ts, valEscaped
+		case "producer":
+			dst, f.producerEscaped = &f.producer, valEscaped
+		case "canary":
+			dst = &f.canary
+		}
+		if dst != nil {
+			if dst.end > 0 {
+				e := errAt(keyStart, "duplicate member %q", key)
+				e.member = true
+				return keyStart, f, e
+			}
+			*dst = span{valStart, i}
+		}
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return i, f, errAt(i, "unterminated object")
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return i + 1, f, nil
+		default:
+			return i, f, errAt(i, "expected ',' or '}'")
+		}
+	}
+}
