@@ -55,9 +55,13 @@ type pending struct {
 // it returns an error (of a pkg/fault type) if anything failed, so Lambda's
 // asynchronous retries take over.
 func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.SQSEventResponse, error) {
+	// One decode serves both shapes: SQS messages carry messageId and body;
+	// a direct S3 event's records are re-read by ParseObjects.
 	var probe struct {
 		Records []struct {
 			EventSource string `json:"eventSource"`
+			MessageID   string `json:"messageId"`
+			Body        string `json:"body"`
 		} `json:"Records"`
 	}
 	if err := json.Unmarshal(payload, &probe); err != nil {
@@ -66,16 +70,10 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.S
 		return events.SQSEventResponse{}, err
 	}
 	if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
-		var ev events.SQSEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			err = fault.InvalidErr(fmt.Errorf("sqs event: %w: %v", ErrBadEvent, err))
-			h.log.ErrorContext(ctx, "unreadable event", "error", err)
-			return events.SQSEventResponse{}, err
-		}
-		msgs := make([]message, len(ev.Records))
-		bodies := make([][]byte, len(ev.Records))
-		for i, r := range ev.Records {
-			msgs[i].id = r.MessageId
+		msgs := make([]message, len(probe.Records))
+		bodies := make([][]byte, len(probe.Records))
+		for i, r := range probe.Records {
+			msgs[i].id = r.MessageID
 			bodies[i] = []byte(r.Body)
 		}
 		h.process(ctx, msgs, bodies)
