@@ -1,6 +1,7 @@
 package jsonpath
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -62,12 +63,14 @@ func writeLiteral(b *strings.Builder, v any) {
 		writeQuoted(b, s)
 		return
 	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		b.WriteString("null")
 		return
 	}
-	b.Write(data)
+	b.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 type existsExpr struct{ path *Path }

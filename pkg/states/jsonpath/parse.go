@@ -246,7 +246,7 @@ func (p *parser) parseStepAfterDot(inFilter bool) (segment, error) {
 		_ = open
 		return segment{kind: stepFunc, fn: name}, nil
 	}
-	return segment{kind: stepName, names: []string{name}}, nil
+	return segment{kind: stepName, names: []string{strings.ToValidUTF8(name, "\uFFFD")}}, nil
 }
 
 func (p *parser) parseBracket() (segment, error) {
@@ -319,7 +319,9 @@ func (p *parser) parseQuoted() (string, error) {
 		switch {
 		case c == q:
 			p.pos++
-			return b.String(), nil
+			// JSON documents hold only valid UTF-8, so a name with malformed bytes could never
+			// match; normalise it as the JSON decoder does.
+			return strings.ToValidUTF8(b.String(), "\uFFFD"), nil
 		case c == '\\':
 			if p.pos+1 >= len(p.src) {
 				return "", p.errf(p.pos, "unterminated escape")
@@ -597,8 +599,14 @@ func (p *parser) parseOperand() (operand, error) {
 			p.pos++
 		}
 		text := p.src[start:p.pos]
-		if _, err := strconv.ParseFloat(text, 64); err != nil {
-			return operand{}, p.errf(start, "bad number %q", text)
+		if !json.Valid([]byte(text)) {
+			// Jayway reads numbers with Java's BigDecimal, which also takes forms such as
+			// "1." or "+1"; keep them as the JSON number they denote.
+			f, err := strconv.ParseFloat(text, 64)
+			if err != nil {
+				return operand{}, p.errf(start, "bad number %q", text)
+			}
+			text = strconv.FormatFloat(f, 'g', -1, 64)
 		}
 		return operand{lit: json.Number(text), isLit: true}, nil
 	case c == '/':
