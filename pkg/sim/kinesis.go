@@ -1,0 +1,808 @@
+package sim
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/bits"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// Kinesis is one region's simulated Kinesis Data Streams: on-demand streams
+// of 4 shards, records routed by the MD5 of their partition key, sequence
+// numbers increasing per shard, 24 h retention, shard iterators that expire
+// after 5 minutes.
+type Kinesis struct {
+	r *Region
+
+	// CreateDelay is how long a new stream stays CREATING. AWS-FACTS:
+	// on-demand stream creation "is typically under a minute".
+	CreateDelay time.Duration
+	// DeleteDelay is how long a deleted stream stays DELETING.
+	DeleteDelay time.Duration
+
+	mu       sync.Mutex
+	epochs   int
+	streams  map[string]*kinesisStream
+	throttle map[string]int // stream name -> records still to throttle
+}
+
+type kinesisStream struct {
+	name, arn string
+	created   time.Time
+	activeAt  time.Time
+	deletedAt time.Time // zero unless DELETING
+	goneAt    time.Time
+	epoch     int // distinguishes a re-created stream's iterators
+	shards    []*kinesisShard
+}
+
+type kinesisShard struct {
+	id      string
+	lo, hi  string // hash key range, decimal
+	records []kinesisRecord
+	next    uint64 // sequence counter of the next record
+}
+
+type kinesisRecord struct {
+	n       uint64
+	key     string
+	data    []byte
+	arrival time.Time
+}
+
+// Kinesis figures from the Kinesis developer guide.
+const (
+	kinesisOnDemandShards = 4 // an on-demand stream starts with 4 shards
+	kinesisRetention      = 24 * time.Hour
+	kinesisIteratorTTL    = 5 * time.Minute
+	kinesisMaxPutRecords  = 500
+	kinesisMaxRecordBytes = 1 << 20
+	kinesisMaxGetRecords  = 10000
+)
+
+// Kinesis returns the region's Kinesis Data Streams.
+func (r *Region) Kinesis() *Kinesis {
+	return r.service(kinesis.ServiceID, func() any {
+		return &Kinesis{r: r, CreateDelay: 30 * time.Second, DeleteDelay: 10 * time.Second,
+			streams: make(map[string]*kinesisStream), throttle: make(map[string]int)}
+	}).(*Kinesis)
+}
+
+// StreamARN returns the ARN a stream of that name has in the region.
+func (k *Kinesis) StreamARN(name string) string {
+	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", k.r.Name, k.r.world.Account, name)
+}
+
+// ThrottleRecords makes the next n records put to the stream fail with
+// ProvisionedThroughputExceededException: per record in PutRecords (the
+// call itself succeeds with FailedRecordCount), as the whole call in
+// PutRecord. It models a hot shard or an on-demand stream scaling up.
+func (k *Kinesis) ThrottleRecords(stream string, n int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.throttle[stream] = n
+}
+
+func kinesisNotFound(name string, account string) error {
+	return &kinesistypes.ResourceNotFoundException{Message: aws.String(fmt.Sprintf("Stream %s under account %s not found.", name, account))}
+}
+
+func kinesisInvalid(format string, args ...any) error {
+	return &kinesistypes.InvalidArgumentException{Message: aws.String(fmt.Sprintf(format, args...))}
+}
+
+func kinesisStreamName(name, arn *string) string {
+	if n := aws.ToString(name); n != "" {
+		return n
+	}
+	a := aws.ToString(arn)
+	return a[strings.LastIndexByte(a, '/')+1:]
+}
+
+// stream finds a stream, trimming expired records; k.mu must be held.
+// With active, a stream that is not ACTIVE is not found, as data-plane calls
+// to a CREATING or DELETING stream fail.
+func (k *Kinesis) stream(name string, active bool) (*kinesisStream, error) {
+	now := k.r.world.Clock.Now()
+	s, ok := k.streams[name]
+	if ok && !s.goneAt.IsZero() && !now.Before(s.goneAt) {
+		delete(k.streams, name)
+		ok = false
+	}
+	if !ok || (active && (now.Before(s.activeAt) || !s.deletedAt.IsZero())) {
+		return nil, kinesisNotFound(name, k.r.world.Account)
+	}
+	cut := now.Add(-kinesisRetention)
+	for _, sh := range s.shards {
+		i := 0
+		for i < len(sh.records) && sh.records[i].arrival.Before(cut) {
+			i++
+		}
+		if i > 0 {
+			sh.records = append(sh.records[:0], sh.records[i:]...)
+		}
+	}
+	return s, nil
+}
+
+func (s *kinesisStream) status(now time.Time) kinesistypes.StreamStatus {
+	switch {
+	case !s.deletedAt.IsZero():
+		return kinesistypes.StreamStatusDeleting
+	case now.Before(s.activeAt):
+		return kinesistypes.StreamStatusCreating
+	}
+	return kinesistypes.StreamStatusActive
+}
+
+// CreateStream creates a stream, CREATING for CreateDelay, then ACTIVE. It
+// is on-demand with 4 shards unless PROVISIONED with a ShardCount.
+func (k *Kinesis) CreateStream(ctx context.Context, in *kinesis.CreateStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.CreateStreamOutput, error) {
+	const op = "CreateStream"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	name := aws.ToString(in.StreamName)
+	if name == "" || len(name) > 128 {
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ValidationException{Message: aws.String("1 validation error detected: Value at 'streamName' failed to satisfy constraint: Member must have length between 1 and 128")})
+	}
+	n := kinesisOnDemandShards
+	if in.StreamModeDetails != nil && in.StreamModeDetails.StreamMode == kinesistypes.StreamModeProvisioned {
+		if in.ShardCount == nil || *in.ShardCount < 1 {
+			return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("ShardCount is required for a PROVISIONED stream"))
+		}
+		n = int(*in.ShardCount)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, err := k.stream(name, false); err == nil {
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ResourceInUseException{Message: aws.String(fmt.Sprintf("Stream %s under account %s already exists.", name, k.r.world.Account))})
+	}
+	now := k.r.world.Clock.Now()
+	s := &kinesisStream{name: name, arn: k.StreamARN(name), created: now, activeAt: now.Add(k.CreateDelay), epoch: k.epochs}
+	k.epochs++
+	space := new(big.Int).Lsh(big.NewInt(1), 128)
+	for i := 0; i < n; i++ {
+		lo := new(big.Int).Div(new(big.Int).Mul(space, big.NewInt(int64(i))), big.NewInt(int64(n)))
+		hi := new(big.Int).Div(new(big.Int).Mul(space, big.NewInt(int64(i+1))), big.NewInt(int64(n)))
+		hi.Sub(hi, big.NewInt(1))
+		s.shards = append(s.shards, &kinesisShard{id: fmt.Sprintf("shardId-%012d", i), lo: lo.String(), hi: hi.String(), next: 1})
+	}
+	k.streams[name] = s
+	return &kinesis.CreateStreamOutput{}, nil
+}
+
+// DeleteStream deletes a stream: DELETING for DeleteDelay, then gone, its
+// records with it.
+func (k *Kinesis) DeleteStream(ctx context.Context, in *kinesis.DeleteStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.DeleteStreamOutput, error) {
+	const op = "DeleteStream"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), false)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	if s.deletedAt.IsZero() {
+		now := k.r.world.Clock.Now()
+		s.deletedAt, s.goneAt = now, now.Add(k.DeleteDelay)
+	}
+	return &kinesis.DeleteStreamOutput{}, nil
+}
+
+// DescribeStreamSummary describes a stream, with its status at the current
+// virtual time.
+func (k *Kinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error) {
+	const op = "DescribeStreamSummary"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), false)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	created := s.created
+	return &kinesis.DescribeStreamSummaryOutput{StreamDescriptionSummary: &kinesistypes.StreamDescriptionSummary{
+		StreamName: aws.String(s.name), StreamARN: aws.String(s.arn), StreamStatus: s.status(k.r.world.Clock.Now()),
+		StreamCreationTimestamp: &created, RetentionPeriodHours: aws.Int32(int32(kinesisRetention / time.Hour)),
+		OpenShardCount: aws.Int32(int32(len(s.shards))), EncryptionType: kinesistypes.EncryptionTypeKms,
+		StreamModeDetails: &kinesistypes.StreamModeDetails{StreamMode: kinesistypes.StreamModeOnDemand},
+	}}, nil
+}
+
+// ListShards lists a stream's shards (no resharding in the simulator).
+func (k *Kinesis) ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	const op = "ListShards"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	out := &kinesis.ListShardsOutput{}
+	after := aws.ToString(in.ExclusiveStartShardId)
+	for _, sh := range s.shards {
+		if after != "" && sh.id <= after {
+			continue
+		}
+		out.Shards = append(out.Shards, kinesistypes.Shard{
+			ShardId:             aws.String(sh.id),
+			HashKeyRange:        &kinesistypes.HashKeyRange{StartingHashKey: aws.String(sh.lo), EndingHashKey: aws.String(sh.hi)},
+			SequenceNumberRange: &kinesistypes.SequenceNumberRange{StartingSequenceNumber: aws.String(kinesisSeq(kinesisShardIndex(sh.id), 1))},
+		})
+	}
+	return out, nil
+}
+
+// kinesisSeq renders a sequence number: 56 decimal digits like Kinesis's,
+// fixed width so numeric and lexical order agree; the shard index is
+// embedded so a number from another shard is recognised.
+func kinesisSeq(shard int, n uint64) string {
+	return fmt.Sprintf("49%04d%050d", shard, n)
+}
+
+func kinesisParseSeq(s string) (shard int, n uint64, err error) {
+	if len(s) != 56 || !strings.HasPrefix(s, "49") {
+		return 0, 0, fmt.Errorf("invalid sequence number %q", s)
+	}
+	sh, err1 := strconv.Atoi(s[2:6])
+	n, err2 := strconv.ParseUint(s[6:], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("invalid sequence number %q", s)
+	}
+	return sh, n, nil
+}
+
+func kinesisShardIndex(id string) int {
+	i, _ := strconv.Atoi(strings.TrimPrefix(id, "shardId-"))
+	return i
+}
+
+// shardFor picks the shard whose hash key range holds the MD5 of the
+// partition key (or the explicit hash key).
+func (s *kinesisStream) shardFor(key string, explicit *string) (int, error) {
+	n := uint64(len(s.shards))
+	if explicit != nil {
+		h, ok := new(big.Int).SetString(*explicit, 10)
+		if !ok || h.Sign() < 0 || h.BitLen() > 128 {
+			return 0, kinesisInvalid("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
+		}
+		return int(new(big.Int).Rsh(h.Mul(h, new(big.Int).SetUint64(n)), 128).Int64()), nil
+	}
+	sum := md5.Sum([]byte(key))
+	// floor(h*n/2^128) from the top 64 bits: exact for the on-demand 4 shards.
+	hi, _ := bits.Mul64(binary.BigEndian.Uint64(sum[:8]), n)
+	return int(hi), nil
+}
+
+func kinesisCheckEntry(data []byte, key string) error {
+	if key == "" || len(key) > 256 {
+		return &kinesistypes.ValidationException{Message: aws.String("1 validation error detected: Value at 'partitionKey' failed to satisfy constraint: Member must have length between 1 and 256")}
+	}
+	if len(data)+len(key) > kinesisMaxRecordBytes {
+		return &kinesistypes.ValidationException{Message: aws.String("1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576")}
+	}
+	return nil
+}
+
+// appendLocked stores a record; k.mu must be held.
+func (s *kinesisStream) appendLocked(shard int, key string, data []byte, now time.Time) string {
+	sh := s.shards[shard]
+	n := sh.next
+	sh.next++
+	sh.records = append(sh.records, kinesisRecord{n: n, key: key, data: append([]byte(nil), data...), arrival: now})
+	return kinesisSeq(shard, n)
+}
+
+// throttledLocked consumes one record of injected throttling; k.mu held.
+func (k *Kinesis) throttledLocked(stream string) bool {
+	if k.throttle[stream] > 0 {
+		k.throttle[stream]--
+		return true
+	}
+	return false
+}
+
+// PutRecord writes one record.
+func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordOutput, error) {
+	const op = "PutRecord"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	key := aws.ToString(in.PartitionKey)
+	if err := kinesisCheckEntry(in.Data, key); err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	shard, err := s.shardFor(key, in.ExplicitHashKey)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	if k.throttledLocked(s.name) {
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded for shard " + s.shards[shard].id)})
+	}
+	seq := s.appendLocked(shard, key, in.Data, k.r.world.Clock.Now())
+	return &kinesis.PutRecordOutput{SequenceNumber: aws.String(seq), ShardId: aws.String(s.shards[shard].id), EncryptionType: kinesistypes.EncryptionTypeKms}, nil
+}
+
+// PutRecords writes up to 500 records. Records that fail (injected
+// throttling) carry ErrorCode/ErrorMessage; the others are written, in
+// order per shard, and FailedRecordCount counts the failures: the caller
+// retries just those, as with the real service.
+func (k *Kinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	const op = "PutRecords"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	if n := len(in.Records); n == 0 || n > kinesisMaxPutRecords {
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ValidationException{Message: aws.String(fmt.Sprintf(
+			"1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and %d", kinesisMaxPutRecords))})
+	}
+	total := 0
+	for _, e := range in.Records {
+		if err := kinesisCheckEntry(e.Data, aws.ToString(e.PartitionKey)); err != nil {
+			return nil, opErr(kinesis.ServiceID, op, err)
+		}
+		total += len(e.Data) + len(aws.ToString(e.PartitionKey))
+	}
+	if total > 5<<20 {
+		return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Records size exceeds 5 MB limit"))
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	now := k.r.world.Clock.Now()
+	out := &kinesis.PutRecordsOutput{Records: make([]kinesistypes.PutRecordsResultEntry, len(in.Records)), EncryptionType: kinesistypes.EncryptionTypeKms}
+	failed := int32(0)
+	for i, e := range in.Records {
+		key := aws.ToString(e.PartitionKey)
+		shard, err := s.shardFor(key, e.ExplicitHashKey)
+		if err != nil {
+			return nil, opErr(kinesis.ServiceID, op, err)
+		}
+		if k.throttledLocked(s.name) {
+			failed++
+			out.Records[i] = kinesistypes.PutRecordsResultEntry{
+				ErrorCode:    aws.String("ProvisionedThroughputExceededException"),
+				ErrorMessage: aws.String(fmt.Sprintf("Rate exceeded for shard %s in stream %s under account %s.", s.shards[shard].id, s.name, k.r.world.Account)),
+			}
+			continue
+		}
+		seq := s.appendLocked(shard, key, e.Data, now)
+		out.Records[i] = kinesistypes.PutRecordsResultEntry{SequenceNumber: aws.String(seq), ShardId: aws.String(s.shards[shard].id)}
+	}
+	out.FailedRecordCount = aws.Int32(failed)
+	return out, nil
+}
+
+// kinesisIterator is the decoded content of a shard iterator.
+type kinesisIterator struct {
+	stream string
+	epoch  int
+	shard  int
+	next   uint64 // the sequence counter of the next record to return
+	issued time.Time
+}
+
+func (it kinesisIterator) encode() string {
+	raw := fmt.Sprintf("%s|%d|%d|%d|%d", it.stream, it.epoch, it.shard, it.next, it.issued.UnixNano())
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func kinesisDecodeIterator(s string) (kinesisIterator, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return kinesisIterator{}, err
+	}
+	f := strings.Split(string(raw), "|")
+	if len(f) != 5 {
+		return kinesisIterator{}, errors.New("bad iterator")
+	}
+	var it kinesisIterator
+	it.stream = f[0]
+	var ns int64
+	if _, err := fmt.Sscanf(f[1]+" "+f[2]+" "+f[3]+" "+f[4], "%d %d %d %d", &it.epoch, &it.shard, &it.next, &ns); err != nil {
+		return kinesisIterator{}, err
+	}
+	it.issued = time.Unix(0, ns).UTC()
+	return it, nil
+}
+
+// GetShardIterator returns an iterator of type TRIM_HORIZON, LATEST,
+// AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER or AT_TIMESTAMP. It expires 5
+// minutes after it is issued.
+func (k *Kinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
+	const op = "GetShardIterator"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, err)
+	}
+	idx := -1
+	for i, sh := range s.shards {
+		if sh.id == aws.ToString(in.ShardId) {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ResourceNotFoundException{Message: aws.String(fmt.Sprintf("Shard %s in stream %s under account %s does not exist", aws.ToString(in.ShardId), s.name, k.r.world.Account))})
+	}
+	sh := s.shards[idx]
+	now := k.r.world.Clock.Now()
+	it := kinesisIterator{stream: s.name, epoch: s.epoch, shard: idx, issued: now}
+	switch in.ShardIteratorType {
+	case kinesistypes.ShardIteratorTypeTrimHorizon:
+		it.next = sh.next
+		if len(sh.records) > 0 {
+			it.next = sh.records[0].n
+		}
+	case kinesistypes.ShardIteratorTypeLatest:
+		it.next = sh.next
+	case kinesistypes.ShardIteratorTypeAtSequenceNumber, kinesistypes.ShardIteratorTypeAfterSequenceNumber:
+		shIdx, n, err := kinesisParseSeq(aws.ToString(in.StartingSequenceNumber))
+		if err != nil || shIdx != idx || n == 0 || n >= sh.next {
+			return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
+				aws.ToString(in.StartingSequenceNumber), sh.id, s.name, k.r.world.Account))
+		}
+		it.next = n
+		if in.ShardIteratorType == kinesistypes.ShardIteratorTypeAfterSequenceNumber {
+			it.next = n + 1
+		}
+	case kinesistypes.ShardIteratorTypeAtTimestamp:
+		if in.Timestamp == nil {
+			return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Timestamp is required for AT_TIMESTAMP"))
+		}
+		it.next = sh.next
+		for _, r := range sh.records {
+			if !r.arrival.Before(*in.Timestamp) {
+				it.next = r.n
+				break
+			}
+		}
+	default:
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ValidationException{Message: aws.String(fmt.Sprintf("1 validation error detected: Value '%s' at 'shardIteratorType' failed to satisfy enum value set", in.ShardIteratorType))})
+	}
+	return &kinesis.GetShardIteratorOutput{ShardIterator: aws.String(it.encode())}, nil
+}
+
+// GetRecords returns up to Limit records from the iterator's position, each
+// with its ApproximateArrivalTimestamp, the next iterator, and how far the
+// position is behind the tip (MillisBehindLatest).
+func (k *Kinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
+	const op = "GetRecords"
+	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+		return nil, err
+	}
+	limit := kinesisMaxGetRecords
+	if in.Limit != nil {
+		if *in.Limit < 1 || *in.Limit > kinesisMaxGetRecords {
+			return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ValidationException{Message: aws.String("1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value between 1 and 10000")})
+		}
+		limit = int(*in.Limit)
+	}
+	it, err := kinesisDecodeIterator(aws.ToString(in.ShardIterator))
+	if err != nil {
+		return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Invalid ShardIterator."))
+	}
+	now := k.r.world.Clock.Now()
+	if now.Sub(it.issued) > kinesisIteratorTTL {
+		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ExpiredIteratorException{Message: aws.String(fmt.Sprintf("Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of 300000 milliseconds.",
+			it.issued.Format(time.RFC1123), now.Format(time.RFC1123)))})
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(it.stream, true)
+	if err != nil || s.epoch != it.epoch || it.shard >= len(s.shards) {
+		return nil, opErr(kinesis.ServiceID, op, kinesisNotFound(it.stream, k.r.world.Account))
+	}
+	sh := s.shards[it.shard]
+	out := &kinesis.GetRecordsOutput{}
+	// Records are ordered by n; find the first at or after the position (a
+	// trimmed position resumes at the oldest retained record).
+	i := 0
+	for i < len(sh.records) && sh.records[i].n < it.next {
+		i++
+	}
+	size := 0
+	for ; i < len(sh.records) && len(out.Records) < limit && size < 10<<20; i++ {
+		r := sh.records[i]
+		arrival := r.arrival
+		out.Records = append(out.Records, kinesistypes.Record{
+			Data: r.data, SequenceNumber: aws.String(kinesisSeq(it.shard, r.n)), PartitionKey: aws.String(r.key),
+			ApproximateArrivalTimestamp: &arrival, EncryptionType: kinesistypes.EncryptionTypeKms,
+		})
+		size += len(r.data)
+		it.next = r.n + 1
+	}
+	behind := int64(0)
+	if i < len(sh.records) {
+		behind = now.Sub(sh.records[i].arrival).Milliseconds()
+	}
+	out.MillisBehindLatest = aws.Int64(behind)
+	it.issued = now
+	out.NextShardIterator = aws.String(it.encode())
+	return out, nil
+}
+
+// RecordCount returns how many records a stream holds (within retention),
+// without counting an API call: the drill's accounting reads it.
+func (k *Kinesis) RecordCount(stream string) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, err := k.stream(stream, false)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, sh := range s.shards {
+		n += len(sh.records)
+	}
+	return n
+}
+
+// KinesisHandler is a Lambda function handler for Kinesis events with
+// partial batch responses (ReportBatchItemFailures).
+type KinesisHandler func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error)
+
+// KinesisESMConfig configures an emulated Kinesis event-source mapping.
+type KinesisESMConfig struct {
+	// Stream is the stream name.
+	Stream string
+	// BatchSize is the most records per invocation (Lambda default 100).
+	BatchSize int
+	// StartingPosition is TRIM_HORIZON (default) or LATEST.
+	StartingPosition kinesistypes.ShardIteratorType
+	// PollInterval is how often each shard is polled when it has nothing
+	// new (Lambda polls each shard about once a second).
+	PollInterval time.Duration
+	// RetryInterval is the wait before retrying a failed batch or an API
+	// error (a region down, a throttle, the stream not yet there).
+	RetryInterval time.Duration
+	// FunctionARN is reported as the invoke identity; optional.
+	FunctionARN string
+}
+
+// KinesisESMStats counts what an event-source mapping did.
+type KinesisESMStats struct {
+	Invocations int // handler calls
+	Records     int // records handed to the handler (retries included)
+	Failures    int // invocations that failed or reported item failures
+	APIErrors   int // Kinesis calls that failed
+}
+
+// KinesisESM is a running emulated event-source mapping.
+type KinesisESM struct {
+	k   *Kinesis
+	cfg KinesisESMConfig
+	h   KinesisHandler
+
+	mu    sync.Mutex
+	stats KinesisESMStats
+}
+
+// Stats returns the mapping's counters so far.
+func (m *KinesisESM) Stats() KinesisESMStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats
+}
+
+// kinesisShardCursor is one shard's position in a mapping: an iterator when
+// the mapping has one, and the checkpoint to re-acquire one from.
+type kinesisShardCursor struct {
+	id       string
+	iterator string
+	resume   string // sequence number to resume AT; "" when after checkpoint or fresh
+	done     string // last sequence number processed; "" if none
+}
+
+// NewEventSourceMapping returns a Kinesis event-source mapping emulator;
+// Run drives it.
+func (k *Kinesis) NewEventSourceMapping(cfg KinesisESMConfig, handler KinesisHandler) *KinesisESM {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 100
+	}
+	if cfg.StartingPosition == "" {
+		cfg.StartingPosition = kinesistypes.ShardIteratorTypeTrimHorizon
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = time.Second
+	}
+	if cfg.FunctionARN == "" {
+		cfg.FunctionARN = fmt.Sprintf("arn:aws:lambda:%s:%s:function:esm", k.r.Name, k.r.world.Account)
+	}
+	return &KinesisESM{k: k, cfg: cfg, h: handler}
+}
+
+// Run polls the stream's shards until ctx is done, invoking the handler with
+// batches in the aws-lambda-go shape, in order per shard, as Lambda does
+// with ParallelizationFactor 1. A handler error retries the same batch; batch
+// item failures resume the shard at the lowest failed sequence number, so
+// the records after it are delivered again too (handlers must be idempotent).
+// API errors (stream missing, region down) back off and retry. Shards are
+// polled in turn in one goroutine, so runs are deterministic. Start it with
+// the world clock's Go. It returns ctx's error.
+func (m *KinesisESM) Run(ctx context.Context) error {
+	clk := m.k.r.world.Clock
+	var cursors []*kinesisShardCursor
+	for ctx.Err() == nil {
+		if cursors == nil {
+			out, err := m.k.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(m.cfg.Stream)})
+			if err != nil {
+				m.apiError()
+				if err := clk.Sleep(ctx, m.cfg.RetryInterval); err != nil {
+					return err
+				}
+				continue
+			}
+			for _, sh := range out.Shards {
+				cursors = append(cursors, &kinesisShardCursor{id: aws.ToString(sh.ShardId)})
+			}
+		}
+		busy, failed := false, false
+		for _, c := range cursors {
+			more, err := m.pollShard(ctx, c)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				var nf *kinesistypes.ResourceNotFoundException
+				if errors.As(err, &nf) {
+					cursors = nil // deleted or re-created: list shards again
+					failed = true
+					break
+				}
+				failed = true
+				continue
+			}
+			busy = busy || more
+		}
+		wait := m.cfg.PollInterval
+		switch {
+		case failed:
+			wait = m.cfg.RetryInterval
+		case busy:
+			continue
+		}
+		if err := clk.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+func (m *KinesisESM) apiError() {
+	m.mu.Lock()
+	m.stats.APIErrors++
+	m.mu.Unlock()
+}
+
+// pollShard reads one batch from a shard and invokes the handler with it. It
+// reports whether the batch was full (more records are likely waiting).
+func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool, error) {
+	if c.iterator == "" {
+		in := &kinesis.GetShardIteratorInput{StreamName: aws.String(m.cfg.Stream), ShardId: aws.String(c.id), ShardIteratorType: m.cfg.StartingPosition}
+		switch {
+		case c.resume != "":
+			in.ShardIteratorType, in.StartingSequenceNumber = kinesistypes.ShardIteratorTypeAtSequenceNumber, aws.String(c.resume)
+		case c.done != "":
+			in.ShardIteratorType, in.StartingSequenceNumber = kinesistypes.ShardIteratorTypeAfterSequenceNumber, aws.String(c.done)
+		}
+		out, err := m.k.GetShardIterator(ctx, in)
+		if err != nil {
+			m.apiError()
+			return false, err
+		}
+		c.iterator = aws.ToString(out.ShardIterator)
+	}
+	out, err := m.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(m.cfg.BatchSize))})
+	if err != nil {
+		m.apiError()
+		c.iterator = "" // re-acquire from the checkpoint (expired, region back…)
+		return false, err
+	}
+	if len(out.Records) == 0 {
+		c.iterator = aws.ToString(out.NextShardIterator)
+		return false, nil
+	}
+	ev := events.KinesisEvent{Records: make([]events.KinesisEventRecord, len(out.Records))}
+	for i, r := range out.Records {
+		seq := aws.ToString(r.SequenceNumber)
+		ev.Records[i] = events.KinesisEventRecord{
+			AwsRegion: m.k.r.Name, EventID: c.id + ":" + seq, EventName: "aws:kinesis:record",
+			EventSource: "aws:kinesis", EventSourceArn: m.k.StreamARN(m.cfg.Stream), EventVersion: "1.0",
+			InvokeIdentityArn: m.cfg.FunctionARN,
+			Kinesis: events.KinesisRecord{
+				ApproximateArrivalTimestamp: events.SecondsEpochTime{Time: aws.ToTime(r.ApproximateArrivalTimestamp)},
+				Data:                        r.Data, PartitionKey: aws.ToString(r.PartitionKey), SequenceNumber: seq,
+				KinesisSchemaVersion: "1.0", EncryptionType: string(r.EncryptionType),
+			},
+		}
+	}
+	resp, herr := m.h(ctx, ev)
+	m.mu.Lock()
+	m.stats.Invocations++
+	m.stats.Records += len(ev.Records)
+	m.mu.Unlock()
+	if herr == nil && len(resp.BatchItemFailures) > 0 {
+		// Resume at the lowest failed sequence number in the batch; an
+		// identifier that is not in the batch fails the whole batch.
+		lowest := ""
+		for _, f := range resp.BatchItemFailures {
+			found := false
+			for _, r := range ev.Records {
+				found = found || r.Kinesis.SequenceNumber == f.ItemIdentifier
+			}
+			if !found {
+				herr = fmt.Errorf("batch item failure names unknown sequence number %q", f.ItemIdentifier)
+				break
+			}
+			if lowest == "" || f.ItemIdentifier < lowest {
+				lowest = f.ItemIdentifier
+			}
+		}
+		if herr == nil {
+			m.countFailure()
+			c.iterator, c.resume = "", lowest
+			for _, r := range ev.Records { // checkpoint what precedes the failure
+				if r.Kinesis.SequenceNumber < lowest {
+					c.done = r.Kinesis.SequenceNumber
+				}
+			}
+			return false, fmt.Errorf("retry from %s: %w", lowest, errKinesisItemFailures)
+		}
+	}
+	if herr != nil {
+		m.countFailure()
+		// Retry the same batch: re-read from the checkpoint.
+		c.iterator, c.resume = "", aws.ToString(out.Records[0].SequenceNumber)
+		return false, herr
+	}
+	c.resume, c.done = "", aws.ToString(out.Records[len(out.Records)-1].SequenceNumber)
+	c.iterator = aws.ToString(out.NextShardIterator)
+	return len(out.Records) >= m.cfg.BatchSize, nil
+}
+
+// errKinesisItemFailures marks a batch the handler partly failed.
+var errKinesisItemFailures = errors.New("batch item failures")
+
+func (m *KinesisESM) countFailure() {
+	m.mu.Lock()
+	m.stats.Failures++
+	m.mu.Unlock()
+}

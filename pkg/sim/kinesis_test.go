@@ -1,0 +1,383 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+// kinesisTestStream returns a world and an ACTIVE stream "ingest" in us-east-1.
+func kinesisTestStream(t testing.TB) (*World, *clock.Virtual, *Kinesis) {
+	t.Helper()
+	clk := clock.NewVirtual(glueTestStart)
+	w := NewWorld(clk, "111122223333", "us-east-1", "us-east-2")
+	k := w.Region("us-east-1").Kinesis()
+	ctx := context.Background()
+	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("ingest"),
+		StreamModeDetails: &kinesistypes.StreamModeDetails{StreamMode: kinesistypes.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := clk.Sleep(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return w, clk, k
+}
+
+func kinesisTestPut(t *testing.T, k *Kinesis, keys []string) []kinesistypes.PutRecordsResultEntry {
+	t.Helper()
+	var entries []kinesistypes.PutRecordsRequestEntry
+	for i, key := range keys {
+		entries = append(entries, kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String(key), Data: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+	}
+	out, err := k.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String("ingest"), Records: entries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Records
+}
+
+// kinesisTestSeqLess orders sequence numbers numerically.
+func kinesisTestSeqLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+func TestKinesisStreamLifecycle(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewVirtual(glueTestStart)
+	w := NewWorld(clk, "111122223333", "us-east-1", "us-east-2")
+	k := w.Region("us-east-1").Kinesis()
+	status := func() kinesistypes.StreamStatus {
+		out, err := k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("ingest")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.StreamDescriptionSummary.StreamStatus
+	}
+	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("ingest")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := status(), kinesistypes.StreamStatusCreating; got != want {
+		t.Fatalf("status = %s, want %s", got, want)
+	}
+	_, err := k.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("ingest"), PartitionKey: aws.String("k"), Data: []byte("x")})
+	var nf *kinesistypes.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("put to a CREATING stream: err = %v, want ResourceNotFoundException", err)
+	}
+	_ = clk.Sleep(ctx, 59*time.Second) // AWS-FACTS: on-demand creation under a minute
+	if got, want := status(), kinesistypes.StreamStatusActive; got != want {
+		t.Fatalf("status after 59 s = %s, want %s", got, want)
+	}
+	_, err = k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("ingest")})
+	var inUse *kinesistypes.ResourceInUseException
+	if !errors.As(err, &inUse) {
+		t.Fatalf("create twice: err = %v, want ResourceInUseException", err)
+	}
+	if _, err := k.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("ingest")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := status(), kinesistypes.StreamStatusDeleting; got != want {
+		t.Fatalf("status = %s, want %s", got, want)
+	}
+	_ = clk.Sleep(ctx, time.Minute)
+	_, err = k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: aws.String(k.StreamARN("ingest"))})
+	if !errors.As(err, &nf) {
+		t.Fatalf("deleted stream: err = %v, want ResourceNotFoundException", err)
+	}
+	t.Run("DormantRegionHasNoStream", func(t *testing.T) {
+		_, err := w.Region("us-east-2").Kinesis().PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("ingest"),
+			Records: []kinesistypes.PutRecordsRequestEntry{{PartitionKey: aws.String("k"), Data: []byte("x")}}})
+		if !errors.As(err, &nf) {
+			t.Fatalf("err = %v, want ResourceNotFoundException", err)
+		}
+	})
+	t.Run("RegionDown", func(t *testing.T) {
+		w.SetDown("us-east-1", true)
+		defer w.SetDown("us-east-1", false)
+		_, err := k.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("ingest")})
+		if !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+	})
+}
+
+func TestKinesisOrderingAndIterators(t *testing.T) {
+	ctx := context.Background()
+	_, clk, k := kinesisTestStream(t)
+	var keys []string
+	for i := 0; i < 200; i++ {
+		keys = append(keys, fmt.Sprintf("producer-%d", i%10))
+	}
+	first := kinesisTestPut(t, k, keys[:100])
+	_ = clk.Sleep(ctx, 10*time.Second)
+	mid := clk.Now()
+	second := kinesisTestPut(t, k, keys[100:])
+	results := append(first, second...)
+
+	// Same key -> same shard, sequence numbers increasing in put order.
+	shardOf, lastSeq := map[string]string{}, map[string]string{}
+	for i, r := range results {
+		if r.ErrorCode != nil {
+			t.Fatalf("record %d failed: %s", i, *r.ErrorCode)
+		}
+		key := keys[i]
+		if s, ok := shardOf[key]; ok && s != *r.ShardId {
+			t.Fatalf("key %s on shards %s and %s", key, s, *r.ShardId)
+		}
+		shardOf[key] = *r.ShardId
+		if prev := lastSeq[*r.ShardId]; prev != "" && !kinesisTestSeqLess(prev, *r.SequenceNumber) {
+			t.Fatalf("sequence %s after %s on %s", *r.SequenceNumber, prev, *r.ShardId)
+		}
+		lastSeq[*r.ShardId] = *r.SequenceNumber
+	}
+	shards, err := k.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("ingest")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(shards.Shards), 4; got != want {
+		t.Fatalf("shards = %d, want %d (on-demand)", got, want)
+	}
+	used := map[string]bool{}
+	for _, s := range shardOf {
+		used[s] = true
+	}
+	if len(used) < 2 {
+		t.Fatalf("10 keys all hashed to %v", used)
+	}
+
+	read := func(t *testing.T, in *kinesis.GetShardIteratorInput, limit int32) ([]kinesistypes.Record, *kinesis.GetRecordsOutput) {
+		t.Helper()
+		in.StreamName = aws.String("ingest")
+		it, err := k.GetShardIterator(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(limit)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Records, out
+	}
+	total := 0
+	for _, sh := range shards.Shards {
+		recs, _ := read(t, &kinesis.GetShardIteratorInput{ShardId: sh.ShardId, ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon}, 10000)
+		for i := 1; i < len(recs); i++ {
+			if !kinesisTestSeqLess(*recs[i-1].SequenceNumber, *recs[i].SequenceNumber) {
+				t.Fatalf("shard %s out of order", *sh.ShardId)
+			}
+		}
+		total += len(recs)
+	}
+	if total != 200 {
+		t.Fatalf("read %d records, want 200", total)
+	}
+
+	shard := first[0].ShardId
+	t.Run("Latest", func(t *testing.T) {
+		recs, _ := read(t, &kinesis.GetShardIteratorInput{ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeLatest}, 100)
+		if len(recs) != 0 {
+			t.Fatalf("LATEST returned %d old records", len(recs))
+		}
+	})
+	t.Run("AtAndAfterSequenceNumber", func(t *testing.T) {
+		seq := first[0].SequenceNumber
+		at, _ := read(t, &kinesis.GetShardIteratorInput{ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: seq}, 1)
+		after, _ := read(t, &kinesis.GetShardIteratorInput{ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeAfterSequenceNumber, StartingSequenceNumber: seq}, 1)
+		if *at[0].SequenceNumber != *seq || !kinesisTestSeqLess(*seq, *after[0].SequenceNumber) {
+			t.Fatalf("AT %s AFTER %s for %s", *at[0].SequenceNumber, *after[0].SequenceNumber, *seq)
+		}
+		if string(at[0].Data) != `{"i":0}` {
+			t.Fatalf("data = %s", at[0].Data)
+		}
+	})
+	t.Run("AtTimestampAndMillisBehind", func(t *testing.T) {
+		recs, out := read(t, &kinesis.GetShardIteratorInput{ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeAtTimestamp, Timestamp: &mid}, 10000)
+		for _, r := range recs {
+			if r.ApproximateArrivalTimestamp.Before(mid) {
+				t.Fatalf("record from %v before AT_TIMESTAMP %v", r.ApproximateArrivalTimestamp, mid)
+			}
+		}
+		if len(recs) == 0 || *out.MillisBehindLatest != 0 {
+			t.Fatalf("%d records, %d ms behind", len(recs), *out.MillisBehindLatest)
+		}
+		_, out = read(t, &kinesis.GetShardIteratorInput{ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon}, 1)
+		if got, want := *out.MillisBehindLatest, int64(0); got <= want {
+			t.Fatalf("MillisBehindLatest = %d after reading 1 record of many, want > 0", got)
+		}
+	})
+	t.Run("IteratorExpires", func(t *testing.T) {
+		it, _ := k.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("ingest"), ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeLatest})
+		_ = clk.Sleep(ctx, 6*time.Minute)
+		_, err := k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+		var exp *kinesistypes.ExpiredIteratorException
+		if !errors.As(err, &exp) {
+			t.Fatalf("err = %v, want ExpiredIteratorException", err)
+		}
+	})
+	t.Run("SequenceNumberOfAnotherShard", func(t *testing.T) {
+		var other *string
+		for _, r := range results {
+			if *r.ShardId != *shard {
+				other = r.SequenceNumber
+			}
+		}
+		_, err := k.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("ingest"), ShardId: shard, ShardIteratorType: kinesistypes.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: other})
+		var inv *kinesistypes.InvalidArgumentException
+		if !errors.As(err, &inv) {
+			t.Fatalf("err = %v, want InvalidArgumentException", err)
+		}
+	})
+	t.Run("Retention24h", func(t *testing.T) {
+		_ = clk.Sleep(ctx, 24*time.Hour)
+		if got := k.RecordCount("ingest"); got != 0 {
+			t.Fatalf("%d records left after 24 h", got)
+		}
+	})
+}
+
+func TestKinesisPutRecordsPartialFailure(t *testing.T) {
+	ctx := context.Background()
+	_, _, k := kinesisTestStream(t)
+	k.ThrottleRecords("ingest", 3)
+	res := kinesisTestPut(t, k, []string{"a", "b", "c", "d", "e"})
+	failed := 0
+	for i, r := range res {
+		if r.ErrorCode != nil {
+			failed++
+			if *r.ErrorCode != "ProvisionedThroughputExceededException" || r.SequenceNumber != nil || i >= 3 {
+				t.Fatalf("record %d: %v %v", i, *r.ErrorCode, r.SequenceNumber)
+			}
+		}
+	}
+	if failed != 3 || k.RecordCount("ingest") != 2 {
+		t.Fatalf("failed %d, stored %d; want 3 and 2", failed, k.RecordCount("ingest"))
+	}
+	t.Run("TooManyRecords", func(t *testing.T) {
+		entries := make([]kinesistypes.PutRecordsRequestEntry, 501)
+		for i := range entries {
+			entries[i] = kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: []byte("x")}
+		}
+		_, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("ingest"), Records: entries})
+		var ve *kinesistypes.ValidationException
+		if !errors.As(err, &ve) {
+			t.Fatalf("err = %v, want ValidationException", err)
+		}
+	})
+	t.Run("PutRecordThrottled", func(t *testing.T) {
+		k.ThrottleRecords("ingest", 1)
+		_, err := k.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("ingest"), PartitionKey: aws.String("k"), Data: []byte("x")})
+		var pt *kinesistypes.ProvisionedThroughputExceededException
+		if !errors.As(err, &pt) {
+			t.Fatalf("err = %v, want ProvisionedThroughputExceededException", err)
+		}
+	})
+}
+
+func TestKinesisEventSourceMapping(t *testing.T) {
+	ctx := context.Background()
+	w, clk, k := kinesisTestStream(t)
+	var keys []string
+	for i := 0; i < 60; i++ {
+		keys = append(keys, fmt.Sprintf("p%d", i%6))
+	}
+	res := kinesisTestPut(t, k, keys)
+	poison := *res[7].SequenceNumber // fails once via batch item failure
+	boom := *res[20].SequenceNumber  // its batch fails once with a function error
+	deliveries := map[string]int{}
+	lastOnShard := map[string]string{}
+	failedOnce := map[string]bool{}
+	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest", BatchSize: 10}, func(_ context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		var resp events.KinesisEventResponse
+		for _, r := range ev.Records {
+			if r.EventSource != "aws:kinesis" || r.EventSourceArn != k.StreamARN("ingest") || r.Kinesis.ApproximateArrivalTimestamp.IsZero() {
+				t.Errorf("record shape: %+v", r)
+			}
+			seq := r.Kinesis.SequenceNumber
+			if seq == boom && !failedOnce[boom] {
+				failedOnce[boom] = true
+				return resp, errors.New("function error")
+			}
+		}
+		for _, r := range ev.Records {
+			seq := r.Kinesis.SequenceNumber
+			shard := r.EventID[:len(r.EventID)-len(seq)-1]
+			// Within a shard, a record is never delivered before one it follows,
+			// unless the shard was rewound by a failure.
+			if last := lastOnShard[shard]; last != "" && !kinesisTestSeqLess(last, seq) && !failedOnce[poison] && !failedOnce[boom] {
+				t.Errorf("shard %s: %s after %s", shard, seq, last)
+			}
+			lastOnShard[shard] = seq
+			deliveries[seq]++
+			if seq == poison && !failedOnce[poison] {
+				failedOnce[poison] = true
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: seq})
+			}
+		}
+		return resp, nil
+	})
+	rctx, cancel := context.WithCancel(ctx)
+	done := clk.Go(func() { _ = esm.Run(rctx) })
+	_ = clk.Sleep(ctx, 30*time.Second)
+	// Records put while the mapping runs are delivered too; a region outage
+	// only delays delivery.
+	w.SetDown("us-east-1", true)
+	_ = clk.Sleep(ctx, 10*time.Minute) // longer than an iterator's life
+	w.SetDown("us-east-1", false)
+	late := kinesisTestPut(t, k, []string{"p0", "p1"})
+	_ = clk.Sleep(ctx, 30*time.Second)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+
+	for i, r := range append(res, late...) {
+		if deliveries[*r.SequenceNumber] == 0 {
+			t.Fatalf("record %d (%s) never delivered", i, *r.SequenceNumber)
+		}
+	}
+	if deliveries[poison] != 2 {
+		t.Fatalf("poison record delivered %d times, want 2 (failed, then retried)", deliveries[poison])
+	}
+	if !failedOnce[boom] || deliveries[boom] != 1 {
+		t.Fatalf("record after a function error delivered %d times, want 1 successful delivery", deliveries[boom])
+	}
+	st := esm.Stats()
+	if st.Failures != 2 || st.APIErrors == 0 {
+		t.Fatalf("stats = %+v, want 2 failures and some API errors during the outage", st)
+	}
+}
+
+func BenchmarkKinesisPutRecords500(b *testing.B) {
+	ctx := context.Background()
+	_, _, k := kinesisTestStream(b)
+	entries := make([]kinesistypes.PutRecordsRequestEntry, 500)
+	for i := range entries {
+		entries[i] = kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprintf("producer-%d", i)), Data: make([]byte, 200)}
+	}
+	in := &kinesis.PutRecordsInput{StreamName: aws.String("ingest"), Records: entries}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		out, err := k.PutRecords(ctx, in)
+		if err != nil || *out.FailedRecordCount != 0 {
+			b.Fatal(err)
+		}
+		n++
+		if n%100 == 0 { // keep memory bounded: a fresh stream now and then
+			b.StopTimer()
+			_, _, k = kinesisTestStream(b)
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*len(entries)), "ns/record")
+}
