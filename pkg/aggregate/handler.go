@@ -1,0 +1,123 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/pendulum-dr/pendulum/pkg/record"
+)
+
+// Handler is the aggregate Lambda, fed by a Kinesis event-source mapping
+// with ReportBatchItemFailures.
+type Handler struct {
+	agg *Aggregator
+	log *slog.Logger
+}
+
+// NewHandler returns a Handler applying records through agg.
+func NewHandler(agg *Aggregator, log *slog.Logger) *Handler {
+	return &Handler{agg: agg, log: log}
+}
+
+// Handle applies a batch of stream records. Each record's data is
+// json(record.Record) followed by a newline.
+//
+// Canary records are skipped. A record that cannot be decoded, or has no id,
+// can never be counted: retrying it would only stall the shard, so it is
+// skipped and logged at error level with its sequence number (the raw bucket
+// keeps it, through Firehose). When a record cannot be applied, the response
+// names it as the batch item failure and no later record is attempted:
+// Lambda then retries from that record, and records after it that were
+// already applied are dropped by their markers.
+func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
+	entries := make([]Entry, 0, len(ev.Records))
+	seqs := make([]string, 0, len(ev.Records))
+	var canaries, bad int
+	for _, r := range ev.Records {
+		rec, err := record.Decode(r.Kinesis.Data)
+		if err == nil && rec.ID == "" {
+			err = ErrNoID
+		}
+		if err != nil {
+			bad++
+			h.log.ErrorContext(ctx, "skip undecodable record", "sequenceNumber", r.Kinesis.SequenceNumber,
+				"eventSourceArn", r.EventSourceArn, "partitionKey", r.Kinesis.PartitionKey, "error", err)
+			continue
+		}
+		if rec.Canary {
+			canaries++
+			continue
+		}
+		e := EntryOf(rec)
+		if rec.TS.IsZero() && rec.Received.IsZero() {
+			// Not written by ingest, which always sets both; the stream's
+			// arrival time is the best event time left.
+			e.Window = r.Kinesis.ApproximateArrivalTimestamp.UTC().Truncate(time.Minute)
+		}
+		entries = append(entries, e)
+		seqs = append(seqs, r.Kinesis.SequenceNumber)
+	}
+	results := h.agg.applyAll(ctx, entries, true)
+	var counted, dups int
+	var firstErr error
+	for i, r := range results {
+		switch r.Outcome {
+		case Counted:
+			counted++
+		case Duplicate:
+			dups++
+		case Failed:
+			if firstErr == nil {
+				firstErr = r.Err
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: seqs[i]})
+			}
+		}
+	}
+	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "canaries", canaries, "undecodable", bad}
+	if firstErr != nil {
+		h.log.ErrorContext(ctx, "aggregate batch failed", append(attrs, "failedSequenceNumber", resp.BatchItemFailures[0].ItemIdentifier, "error", firstErr)...)
+	} else {
+		h.log.InfoContext(ctx, "aggregate batch", attrs...)
+	}
+	return resp, nil
+}
+
+// Config is the aggregate function's configuration, read from the
+// environment at start.
+type Config struct {
+	// Table is the aggregates table (TABLE_NAME).
+	Table string
+	// Region is the AWS region (AWS_REGION).
+	Region string
+	// MarkerTTL is how long markers are kept (MARKER_TTL_DAYS, default 7).
+	MarkerTTL time.Duration
+}
+
+// ConfigFromEnv reads and validates the configuration through getenv
+// (os.Getenv in the function). Errors name the variable at fault.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{Table: getenv("TABLE_NAME"), Region: getenv("AWS_REGION"), MarkerTTL: DefaultMarkerTTL}
+	var errs []error
+	if c.Table == "" {
+		errs = append(errs, errors.New("TABLE_NAME is required: the aggregates DynamoDB table"))
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("AWS_REGION is required"))
+	}
+	if s := getenv("MARKER_TTL_DAYS"); s != "" {
+		days, err := strconv.Atoi(s)
+		if err != nil || days < 1 || days > 365 {
+			errs = append(errs, fmt.Errorf("MARKER_TTL_DAYS %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s))
+		} else {
+			c.MarkerTTL = time.Duration(days) * 24 * time.Hour
+		}
+	}
+	return c, errors.Join(errs...)
+}
