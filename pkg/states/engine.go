@@ -313,7 +313,7 @@ func (x *Execution) run() {
 		t := &thread{x: x, prev: 1}
 		out, outJSON, f = t.runGraph(x.ctx, x.m.root, x.input, x.inputJSON)
 		x.mu.Lock()
-		lastID = t.prev
+		lastID = t.last()
 		x.mu.Unlock()
 	})
 	var timeout time.Duration

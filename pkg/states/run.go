@@ -25,6 +25,7 @@ var errAborted = &failure{name: abortedName}
 // Map iteration. It tracks the id of its last event for previousEventId.
 type thread struct {
 	x    *Execution
+	mu   sync.Mutex // guards prev: a task's goroutine may emit TaskSubmitted
 	prev int64
 	item *mapItem
 }
@@ -35,11 +36,19 @@ type mapItem struct {
 }
 
 func (t *thread) emit(ev HistoryEvent) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	id := t.x.emit(t.prev, ev)
 	if id != 0 {
 		t.prev = id
 	}
 	return id
+}
+
+func (t *thread) last() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.prev
 }
 
 // stateRun is what the context object needs about the current state.
@@ -175,8 +184,8 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	if f != nil {
 		return nil, "", nil, f
 	}
-	if s.end {
-		next = nil
+	if s.end && next == s.next {
+		next = nil // a Catch's Next still applies to an End state
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -413,7 +422,7 @@ func (t *thread) runParallel(ctx context.Context, s *state, eff any) (any, *fail
 	var mu sync.Mutex
 	var first *failure
 	sigs := make([]*clock.Signal, len(s.branches))
-	start := t.prev
+	start := t.last()
 	for i, b := range s.branches {
 		sigs[i] = clk.Go(func() {
 			bt := &thread{x: t.x, prev: start, item: t.item}
@@ -508,7 +517,7 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 	var mu sync.Mutex
 	var first *failure
 	failures := 0
-	start := t.prev
+	start := t.last()
 	exceeded := func() bool {
 		if tolCount >= 0 && failures > tolCount {
 			return true

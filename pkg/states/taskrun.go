@@ -109,7 +109,14 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any) (
 		}
 		if f != nil || !usesToken {
 			pt.complete(out, f)
+			return
 		}
+		// The callback pattern: the request went out; the result comes with
+		// SendTaskSuccess or SendTaskFailure.
+		if len(out) == 0 {
+			out = json.RawMessage("null")
+		}
+		submitted(out)
 	})
 
 	out, f := awaitTask(ctx, clk, pt, timeout, heartbeat)

@@ -1,0 +1,364 @@
+package states
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+// conformanceCase is one file of testdata/conformance: a definition, its
+// input, the behaviour of the tasks it calls, and what must come out.
+type conformanceCase struct {
+	Comment    string                         `json:"comment"`
+	Source     string                         `json:"source"`
+	Definition json.RawMessage                `json:"definition"`
+	Input      json.RawMessage                `json:"input"`
+	Stubs      map[string][]response          `json:"stubs"`    // by state name
+	Lambdas    map[string][]response          `json:"lambdas"`  // by function name
+	SDK        map[string][]response          `json:"sdk"`      // "service:action"
+	Machines   map[string]json.RawMessage     `json:"machines"` // nested machines by name
+	Expect     expectation                    `json:"expect"`
+	Stop       *struct{ AfterSeconds int }    `json:"stop,omitempty"`
+	Options    *struct{ MaxPayloadBytes int } `json:"options,omitempty"`
+}
+
+// response is one answer of a stubbed task, Lambda function or SDK action;
+// successive invocations take successive answers, the last one repeating.
+type response struct {
+	Result       json.RawMessage `json:"result,omitempty"`
+	Echo         bool            `json:"echo,omitempty"`
+	Error        string          `json:"error,omitempty"`
+	Cause        string          `json:"cause,omitempty"`
+	SleepSeconds int             `json:"sleepSeconds,omitempty"`
+	// Callback answers a .waitForTaskToken task through the engine after
+	// AfterSeconds, sending heartbeats at the given offsets first.
+	Callback *struct {
+		AfterSeconds int             `json:"afterSeconds"`
+		Heartbeats   []int           `json:"heartbeats"`
+		Success      json.RawMessage `json:"success"`
+		Error        string          `json:"error"`
+		Cause        string          `json:"cause"`
+	} `json:"callback,omitempty"`
+}
+
+type expectation struct {
+	Problems      []string                     `json:"problems"`
+	Status        Status                       `json:"status"`
+	Output        json.RawMessage              `json:"output"`
+	Error         string                       `json:"error"`
+	Cause         *string                      `json:"cause"`
+	CauseContains string                       `json:"causeContains"`
+	Events        []string                     `json:"events"`
+	EventsContain []string                     `json:"eventsContain"`
+	EventCounts   map[string]int               `json:"eventCounts"`
+	Elapsed       *float64                     `json:"elapsedSeconds"`
+	Calls         map[string]int               `json:"calls"`
+	Inputs        map[string][]json.RawMessage `json:"inputs"`
+}
+
+var conformanceStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// answerer serves responses in order and records the inputs it got.
+type answerer struct {
+	mu     sync.Mutex
+	rs     []response
+	n      int
+	inputs []json.RawMessage
+}
+
+func (a *answerer) next(in json.RawMessage) response {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inputs = append(a.inputs, append(json.RawMessage(nil), in...))
+	r := a.rs[min(a.n, len(a.rs)-1)]
+	a.n++
+	return r
+}
+
+func (a *answerer) answer(ctx context.Context, e *Engine, t *Task, in json.RawMessage) (json.RawMessage, error) {
+	r := a.next(in)
+	clk := e.Clock()
+	if r.SleepSeconds > 0 {
+		if err := clk.Sleep(ctx, time.Duration(r.SleepSeconds)*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	if cb := r.Callback; cb != nil {
+		// A Lambda function gets the token in its payload, a stub in Task.
+		var token string
+		if t != nil {
+			token = t.Token
+		} else {
+			var p struct{ Token string }
+			_ = json.Unmarshal(in, &p)
+			token = p.Token
+		}
+		clk.Go(func() {
+			waited := 0
+			for _, hb := range cb.Heartbeats {
+				_ = clk.Sleep(context.Background(), time.Duration(hb-waited)*time.Second)
+				waited = hb
+				_ = e.SendTaskHeartbeat(token)
+			}
+			_ = clk.Sleep(context.Background(), time.Duration(cb.AfterSeconds-waited)*time.Second)
+			if cb.Error != "" {
+				_ = e.SendTaskFailure(token, cb.Error, cb.Cause)
+			} else {
+				_ = e.SendTaskSuccess(token, cb.Success)
+			}
+		})
+		return json.RawMessage(`{}`), nil
+	}
+	if r.Error != "" {
+		return nil, &Error{Name: r.Error, Cause: r.Cause}
+	}
+	if r.Echo {
+		return in, nil
+	}
+	return r.Result, nil
+}
+
+func loadCases(t testing.TB) map[string]conformanceCase {
+	t.Helper()
+	files, err := filepath.Glob("testdata/conformance/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no conformance cases")
+	}
+	out := map[string]conformanceCase{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c conformanceCase
+		d := json.NewDecoder(strings.NewReader(string(b)))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[strings.TrimSuffix(filepath.Base(f), ".json")] = c
+	}
+	return out
+}
+
+func TestConformance(t *testing.T) {
+	for name, c := range loadCases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			runCase(t, c)
+		})
+	}
+}
+
+func runCase(t *testing.T, c conformanceCase) {
+	if len(c.Expect.Problems) > 0 {
+		problems := Validate(c.Definition)
+		if len(problems) == 0 {
+			t.Fatalf("definition validated; want problems %q", c.Expect.Problems)
+		}
+		var all []string
+		for _, p := range problems {
+			all = append(all, p.String())
+		}
+		joined := strings.Join(all, "\n")
+		for _, want := range c.Expect.Problems {
+			if !strings.Contains(joined, want) {
+				t.Errorf("problems lack %q; got:\n%s", want, joined)
+			}
+		}
+		return
+	}
+	m, err := Parse(c.Definition)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	clk := clock.NewVirtual(conformanceStart)
+	reg := NewRegistry()
+	opts := Options{Clock: clk, Registry: reg, UUID: counterUUID(), Random: func() float64 { return 0.5 }}
+	if c.Options != nil {
+		opts.MaxPayloadBytes = c.Options.MaxPayloadBytes
+	}
+	e := New(opts)
+	answerers := map[string]*answerer{}
+	for state, rs := range c.Stubs {
+		a := &answerer{rs: rs}
+		answerers[state] = a
+		reg.HandleState(state, TaskHandlerFunc(func(ctx context.Context, task *Task) (json.RawMessage, error) {
+			return a.answer(ctx, e, task, task.Input)
+		}))
+	}
+	for fn, rs := range c.Lambdas {
+		a := &answerer{rs: rs}
+		answerers[fn] = a
+		reg.HandleLambda(fn, func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+			return a.answer(ctx, e, nil, payload)
+		})
+	}
+	for key, rs := range c.SDK {
+		a := &answerer{rs: rs}
+		answerers[key] = a
+		svc, action, _ := strings.Cut(key, ":")
+		reg.HandleSDK(svc, action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+			return a.answer(ctx, e, nil, params)
+		})
+	}
+	// Lambda handlers that answer with callbacks need the task token: it is
+	// passed in the payload, so route through a state stub instead.
+	for name, def := range c.Machines {
+		cm, err := Parse(def)
+		if err != nil {
+			t.Fatalf("nested machine %s: %v", name, err)
+		}
+		e.Register(name, cm)
+	}
+	e.Register("Main", m)
+	ctx := context.Background()
+	x, err := e.Start(ctx, m, "test", c.Input)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if c.Stop != nil {
+		clk.Go(func() {
+			_ = clk.Sleep(ctx, time.Duration(c.Stop.AfterSeconds)*time.Second)
+			x.Stop("Stopped", "stopped by the test")
+		})
+	}
+	res, err := x.Wait(ctx)
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	hist := x.History()
+	defer func() {
+		if t.Failed() {
+			b, _ := json.MarshalIndent(hist, "", "  ")
+			t.Logf("history:\n%s", b)
+		}
+	}()
+	ex := c.Expect
+	want := ex.Status
+	if want == "" {
+		want = StatusSucceeded
+	}
+	if got := res.Status; got != want {
+		t.Fatalf("status = %s (error %q, cause %q), want %s", got, res.Error, res.Cause, want)
+	}
+	if ex.Output != nil && !jsonEqual(res.Output, ex.Output) {
+		t.Errorf("output = %s, want %s", res.Output, ex.Output)
+	}
+	if ex.Error != "" && res.Error != ex.Error {
+		t.Errorf("error = %q, want %q (cause %q)", res.Error, ex.Error, res.Cause)
+	}
+	if ex.Cause != nil && res.Cause != *ex.Cause {
+		t.Errorf("cause = %q, want %q", res.Cause, *ex.Cause)
+	}
+	if ex.CauseContains != "" && !strings.Contains(res.Cause, ex.CauseContains) {
+		t.Errorf("cause = %q, want it to contain %q", res.Cause, ex.CauseContains)
+	}
+	var types []string
+	counts := map[string]int{}
+	for _, ev := range hist {
+		types = append(types, ev.Type)
+		counts[ev.Type]++
+	}
+	if ex.Events != nil && !reflect.DeepEqual(types, ex.Events) {
+		t.Errorf("events =\n  %s\nwant\n  %s", strings.Join(types, " "), strings.Join(ex.Events, " "))
+	}
+	for _, ev := range ex.EventsContain {
+		if counts[ev] == 0 {
+			t.Errorf("no %s event in %s", ev, strings.Join(types, " "))
+		}
+	}
+	for ev, n := range ex.EventCounts {
+		if counts[ev] != n {
+			t.Errorf("%d %s events, want %d", counts[ev], ev, n)
+		}
+	}
+	if ex.Elapsed != nil {
+		got := res.StopDate.Sub(res.StartDate).Seconds()
+		if got != *ex.Elapsed {
+			t.Errorf("elapsed = %vs of virtual time, want %vs", got, *ex.Elapsed)
+		}
+	}
+	for k, n := range ex.Calls {
+		a := answerers[k]
+		if a == nil {
+			t.Fatalf("calls: no stub %q", k)
+		}
+		if got := len(a.inputs); got != n {
+			t.Errorf("%s called %d times, want %d", k, got, n)
+		}
+	}
+	for k, ins := range ex.Inputs {
+		a := answerers[k]
+		if a == nil {
+			t.Fatalf("inputs: no stub %q", k)
+		}
+		if len(a.inputs) != len(ins) {
+			t.Errorf("%s got %d inputs, want %d: %s", k, len(a.inputs), len(ins), a.inputs)
+			continue
+		}
+		for i := range ins {
+			if !jsonEqual(a.inputs[i], ins[i]) {
+				t.Errorf("%s input %d = %s, want %s", k, i, a.inputs[i], ins[i])
+			}
+		}
+	}
+	checkHistoryShape(t, hist)
+}
+
+// checkHistoryShape checks what every history must satisfy: ids 1…n,
+// previous ids pointing backwards, timestamps never decreasing, one
+// ExecutionStarted first and one closing event last.
+func checkHistoryShape(t *testing.T, hist []HistoryEvent) {
+	t.Helper()
+	for i, ev := range hist {
+		if ev.ID != int64(i+1) {
+			t.Fatalf("event %d has id %d", i, ev.ID)
+		}
+		if ev.PreviousEventID >= ev.ID || ev.PreviousEventID < 0 {
+			t.Fatalf("event %d (%s) has previousEventId %d", ev.ID, ev.Type, ev.PreviousEventID)
+		}
+		if i > 0 && ev.Timestamp.Before(hist[i-1].Timestamp) {
+			t.Fatalf("event %d (%s) goes back in time", ev.ID, ev.Type)
+		}
+	}
+	if len(hist) < 2 || hist[0].Type != "ExecutionStarted" {
+		t.Fatalf("history does not start with ExecutionStarted")
+	}
+	switch last := hist[len(hist)-1].Type; last {
+	case "ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted":
+	default:
+		t.Fatalf("history ends with %s", last)
+	}
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func counterUUID() func() string {
+	var mu sync.Mutex
+	n := 0
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+	}
+}
