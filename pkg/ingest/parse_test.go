@@ -1,0 +1,208 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pendulum-dr/pendulum/pkg/record"
+)
+
+var testMeta = Meta{Received: testStart, Region: "eu-west-1", Producer: "header-producer"}
+
+func mustParse(t *testing.T, body string) *Parsed {
+	t.Helper()
+	p, problems := Parse([]byte(body), testMeta)
+	if problems != nil {
+		t.Fatalf("Parse(%q): problems %+v", body, problems)
+	}
+	return p
+}
+
+func TestParseFormsAgree(t *testing.T) {
+	objs := []string{`{"id":"a","v":1}`, `{"ts":"2026-01-02T03:04:05Z","v":2}`, `{"producer":"p2","canary":true}`}
+	forms := map[string]string{
+		"NDJSON":          strings.Join(objs, "\n") + "\n",
+		"NDJSONNoNewline": strings.Join(objs, "\n"),
+		"NDJSONCRLF":      "\r\n" + strings.Join(objs, "\r\n") + "\r\n\r\n",
+		"Array":           "[" + strings.Join(objs, ",") + "]",
+		"ArraySpaced":     " [\n  " + strings.Join(objs, " ,\n  ") + "\n]\n",
+	}
+	want := mustParse(t, forms["NDJSON"])
+	for name, body := range forms {
+		t.Run(name, func(t *testing.T) {
+			got := mustParse(t, body)
+			if g, w := len(got.Records), len(want.Records); g != w {
+				t.Fatalf("%d records, want %d", g, w)
+			}
+			for i := range got.Records {
+				g, w := got.Records[i], want.Records[i]
+				if g.ID != w.ID || !g.TS.Equal(w.TS) || g.Producer != w.Producer || g.Canary != w.Canary || string(g.Data) != string(w.Data) {
+					t.Fatalf("record %d = %+v, want %+v", i, g, w)
+				}
+				if got, want := string(got.Data[i]), string(want.Data[i]); got != want {
+					t.Fatalf("kinesis data %d = %s, want %s", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestParseFields(t *testing.T) {
+	tests := []struct {
+		name         string
+		body         string
+		wantID       string // "derived" means DeriveID of the record's bytes
+		wantTS       time.Time
+		wantProducer string
+		wantCanary   bool
+	}{
+		{"Defaults", `{"v":1}`, "derived", testStart, "header-producer", false},
+		{"NullsAreAbsent", `{"id":null,"ts":null,"producer":null,"canary":null}`, "derived", testStart, "header-producer", false},
+		{"RFC3339Z", `{"id":"x","ts":"2026-11-24T23:59:59Z"}`, "x", time.Date(2026, 11, 24, 23, 59, 59, 0, time.UTC), "header-producer", false},
+		{"RFC3339OffsetToUTC", `{"id":"x","ts":"2026-11-25T01:00:00.250+02:00"}`, "x", time.Date(2026, 11, 24, 23, 0, 0, 250e6, time.UTC), "header-producer", false},
+		{"RFC3339Nanos", `{"id":"x","ts":"2026-11-25T01:00:00.123456789Z"}`, "x", time.Date(2026, 11, 25, 1, 0, 0, 123456789, time.UTC), "header-producer", false},
+		{"EpochMillis", `{"id":"x","ts":1764032400123}`, "x", time.UnixMilli(1764032400123).UTC(), "header-producer", false},
+		{"EpochZero", `{"id":"x","ts":0}`, "x", time.Unix(0, 0).UTC(), "header-producer", false},
+		{"EscapedTS", `{"id":"x","ts":"2026-11-25T01:00:00\u005a"}`, "x", time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC), "header-producer", false},
+		{"EscapedKeyIsTheField", `{"\u0069d":"esc","v":1}`, "esc", testStart, "header-producer", false},
+		{"EscapedID", `{"id":"a\"b\u00e9"}`, "a\"b\u00e9", testStart, "header-producer", false},
+		{"ProducerFieldWins", `{"id":"x","producer":"own"}`, "x", testStart, "own", false},
+		{"Canary", `{"id":"x","canary":true}`, "x", testStart, "header-producer", true},
+		{"CanaryFalse", `{"id":"x","canary":false}`, "x", testStart, "header-producer", false},
+		{"NestedFieldsIgnored", `{"inner":{"id":"no","ts":"no","canary":"no"}}`, "derived", testStart, "header-producer", false},
+		{"MaxID", `{"id":"` + strings.Repeat("i", record.MaxIDBytes) + `"}`, strings.Repeat("i", record.MaxIDBytes), testStart, "header-producer", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustParse(t, tt.body)
+			r := p.Records[0]
+			wantID := tt.wantID
+			if wantID == "derived" {
+				wantID = DeriveID([]byte(tt.body))
+			}
+			if got, want := r.ID, wantID; got != want {
+				t.Fatalf("id = %q, want %q", got, want)
+			}
+			if got, want := r.TS, tt.wantTS; !got.Equal(want) || got.Location() != time.UTC {
+				t.Fatalf("ts = %v, want %v in UTC", got, want)
+			}
+			if got, want := r.Producer, tt.wantProducer; got != want {
+				t.Fatalf("producer = %q, want %q", got, want)
+			}
+			if got, want := r.Canary, tt.wantCanary; got != want {
+				t.Fatalf("canary = %v, want %v", got, want)
+			}
+			if got, want := r.Region, "eu-west-1"; got != want {
+				t.Fatalf("region = %q, want %q", got, want)
+			}
+			if got, want := string(r.Data), tt.body; got != want {
+				t.Fatalf("data = %s, want the record as sent, %s", got, want)
+			}
+		})
+	}
+}
+
+func TestProducerFallsBackPerRecord(t *testing.T) {
+	p := mustParse(t, "{\"producer\":\"a\"}\n{\"v\":1}\n{\"producer\":\"a\"}\n{\"producer\":\"b\"}\n")
+	var got []string
+	for _, r := range p.Records {
+		got = append(got, r.Producer)
+	}
+	if got, want := strings.Join(got, ","), "a,header-producer,a,b"; got != want {
+		t.Fatalf("producers = %s, want %s", got, want)
+	}
+}
+
+func TestDeriveID(t *testing.T) {
+	a := mustParse(t, "  {\"v\":1}  \n")
+	b := mustParse(t, `[{"v":1}]`)
+	c := mustParse(t, `{"v":2}`)
+	d := mustParse(t, `{ "v":1}`)
+	if got, want := a.Records[0].ID, b.Records[0].ID; got != want {
+		t.Fatalf("same bytes gave ids %q and %q", got, want)
+	}
+	if got, want := a.Records[0].ID, DeriveID([]byte(`{"v":1}`)); got != want {
+		t.Fatalf("id = %q, want DeriveID of the trimmed bytes %q", got, want)
+	}
+	if a.Records[0].ID == c.Records[0].ID || a.Records[0].ID == d.Records[0].ID {
+		t.Fatalf("different bytes share an id: %q %q %q", a.Records[0].ID, c.Records[0].ID, d.Records[0].ID)
+	}
+	// A fixed value: the derivation must never change, or resends across a
+	// deployment would stop de-duplicating.
+	if got, want := DeriveID([]byte(`{"v":1}`)), "h-"+fmt.Sprintf("%x", sha256Prefix(`{"v":1}`)); got != want {
+		t.Fatalf("DeriveID = %q, want %q", got, want)
+	}
+	if got, want := len(a.Records[0].ID), 34; got != want {
+		t.Fatalf("derived id length = %d, want %d", got, want)
+	}
+}
+
+func TestBatchesWithinLimits(t *testing.T) {
+	tests := []struct {
+		name      string
+		n, size   int
+		wantSizes []int
+	}{
+		{"Single", 3, 10, []int{3}},
+		{"ByCount", 1200, 10, []int{500, 500, 200}},
+		{"ByBytes", 100, 60 << 10, []int{85, 15}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := &Parsed{}
+			for i := range tt.n {
+				id := fmt.Sprintf("id-%04d", i)
+				pr.Records = append(pr.Records, record.Record{ID: id})
+				pr.Data = append(pr.Data, bytes.Repeat([]byte("d"), tt.size))
+			}
+			calls := pr.Batches("s")
+			var sizes []int
+			seen := 0
+			for _, c := range calls {
+				if got, want := *c.StreamName, "s"; got != want {
+					t.Fatalf("stream = %q, want %q", got, want)
+				}
+				n := 0
+				for _, e := range c.Records {
+					if got, want := *e.PartitionKey, fmt.Sprintf("id-%04d", seen); got != want {
+						t.Fatalf("entry %d key %q, want %q (order kept)", seen, got, want)
+					}
+					n += len(e.Data) + len(*e.PartitionKey)
+					seen++
+				}
+				if n > maxPutBytes || len(c.Records) > maxPutRecords {
+					t.Fatalf("call of %d records, %d bytes exceeds the limits", len(c.Records), n)
+				}
+				sizes = append(sizes, len(c.Records))
+			}
+			if got, want := fmt.Sprint(sizes), fmt.Sprint(tt.wantSizes); got != want {
+				t.Fatalf("calls = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestScanAgreesWithEncodingJSON checks the hand-written scanner against
+// encoding/json (plus UTF-8 validity, which ingest also requires).
+func TestScanAgreesWithEncodingJSON(t *testing.T) {
+	inputs := []string{
+		`{}`, `[]`, `""`, `0`, `-0`, `-0.5e+10`, `1E5`, `01`, `1.`, `.5`, `-`, `1e`, `+1`,
+		`"\u00e9"`, `"\u00G9"`, `"\/"`, `"\x"`, "\"\t\"", `"é"`, "\"\xc3\"", "\"\xed\xa0\x80\"",
+		`{"a":1,}`, `{"a" 1}`, `{"a":1 "b":2}`, `[1,]`, `[,1]`, `[1 2]`, `{"a":[{"b":null}]}`,
+		`true`, `tru`, `falsey`, `nul`, `{"a":true,"b":false,"c":null}`, `"abcdefghijklmnopqrstuvwxyz\"0123456789"`,
+		`"long ascii string that crosses several eight-byte words \\ with an escape"`, "\"12345678\xe2\x82\xac\"",
+	}
+	for _, in := range inputs {
+		end, err := scanValue([]byte(in), 0, 0)
+		got := err == nil && end == len(in)
+		want := json.Valid([]byte(in)) && utf8.ValidString(in)
+		if got != want {
+			t.Errorf("scan(%q) valid = %v (end %d, err %v), encoding/json says %v", in, got, end, err, want)
+		}
+	}
+}
