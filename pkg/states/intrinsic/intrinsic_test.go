@@ -143,7 +143,7 @@ func TestEval(t *testing.T) {
 		{"Base64DecodeUnpadded", `States.Base64Decode('YWI')`, `"ab"`},
 		{"Base64Empty", `States.Base64Encode('')`, `""`},
 		{"HashMD5", `States.Hash('input data', 'MD5')`, `"812f45842bc6d66ee14572ce20db8e86"`},
-		{"HashSHA256", `States.Hash('input data', 'SHA-256')`, `"b4a697a057313163aee33cd8d40c66a4bd9fc5a7ab5f1e3aa3f9a9b2e9c3e5dd"`},
+		{"HashSHA256", `States.Hash('input data', 'SHA-256')`, `"b4a697a057313163aee33cd8d40c66e9f0f177e00cac2de32475ffff6169c3e3"`},
 		{"HashSHA384", `States.Hash('', 'SHA-384')`, `"38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b"`},
 		{"HashSHA512", `States.Hash('', 'SHA-512')`, `"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"`},
 		{"StringToJsonNumber", `States.StringToJson('12.50')`, `12.50`},
@@ -164,9 +164,6 @@ func TestEval(t *testing.T) {
 	}
 	in, ctx := decode(t, input), decode(t, context)
 	for _, tt := range tests {
-		if tt.want == "" {
-			continue
-		}
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse(tt.expr)
 			if err != nil {
@@ -415,7 +412,7 @@ func TestParseErrors(t *testing.T) {
 		{`States.JsonMerge($.a, $.b, true)`, 0, "supports only the shallow mode"},
 		{`States.JsonMerge($.a, $.b, 'false')`, 0, "must be the boolean false"},
 		{`States.Array(States.Nope())`, 13, "unknown intrinsic function"},
-		{nest(11), 100, "nest more than 10 deep"},
+		{nest(11), 130, "nest more than 10 deep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
