@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,7 +135,7 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	sr := &stateRun{s: s, entered: t.x.eng.clk.Now()}
 	sr.enteredID = t.emit(HistoryEvent{Type: prefix + "Entered", StateEnteredEventDetails: &StateEnteredEventDetails{Name: s.name, Input: inputJSON}})
 	defer func() {
-		if f != nil && f.name == ErrorRuntime {
+		if f != nil && f.name == ErrorRuntime && !strings.HasPrefix(f.cause, "An error occurred while executing the state") {
 			f = fail(ErrorRuntime, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", s.name, sr.enteredID, f.cause))
 		}
 	}()
@@ -544,6 +545,8 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 			}
 			in = v
 		}
+		// $$.Map.Item exists for ItemSelector only, as in AWS.
+		it.item = nil
 		details := &MapIterationEventDetails{Name: s.name, Index: i}
 		it.emit(HistoryEvent{Type: "MapIterationStarted", MapIterationStartedEventDetails: details})
 		out, _, f := it.runGraph(mctx, s.processor, in, compactJSON(in))

@@ -1,0 +1,358 @@
+package states
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+)
+
+type valueErr struct{}
+
+func (valueErr) Error() string { return "value" }
+
+type namedErr struct{}
+
+func (*namedErr) Error() string     { return "named" }
+func (*namedErr) ErrorName() string { return "Custom.Named" }
+
+func TestErrorName(t *testing.T) {
+	base := errors.New("boom")
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"ErrorsNew", base, "errorString"},
+		{"Wrapped", fmt.Errorf("load: %w", base), "wrapError"},
+		{"WrappedTwice", fmt.Errorf("a: %w, b: %w", base, base), "wrapErrors"},
+		{"FaultTransient", fault.TransientErr(base), "TransientError"},
+		{"FaultInvalid", fault.InvalidErr(base), "InvalidInputError"},
+		{"ValueType", valueErr{}, "valueErr"},
+		{"ExplicitError", &Error{Name: "Orders.Rejected", Cause: "no"}, "Orders.Rejected"},
+		{"ExplicitWrapped", fmt.Errorf("ctx: %w", &Error{Name: "Orders.Rejected"}), "Orders.Rejected"},
+		{"Namer", &namedErr{}, "Custom.Named"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ErrorName(tt.err); got != tt.want {
+				t.Fatalf("ErrorName = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSDKErrorName(t *testing.T) {
+	tests := []struct {
+		service string
+		err     error
+		want    string
+	}{
+		{"dynamodb", &smithy.GenericAPIError{Code: "ConditionalCheckFailedException"}, "DynamoDb.ConditionalCheckFailedException"},
+		{"s3", fmt.Errorf("get: %w", &smithy.GenericAPIError{Code: "NoSuchKey"}), "S3.NoSuchKeyException"},
+		{"glue", &smithy.GenericAPIError{Code: "EntityNotFoundException"}, "Glue.EntityNotFoundException"},
+		{"athena", &smithy.GenericAPIError{Code: "InvalidRequestException"}, "Athena.InvalidRequestException"},
+		{"s3", &Error{Name: "S3.Custom"}, "S3.Custom"},
+		{"s3", errors.New("plain"), "errorString"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := sdkErrorName(tt.service, tt.err); got != tt.want {
+				t.Fatalf("sdkErrorName = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLambdaName(t *testing.T) {
+	for in, want := range map[string]string{
+		"my-fn":                       "my-fn",
+		"my-fn:live":                  "my-fn",
+		"123456789012:function:my-fn": "my-fn",
+		"arn:aws:lambda:us-east-1:123456789012:function:my-fn":   "my-fn",
+		"arn:aws:lambda:us-east-1:123456789012:function:my-fn:3": "my-fn",
+	} {
+		if got := lambdaName(in); got != want {
+			t.Errorf("lambdaName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseResource(t *testing.T) {
+	tests := []struct {
+		raw                string
+		kind, pattern      int
+		eventType, evtRsrc string
+	}{
+		{"arn:aws:states:::lambda:invoke", resLambdaInvoke, patRequestResponse, "lambda", "invoke"},
+		{"arn:aws:states:::lambda:invoke.waitForTaskToken", resLambdaInvoke, patToken, "lambda", "invoke.waitForTaskToken"},
+		{"arn:aws:states:::aws-sdk:dynamodb:getItem", resSDK, patRequestResponse, "aws-sdk:dynamodb", "getItem"},
+		{"arn:aws:states:::states:startExecution.sync:2", resStartExecution, patSync2, "states", "startExecution.sync:2"},
+		{"arn:aws:states:::states:startExecution.sync", resStartExecution, patSync, "states", "startExecution.sync"},
+		{"arn:aws:states:::glue:startJobRun.sync", resOther, patSync, "glue", "startJobRun.sync"},
+		{"arn:aws:lambda:eu-west-1:123456789012:function:f", resLambdaARN, patRequestResponse, "lambda", "arn:aws:lambda:eu-west-1:123456789012:function:f"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			r := parseResource(tt.raw)
+			if r.kind != tt.kind || r.pattern != tt.pattern || r.eventType != tt.eventType || r.eventResource != tt.evtRsrc {
+				t.Fatalf("parseResource = kind %d pattern %d %q %q, want %d %d %q %q", r.kind, r.pattern, r.eventType, r.eventResource, tt.kind, tt.pattern, tt.eventType, tt.evtRsrc)
+			}
+		})
+	}
+}
+
+func mustParse(t testing.TB, def string) *Machine {
+	t.Helper()
+	m, err := Parse([]byte(def))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func run(t *testing.T, e *Engine, m *Machine, input string) (Result, *Execution) {
+	t.Helper()
+	x, err := e.Start(context.Background(), m, "", json.RawMessage(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := x.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, x
+}
+
+// TestGoHandlerErrors runs real Go Lambda handlers: their errors reach
+// Retry and Catch under the names aws-lambda-go would report.
+func TestGoHandlerErrors(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+	  "Parameters":{"FunctionName":"fn","Payload.$":"$"},
+	  "Retry":[{"ErrorEquals":["TransientError"],"IntervalSeconds":1,"MaxAttempts":5}],
+	  "Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught"}],"End":true},
+	  "Caught":{"Type":"Pass","End":true}}}`)
+	tests := []struct {
+		name      string
+		errs      []error
+		wantError string
+		wantCalls int
+	}{
+		{"ErrorsNew", []error{errors.New("bad input")}, "errorString", 1},
+		{"Wrapped", []error{fmt.Errorf("load: %w", errors.New("x"))}, "wrapError", 1},
+		{"TransientThenInvalid", []error{fault.TransientErr(errors.New("slow")), fault.InvalidErr(errors.New("bad"))}, "InvalidInputError", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clock.NewVirtual(conformanceStart)
+			e := New(Options{Clock: clk})
+			calls := 0
+			e.Registry().HandleLambda("arn:aws:lambda:us-east-1:123456789012:function:fn", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+				err := tt.errs[min(calls, len(tt.errs)-1)]
+				calls++
+				return nil, err
+			})
+			r, _ := run(t, e, m, `{}`)
+			var out struct{ Error, Cause string }
+			if err := json.Unmarshal(r.Output, &out); err != nil {
+				t.Fatalf("output %s: %v", r.Output, err)
+			}
+			if got, want := out.Error, tt.wantError; got != want {
+				t.Fatalf("Error = %q, want %q", got, want)
+			}
+			var doc struct{ ErrorMessage, ErrorType string }
+			if err := json.Unmarshal([]byte(out.Cause), &doc); err != nil {
+				t.Fatalf("Cause %q is not the Lambda error document: %v", out.Cause, err)
+			}
+			if got, want := doc.ErrorType, tt.wantError; got != want {
+				t.Fatalf("errorType = %q, want %q", got, want)
+			}
+			if got, want := calls, tt.wantCalls; got != want {
+				t.Fatalf("calls = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestHistoryDetails(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+	  "Parameters":{"FunctionName":"fn","Payload":{"a.$":"$.a"}},"TimeoutSeconds":30,"OutputPath":"$.Payload","End":true}}}`)
+	clk := clock.NewVirtual(conformanceStart)
+	e := New(Options{Clock: clk, Region: "eu-west-1"})
+	e.Registry().HandleLambda("fn", func(ctx context.Context, p json.RawMessage) (json.RawMessage, error) {
+		if err := clk.Sleep(ctx, 2*time.Second); err != nil {
+			return nil, err
+		}
+		return json.RawMessage(`{"ok":true}`), nil
+	})
+	r, x := run(t, e, m, `{"a":1}`)
+	if r.Status != StatusSucceeded || string(r.Output) != `{"ok":true}` {
+		t.Fatalf("result = %+v", r)
+	}
+	h := x.History()
+	byType := map[string]HistoryEvent{}
+	for _, ev := range h {
+		byType[ev.Type] = ev
+	}
+	sch := byType["TaskScheduled"].TaskScheduledEventDetails
+	if sch == nil {
+		t.Fatal("no TaskScheduled details")
+	}
+	if got, want := *sch, (TaskScheduledEventDetails{ResourceType: "lambda", Resource: "invoke", Region: "eu-west-1", Parameters: `{"FunctionName":"fn","Payload":{"a":1}}`, TimeoutInSeconds: 30}); got != want {
+		t.Errorf("TaskScheduled = %+v, want %+v", got, want)
+	}
+	if got, want := byType["TaskStateEntered"].StateEnteredEventDetails.Input, `{"a":1}`; got != want {
+		t.Errorf("entered input = %s, want %s", got, want)
+	}
+	if got, want := byType["TaskStateExited"].StateExitedEventDetails.Output, `{"ok":true}`; got != want {
+		t.Errorf("exited output = %s, want %s", got, want)
+	}
+	if got, want := byType["TaskSucceeded"].Timestamp.Sub(byType["TaskStarted"].Timestamp), 2*time.Second; got != want {
+		t.Errorf("task took %v of history time, want %v", got, want)
+	}
+	if got, want := byType["TaskScheduled"].PreviousEventID, byType["TaskStateEntered"].ID; got != want {
+		t.Errorf("TaskScheduled.previousEventId = %d, want %d", got, want)
+	}
+	b, err := json.Marshal(byType["TaskStateEntered"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"type":"TaskStateEntered"`, `"previousEventId":1`, `"stateEnteredEventDetails":{"name":"Call","input":"{\"a\":1}","inputDetails":{"truncated":false}}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("event JSON %s lacks %s", b, want)
+		}
+	}
+}
+
+func TestTaskTokenAPI(t *testing.T) {
+	e := New(Options{Clock: clock.NewVirtual(conformanceStart)})
+	var dne *sfntypes.TaskDoesNotExist
+	if err := e.SendTaskSuccess("nope", json.RawMessage(`{}`)); !errors.As(err, &dne) {
+		t.Fatalf("SendTaskSuccess(unknown) = %v, want TaskDoesNotExist", err)
+	}
+	if err := e.SendTaskHeartbeat("nope"); !errors.As(err, &dne) {
+		t.Fatalf("SendTaskHeartbeat(unknown) = %v, want TaskDoesNotExist", err)
+	}
+	m := mustParse(t, `{"StartAt":"Ask","States":{"Ask":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+	  "Parameters":{"MessageBody":{"token.$":"$$.Task.Token"}},"End":true}}}`)
+	clk := e.Clock().(*clock.Virtual)
+	tokens := make(chan string, 1)
+	e.Registry().Handle("arn:aws:states:::sqs:sendMessage", TaskHandlerFunc(func(ctx context.Context, task *Task) (json.RawMessage, error) {
+		var in struct{ MessageBody struct{ Token string } }
+		if err := json.Unmarshal(task.Input, &in); err != nil {
+			return nil, err
+		}
+		if in.MessageBody.Token != task.Token || task.Token == "" {
+			return nil, fmt.Errorf("token in parameters %q differs from Task.Token %q", in.MessageBody.Token, task.Token)
+		}
+		tokens <- task.Token
+		clk.Go(func() {
+			_ = clk.Sleep(context.Background(), time.Minute)
+			if err := e.SendTaskSuccess(task.Token, json.RawMessage(`{"done":1}`)); err != nil {
+				t.Errorf("SendTaskSuccess: %v", err)
+			}
+		})
+		return json.RawMessage(`{"MessageId":"m"}`), nil
+	}))
+	r, _ := run(t, e, m, `{}`)
+	if r.Status != StatusSucceeded || string(r.Output) != `{"done":1}` {
+		t.Fatalf("result = %+v", r)
+	}
+	if got, want := r.StopDate.Sub(r.StartDate), time.Minute; got != want {
+		t.Fatalf("took %v, want %v", got, want)
+	}
+	tok := <-tokens
+	var tto *sfntypes.TaskDoesNotExist
+	if err := e.SendTaskFailure(tok, "Late", ""); !errors.As(err, &tto) {
+		t.Fatalf("SendTaskFailure after completion = %v, want TaskDoesNotExist", err)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	e := New(Options{Clock: clock.NewVirtual(conformanceStart)})
+	m := mustParse(t, `{"StartAt":"S","States":{"S":{"Type":"Succeed"}}}`)
+	e.Register("M", m)
+	if _, err := e.Start(context.Background(), m, "once", nil); err != nil {
+		t.Fatal(err)
+	}
+	var exists *sfntypes.ExecutionAlreadyExists
+	if _, err := e.Start(context.Background(), m, "once", nil); !errors.As(err, &exists) {
+		t.Fatalf("second Start = %v, want ExecutionAlreadyExists", err)
+	}
+	var bad *sfntypes.InvalidExecutionInput
+	if _, err := e.Start(context.Background(), m, "", json.RawMessage(`{`)); !errors.As(err, &bad) {
+		t.Fatalf("Start with bad JSON = %v, want InvalidExecutionInput", err)
+	}
+}
+
+// TestConcurrentExecutions runs many executions of one machine at once on
+// one engine: each waits an hour of virtual time, and all finish together.
+func TestConcurrentExecutions(t *testing.T) {
+	clk := clock.NewVirtual(conformanceStart)
+	e := New(Options{Clock: clk})
+	m := mustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"P"},
+	  "P":{"Type":"Pass","Parameters":{"me.$":"$$.Execution.Name","n.$":"$.n"},"End":true}}}`)
+	const n = 50
+	xs := make([]*Execution, n)
+	for i := range xs {
+		x, err := e.Start(context.Background(), m, fmt.Sprintf("x%d", i), json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs[i] = x
+	}
+	for i, x := range xs {
+		r, err := x.Wait(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(r.Output), fmt.Sprintf(`{"me":"x%d","n":%d}`, i, i); got != want {
+			t.Fatalf("output = %s, want %s", got, want)
+		}
+		if got, want := r.StopDate.Sub(conformanceStart), time.Hour; got != want {
+			t.Fatalf("execution %d ended after %v, want %v", i, got, want)
+		}
+	}
+}
+
+func TestRegistryConcurrentUse(t *testing.T) {
+	r := NewRegistry()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.HandleLambda(fmt.Sprintf("f%d", i), func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil })
+			_ = r.lambda("f0")
+		}()
+	}
+	wg.Wait()
+	if r.lambda("arn:aws:lambda:us-east-1:1:function:f7:live") == nil {
+		t.Fatal("f7 not found by qualified ARN")
+	}
+}
+
+func TestValidateMessages(t *testing.T) {
+	problems := Validate([]byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`))
+	if len(problems) == 0 {
+		t.Fatal("no problems")
+	}
+	_, err := Parse([]byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != len(problems) {
+		t.Fatalf("Parse error = %v, want a ValidationError with %d problems", err, len(problems))
+	}
+	if got := Validate([]byte(`not json`)); len(got) != 1 || !strings.Contains(got[0].Message, "not valid JSON") {
+		t.Fatalf("Validate(not json) = %v", got)
+	}
+}
