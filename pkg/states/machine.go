@@ -1068,3 +1068,22 @@ func (p *parser) mapState(s *state, o map[string]any) {
 		}
 	}
 }
+
+// States returns the Type of every state by name, nested states included.
+func (m *Machine) States() map[string]string {
+	out := map[string]string{}
+	var walk func(g *graph)
+	walk = func(g *graph) {
+		for n, s := range g.states {
+			out[n] = s.typ
+			for _, b := range s.branches {
+				walk(b)
+			}
+			if s.processor != nil {
+				walk(s.processor)
+			}
+		}
+	}
+	walk(m.root)
+	return out
+}

@@ -32,3 +32,22 @@ func BenchmarkEvalFormat(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkArrayUnique10k(b *testing.B) {
+	items := make([]any, 10000)
+	for i := range items {
+		items[i] = map[string]any{"id": float64(i % 5000), "tags": []any{"a", "b"}}
+	}
+	env := Env{Resolve: func(string) (any, error) { return items, nil }}
+	c, err := Parse(`States.ArrayUnique($.items)`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := c.Eval(env)
+		if err != nil || len(v.([]any)) != 5000 {
+			b.Fatal(err)
+		}
+	}
+}

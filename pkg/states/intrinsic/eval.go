@@ -510,20 +510,66 @@ func evalArrayUnique(c *Call, _ Env, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Keys make this linear: an array near the payload limit may hold 100,000 items.
 	out := make([]any, 0, len(a))
+	seen := make(map[string]bool, len(a))
+	var b strings.Builder
 	for _, x := range a {
-		dup := false
-		for _, y := range out {
-			if deepEqual(x, y) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		b.Reset()
+		writeKey(&b, x)
+		if k := b.String(); !seen[k] {
+			seen[k] = true
 			out = append(out, x)
 		}
 	}
 	return out, nil
+}
+
+// writeKey writes a text that is equal for values deepEqual considers equal: JSON with sorted
+// keys and numbers in one normal form.
+func writeKey(b *strings.Builder, v any) {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("n")
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	case string:
+		b.WriteString(strconv.Quote(v))
+	case []any:
+		b.WriteByte('[')
+		for _, x := range v {
+			writeKey(b, x)
+			b.WriteByte(',')
+		}
+		b.WriteByte(']')
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteByte('{')
+		for _, k := range keys {
+			b.WriteString(strconv.Quote(k))
+			b.WriteByte(':')
+			writeKey(b, v[k])
+			b.WriteByte(',')
+		}
+		b.WriteByte('}')
+	default:
+		t, _ := numberText(v)
+		if i, err := strconv.ParseInt(t, 10, 64); err == nil {
+			b.WriteString("#" + strconv.FormatInt(i, 10))
+		} else if f, err := strconv.ParseFloat(t, 64); err == nil {
+			if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+				b.WriteString("#" + strconv.FormatInt(int64(f), 10))
+			} else {
+				b.WriteString("#" + strconv.FormatFloat(f, 'g', -1, 64))
+			}
+		} else {
+			b.WriteString("#" + t)
+		}
+	}
 }
 
 func (c *Call) limitedString(args []any, i int) (string, error) {
