@@ -37,6 +37,11 @@ type Kinesis struct {
 	epochs   int
 	streams  map[string]*kinesisStream
 	throttle map[string]int // stream name -> records still to throttle
+	// listeners are told when records are written to a stream: Firehose
+	// reads on that cue instead of polling forever, so an idle world has
+	// no timers and a virtual clock can stand still.
+	listeners map[string]map[int]func()
+	nextID    int
 }
 
 type kinesisStream struct {
@@ -77,13 +82,45 @@ const (
 func (r *Region) Kinesis() *Kinesis {
 	return r.service(kinesis.ServiceID, func() any {
 		return &Kinesis{r: r, CreateDelay: 30 * time.Second, DeleteDelay: 10 * time.Second,
-			streams: make(map[string]*kinesisStream), throttle: make(map[string]int)}
+			streams: make(map[string]*kinesisStream), throttle: make(map[string]int), listeners: make(map[string]map[int]func())}
 	}).(*Kinesis)
 }
 
 // StreamARN returns the ARN a stream of that name has in the region.
 func (k *Kinesis) StreamARN(name string) string {
 	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", k.r.Name, k.r.world.Account, name)
+}
+
+// listen calls fn (outside any lock) after records are written to stream,
+// until the returned cancel is called.
+func (k *Kinesis) listen(stream string, fn func()) (cancel func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.nextID++
+	id := k.nextID
+	if k.listeners[stream] == nil {
+		k.listeners[stream] = make(map[int]func())
+	}
+	k.listeners[stream][id] = fn
+	return func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		delete(k.listeners[stream], id)
+	}
+}
+
+// notify tells the stream's listeners that records were written; it must be
+// called without k.mu held.
+func (k *Kinesis) notify(stream string) {
+	k.mu.Lock()
+	fns := make([]func(), 0, len(k.listeners[stream]))
+	for _, fn := range k.listeners[stream] {
+		fns = append(fns, fn)
+	}
+	k.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // ThrottleRecords makes the next n records put to the stream fail with
@@ -333,9 +370,16 @@ func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, opt
 	if err := kinesisCheckEntry(in.Data, key); err != nil {
 		return nil, opErr(kinesis.ServiceID, op, err)
 	}
+	name := kinesisStreamName(in.StreamName, in.StreamARN)
+	written := false
+	defer func() {
+		if written {
+			k.notify(name)
+		}
+	}()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
+	s, err := k.stream(name, true)
 	if err != nil {
 		return nil, opErr(kinesis.ServiceID, op, err)
 	}
@@ -347,6 +391,7 @@ func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, opt
 		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded for shard " + s.shards[shard].id)})
 	}
 	seq := s.appendLocked(shard, key, in.Data, k.r.world.Clock.Now())
+	written = true
 	return &kinesis.PutRecordOutput{SequenceNumber: aws.String(seq), ShardId: aws.String(s.shards[shard].id), EncryptionType: kinesistypes.EncryptionTypeKms}, nil
 }
 
@@ -373,9 +418,16 @@ func (k *Kinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, o
 	if total > 5<<20 {
 		return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Records size exceeds 5 MB limit"))
 	}
+	name := kinesisStreamName(in.StreamName, in.StreamARN)
+	written := false
+	defer func() {
+		if written {
+			k.notify(name)
+		}
+	}()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
+	s, err := k.stream(name, true)
 	if err != nil {
 		return nil, opErr(kinesis.ServiceID, op, err)
 	}
@@ -397,6 +449,7 @@ func (k *Kinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, o
 			continue
 		}
 		seq := s.appendLocked(shard, key, e.Data, now)
+		written = true
 		out.Records[i] = kinesistypes.PutRecordsResultEntry{SequenceNumber: aws.String(seq), ShardId: aws.String(s.shards[shard].id)}
 	}
 	out.FailedRecordCount = aws.Int32(failed)

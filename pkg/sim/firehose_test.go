@@ -1,0 +1,270 @@
+package sim
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	firehosetypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// firehoseTestObjects returns the bucket's objects, key -> body (gunzipped
+// when the key ends in .gz).
+func firehoseTestObjects(t *testing.T, w *World, region, bucket string) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	c := w.Region(region).S3()
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, o := range list.Contents {
+		obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r io.Reader = obj.Body
+		if strings.HasSuffix(*o.Key, ".gz") {
+			if r, err = gzip.NewReader(obj.Body); err != nil {
+				t.Fatalf("%s: %v", *o.Key, err)
+			}
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[*o.Key] = b
+	}
+	return out
+}
+
+func firehoseTestCreate(t *testing.T, f *Firehose, in *firehose.CreateDeliveryStreamInput) {
+	t.Helper()
+	if _, err := f.CreateDeliveryStream(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func firehoseTestS3Dest(prefix string, sizeMiB, intervalS int32, gz bool) *firehosetypes.ExtendedS3DestinationConfiguration {
+	d := &firehosetypes.ExtendedS3DestinationConfiguration{
+		BucketARN: aws.String("arn:aws:s3:::raw-bucket"), Prefix: aws.String(prefix), ErrorOutputPrefix: aws.String("errors/"),
+		BufferingHints: &firehosetypes.BufferingHints{SizeInMBs: aws.Int32(sizeMiB), IntervalInSeconds: aws.Int32(intervalS)},
+	}
+	if gz {
+		d.CompressionFormat = firehosetypes.CompressionFormatGzip
+	}
+	return d
+}
+
+func TestFirehoseKinesisSourceToS3(t *testing.T) {
+	ctx := context.Background()
+	w, clk, k := kinesisTestStream(t) // now 00:01:00
+	if _, err := w.Region("us-east-1").S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("raw-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	f := w.Region("us-east-1").Firehose()
+	firehoseTestCreate(t, f, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("raw"), DeliveryStreamType: firehosetypes.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration:   &firehosetypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String(k.StreamARN("ingest"))},
+		ExtendedS3DestinationConfiguration: firehoseTestS3Dest("dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/", 1, 60, true),
+	})
+	put := func(from, n int) {
+		var entries []kinesistypes.PutRecordsRequestEntry
+		for i := from; i < from+n; i++ {
+			entries = append(entries, kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint(i)), Data: []byte(fmt.Sprintf("{\"id\":\"r%d\"}\n", i))})
+		}
+		if _, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("ingest"), Records: entries}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0, 50)
+	_ = clk.Sleep(ctx, 30*time.Second)
+	put(50, 50)
+	// The buffer opened when Firehose read the first records (about 1 s after
+	// the put); the 60 s interval flushes it.
+	_ = clk.Sleep(ctx, 30*time.Second)
+	if got := f.Stats("raw"); got.Objects != 0 || got.Buffered != 100 {
+		t.Fatalf("at 60 s: %+v, want nothing delivered and 100 buffered", got)
+	}
+	_ = clk.Sleep(ctx, 2*time.Second)
+	if got := f.Stats("raw"); got.Objects != 1 || got.Records != 100 {
+		t.Fatalf("at 62 s: %+v, want one object of 100 records", got)
+	}
+	objs := firehoseTestObjects(t, w, "us-east-1", "raw-bucket")
+	keyRE := regexp.MustCompile(`^dt=2026-11-25/hr=00/raw-1-2026-11-25-00-01-00-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.gz$`)
+	for key, body := range objs {
+		if !keyRE.MatchString(key) {
+			t.Fatalf("key %q does not look like a Firehose key with the dt/hr prefix", key)
+		}
+		ids := map[string]bool{}
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		for sc.Scan() {
+			var rec struct{ ID string }
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Fatalf("line %q: %v", sc.Text(), err)
+			}
+			ids[rec.ID] = true
+		}
+		if len(ids) != 100 {
+			t.Fatalf("object holds %d distinct records, want 100", len(ids))
+		}
+	}
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1", len(objs))
+	}
+
+	t.Run("SizeHintFlushesEarly", func(t *testing.T) {
+		big := strings.Repeat("x", 100<<10)
+		var entries []kinesistypes.PutRecordsRequestEntry
+		for i := 0; i < 15; i++ { // 1.5 MiB against a 1 MiB hint
+			entries = append(entries, kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: []byte(fmt.Sprintf("{\"id\":\"b%d\",\"pad\":%q}\n", i, big))})
+		}
+		if _, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("ingest"), Records: entries}); err != nil {
+			t.Fatal(err)
+		}
+		_ = clk.Sleep(ctx, 2*time.Second)
+		if got := f.Stats("raw"); got.Objects != 2 || got.Buffered == 0 {
+			t.Fatalf("%+v, want a second object flushed by size and the rest buffered", got)
+		}
+		_ = clk.Sleep(ctx, time.Minute)
+		if got := f.Stats("raw"); got.Objects != 3 || got.Records != 115 || got.Buffered != 0 {
+			t.Fatalf("%+v, want the rest flushed by the interval", got)
+		}
+	})
+	t.Run("OutageDelaysDeliveryAndLosesNothing", func(t *testing.T) {
+		put(1000, 10)
+		w.SetDown("us-east-1", true)
+		_ = clk.Sleep(ctx, 5*time.Minute)
+		w.SetDown("us-east-1", false)
+		put(2000, 10)
+		_ = clk.Sleep(ctx, 2*time.Minute)
+		if got := f.Stats("raw"); got.Records != 135 || got.Pending != 0 {
+			t.Fatalf("%+v, want every record delivered after the outage", got)
+		}
+	})
+}
+
+func TestFirehoseDirectPut(t *testing.T) {
+	ctx := context.Background()
+	w, clk, _ := kinesisTestStream(t)
+	_, _ = w.Region("us-east-1").S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("raw-bucket")})
+	f := w.Region("us-east-1").Firehose()
+	d := firehoseTestS3Dest("direct/", 5, 0, false)
+	d.ProcessingConfiguration = &firehosetypes.ProcessingConfiguration{Enabled: aws.Bool(true), Processors: []firehosetypes.Processor{{Type: firehosetypes.ProcessorTypeAppendDelimiterToRecord}}}
+	firehoseTestCreate(t, f, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("direct"), ExtendedS3DestinationConfiguration: d})
+	out, err := f.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("direct"),
+		Records: []firehosetypes.Record{{Data: []byte(`{"a":1}`)}, {Data: []byte(`{"a":2}`)}}})
+	if err != nil || *out.FailedPutCount != 0 || len(out.RequestResponses) != 2 {
+		t.Fatalf("%v %v", out, err)
+	}
+	_ = clk.Sleep(ctx, time.Second)
+	objs := firehoseTestObjects(t, w, "us-east-1", "raw-bucket")
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1 (interval 0)", len(objs))
+	}
+	for key, body := range objs {
+		if !strings.HasPrefix(key, "direct/direct-1-") || strings.HasSuffix(key, ".gz") {
+			t.Fatalf("key %q", key)
+		}
+		if got, want := string(body), "{\"a\":1}\n{\"a\":2}\n"; got != want {
+			t.Fatalf("body %q, want %q", got, want)
+		}
+	}
+}
+
+func TestFirehoseErrors(t *testing.T) {
+	ctx := context.Background()
+	w, _, k := kinesisTestStream(t)
+	f := w.Region("us-east-1").Firehose()
+	firehoseTestCreate(t, f, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("fromk"), DeliveryStreamType: firehosetypes.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration:   &firehosetypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String(k.StreamARN("ingest"))},
+		ExtendedS3DestinationConfiguration: firehoseTestS3Dest("p/", 5, 60, true)})
+	noErrPrefix := firehoseTestS3Dest("dt=!{timestamp:yyyy-MM-dd}/", 5, 60, true)
+	noErrPrefix.ErrorOutputPrefix = nil
+	tests := []struct {
+		name string
+		call func() error
+		want any
+	}{
+		{"BadPrefixExpression", func() error {
+			_, err := f.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("x"), ExtendedS3DestinationConfiguration: firehoseTestS3Dest("!{partitionKeyFromQuery:a}/", 5, 60, true)})
+			return err
+		}, new(*firehosetypes.InvalidArgumentException)},
+		{"ExpressionsNeedErrorPrefix", func() error {
+			_, err := f.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("x"), ExtendedS3DestinationConfiguration: noErrPrefix})
+			return err
+		}, new(*firehosetypes.InvalidArgumentException)},
+		{"IntervalOver900", func() error {
+			_, err := f.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("x"), ExtendedS3DestinationConfiguration: firehoseTestS3Dest("p/", 5, 901, true)})
+			return err
+		}, new(*firehosetypes.InvalidArgumentException)},
+		{"Exists", func() error {
+			_, err := f.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("fromk"), ExtendedS3DestinationConfiguration: firehoseTestS3Dest("p/", 5, 60, true)})
+			return err
+		}, new(*firehosetypes.ResourceInUseException)},
+		{"DirectPutToKinesisSource", func() error {
+			_, err := f.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("fromk"), Records: []firehosetypes.Record{{Data: []byte("x")}}})
+			return err
+		}, new(*firehosetypes.InvalidArgumentException)},
+		{"NotFound", func() error {
+			_, err := f.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("nope")})
+			return err
+		}, new(*firehosetypes.ResourceNotFoundException)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); err == nil || !errors.As(err, tt.want) {
+				t.Fatalf("err = %v, want %T", err, tt.want)
+			}
+		})
+	}
+	t.Run("RegionDown", func(t *testing.T) {
+		w.SetDown("us-east-1", true)
+		defer w.SetDown("us-east-1", false)
+		_, err := f.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("fromk")})
+		if !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+	})
+}
+
+func TestParseFirehosePrefix(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	tests := []struct{ prefix, want string }{
+		{"raw/", "raw/"},
+		{"dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/", "dt=2026-03-04/hr=05/"},
+		{"!{timestamp:yyyy/MM/dd/HH/mm/ss}", "2026/03/04/05/06/07"},
+		{"!{timestamp:'year='yyyy}/", "year=2026/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			parts, _, err := ParseFirehosePrefix(tt.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := firehoseExpand(parts, at); got != tt.want {
+				t.Fatalf("expand = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:EEE}", "!{random}"} {
+		if _, _, err := ParseFirehosePrefix(bad); err == nil {
+			t.Errorf("ParseFirehosePrefix(%q) succeeded, want an error", bad)
+		}
+	}
+}
