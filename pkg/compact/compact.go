@@ -37,7 +37,6 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -320,8 +319,12 @@ func (c *Compactor) readObject(ctx context.Context, key string, sp *spiller, res
 		r = zr
 	}
 	lr := newLineReader(r)
+	var (
+		l    line
+		slow record.Record
+	)
 	for n := 1; ; n++ {
-		line, err := lr.next()
+		text, err := lr.next()
 		if err == io.EOF {
 			return nil
 		}
@@ -336,35 +339,34 @@ func (c *Compactor) readObject(ctx context.Context, key string, sp *spiller, res
 				return fmt.Errorf("read s3://%s/%s: %w", c.RawBucket, key, err)
 			}
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
+		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		var rec record.Record
-		if err := json.Unmarshal(line, &rec); err != nil {
+		if err := decodeLine(text, &l, &slow); err != nil {
 			return fault.InvalidErr(fmt.Errorf("s3://%s/%s line %d: %w: %w", c.RawBucket, key, n, ErrCorrupt, err))
 		}
-		if err := checkRecord(&rec); err != nil {
+		if err := checkLine(&l); err != nil {
 			return fault.InvalidErr(fmt.Errorf("s3://%s/%s line %d: %w: %w", c.RawBucket, key, n, ErrCorrupt, err))
 		}
 		res.Records++
-		if rec.Canary {
+		if l.canary {
 			res.Canaries++
 			continue
 		}
-		if err := sp.add(&rec); err != nil {
+		if err := sp.add(&l); err != nil {
 			return err
 		}
 	}
 }
 
-// checkRecord rejects a line that decoded as JSON but is no record.
-func checkRecord(r *record.Record) error {
+// checkLine rejects a line that decoded as JSON but is no record.
+func checkLine(l *line) error {
 	switch {
-	case r.ID == "":
+	case len(l.id) == 0:
 		return errors.New("record has no id")
-	case len(r.ID) > record.MaxIDBytes:
-		return fmt.Errorf("record id is %d bytes, more than %d", len(r.ID), record.MaxIDBytes)
-	case len(r.Data) == 0 || r.Data[0] != '{':
+	case len(l.id) > record.MaxIDBytes:
+		return fmt.Errorf("record id is %d bytes, more than %d", len(l.id), record.MaxIDBytes)
+	case len(l.data) == 0 || l.data[0] != '{':
 		return errors.New("record data is not a JSON object")
 	}
 	return nil

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-
-	"github.com/pendulum-dr/pendulum/pkg/record"
 )
 
 // Spill sizing. Each spill file is deduplicated in memory on its own, so its
@@ -63,7 +61,7 @@ func newSpiller(dir string, n int) (*spiller, error) {
 
 // fnv1a hashes an id (FNV-1a, 64 bit): cheap, and stable across runs and
 // builds, unlike hash/maphash.
-func fnv1a(s string) uint64 {
+func fnv1a(s []byte) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
@@ -74,23 +72,22 @@ func fnv1a(s string) uint64 {
 
 // add appends r to its id's spill file, encoded as uvarint-length-prefixed
 // fields: id, ts ms (varint), received ms (varint), region, producer, data.
-func (s *spiller) add(r *record.Record) error {
+func (s *spiller) add(l *line) error {
 	b := s.buf[:0]
-	b = appendString(b, r.ID)
-	b = binary.AppendVarint(b, r.TS.UnixMilli())
-	b = binary.AppendVarint(b, r.Received.UnixMilli())
-	b = appendString(b, r.Region)
-	b = appendString(b, r.Producer)
-	b = binary.AppendUvarint(b, uint64(len(r.Data)))
-	b = append(b, r.Data...)
+	b = appendBytes(b, l.id)
+	b = binary.AppendVarint(b, l.ts.UnixMilli())
+	b = binary.AppendVarint(b, l.received.UnixMilli())
+	b = appendBytes(b, l.region)
+	b = appendBytes(b, l.producer)
+	b = appendBytes(b, l.data)
 	s.buf = b
-	if _, err := s.ws[fnv1a(r.ID)&s.mask].Write(b); err != nil {
+	if _, err := s.ws[fnv1a(l.id)&s.mask].Write(b); err != nil {
 		return fmt.Errorf("write spill file: %w", err)
 	}
 	return nil
 }
 
-func appendString(b []byte, s string) []byte {
+func appendBytes(b []byte, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
