@@ -591,9 +591,9 @@ func (a *Aggregator) Totals(ctx context.Context, window time.Time) (Totals, erro
 	return t, nil
 }
 
-// Counted reports whether record id has been counted, and its entry if so,
+// Marker reports whether record id has been counted, and its entry if so,
 // with a strongly consistent read of its marker (the drill's accounting).
-func (a *Aggregator) Counted(ctx context.Context, id string) (Entry, bool, error) {
+func (a *Aggregator) Marker(ctx context.Context, id string) (Entry, bool, error) {
 	out, err := a.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(a.opt.Table), Key: MarkerKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("read marker %s: %w", id, err)

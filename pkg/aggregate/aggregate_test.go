@@ -235,9 +235,9 @@ func TestExactlyOnce(t *testing.T) {
 			t.Fatalf("P summaries = %v, want %v", got, want)
 		}
 		// A merged marker keeps the region that counted it.
-		got, ok, err := aggP.Counted(ctx, "c")
+		got, ok, err := aggP.Marker(ctx, "c")
 		if err != nil || !ok {
-			t.Fatalf("Counted(c) = %v, %v", ok, err)
+			t.Fatalf("Marker(c) = %v, %v", ok, err)
 		}
 		if got, want := got.Region, "us-west-2"; got != want {
 			t.Fatalf("merged marker region = %q, want %q", got, want)

@@ -136,14 +136,16 @@ func (h *Handler) process(ctx context.Context, msgs []message, bodies [][]byte) 
 			pd.from[p] = append(pd.from[p], i)
 		}
 	}
-	var partitions, failedPartitions int
+	var partitions, failedPartitions, created, calls int
 	for _, t := range h.tables {
 		pd := byTable[t.Name]
 		if pd == nil {
 			continue
 		}
 		partitions += len(pd.order)
-		err := h.reg.Register(ctx, t, pd.order)
+		st, err := h.reg.Register(ctx, t, pd.order)
+		created += st.Created
+		calls += st.Calls
 		if err == nil {
 			continue
 		}
@@ -171,7 +173,7 @@ func (h *Handler) process(ctx context.Context, msgs []message, bodies [][]byte) 
 		}
 	}
 	h.log.InfoContext(ctx, "partitions batch", "messages", len(msgs), "objects", objects, "skipped", skipped,
-		"partitions", partitions, "failedPartitions", failedPartitions, "failedMessages", failed)
+		"partitions", partitions, "created", created, "glueCalls", calls, "failedPartitions", failedPartitions, "failedMessages", failed)
 }
 
 // table returns the configured table whose bucket holds o under the

@@ -96,6 +96,22 @@ func (e *RegisterError) Unwrap() []error {
 	return errs
 }
 
+// Stats count what one Register call did with its partitions.
+type Stats struct {
+	// Distinct is the number of distinct partitions asked for.
+	Distinct int
+	// Cached were known registered by this Registrar: no call made.
+	Cached int
+	// Created were created by this call.
+	Created int
+	// Existed were reported AlreadyExists by Glue.
+	Existed int
+	// Failed could not be registered (see the *RegisterError).
+	Failed int
+	// Calls is the number of Glue API calls made.
+	Calls int
+}
+
 // Register makes sure every partition in ps exists in table t (normalized).
 // Duplicates in ps and partitions this Registrar registered before cost no
 // call; the table's StorageDescriptor is fetched on first use and kept; new
@@ -103,13 +119,14 @@ func (e *RegisterError) Unwrap() []error {
 // table's descriptor and its own location. A partition that already exists
 // counts as registered.
 //
-// It returns nil when every partition is registered, else a *RegisterError
-// naming exactly the partitions that are not (all of them when the table
-// cannot be read).
-func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) error {
-	todo := r.unknown(t.Name, ps)
+// It returns what it did, and a nil error when every partition is
+// registered, else a *RegisterError naming exactly the partitions that are
+// not (all of them when the table cannot be read).
+func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) (Stats, error) {
+	todo, distinct := r.unknown(t.Name, ps)
+	st := Stats{Distinct: distinct, Cached: distinct - len(todo)}
 	if len(todo) == 0 {
-		return nil
+		return st, nil
 	}
 	failed := make(map[Partition]error)
 	failAll := func(ps []Partition, err error) {
@@ -117,10 +134,14 @@ func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) error
 			failed[p] = err
 		}
 	}
-	sd, err := r.descriptor(ctx, t.Name)
+	sd, fetched, err := r.descriptor(ctx, t.Name)
+	if fetched {
+		st.Calls++
+	}
 	if err != nil {
 		failAll(todo, err)
-		return &RegisterError{Table: t.Name, Failed: failed}
+		st.Failed = len(failed)
+		return st, &RegisterError{Table: t.Name, Failed: failed}
 	}
 	for start := 0; start < len(todo); start += MaxBatch {
 		chunk := todo[start:min(start+MaxBatch, len(todo))]
@@ -139,6 +160,7 @@ func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) error
 			in.PartitionInputList[i] = types.PartitionInput{Values: p.Values(), StorageDescriptor: &d}
 		}
 		out, err := r.catalog.BatchCreatePartition(ctx, in)
+		st.Calls++
 		if err != nil {
 			failAll(chunk, fmt.Errorf("batch create partitions in %s.%s: %w", r.database, t.Name, err))
 			continue
@@ -154,6 +176,7 @@ func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) error
 				code, msg = aws.ToString(pe.ErrorDetail.ErrorCode), aws.ToString(pe.ErrorDetail.ErrorMessage)
 			}
 			if code == codeAlreadyExists {
+				st.Existed++
 				continue
 			}
 			bad[p] = fmt.Errorf("create partition %s of %s.%s: %w", p, r.database, t.Name,
@@ -167,15 +190,42 @@ func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) error
 			r.remember(t.Name, p)
 		}
 	}
+	st.Failed = len(failed)
+	st.Created = len(todo) - st.Failed - st.Existed
 	if len(failed) > 0 {
-		return &RegisterError{Table: t.Name, Failed: failed}
+		return st, &RegisterError{Table: t.Name, Failed: failed}
 	}
-	return nil
+	return st, nil
+}
+
+// RegisterKeys registers the partitions of the given object keys (as
+// listed from S3, not URL-encoded) of table t: the DR catalog reconcile
+// lists a bucket and hands the keys here. Keys that are not data are
+// ignored. Keys that break the layout or lie outside the prefix are
+// reported in the returned error (joined with any *RegisterError), and do
+// not stop the others from being registered.
+func (r *Registrar) RegisterKeys(ctx context.Context, t Table, keys []string) (Stats, error) {
+	var ps []Partition
+	var bad []error
+	for _, k := range keys {
+		p, ok, err := ParseKey(t, k)
+		switch {
+		case err != nil:
+			bad = append(bad, err)
+		case ok:
+			ps = append(ps, p)
+		}
+	}
+	st, err := r.Register(ctx, t, ps)
+	if len(bad) > 0 {
+		err = errors.Join(append(bad, err)...)
+	}
+	return st, err
 }
 
 // unknown returns the distinct partitions of ps, in first-seen order, that
-// this Registrar has not registered yet.
-func (r *Registrar) unknown(table string, ps []Partition) []Partition {
+// this Registrar has not registered yet, and the number of distinct ones.
+func (r *Registrar) unknown(table string, ps []Partition) ([]Partition, int) {
 	seen := make(map[Partition]struct{}, len(ps))
 	var out []Partition
 	r.mu.Lock()
@@ -190,7 +240,7 @@ func (r *Registrar) unknown(table string, ps []Partition) []Partition {
 		}
 		out = append(out, p)
 	}
-	return out
+	return out, len(seen)
 }
 
 func (r *Registrar) remember(table string, p Partition) {
@@ -204,29 +254,30 @@ func (r *Registrar) remember(table string, p Partition) {
 var ErrNoDescriptor = errors.New("table has no usable storage descriptor")
 
 // descriptor returns the table's StorageDescriptor, from the cache or from
-// one GetTable call. Failures are not cached: the next batch asks again.
-func (r *Registrar) descriptor(ctx context.Context, table string) (*types.StorageDescriptor, error) {
+// one GetTable call (fetched reports whether a call was made). Failures are
+// not cached: the next batch asks again.
+func (r *Registrar) descriptor(ctx context.Context, table string) (sd *types.StorageDescriptor, fetched bool, err error) {
 	r.mu.Lock()
 	sd, ok := r.sds[table]
 	r.mu.Unlock()
 	if ok {
-		return sd, nil
+		return sd, false, nil
 	}
 	out, err := r.catalog.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String(r.database), Name: aws.String(table)})
 	if err != nil {
-		return nil, fmt.Errorf("get table %s.%s: %w", r.database, table, err)
+		return nil, true, fmt.Errorf("get table %s.%s: %w", r.database, table, err)
 	}
 	if out.Table == nil || out.Table.StorageDescriptor == nil {
-		return nil, fault.InvalidErr(fmt.Errorf("table %s.%s: %w", r.database, table, ErrNoDescriptor))
+		return nil, true, fault.InvalidErr(fmt.Errorf("table %s.%s: %w", r.database, table, ErrNoDescriptor))
 	}
 	if n := len(out.Table.PartitionKeys); n != 2 {
-		return nil, fault.InvalidErr(fmt.Errorf("table %s.%s has %d partition keys, want 2 (dt, hr): %w", r.database, table, n, ErrNoDescriptor))
+		return nil, true, fault.InvalidErr(fmt.Errorf("table %s.%s has %d partition keys, want 2 (dt, hr): %w", r.database, table, n, ErrNoDescriptor))
 	}
 	sd = out.Table.StorageDescriptor
 	r.mu.Lock()
 	r.sds[table] = sd
 	r.mu.Unlock()
-	return sd, nil
+	return sd, true, nil
 }
 
 // cacheKey names one partition of one table.

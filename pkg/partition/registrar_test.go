@@ -39,8 +39,12 @@ func TestRegisterBatches(t *testing.T) {
 			m := newMemCatalog()
 			r := NewRegistrar(&m.fake, "pendulum", 0)
 			ps := append(hours(tt.n), hours(tt.n)...) // every partition twice
-			if err := r.Register(context.Background(), tb, ps); err != nil {
+			st, err := r.Register(context.Background(), tb, ps)
+			if err != nil {
 				t.Fatalf("Register: %v", err)
+			}
+			if got, want := st, (Stats{Distinct: tt.n, Created: tt.n, Calls: 1 + tt.wantBatch}); got != want {
+				t.Fatalf("stats = %+v, want %+v", got, want)
 			}
 			if got, want := m.count("GetTable"), 1; got != want {
 				t.Fatalf("GetTable calls = %d, want %d", got, want)
@@ -71,8 +75,12 @@ func TestRegisterBatches(t *testing.T) {
 			}
 			// A second registration of the same partitions costs no call.
 			before := len(m.calls)
-			if err := r.Register(context.Background(), tb, ps); err != nil {
+			st, err = r.Register(context.Background(), tb, ps)
+			if err != nil {
 				t.Fatalf("Register again: %v", err)
+			}
+			if got, want := st, (Stats{Distinct: tt.n, Cached: tt.n}); got != want {
+				t.Fatalf("stats again = %+v, want %+v", got, want)
 			}
 			if got, want := len(m.calls), before; got != want {
 				t.Fatalf("calls after re-register = %d, want %d", got, want)
@@ -90,8 +98,12 @@ func TestRegisterErrors(t *testing.T) {
 		m := newMemCatalog()
 		m.existing[key(ps[1])] = true
 		r := NewRegistrar(&m.fake, "pendulum", 0)
-		if err := r.Register(context.Background(), tb, ps); err != nil {
+		st, err := r.Register(context.Background(), tb, ps)
+		if err != nil {
 			t.Fatalf("Register: %v", err)
+		}
+		if got, want := st, (Stats{Distinct: 3, Created: 2, Existed: 1, Calls: 2}); got != want {
+			t.Fatalf("stats = %+v, want %+v", got, want)
 		}
 		if got, want := r.known.len(), 3; got != want {
 			t.Fatalf("cached partitions = %d, want %d", got, want)
@@ -101,7 +113,7 @@ func TestRegisterErrors(t *testing.T) {
 		m := newMemCatalog()
 		m.failCodes[key(ps[2])] = "ResourceNumberLimitExceededException"
 		r := NewRegistrar(&m.fake, "pendulum", 0)
-		err := r.Register(context.Background(), tb, ps)
+		_, err := r.Register(context.Background(), tb, ps)
 		var re *RegisterError
 		if !errors.As(err, &re) {
 			t.Fatalf("Register error = %v, want *RegisterError", err)
@@ -115,7 +127,7 @@ func TestRegisterErrors(t *testing.T) {
 		// The failed partition is retried next time; the others are not.
 		delete(m.failCodes, key(ps[2]))
 		before := len(m.calls)
-		if err := r.Register(context.Background(), tb, ps); err != nil {
+		if _, err := r.Register(context.Background(), tb, ps); err != nil {
 			t.Fatalf("Register retry: %v", err)
 		}
 		last := m.calls[len(m.calls)-1]
@@ -141,7 +153,7 @@ func TestRegisterErrors(t *testing.T) {
 		}
 		r := NewRegistrar(&m.fake, "pendulum", 0)
 		ps := hours(250)
-		err := r.Register(context.Background(), tb, ps)
+		_, err := r.Register(context.Background(), tb, ps)
 		var re *RegisterError
 		if !errors.As(err, &re) {
 			t.Fatalf("Register error = %v, want *RegisterError", err)
@@ -166,7 +178,7 @@ func TestRegisterErrors(t *testing.T) {
 			return nil
 		}
 		r := NewRegistrar(&m.fake, "pendulum", 0)
-		err := r.Register(context.Background(), tb, ps)
+		_, err := r.Register(context.Background(), tb, ps)
 		var re *RegisterError
 		if !errors.As(err, &re) {
 			t.Fatalf("Register error = %v, want *RegisterError", err)
@@ -182,7 +194,7 @@ func TestRegisterErrors(t *testing.T) {
 		}
 		// The failure is not cached: the next batch asks again.
 		fail = false
-		if err := r.Register(context.Background(), tb, ps); err != nil {
+		if _, err := r.Register(context.Background(), tb, ps); err != nil {
 			t.Fatalf("Register after recovery: %v", err)
 		}
 		if got, want := m.count("GetTable"), 2; got != want {
@@ -194,7 +206,7 @@ func TestRegisterErrors(t *testing.T) {
 		r := NewRegistrar(&m.fake, "pendulum", 0)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		err := r.Register(ctx, tb, ps)
+		_, err := r.Register(ctx, tb, ps)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Register error = %v, want context.Canceled", err)
 		}
@@ -206,7 +218,7 @@ func TestRegisterCacheIsBounded(t *testing.T) {
 	m := newMemCatalog()
 	r := NewRegistrar(&m.fake, "pendulum", 10)
 	ps := hours(30)
-	if err := r.Register(context.Background(), tb, ps); err != nil {
+	if _, err := r.Register(context.Background(), tb, ps); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
 	if got, want := r.known.len(), 10; got != want {
@@ -215,13 +227,13 @@ func TestRegisterCacheIsBounded(t *testing.T) {
 	// The 10 most recent are cached: registering them again costs nothing,
 	// an evicted one costs a call (which Glue answers AlreadyExists).
 	before := len(m.calls)
-	if err := r.Register(context.Background(), tb, ps[20:]); err != nil {
+	if _, err := r.Register(context.Background(), tb, ps[20:]); err != nil {
 		t.Fatalf("Register recent: %v", err)
 	}
 	if got, want := len(m.calls), before; got != want {
 		t.Fatalf("calls = %d, want %d", got, want)
 	}
-	if err := r.Register(context.Background(), tb, ps[:1]); err != nil {
+	if _, err := r.Register(context.Background(), tb, ps[:1]); err != nil {
 		t.Fatalf("Register evicted: %v", err)
 	}
 	if got, want := len(m.calls), before+1; got != want {
@@ -239,11 +251,37 @@ func TestRegisterRejectsTableWithoutKeys(t *testing.T) {
 		return out, err
 	}
 	r := NewRegistrar(&m.fake, "pendulum", 0)
-	err := r.Register(context.Background(), tb, hours(1))
+	_, err := r.Register(context.Background(), tb, hours(1))
 	if !errors.Is(err, ErrNoDescriptor) {
 		t.Fatalf("Register error = %v, want ErrNoDescriptor", err)
 	}
 	if got, want := fault.Classify(err), fault.Invalid; got != want {
 		t.Fatalf("kind = %v, want %v", got, want)
+	}
+}
+
+func TestRegisterKeys(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Prefix: "raw/", Layout: LayoutHive})
+	m := newMemCatalog()
+	r := NewRegistrar(&m.fake, "pendulum", 0)
+	keys := []string{
+		"raw/dt=2024-03-05/hr=07/a.json",
+		"raw/dt=2024-03-05/hr=07/b c.json",
+		"raw/dt=2024-03-05/hr=08/x+y.json",
+		"raw/dt=2024-03-05/hr=07/",
+		"raw/dt=2024-03-05/hr=07/_SUCCESS",
+		"raw/dt=2024-03-05/x.json",
+		"curated/dt=2024-03-05/hr=07/a.json",
+	}
+	st, err := r.RegisterKeys(context.Background(), tb, keys)
+	if !errors.Is(err, ErrBadKey) || !errors.Is(err, ErrOutsideTable) {
+		t.Fatalf("RegisterKeys error = %v, want ErrBadKey and ErrOutsideTable", err)
+	}
+	var re *RegisterError
+	if errors.As(err, &re) {
+		t.Fatalf("registration failed: %v", re)
+	}
+	if got, want := st, (Stats{Distinct: 2, Created: 2, Calls: 2}); got != want {
+		t.Fatalf("stats = %+v, want %+v", got, want)
 	}
 }
