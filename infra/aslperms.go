@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Scope is where a DR state machine's or Lambda's permissions may reach:
+// resource ARN patterns per IAM service prefix, all built from deterministic
+// names (plus the accelerator ARN read at deploy time).
+type Scope map[string][]string
+
+// UnscopedActions are the IAM actions whose APIs support no resource-level
+// permissions: only they may be granted on Resource "*". The IAM test
+// allows "*" for these and nothing else.
+var UnscopedActions = map[string]bool{
+	"cloudwatch:PutMetricData":                   true,
+	"cloudwatch:GetMetricData":                   true,
+	"cloudwatch:GetMetricStatistics":             true,
+	"cloudwatch:ListMetrics":                     true,
+	"elasticloadbalancing:DescribeLoadBalancers": true,
+	"elasticloadbalancing:DescribeTargetGroups":  true,
+	"elasticloadbalancing:DescribeTargetHealth":  true,
+	"elasticloadbalancing:DescribeListeners":     true,
+	"backup:DescribeRestoreJob":                  true,
+	"backup:ListRestoreJobs":                     true,
+	"backup:ListBackupJobs":                      true,
+	"backup:DescribeCopyJob":                     true,
+	"dynamodb:ListTables":                        true,
+	"dynamodb:ListBackups":                       true,
+	"dynamodb:DescribeLimits":                    true,
+	"lambda:ListEventSourceMappings":             true,
+	"lambda:GetEventSourceMapping":               true,
+	"globalaccelerator:ListAccelerators":         true,
+	"cloudformation:ListStacks":                  true,
+	"s3:ListAllMyBuckets":                        true,
+	"states:ListStateMachines":                   true,
+	"xray:PutTraceSegments":                      true,
+	"xray:PutTelemetryRecords":                   true,
+	"xray:GetSamplingRules":                      true,
+	"xray:GetSamplingTargets":                    true,
+	"logs:CreateLogDelivery":                     true,
+	"logs:GetLogDelivery":                        true,
+	"logs:UpdateLogDelivery":                     true,
+	"logs:DeleteLogDelivery":                     true,
+	"logs:ListLogDeliveries":                     true,
+	"logs:PutResourcePolicy":                     true,
+	"logs:DescribeResourcePolicies":              true,
+	"logs:DescribeLogGroups":                     true,
+	"ssm:DescribeParameters":                     true,
+}
+
+// sdkServices maps a Step Functions aws-sdk service name to its IAM prefix
+// where the two differ.
+var sdkServices = map[string]string{
+	"sfn":                    "states",
+	"elasticloadbalancingv2": "elasticloadbalancing",
+	"eventbridge":            "events",
+	"cloudwatchevents":       "events",
+}
+
+// companions are the extra permissions some APIs need beyond their own
+// action (per the service authorization reference).
+var companions = map[string][]string{
+	// A restore writes the new table.
+	"dynamodb:RestoreTableToPointInTime": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
+	"dynamodb:RestoreTableFromBackup":    {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
+	// UpdateStack hands the stack's execution role to CloudFormation.
+	"cloudformation:UpdateStack": {"iam:PassRole"},
+	// A restore job runs as the restore role.
+	"backup:StartRestoreJob": {"iam:PassRole"},
+}
+
+// Permission is one derived grant: actions on resources.
+type Permission struct {
+	Actions   []string
+	Resources []string
+}
+
+// TaskPermissions derives the IAM permissions a state machine's Task states
+// need from its ASL document: aws-sdk integrations map to their IAM actions
+// on the resources scope allows for that service; Lambda, SNS, DynamoDB and
+// nested-execution integrations map to invoke/publish/item/start actions.
+// lambdaARNs are the functions the machine may invoke. An integration or
+// service it does not know fails, naming it, so a new Task never deploys
+// without its permission.
+func TaskPermissions(def []byte, scope Scope, lambdaARNs []string) ([]Permission, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(def, &doc); err != nil {
+		return nil, fmt.Errorf("parse ASL: %w", err)
+	}
+	var resources []string
+	collectResources(doc, &resources)
+	actions := map[string]bool{}
+	lambda := false
+	for _, res := range resources {
+		switch {
+		case strings.HasPrefix(res, "arn:aws:lambda:") || strings.HasPrefix(res, "${") ||
+			strings.HasPrefix(res, "arn:aws:states:::lambda:invoke"):
+			lambda = true
+		case strings.HasPrefix(res, "arn:aws:states:::aws-sdk:"):
+			rest := strings.TrimPrefix(res, "arn:aws:states:::aws-sdk:")
+			rest, _, _ = strings.Cut(rest, ".") // .waitForTaskToken
+			svc, action, ok := strings.Cut(rest, ":")
+			if !ok || action == "" {
+				return nil, fmt.Errorf("task resource %q: want arn:aws:states:::aws-sdk:<service>:<action>", res)
+			}
+			if p, ok := sdkServices[svc]; ok {
+				svc = p
+			}
+			actions[svc+":"+strings.ToUpper(action[:1])+action[1:]] = true
+		case strings.HasPrefix(res, "arn:aws:states:::sns:publish"):
+			actions["sns:Publish"] = true
+		case strings.HasPrefix(res, "arn:aws:states:::dynamodb:"):
+			a := strings.TrimPrefix(res, "arn:aws:states:::dynamodb:")
+			actions["dynamodb:"+strings.ToUpper(a[:1])+a[1:]] = true
+		case strings.HasPrefix(res, "arn:aws:states:::states:startExecution"):
+			actions["states:StartExecution"] = true
+			if strings.Contains(res, ".sync") {
+				actions["states:DescribeExecution"] = true
+				actions["states:StopExecution"] = true
+				actions["events:PutTargets"] = true
+				actions["events:PutRule"] = true
+				actions["events:DescribeRule"] = true
+			}
+		default:
+			return nil, fmt.Errorf("task resource %q: no permission mapping in infra/aslperms.go", res)
+		}
+	}
+	for a := range actions {
+		for _, c := range companions[a] {
+			actions[c] = true
+		}
+	}
+	// Group actions by resource set: one statement per service, one for
+	// the unscoped ones.
+	byService := map[string][]string{}
+	var unscoped []string
+	for a := range actions {
+		if UnscopedActions[a] {
+			unscoped = append(unscoped, a)
+			continue
+		}
+		svc, _, _ := strings.Cut(a, ":")
+		if _, ok := scope[svc]; !ok {
+			return nil, fmt.Errorf("action %s: service %q has no resource scope in infra (add it to the Recovery stack's scope)", a, svc)
+		}
+		byService[svc] = append(byService[svc], a)
+	}
+	var out []Permission
+	svcs := make([]string, 0, len(byService))
+	for s := range byService {
+		svcs = append(svcs, s)
+	}
+	sort.Strings(svcs)
+	for _, s := range svcs {
+		sort.Strings(byService[s])
+		out = append(out, Permission{Actions: byService[s], Resources: scope[s]})
+	}
+	if len(unscoped) > 0 {
+		sort.Strings(unscoped)
+		out = append(out, Permission{Actions: unscoped, Resources: []string{"*"}})
+	}
+	if lambda && len(lambdaARNs) > 0 {
+		var res []string
+		for _, a := range lambdaARNs {
+			res = append(res, a, a+":*")
+		}
+		out = append(out, Permission{Actions: []string{"lambda:InvokeFunction"}, Resources: res})
+	}
+	return out, nil
+}
+
+// collectResources gathers every Task Resource in states, Parallel branches
+// and Map iterators.
+func collectResources(v any, out *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if t, _ := x["Type"].(string); t == "Task" {
+			if r, ok := x["Resource"].(string); ok {
+				*out = append(*out, r)
+			}
+		}
+		for k, child := range x {
+			// Parameters/Arguments hold data, not states.
+			if k == "Parameters" || k == "Arguments" || k == "ItemSelector" || k == "Result" {
+				continue
+			}
+			collectResources(child, out)
+		}
+	case []any:
+		for _, child := range x {
+			collectResources(child, out)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+)
+
+// drContext is what DR function specs and the DR state machines' scope are
+// computed from.
+type drContext struct {
+	cfg         Config
+	names       Names
+	accARN      string // deploy-time token: the accelerator ARN
+	topic       awssns.Topic
+	key         awskms.Key
+	groups      map[string]*string
+	restoreRole string
+}
+
+// scope is where DR state machines may reach, per IAM service: resources of
+// this deployment only, by their deterministic names in both regions.
+func (c drContext) scope() Scope {
+	n, P, B, acct := c.names, c.cfg.PrimaryRegion, c.cfg.BackupRegion, c.cfg.Account
+	both := []string{P, B}
+	each := func(format string) []string {
+		var out []string
+		for _, r := range both {
+			out = append(out, fmt.Sprintf(format, r))
+		}
+		return out
+	}
+	var s3 []string
+	for _, r := range both {
+		for _, k := range dataKinds {
+			s3 = append(s3, n.BucketARN(k, r), n.BucketARN(k, r)+"/*")
+		}
+	}
+	var glue []string
+	for _, r := range both {
+		glue = append(glue,
+			fmt.Sprintf("arn:aws:glue:%s:%s:catalog", r, acct),
+			fmt.Sprintf("arn:aws:glue:%s:%s:database/%s", r, acct, n.GlueDatabase()),
+			fmt.Sprintf("arn:aws:glue:%s:%s:table/%s/*", r, acct, n.GlueDatabase()))
+	}
+	return Scope{
+		"dynamodb": append(each("arn:aws:dynamodb:%s:"+acct+":table/"+n.Prefix+"-*"),
+			each("arn:aws:dynamodb:%s:"+acct+":table/"+n.Prefix+"-*/*")...),
+		"cloudformation": each("arn:aws:cloudformation:%s:" + acct + ":stack/" + n.Prefix + "-workload-%[1]s/*"),
+		"backup": {
+			n.BackupVaultARN(B), n.BackupVaultARN(P),
+			fmt.Sprintf("arn:aws:backup:%s:%s:recovery-point:*", B, acct),
+			fmt.Sprintf("arn:aws:backup:%s:%s:recovery-point:*", P, acct),
+		},
+		"globalaccelerator": {c.accARN, c.accARN + "/*"},
+		"glue":              glue,
+		"s3":                s3,
+		"sns":               {*c.topic.TopicArn()},
+		"kms":               {*c.key.KeyArn()},
+		"lambda": append(each("arn:aws:lambda:%s:"+acct+":function:"+n.Prefix+"-*"),
+			each("arn:aws:lambda:%s:"+acct+":event-source-mapping:*")...),
+		"states": {
+			fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s-*", B, acct, n.Prefix),
+			fmt.Sprintf("arn:aws:states:%s:%s:execution:%s-*", B, acct, n.Prefix),
+		},
+		"events":     {fmt.Sprintf("arn:aws:events:%s:%s:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule", B, acct)},
+		"cloudwatch": {fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s-*", B, acct, n.Prefix)},
+		"kinesis":    each("arn:aws:kinesis:%s:" + acct + ":stream/" + n.Stream()),
+		"ssm":        each("arn:aws:ssm:%s:" + acct + ":parameter/" + n.Prefix + "/*"),
+		// UpdateStack passes the role the stack was deployed with (the CDK
+		// bootstrap's CloudFormation execution role); restore jobs pass the
+		// restore role.
+		"iam": append(each("arn:aws:iam::"+acct+":role/cdk-hnb659fds-cfn-exec-role-"+acct+"-%s"), c.restoreRole),
+	}
+}
+
+// DRFunction is an entry of the DRFunctions table: how a functions/dr-*
+// Lambda is configured and what it may do. Grants name services whose
+// resources come from the DR scope, so a function reaches this
+// deployment's resources only.
+type DRFunction struct {
+	// Services lists IAM actions by service prefix ("s3": {"s3:GetObject"}).
+	// Each service's actions are granted on that service's DR scope; actions
+	// in UnscopedActions on "*".
+	Actions []string
+	// Publishes grants sns:Publish on the DR topic.
+	Publishes bool
+	// ExtraEnv adds variables to the common DR environment.
+	ExtraEnv func(c drContext) map[string]string
+	// TimeoutSeconds and MemoryMB size the function (defaults 30 s, 256 MB).
+	TimeoutSeconds, MemoryMB float64
+}
+
+// DRFunctions is the table of known dr-* Lambdas. A functions/dr-* with no
+// entry fails synth, naming it: a DR Lambda without its permissions would
+// fail at the worst moment. Extend it when a DR Lambda is added.
+var DRFunctions = map[string]DRFunction{
+	// Reconcile B's catalog against B's buckets.
+	"dr-reconcile": {
+		Actions:        []string{"s3:ListBucket", "glue:GetTable", "glue:GetPartitions", "glue:BatchCreatePartition"},
+		TimeoutSeconds: 900, MemoryMB: 512,
+	},
+	// Copy back objects written in B since failover.
+	"dr-copyback": {
+		Actions:        []string{"s3:ListBucket", "s3:ListBucketVersions", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
+		TimeoutSeconds: 900, MemoryMB: 1024,
+	},
+	// Merge DynamoDB items changed in B into P's table.
+	"dr-merge": {
+		Actions:        []string{"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
+		TimeoutSeconds: 900, MemoryMB: 512,
+	},
+	// Traffic switch through the accelerator's us-west-2 API.
+	"dr-traffic": {
+		Actions: []string{
+			"globalaccelerator:DescribeEndpointGroup", "globalaccelerator:UpdateEndpointGroup",
+			"globalaccelerator:AddEndpoints", "globalaccelerator:RemoveEndpoints",
+			"globalaccelerator:DescribeAccelerator", "globalaccelerator:ListEndpointGroups",
+			"elasticloadbalancing:DescribeLoadBalancers",
+		},
+		TimeoutSeconds: 120,
+	},
+	// Probe an endpoint (through the accelerator) until it answers.
+	"dr-probe": {TimeoutSeconds: 300},
+	// Build and publish the DR report.
+	"dr-report": {
+		Actions:        []string{"dynamodb:GetItem", "dynamodb:Query", "cloudwatch:PutMetricData"},
+		Publishes:      true,
+		TimeoutSeconds: 60,
+	},
+}
+
+// env is the common DR environment plus the entry's extras.
+func (d DRFunction) env(c drContext) map[string]string {
+	n := c.names
+	e := map[string]string{
+		"PRIMARY_REGION":             c.cfg.PrimaryRegion,
+		"BACKUP_REGION":              c.cfg.BackupRegion,
+		"GLOBAL_REGION":              GlobalRegion,
+		"NAME_PREFIX":                n.Prefix,
+		"CONTROL_TABLE":              n.ControlTable(),
+		"AGGREGATES_TABLE":           n.AggregatesTable(),
+		"GLUE_DATABASE":              n.GlueDatabase(),
+		"PRIMARY_RAW_BUCKET":         n.Bucket("raw", c.cfg.PrimaryRegion),
+		"PRIMARY_CURATED_BUCKET":     n.Bucket("curated", c.cfg.PrimaryRegion),
+		"BACKUP_RAW_BUCKET":          n.Bucket("raw", c.cfg.BackupRegion),
+		"BACKUP_CURATED_BUCKET":      n.Bucket("curated", c.cfg.BackupRegion),
+		"ACCELERATOR_ARN":            c.accARN,
+		"PRIMARY_ENDPOINT_GROUP_ARN": *c.groups[c.cfg.PrimaryRegion],
+		"BACKUP_ENDPOINT_GROUP_ARN":  *c.groups[c.cfg.BackupRegion],
+		"LOAD_BALANCER_NAME":         n.LoadBalancer(),
+		"TOPIC_ARN":                  *c.topic.TopicArn(),
+	}
+	if d.ExtraEnv != nil {
+		for k, v := range d.ExtraEnv(c) {
+			e[k] = v
+		}
+	}
+	return e
+}
+
+// grants turns the entry's actions into permissions on the DR scope.
+func (d DRFunction) grants(c drContext) []Permission {
+	scope := c.scope()
+	byService := map[string][]string{}
+	var order []string
+	var unscoped []string
+	for _, a := range d.Actions {
+		if UnscopedActions[a] {
+			unscoped = append(unscoped, a)
+			continue
+		}
+		svc := a[:indexColon(a)]
+		if _, seen := byService[svc]; !seen {
+			order = append(order, svc)
+		}
+		byService[svc] = append(byService[svc], a)
+	}
+	var out []Permission
+	for _, svc := range order {
+		res, ok := scope[svc]
+		if !ok {
+			// A programming error in the table itself; tests catch it.
+			panic(fmt.Sprintf("DRFunctions: service %q has no DR scope", svc))
+		}
+		out = append(out, Permission{Actions: byService[svc], Resources: res})
+	}
+	if len(unscoped) > 0 {
+		out = append(out, Permission{Actions: unscoped, Resources: []string{"*"}})
+	}
+	return out
+}
+
+func indexColon(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return i
+		}
+	}
+	return len(s)
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsglobalaccelerator"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// GlobalStack is the accelerator: a static entry point for producers whose
+// traffic goes to P's ALB (weight 100) and, after failover, to B's. It is
+// in us-west-2 because CloudFormation supports Global Accelerator there only.
+type GlobalStack struct {
+	awscdk.Stack
+}
+
+// NewGlobalStack builds the Global stack.
+func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
+	n := NamesFor(cfg)
+	stack := awscdk.NewStack(scope, jsii.String(n.Stack("global", GlobalRegion)), &awscdk.StackProps{
+		StackName:   jsii.String(n.Stack("global", GlobalRegion)),
+		Env:         env(cfg, GlobalRegion),
+		Description: jsii.String("Pendulum Global Accelerator (us-west-2: the only region CloudFormation supports for it)"),
+	})
+	port := jsii.Number(float64(cfg.ListenerPort()))
+	protocol := "HTTP"
+	if cfg.HTTPS() {
+		protocol = "HTTPS"
+	}
+	acc := awsglobalaccelerator.NewCfnAccelerator(stack, jsii.String("Accelerator"), &awsglobalaccelerator.CfnAcceleratorProps{
+		Name:          jsii.String(n.Accelerator()),
+		Enabled:       jsii.Bool(true),
+		IpAddressType: jsii.String("IPV4"),
+	})
+	listener := awsglobalaccelerator.NewCfnListener(stack, jsii.String("Listener"), &awsglobalaccelerator.CfnListenerProps{
+		AcceleratorArn: acc.AttrAcceleratorArn(),
+		Protocol:       jsii.String("TCP"),
+		PortRanges:     &[]interface{}{&awsglobalaccelerator.CfnListener_PortRangeProperty{FromPort: port, ToPort: port}},
+		ClientAffinity: jsii.String("NONE"),
+	})
+	primaryALB := ReadParameter(stack, "PrimaryAlbArn", cfg, cfg.PrimaryRegion, paramALBARN)
+	groups := map[string]awsglobalaccelerator.CfnEndpointGroup{}
+	for _, region := range cfg.Regions() {
+		props := &awsglobalaccelerator.CfnEndpointGroupProps{
+			ListenerArn:                listener.AttrListenerArn(),
+			EndpointGroupRegion:        jsii.String(region),
+			TrafficDialPercentage:      jsii.Number(100),
+			HealthCheckPath:            jsii.String("/health"),
+			HealthCheckPort:            port,
+			HealthCheckProtocol:        jsii.String(protocol),
+			HealthCheckIntervalSeconds: jsii.Number(10),
+			ThresholdCount:             jsii.Number(3),
+		}
+		if region == cfg.PrimaryRegion {
+			props.EndpointConfigurations = &[]interface{}{&awsglobalaccelerator.CfnEndpointGroup_EndpointConfigurationProperty{
+				EndpointId:                  primaryALB,
+				Weight:                      jsii.Number(100),
+				ClientIpPreservationEnabled: jsii.Bool(true),
+			}}
+		}
+		// B's group starts empty: failover adds B's ALB once it exists (the
+		// workload there is dormant until then) and fences P with weight 0.
+		groups[region] = awsglobalaccelerator.NewCfnEndpointGroup(stack, jsii.String(camel(role(cfg, region))+"EndpointGroup"), props)
+	}
+
+	publish := func(id, path string, value *string, what string) {
+		awsssm.NewStringParameter(stack, jsii.String(id), &awsssm.StringParameterProps{
+			ParameterName: jsii.String(n.Parameter(path)),
+			StringValue:   value,
+			Description:   jsii.String(what),
+		})
+	}
+	publish("AcceleratorArnParameter", paramAcceleratorARN, acc.AttrAcceleratorArn(), "ARN of the Pendulum accelerator")
+	publish("AcceleratorDnsParameter", paramAcceleratorDNS, acc.AttrDnsName(), "DNS name of the Pendulum accelerator")
+	for _, region := range cfg.Regions() {
+		publish(camel(role(cfg, region))+"EndpointGroupParameter", paramEndpointGroupARN(region), groups[region].AttrEndpointGroupArn(),
+			fmt.Sprintf("ARN of the accelerator's %s endpoint group", region))
+	}
+	awscdk.NewCfnOutput(stack, jsii.String("AcceleratorDnsName"), &awscdk.CfnOutputProps{Value: acc.AttrDnsName()})
+	return &GlobalStack{Stack: stack}
+}

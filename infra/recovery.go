@@ -1,0 +1,341 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/pendulum-dr/pendulum/statemachines"
+)
+
+// Health metric the health Lambda emits (Embedded Metric Format) and the
+// alarm that starts failover watches.
+const (
+	MetricNamespace   = "Pendulum"
+	MetricName        = "EndpointHealthy"
+	PrimaryTargetName = "primary-regional"
+	AcceleratorTarget = "accelerator"
+	// FailoverMachine is the state machine the alarm starts.
+	FailoverMachine = "failover"
+	// DrillMachine is the state machine the drill schedule starts.
+	DrillMachine = "drill"
+)
+
+// RecoveryStack is everything B needs to detect P's outage and recover:
+// the health canary and its alarm, the rule that starts failover, the DR
+// notification topic, the DR control table, the dr-* Lambdas and the DR
+// state machines.
+type RecoveryStack struct {
+	awscdk.Stack
+	Alarm        awscloudwatch.Alarm
+	AlarmRule    awsevents.Rule
+	Topic        awssns.Topic
+	ControlTable awsdynamodb.Table
+	Machines     map[string]awsstepfunctions.StateMachine
+	DRFunctions  map[string]Function
+}
+
+// NewRecoveryStack builds the Recovery stack in B.
+func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, error) {
+	n := NamesFor(cfg)
+	B, P := cfg.BackupRegion, cfg.PrimaryRegion
+	stack := awscdk.NewStack(scope, jsii.String(n.Stack("recovery", B)), &awscdk.StackProps{
+		StackName:   jsii.String(n.Stack("recovery", B)),
+		Env:         env(cfg, B),
+		Description: jsii.String("Pendulum recovery (backup region): health canary, failover trigger, DR state machines"),
+	})
+	r := &RecoveryStack{Stack: stack, Machines: map[string]awsstepfunctions.StateMachine{}, DRFunctions: map[string]Function{}}
+
+	// Values AWS chose, published by the Workload (P) and Global stacks.
+	primaryDNS := ReadParameter(stack, "PrimaryAlbDns", cfg, P, paramALBDNS)
+	accDNS := ReadParameter(stack, "AcceleratorDns", cfg, GlobalRegion, paramAcceleratorDNS)
+	accARN := ReadParameter(stack, "AcceleratorArn", cfg, GlobalRegion, paramAcceleratorARN)
+	groupARN := map[string]*string{
+		P: ReadParameter(stack, "PrimaryEndpointGroupArn", cfg, GlobalRegion, paramEndpointGroupARN(P)),
+		B: ReadParameter(stack, "BackupEndpointGroupArn", cfg, GlobalRegion, paramEndpointGroupARN(B)),
+	}
+
+	key := newTopicKey(stack, cfg)
+	r.Topic = awssns.NewTopic(stack, jsii.String("Notifications"), &awssns.TopicProps{
+		TopicName:   jsii.String(n.Topic()),
+		DisplayName: jsii.String("Pendulum DR"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+
+	r.ControlTable = awsdynamodb.NewTable(stack, jsii.String("Control"), &awsdynamodb.TableProps{
+		TableName:          jsii.String(n.ControlTable()),
+		PartitionKey:       &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:        awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection: jsii.Bool(true),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	// The health canary: P's ALB directly and the accelerator, every minute.
+	scheme := "http"
+	if cfg.HTTPS() {
+		scheme = "https"
+	}
+	targets := fmt.Sprintf(`[{"name":%q,"url":"%s://%s/"},{"name":%q,"url":"%s://%s/"}]`,
+		PrimaryTargetName, scheme, *primaryDNS, AcceleratorTarget, scheme, *accDNS)
+	health := NewFunction(stack, cfg, B, FunctionSpec{
+		Name:           "health",
+		Env:            map[string]string{"TARGETS": targets, "PROBE_TIMEOUT_MS": strconv.Itoa(cfg.ProbeTimeoutMs)},
+		TimeoutSeconds: 50,
+	})
+	awsevents.NewRule(stack, jsii.String("HealthSchedule"), &awsevents.RuleProps{
+		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(health.Fn, nil)},
+	})
+
+	r.Alarm = awscloudwatch.NewAlarm(stack, jsii.String("PrimaryUnhealthy"), &awscloudwatch.AlarmProps{
+		AlarmName:        jsii.String(n.Prefix + "-primary-unhealthy"),
+		AlarmDescription: jsii.String("P's regional ingest endpoint fails the canary; ALARM starts failover."),
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(MetricNamespace),
+			MetricName:    jsii.String(MetricName),
+			DimensionsMap: &map[string]*string{"Endpoint": jsii.String(PrimaryTargetName), "Region": jsii.String(P)},
+			Statistic:     jsii.String("Average"),
+			Period:        awscdk.Duration_Minutes(jsii.Number(1)),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(float64(cfg.AlarmEvaluationPeriods)),
+		DatapointsToAlarm:  jsii.Number(float64(cfg.AlarmDatapointsToAlarm)),
+		// A silent canary is B's problem, not proof that P is down.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	r.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(r.Topic))
+	r.Alarm.AddOkAction(awscloudwatchactions.NewSnsAction(r.Topic))
+
+	// Backup restores (the fallback when cross-region PITR cannot run) run
+	// as this role.
+	restoreRole := awsiam.NewRole(stack, jsii.String("BackupRestoreRole"), &awsiam.RoleProps{
+		RoleName:  jsii.String(n.Prefix + "-backup-restore-" + B),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("backup.amazonaws.com"), nil),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{
+			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSBackupServiceRolePolicyForRestores")),
+		},
+	})
+	suppress(restoreRole, map[string]string{
+		"IAM4": "AWS Backup's documented service-role policy for restore jobs; only the DR state machines may pass this role.",
+	})
+
+	// The placeholders DR state machines may use (documented in docs/deploy.md).
+	known := map[string]string{
+		"Account":                   cfg.Account,
+		"NamePrefix":                n.Prefix,
+		"PrimaryRegion":             P,
+		"BackupRegion":              B,
+		"GlobalRegion":              GlobalRegion,
+		"AggregatesTableName":       n.AggregatesTable(),
+		"PrimaryAggregatesTableArn": n.TableARN(P, n.AggregatesTable()),
+		"BackupAggregatesTableArn":  n.TableARN(B, n.AggregatesTable()),
+		"ControlTableName":          n.ControlTable(),
+		"ControlTableArn":           n.TableARN(B, n.ControlTable()),
+		"PrimaryRawBucket":          n.Bucket("raw", P),
+		"PrimaryCuratedBucket":      n.Bucket("curated", P),
+		"BackupRawBucket":           n.Bucket("raw", B),
+		"BackupCuratedBucket":       n.Bucket("curated", B),
+		"GlueDatabase":              n.GlueDatabase(),
+		"PrimaryWorkloadStackName":  n.Stack("workload", P),
+		"BackupWorkloadStackName":   n.Stack("workload", B),
+		"ActiveParameter":           ActiveParameter,
+		"ConsumerParameter":         ConsumerParameter,
+		"BackupVaultName":           n.BackupVault(),
+		"BackupVaultArn":            n.BackupVaultARN(B),
+		"BackupRestoreRoleArn":      *restoreRole.RoleArn(),
+		"AcceleratorArn":            *accARN,
+		"AcceleratorDnsName":        *accDNS,
+		"PrimaryEndpointGroupArn":   *groupARN[P],
+		"BackupEndpointGroupArn":    *groupARN[B],
+		"LoadBalancerName":          n.LoadBalancer(),
+		"StreamName":                n.Stream(),
+		"AggregateFunctionName":     n.Function("aggregate"),
+		"NotificationTopicArn":      *r.Topic.TopicArn(),
+		"AlarmName":                 n.Prefix + "-primary-unhealthy",
+		"FailoverApproval":          strconv.FormatBool(cfg.FailoverApproval),
+		"HealthFunctionArn":         *health.Fn.FunctionArn(),
+	}
+	machines := DRMachines()
+	for _, m := range machines {
+		known[camel(m)+"StateMachineArn"] = n.StateMachineARN(B, m)
+	}
+
+	// The dr-* Lambdas found in functions/.
+	drNames, err := drFunctionNames(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckAssets(cfg, drNames...); err != nil {
+		return nil, err
+	}
+	ctx := drContext{cfg: cfg, names: n, accARN: *accARN, topic: r.Topic, key: key, groups: groupARN, restoreRole: *restoreRole.RoleArn()}
+	var drARNs []string
+	for _, name := range drNames {
+		spec, ok := DRFunctions[name]
+		if !ok {
+			return nil, fmt.Errorf("%s/%s has no entry in infra's DRFunctions table (infra/drfunctions.go): add its environment and least-privilege grants", cfg.FunctionsDir, name)
+		}
+		fn := NewFunction(stack, cfg, B, FunctionSpec{
+			Name: name, Env: spec.env(ctx), TimeoutSeconds: spec.TimeoutSeconds, MemoryMB: spec.MemoryMB,
+		})
+		for _, p := range spec.grants(ctx) {
+			fn.Role.AddToPolicy(p.statement())
+		}
+		if spec.Publishes {
+			r.Topic.GrantPublish(fn.Role)
+		}
+		r.DRFunctions[name] = fn
+		known[camel(name)+"FunctionArn"] = *fn.Fn.FunctionArn()
+		drARNs = append(drARNs, *fn.Fn.FunctionArn())
+	}
+
+	// The DR state machines found in statemachines/.
+	drScope := ctx.scope()
+	for _, m := range machines {
+		def, err := statemachines.Definition(m)
+		if err != nil {
+			return nil, err
+		}
+		perms, err := TaskPermissions(def, drScope, drARNs)
+		if err != nil {
+			return nil, fmt.Errorf("state machine %s: %w", m, err)
+		}
+		sm, err := newStateMachine(stack, cfg, B, m, known)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range perms {
+			sm.AddToRolePolicy(p.statement())
+		}
+		key.GrantEncryptDecrypt(sm.Role())
+		r.Machines[m] = sm
+	}
+
+	// ALARM → failover (when the failover machine exists) and a notice.
+	r.AlarmRule = awsevents.NewRule(stack, jsii.String("PrimaryUnhealthyRule"), &awsevents.RuleProps{
+		Description: jsii.String("Starts failover when P's health alarm enters ALARM"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.cloudwatch"),
+			DetailType: jsii.Strings("CloudWatch Alarm State Change"),
+			Resources:  jsii.Strings(*r.Alarm.AlarmArn()),
+			Detail:     &map[string]interface{}{"state": map[string]interface{}{"value": []string{"ALARM"}}},
+		},
+	})
+	if sm, ok := r.Machines[FailoverMachine]; ok {
+		r.AlarmRule.AddTarget(awseventstargets.NewSfnStateMachine(sm, &awseventstargets.SfnStateMachineProps{
+			Input: awsevents.RuleTargetInput_FromObject(map[string]interface{}{
+				"trigger": "alarm",
+				"alarm":   awsevents.EventField_FromPath(jsii.String("$.detail.alarmName")),
+			}),
+		}))
+	}
+	if sm, ok := r.Machines[DrillMachine]; ok && cfg.DrillSchedule != "" {
+		schedRole := awsiam.NewRole(stack, jsii.String("DrillScheduleRole"), &awsiam.RoleProps{
+			AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+				Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
+			}),
+		})
+		schedRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("states:StartExecution"), Resources: jsii.Strings(*sm.StateMachineArn()),
+		}))
+		awsscheduler.NewCfnSchedule(stack, jsii.String("DrillSchedule"), &awsscheduler.CfnScheduleProps{
+			Name:                       jsii.String(n.Prefix + "-drill"),
+			ScheduleExpression:         jsii.String(cfg.DrillSchedule),
+			ScheduleExpressionTimezone: jsii.String("UTC"),
+			FlexibleTimeWindow:         &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
+			Target: &awsscheduler.CfnSchedule_TargetProperty{
+				Arn: sm.StateMachineArn(), RoleArn: schedRole.RoleArn(), Input: jsii.String(`{"mode":"isolated"}`),
+			},
+		})
+	}
+	return r, nil
+}
+
+// newTopicKey is the DR topic's KMS key. Its policy is explicit (no
+// "kms:*"): administration by the account, use by CloudWatch alarms and
+// EventBridge (which publish to the topic), use by IAM principals granted
+// through IAM policies.
+func newTopicKey(stack awscdk.Stack, cfg Config) awskms.Key {
+	root := awsiam.NewAccountRootPrincipal()
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministers"),
+			Principals: &[]awsiam.IPrincipal{root},
+			Actions: jsii.Strings("kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+				"kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+				"kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountUsesThroughIAM"),
+			Principals: &[]awsiam.IPrincipal{root},
+			Actions:    jsii.Strings("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("AlarmsAndEventsPublish"),
+			Principals: &[]awsiam.IPrincipal{
+				awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+				awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+			},
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
+		}),
+	}})
+	return awskms.NewKey(stack, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("Pendulum DR notifications"),
+		EnableKeyRotation: jsii.Bool(true),
+		Policy:            doc,
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// drFunctionNames lists functions/dr-*, sorted.
+func drFunctionNames(cfg Config) ([]string, error) {
+	entries, err := os.ReadDir(cfg.FunctionsDir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list %s: %w", cfg.FunctionsDir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "dr-") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// statement turns a Permission into an IAM statement.
+func (p Permission) statement() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(p.Actions...),
+		Resources: jsii.Strings(p.Resources...),
+	})
+}
+

@@ -1,0 +1,472 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesis"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// WorkloadStack is the analytics workload of one region: ALB → ingest →
+// Kinesis → Firehose (raw) and aggregate (DynamoDB), plus the nightly batch.
+// In B it is dormant: Dormancy is non-nil there.
+type WorkloadStack struct {
+	awscdk.Stack
+	Dormancy *Dormancy
+}
+
+// ConsumerParameter, in the dormant stack, enables the aggregate consumer
+// independently of Active: failover activates ingest first (Kinesis keeps
+// the backlog) and enables the consumer once the aggregates table has been
+// restored, so no batch exhausts its retries against a missing table.
+const ConsumerParameter = "ConsumerEnabled"
+
+// FirehosePrefix is the raw bucket's Hive-style partition layout.
+const FirehosePrefix = "dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/"
+
+// NewWorkloadStack builds the workload of region, dormant in B.
+func NewWorkloadStack(scope constructs.Construct, cfg Config, region string) (*WorkloadStack, error) {
+	n := NamesFor(cfg)
+	dormant := region == cfg.BackupRegion
+	stack := awscdk.NewStack(scope, jsii.String(n.Stack("workload", region)), &awscdk.StackProps{
+		StackName:   jsii.String(n.Stack("workload", region)),
+		Env:         env(cfg, region),
+		Description: jsii.String(fmt.Sprintf("Pendulum workload (%s)", map[bool]string{true: "backup, dormant until Active=true", false: "primary"}[dormant])),
+	})
+	// The VPC's AZs are given explicitly; recording them as the stack's
+	// known AZs keeps synth from looking them up (no credentials needed).
+	stack.Node().SetContext(jsii.String(fmt.Sprintf("availability-zones:account=%s:region=%s", cfg.Account, region)), jsii.Strings(azs(region)...))
+	w := &WorkloadStack{Stack: stack}
+	// active is where resources that must follow Active live; in P it is
+	// just a grouping.
+	var active constructs.Construct = constructs.NewConstruct(stack, jsii.String("Always"))
+	var consumerOn awscdk.CfnCondition
+	if dormant {
+		w.Dormancy = NewDormancy(stack)
+		active = w.Dormancy.Scope
+		p := awscdk.NewCfnParameter(stack, jsii.String(ConsumerParameter), &awscdk.CfnParameterProps{
+			Type:          jsii.String("String"),
+			AllowedValues: jsii.Strings("true", "false"),
+			Default:       jsii.String("false"),
+			Description:   jsii.String("true enables the aggregate Lambda's Kinesis consumer (after the aggregates table is restored)."),
+		})
+		consumerOn = awscdk.NewCfnCondition(stack, jsii.String("IsConsumerEnabled"), &awscdk.CfnConditionProps{
+			Expression: awscdk.Fn_ConditionEquals(p.ValueAsString(), jsii.String("true")),
+		})
+	}
+
+	stream := newStream(active, cfg)
+	newIngress(stack, active, cfg, region)
+	newFirehose(stack, active, cfg, region, stream)
+	newAggregate(stack, active, cfg, region, stream, consumerOn)
+	if err := newNightlyBatch(stack, active, cfg, region); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// newStream is the on-demand Kinesis stream, encrypted with the AWS-managed
+// key (producers and consumers need no KMS grants for it).
+func newStream(active constructs.Construct, cfg Config) awskinesis.CfnStream {
+	return awskinesis.NewCfnStream(active, jsii.String("Records"), &awskinesis.CfnStreamProps{
+		Name:                 jsii.String(NamesFor(cfg).Stream()),
+		StreamModeDetails:    &awskinesis.CfnStream_StreamModeDetailsProperty{StreamMode: jsii.String("ON_DEMAND")},
+		RetentionPeriodHours: jsii.Number(float64(cfg.StreamRetentionHours)),
+		StreamEncryption: &awskinesis.CfnStream_StreamEncryptionProperty{
+			EncryptionType: jsii.String("KMS"),
+			KeyId:          jsii.String("alias/aws/kinesis"),
+		},
+	})
+}
+
+// newIngress is the VPC, the ALB and the ingest Lambda behind it.
+func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, region string) {
+	n := NamesFor(cfg)
+	// Public subnets only, no NAT: nothing in the VPC needs outbound
+	// internet (the Lambdas run outside it); the ALB needs two AZs. The AZ
+	// names are given so synth makes no availability-zone lookup.
+	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{
+		AvailabilityZones:            jsii.Strings(azs(region)...),
+		NatGateways:                  jsii.Number(0),
+		RestrictDefaultSecurityGroup: jsii.Bool(false),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{{
+			Name: jsii.String("public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24),
+		}},
+	})
+	flowLogs := awslogs.NewLogGroup(stack, jsii.String("FlowLogs"), &awslogs.LogGroupProps{RemovalPolicy: awscdk.RemovalPolicy_RETAIN})
+	flowLogs.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(cfg.LogRetentionDays)))
+	vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+		TrafficType: awsec2.FlowLogTrafficType_REJECT,
+	})
+	suppress(vpc, map[string]string{
+		"IAM5": "The VPC flow-log role writes log streams of its own log group (<log group ARN>:*).",
+	})
+
+	fn := NewFunction(stack, cfg, region, FunctionSpec{
+		Name:           "ingest",
+		Env:            map[string]string{"STREAM_NAME": n.Stream()},
+		TimeoutSeconds: 15,
+	})
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kinesis:PutRecords", "kinesis:PutRecord"),
+		Resources: jsii.Strings(n.StreamARN(region)),
+	}))
+
+	albLogs := newLogBucket(stack, "AlbLogs", n.Bucket("alb-logs", region), cfg)
+	port := cfg.ListenerPort()
+	sg := awsec2.NewSecurityGroup(active, jsii.String("AlbSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String(fmt.Sprintf("Pendulum ingest ALB: port %d", port)),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(float64(port))), jsii.String("producers via Global Accelerator (client IPs preserved); the allow-list is enforced by listener rules"), nil)
+	suppress(sg, map[string]string{
+		"EC23": "Open on the listener port on purpose: Global Accelerator preserves client IPs, the health canary runs from Lambda addresses, and the producer allow-list is enforced per request by source-ip listener rules (everything else gets 403).",
+	})
+	alb := awselasticloadbalancingv2.NewApplicationLoadBalancer(active, jsii.String("Alb"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
+		LoadBalancerName:        jsii.String(n.LoadBalancer()),
+		Vpc:                     vpc,
+		InternetFacing:          jsii.Bool(true),
+		SecurityGroup:           sg,
+		DropInvalidHeaderFields: jsii.Bool(true),
+		// No deletion protection: deactivating the backup region deletes it.
+		DeletionProtection: jsii.Bool(false),
+	})
+	alb.LogAccessLogs(albLogs, jsii.String("alb"))
+
+	// The permission names the target group by its deterministic name, so
+	// the target group can depend on it without a cycle.
+	tgName := n.Prefix + "-ingest"
+	perm := awslambda.NewCfnPermission(active, jsii.String("AlbInvoke"), &awslambda.CfnPermissionProps{
+		Action:       jsii.String("lambda:InvokeFunction"),
+		FunctionName: fn.Fn.FunctionArn(),
+		Principal:    jsii.String("elasticloadbalancing.amazonaws.com"),
+		SourceArn:    jsii.String(fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s/*", region, cfg.Account, tgName)),
+	})
+	tg := awselasticloadbalancingv2.NewCfnTargetGroup(active, jsii.String("IngestTarget"), &awselasticloadbalancingv2.CfnTargetGroupProps{
+		Name:                       jsii.String(tgName),
+		TargetType:                 jsii.String("lambda"),
+		Targets:                    &[]interface{}{&awselasticloadbalancingv2.CfnTargetGroup_TargetDescriptionProperty{Id: fn.Fn.FunctionArn()}},
+		HealthCheckEnabled:         jsii.Bool(true),
+		HealthCheckPath:            jsii.String("/health"),
+		HealthCheckIntervalSeconds: jsii.Number(30),
+		HealthCheckTimeoutSeconds:  jsii.Number(10),
+		HealthyThresholdCount:      jsii.Number(2),
+		UnhealthyThresholdCount:    jsii.Number(2),
+		Matcher:                    &awselasticloadbalancingv2.CfnTargetGroup_MatcherProperty{HttpCode: jsii.String("200")},
+	})
+	tg.AddResourceDependency(perm, jsii.String("the ALB must be allowed to invoke the target when it registers it"))
+
+	forward := &[]interface{}{&awselasticloadbalancingv2.CfnListener_ActionProperty{Type: jsii.String("forward"), TargetGroupArn: tg.Ref()}}
+	anyProducer := false
+	for _, c := range cfg.ProducerCIDRs {
+		if c == "0.0.0.0/0" {
+			anyProducer = true
+		}
+	}
+	defaultAction := forward
+	if !anyProducer {
+		defaultAction = &[]interface{}{&awselasticloadbalancingv2.CfnListener_ActionProperty{
+			Type: jsii.String("fixed-response"),
+			FixedResponseConfig: &awselasticloadbalancingv2.CfnListener_FixedResponseConfigProperty{
+				StatusCode:  jsii.String("403"),
+				ContentType: jsii.String("application/json"),
+				MessageBody: jsii.String(`{"error":"source address not in the producer allow-list"}`),
+			},
+		}}
+	}
+	lp := &awselasticloadbalancingv2.CfnListenerProps{
+		LoadBalancerArn: alb.LoadBalancerArn(),
+		Port:            jsii.Number(float64(port)),
+		Protocol:        jsii.String("HTTP"),
+		DefaultActions:  defaultAction,
+	}
+	if cfg.HTTPS() {
+		lp.Protocol = jsii.String("HTTPS")
+		lp.SslPolicy = jsii.String("ELBSecurityPolicy-TLS13-1-2-2021-06")
+		lp.Certificates = &[]interface{}{&awselasticloadbalancingv2.CfnListener_CertificateProperty{CertificateArn: jsii.String(cfg.CertificateARN(region))}}
+	}
+	listener := awselasticloadbalancingv2.NewCfnListener(active, jsii.String("Listener"), lp)
+	if !anyProducer {
+		rule := func(id string, priority int, cond *awselasticloadbalancingv2.CfnListenerRule_RuleConditionProperty) {
+			awselasticloadbalancingv2.NewCfnListenerRule(active, jsii.String(id), &awselasticloadbalancingv2.CfnListenerRuleProps{
+				ListenerArn: listener.Ref(),
+				Priority:    jsii.Number(float64(priority)),
+				Conditions:  &[]interface{}{cond},
+				Actions:     &[]interface{}{&awselasticloadbalancingv2.CfnListenerRule_ActionProperty{Type: jsii.String("forward"), TargetGroupArn: tg.Ref()}},
+			})
+		}
+		// Health checks (GA, the canary) come from anywhere; /health
+		// reveals nothing and writes nothing.
+		rule("HealthRule", 1, &awselasticloadbalancingv2.CfnListenerRule_RuleConditionProperty{
+			Field:  jsii.String("path-pattern"),
+			Values: jsii.Strings("/health"),
+		})
+		// A rule holds at most five condition values.
+		for i := 0; i < len(cfg.ProducerCIDRs); i += 5 {
+			end := min(i+5, len(cfg.ProducerCIDRs))
+			rule(fmt.Sprintf("Producers%d", i/5), 10+i/5, &awselasticloadbalancingv2.CfnListenerRule_RuleConditionProperty{
+				Field:          jsii.String("source-ip"),
+				SourceIpConfig: &awselasticloadbalancingv2.CfnListenerRule_SourceIpConfigProperty{Values: jsii.Strings(cfg.ProducerCIDRs[i:end]...)},
+			})
+		}
+	}
+
+	// Published under fixed names for the Global and Recovery stacks.
+	awsssm.NewStringParameter(active, jsii.String("AlbArnParameter"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(n.Parameter(paramALBARN)),
+		StringValue:   alb.LoadBalancerArn(),
+		Description:   jsii.String("ARN of the ingest ALB (Global Accelerator endpoint)"),
+	})
+	awsssm.NewStringParameter(active, jsii.String("AlbDnsParameter"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(n.Parameter(paramALBDNS)),
+		StringValue:   alb.LoadBalancerDnsName(),
+		Description:   jsii.String("DNS name of the ingest ALB (regional health probe)"),
+	})
+}
+
+// newFirehose lands the stream in the raw bucket, GZIP NDJSON, under the
+// dt=/hr= prefix the partitions Lambda and the Glue tables expect.
+func newFirehose(stack awscdk.Stack, active constructs.Construct, cfg Config, region string, stream awskinesis.CfnStream) {
+	n := NamesFor(cfg)
+	raw := n.BucketARN("raw", region)
+	logGroupName := "/aws/kinesisfirehose/" + n.DeliveryStream()
+	lg := awslogs.NewLogGroup(stack, jsii.String("FirehoseLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(logGroupName),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	lg.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(cfg.LogRetentionDays)))
+	awslogs.NewLogStream(stack, jsii.String("FirehoseLogStream"), &awslogs.LogStreamProps{
+		LogGroup: lg, LogStreamName: jsii.String("S3Delivery"), RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	r := awsiam.NewRole(active, jsii.String("FirehoseRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
+		}),
+	})
+	policy := awsiam.NewPolicy(active, jsii.String("FirehosePolicy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{r},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"),
+				Resources: jsii.Strings(n.StreamARN(region)),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"),
+				Resources: jsii.Strings(raw),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"),
+				Resources: jsii.Strings(raw + "/*"),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("logs:PutLogEvents"),
+				Resources: jsii.Strings(n.LogGroupARN(region, logGroupName)),
+			}),
+		},
+	})
+	suppress(r, map[string]string{"IAM5": "Objects of the named raw bucket (<bucket>/*) and log streams of Firehose's own log group (:*)."})
+	suppress(policy, map[string]string{"IAM5": "Objects of the named raw bucket (<bucket>/*) and log streams of Firehose's own log group (:*)."})
+
+	ds := awskinesisfirehose.NewCfnDeliveryStream(active, jsii.String("RawDelivery"), &awskinesisfirehose.CfnDeliveryStreamProps{
+		DeliveryStreamName: jsii.String(n.DeliveryStream()),
+		DeliveryStreamType: jsii.String("KinesisStreamAsSource"),
+		KinesisStreamSourceConfiguration: &awskinesisfirehose.CfnDeliveryStream_KinesisStreamSourceConfigurationProperty{
+			KinesisStreamArn: jsii.String(n.StreamARN(region)),
+			RoleArn:          r.RoleArn(),
+		},
+		ExtendedS3DestinationConfiguration: &awskinesisfirehose.CfnDeliveryStream_ExtendedS3DestinationConfigurationProperty{
+			BucketArn:         jsii.String(raw),
+			RoleArn:           r.RoleArn(),
+			Prefix:            jsii.String(FirehosePrefix),
+			ErrorOutputPrefix: jsii.String("errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"),
+			CompressionFormat: jsii.String("GZIP"),
+			BufferingHints: &awskinesisfirehose.CfnDeliveryStream_BufferingHintsProperty{
+				IntervalInSeconds: jsii.Number(60),
+				SizeInMBs:         jsii.Number(64),
+			},
+			CloudWatchLoggingOptions: &awskinesisfirehose.CfnDeliveryStream_CloudWatchLoggingOptionsProperty{
+				Enabled:       jsii.Bool(true),
+				LogGroupName:  jsii.String(logGroupName),
+				LogStreamName: jsii.String("S3Delivery"),
+			},
+		},
+	})
+	// Firehose checks its role and source when it is created.
+	ds.Node().AddDependency(policy, stream)
+	suppress(ds, map[string]string{
+		"KDF1": "A stream with a Kinesis source cannot set DeliveryStreamEncryptionConfiguration; the source stream is KMS-encrypted and the raw bucket encrypts at rest (SSE-S3).",
+	})
+}
+
+// newAggregate is the aggregate Lambda and its Kinesis event-source
+// mapping: partial batch failures, bisect on error, bounded retries, and
+// an SQS on-failure destination.
+func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, region string, stream awskinesis.CfnStream, consumerOn awscdk.CfnCondition) {
+	n := NamesFor(cfg)
+	fn := NewFunction(stack, cfg, region, FunctionSpec{
+		Name:           "aggregate",
+		Env:            map[string]string{"TABLE_NAME": n.AggregatesTable()},
+		TimeoutSeconds: 60,
+	})
+	// The table's ARN by name: in B it is the table failover restores.
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query"),
+		Resources: jsii.Strings(n.TableARN(region, n.AggregatesTable())),
+	}))
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"),
+		Resources: jsii.Strings(n.StreamARN(region)),
+	}))
+	dlq := awssqs.NewQueue(stack, jsii.String("AggregateDLQ"), &awssqs.QueueProps{
+		QueueName:       jsii.String(n.Prefix + "-aggregate-failures"),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	suppress(dlq, map[string]string{"SQS3": "This queue is the on-failure destination (dead letters) of the Kinesis consumer."})
+
+	esm := awslambda.NewEventSourceMapping(active, jsii.String("AggregateConsumer"), &awslambda.EventSourceMappingProps{
+		Target:                  fn.Fn,
+		EventSourceArn:          jsii.String(n.StreamARN(region)),
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(500),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
+		BisectBatchOnError:      jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(float64(cfg.StreamRetentionHours))),
+		ReportBatchItemFailures: jsii.Bool(true),
+		ParallelizationFactor:   jsii.Number(2),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
+	})
+	cfn := esm.Node().DefaultChild().(awslambda.CfnEventSourceMapping)
+	cfn.AddResourceDependency(stream, jsii.String("the consumer needs its stream"))
+	if consumerOn != nil {
+		cfn.AddPropertyOverride(jsii.String("Enabled"), awscdk.Fn_ConditionIf(consumerOn.LogicalId(), true, false))
+	}
+}
+
+// newNightlyBatch is the nightly-batch state machine, its compact and
+// compact-plan Lambdas, and the EventBridge Scheduler schedule.
+func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config, region string) error {
+	n := NamesFor(cfg)
+	raw, curated := n.Bucket("raw", region), n.Bucket("curated", region)
+	compact := NewFunction(stack, cfg, region, FunctionSpec{
+		Name:           "compact",
+		Env:            map[string]string{"RAW_BUCKET": raw, "CURATED_BUCKET": curated},
+		TimeoutSeconds: 900,
+		MemoryMB:       1024,
+	})
+	plan := NewFunction(stack, cfg, region, FunctionSpec{
+		Name:           "compact-plan",
+		Env:            map[string]string{"RAW_BUCKET": raw},
+		TimeoutSeconds: 60,
+	})
+	compact.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("s3:ListBucket"), Resources: jsii.Strings(n.BucketARN("raw", region)),
+	}))
+	compact.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("s3:GetObject"), Resources: jsii.Strings(n.BucketARN("raw", region) + "/*"),
+	}))
+	compact.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload"), Resources: jsii.Strings(n.BucketARN("curated", region) + "/*"),
+	}))
+	plan.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("s3:ListBucket"), Resources: jsii.Strings(n.BucketARN("raw", region)),
+	}))
+
+	known := map[string]string{
+		"CompactFunctionArn":     n.FunctionARN(region, "compact"),
+		"CompactPlanFunctionArn": n.FunctionARN(region, "compact-plan"),
+		"RawBucket":              raw,
+		"CuratedBucket":          curated,
+		"GlueDatabase":           n.GlueDatabase(),
+	}
+	sm, err := newStateMachine(stack, cfg, region, NightlyBatch, known)
+	if err != nil {
+		return err
+	}
+	compact.Fn.GrantInvoke(sm.Role())
+	plan.Fn.GrantInvoke(sm.Role())
+
+	schedRole := awsiam.NewRole(stack, jsii.String("NightlyScheduleRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
+		}),
+	})
+	schedRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("states:StartExecution"), Resources: jsii.Strings(*sm.StateMachineArn()),
+	}))
+	awsscheduler.NewCfnSchedule(active, jsii.String("NightlySchedule"), &awsscheduler.CfnScheduleProps{
+		Name:                       jsii.String(n.Prefix + "-nightly-batch"),
+		ScheduleExpression:         jsii.String(cfg.NightlyBatchSchedule),
+		ScheduleExpressionTimezone: jsii.String("UTC"),
+		FlexibleTimeWindow:         &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
+		Target: &awsscheduler.CfnSchedule_TargetProperty{
+			Arn:     sm.StateMachineArn(),
+			RoleArn: schedRole.RoleArn(),
+			Input:   jsii.String("{}"),
+		},
+	})
+	return nil
+}
+
+// newStateMachine deploys an embedded state machine with its
+// DefinitionSubstitutions, logging every event and tracing with X-Ray.
+func newStateMachine(stack awscdk.Stack, cfg Config, region, name string, known map[string]string) (awsstepfunctions.StateMachine, error) {
+	n := NamesFor(cfg)
+	def, subs, err := Definition(name, known)
+	if err != nil {
+		return nil, err
+	}
+	js := map[string]*string{}
+	keys := make([]string, 0, len(subs))
+	for k := range subs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		js[k] = jsii.String(subs[k])
+	}
+	id := camel(name)
+	lg := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + n.StateMachine(name)),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	lg.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(cfg.LogRetentionDays)))
+	sm := awsstepfunctions.NewStateMachine(stack, jsii.String(id), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String(n.StateMachine(name)),
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(def)),
+		DefinitionSubstitutions: &js,
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		TracingEnabled:          jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          lg,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+	})
+	suppress(sm, map[string]string{
+		"IAM5": "CloudWatch Logs vended-delivery and X-Ray actions support no resource-level permissions (Resource \"*\" is required); Lambda invoke grants cover the named functions' versions (<arn>:*).",
+	})
+	return sm, nil
+}
+
+// azs are the two availability zones the workload uses in region.
+func azs(region string) []string { return []string{region + "a", region + "b"} }
