@@ -241,9 +241,9 @@ func deepEqual(a, b any) bool {
 		if x == y {
 			return true
 		}
-		xi, err1 := strconv.ParseInt(x, 10, 64)
-		yi, err2 := strconv.ParseInt(y, 10, 64)
-		if err1 == nil && err2 == nil {
+		xi, ok1 := parseInt(x)
+		yi, ok2 := parseInt(y)
+		if ok1 && ok2 {
 			return xi == yi
 		}
 		xf, err1 := strconv.ParseFloat(x, 64)
@@ -558,7 +558,7 @@ func writeKey(b *strings.Builder, v any) {
 		b.WriteByte('}')
 	default:
 		t, _ := numberText(v)
-		if i, err := strconv.ParseInt(t, 10, 64); err == nil {
+		if i, ok := parseInt(t); ok {
 			b.WriteString("#" + strconv.FormatInt(i, 10))
 		} else if f, err := strconv.ParseFloat(t, 64); err == nil {
 			if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
@@ -775,4 +775,32 @@ func newUUID() string {
 	b[23] = '-'
 	hex.Encode(b[24:], u[10:])
 	return string(b[:])
+}
+
+// parseInt parses a plain decimal integer without allocating on failure (strconv.ParseInt
+// allocates an error, and filters try it once per item).
+func parseInt(s string) (int64, bool) {
+	digits := s
+	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		if len(digits) > 18 {
+			n, err := strconv.ParseInt(s, 10, 64)
+			return n, err == nil
+		}
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if s[0] == '-' {
+		n = -n
+	}
+	return n, true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pendulum-dr/pendulum/pkg/states/jsonpath"
@@ -30,16 +31,24 @@ func canonJSON(t testing.TB, v any) string {
 	return string(b)
 }
 
-// envFor resolves "$…" against input and "$$…" against context, as the engine does.
+// envFor resolves "$…" against input and "$$…" against context, as the engine does, compiling
+// each path once.
 func envFor(t testing.TB, input, context any) Env {
+	var cache sync.Map // path → *jsonpath.Path
 	return Env{Resolve: func(path string) (any, error) {
-		doc := input
+		doc, expr := input, path
 		if strings.HasPrefix(path, "$$") {
-			doc, path = context, path[1:]
+			doc, expr = context, path[1:]
 		}
-		p, err := jsonpath.Compile(path)
-		if err != nil {
-			return nil, err
+		var p *jsonpath.Path
+		if c, ok := cache.Load(path); ok {
+			p = c.(*jsonpath.Path)
+		} else {
+			var err error
+			if p, err = jsonpath.Compile(expr); err != nil {
+				return nil, err
+			}
+			cache.Store(path, p)
 		}
 		return p.Get(doc)
 	}}

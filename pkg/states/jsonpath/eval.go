@@ -15,7 +15,7 @@ func (p *Path) get(doc any) (any, error) {
 		return p.callFunc(doc)
 	}
 	if p.IsDefinite() {
-		v, at, why := p.definite(p.segs, doc)
+		v, at, why := p.walkDefinite(p.segs, doc)
 		if why != "" {
 			return nil, fmt.Errorf("jsonpath %s: %s at %s: %w", p.src, why, at, ErrNotFound)
 		}
@@ -26,7 +26,7 @@ func (p *Path) get(doc any) (any, error) {
 
 // definite walks a path of definite steps. On failure it returns the canonical prefix where
 // the walk stopped and why.
-func (p *Path) definite(segs []segment, doc any) (any, string, string) {
+func (p *Path) walkDefinite(segs []segment, doc any) (any, string, string) {
 	node := doc
 	for i := range segs {
 		s := &segs[i]
@@ -71,7 +71,7 @@ func (p *Path) getOne(doc, root any) (any, bool) {
 		v, err := p.callFuncRoot(doc, root)
 		return v, err == nil
 	}
-	v, _, why := p.definite(p.segs, doc)
+	v, _, why := p.walkDefinite(p.segs, doc)
 	return v, why == ""
 }
 
@@ -125,28 +125,26 @@ func (p *Path) walk(segs []segment, node, root any, out *[]any) {
 		*out = append(*out, node)
 		return
 	}
-	s := &segs[0]
-	next := func(v any) { p.walk(segs[1:], v, root, out) }
-	if s.deep {
-		visitAll(node, func(n any) { applyStep(s, n, root, true, next) })
+	if segs[0].deep {
+		p.deepWalk(segs, node, root, out)
 		return
 	}
-	applyStep(s, node, root, false, next)
+	p.applyStep(segs, node, root, false, out)
 }
 
-// visitAll calls fn on node and every container below it, depth first, object members in key
-// order. Scalars are not visited: no step applies to them.
-func visitAll(node any, fn func(any)) {
+// deepWalk applies segs[0] to node and every container below it, depth first, object members
+// in key order. Scalars are not visited: no step applies to them.
+func (p *Path) deepWalk(segs []segment, node, root any, out *[]any) {
 	switch n := node.(type) {
 	case map[string]any:
-		fn(n)
+		p.applyStep(segs, n, root, true, out)
 		for _, k := range sortedKeys(n) {
-			visitAll(n[k], fn)
+			p.deepWalk(segs, n[k], root, out)
 		}
 	case []any:
-		fn(n)
+		p.applyStep(segs, n, root, true, out)
 		for _, v := range n {
-			visitAll(v, fn)
+			p.deepWalk(segs, v, root, out)
 		}
 	}
 }
@@ -155,7 +153,9 @@ func sortedKeys(m map[string]any) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
-func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
+// applyStep applies segs[0] to node and continues with the rest of the path on each match.
+func (p *Path) applyStep(segs []segment, node, root any, deep bool, out *[]any) {
+	s, rest := &segs[0], segs[1:]
 	switch s.kind {
 	case stepName:
 		m, ok := node.(map[string]any)
@@ -164,7 +164,7 @@ func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
 		}
 		if len(s.names) == 1 {
 			if v, ok := m[s.names[0]]; ok {
-				emit(v)
+				p.walk(rest, v, root, out)
 			}
 			return
 		}
@@ -176,12 +176,12 @@ func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
 					}
 				}
 			}
-			emit(mergeNames(m, s.names))
+			p.walk(rest, mergeNames(m, s.names), root, out)
 			return
 		}
 		for _, n := range s.names {
 			if v, ok := m[n]; ok {
-				emit(v)
+				p.walk(rest, v, root, out)
 			}
 		}
 	case stepIndex:
@@ -194,18 +194,18 @@ func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
 				idx += len(a)
 			}
 			if idx >= 0 && idx < len(a) {
-				emit(a[idx])
+				p.walk(rest, a[idx], root, out)
 			}
 		}
 	case stepWildcard:
 		switch n := node.(type) {
 		case map[string]any:
 			for _, k := range sortedKeys(n) {
-				emit(n[k])
+				p.walk(rest, n[k], root, out)
 			}
 		case []any:
 			for _, v := range n {
-				emit(v)
+				p.walk(rest, v, root, out)
 			}
 		}
 	case stepSlice:
@@ -215,7 +215,7 @@ func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
 		}
 		from, to := sliceBounds(s, len(a))
 		for i := from; i < to; i++ {
-			emit(a[i])
+			p.walk(rest, a[i], root, out)
 		}
 	case stepFilter:
 		switch n := node.(type) {
@@ -227,12 +227,12 @@ func applyStep(s *segment, node, root any, deep bool, emit func(any)) {
 			}
 			for _, v := range n {
 				if s.filter.eval(v, root) {
-					emit(v)
+					p.walk(rest, v, root, out)
 				}
 			}
 		case map[string]any:
 			if s.filter.eval(n, root) {
-				emit(n)
+				p.walk(rest, n, root, out)
 			}
 		}
 	}
@@ -283,8 +283,8 @@ func (p *Path) callFuncRoot(doc, root any) (any, error) {
 	n := len(p.segs)
 	prefix := &Path{src: p.src, root: p.root, segs: p.segs[:n-1]}
 	var input any
-	if prefix.IsDefinite() {
-		v, at, why := prefix.definite(prefix.segs, doc)
+	if prefix.isDefinite() {
+		v, at, why := prefix.walkDefinite(prefix.segs, doc)
 		if why != "" {
 			return nil, fmt.Errorf("jsonpath %s: %s at %s: %w", p.src, why, at, ErrNotFound)
 		}

@@ -25,6 +25,8 @@ type Path struct {
 	src  string
 	root byte // '$', or '@' for a path inside a filter
 	segs []segment
+	// definite and reference cache IsDefinite and IsReference.
+	definite, reference bool
 }
 
 // Compile parses expr, which must start with "$". Context-object paths ("$$.Execution.Id") are
@@ -39,7 +41,9 @@ func (p *Path) String() string { return p.src }
 // IsReference reports whether p is a Reference Path: only ".name", "['name']" and "[n]" steps,
 // no wildcard, filter, slice, union or deep scan. ResultPath and the Choice rule Variable fields
 // accept only Reference Paths.
-func (p *Path) IsReference() bool {
+func (p *Path) IsReference() bool { return p.reference }
+
+func (p *Path) isReference() bool {
 	for i := range p.segs {
 		if !p.segs[i].isReferenceStep() {
 			return false
@@ -50,7 +54,9 @@ func (p *Path) IsReference() bool {
 
 // IsDefinite reports whether p selects at most one value, in which case Get returns that value
 // itself rather than a list of matches.
-func (p *Path) IsDefinite() bool {
+func (p *Path) IsDefinite() bool { return p.definite }
+
+func (p *Path) isDefinite() bool {
 	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
 		// A function such as length() yields one value whatever it is applied to.
 		return true

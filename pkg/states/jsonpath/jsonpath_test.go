@@ -454,3 +454,20 @@ func TestGetDoesNotModify(t *testing.T) {
 		t.Fatal("Get modified the document")
 	}
 }
+
+func TestParseInt(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"-12", -12, true}, {"+7", 7, true}, {"123456789012345678", 123456789012345678, true},
+		{"9223372036854775807", 9223372036854775807, true}, {"9223372036854775808", 0, false},
+		{"", 0, false}, {"-", 0, false}, {"1.5", 0, false}, {"1e3", 0, false}, {"12a", 0, false},
+	} {
+		got, ok := parseInt(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Fatalf("parseInt(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}

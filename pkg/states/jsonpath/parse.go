@@ -198,6 +198,7 @@ done:
 	if n := len(path.segs); n > 0 {
 		path.segs[n-1].leaf = true
 	}
+	path.definite, path.reference = path.isDefinite(), path.isReference()
 	return path, nil
 }
 

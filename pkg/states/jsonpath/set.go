@@ -29,8 +29,7 @@ func (p *Path) setAt(node any, i int, value any) (any, error) {
 		var m map[string]any
 		switch n := node.(type) {
 		case map[string]any:
-			m = make(map[string]any, len(n)+1)
-			maps.Copy(m, n)
+			m = maps.Clone(n)
 		default:
 			return nil, fmt.Errorf("jsonpath %s: %s is %s, not an object: %w", p.src, p.prefix(i), kindOf(node), ErrCannotSet)
 		}

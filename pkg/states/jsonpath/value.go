@@ -37,8 +37,8 @@ func isNumber(v any) bool {
 // compareNumbers compares two decimal texts, exactly for integers that fit in int64 and as
 // float64 otherwise.
 func compareNumbers(a, b string) (int, bool) {
-	if x, err := strconv.ParseInt(a, 10, 64); err == nil {
-		if y, err := strconv.ParseInt(b, 10, 64); err == nil {
+	if x, ok := parseInt(a); ok {
+		if y, ok := parseInt(b); ok {
 			switch {
 			case x < y:
 				return -1, true
@@ -232,4 +232,32 @@ func formatFloat(f float64) json.Number {
 		return json.Number(strconv.FormatInt(int64(f), 10))
 	}
 	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+}
+
+// parseInt parses a plain decimal integer without allocating on failure (strconv.ParseInt
+// allocates an error, and filters try it once per item).
+func parseInt(s string) (int64, bool) {
+	digits := s
+	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		if len(digits) > 18 {
+			n, err := strconv.ParseInt(s, 10, 64)
+			return n, err == nil
+		}
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if s[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
