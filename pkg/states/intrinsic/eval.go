@@ -787,7 +787,10 @@ func parseInt(s string) (int64, bool) {
 	if len(digits) == 0 || len(digits) > 18 {
 		if len(digits) > 18 {
 			n, err := strconv.ParseInt(s, 10, 64)
-			return n, err == nil
+			if err != nil {
+				return 0, false
+			}
+			return n, true
 		}
 		return 0, false
 	}
