@@ -10,6 +10,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,31 +63,46 @@ func benchHour(b *testing.B, n int) map[string][]byte {
 
 // heapSampler records the peak of live-and-unswept heap object bytes above a
 // baseline while a run is in progress.
+// It also tracks the peak live heap (what the last GC found reachable),
+// which unlike the heap in use does not depend on how much garbage the GC
+// pacer lets pile up, and so shows the compactor's own footprint best.
 type heapSampler struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
-	base uint64
+	stop               chan struct{}
+	done               sync.WaitGroup
+	peak, peakLive     uint64
+	base, baseLive     uint64
+	cpuStart, cpuFinal time.Duration
 }
 
-func heapObjects() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+func heapNow() (inUse, live uint64) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
-	return s[0].Value.Uint64()
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
+}
+
+// cpuTime is the process's user+system CPU time: on a shared, busy machine
+// records per CPU second is steadier than records per wall second.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func startHeapSampler() *heapSampler {
 	runtime.GC()
-	h := &heapSampler{stop: make(chan struct{}), base: heapObjects()}
+	h := &heapSampler{stop: make(chan struct{})}
+	h.base, h.baseLive = heapNow()
+	h.cpuStart = cpuTime()
 	h.done.Add(1)
 	go func() {
 		defer h.done.Done()
 		t := time.NewTicker(time.Millisecond)
 		defer t.Stop()
 		for {
-			if v := heapObjects(); v > h.peak {
-				h.peak = v
-			}
+			inUse, live := heapNow()
+			h.peak, h.peakLive = max(h.peak, inUse), max(h.peakLive, live)
 			select {
 			case <-h.stop:
 				return
@@ -97,13 +113,21 @@ func startHeapSampler() *heapSampler {
 	return h
 }
 
-func (h *heapSampler) finish() uint64 {
+// finish stops sampling and returns the peaks above the baseline and the
+// CPU time used.
+func (h *heapSampler) finish() (peak, peakLive uint64, cpu time.Duration) {
 	close(h.stop)
 	h.done.Wait()
-	if h.peak < h.base {
-		return 0
+	runtime.GC() // the last live-heap figure covers the end of the run
+	_, live := heapNow()
+	h.peakLive = max(h.peakLive, live)
+	above := func(v, b uint64) uint64 {
+		if v < b {
+			return 0
+		}
+		return v - b
 	}
-	return h.peak - h.base
+	return above(h.peak, h.base), above(h.peakLive, h.baseLive), cpuTime() - h.cpuStart
 }
 
 // discardBucket is a curated bucket that counts what is put and keeps
@@ -131,15 +155,15 @@ func BenchmarkCompactHour(b *testing.B) {
 			c := &Compactor{Raw: raw.fake(), Curated: curated, RawBucket: rawBucket, CuratedBucket: curatedBucket, TempDir: b.TempDir()}
 			b.ReportAllocs()
 			b.ResetTimer()
-			var peak uint64
+			var peak, peakLive uint64
+			var cpu time.Duration
 			var res Result
 			for range b.N {
 				h := startHeapSampler()
 				var err error
 				res, err = c.Compact(context.Background(), hour)
-				if p := h.finish(); p > peak {
-					peak = p
-				}
+				p, pl, c := h.finish()
+				peak, peakLive, cpu = max(peak, p), max(peakLive, pl), cpu+c
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -150,7 +174,9 @@ func BenchmarkCompactHour(b *testing.B) {
 			}
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(res.Records)*float64(b.N)/sec, "records/s")
+			b.ReportMetric(float64(res.Records)*float64(b.N)/cpu.Seconds(), "records/cpu-s")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(peakLive)/(1<<20), "peak-live-heap-MiB")
 			b.ReportMetric(float64(inBytes)/(1<<20), "input-gz-MiB")
 			b.ReportMetric(float64(res.Bytes)/(1<<20), "parquet-MiB")
 		})
