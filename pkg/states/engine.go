@@ -182,8 +182,8 @@ type Execution struct {
 	cancel      context.CancelFunc
 
 	mu       sync.Mutex
-	history  []HistoryEvent
-	closed   bool // no more events
+	history  []*HistoryEvent // pointers: an event is large, appends stay cheap
+	closed   bool            // no more events
 	result   Result
 	stopped  *failure
 	overflow bool
@@ -224,7 +224,11 @@ func (x *Execution) Result() Result {
 func (x *Execution) History() []HistoryEvent {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return append([]HistoryEvent(nil), x.history...)
+	out := make([]HistoryEvent, len(x.history))
+	for i, ev := range x.history {
+		out[i] = *ev
+	}
+	return out
 }
 
 // Stop aborts a running execution, as StopExecution does. It returns at
@@ -282,6 +286,7 @@ func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.
 		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn,
 		input: in, inputJSON: compactJSON(in), start: e.clk.Now(),
 		done: e.clk.NewSignal(), finish: e.clk.NewSignal(), ctx: xctx, cancel: cancel,
+		history: make([]*HistoryEvent, 0, 64),
 	}
 	e.execs[arn] = x
 	e.mu.Unlock()
@@ -356,7 +361,7 @@ func (x *Execution) run() {
 	ev.PreviousEventID = prev
 	ev.Timestamp = clk.Now()
 	r.StopDate = ev.Timestamp
-	x.history = append(x.history, ev)
+	x.history = append(x.history, &ev)
 	x.result = r
 	x.mu.Unlock()
 	x.cancel()
@@ -377,7 +382,7 @@ func (x *Execution) emit(prev int64, ev HistoryEvent) int64 {
 	ev.ID = int64(len(x.history) + 1)
 	ev.PreviousEventID = prev
 	ev.Timestamp = now
-	x.history = append(x.history, ev)
+	x.history = append(x.history, &ev)
 	if max := x.eng.opts.MaxHistoryEvents; max > 0 && len(x.history) >= max {
 		x.overflow = true
 	}

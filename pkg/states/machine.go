@@ -416,23 +416,29 @@ func (p *parser) link(g *graph, names []string) {
 		p.add(g.startAt, "", "no terminal state in this scope: add a Succeed or Fail state, or \"End\": true")
 		return
 	}
-	// Every reachable state must be able to reach a terminal state.
+	// Every reachable state must be able to reach a terminal state: walk
+	// the transitions backwards from the terminal states.
+	preds := map[*state][]*state{}
+	var queue []*state
+	for _, s := range g.states {
+		for _, t := range successors(s) {
+			preds[t] = append(preds[t], s)
+		}
+		if s.terminal() {
+			queue = append(queue, s)
+		}
+	}
 	canEnd := map[*state]bool{}
-	for changed := true; changed; {
-		changed = false
-		for _, s := range g.states {
-			if canEnd[s] {
-				continue
-			}
-			ok := s.terminal()
-			for _, t := range successors(s) {
-				if canEnd[t] {
-					ok = true
-				}
-			}
-			if ok {
-				canEnd[s] = true
-				changed = true
+	for _, s := range queue {
+		canEnd[s] = true
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, p := range preds[s] {
+			if !canEnd[p] {
+				canEnd[p] = true
+				queue = append(queue, p)
 			}
 		}
 	}

@@ -92,14 +92,7 @@ func (t *thread) contextObject(sr *stateRun) any {
 func formatTime(tm time.Time) string { return tm.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (t *thread) env(sr *stateRun, input any) *evalEnv {
-	var once sync.Once
-	var c any
-	return &evalEnv{
-		input:  input,
-		ctx:    func() any { once.Do(func() { c = t.contextObject(sr) }); return c },
-		random: t.x.eng.opts.Random,
-		uuid:   t.x.eng.opts.UUID,
-	}
+	return &evalEnv{input: input, t: t, sr: sr}
 }
 
 // runGraph runs a graph from its StartAt to a terminal state.

@@ -100,10 +100,18 @@ func sortedKeys(m map[string]any) []string {
 
 // evalEnv is what a template or expression needs at run time.
 type evalEnv struct {
-	input  any
-	ctx    func() any // the context object, built on demand
-	random func() float64
-	uuid   func() string
+	input any
+	t     *thread
+	sr    *stateRun
+	c     any // the context object, built on first use
+}
+
+// ctx returns the context object ($$), building it once.
+func (env *evalEnv) ctx() any {
+	if env.c == nil {
+		env.c = env.t.contextObject(env.sr)
+	}
+	return env.c
 }
 
 func (t *tmpl) eval(env *evalEnv) (any, *failure) {
@@ -140,8 +148,8 @@ func (e *expr) eval(env *evalEnv, field string) (any, *failure) {
 	if e.call != nil {
 		v, err := e.call.Eval(intrinsic.Env{
 			Resolve: env.resolve,
-			Random:  env.random,
-			UUID:    env.uuid,
+			Random:  env.t.x.eng.opts.Random,
+			UUID:    env.t.x.eng.opts.UUID,
 		})
 		if err != nil {
 			return nil, fail(ErrorIntrinsicFailure, fmt.Sprintf("the intrinsic function %s specified for the field '%s' failed: %v", e.src, field, err))

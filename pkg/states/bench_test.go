@@ -1,0 +1,113 @@
+package states
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+func passChain(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"StartAt":"S0","States":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		if i == n-1 {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","Parameters":{"n.$":"$.n","step":%d},"End":true}`, i, i)
+		} else {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","Parameters":{"n.$":"$.n","step":%d},"Next":"S%d"}`, i, i, i+1)
+		}
+	}
+	b.WriteString("}}")
+	return b.String()
+}
+
+// BenchmarkPassChain100 runs a chain of 100 Pass states with a small
+// payload; ns/transition is the figure to watch (target < 5 µs).
+func BenchmarkPassChain100(b *testing.B) {
+	const n = 100
+	m := mustParse(b, passChain(n))
+	e := New(Options{Clock: clock.Real{}})
+	ctx := context.Background()
+	in := json.RawMessage(`{"n":1}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		x, err := e.Start(ctx, m, "", in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := x.Wait(ctx)
+		if err != nil || r.Status != StatusSucceeded {
+			b.Fatalf("%v %+v", err, r)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/transition")
+}
+
+// BenchmarkMap10000 runs an inline Map over 10,000 items (target < 1 s on
+// one core: go test -bench Map10000 -cpu 1). The history limit is lifted:
+// the cloud would need a Distributed Map for this many items.
+func BenchmarkMap10000(b *testing.B) {
+	const n = 10000
+	m := mustParse(b, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
+	  "ItemSelector":{"v.$":"$$.Map.Item.Value","i.$":"$$.Map.Item.Index"},
+	  "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","OutputPath":"$.v","End":true}}},"End":true}}}`)
+	items := make([]int, n)
+	for i := range items {
+		items[i] = i
+	}
+	in, _ := json.Marshal(map[string]any{"items": items})
+	e := New(Options{Clock: clock.Real{}, MaxHistoryEvents: -1})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		x, err := e.Start(ctx, m, "", in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := x.Wait(ctx)
+		if err != nil || r.Status != StatusSucceeded {
+			b.Fatalf("%v %+v", err, r.Error)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+}
+
+// BenchmarkMap10000Virtual is BenchmarkMap10000 on a virtual clock, as the
+// CLI and the drill run it.
+func BenchmarkMap10000Virtual(b *testing.B) {
+	const n = 10000
+	m := mustParse(b, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`)
+	items := make([]int, n)
+	in, _ := json.Marshal(items)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		e := New(Options{Clock: clock.NewVirtual(conformanceStart), MaxHistoryEvents: -1})
+		x, err := e.Start(ctx, m, "", in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r, err := x.Wait(ctx); err != nil || r.Status != StatusSucceeded {
+			b.Fatalf("%v %+v", err, r.Error)
+		}
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	def := []byte(passChain(100))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(def)))
+	for b.Loop() {
+		if _, err := Parse(def); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
