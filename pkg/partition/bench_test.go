@@ -48,7 +48,7 @@ func BenchmarkParseKey(b *testing.B) {
 }
 
 // sqsPayload builds an SQS event of one S3 notification per key.
-func sqsPayload(b *testing.B, keys []string) []byte {
+func sqsPayload(b testing.TB, keys []string) []byte {
 	type rec = map[string]any
 	msgs := make([]rec, len(keys))
 	for i, k := range keys {

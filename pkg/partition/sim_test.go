@@ -1,0 +1,119 @@
+package partition
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
+)
+
+var _ Catalog = (*sim.Glue)(nil)
+
+// simCatalog returns a simulated region's Glue catalog holding database
+// "pendulum" with the tables of testTables.
+func simCatalog(t testing.TB) (*sim.World, *sim.Glue) {
+	t.Helper()
+	w := sim.NewWorld(clock.NewVirtual(time.Date(2024, 3, 5, 8, 0, 0, 0, time.UTC)), "111122223333", "us-east-1")
+	g := w.Region("us-east-1").Glue()
+	ctx := context.Background()
+	if _, err := g.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &gluetypes.DatabaseInput{Name: aws.String("pendulum")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range []struct{ name, loc string }{{"raw", "s3://pendulum-raw/"}, {"legacy", "s3://pendulum-raw/legacy/"}, {"curated", "s3://pendulum-curated/curated/"}} {
+		_, err := g.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("pendulum"), TableInput: &gluetypes.TableInput{
+			Name:              aws.String(tb.name),
+			PartitionKeys:     []gluetypes.Column{{Name: aws.String("dt"), Type: aws.String("string")}, {Name: aws.String("hr"), Type: aws.String("string")}},
+			StorageDescriptor: &gluetypes.StorageDescriptor{Location: aws.String(tb.loc), Columns: []gluetypes.Column{{Name: aws.String("id"), Type: aws.String("string")}}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w, g
+}
+
+// TestHandlerOnSimulatedGlue runs the golden SQS batch against the
+// simulator's catalog, which enforces Glue's own limits and error codes.
+func TestHandlerOnSimulatedGlue(t *testing.T) {
+	payload, err := os.ReadFile("testdata/events/sqs-s3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, g := simCatalog(t)
+	h := testHandler(t, g, nil)
+	ctx := context.Background()
+	setup := w.CallCount(sim.CallKey{Service: "Glue"})
+	resp, err := h.Handle(ctx, payload)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if got, want := failed, []string{"m4", "m7", "m12"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("failed = %v, want %v", got, want)
+	}
+	for table, want := range map[string]int{"raw": 3, "legacy": 1, "curated": 1} {
+		if got := g.PartitionCount("pendulum", table); got != want {
+			t.Fatalf("%s partitions = %d, want %d", table, got, want)
+		}
+	}
+	if got, want := w.CallCount(sim.CallKey{Service: "Glue"})-setup, 6; got != want {
+		t.Fatalf("Glue calls = %d, want %d (GetTable + BatchCreatePartition per table)", got, want)
+	}
+	out, err := g.GetPartition(ctx, &glue.GetPartitionInput{DatabaseName: aws.String("pendulum"), TableName: aws.String("legacy"), PartitionValues: []string{"2024-03-05", "07"}})
+	if err != nil {
+		t.Fatalf("GetPartition: %v", err)
+	}
+	if got, want := aws.ToString(out.Partition.StorageDescriptor.Location), "s3://pendulum-raw/legacy/2024/03/05/07/"; got != want {
+		t.Fatalf("location = %q, want %q", got, want)
+	}
+
+	// The region goes down: every message that names a partition fails,
+	// the others still succeed or fail on their own.
+	w2, g2 := simCatalog(t)
+	w2.SetDown("us-east-1", true)
+	resp, err = testHandler(t, g2, nil).Handle(ctx, payload)
+	if err != nil {
+		t.Fatalf("Handle with the region down: %v", err)
+	}
+	failed = failed[:0]
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if got, want := failed, []string{"m1", "m2", "m4", "m6", "m7", "m10", "m11", "m12"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("failed with the region down = %v, want %v", got, want)
+	}
+}
+
+// TestGlueCallsFor10000Events is the benchmark's call count as a test, on
+// the simulator: 10,000 object events over 240 hours cost one GetTable and
+// ⌈240/100⌉ = 3 BatchCreatePartition calls in one invocation.
+func TestGlueCallsFor10000Events(t *testing.T) {
+	w, g := simCatalog(t)
+	keys := benchKeys(10000)
+	h := testHandler(t, g, nil)
+	resp, err := h.Handle(context.Background(), sqsPayload(t, keys))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Handle: %v, %d failures", err, len(resp.BatchItemFailures))
+	}
+	if got, want := g.PartitionCount("pendulum", "raw"), 240; got != want {
+		t.Fatalf("partitions = %d, want %d", got, want)
+	}
+	calls := w.Calls()
+	if got, want := calls[sim.CallKey{Region: "us-east-1", Service: "Glue", Operation: "GetTable"}], 1; got != want {
+		t.Fatalf("GetTable calls = %d, want %d", got, want)
+	}
+	if got, want := calls[sim.CallKey{Region: "us-east-1", Service: "Glue", Operation: "BatchCreatePartition"}], 3; got != want {
+		t.Fatalf("BatchCreatePartition calls = %d, want %d", got, want)
+	}
+}
