@@ -313,8 +313,8 @@ func (p *parser) graph(owner string, obj map[string]any) *graph {
 		prefix = owner + "."
 	}
 	startAt, ok := obj["StartAt"].(string)
-	if !ok {
-		p.add(owner, prefix+"StartAt", "missing or not a string")
+	if !ok || startAt == "" {
+		p.add(owner, prefix+"StartAt", "missing, empty or not a string")
 	}
 	g.startAt = startAt
 	raw, ok := obj["States"].(map[string]any)

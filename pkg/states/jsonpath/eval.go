@@ -3,17 +3,12 @@ package jsonpath
 import (
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 )
 
 func (p *Path) get(doc any) (any, error) {
-	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
-		return p.callFunc(doc)
-	}
 	if p.IsDefinite() {
 		v, at, why := p.walkDefinite(p.segs, doc)
 		if why != "" {
@@ -67,10 +62,6 @@ func (p *Path) walkDefinite(segs []segment, doc any) (any, string, string) {
 
 // getOne evaluates a definite path without building error messages (filters call it per item).
 func (p *Path) getOne(doc, root any) (any, bool) {
-	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
-		v, err := p.callFuncRoot(doc, root)
-		return v, err == nil
-	}
 	v, _, why := p.walkDefinite(p.segs, doc)
 	return v, why == ""
 }
@@ -261,127 +252,6 @@ func sliceBounds(s *segment, n int) (int, int) {
 	return from, to
 }
 
-// ---- functions ----
-
-// functions are the Jayway path functions that need no arguments.
-var functions = map[string]func(v any) (any, error){
-	"length": fnLength,
-	"size":   fnLength,
-	"min":    aggregate("min"),
-	"max":    aggregate("max"),
-	"avg":    aggregate("avg"),
-	"sum":    aggregate("sum"),
-	"stddev": aggregate("stddev"),
-	"keys":   fnKeys,
-	"first":  fnEnd(true),
-	"last":   fnEnd(false),
-}
-
-func (p *Path) callFunc(doc any) (any, error) { return p.callFuncRoot(doc, doc) }
-
-func (p *Path) callFuncRoot(doc, root any) (any, error) {
-	n := len(p.segs)
-	prefix := &Path{src: p.src, root: p.root, segs: p.segs[:n-1]}
-	var input any
-	if prefix.isDefinite() {
-		v, at, why := prefix.walkDefinite(prefix.segs, doc)
-		if why != "" {
-			return nil, fmt.Errorf("jsonpath %s: %s at %s: %w", p.src, why, at, ErrNotFound)
-		}
-		input = v
-	} else {
-		input = prefix.getAll(doc, root)
-	}
-	v, err := functions[p.segs[n-1].fn](input)
-	if err != nil {
-		return nil, fmt.Errorf("jsonpath %s: %s(): %w", p.src, p.segs[n-1].fn, err)
-	}
-	return v, nil
-}
-
-func fnLength(v any) (any, error) {
-	switch v := v.(type) {
-	case []any:
-		return formatFloat(float64(len(v))), nil
-	case map[string]any:
-		return formatFloat(float64(len(v))), nil
-	case string:
-		return formatFloat(float64(len(utf16.Encode([]rune(v))))), nil
-	}
-	return nil, fmt.Errorf("length of %s is undefined", kindOf(v))
-}
-
-func fnKeys(v any) (any, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("keys of %s are undefined", kindOf(v))
-	}
-	out := make([]any, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		out = append(out, k)
-	}
-	return out, nil
-}
-
-func fnEnd(first bool) func(any) (any, error) {
-	return func(v any) (any, error) {
-		a, ok := v.([]any)
-		if !ok || len(a) == 0 {
-			return nil, fmt.Errorf("needs a non-empty array, found %s", kindOf(v))
-		}
-		if first {
-			return a[0], nil
-		}
-		return a[len(a)-1], nil
-	}
-}
-
-// aggregate computes Jayway's numeric aggregations over the numbers in an array, ignoring
-// other items.
-func aggregate(kind string) func(any) (any, error) {
-	return func(v any) (any, error) {
-		a, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("needs an array, found %s", kindOf(v))
-		}
-		var nums []float64
-		for _, x := range a {
-			if f, ok := asFloat(x); ok {
-				nums = append(nums, f)
-			}
-		}
-		if len(nums) == 0 {
-			return nil, fmt.Errorf("no numbers to aggregate")
-		}
-		var r float64
-		switch kind {
-		case "min":
-			r = slices.Min(nums)
-		case "max":
-			r = slices.Max(nums)
-		case "sum", "avg", "stddev":
-			var sum, sq float64
-			for _, f := range nums {
-				sum += f
-				sq += f * f
-			}
-			switch kind {
-			case "sum":
-				r = sum
-			case "avg":
-				r = sum / float64(len(nums))
-			default:
-				mean := sum / float64(len(nums))
-				r = math.Sqrt(max(0, sq/float64(len(nums))-mean*mean))
-			}
-		}
-		if math.IsInf(r, 0) || math.IsNaN(r) {
-			return nil, fmt.Errorf("result is not a finite number")
-		}
-		return formatFloat(r), nil
-	}
-}
-
 // ---- canonical form ----
 
 // canonical renders the path in Jayway's bracket notation; Compile(canonical) selects the same
@@ -434,8 +304,6 @@ func (p *Path) canon(b *strings.Builder) {
 			b.WriteString("[?(")
 			s.filter.canon(b)
 			b.WriteString(")]")
-		case stepFunc:
-			b.WriteString("." + s.fn + "()")
 		}
 	}
 }

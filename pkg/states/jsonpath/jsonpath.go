@@ -2,8 +2,15 @@
 //
 // Step Functions evaluates paths with the Jayway JsonPath library, so this package follows that
 // dialect: "$", ".name", "['name']", "[n]" (negative n counts from the end), "[*]", ".*",
-// "..name" deep scan, slices "[a:b:c]", unions "[0,1]" and "['a','b']", and filters
-// "[?(@.x > 1)]" with ==, !=, <, <=, >, >=, =~, in, nin, &&, ||, ! and existence checks.
+// "..name" deep scan, slices "[a:b]", unions "[0,1]" and "['a','b']", and filters
+// "[?(@.x > 1)]" with ==, !=, <, <=, >, >=, =~, in, nin, subsetof, anyof, noneof, contains,
+// size, empty, &&, ||, ! and existence checks.
+//
+// Two Jayway features are deliberately absent because Step Functions does not have them:
+// slices with a step ("[0:6:2]") do not compile, and path functions are not evaluated: a step
+// such as ".length()" is an ordinary member name, so "$.list.length()" finds nothing unless the
+// object has a member called "length()". Step Functions reports exactly that ("Property
+// ['length()'] not found"); States.ArrayLength is the supported way to count.
 //
 // JSON values are those produced by encoding/json's Decoder with UseNumber: nil, bool,
 // json.Number, string, []any and map[string]any; float64 and int are tolerated as numbers.
@@ -57,10 +64,6 @@ func (p *Path) isReference() bool {
 func (p *Path) IsDefinite() bool { return p.definite }
 
 func (p *Path) isDefinite() bool {
-	if n := len(p.segs); n > 0 && p.segs[n-1].kind == stepFunc {
-		// A function such as length() yields one value whatever it is applied to.
-		return true
-	}
 	for i := range p.segs {
 		if !p.segs[i].isDefinite() {
 			return false

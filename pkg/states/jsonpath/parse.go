@@ -18,7 +18,6 @@ const (
 	stepWildcard                 // .*, [*]
 	stepSlice                    // [a:b]
 	stepFilter                   // [?(expr)]
-	stepFunc                     // .length() and the other Jayway functions; always last
 )
 
 // segment is one step of a compiled path. A deep segment ("..") applies its step to the node
@@ -32,7 +31,6 @@ type segment struct {
 	from, to       int
 	hasFrom, hasTo bool
 	filter         expr
-	fn             string
 	leaf           bool // last segment of the path (Jayway merges multi-name leaves into one object)
 }
 
@@ -60,8 +58,6 @@ func (s *segment) isDefinite() bool {
 		return len(s.names) == 1 || s.leaf
 	case stepIndex:
 		return len(s.indexes) == 1
-	case stepFunc:
-		return true
 	}
 	return false
 }
@@ -157,9 +153,6 @@ func (p *parser) parsePath(inFilter bool) (*Path, error) {
 			if err != nil {
 				return nil, err
 			}
-			if seg.kind == stepFunc {
-				return nil, p.errf(start, "a function cannot follow '..'")
-			}
 			seg.deep = true
 			path.segs = append(path.segs, seg)
 		case c == '.':
@@ -184,17 +177,8 @@ func (p *parser) parsePath(inFilter bool) (*Path, error) {
 			}
 			return nil, p.errf(p.pos, "unexpected %s, expected '.' or '['", p.describe())
 		}
-		if n := len(path.segs); n > 0 && path.segs[n-1].kind == stepFunc {
-			// A function ends the path.
-			break
-		}
 	}
 done:
-	for i := range path.segs {
-		if path.segs[i].kind == stepFunc && i != len(path.segs)-1 {
-			return nil, p.errf(p.pos, "a function must be the last step of a path")
-		}
-	}
 	if n := len(path.segs); n > 0 {
 		path.segs[n-1].leaf = true
 	}
@@ -202,13 +186,13 @@ done:
 	return path, nil
 }
 
-// nameStop reports whether c ends a dot-notation member name. Jayway ends names at '.', '[',
-// '(' and spaces; inside a filter, operator characters and parentheses end them too.
+// nameStop reports whether c ends a dot-notation member name: '.', '[' and spaces do; inside a
+// filter, operators and parentheses do too.
 func nameStop(c byte, inFilter bool) bool {
 	switch c {
-	case '.', '[', '(', ' ', '\t', '\n', '\r':
+	case '.', '[', ' ', '\t', '\n', '\r':
 		return true
-	case ')', '<', '>', '=', '!', '~', '&', '|', ',', ']':
+	case '(', ')', '<', '>', '=', '!', '~', '&', '|', ',', ']':
 		return inFilter
 	}
 	return false
@@ -228,24 +212,14 @@ func (p *parser) parseStepAfterDot(inFilter bool) (segment, error) {
 	for !p.eof() && !nameStop(p.peek(), inFilter) {
 		p.pos++
 	}
+	if inFilter && strings.HasPrefix(p.src[p.pos:], "()") {
+		// "@.list.length()": Step Functions does not evaluate path functions, so the
+		// parentheses are part of the member name, as they are outside a filter.
+		p.pos += 2
+	}
 	name := p.src[start:p.pos]
 	if name == "" {
 		return segment{}, p.errf(start, "expected a member name, found %s", p.describe())
-	}
-	if p.peek() == '(' {
-		// A function call such as length().
-		open := p.pos
-		p.pos++
-		p.skipSpaces()
-		if p.peek() != ')' {
-			return segment{}, p.errf(p.pos, "function %s() takes no arguments here", name)
-		}
-		p.pos++
-		if _, ok := functions[name]; !ok {
-			return segment{}, p.errf(start, "unknown function %s()", name)
-		}
-		_ = open
-		return segment{kind: stepFunc, fn: name}, nil
 	}
 	return segment{kind: stepName, names: []string{strings.ToValidUTF8(name, "\uFFFD")}}, nil
 }

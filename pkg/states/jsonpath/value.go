@@ -214,26 +214,6 @@ func asInt(v any) (int, bool) {
 	return int(f), true
 }
 
-func asFloat(v any) (float64, bool) {
-	t, ok := numberText(v)
-	if !ok {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil && !isRangeErr(err) {
-		return 0, false
-	}
-	return f, true
-}
-
-// formatFloat prints a computed number as JSON: integers without a fraction.
-func formatFloat(f float64) json.Number {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-		return json.Number(strconv.FormatInt(int64(f), 10))
-	}
-	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
-}
-
 // parseInt parses a plain decimal integer without allocating on failure (strconv.ParseInt
 // allocates an error, and filters try it once per item).
 func parseInt(s string) (int64, bool) {
