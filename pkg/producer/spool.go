@@ -1,0 +1,373 @@
+package producer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The spool is a directory:
+//
+//	seg-000000000001.ndjson  records, one JSON object per line, append-only
+//	acked.log                ids ingest acknowledged, one JSON string per line
+//	rejected.ndjson          records ingest refused as invalid (kept, not resent)
+//
+// A record is written (and, unless NoSync, fsynced) to the active segment
+// before Produce returns, and its id is appended to acked.log only after
+// ingest answered 200 for a batch holding it. Reopening the spool therefore
+// finds every record not known to be delivered; a torn last line, from a
+// crash in the middle of a write, is cut off (that record's Produce never
+// returned). A segment whose records are all acknowledged is deleted, and
+// acked.log is rewritten at open to forget the ids of deleted segments.
+
+const (
+	ackLogName    = "acked.log"
+	rejectedName  = "rejected.ndjson"
+	segmentPrefix = "seg-"
+	segmentSuffix = ".ndjson"
+)
+
+// entry is one spooled record.
+type entry struct {
+	id   string
+	data []byte // one JSON object, no newline
+	seg  int
+}
+
+type segInfo struct {
+	total, done int // records written; records acknowledged or rejected
+}
+
+type spool struct {
+	dir      string
+	noSync   bool
+	segBytes int64
+
+	active     *os.File
+	activeSeq  int
+	activeSize int64
+	ackLog     *os.File
+	rejected   *os.File
+	segs       map[int]*segInfo
+}
+
+func segmentName(seq int) string { return fmt.Sprintf("%s%012d%s", segmentPrefix, seq, segmentSuffix) }
+
+// openSpool opens (creating if need be) the spool in dir and returns the
+// records not yet acknowledged, in the order they were produced.
+func openSpool(dir string, segBytes int64, noSync bool) (*spool, []entry, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("create spool %s: %w", dir, err)
+	}
+	s := &spool{dir: dir, noSync: noSync, segBytes: segBytes, segs: make(map[int]*segInfo)}
+	acked, err := readAckLog(filepath.Join(dir, ackLogName))
+	if err != nil {
+		return nil, nil, err
+	}
+	seqs, err := listSegments(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pending []entry
+	keep := make(map[string]bool)
+	for _, seq := range seqs {
+		entries, err := s.loadSegment(seq)
+		if err != nil {
+			return nil, nil, err
+		}
+		info := &segInfo{total: len(entries)}
+		for _, e := range entries {
+			if acked[e.id] {
+				info.done++
+				keep[e.id] = true
+				continue
+			}
+			pending = append(pending, e)
+		}
+		if info.done == info.total {
+			if err := os.Remove(filepath.Join(dir, segmentName(seq))); err != nil {
+				return nil, nil, fmt.Errorf("remove delivered segment %d: %w", seq, err)
+			}
+			for _, e := range entries {
+				delete(keep, e.id)
+			}
+			continue
+		}
+		s.segs[seq] = info
+	}
+	if err := s.rewriteAckLog(keep); err != nil {
+		return nil, nil, err
+	}
+	next := 1
+	if len(seqs) > 0 {
+		next = seqs[len(seqs)-1] + 1
+	}
+	if err := s.roll(next); err != nil {
+		return nil, nil, err
+	}
+	if s.rejected, err = os.OpenFile(filepath.Join(dir, rejectedName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", rejectedName, err)
+	}
+	return s, pending, nil
+}
+
+func listSegments(dir string) ([]int, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list spool %s: %w", dir, err)
+	}
+	var seqs []int
+	for _, de := range des {
+		name := de.Name()
+		if !strings.HasPrefix(name, segmentPrefix) || !strings.HasSuffix(name, segmentSuffix) {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, segmentPrefix), segmentSuffix))
+		if err != nil {
+			continue
+		}
+		seqs = append(seqs, n)
+	}
+	sort.Ints(seqs)
+	return seqs, nil
+}
+
+// readAckLog returns the acknowledged ids; a torn last line is ignored (its
+// records are resent, which ids make harmless).
+func readAckLog(path string) (map[string]bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ack log: %w", err)
+	}
+	acked := make(map[string]bool)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break // torn
+		}
+		var id string
+		if json.Unmarshal(b[:i], &id) == nil {
+			acked[id] = true
+		}
+		b = b[i+1:]
+	}
+	return acked, nil
+}
+
+// loadSegment reads one segment, cutting off a torn last line.
+func (s *spool) loadSegment(seq int) ([]entry, error) {
+	path := filepath.Join(s.dir, segmentName(seq))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read segment %d: %w", seq, err)
+	}
+	if end := bytes.LastIndexByte(b, '\n') + 1; end < len(b) {
+		slog.Warn("spool: cutting off a torn record", "segment", seq, "bytes", len(b)-end)
+		if err := os.Truncate(path, int64(end)); err != nil {
+			return nil, fmt.Errorf("truncate segment %d: %w", seq, err)
+		}
+		b = b[:end]
+	}
+	var entries []entry
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		line := b[:i]
+		b = b[i+1:]
+		var head struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(line, &head); err != nil || head.ID == "" {
+			slog.Warn("spool: skipping an unreadable record", "segment", seq, "err", err)
+			continue
+		}
+		entries = append(entries, entry{id: head.ID, data: line, seg: seq})
+	}
+	return entries, nil
+}
+
+// rewriteAckLog replaces acked.log with the given ids, atomically.
+func (s *spool) rewriteAckLog(ids map[string]bool) error {
+	path := filepath.Join(s.dir, ackLogName)
+	tmp := path + ".tmp"
+	var buf []byte
+	for id := range ids {
+		buf = appendAckLine(buf, id)
+	}
+	if err := s.writeFileSync(tmp, buf); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replace ack log: %w", err)
+	}
+	if err := s.syncDir(); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open ack log: %w", err)
+	}
+	s.ackLog = f
+	return nil
+}
+
+func (s *spool) writeFileSync(path string, b []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if !s.noSync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("sync %s: %w", path, err)
+		}
+	}
+	return f.Close()
+}
+
+func (s *spool) syncDir() error {
+	if s.noSync {
+		return nil
+	}
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("open spool dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync spool dir: %w", err)
+	}
+	return nil
+}
+
+func appendAckLine(buf []byte, id string) []byte {
+	q, _ := json.Marshal(id) // a string always marshals
+	return append(append(buf, q...), '\n')
+}
+
+// roll starts segment seq as the active one.
+func (s *spool) roll(seq int) error {
+	if s.active != nil {
+		if err := s.active.Close(); err != nil {
+			return fmt.Errorf("close segment %d: %w", s.activeSeq, err)
+		}
+		if info := s.segs[s.activeSeq]; info != nil && info.done == info.total {
+			s.removeSegment(s.activeSeq)
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, segmentName(seq)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("create segment %d: %w", seq, err)
+	}
+	if err := s.syncDir(); err != nil {
+		f.Close()
+		return err
+	}
+	s.active, s.activeSeq, s.activeSize = f, seq, 0
+	s.segs[seq] = &segInfo{}
+	return nil
+}
+
+// append writes records to the active segment, durably unless noSync. On
+// error nothing is counted as spooled (a partial line is cut off at reopen).
+func (s *spool) append(entries []entry) error {
+	if s.activeSize >= s.segBytes {
+		if err := s.roll(s.activeSeq + 1); err != nil {
+			return err
+		}
+	}
+	var buf []byte
+	for _, e := range entries {
+		buf = append(append(buf, e.data...), '\n')
+	}
+	n, err := s.active.Write(buf)
+	s.activeSize += int64(n)
+	if err != nil {
+		return fmt.Errorf("write segment %d: %w", s.activeSeq, err)
+	}
+	if !s.noSync {
+		if err := s.active.Sync(); err != nil {
+			return fmt.Errorf("sync segment %d: %w", s.activeSeq, err)
+		}
+	}
+	s.segs[s.activeSeq].total += len(entries)
+	for i := range entries {
+		entries[i].seg = s.activeSeq
+	}
+	return nil
+}
+
+// ack records entries as delivered, then deletes segments left with nothing
+// to deliver.
+func (s *spool) ack(entries []entry) error {
+	var buf []byte
+	for _, e := range entries {
+		buf = appendAckLine(buf, e.id)
+	}
+	if _, err := s.ackLog.Write(buf); err != nil {
+		return fmt.Errorf("write ack log: %w", err)
+	}
+	if !s.noSync {
+		if err := s.ackLog.Sync(); err != nil {
+			return fmt.Errorf("sync ack log: %w", err)
+		}
+	}
+	s.done(entries)
+	return nil
+}
+
+// reject keeps entries ingest refused in rejected.ndjson and marks them done
+// so they are not resent.
+func (s *spool) reject(entries []entry, reasons []string) error {
+	var buf []byte
+	for i, e := range entries {
+		line, _ := json.Marshal(struct {
+			Reason string          `json:"reason"`
+			Record json.RawMessage `json:"record"`
+		}{reasons[i], e.data})
+		buf = append(append(buf, line...), '\n')
+	}
+	if _, err := s.rejected.Write(buf); err != nil {
+		return fmt.Errorf("write rejected records: %w", err)
+	}
+	return s.ack(entries)
+}
+
+func (s *spool) done(entries []entry) {
+	for _, e := range entries {
+		info := s.segs[e.seg]
+		if info == nil {
+			continue
+		}
+		info.done++
+		if info.done == info.total && e.seg != s.activeSeq {
+			s.removeSegment(e.seg)
+		}
+	}
+}
+
+func (s *spool) removeSegment(seq int) {
+	delete(s.segs, seq)
+	if err := os.Remove(filepath.Join(s.dir, segmentName(seq))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Harmless: reopening finds it fully acknowledged and removes it.
+		slog.Warn("spool: cannot remove a delivered segment", "segment", seq, "err", err)
+	}
+}
+
+func (s *spool) close() error {
+	return errors.Join(s.active.Close(), s.ackLog.Close(), s.rejected.Close())
+}
