@@ -480,3 +480,32 @@ func TestString(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentEval shares one parsed call between goroutines (run with -race).
+func TestConcurrentEval(t *testing.T) {
+	c, err := Parse(`States.Format('{} has {} items', $.name, States.ArrayLength(States.ArrayUnique($.items)))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envFor(t, decode(t, `{"name":"cart","items":[1,2,2,3]}`), nil)
+	done := make(chan any)
+	for range 8 {
+		go func() {
+			var last any
+			for range 200 {
+				v, err := c.Eval(env)
+				if err != nil {
+					done <- err
+					return
+				}
+				last = v
+			}
+			done <- last
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != "cart has 3 items" {
+			t.Fatalf("concurrent Eval = %v", got)
+		}
+	}
+}

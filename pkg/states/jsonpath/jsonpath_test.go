@@ -450,3 +450,42 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse shares one compiled path between goroutines, as concurrent executions of
+// one state machine do (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	doc := loadStore(t)
+	p, err := Compile("$.store.book[?(@.price < $.expensive)].title")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Compile("$.store.bicycle.done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			var last string
+			for range 200 {
+				v, err := p.Get(doc)
+				if err != nil {
+					done <- err.Error()
+					return
+				}
+				if _, err := Set(doc, ref, true); err != nil {
+					done <- err.Error()
+					return
+				}
+				b, _ := json.Marshal(v) // not canonJSON: t.Fatal must not run off the test goroutine
+				last = string(b)
+			}
+			done <- last
+		}()
+	}
+	for range 8 {
+		if got, want := <-done, `["Sayings of the Century","Moby Dick"]`; got != want {
+			t.Fatalf("concurrent Get = %s, want %s", got, want)
+		}
+	}
+}
