@@ -1,0 +1,291 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/globalaccelerator"
+	gatypes "github.com/aws/aws-sdk-go-v2/service/globalaccelerator/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+type gaTestRig struct {
+	w           *World
+	clk         *clock.Virtual
+	ga          *GlobalAccelerator
+	acc         string
+	groupP      string
+	groupB      string
+	albP, albP2 string
+	albB        string
+	primary, dr string
+	listenerARN string
+}
+
+// gaTestSetup builds an accelerator with a group in P (one ALB, weight 128)
+// and a group in B (one ALB, weight 128, dial 100), and waits until both
+// endpoints pass their health checks.
+func gaTestSetup(t testing.TB) *gaTestRig {
+	t.Helper()
+	ctx := context.Background()
+	clk := clock.NewVirtual(glueTestStart)
+	w := NewWorld(clk, "111122223333", "us-east-1", "us-east-2", "us-west-2")
+	rig := &gaTestRig{w: w, clk: clk, ga: w.Region("us-west-2").GlobalAccelerator(), primary: "us-east-1", dr: "us-east-2"}
+	rig.albP = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/ingest/aaaa"
+	rig.albP2 = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/ingest2/cccc"
+	rig.albB = "arn:aws:elasticloadbalancing:us-east-2:111122223333:loadbalancer/app/ingest/bbbb"
+	acc, err := rig.ga.CreateAccelerator(ctx, &globalaccelerator.CreateAcceleratorInput{Name: aws.String("pendulum")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.acc = *acc.Accelerator.AcceleratorArn
+	l, err := rig.ga.CreateListener(ctx, &globalaccelerator.CreateListenerInput{AcceleratorArn: acc.Accelerator.AcceleratorArn, Protocol: gatypes.ProtocolTcp,
+		PortRanges: []gatypes.PortRange{{FromPort: aws.Int32(443), ToPort: aws.Int32(443)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.listenerARN = *l.Listener.ListenerArn
+	for _, g := range []struct {
+		region string
+		alb    string
+		out    *string
+	}{{"us-east-1", rig.albP, &rig.groupP}, {"us-east-2", rig.albB, &rig.groupB}} {
+		eg, err := rig.ga.CreateEndpointGroup(ctx, &globalaccelerator.CreateEndpointGroupInput{ListenerArn: l.Listener.ListenerArn, EndpointGroupRegion: aws.String(g.region),
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(g.alb), Weight: aws.Int32(128)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*g.out = *eg.EndpointGroup.EndpointGroupArn
+	}
+	if _, _, err := rig.ga.Route(rig.acc); !errors.Is(err, ErrNoHealthyEndpoint) {
+		t.Fatalf("route before health checks pass: err = %v, want ErrNoHealthyEndpoint", err)
+	}
+	_ = clk.Sleep(ctx, 90*time.Second) // 30 s × 3 (AWS-FACTS defaults)
+	return rig
+}
+
+// routeShare routes n connections and returns the share per endpoint.
+func (rig *gaTestRig) routeShare(t testing.TB, n int) map[string]float64 {
+	t.Helper()
+	counts := map[string]int{}
+	for i := 0; i < n; i++ {
+		ep, region, err := rig.ga.Route(rig.acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gaEndpointRegion(ep) != region {
+			t.Fatalf("endpoint %s reported in region %s", ep, region)
+		}
+		counts[ep]++
+	}
+	out := map[string]float64{}
+	for k, v := range counts {
+		out[k] = float64(v) / float64(n)
+	}
+	return out
+}
+
+func (rig *gaTestRig) update(t *testing.T, group string, in *globalaccelerator.UpdateEndpointGroupInput) {
+	t.Helper()
+	in.EndpointGroupArn = aws.String(group)
+	if _, err := rig.ga.UpdateEndpointGroup(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gaTestNear(t *testing.T, name string, got, want float64) {
+	t.Helper()
+	if got < want-0.03 || got > want+0.03 {
+		t.Fatalf("%s share = %.3f, want %.2f ± 0.03", name, got, want)
+	}
+}
+
+func TestGlobalAcceleratorRouting(t *testing.T) {
+	ctx := context.Background()
+	t.Run("NearestGroupTakesAll", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		share := rig.routeShare(t, 1000)
+		gaTestNear(t, "P", share[rig.albP], 1)
+	})
+	t.Run("WeightsWithinGroup", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		if _, err := rig.ga.AddEndpoints(ctx, &globalaccelerator.AddEndpointsInput{EndpointGroupArn: aws.String(rig.groupP),
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(200)}, {EndpointId: aws.String(rig.albP2), Weight: aws.Int32(50)}}}); err != nil {
+			t.Fatal(err)
+		}
+		_ = rig.clk.Sleep(ctx, 90*time.Second) // the new endpoint passes its checks
+		share := rig.routeShare(t, 10000)
+		gaTestNear(t, "P1", share[rig.albP], 0.8)
+		gaTestNear(t, "P2", share[rig.albP2], 0.2)
+	})
+	t.Run("TrafficDial", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(30)})
+		share := rig.routeShare(t, 10000)
+		gaTestNear(t, "P", share[rig.albP], 0.3)
+		gaTestNear(t, "B", share[rig.albB], 0.7)
+	})
+	t.Run("HealthFailoverIgnoresDial", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		rig.update(t, rig.groupB, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(0)})
+		rig.w.SetDown(rig.primary, true)
+		_ = rig.routeShare(t, 1) // the checks notice the change now
+		_ = rig.clk.Sleep(ctx, 89*time.Second)
+		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
+			t.Fatalf("before detection: %v, want still P (new connections fail there)", share)
+		}
+		_ = rig.clk.Sleep(ctx, time.Second)
+		if share := rig.routeShare(t, 1000); share[rig.albB] != 1 {
+			t.Fatalf("after detection: %v, want all to B despite its dial of 0", share)
+		}
+		desc, err := rig.ga.DescribeEndpointGroup(ctx, &globalaccelerator.DescribeEndpointGroupInput{EndpointGroupArn: aws.String(rig.groupP)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := desc.EndpointGroup.EndpointDescriptions[0].HealthState; got != gatypes.HealthStateUnhealthy {
+			t.Fatalf("P health = %s", got)
+		}
+		rig.w.SetDown(rig.primary, false)
+		_ = rig.routeShare(t, 1)
+		_ = rig.clk.Sleep(ctx, 90*time.Second)
+		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
+			t.Fatalf("after P recovers: %v, want back to P", share)
+		}
+	})
+	t.Run("FencingByWeightZero", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(0)}}})
+		if share := rig.routeShare(t, 1000); share[rig.albB] != 1 {
+			t.Fatalf("fenced: %v, want all to B at once", share)
+		}
+		// A dial of 0 alone would not fence: with B unhealthy, GA fails over to P.
+		rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(0),
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(128)}}})
+		rig.ga.SetEndpointServing(rig.albB, false)
+		_ = rig.routeShare(t, 1)
+		_ = rig.clk.Sleep(ctx, 90*time.Second)
+		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
+			t.Fatalf("dial 0 with B unhealthy: %v, want P", share)
+		}
+	})
+	t.Run("NoHealthyEndpoint", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		rig.ga.SetEndpointServing(rig.albP, false)
+		rig.w.SetDown(rig.dr, true)
+		_ = rig.routeShare(t, 1)
+		_ = rig.clk.Sleep(ctx, 90*time.Second)
+		if _, _, err := rig.ga.Route(rig.acc); !errors.Is(err, ErrNoHealthyEndpoint) {
+			t.Fatalf("err = %v, want ErrNoHealthyEndpoint", err)
+		}
+	})
+	t.Run("Deterministic", func(t *testing.T) {
+		seq := func() []string {
+			rig := gaTestSetup(t)
+			rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(50)})
+			rig.ga.SetSeed(42)
+			var out []string
+			for i := 0; i < 50; i++ {
+				ep, _, _ := rig.ga.Route(rig.acc)
+				out = append(out, ep)
+			}
+			return out
+		}
+		a, b := seq(), seq()
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("route %d differs with the same seed", i)
+			}
+		}
+	})
+}
+
+func TestGlobalAcceleratorControlPlane(t *testing.T) {
+	ctx := context.Background()
+	rig := gaTestSetup(t)
+	t.Run("OnlyUsWest2", func(t *testing.T) {
+		_, err := rig.w.Region("us-east-1").GlobalAccelerator().DescribeAccelerator(ctx, &globalaccelerator.DescribeAcceleratorInput{AcceleratorArn: aws.String(rig.acc)})
+		var dns *net.DNSError
+		if !errors.As(err, &dns) || !dns.IsNotFound {
+			t.Fatalf("err = %v, want a DNS no-such-host error", err)
+		}
+	})
+	t.Run("DnsName", func(t *testing.T) {
+		out, err := rig.ga.DescribeAccelerator(ctx, &globalaccelerator.DescribeAcceleratorInput{AcceleratorArn: aws.String(rig.acc)})
+		if err != nil || len(aws.ToString(out.Accelerator.DnsName)) < len(".awsglobalaccelerator.com")+1 {
+			t.Fatalf("%v %v", out, err)
+		}
+	})
+	t.Run("Errors", func(t *testing.T) {
+		tests := []struct {
+			name string
+			call func() error
+			want any
+		}{
+			{"WeightOver255", func() error {
+				_, err := rig.ga.AddEndpoints(ctx, &globalaccelerator.AddEndpointsInput{EndpointGroupArn: aws.String(rig.groupP), EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(256)}}})
+				return err
+			}, new(*gatypes.InvalidArgumentException)},
+			{"EndpointInOtherRegion", func() error {
+				_, err := rig.ga.AddEndpoints(ctx, &globalaccelerator.AddEndpointsInput{EndpointGroupArn: aws.String(rig.groupP), EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albB)}}})
+				return err
+			}, new(*gatypes.InvalidArgumentException)},
+			{"GroupExists", func() error {
+				_, err := rig.ga.CreateEndpointGroup(ctx, &globalaccelerator.CreateEndpointGroupInput{ListenerArn: aws.String(rig.listenerARN), EndpointGroupRegion: aws.String("us-east-1")})
+				return err
+			}, new(*gatypes.EndpointGroupAlreadyExistsException)},
+			{"NoGroup", func() error {
+				_, err := rig.ga.DescribeEndpointGroup(ctx, &globalaccelerator.DescribeEndpointGroupInput{EndpointGroupArn: aws.String(rig.groupP + "x")})
+				return err
+			}, new(*gatypes.EndpointGroupNotFoundException)},
+			{"BadInterval", func() error {
+				_, err := rig.ga.UpdateEndpointGroup(ctx, &globalaccelerator.UpdateEndpointGroupInput{EndpointGroupArn: aws.String(rig.groupP), HealthCheckIntervalSeconds: aws.Int32(20)})
+				return err
+			}, new(*gatypes.InvalidArgumentException)},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := tt.call(); err == nil || !errors.As(err, tt.want) {
+					t.Fatalf("err = %v, want %T", err, tt.want)
+				}
+			})
+		}
+	})
+	t.Run("RemoveAndListAreIdempotent", func(t *testing.T) {
+		for i := 0; i < 2; i++ {
+			if _, err := rig.ga.RemoveEndpoints(ctx, &globalaccelerator.RemoveEndpointsInput{EndpointGroupArn: aws.String(rig.groupB), EndpointIdentifiers: []gatypes.EndpointIdentifier{{EndpointId: aws.String(rig.albB)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := rig.ga.ListEndpointGroups(ctx, &globalaccelerator.ListEndpointGroupsInput{ListenerArn: aws.String(rig.listenerARN)})
+		if err != nil || len(out.EndpointGroups) != 2 || len(out.EndpointGroups[1].EndpointDescriptions) != 0 {
+			t.Fatalf("%v %v", out, err)
+		}
+	})
+	t.Run("ControlRegionDownDataPlaneUp", func(t *testing.T) {
+		rig.w.SetDown("us-west-2", true)
+		defer rig.w.SetDown("us-west-2", false)
+		if _, err := rig.ga.DescribeAccelerator(ctx, &globalaccelerator.DescribeAcceleratorInput{AcceleratorArn: aws.String(rig.acc)}); !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("err = %v, want ErrUnreachable", err)
+		}
+		if _, _, err := rig.ga.Route(rig.acc); err != nil {
+			t.Fatalf("route with us-west-2 down: %v", err)
+		}
+	})
+}
+
+func BenchmarkGlobalAcceleratorRoute(b *testing.B) {
+	rig := gaTestSetup(b)
+	ctx := context.Background()
+	_, _ = rig.ga.UpdateEndpointGroup(ctx, &globalaccelerator.UpdateEndpointGroupInput{EndpointGroupArn: aws.String(rig.groupP), TrafficDialPercentage: aws.Float32(50)})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := rig.ga.Route(rig.acc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
