@@ -571,3 +571,62 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentShards applies overlapping batches from several goroutines
+// (shards, and a producer's resends landing on another shard) while a third
+// of the transactions meet TransactionConflict: every id is counted once.
+func TestConcurrentShards(t *testing.T) {
+	m := newMemTable()
+	var conflicts int
+	m.before = func(n int, _ *dynamodb.TransactWriteItemsInput) error {
+		if n%3 == 0 {
+			conflicts++
+			return cancelled("TransactionConflict")
+		}
+		return nil
+	}
+	agg := New(&m.fake, Options{Table: "aggregates", Region: "us-east-1", BaseBackoff: time.Microsecond, MaxBackoff: 10 * time.Microsecond, MaxAttempts: 50, MaxActions: 10})
+	w := window("2026-11-25T02:31Z")
+	const shards, perShard = 6, 200
+	done := make(chan []Result, shards)
+	for s := 0; s < shards; s++ {
+		go func() {
+			es := make([]Entry, perShard)
+			for i := range es {
+				// Shard s overlaps shard s-1 on half its ids.
+				id := s*perShard/2 + i
+				es[i] = Entry{ID: fmt.Sprintf("r%05d", id), Window: w.Add(time.Duration(id%3) * time.Minute), Bytes: 1}
+			}
+			done <- agg.ApplyAll(context.Background(), es)
+		}()
+	}
+	counted := 0
+	for s := 0; s < shards; s++ {
+		for _, r := range <-done {
+			switch r.Outcome {
+			case Failed:
+				t.Fatalf("failed: %v", r.Err)
+			case Counted:
+				counted++
+			}
+		}
+	}
+	distinct := (shards + 1) * perShard / 2
+	if got, want := counted, distinct; got != want {
+		t.Fatalf("counted = %d, want %d distinct ids", got, want)
+	}
+	var total int64
+	for i := 0; i < 3; i++ {
+		tot, err := agg.Totals(context.Background(), w.Add(time.Duration(i)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += tot.Records
+	}
+	if got, want := total, int64(distinct); got != want {
+		t.Fatalf("summaries hold %d records, want %d", got, want)
+	}
+	if conflicts == 0 {
+		t.Fatal("no conflict was injected")
+	}
+}
