@@ -6,6 +6,16 @@
 // definition invalid. Eval runs it against an Env that resolves the JSONPath arguments; every
 // runtime failure (wrong argument type, out-of-range value, …) wraps ErrIntrinsicFailure, which
 // the engine raises as States.IntrinsicFailure.
+//
+// Parse rejects invocations that can never succeed, so the validator reports them before a run:
+// unknown functions, wrong argument counts, bad literals and paths, an "open escape" backslash
+// (only \', \{, \} and \\ are escapes; Step Functions fails such a call when it runs), more
+// than MaxNesting nested calls, an unknown States.Hash algorithm literal and a literal
+// deep-merge flag for States.JsonMerge. Everything that depends on values, including a
+// States.Format placeholder count that does not match its arguments, fails in Eval.
+//
+// Go maps have no order, so States.JsonToString and States.Format print object members in key
+// order where Step Functions keeps the document's order.
 package intrinsic
 
 import "errors"
@@ -47,4 +57,26 @@ func (c *Call) String() string { return c.string() }
 // missing path (errors.Is(err, jsonpath.ErrNotFound)) from a bad argument.
 func (c *Call) Eval(env Env) (any, error) {
 	return c.eval(env)
+}
+
+// Name returns the function name, such as "States.Format".
+func (c *Call) Name() string { return c.name }
+
+// Paths returns the path arguments of the call and of every nested call, as written ("$…" or
+// "$$…"), in order of appearance; a validator can check them against what the state provides.
+func (c *Call) Paths() []string {
+	var out []string
+	var walk func(*Call)
+	walk = func(c *Call) {
+		for i := range c.args {
+			switch a := &c.args[i]; a.kind {
+			case argPath:
+				out = append(out, a.str)
+			case argCall:
+				walk(a.call)
+			}
+		}
+	}
+	walk(c)
+	return out
 }

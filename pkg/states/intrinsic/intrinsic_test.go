@@ -509,3 +509,23 @@ func TestConcurrentEval(t *testing.T) {
 		}
 	}
 }
+
+func TestNameAndPaths(t *testing.T) {
+	c, err := Parse(`States.Format('{} {}', $.a, States.ArrayLength($$.Execution.Input.items[?(@.x)]), 'lit')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Name(), "States.Format"; got != want {
+		t.Fatalf("Name() = %q, want %q", got, want)
+	}
+	if got, want := strings.Join(c.Paths(), " | "), "$.a | $$.Execution.Input.items[?(@.x)]"; got != want {
+		t.Fatalf("Paths() = %q, want %q", got, want)
+	}
+	u, err := Parse(`States.UUID()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.Paths(); len(got) != 0 {
+		t.Fatalf("Paths() of States.UUID() = %v, want none", got)
+	}
+}
