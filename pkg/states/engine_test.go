@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
@@ -354,5 +356,78 @@ func TestValidateMessages(t *testing.T) {
 	}
 	if got := Validate([]byte(`not json`)); len(got) != 1 || !strings.Contains(got[0].Message, "not valid JSON") {
 		t.Fatalf("Validate(not json) = %v", got)
+	}
+}
+
+// sfnAPI is the consumer-side interface a caller of Step Functions declares;
+// both *sfn.Client and SFN satisfy it.
+type sfnAPI interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
+	SendTaskHeartbeat(ctx context.Context, in *sfn.SendTaskHeartbeatInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskHeartbeatOutput, error)
+	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+var (
+	_ sfnAPI = (*sfn.Client)(nil)
+	_ sfnAPI = SFN{}
+)
+
+func TestSFNAdapter(t *testing.T) {
+	clk := clock.NewVirtual(conformanceStart)
+	e := New(Options{Clock: clk})
+	api := SFN{Engine: e}
+	arn := e.Register("Approve", mustParse(t, `{"StartAt":"Ask","States":{"Ask":{"Type":"Task",
+	  "Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken","Parameters":{"t.$":"$$.Task.Token"},"End":true}}}`))
+	e.Registry().Handle("arn:aws:states:::sqs:sendMessage", TaskHandlerFunc(func(ctx context.Context, task *Task) (json.RawMessage, error) {
+		clk.Go(func() {
+			_ = clk.Sleep(context.Background(), 10*time.Second)
+			if _, err := api.SendTaskHeartbeat(context.Background(), &sfn.SendTaskHeartbeatInput{TaskToken: aws.String(task.Token)}); err != nil {
+				t.Errorf("SendTaskHeartbeat: %v", err)
+			}
+			if _, err := api.SendTaskSuccess(context.Background(), &sfn.SendTaskSuccessInput{TaskToken: aws.String(task.Token), Output: aws.String(`"yes"`)}); err != nil {
+				t.Errorf("SendTaskSuccess: %v", err)
+			}
+		})
+		return nil, nil
+	}))
+	ctx := context.Background()
+	st, err := api.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Name: aws.String("a1"), Input: aws.String(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := e.Execution(aws.ToString(st.ExecutionArn))
+	if _, err := x.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, err := api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: st.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != sfntypes.ExecutionStatusSucceeded || aws.ToString(d.Output) != `"yes"` {
+		t.Fatalf("DescribeExecution = %s %s", d.Status, aws.ToString(d.Output))
+	}
+	h, err := api.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: st.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := h.Events[0], h.Events[len(h.Events)-1]
+	if first.Type != sfntypes.HistoryEventTypeExecutionStarted || first.ExecutionStartedEventDetails == nil || aws.ToString(first.ExecutionStartedEventDetails.Input) != `{}` {
+		t.Fatalf("first event = %+v", first)
+	}
+	if last.Type != sfntypes.HistoryEventTypeExecutionSucceeded || aws.ToString(last.ExecutionSucceededEventDetails.Output) != `"yes"` {
+		t.Fatalf("last event = %+v", last)
+	}
+	for _, ev := range h.Events {
+		if ev.Type == sfntypes.HistoryEventTypeTaskScheduled && aws.ToString(ev.TaskScheduledEventDetails.ResourceType) != "sqs" {
+			t.Fatalf("TaskScheduled resourceType = %q", aws.ToString(ev.TaskScheduledEventDetails.ResourceType))
+		}
+	}
+	var missing *sfntypes.ExecutionDoesNotExist
+	if _, err := api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String("nope")}); !errors.As(err, &missing) {
+		t.Fatalf("DescribeExecution(nope) = %v", err)
 	}
 }

@@ -355,9 +355,11 @@ func (p *parser) graph(owner string, obj map[string]any) *graph {
 // link resolves Next/Default/Catch targets within g and checks reachability
 // and termination.
 func (p *parser) link(g *graph, names []string) {
+	broken := false // an unknown target already explains a dead end
 	resolve := func(from, field, target string) *state {
 		s := g.states[target]
 		if s == nil {
+			broken = true
 			p.add(from, field, "%q is not a state in this scope%s", target, suggest(target, names))
 		}
 		return s
@@ -443,7 +445,7 @@ func (p *parser) link(g *graph, names []string) {
 		}
 	}
 	for _, n := range names {
-		if s := g.states[n]; s != nil && seen[s] && !canEnd[s] {
+		if s := g.states[n]; s != nil && seen[s] && !canEnd[s] && !broken {
 			p.add(n, "", "no path from here reaches a terminal state (endless loop)")
 		}
 	}

@@ -1,0 +1,55 @@
+// Package states is an Amazon States Language engine: it parses and
+// validates state machine definitions (JSONPath query language) and runs
+// them locally exactly as AWS Step Functions does — in tests, in a drill, on
+// a laptop.
+//
+// Parse once, run many executions concurrently:
+//
+//	m, err := states.Parse(definition)        // *states.ValidationError lists every problem
+//	reg := states.NewRegistry()
+//	reg.HandleLambda("plan", planHandler)     // lambda:invoke and Lambda ARNs, by function name
+//	reg.HandleSDK("dynamodb", "putItem", put) // arn:aws:states:::aws-sdk:dynamodb:putItem
+//	e := states.New(states.Options{Clock: clock.NewVirtual(start), Registry: reg})
+//	x, err := e.Start(ctx, m, "run-1", input)
+//	res, err := x.Wait(ctx)                   // Status, Output, Error, Cause
+//	events := x.History()                     // GetExecutionHistory-shaped events
+//
+// # Semantics
+//
+// Every state type; InputPath, Parameters (".$" keys, paths, the context
+// object "$$", intrinsic functions), ResultSelector, ResultPath (null too)
+// and OutputPath in the specified order; Choice rules with every operator;
+// Retry (IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds,
+// JitterStrategy) and Catch; the predefined States.* errors; task and
+// heartbeat timeouts; execution timeouts; Parallel; inline Map; the
+// request-response, .sync, .sync:2 and .waitForTaskToken patterns; the
+// 256 KiB payload and 25,000-event history limits.
+//
+// Where the specification and AWS differ, the engine follows AWS, and the
+// code says so: a path that selects nothing is States.Runtime (not
+// States.ParameterPathFailure) and fails the execution whatever the
+// catchers; States.ALL does not match States.Runtime nor
+// States.DataLimitExceeded; a Choice Variable that selects nothing fails the
+// execution; a failed Parallel branch or Map iteration fails the state with
+// its own error name.
+//
+// # Tasks
+//
+// Tasks dispatch through TaskHandler, looked up in a Registry by state name
+// (stubs), by Resource, then through the built-in integrations:
+// arn:aws:states:::lambda:invoke and Lambda function ARNs (LambdaHandler, the
+// result shaped like the integration's: Payload, StatusCode,
+// ExecutedVersion…), arn:aws:states:::aws-sdk:<service>:<action>
+// (SDKHandler) and arn:aws:states:::states:startExecution (a nested
+// execution of a machine registered with Engine.Register). A handler's
+// error is reported under ErrorName(err): the Go type name as aws-lambda-go
+// reports it ("errorString", "wrapError", "TransientError"), or the name an
+// *Error or a Namer gives.
+//
+// # Time
+//
+// The engine reads time only from Options.Clock and starts its goroutines
+// with it, so on a clock.Virtual a Wait of a day, retry backoff and
+// timeouts take no wall time while the history's timestamps advance as they
+// would in the cloud.
+package states
