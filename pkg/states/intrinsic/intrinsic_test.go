@@ -3,6 +3,7 @@ package intrinsic
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -54,50 +55,37 @@ func envFor(t testing.TB, input, context any) Env {
 	}}
 }
 
-// TestGuideExamples runs every example of the developer guide's intrinsic functions page.
+// TestGuideExamples runs every example of the developer guide's intrinsic functions page,
+// kept in testdata/guide_examples.json with the guide's input and result.
 func TestGuideExamples(t *testing.T) {
-	tests := []struct {
-		name, input, expr, want string
-	}{
-		{"Format", `{"name":"Arnav","template":"Hello, my name is {}."}`, `States.Format('Hello, my name is {}.', $.name)`, `"Hello, my name is Arnav."`},
-		{"FormatFromPath", `{"name":"Arnav","template":"Hello, my name is {}."}`, `States.Format($.template, $.name)`, `"Hello, my name is Arnav."`},
-		{"StringToJson", `{"escapedJsonString":"{\"foo\": \"bar\"}"}`, `States.StringToJson($.escapedJsonString)`, `{"foo":"bar"}`},
-		{"JsonToString", `{"unescapedJson":{"foo":"bar"}}`, `States.JsonToString($.unescapedJson)`, `"{\"foo\":\"bar\"}"`},
-		{"Array", `{"Id":123456}`, `States.Array($.Id)`, `[123456]`},
-		{"ArrayPartition", `{"inputArray":[1,2,3,4,5,6,7,8,9]}`, `States.ArrayPartition($.inputArray,4)`, `[[1,2,3,4],[5,6,7,8],[9]]`},
-		{"ArrayContains", `{"inputArray":[1,2,3,4,5,6,7,8,9],"lookingFor":5}`, `States.ArrayContains($.inputArray, $.lookingFor)`, `true`},
-		{"ArrayRange", `{}`, `States.ArrayRange(1, 9, 2)`, `[1,3,5,7,9]`},
-		{"ArrayGetItem", `{"inputArray":[1,2,3,4,5,6,7,8,9],"index":5}`, `States.ArrayGetItem($.inputArray, $.index)`, `6`},
-		{"ArrayLength", `{"inputArray":[1,2,3,4,5,6,7,8,9]}`, `States.ArrayLength($.inputArray)`, `9`},
-		{"ArrayUnique", `{"inputArray":[1,2,3,3,3,3,3,3,4]}`, `States.ArrayUnique($.inputArray)`, `[1,2,3,4]`},
-		{"Base64Encode", `{"input":"Data to encode"}`, `States.Base64Encode($.input)`, `"RGF0YSB0byBlbmNvZGU="`},
-		// The guide shows "Decoded data" as the result, but its input is the encoding of
-		// "Data to encode" from the example above.
-		{"Base64Decode", `{"base64":"RGF0YSB0byBlbmNvZGU="}`, `States.Base64Decode($.base64)`, `"Data to encode"`},
-		// The guide prints 39 hex digits; SHA-1 has 40 and this is the true digest.
-		{"Hash", `{"Data":"input data","Algorithm":"SHA-1"}`, `States.Hash($.Data, $.Algorithm)`, `"aaff4a450a104cd177d28d18d74485e8cae074b7"`},
-		{"JsonMerge", `{"json1":{"a":{"a1":1,"a2":2},"b":2},"json2":{"a":{"a3":1,"a4":2},"c":3}}`, `States.JsonMerge($.json1, $.json2, false)`, `{"a":{"a3":1,"a4":2},"b":2,"c":3}`},
-		{"MathAdd", `{"value1":111,"step":-1}`, `States.MathAdd($.value1, $.step)`, `110`},
-		{"StringSplit", `{"inputString":"1,2,3,4,5","splitter":","}`, `States.StringSplit($.inputString, $.splitter)`, `["1","2","3","4","5"]`},
-		{"StringSplitManyDelimiters", `{"inputString":"This.is+a,test=string","splitter":".+,="}`, `States.StringSplit($.inputString, $.splitter)`, `["This","is","a","test","string"]`},
-		{"NestedSplit", `{"ImageRecipe":{"Arn":"arn:aws:imagebuilder:us-east-1:123456789012:image-recipe/my-recipe.v2/1.0.0"}}`,
-			`States.Format('{}.{}', States.ArrayGetItem(States.StringSplit(States.ArrayGetItem(States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 0), States.ArrayGetItem(States.StringSplit(States.ArrayGetItem(States.StringSplit($.ImageRecipe.Arn, '/'), 2), '.'), 1))`,
-			`"1.0"`},
-		// The escaping example: "I\'m {}" written in JSON as "I\\'m {}".
-		{"EscapedQuote", `{"Username":"Jun"}`, `States.Format('I\'m {}', $.Username)`, `"I'm Jun"`},
+	data, err := os.ReadFile("testdata/guide_examples.json")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse(tt.expr)
+	var cases []struct {
+		Name       string          `json:"name"`
+		Input      json.RawMessage `json:"input"`
+		Expression string          `json:"expression"`
+		Want       json.RawMessage `json:"want"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 20 {
+		t.Fatalf("only %d guide examples in testdata", len(cases))
+	}
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			c, err := Parse(tt.Expression)
 			if err != nil {
-				t.Fatalf("Parse(%q): %v", tt.expr, err)
+				t.Fatalf("Parse(%q): %v", tt.Expression, err)
 			}
-			got, err := c.Eval(envFor(t, decode(t, tt.input), nil))
+			got, err := c.Eval(envFor(t, decode(t, string(tt.Input)), nil))
 			if err != nil {
-				t.Fatalf("Eval(%q): %v", tt.expr, err)
+				t.Fatalf("Eval(%q): %v", tt.Expression, err)
 			}
-			if got, want := canonJSON(t, got), canonJSON(t, decode(t, tt.want)); got != want {
-				t.Fatalf("Eval(%q) = %s, want %s", tt.expr, got, want)
+			if got, want := canonJSON(t, got), canonJSON(t, decode(t, string(tt.Want))); got != want {
+				t.Fatalf("Eval(%q) = %s, want %s", tt.Expression, got, want)
 			}
 		})
 	}
