@@ -100,6 +100,7 @@ func TestGet(t *testing.T) {
 		{"FilterOr", "$.store.book[?(@.price < 9 || @.price > 20)].price", `[8.95,8.99,22.99]`},
 		{"FilterGroupedNot", "$.store.book[?(!(@.price < 9 || @.price > 20))].price", `[12.99]`},
 		{"FilterRegex", "$.store.book[?(@.author =~ /.*REES/i)].author", `["Nigel Rees"]`},
+		{"FilterRegexJavaFlags", "$.store.book[?(@.author =~ /nigel.*/iuU)].author", `["Nigel Rees"]`},
 		{"FilterRegexFullMatch", "$.store.book[?(@.author =~ /Rees/)].author", `[]`},
 		{"FilterIn", "$.store.book[?(@.price in [8.95, 22.99])].price", `[8.95,22.99]`},
 		{"FilterInStrings", "$.store.book[?(@.category in ['reference'])].price", `[8.95]`},

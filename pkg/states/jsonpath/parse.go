@@ -715,10 +715,13 @@ func (p *parser) parseRegex() (operand, error) {
 	prefix := ""
 	for _, f := range flags {
 		switch f {
-		case 'i', 'm', 's', 'U':
+		case 'i', 'm', 's':
 			if !strings.ContainsRune(prefix, f) {
 				prefix += string(f)
 			}
+		case 'd', 'u', 'U':
+			// Java's UNIX_LINES, UNICODE_CASE and UNICODE_CHARACTER_CLASS: Go's RE2 already
+			// matches that way. (Go's own U flag means "ungreedy" and must not be passed on.)
 		default:
 			return operand{}, p.errf(flagsAt, "unsupported regular expression flag %q", f)
 		}
