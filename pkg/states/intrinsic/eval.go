@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
 	"math"
 	randv2 "math/rand/v2"
 	"slices"
@@ -512,64 +513,57 @@ func evalArrayUnique(c *Call, _ Env, args []any) (any, error) {
 	}
 	// Keys make this linear: an array near the payload limit may hold 100,000 items.
 	out := make([]any, 0, len(a))
-	seen := make(map[string]bool, len(a))
-	var b strings.Builder
+	seen := make(map[string]struct{}, len(a))
+	var key []byte
 	for _, x := range a {
-		b.Reset()
-		writeKey(&b, x)
-		if k := b.String(); !seen[k] {
-			seen[k] = true
+		key = appendKey(key[:0], x)
+		if _, dup := seen[string(key)]; !dup {
+			seen[string(key)] = struct{}{}
 			out = append(out, x)
 		}
 	}
 	return out, nil
 }
 
-// writeKey writes a text that is equal for values deepEqual considers equal: JSON with sorted
-// keys and numbers in one normal form.
-func writeKey(b *strings.Builder, v any) {
+// appendKey appends a text that is equal for values deepEqual considers equal: JSON-like with
+// sorted keys and numbers in one normal form.
+func appendKey(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case nil:
-		b.WriteString("n")
+		return append(b, 'n')
 	case bool:
-		b.WriteString(strconv.FormatBool(v))
+		return strconv.AppendBool(b, v)
 	case string:
-		b.WriteString(strconv.Quote(v))
+		return strconv.AppendQuote(b, v)
 	case []any:
-		b.WriteByte('[')
+		b = append(b, '[')
 		for _, x := range v {
-			writeKey(b, x)
-			b.WriteByte(',')
+			b = appendKey(b, x)
+			b = append(b, ',')
 		}
-		b.WriteByte(']')
+		return append(b, ']')
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
+		b = append(b, '{')
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			b = strconv.AppendQuote(b, k)
+			b = append(b, ':')
+			b = appendKey(b, v[k])
+			b = append(b, ',')
 		}
-		slices.Sort(keys)
-		b.WriteByte('{')
-		for _, k := range keys {
-			b.WriteString(strconv.Quote(k))
-			b.WriteByte(':')
-			writeKey(b, v[k])
-			b.WriteByte(',')
-		}
-		b.WriteByte('}')
-	default:
-		t, _ := numberText(v)
-		if i, ok := parseInt(t); ok {
-			b.WriteString("#" + strconv.FormatInt(i, 10))
-		} else if f, err := strconv.ParseFloat(t, 64); err == nil {
-			if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-				b.WriteString("#" + strconv.FormatInt(int64(f), 10))
-			} else {
-				b.WriteString("#" + strconv.FormatFloat(f, 'g', -1, 64))
-			}
-		} else {
-			b.WriteString("#" + t)
-		}
+		return append(b, '}')
 	}
+	t, _ := numberText(v)
+	b = append(b, '#')
+	if i, ok := parseInt(t); ok {
+		return strconv.AppendInt(b, i, 10)
+	}
+	if f, err := strconv.ParseFloat(t, 64); err == nil {
+		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+			return strconv.AppendInt(b, int64(f), 10)
+		}
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
+	}
+	return append(b, t...)
 }
 
 func (c *Call) limitedString(args []any, i int) (string, error) {
