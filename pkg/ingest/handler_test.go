@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -558,4 +559,11 @@ func TestRoundTripper(t *testing.T) {
 	if got, want := resp.StatusCode, http.StatusBadGateway; got != want {
 		t.Fatalf("status = %d, want %d for a failed invocation", got, want)
 	}
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// The handler logs every refused request; the tests assert on answers.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	os.Exit(m.Run())
 }

@@ -52,6 +52,17 @@ const (
 	hi = 0x8080808080808080
 )
 
+// special flags, in the high bit of each byte, the bytes of the
+// little-endian word x that end a run of plain string characters: '"', '\\',
+// control characters and non-ASCII. The high bit is set by x-0x20 wrapping
+// (< 0x20), by x itself (>= 0x80), or by q or s being zero ('"', '\\').
+// Borrows only flag bytes above a true hit, so the lowest flag is exact.
+func special(x uint64) uint64 {
+	q := x ^ (lo * '"')
+	s := x ^ (lo * '\\')
+	return ((x - lo*0x20) | x | (q - lo) | (s - lo)) & hi
+}
+
 // scanString scans the string starting at b[i] == '"'. It returns the offset
 // just past the closing quote and whether the string holds escapes.
 func scanString(b []byte, i int) (int, bool, *syntaxError) {
@@ -60,18 +71,30 @@ func scanString(b []byte, i int) (int, bool, *syntaxError) {
 	escaped := false
 	for {
 		// Eight bytes at a time: stop at the first '"', '\\', control
-		// character or non-ASCII byte. The lowest flagged byte is exact.
+		// character or non-ASCII byte.
+		for i+16 <= len(b) {
+			// Two words per turn: they are independent, so the CPU
+			// overlaps them.
+			mx := special(binary.LittleEndian.Uint64(b[i:]))
+			my := special(binary.LittleEndian.Uint64(b[i+8:]))
+			if mx|my != 0 {
+				if mx != 0 {
+					i += bits.TrailingZeros64(mx) >> 3
+				} else {
+					i += 8 + bits.TrailingZeros64(my)>>3
+				}
+				goto found
+			}
+			i += 16
+		}
 		for i+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[i:])
-			q := x ^ (lo * '"')
-			s := x ^ (lo * '\\')
-			m := (((q - lo) &^ q) | ((s - lo) &^ s) | ((x - lo*0x20) &^ x) | x) & hi
-			if m != 0 {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
-				break
+				goto found
 			}
 			i += 8
 		}
+	found:
 		if i >= len(b) {
 			return i, escaped, errAt(start, "unterminated string")
 		}
