@@ -75,6 +75,8 @@ func TestGet(t *testing.T) {
 		{"DeepScanIndex", "$..book[2].title", `["Moby Dick"]`},
 		{"DeepScanNegative", "$..book[-1].title", `["The Lord of the Rings"]`},
 		{"DeepBracket", "$..['isbn']", `["0-553-21311-3","0-395-19395-8"]`},
+		{"DeepMultiNameNeedsAll", "$..['category','price']", `[{"category":"reference","price":8.95},{"category":"fiction","price":12.99},{"category":"fiction","price":8.99},{"category":"fiction","price":22.99}]`},
+		{"DeepWildcardOrder", "$.store.bicycle..*", `["red",19.95]`},
 		{"IndexUnion", "$.bar[0,2]", `["a","c"]`},
 		{"IndexUnionOutOfRangeSkipped", "$.bar[0,7]", `["a"]`},
 		{"NameUnionNotLeaf", "$.store.book[0]['author','title'].x", `[]`},
