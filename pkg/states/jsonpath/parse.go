@@ -140,6 +140,7 @@ func compile(expr string) (*Path, error) {
 func (p *parser) parsePath(inFilter bool) (*Path, error) {
 	path := &Path{root: p.peek()}
 	p.pos++
+loop:
 	for !p.eof() {
 		c := p.peek()
 		start := p.pos
@@ -173,12 +174,11 @@ func (p *parser) parsePath(inFilter bool) (*Path, error) {
 			path.segs = append(path.segs, seg)
 		default:
 			if inFilter {
-				goto done
+				break loop
 			}
 			return nil, p.errf(p.pos, "unexpected %s, expected '.' or '['", p.describe())
 		}
 	}
-done:
 	if n := len(path.segs); n > 0 {
 		path.segs[n-1].leaf = true
 	}
