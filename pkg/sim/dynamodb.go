@@ -1,0 +1,1794 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/big"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// ddbServiceID is the SDK's ServiceID for DynamoDB.
+const ddbServiceID = "DynamoDB"
+
+// ddbMaxConcurrentRestores is DynamoDB's limit on restores in flight per
+// account and region (AWS-FACTS.md "DynamoDB PITR").
+const ddbMaxConcurrentRestores = 50
+
+// ddbPageBytes is the 1 MB a Query or Scan page reads at most.
+const ddbPageBytes = 1 << 20
+
+// DynamoDB is one region's simulated Amazon DynamoDB: tables, items,
+// expressions, queries, transactions, point-in-time recovery and restores.
+//
+// Every table keeps a time-ordered log of its item changes, so a restore can
+// rebuild the table as of any instant in the PITR window. Table status is
+// derived from the clock (CREATING until a modelled instant, then ACTIVE), so
+// no goroutine is needed to advance it.
+type DynamoDB struct {
+	r *Region
+
+	mu            sync.Mutex
+	tables        map[string]*ddbTable
+	createDelay   time.Duration
+	restoreDelay  time.Duration
+	latestLag     time.Duration
+	tableSequence int
+}
+
+// ddbTable is one table. Guarded by DynamoDB.mu.
+type ddbTable struct {
+	name, arn, id      string
+	created, activeAt  time.Time
+	hashKey, rangeKey  string
+	hashType, rngType  string // "S", "N" or "B"
+	keySchema          []ddbtypes.KeySchemaElement
+	attrDefs           []ddbtypes.AttributeDefinition
+	billing            ddbtypes.BillingMode
+	stream             *ddbtypes.StreamSpecification
+	deletionProtection bool
+	tags               []ddbtypes.Tag
+	ttl                *ddbtypes.TimeToLiveDescription
+	pitr               bool
+	pitrSince          time.Time
+	pitrDays           int32
+	restore            *ddbtypes.RestoreSummary
+
+	items map[string]*ddbStored // primary key → item
+	parts map[string]*ddbPart   // partition key → items ordered by sort key
+	order []*ddbStored          // scan order, rebuilt when nil
+	log   []ddbChange           // every change, oldest first
+}
+
+// ddbStored is a stored item. Its item map is never mutated once stored, so
+// the change log and readers may share it.
+type ddbStored struct {
+	key     string // encoded primary key
+	hashEnc string
+	rng     ddbAV
+	rngNum  *big.Rat // parsed sort key when it is a number
+	item    ddbItem
+}
+
+type ddbPart struct{ items []*ddbStored }
+
+// ddbChange is one entry of a table's change log; item nil is a delete.
+type ddbChange struct {
+	at   time.Time
+	key  string
+	item ddbItem
+}
+
+// DynamoDB returns the region's DynamoDB service.
+func (r *Region) DynamoDB() *DynamoDB {
+	return r.service("dynamodb", func() any {
+		return &DynamoDB{r: r, tables: make(map[string]*ddbTable), createDelay: 5 * time.Second,
+			restoreDelay: 20 * time.Minute, latestLag: 5 * time.Minute}
+	}).(*DynamoDB)
+}
+
+// SetCreateDelay sets how long a new table stays CREATING (default 5 s).
+func (c *DynamoDB) SetCreateDelay(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.createDelay = d
+}
+
+// SetRestoreDuration sets how long a restored table stays CREATING. The
+// default, 20 minutes, is the field-reported floor for a PITR restore
+// regardless of size (AWS-FACTS.md).
+func (c *DynamoDB) SetRestoreDuration(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.restoreDelay = d
+}
+
+func (c *DynamoDB) now() time.Time { return c.r.world.Clock.Now().UTC() }
+
+func (t *ddbTable) status(now time.Time) ddbtypes.TableStatus {
+	if now.Before(t.activeAt) {
+		return ddbtypes.TableStatusCreating
+	}
+	return ddbtypes.TableStatusActive
+}
+
+// describe renders the table. Callers hold the lock.
+func (c *DynamoDB) describe(t *ddbTable) *ddbtypes.TableDescription {
+	now := c.now()
+	var size int64
+	for _, s := range t.items {
+		size += int64(ddbItemSize(s.item))
+	}
+	d := &ddbtypes.TableDescription{
+		TableName: aws.String(t.name), TableArn: aws.String(t.arn), TableId: aws.String(t.id),
+		TableStatus: t.status(now), CreationDateTime: aws.Time(t.created),
+		KeySchema: t.keySchema, AttributeDefinitions: t.attrDefs,
+		ItemCount: aws.Int64(int64(len(t.items))), TableSizeBytes: aws.Int64(size),
+		DeletionProtectionEnabled: aws.Bool(t.deletionProtection),
+		BillingModeSummary:        &ddbtypes.BillingModeSummary{BillingMode: t.billing},
+		StreamSpecification:       t.stream,
+	}
+	if t.stream != nil && aws.ToBool(t.stream.StreamEnabled) {
+		label := t.created.Format("2006-01-02T15:04:05.000")
+		d.LatestStreamLabel = aws.String(label)
+		d.LatestStreamArn = aws.String(t.arn + "/stream/" + label)
+	}
+	if t.restore != nil {
+		rs := *t.restore
+		rs.RestoreInProgress = aws.Bool(now.Before(t.activeAt))
+		d.RestoreSummary = &rs
+	}
+	return d
+}
+
+// ddbTableName accepts a table name or a table ARN of this region.
+func (c *DynamoDB) ddbTableName(name string) string {
+	prefix := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/", c.r.Name, c.r.world.Account)
+	return strings.TrimPrefix(name, prefix)
+}
+
+// activeLocked returns a table for a data-plane call: a missing or CREATING
+// table is ResourceNotFoundException, as DynamoDB answers.
+func (c *DynamoDB) activeLocked(name string) (*ddbTable, error) {
+	t := c.tables[c.ddbTableName(name)]
+	if t == nil || t.status(c.now()) != ddbtypes.TableStatusActive {
+		return nil, &ddbtypes.ResourceNotFoundException{Message: aws.String("Requested resource not found")}
+	}
+	return t, nil
+}
+
+func (c *DynamoDB) anyLocked(name string) (*ddbTable, error) {
+	n := c.ddbTableName(name)
+	t := c.tables[n]
+	if t == nil {
+		return nil, &ddbtypes.ResourceNotFoundException{Message: aws.String(fmt.Sprintf("Requested resource not found: Table: %s not found", n))}
+	}
+	return t, nil
+}
+
+// --- control plane ---
+
+// CreateTable creates a table; it is CREATING for the create delay.
+func (c *DynamoDB) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
+	const op = "CreateTable"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	name := aws.ToString(in.TableName)
+	if len(name) < 3 || len(name) > 255 {
+		return nil, opErr(ddbServiceID, op, ddbValidation("TableName must be at least 3 characters long and at most 255 characters long"))
+	}
+	t, err := ddbNewTable(name, in.KeySchema, in.AttributeDefinitions)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	t.billing = in.BillingMode
+	if t.billing == "" {
+		t.billing = ddbtypes.BillingModeProvisioned
+	}
+	t.stream = in.StreamSpecification
+	t.deletionProtection = aws.ToBool(in.DeletionProtectionEnabled)
+	t.tags = append([]ddbtypes.Tag(nil), in.Tags...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tables[name] != nil {
+		return nil, opErr(ddbServiceID, op, &ddbtypes.ResourceInUseException{Message: aws.String("Table already exists: " + name)})
+	}
+	c.initTableLocked(t, c.createDelay)
+	return &dynamodb.CreateTableOutput{TableDescription: c.describe(t)}, nil
+}
+
+func (c *DynamoDB) initTableLocked(t *ddbTable, delay time.Duration) {
+	now := c.now()
+	c.tableSequence++
+	t.arn = fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", c.r.Name, c.r.world.Account, t.name)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%s/%d", c.r.Name, t.name, c.tableSequence)
+	t.id = fmt.Sprintf("%016x-0000-4000-8000-%012x", h.Sum64(), c.tableSequence)
+	t.created, t.activeAt = now, now.Add(delay)
+	c.tables[t.name] = t
+}
+
+// ddbNewTable validates a key schema and returns an empty table.
+func ddbNewTable(name string, ks []ddbtypes.KeySchemaElement, defs []ddbtypes.AttributeDefinition) (*ddbTable, error) {
+	t := &ddbTable{name: name, items: map[string]*ddbStored{}, parts: map[string]*ddbPart{}, pitrDays: 35,
+		keySchema: append([]ddbtypes.KeySchemaElement(nil), ks...), attrDefs: append([]ddbtypes.AttributeDefinition(nil), defs...)}
+	types := map[string]string{}
+	for _, d := range defs {
+		types[aws.ToString(d.AttributeName)] = string(d.AttributeType)
+	}
+	for _, k := range ks {
+		n := aws.ToString(k.AttributeName)
+		typ, ok := types[n]
+		if !ok {
+			return nil, ddbValidation("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [%s], AttributeDefinitions: [%s]", n, strings.Join(ddbKeys(types), ", "))
+		}
+		switch k.KeyType {
+		case ddbtypes.KeyTypeHash:
+			if t.hashKey != "" {
+				return nil, ddbValidation("Invalid KeySchema: Some index key attribute have no definition")
+			}
+			t.hashKey, t.hashType = n, typ
+		case ddbtypes.KeyTypeRange:
+			t.rangeKey, t.rngType = n, typ
+		}
+	}
+	if t.hashKey == "" || len(ks) > 2 {
+		return nil, ddbValidation("1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: Member must have a HASH key")
+	}
+	return t, nil
+}
+
+func ddbKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DescribeTable describes a table.
+func (c *DynamoDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	const op = "DescribeTable"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.anyLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	return &dynamodb.DescribeTableOutput{Table: c.describe(t)}, nil
+}
+
+// ListTables lists table names in order, with pagination.
+func (c *DynamoDB) ListTables(ctx context.Context, in *dynamodb.ListTablesInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error) {
+	const op = "ListTables"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	limit := int(aws.ToInt32(in.Limit))
+	if limit <= 0 || limit > 100 {
+		limit = 100
+	}
+	c.mu.Lock()
+	names := ddbKeys(c.tables)
+	c.mu.Unlock()
+	out := &dynamodb.ListTablesOutput{}
+	for _, n := range names {
+		if n <= aws.ToString(in.ExclusiveStartTableName) {
+			continue
+		}
+		if len(out.TableNames) == limit {
+			out.LastEvaluatedTableName = aws.String(out.TableNames[limit-1])
+			break
+		}
+		out.TableNames = append(out.TableNames, n)
+	}
+	return out, nil
+}
+
+// DeleteTable deletes a table. With deletion protection on, DynamoDB refuses
+// with a ValidationException; a CREATING table is ResourceInUseException.
+func (c *DynamoDB) DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
+	const op = "DeleteTable"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.anyLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	if t.deletionProtection {
+		return nil, opErr(ddbServiceID, op, ddbValidation("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."))
+	}
+	if t.status(c.now()) != ddbtypes.TableStatusActive {
+		return nil, opErr(ddbServiceID, op, &ddbtypes.ResourceInUseException{Message: aws.String("Attempt to change a resource which is still in use: Table is being created: " + t.name)})
+	}
+	d := c.describe(t)
+	d.TableStatus = ddbtypes.TableStatusDeleting
+	delete(c.tables, t.name)
+	return &dynamodb.DeleteTableOutput{TableDescription: d}, nil
+}
+
+// UpdateTable changes deletion protection, billing mode or streams.
+func (c *DynamoDB) UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error) {
+	const op = "UpdateTable"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.anyLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	if t.status(c.now()) != ddbtypes.TableStatusActive {
+		return nil, opErr(ddbServiceID, op, &ddbtypes.ResourceInUseException{Message: aws.String("Attempt to change a resource which is still in use: Table is being created: " + t.name)})
+	}
+	if in.DeletionProtectionEnabled != nil {
+		t.deletionProtection = *in.DeletionProtectionEnabled
+	}
+	if in.BillingMode != "" {
+		t.billing = in.BillingMode
+	}
+	if in.StreamSpecification != nil {
+		t.stream = in.StreamSpecification
+	}
+	return &dynamodb.UpdateTableOutput{TableDescription: c.describe(t)}, nil
+}
+
+func (c *DynamoDB) tableByARNLocked(arn string) (*ddbTable, error) {
+	for _, t := range c.tables {
+		if t.arn == arn {
+			return t, nil
+		}
+	}
+	return nil, &ddbtypes.ResourceNotFoundException{Message: aws.String("Requested resource not found: ResourceArn: " + arn + " not found")}
+}
+
+// TagResource adds or replaces tags on a table.
+func (c *DynamoDB) TagResource(ctx context.Context, in *dynamodb.TagResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TagResourceOutput, error) {
+	const op = "TagResource"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.tableByARNLocked(aws.ToString(in.ResourceArn))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	for _, tag := range in.Tags {
+		replaced := false
+		for i := range t.tags {
+			if aws.ToString(t.tags[i].Key) == aws.ToString(tag.Key) {
+				t.tags[i].Value, replaced = tag.Value, true
+			}
+		}
+		if !replaced {
+			t.tags = append(t.tags, tag)
+		}
+	}
+	return &dynamodb.TagResourceOutput{}, nil
+}
+
+// UntagResource removes tags from a table.
+func (c *DynamoDB) UntagResource(ctx context.Context, in *dynamodb.UntagResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UntagResourceOutput, error) {
+	const op = "UntagResource"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.tableByARNLocked(aws.ToString(in.ResourceArn))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	kept := t.tags[:0]
+	for _, tag := range t.tags {
+		drop := false
+		for _, k := range in.TagKeys {
+			drop = drop || k == aws.ToString(tag.Key)
+		}
+		if !drop {
+			kept = append(kept, tag)
+		}
+	}
+	t.tags = kept
+	return &dynamodb.UntagResourceOutput{}, nil
+}
+
+// ListTagsOfResource lists a table's tags.
+func (c *DynamoDB) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error) {
+	const op = "ListTagsOfResource"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.tableByARNLocked(aws.ToString(in.ResourceArn))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	return &dynamodb.ListTagsOfResourceOutput{Tags: append([]ddbtypes.Tag(nil), t.tags...)}, nil
+}
+
+// UpdateTimeToLive enables or disables TTL on a table.
+func (c *DynamoDB) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
+	const op = "UpdateTimeToLive"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	spec := in.TimeToLiveSpecification
+	if spec == nil || aws.ToString(spec.AttributeName) == "" {
+		return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.anyLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	on := aws.ToBool(spec.Enabled)
+	wasOn := t.ttl != nil && t.ttl.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled
+	switch {
+	case on && wasOn:
+		return nil, opErr(ddbServiceID, op, ddbValidation("TimeToLive is already enabled"))
+	case !on && !wasOn:
+		return nil, opErr(ddbServiceID, op, ddbValidation("TimeToLive is already disabled"))
+	}
+	st := ddbtypes.TimeToLiveStatusDisabled
+	if on {
+		st = ddbtypes.TimeToLiveStatusEnabled
+	}
+	t.ttl = &ddbtypes.TimeToLiveDescription{AttributeName: spec.AttributeName, TimeToLiveStatus: st}
+	cp := *spec
+	return &dynamodb.UpdateTimeToLiveOutput{TimeToLiveSpecification: &cp}, nil
+}
+
+// DescribeTimeToLive describes a table's TTL setting.
+func (c *DynamoDB) DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error) {
+	const op = "DescribeTimeToLive"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.anyLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	d := &ddbtypes.TimeToLiveDescription{TimeToLiveStatus: ddbtypes.TimeToLiveStatusDisabled}
+	if t.ttl != nil {
+		cp := *t.ttl
+		d = &cp
+	}
+	return &dynamodb.DescribeTimeToLiveOutput{TimeToLiveDescription: d}, nil
+}
+
+// --- items ---
+
+// ddbKeyEnc encodes a key attribute value as a map key.
+func ddbKeyEnc(v ddbAV) string {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return "S" + v.Value
+	case *ddbtypes.AttributeValueMemberN:
+		return "N" + ddbCanonNum(v.Value)
+	case *ddbtypes.AttributeValueMemberB:
+		return "B" + string(v.Value)
+	}
+	return "?"
+}
+
+// keyOf validates the key attributes in item (a full item or a Key) and
+// returns the encoded primary key.
+func (t *ddbTable) keyOf(item ddbItem, exact bool) (key, hashEnc string, err error) {
+	if exact {
+		want := 1
+		if t.rangeKey != "" {
+			want = 2
+		}
+		if len(item) != want {
+			return "", "", ddbValidation("The provided key element does not match the schema")
+		}
+	}
+	check := func(name, typ string) (string, error) {
+		v, ok := item[name]
+		if !ok {
+			if exact {
+				return "", ddbValidation("The provided key element does not match the schema")
+			}
+			return "", ddbValidation("One or more parameter values were invalid: Missing the key %s in the item", name)
+		}
+		if got := ddbTypeName(v); got != typ {
+			if exact {
+				return "", ddbValidation("The provided key element does not match the schema")
+			}
+			return "", ddbValidation("One or more parameter values were invalid: Type mismatch for key %s expected: %s actual: %s", name, typ, got)
+		}
+		enc := ddbKeyEnc(v)
+		if len(enc) == 1 {
+			return "", ddbValidation("One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty %s value. Key: %s", map[string]string{"S": "string", "B": "binary", "N": "number"}[typ], name)
+		}
+		return enc, nil
+	}
+	h, err := check(t.hashKey, t.hashType)
+	if err != nil {
+		return "", "", err
+	}
+	if t.rangeKey == "" {
+		return h, h, nil
+	}
+	r, err := check(t.rangeKey, t.rngType)
+	if err != nil {
+		return "", "", err
+	}
+	return h + "\x00" + r, h, nil
+}
+
+func (t *ddbTable) keyAttrs(item ddbItem) ddbItem {
+	out := ddbItem{t.hashKey: ddbCopyAV(item[t.hashKey])}
+	if t.rangeKey != "" {
+		out[t.rangeKey] = ddbCopyAV(item[t.rangeKey])
+	}
+	return out
+}
+
+// ddbValidateItem checks values DynamoDB rejects and normalises numbers, in
+// place (the item is already the simulator's own copy).
+func ddbValidateItem(item ddbItem) error {
+	for _, v := range item {
+		if err := ddbValidateAV(v); err != nil {
+			return err
+		}
+	}
+	if ddbItemSize(item) > 400*1024 {
+		return ddbValidation("Item size has exceeded the maximum allowed size")
+	}
+	return nil
+}
+
+func ddbValidateAV(v ddbAV) error {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberN:
+		r, ok := ddbNum(v.Value)
+		if !ok {
+			return ddbValidation("A value provided cannot be converted into a number")
+		}
+		v.Value = ddbFormatNum(r)
+	case *ddbtypes.AttributeValueMemberNS:
+		if len(v.Value) == 0 {
+			return ddbValidation("One or more parameter values were invalid: An number set  may not be empty")
+		}
+		seen := map[string]bool{}
+		for i, n := range v.Value {
+			r, ok := ddbNum(n)
+			if !ok {
+				return ddbValidation("A value provided cannot be converted into a number")
+			}
+			v.Value[i] = ddbFormatNum(r)
+			if seen[v.Value[i]] {
+				return ddbValidation("One or more parameter values were invalid: Input collection %v contains duplicates.", v.Value)
+			}
+			seen[v.Value[i]] = true
+		}
+	case *ddbtypes.AttributeValueMemberSS:
+		if len(v.Value) == 0 {
+			return ddbValidation("One or more parameter values were invalid: An string set  may not be empty")
+		}
+		seen := map[string]bool{}
+		for _, s := range v.Value {
+			if seen[s] {
+				return ddbValidation("One or more parameter values were invalid: Input collection %v contains duplicates.", v.Value)
+			}
+			seen[s] = true
+		}
+	case *ddbtypes.AttributeValueMemberBS:
+		if len(v.Value) == 0 {
+			return ddbValidation("One or more parameter values were invalid: An binary set  may not be empty")
+		}
+	case *ddbtypes.AttributeValueMemberL:
+		for _, e := range v.Value {
+			if err := ddbValidateAV(e); err != nil {
+				return err
+			}
+		}
+	case *ddbtypes.AttributeValueMemberM:
+		for _, e := range v.Value {
+			if err := ddbValidateAV(e); err != nil {
+				return err
+			}
+		}
+	case nil:
+		return ddbValidation("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+	}
+	return nil
+}
+
+// ddbItemSize approximates DynamoDB's item size: names plus values.
+func ddbItemSize(item ddbItem) int {
+	n := 0
+	for k, v := range item {
+		n += len(k) + ddbAVSize(v)
+	}
+	return n
+}
+
+func ddbAVSize(v ddbAV) int {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return len(v.Value)
+	case *ddbtypes.AttributeValueMemberN:
+		return len(v.Value)/2 + 1
+	case *ddbtypes.AttributeValueMemberB:
+		return len(v.Value)
+	case *ddbtypes.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *ddbtypes.AttributeValueMemberNS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)/2 + 1
+		}
+		return n
+	case *ddbtypes.AttributeValueMemberBS:
+		n := 0
+		for _, b := range v.Value {
+			n += len(b)
+		}
+		return n
+	case *ddbtypes.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + ddbAVSize(e)
+		}
+		return n
+	case *ddbtypes.AttributeValueMemberM:
+		n := 3
+		for k, e := range v.Value {
+			n += 1 + len(k) + ddbAVSize(e)
+		}
+		return n
+	}
+	return 1
+}
+
+// ddbRangeCmp orders two stored items of one partition by sort key.
+func ddbRangeCmp(a, b *ddbStored) int {
+	if a.rngNum != nil && b.rngNum != nil {
+		return a.rngNum.Cmp(b.rngNum)
+	}
+	n, _ := ddbCompare(a.rng, b.rng)
+	return n
+}
+
+// writeLocked stores item (nil: delete) under key and logs the change.
+func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
+	t.log = append(t.log, ddbChange{at: c.now(), key: key, item: item})
+	t.applyLocked(key, hashEnc, item)
+}
+
+// applyLocked stores or deletes an item without logging.
+func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem) {
+	old := t.items[key]
+	if item == nil {
+		if old == nil {
+			return
+		}
+		delete(t.items, key)
+		p := t.parts[hashEnc]
+		i := sort.Search(len(p.items), func(i int) bool { return ddbRangeCmp(p.items[i], old) >= 0 })
+		if i < len(p.items) && p.items[i] == old {
+			p.items = append(p.items[:i], p.items[i+1:]...)
+		}
+		if len(p.items) == 0 {
+			delete(t.parts, hashEnc)
+		}
+		t.order = nil
+		return
+	}
+	if old != nil {
+		old.item = item // same key and position: replace in place
+		return
+	}
+	s := &ddbStored{key: key, hashEnc: hashEnc, item: item}
+	if t.rangeKey != "" {
+		s.rng = item[t.rangeKey]
+		if n, ok := s.rng.(*ddbtypes.AttributeValueMemberN); ok {
+			s.rngNum, _ = ddbNum(n.Value)
+		}
+	}
+	t.items[key] = s
+	p := t.parts[hashEnc]
+	if p == nil {
+		p = &ddbPart{}
+		t.parts[hashEnc] = p
+	}
+	i := sort.Search(len(p.items), func(i int) bool { return ddbRangeCmp(p.items[i], s) >= 0 })
+	p.items = append(p.items, nil)
+	copy(p.items[i+1:], p.items[i:])
+	p.items[i] = s
+	t.order = nil
+}
+
+// returnValues picks the attributes ReturnValues asks for.
+func ddbReturnValues(rv ddbtypes.ReturnValue, old, new ddbItem, touched []string) ddbItem {
+	pick := func(item ddbItem) ddbItem {
+		if item == nil {
+			return nil
+		}
+		out := ddbItem{}
+		for _, n := range touched {
+			if v, ok := item[n]; ok {
+				out[n] = ddbCopyAV(v)
+			}
+		}
+		return out
+	}
+	switch rv {
+	case ddbtypes.ReturnValueAllOld:
+		return ddbCopyItem(old)
+	case ddbtypes.ReturnValueAllNew:
+		return ddbCopyItem(new)
+	case ddbtypes.ReturnValueUpdatedOld:
+		return pick(old)
+	case ddbtypes.ReturnValueUpdatedNew:
+		return pick(new)
+	}
+	return nil
+}
+
+func ddbCondFailed(old ddbItem, rv ddbtypes.ReturnValuesOnConditionCheckFailure) error {
+	e := &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	if rv == ddbtypes.ReturnValuesOnConditionCheckFailureAllOld && old != nil {
+		e.Item = ddbCopyItem(old)
+	}
+	return e
+}
+
+// ddbParseOptCond parses an optional condition expression.
+func ddbParseOptCond(kind string, src *string, ctx *ddbExprCtx) (any, error) {
+	if src == nil {
+		return nil, nil
+	}
+	return ddbParseCondition(kind, *src, ctx)
+}
+
+func ddbOld(s *ddbStored) ddbItem {
+	if s == nil {
+		return nil
+	}
+	return s.item
+}
+
+// PutItem writes an item, optionally under a condition.
+func (c *DynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	const op = "PutItem"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if in.ReturnValues != "" && in.ReturnValues != ddbtypes.ReturnValueNone && in.ReturnValues != ddbtypes.ReturnValueAllOld {
+		return nil, opErr(ddbServiceID, op, ddbValidation("ReturnValues can only be ALL_OLD or NONE"))
+	}
+	if in.Expected != nil {
+		return nil, opErr(ddbServiceID, op, ddbValidation("the legacy parameter Expected is not supported; use ConditionExpression"))
+	}
+	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	cond, err := ddbParseOptCond("ConditionExpression", in.ConditionExpression, ectx)
+	if err == nil {
+		err = ectx.checkUnused()
+	}
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	item := ddbCopyItem(in.Item)
+	if err := ddbValidateItem(item); err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.activeLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	key, hashEnc, err := t.keyOf(item, false)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	old := ddbOld(t.items[key])
+	if cond != nil && !ddbEval(old, cond) {
+		return nil, opErr(ddbServiceID, op, ddbCondFailed(old, in.ReturnValuesOnConditionCheckFailure))
+	}
+	c.writeLocked(t, key, hashEnc, item)
+	return &dynamodb.PutItemOutput{Attributes: ddbReturnValues(in.ReturnValues, old, item, nil)}, nil
+}
+
+// GetItem reads an item.
+func (c *DynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	const op = "GetItem"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, nil)
+	proj, err := ddbParseOptProjection(in.ProjectionExpression, in.AttributesToGet, ectx)
+	if err == nil {
+		err = ectx.checkUnused()
+	}
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.activeLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	key, _, err := t.keyOf(in.Key, true)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	out := &dynamodb.GetItemOutput{}
+	if s := t.items[key]; s != nil {
+		out.Item = ddbProject(s.item, proj)
+	}
+	return out, nil
+}
+
+func ddbParseOptProjection(src *string, attrs []string, ctx *ddbExprCtx) ([]*ddbPath, error) {
+	if src != nil {
+		return ddbParseProjection(*src, ctx)
+	}
+	if len(attrs) > 0 {
+		var out []*ddbPath
+		for _, a := range attrs {
+			out = append(out, &ddbPath{elems: []ddbPathElem{{name: a, index: -1}}})
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// UpdateItem updates (or creates) an item with an update expression.
+func (c *DynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	const op = "UpdateItem"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if in.AttributeUpdates != nil || in.Expected != nil {
+		return nil, opErr(ddbServiceID, op, ddbValidation("the legacy parameters AttributeUpdates and Expected are not supported; use UpdateExpression and ConditionExpression"))
+	}
+	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	upd, cond, err := ddbParseUpdateReq(in.UpdateExpression, in.ConditionExpression, ectx)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.activeLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	old, newItem, key, hashEnc, touched, err := c.prepareUpdateLocked(t, in.Key, upd, cond, in.ReturnValuesOnConditionCheckFailure)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.writeLocked(t, key, hashEnc, newItem)
+	return &dynamodb.UpdateItemOutput{Attributes: ddbReturnValues(in.ReturnValues, old, newItem, touched)}, nil
+}
+
+func ddbParseUpdateReq(updSrc, condSrc *string, ectx *ddbExprCtx) (*ddbUpdate, any, error) {
+	var upd *ddbUpdate
+	if updSrc != nil {
+		var err error
+		if upd, err = ddbParseUpdate(*updSrc, ectx); err != nil {
+			return nil, nil, err
+		}
+	}
+	cond, err := ddbParseOptCond("ConditionExpression", condSrc, ectx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return upd, cond, ectx.checkUnused()
+}
+
+// prepareUpdateLocked computes an update's result without storing it.
+func (c *DynamoDB) prepareUpdateLocked(t *ddbTable, keyIn ddbItem, upd *ddbUpdate, cond any, rvf ddbtypes.ReturnValuesOnConditionCheckFailure) (old, newItem ddbItem, key, hashEnc string, touched []string, err error) {
+	keyItem := ddbCopyItem(keyIn)
+	if err = ddbValidateItem(keyItem); err != nil {
+		return
+	}
+	if key, hashEnc, err = t.keyOf(keyItem, true); err != nil {
+		return
+	}
+	old = ddbOld(t.items[key])
+	if cond != nil && !ddbEval(old, cond) {
+		err = ddbCondFailed(old, rvf)
+		return
+	}
+	newItem = ddbCopyItem(old)
+	if newItem == nil {
+		newItem = keyItem
+	}
+	if upd != nil {
+		if touched, err = ddbApplyUpdate(newItem, upd); err != nil {
+			return
+		}
+	}
+	for _, n := range touched {
+		if n == t.hashKey || n == t.rangeKey {
+			err = ddbValidation("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", n)
+			return
+		}
+	}
+	err = ddbValidateItem(newItem)
+	return
+}
+
+// DeleteItem deletes an item, optionally under a condition.
+func (c *DynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	const op = "DeleteItem"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if in.ReturnValues != "" && in.ReturnValues != ddbtypes.ReturnValueNone && in.ReturnValues != ddbtypes.ReturnValueAllOld {
+		return nil, opErr(ddbServiceID, op, ddbValidation("ReturnValues can only be ALL_OLD or NONE"))
+	}
+	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	cond, err := ddbParseOptCond("ConditionExpression", in.ConditionExpression, ectx)
+	if err == nil {
+		err = ectx.checkUnused()
+	}
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.activeLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	key, hashEnc, err := t.keyOf(in.Key, true)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	old := ddbOld(t.items[key])
+	if cond != nil && !ddbEval(old, cond) {
+		return nil, opErr(ddbServiceID, op, ddbCondFailed(old, in.ReturnValuesOnConditionCheckFailure))
+	}
+	if old != nil {
+		c.writeLocked(t, key, hashEnc, nil)
+	}
+	return &dynamodb.DeleteItemOutput{Attributes: ddbReturnValues(in.ReturnValues, old, nil, nil)}, nil
+}
+
+// ddbKeyCond is an analysed key condition.
+type ddbKeyCond struct {
+	hashEnc string
+	rng     any // condition on the sort key, or nil
+}
+
+// keyCondition checks a parsed KeyConditionExpression against the schema.
+func (t *ddbTable) keyCondition(c any) (*ddbKeyCond, error) {
+	var conds []any
+	var flatten func(c any) error
+	flatten = func(c any) error {
+		switch c := c.(type) {
+		case *ddbAnd:
+			if err := flatten(c.l); err != nil {
+				return err
+			}
+			return flatten(c.r)
+		case *ddbOr:
+			return ddbValidation("Invalid operator used in KeyConditionExpression: OR")
+		case *ddbNot:
+			return ddbValidation("Invalid operator used in KeyConditionExpression: NOT")
+		}
+		conds = append(conds, c)
+		return nil
+	}
+	if err := flatten(c); err != nil {
+		return nil, err
+	}
+	if len(conds) > 2 {
+		return nil, ddbValidation("Conditions can be of length 1 or 2 only")
+	}
+	keyName := func(o any) string {
+		if p, ok := o.(*ddbPath); ok && len(p.elems) == 1 {
+			return p.elems[0].name
+		}
+		return ""
+	}
+	checkType := func(o any, typ string) error {
+		v, ok := o.(*ddbValRef)
+		if !ok {
+			return ddbValidation("Invalid KeyConditionExpression: key conditions compare a key attribute with a value")
+		}
+		if ddbTypeName(v.av) != typ {
+			return ddbValidation("One or more parameter values were invalid: Condition parameter type does not match schema type")
+		}
+		return nil
+	}
+	kc := &ddbKeyCond{}
+	for _, c := range conds {
+		var name string
+		var vals []any
+		switch c := c.(type) {
+		case *ddbCmp:
+			if c.op == "<>" {
+				return nil, ddbValidation("Unsupported operator on KeyConditionExpression: operator: <>")
+			}
+			name, vals = keyName(c.l), []any{c.r}
+		case *ddbBetween:
+			name, vals = keyName(c.v), []any{c.lo, c.hi}
+		case *ddbFunc:
+			if c.name != "begins_with" {
+				return nil, ddbValidation("Invalid operator used in KeyConditionExpression: %s", c.name)
+			}
+			name, vals = keyName(c.args[0]), []any{c.args[1]}
+		default:
+			return nil, ddbValidation("Invalid KeyConditionExpression: unsupported condition")
+		}
+		switch name {
+		case t.hashKey:
+			cmp, ok := c.(*ddbCmp)
+			if !ok || cmp.op != "=" || kc.hashEnc != "" {
+				return nil, ddbValidation("Query key condition not supported")
+			}
+			if err := checkType(vals[0], t.hashType); err != nil {
+				return nil, err
+			}
+			kc.hashEnc = ddbKeyEnc(vals[0].(*ddbValRef).av)
+		case t.rangeKey:
+			if t.rangeKey == "" || kc.rng != nil {
+				return nil, ddbValidation("Query key condition not supported")
+			}
+			for _, v := range vals {
+				if err := checkType(v, t.rngType); err != nil {
+					return nil, err
+				}
+			}
+			kc.rng = c
+		default:
+			if name == "" {
+				return nil, ddbValidation("Invalid KeyConditionExpression: key conditions must name a key attribute directly")
+			}
+			return nil, ddbValidation("Query condition missed key schema element: %s", t.hashKey)
+		}
+	}
+	if kc.hashEnc == "" {
+		return nil, ddbValidation("Query condition missed key schema element: %s", t.hashKey)
+	}
+	return kc, nil
+}
+
+// ddbPage collects one Query or Scan page.
+type ddbPage struct {
+	limit    int
+	filter   any
+	proj     []*ddbPath
+	count    bool
+	items    []ddbItem
+	scanned  int
+	bytes    int
+	last     *ddbStored
+	stopped  bool
+	selected int
+}
+
+// add evaluates one item; it reports false when the page is full.
+func (p *ddbPage) add(s *ddbStored) bool {
+	if p.stopped {
+		return false
+	}
+	p.scanned++
+	p.bytes += ddbItemSize(s.item)
+	p.last = s
+	if p.filter == nil || ddbEval(s.item, p.filter) {
+		p.selected++
+		if !p.count {
+			p.items = append(p.items, ddbProject(s.item, p.proj))
+		}
+	}
+	if p.limit > 0 && p.scanned >= p.limit || p.bytes >= ddbPageBytes {
+		p.stopped = true
+	}
+	return !p.stopped
+}
+
+func ddbReadOpts(names map[string]string, values map[string]ddbAV, filterSrc, projSrc *string, sel ddbtypes.Select, limit *int32) (*ddbPage, *ddbExprCtx, error) {
+	ectx := ddbNewExprCtx(names, values)
+	filter, err := ddbParseOptCond("FilterExpression", filterSrc, ectx)
+	if err != nil {
+		return nil, nil, err
+	}
+	proj, err := ddbParseOptProjection(projSrc, nil, ectx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if limit != nil && *limit < 1 {
+		return nil, nil, ddbValidation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *limit)
+	}
+	return &ddbPage{limit: int(aws.ToInt32(limit)), filter: filter, proj: proj, count: sel == ddbtypes.SelectCount}, ectx, nil
+}
+
+// Query reads a partition in sort-key order.
+func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	const op = "Query"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if in.IndexName != nil {
+		return nil, opErr(ddbServiceID, op, ddbValidation("The table does not have the specified index: %s", aws.ToString(in.IndexName)))
+	}
+	if in.KeyConditionExpression == nil {
+		return nil, opErr(ddbServiceID, op, ddbValidation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."))
+	}
+	page, ectx, err := ddbReadOpts(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.FilterExpression, in.ProjectionExpression, in.Select, in.Limit)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	kcExpr, err := ddbParseCondition("KeyConditionExpression", *in.KeyConditionExpression, ectx)
+	if err == nil {
+		err = ectx.checkUnused()
+	}
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.activeLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	kc, err := t.keyCondition(kcExpr)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	forward := in.ScanIndexForward == nil || *in.ScanIndexForward
+	var items []*ddbStored
+	if p := t.parts[kc.hashEnc]; p != nil {
+		items = p.items
+	}
+	start, end, step := 0, len(items), 1
+	if !forward {
+		start, end, step = len(items)-1, -1, -1
+	}
+	if in.ExclusiveStartKey != nil {
+		esk := ddbCopyItem(in.ExclusiveStartKey)
+		if err := ddbValidateItem(esk); err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		key, hashEnc, err := t.keyOf(esk, true)
+		if err != nil || hashEnc != kc.hashEnc {
+			return nil, opErr(ddbServiceID, op, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema"))
+		}
+		probe := &ddbStored{key: key}
+		if t.rangeKey != "" {
+			probe.rng = esk[t.rangeKey]
+			if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {
+				probe.rngNum, _ = ddbNum(n.Value)
+			}
+		}
+		i := sort.Search(len(items), func(i int) bool { return ddbRangeCmp(items[i], probe) > 0 })
+		if forward {
+			start = i
+		} else {
+			j := sort.Search(len(items), func(i int) bool { return ddbRangeCmp(items[i], probe) >= 0 })
+			start = j - 1
+		}
+	}
+	for i := start; i != end; i += step {
+		s := items[i]
+		if kc.rng != nil && !ddbEval(s.item, kc.rng) {
+			continue
+		}
+		if !page.add(s) {
+			break
+		}
+	}
+	out := &dynamodb.QueryOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
+	if page.stopped && page.last != nil {
+		out.LastEvaluatedKey = t.keyAttrs(page.last.item)
+	}
+	return out, nil
+}
+
+// scanOrderLocked returns every item in scan order (partition, then sort key).
+func (t *ddbTable) scanOrderLocked() []*ddbStored {
+	if t.order != nil {
+		return t.order
+	}
+	hs := ddbKeys(t.parts)
+	t.order = make([]*ddbStored, 0, len(t.items))
+	for _, h := range hs {
+		t.order = append(t.order, t.parts[h].items...)
+	}
+	return t.order
+}
+
+// Scan reads the whole table, optionally one segment of a parallel scan.
+func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	const op = "Scan"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if in.IndexName != nil {
+		return nil, opErr(ddbServiceID, op, ddbValidation("The table does not have the specified index: %s", aws.ToString(in.IndexName)))
+	}
+	seg, total := int(aws.ToInt32(in.Segment)), int(aws.ToInt32(in.TotalSegments))
+	if (in.Segment == nil) != (in.TotalSegments == nil) || in.TotalSegments != nil && (total < 1 || total > 1000000 || seg < 0 || seg >= total) {
+		return nil, opErr(ddbServiceID, op, ddbValidation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present"))
+	}
+	page, ectx, err := ddbReadOpts(in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.FilterExpression, in.ProjectionExpression, in.Select, in.Limit)
+	if err == nil {
+		err = ectx.checkUnused()
+	}
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.activeLocked(aws.ToString(in.TableName))
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	order := t.scanOrderLocked()
+	start := 0
+	if in.ExclusiveStartKey != nil {
+		esk := ddbCopyItem(in.ExclusiveStartKey)
+		if err := ddbValidateItem(esk); err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		_, hashEnc, err := t.keyOf(esk, true)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema"))
+		}
+		probe := &ddbStored{hashEnc: hashEnc}
+		if t.rangeKey != "" {
+			probe.rng = esk[t.rangeKey]
+			if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {
+				probe.rngNum, _ = ddbNum(n.Value)
+			}
+		}
+		start = sort.Search(len(order), func(i int) bool {
+			s := order[i]
+			if s.hashEnc != probe.hashEnc {
+				return s.hashEnc > probe.hashEnc
+			}
+			return t.rangeKey != "" && ddbRangeCmp(s, probe) > 0
+		})
+	}
+	for _, s := range order[start:] {
+		if total > 0 && int(ddbSegmentOf(s.hashEnc, total)) != seg {
+			continue
+		}
+		if !page.add(s) {
+			break
+		}
+	}
+	out := &dynamodb.ScanOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
+	if page.stopped && page.last != nil {
+		out.LastEvaluatedKey = t.keyAttrs(page.last.item)
+	}
+	return out, nil
+}
+
+func ddbSegmentOf(hashEnc string, total int) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(hashEnc))
+	return h.Sum32() % uint32(total)
+}
+
+// BatchWriteItem puts and deletes up to 25 items across tables. Every
+// request is processed (UnprocessedItems is always empty).
+func (c *DynamoDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	const op = "BatchWriteItem"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, reqs := range in.RequestItems {
+		n += len(reqs)
+	}
+	if n == 0 || n > 25 {
+		return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	type write struct {
+		t            *ddbTable
+		key, hashEnc string
+		item         ddbItem
+	}
+	var writes []write
+	seen := map[string]bool{}
+	for _, name := range ddbKeys(in.RequestItems) {
+		t, err := c.activeLocked(name)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		for _, req := range in.RequestItems[name] {
+			var w write
+			var err error
+			switch {
+			case req.PutRequest != nil:
+				w.item = ddbCopyItem(req.PutRequest.Item)
+				if err = ddbValidateItem(w.item); err == nil {
+					w.key, w.hashEnc, err = t.keyOf(w.item, false)
+				}
+			case req.DeleteRequest != nil:
+				k := ddbCopyItem(req.DeleteRequest.Key)
+				if err = ddbValidateItem(k); err == nil {
+					w.key, w.hashEnc, err = t.keyOf(k, true)
+				}
+			default:
+				err = ddbValidation("Supplied WriteRequest is empty, must contain exactly one of PutRequest or DeleteRequest")
+			}
+			if err != nil {
+				return nil, opErr(ddbServiceID, op, err)
+			}
+			if seen[name+"\x01"+w.key] {
+				return nil, opErr(ddbServiceID, op, ddbValidation("Provided list of item keys contains duplicates"))
+			}
+			seen[name+"\x01"+w.key] = true
+			w.t = t
+			writes = append(writes, w)
+		}
+	}
+	for _, w := range writes {
+		c.writeLocked(w.t, w.key, w.hashEnc, w.item)
+	}
+	return &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]ddbtypes.WriteRequest{}}, nil
+}
+
+// BatchGetItem reads up to 100 items across tables.
+func (c *DynamoDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	const op = "BatchGetItem"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, ka := range in.RequestItems {
+		n += len(ka.Keys)
+	}
+	if n == 0 || n > 100 {
+		return nil, opErr(ddbServiceID, op, ddbValidation("Too many items requested for the BatchGetItem call"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]ddbAV{}, UnprocessedKeys: map[string]ddbtypes.KeysAndAttributes{}}
+	for _, name := range ddbKeys(in.RequestItems) {
+		ka := in.RequestItems[name]
+		t, err := c.activeLocked(name)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		ectx := ddbNewExprCtx(ka.ExpressionAttributeNames, nil)
+		proj, err := ddbParseOptProjection(ka.ProjectionExpression, ka.AttributesToGet, ectx)
+		if err == nil {
+			err = ectx.checkUnused()
+		}
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		seen := map[string]bool{}
+		resp := []map[string]ddbAV{}
+		for _, k := range ka.Keys {
+			kc := ddbCopyItem(k)
+			if err := ddbValidateItem(kc); err != nil {
+				return nil, opErr(ddbServiceID, op, err)
+			}
+			key, _, err := t.keyOf(kc, true)
+			if err != nil {
+				return nil, opErr(ddbServiceID, op, err)
+			}
+			if seen[key] {
+				return nil, opErr(ddbServiceID, op, ddbValidation("Provided list of item keys contains duplicates"))
+			}
+			seen[key] = true
+			if s := t.items[key]; s != nil {
+				resp = append(resp, ddbProject(s.item, proj))
+			}
+		}
+		out.Responses[name] = resp
+	}
+	return out, nil
+}
+
+// TransactWriteItems applies up to 100 actions atomically: if any condition
+// fails, nothing is written and TransactionCanceledException lists a reason
+// per action (ConditionalCheckFailed or None), in request order.
+func (c *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	const op = "TransactWriteItems"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {
+		return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100, Member must have length greater than or equal to 1"))
+	}
+	type action struct {
+		table      string
+		keyIn      ddbItem
+		item       ddbItem // Put
+		upd        *ddbUpdate
+		cond       any
+		del, check bool
+		rvf        ddbtypes.ReturnValuesOnConditionCheckFailure
+	}
+	acts := make([]action, len(in.TransactItems))
+	for i, ti := range in.TransactItems {
+		var a action
+		var names map[string]string
+		var values map[string]ddbAV
+		var condSrc, updSrc *string
+		n := 0
+		if p := ti.Put; p != nil {
+			n++
+			a.table, a.item, names, values, condSrc, a.rvf = aws.ToString(p.TableName), ddbCopyItem(p.Item), p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ConditionExpression, p.ReturnValuesOnConditionCheckFailure
+		}
+		if u := ti.Update; u != nil {
+			n++
+			a.table, a.keyIn, names, values, condSrc, updSrc, a.rvf = aws.ToString(u.TableName), u.Key, u.ExpressionAttributeNames, u.ExpressionAttributeValues, u.ConditionExpression, u.UpdateExpression, u.ReturnValuesOnConditionCheckFailure
+			if updSrc == nil {
+				return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value null at 'transactItems.%d.member.update.updateExpression' failed to satisfy constraint: Member must not be null", i+1))
+			}
+		}
+		if d := ti.Delete; d != nil {
+			n++
+			a.table, a.keyIn, names, values, condSrc, a.del, a.rvf = aws.ToString(d.TableName), d.Key, d.ExpressionAttributeNames, d.ExpressionAttributeValues, d.ConditionExpression, true, d.ReturnValuesOnConditionCheckFailure
+		}
+		if cc := ti.ConditionCheck; cc != nil {
+			n++
+			a.table, a.keyIn, names, values, condSrc, a.check, a.rvf = aws.ToString(cc.TableName), cc.Key, cc.ExpressionAttributeNames, cc.ExpressionAttributeValues, cc.ConditionExpression, true, cc.ReturnValuesOnConditionCheckFailure
+			if condSrc == nil {
+				return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value null at 'transactItems.%d.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null", i+1))
+			}
+		}
+		if n != 1 {
+			return nil, opErr(ddbServiceID, op, ddbValidation("TransactItems can only contain one of Check, Put, Update or Delete"))
+		}
+		ectx := ddbNewExprCtx(names, values)
+		upd, cond, err := ddbParseUpdateReq(updSrc, condSrc, ectx)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		a.upd, a.cond = upd, cond
+		acts[i] = a
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	type result struct {
+		t            *ddbTable
+		key, hashEnc string
+		item         ddbItem
+		write        bool
+	}
+	results := make([]result, len(acts))
+	reasons := make([]ddbtypes.CancellationReason, len(acts))
+	seen := map[string]bool{}
+	failed := false
+	for i, a := range acts {
+		t, err := c.activeLocked(a.table)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		res := result{t: t}
+		var old ddbItem
+		switch {
+		case a.item != nil:
+			if err = ddbValidateItem(a.item); err == nil {
+				res.key, res.hashEnc, err = t.keyOf(a.item, false)
+			}
+			if err == nil {
+				old = ddbOld(t.items[res.key])
+				res.item, res.write = a.item, true
+			}
+		case a.upd != nil:
+			old, res.item, res.key, res.hashEnc, _, err = c.prepareUpdateLocked(t, a.keyIn, a.upd, nil, "")
+			res.write = true
+		default:
+			k := ddbCopyItem(a.keyIn)
+			if err = ddbValidateItem(k); err == nil {
+				res.key, res.hashEnc, err = t.keyOf(k, true)
+			}
+			if err == nil {
+				old = ddbOld(t.items[res.key])
+				res.write = a.del
+			}
+		}
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		if seen[a.table+"\x01"+res.key] {
+			return nil, opErr(ddbServiceID, op, ddbValidation("Transaction request cannot include multiple operations on one item"))
+		}
+		seen[a.table+"\x01"+res.key] = true
+		reasons[i] = ddbtypes.CancellationReason{Code: aws.String("None")}
+		if a.cond != nil && !ddbEval(old, a.cond) {
+			failed = true
+			reasons[i] = ddbtypes.CancellationReason{Code: aws.String("ConditionalCheckFailed"), Message: aws.String("The conditional request failed")}
+			if a.rvf == ddbtypes.ReturnValuesOnConditionCheckFailureAllOld && old != nil {
+				reasons[i].Item = ddbCopyItem(old)
+			}
+		}
+		results[i] = res
+	}
+	if failed {
+		codes := make([]string, len(reasons))
+		for i, r := range reasons {
+			codes[i] = aws.ToString(r.Code)
+		}
+		return nil, opErr(ddbServiceID, op, &ddbtypes.TransactionCanceledException{
+			Message:             aws.String("Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]"),
+			CancellationReasons: reasons,
+		})
+	}
+	for _, r := range results {
+		if r.write {
+			c.writeLocked(r.t, r.key, r.hashEnc, r.item)
+		}
+	}
+	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+// --- point-in-time recovery ---
+
+// UpdateContinuousBackups turns point-in-time recovery on or off. Turning it
+// on starts the recovery window now.
+func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.UpdateContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateContinuousBackupsOutput, error) {
+	const op = "UpdateContinuousBackups"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	spec := in.PointInTimeRecoverySpecification
+	if spec == nil || spec.PointInTimeRecoveryEnabled == nil {
+		return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value null at 'pointInTimeRecoverySpecification' failed to satisfy constraint: Member must not be null"))
+	}
+	days := aws.ToInt32(spec.RecoveryPeriodInDays)
+	if spec.RecoveryPeriodInDays != nil && (days < 1 || days > 35) {
+		return nil, opErr(ddbServiceID, op, ddbValidation("RecoveryPeriodInDays must be between 1 and 35"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tables[c.ddbTableName(aws.ToString(in.TableName))]
+	if t == nil {
+		return nil, opErr(ddbServiceID, op, &ddbtypes.TableNotFoundException{Message: aws.String("Table not found: " + aws.ToString(in.TableName))})
+	}
+	on := *spec.PointInTimeRecoveryEnabled
+	if on && !t.pitr {
+		t.pitrSince = c.now()
+	}
+	t.pitr = on
+	if days > 0 {
+		t.pitrDays = days
+	}
+	return &dynamodb.UpdateContinuousBackupsOutput{ContinuousBackupsDescription: c.continuousLocked(t)}, nil
+}
+
+// pitrWindowLocked returns the restorable window: earliest is when PITR was
+// turned on (at most RecoveryPeriodInDays back), latest about five minutes
+// before now (AWS-FACTS.md), never before earliest.
+func (c *DynamoDB) pitrWindowLocked(t *ddbTable) (earliest, latest time.Time) {
+	now := c.now()
+	earliest = t.pitrSince
+	if floor := now.AddDate(0, 0, -int(t.pitrDays)); earliest.Before(floor) {
+		earliest = floor
+	}
+	latest = now.Add(-c.latestLag)
+	if latest.Before(earliest) {
+		latest = earliest
+	}
+	return earliest, latest
+}
+
+func (c *DynamoDB) continuousLocked(t *ddbTable) *ddbtypes.ContinuousBackupsDescription {
+	d := &ddbtypes.ContinuousBackupsDescription{ContinuousBackupsStatus: ddbtypes.ContinuousBackupsStatusEnabled,
+		PointInTimeRecoveryDescription: &ddbtypes.PointInTimeRecoveryDescription{PointInTimeRecoveryStatus: ddbtypes.PointInTimeRecoveryStatusDisabled}}
+	if t.pitr {
+		e, l := c.pitrWindowLocked(t)
+		d.PointInTimeRecoveryDescription = &ddbtypes.PointInTimeRecoveryDescription{
+			PointInTimeRecoveryStatus:  ddbtypes.PointInTimeRecoveryStatusEnabled,
+			EarliestRestorableDateTime: aws.Time(e), LatestRestorableDateTime: aws.Time(l),
+			RecoveryPeriodInDays: aws.Int32(t.pitrDays),
+		}
+	}
+	return d
+}
+
+// DescribeContinuousBackups describes a table's point-in-time recovery.
+func (c *DynamoDB) DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error) {
+	const op = "DescribeContinuousBackups"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tables[c.ddbTableName(aws.ToString(in.TableName))]
+	if t == nil {
+		return nil, opErr(ddbServiceID, op, &ddbtypes.TableNotFoundException{Message: aws.String("Table not found: " + aws.ToString(in.TableName))})
+	}
+	return &dynamodb.DescribeContinuousBackupsOutput{ContinuousBackupsDescription: c.continuousLocked(t)}, nil
+}
+
+// ddbSnapshot is a table's schema and items at one instant: what a restore
+// or a backup recovery point holds.
+type ddbSnapshot struct {
+	tableArn  string
+	at        time.Time
+	keySchema []ddbtypes.KeySchemaElement
+	attrDefs  []ddbtypes.AttributeDefinition
+	billing   ddbtypes.BillingMode
+	items     []ddbItem // immutable, shared
+	bytes     int64
+}
+
+// snapshotLocked rebuilds t as of at from its change log.
+func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
+	state := map[string]ddbItem{}
+	for _, ch := range t.log {
+		if ch.at.After(at) {
+			break
+		}
+		if ch.item == nil {
+			delete(state, ch.key)
+		} else {
+			state[ch.key] = ch.item
+		}
+	}
+	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing}
+	for _, k := range ddbKeys(state) {
+		s.items = append(s.items, state[k])
+		s.bytes += int64(ddbItemSize(state[k]))
+	}
+	return s
+}
+
+// ddbSnapshotOf snapshots the named table now (for AWS Backup).
+func (c *DynamoDB) ddbSnapshotOf(arnOrName string) (*ddbSnapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	name := c.ddbTableName(arnOrName)
+	t := c.tables[name]
+	if t == nil {
+		return nil, fmt.Errorf("table %s not found", name)
+	}
+	return t.snapshotLocked(c.now()), nil
+}
+
+// restoreLocked creates target from snap; it is CREATING for d. The new
+// table has no PITR, tags, TTL, stream or deletion protection (AWS-FACTS.md).
+func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbtypes.RestoreSummary, d time.Duration) (*ddbTable, error) {
+	if c.tables[target] != nil {
+		return nil, &ddbtypes.TableAlreadyExistsException{Message: aws.String("Table already exists: " + target)}
+	}
+	if c.restoresInFlightLocked() >= ddbMaxConcurrentRestores {
+		return nil, &ddbtypes.LimitExceededException{Message: aws.String(fmt.Sprintf("There is a limit of %d concurrent restores per account and region", ddbMaxConcurrentRestores))}
+	}
+	t, err := ddbNewTable(target, snap.keySchema, snap.attrDefs)
+	if err != nil {
+		return nil, err
+	}
+	t.billing = snap.billing
+	t.restore = summary
+	c.initTableLocked(t, d)
+	for _, item := range snap.items {
+		key, hashEnc, err := t.keyOf(item, false)
+		if err != nil {
+			return nil, fmt.Errorf("restore %s: %w", target, err)
+		}
+		t.log = append(t.log, ddbChange{at: t.created, key: key, item: item})
+		t.applyLocked(key, hashEnc, item)
+	}
+	return t, nil
+}
+
+func (c *DynamoDB) restoresInFlightLocked() int {
+	n, now := 0, c.now()
+	for _, t := range c.tables {
+		if t.restore != nil && now.Before(t.activeAt) {
+			n++
+		}
+	}
+	return n
+}
+
+// ddbUnreachable is the error for a source table in a region that is down:
+// the restore cannot reach it, as a call to that region could not.
+func ddbUnreachable(op, region string) error {
+	return opErr(ddbServiceID, op, &smithyhttp.RequestSendError{Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: fmt.Errorf("connect to DynamoDB endpoint in %s: %w", region, ErrUnreachable)}})
+}
+
+// RestoreTableToPointInTime creates a new table in this region with the
+// source table's items as of a point in time. SourceTableArn may name a table
+// in another region, which must be up.
+func (c *DynamoDB) RestoreTableToPointInTime(ctx context.Context, in *dynamodb.RestoreTableToPointInTimeInput, optFns ...func(*dynamodb.Options)) (*dynamodb.RestoreTableToPointInTimeOutput, error) {
+	const op = "RestoreTableToPointInTime"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	target := aws.ToString(in.TargetTableName)
+	if len(target) < 3 {
+		return nil, opErr(ddbServiceID, op, ddbValidation("TargetTableName must be at least 3 characters long"))
+	}
+	if (in.SourceTableName == nil) == (in.SourceTableArn == nil) {
+		return nil, opErr(ddbServiceID, op, ddbValidation("Exactly one of SourceTableName or SourceTableArn must be provided"))
+	}
+	if aws.ToBool(in.UseLatestRestorableTime) == (in.RestoreDateTime != nil) {
+		return nil, opErr(ddbServiceID, op, ddbValidation("Exactly one of RestoreDateTime or UseLatestRestorableTime must be provided"))
+	}
+	src, srcName := c, aws.ToString(in.SourceTableName)
+	if arn := aws.ToString(in.SourceTableArn); arn != "" {
+		parts := strings.SplitN(arn, ":", 6)
+		if len(parts) != 6 || parts[2] != "dynamodb" || !strings.HasPrefix(parts[5], "table/") {
+			return nil, opErr(ddbServiceID, op, ddbValidation("Invalid SourceTableArn: %s", arn))
+		}
+		region, known := parts[3], false
+		for _, r := range c.r.world.Regions() {
+			known = known || r == region
+		}
+		if !known || parts[4] != c.r.world.Account {
+			return nil, opErr(ddbServiceID, op, &ddbtypes.TableNotFoundException{Message: aws.String("Table not found: " + arn)})
+		}
+		if region != c.r.Name {
+			if c.r.world.Down(region) {
+				return nil, ddbUnreachable(op, region)
+			}
+			src = c.r.world.Region(region).DynamoDB()
+		}
+		srcName = strings.TrimPrefix(parts[5], "table/")
+	}
+	// Snapshot the source under its own lock, then create the target under
+	// ours: never both at once.
+	src.mu.Lock()
+	st := src.tables[srcName]
+	if st == nil {
+		src.mu.Unlock()
+		return nil, opErr(ddbServiceID, op, &ddbtypes.TableNotFoundException{Message: aws.String("Table not found: " + srcName)})
+	}
+	if !st.pitr {
+		src.mu.Unlock()
+		return nil, opErr(ddbServiceID, op, &ddbtypes.PointInTimeRecoveryUnavailableException{Message: aws.String("Point in time recovery is not enabled for table '" + srcName + "'")})
+	}
+	earliest, latest := src.pitrWindowLocked(st)
+	at := latest
+	if in.RestoreDateTime != nil {
+		at = in.RestoreDateTime.UTC()
+		if at.Before(earliest) || at.After(latest) {
+			src.mu.Unlock()
+			return nil, opErr(ddbServiceID, op, &ddbtypes.InvalidRestoreTimeException{Message: aws.String(fmt.Sprintf(
+				"Restore time %s is outside the restorable window [%s, %s]", at.Format(time.RFC3339), earliest.Format(time.RFC3339), latest.Format(time.RFC3339)))})
+		}
+	}
+	snap := st.snapshotLocked(at)
+	src.mu.Unlock()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, err := c.restoreLocked(target, snap, &ddbtypes.RestoreSummary{SourceTableArn: aws.String(snap.tableArn), RestoreDateTime: aws.Time(at)}, c.restoreDelay)
+	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	if in.BillingModeOverride != "" {
+		t.billing = in.BillingModeOverride
+	}
+	return &dynamodb.RestoreTableToPointInTimeOutput{TableDescription: c.describe(t)}, nil
+}
