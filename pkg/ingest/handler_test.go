@@ -381,6 +381,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"BodyTooLarge", postNDJSON(strings.Repeat(" ", MaxBodyBytes+1)), []string{"-1:the limit is 1048576"}},
 		{"RecordTooLarge", postNDJSON(`{"id":"big","pad":"` + strings.Repeat("y", record.MaxRecordBytes) + `"}`), []string{"0:the limit is 65536"}},
 		{"EncodedTooLarge", postNDJSON(`{"id":"` + strings.Repeat("<", 100) + `","pad":"` + strings.Repeat("y", record.MaxRecordBytes-600) + `"}`), []string{"0:once encoded"}},
+		{"LongValuesClipped", postNDJSON(`{"ts":"` + strings.Repeat("9", 60000) + `"}`), []string{"0:…\" is not RFC 3339"}},
 		{"BadBase64", events.ALBTargetGroupRequest{HTTPMethod: "POST", Path: "/records", Body: "!!!", IsBase64Encoded: true}, []string{"-1:base64"}},
 		{"DeepNesting", postNDJSON(`{"a":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`), []string{"0:nesting deeper"}},
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -443,6 +444,20 @@ func DeriveID(raw []byte) string {
 	return string(buf[:])
 }
 
+// clip shortens a value quoted in a problem, so that 500 problems stay far
+// below the ALB's 1 MB answer limit whatever the records hold.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 func isNull(raw []byte, s span) bool { return string(raw[s.start:s.end]) == "null" }
 
 // stringValue returns the JSON string at s, unescaped, and whether it is a
@@ -474,23 +489,23 @@ func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
 			str, _ := stringValue(raw, s, escaped)
 			var err error
 			if t, err = time.Parse(time.RFC3339Nano, str); err != nil {
-				return time.Time{}, fmt.Sprintf("ts %q is not RFC 3339", str)
+				return time.Time{}, fmt.Sprintf("ts %q is not RFC 3339", clip(str))
 			}
 		}
 		t = t.UTC()
 		if y := t.Year(); y < 0 || y > 9999 {
-			return time.Time{}, fmt.Sprintf("ts %s is outside years 0000-9999", v)
+			return time.Time{}, fmt.Sprintf("ts %s is outside years 0000-9999", clip(string(v)))
 		}
 		return t, ""
 	}
 	var ms int64
 	for _, c := range v {
 		if !isDigit(c) {
-			return time.Time{}, fmt.Sprintf("ts %s is neither RFC 3339 nor non-negative integer epoch milliseconds", v)
+			return time.Time{}, fmt.Sprintf("ts %s is neither RFC 3339 nor non-negative integer epoch milliseconds", clip(string(v)))
 		}
 		ms = ms*10 + int64(c-'0')
 		if ms > maxEpochMillis {
-			return time.Time{}, fmt.Sprintf("ts %s is beyond year 9999 in epoch milliseconds", v)
+			return time.Time{}, fmt.Sprintf("ts %s is beyond year 9999 in epoch milliseconds", clip(string(v)))
 		}
 	}
 	return time.UnixMilli(ms).UTC(), ""

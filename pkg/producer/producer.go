@@ -43,6 +43,9 @@ const (
 	DefaultMinBackoff      = 200 * time.Millisecond
 	DefaultMaxBackoff      = 30 * time.Second
 	DefaultSegmentBytes    = 8 << 20
+	// MaxRetryAfter caps the wait a Retry-After header can impose, so a
+	// wrong header cannot park the producer for hours.
+	MaxRetryAfter = 5 * time.Minute
 	// MaxNameBytes bounds the producer name, which prefixes generated ids
 	// (ids are at most 128 bytes).
 	MaxNameBytes = 64
@@ -423,16 +426,24 @@ func (p *Producer) post(ctx context.Context, batch []entry, body []byte) postRes
 	return res
 }
 
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
+// retryAfter parses a Retry-After header, seconds or an HTTP date, into a
+// wait of at most MaxRetryAfter; 0 when absent or unreadable.
 func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		if s >= int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }
