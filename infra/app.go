@@ -9,6 +9,16 @@ import (
 // WorkloadFunctions are the Lambdas every deployment needs built in dist/.
 var WorkloadFunctions = []string{"ingest", "partitions", "aggregate", "compact", "compact-plan", "health"}
 
+// FeatureFlags are the CDK behaviours the stacks rely on, set by Build so
+// the tests' apps and `cdk synth` agree whatever cdk.json says:
+// server-access logs and ALB logs delivered through bucket policies (the log
+// buckets enforce bucket-owner object ownership, so ACLs are off).
+var FeatureFlags = map[string]interface{}{
+	"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
+	"@aws-cdk/aws-s3:createDefaultLoggingPolicy":      true,
+	"@aws-cdk/aws-iam:minimizePolicies":               true,
+}
+
 // Deployment is every stack of one configuration.
 type Deployment struct {
 	Data     map[string]*DataStack
@@ -32,8 +42,14 @@ func (d *Deployment) Stacks(cfg Config) []awscdk.Stack {
 // destination), Data in P, Workload in P and B, Global (reads P's ALB),
 // Recovery (reads the accelerator).
 func Build(app awscdk.App, cfg Config) (*Deployment, error) {
+	if cfg.Machines == nil {
+		cfg.Machines = EmbeddedMachines
+	}
 	if err := CheckAssets(cfg, WorkloadFunctions...); err != nil {
 		return nil, err
+	}
+	for flag, v := range FeatureFlags {
+		app.Node().SetContext(jsii.String(flag), v)
 	}
 	P, B := cfg.PrimaryRegion, cfg.BackupRegion
 	d := &Deployment{Data: map[string]*DataStack{}, Workload: map[string]*WorkloadStack{}}

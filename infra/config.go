@@ -62,6 +62,9 @@ type Config struct {
 	// FunctionsDir holds the Lambda sources; dr-* functions found here are
 	// deployed in the Recovery stack.
 	FunctionsDir string
+	// Machines provides the ASL documents; LoadConfig sets the embedded
+	// statemachines package (not a context key: tests substitute fixtures).
+	Machines MachineSource
 }
 
 // Regions returns P and B.
@@ -148,6 +151,7 @@ func LoadConfig(ctx ContextGetter) (Config, error) {
 		StreamRetentionHours:   r.integer("streamRetentionHours"),
 		AssetDir:               r.str("assetDir", true),
 		FunctionsDir:           r.str("functionsDir", true),
+		Machines:               EmbeddedMachines,
 	}
 	if r.err != nil {
 		return Config{}, r.err

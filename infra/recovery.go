@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/pendulum-dr/pendulum/statemachines"
 )
 
 // Health metric the health Lambda emits (Embedded Metric Format) and the
@@ -176,7 +175,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		"FailoverApproval":          strconv.FormatBool(cfg.FailoverApproval),
 		"HealthFunctionArn":         *health.Fn.FunctionArn(),
 	}
-	machines := DRMachines()
+	machines := DRMachines(cfg.Machines)
 	for _, m := range machines {
 		known[camel(m)+"StateMachineArn"] = n.StateMachineARN(B, m)
 	}
@@ -213,7 +212,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	// The DR state machines found in statemachines/.
 	drScope := ctx.scope()
 	for _, m := range machines {
-		def, err := statemachines.Definition(m)
+		def, err := cfg.Machines.Definition(m)
 		if err != nil {
 			return nil, err
 		}
@@ -338,4 +337,3 @@ func (p Permission) statement() awsiam.PolicyStatement {
 		Resources: jsii.Strings(p.Resources...),
 	})
 }
-

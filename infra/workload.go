@@ -431,7 +431,7 @@ func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config
 // DefinitionSubstitutions, logging every event and tracing with X-Ray.
 func newStateMachine(stack awscdk.Stack, cfg Config, region, name string, known map[string]string) (awsstepfunctions.StateMachine, error) {
 	n := NamesFor(cfg)
-	def, subs, err := Definition(name, known)
+	def, subs, err := Definition(cfg.Machines, name, known)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// dirMachines serves the real embedded nightly-batch plus fixture DR
+// machines from a testdata directory, so the Recovery stack is tested with
+// known documents while the real ones are still being written.
+type dirMachines struct{ dir string }
+
+var placeholderRE = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
+
+func (d dirMachines) Names() []string {
+	names := []string{NightlyBatch}
+	files, _ := filepath.Glob(filepath.Join(d.dir, "*.asl.json"))
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".asl.json"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (d dirMachines) Definition(name string) ([]byte, error) {
+	if name == NightlyBatch {
+		return EmbeddedMachines.Definition(name)
+	}
+	return os.ReadFile(filepath.Join(d.dir, name+".asl.json"))
+}
+
+func (d dirMachines) Placeholders(name string) ([]string, error) {
+	def, err := d.Definition(name)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range placeholderRE.FindAllSubmatch(def, -1) {
+		if k := string(m[1]); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func testScope() Scope {
+	return Scope{
+		"dynamodb":       {"arn:aws:dynamodb:us-east-2:111111111111:table/pendulum-*"},
+		"cloudformation": {"arn:aws:cloudformation:us-east-2:111111111111:stack/pendulum-workload-us-east-2/*"},
+		"iam":            {"arn:aws:iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-us-east-2"},
+		"sns":            {"arn:aws:sns:us-east-2:111111111111:pendulum-dr"},
+		"states":         {"arn:aws:states:us-east-2:111111111111:stateMachine:pendulum-*"},
+		"events":         {"arn:aws:events:us-east-2:111111111111:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"},
+	}
+}
+
+func TestTaskPermissionsFixture(t *testing.T) {
+	def, err := os.ReadFile("testdata/statemachines/failover.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms, err := TaskPermissions(def, testScope(), []string{"arn:fn"})
+	if err != nil {
+		t.Fatalf("TaskPermissions: %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range perms {
+		for _, a := range p.Actions {
+			got[a] = strings.Join(p.Resources, ",")
+		}
+	}
+	want := map[string]string{
+		"cloudformation:UpdateStack":         testScope()["cloudformation"][0],
+		"iam:PassRole":                       testScope()["iam"][0],
+		"dynamodb:UpdateItem":                testScope()["dynamodb"][0],
+		"dynamodb:RestoreTableToPointInTime": testScope()["dynamodb"][0],
+		"dynamodb:PutItem":                   testScope()["dynamodb"][0], // restore companion
+		"sns:Publish":                        testScope()["sns"][0],
+		"lambda:InvokeFunction":              "arn:fn,arn:fn:*",
+	}
+	for a, res := range want {
+		if got[a] != res {
+			t.Errorf("%s on %q, want %q", a, got[a], res)
+		}
+	}
+	for a, res := range got {
+		if res == "*" && !UnscopedActions[a] {
+			t.Errorf("%s granted on *, but its API supports resource scoping", a)
+		}
+	}
+}
+
+func TestTaskPermissionsNestedSync(t *testing.T) {
+	def, err := os.ReadFile("testdata/statemachines/drill.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	perms, err := TaskPermissions(def, testScope(), nil)
+	if err != nil {
+		t.Fatalf("TaskPermissions: %v", err)
+	}
+	var actions []string
+	for _, p := range perms {
+		actions = append(actions, p.Actions...)
+	}
+	sort.Strings(actions)
+	if got, want := strings.Join(actions, " "), "events:DescribeRule events:PutRule events:PutTargets states:DescribeExecution states:StartExecution states:StopExecution"; got != want {
+		t.Fatalf("actions = %s, want %s", got, want)
+	}
+}
+
+func TestTaskPermissionsRejects(t *testing.T) {
+	tests := []struct {
+		name, asl, want string
+	}{
+		{"UnknownIntegration", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::glue:startJobRun.sync","End":true}}}`, "no permission mapping"},
+		{"UnscopedService", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:ec2:terminateInstances","End":true}}}`, `service "ec2" has no resource scope`},
+		{"MalformedSDK", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:s3","End":true}}}`, "want arn:aws:states:::aws-sdk"},
+		{"NotJSON", `{`, "parse ASL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := TaskPermissions([]byte(tt.asl), testScope(), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("TaskPermissions error = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSDKServiceNames checks the aws-sdk → IAM prefix mapping on Map and
+// Parallel states, which the collector must descend into.
+func TestSDKServiceNames(t *testing.T) {
+	asl := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"D","States":{"D":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeExecution","End":true}}},"End":true}}}`
+	perms, err := TaskPermissions([]byte(asl), testScope(), nil)
+	if err != nil {
+		t.Fatalf("TaskPermissions: %v", err)
+	}
+	if len(perms) != 1 || perms[0].Actions[0] != "states:DescribeExecution" {
+		t.Fatalf("perms = %+v, want states:DescribeExecution", perms)
+	}
+}
+
+func TestDRFunctionTableScoped(t *testing.T) {
+	// Every service a DR function uses must have a DR scope (grants panic
+	// otherwise) or be an unscoped action.
+	scoped := map[string]bool{}
+	for _, svc := range []string{"dynamodb", "cloudformation", "backup", "globalaccelerator", "glue", "s3", "sns", "kms", "lambda", "states", "events", "cloudwatch", "kinesis", "ssm", "iam"} {
+		scoped[svc] = true
+	}
+	for name, spec := range DRFunctions {
+		for _, a := range spec.Actions {
+			svc, _, _ := strings.Cut(a, ":")
+			if !scoped[svc] && !UnscopedActions[a] {
+				t.Errorf("%s: action %s has neither a DR scope nor an unscoped API", name, a)
+			}
+			if strings.HasSuffix(a, ":*") || a == "*" {
+				t.Errorf("%s: wildcard action %s", name, a)
+			}
+		}
+	}
+}

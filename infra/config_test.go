@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// mapContext is a ContextGetter over a map, as cdk.json would give it.
+type mapContext map[string]interface{}
+
+func (m mapContext) TryGetContext(key *string) interface{} { return m[*key] }
+
+// validContext is cdk.json's example configuration.
+func validContext() mapContext {
+	return mapContext{
+		"pendulum:account":                "111111111111",
+		"pendulum:primaryRegion":          "us-east-1",
+		"pendulum:backupRegion":           "us-east-2",
+		"pendulum:namePrefix":             "pendulum",
+		"pendulum:producerCidrs":          []interface{}{"203.0.113.0/24", "198.51.100.0/24"},
+		"pendulum:primaryCertificateArn":  "",
+		"pendulum:backupCertificateArn":   "",
+		"pendulum:alarmEvaluationPeriods": float64(3),
+		"pendulum:alarmDatapointsToAlarm": float64(3),
+		"pendulum:probeTimeoutMs":         float64(3000),
+		"pendulum:failoverApproval":       false,
+		"pendulum:drillSchedule":          "cron(0 10 ? * TUE *)",
+		"pendulum:nightlyBatchSchedule":   "cron(30 1 * * ? *)",
+		"pendulum:noncurrentVersionDays":  float64(30),
+		"pendulum:logRetentionDays":       float64(30),
+		"pendulum:backupRetentionDays":    float64(35),
+		"pendulum:streamRetentionHours":   float64(168),
+		"pendulum:assetDir":               "dist",
+		"pendulum:functionsDir":           "functions",
+	}
+}
+
+func TestLoadConfigValid(t *testing.T) {
+	cfg, err := LoadConfig(validContext())
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if got, want := cfg.PrimaryRegion+"/"+cfg.BackupRegion, "us-east-1/us-east-2"; got != want {
+		t.Fatalf("regions = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(cfg.ProducerCIDRs, ","), "198.51.100.0/24,203.0.113.0/24"; got != want {
+		t.Fatalf("ProducerCIDRs = %s, want %s", got, want)
+	}
+	if got, want := cfg.ListenerPort(), 80; got != want {
+		t.Fatalf("ListenerPort = %d, want %d", got, want)
+	}
+	if cfg.Machines == nil {
+		t.Fatal("Machines is nil, want the embedded state machines")
+	}
+}
+
+// TestLoadConfigStrings checks the `-c key=value` forms: every value a string.
+func TestLoadConfigStrings(t *testing.T) {
+	ctx := validContext()
+	ctx["pendulum:producerCidrs"] = "10.0.0.0/8, 192.0.2.0/24"
+	ctx["pendulum:alarmEvaluationPeriods"] = "5"
+	ctx["pendulum:alarmDatapointsToAlarm"] = "2"
+	ctx["pendulum:failoverApproval"] = "true"
+	ctx["pendulum:primaryCertificateArn"] = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-0000-1111-2222-333344445555"
+	ctx["pendulum:backupCertificateArn"] = "arn:aws:acm:us-east-2:111111111111:certificate/0a1b2c3d-0000-1111-2222-333344445556"
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if got, want := len(cfg.ProducerCIDRs), 2; got != want {
+		t.Fatalf("len(ProducerCIDRs) = %d, want %d", got, want)
+	}
+	if got, want := cfg.AlarmEvaluationPeriods*10+cfg.AlarmDatapointsToAlarm, 52; got != want {
+		t.Fatalf("alarm periods/datapoints = %d, want %d", got, want)
+	}
+	if !cfg.FailoverApproval || !cfg.HTTPS() || cfg.ListenerPort() != 443 {
+		t.Fatalf("approval=%v https=%v port=%d, want true true 443", cfg.FailoverApproval, cfg.HTTPS(), cfg.ListenerPort())
+	}
+}
+
+func TestLoadConfigInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		key  string
+		val  interface{} // nil deletes the key
+		want string      // in the message
+	}{
+		{"MissingAccount", "account", nil, "missing"},
+		{"ShortAccount", "account", "12345", "12-digit"},
+		{"BadPrimaryRegion", "primaryRegion", "Mars-1", "region"},
+		{"SameRegions", "backupRegion", "us-east-1", "must differ"},
+		{"MissingPrefix", "namePrefix", nil, "missing"},
+		{"UppercasePrefix", "namePrefix", "Pendulum", "3-16"},
+		{"LongPrefix", "namePrefix", "a-very-long-prefix-name", "3-16"},
+		{"NoCIDRs", "producerCidrs", []interface{}{}, "at least one"},
+		{"HostBitsCIDR", "producerCidrs", []interface{}{"10.0.0.1/8"}, "host bits"},
+		{"NotCIDR", "producerCidrs", "not-a-cidr", "IPv4 CIDR"},
+		{"CIDRNumber", "producerCidrs", float64(3), "list of strings"},
+		{"OneCertificate", "primaryCertificateArn", "arn:aws:acm:us-east-1:111111111111:certificate/abc", "both"},
+		{"ZeroPeriods", "alarmEvaluationPeriods", float64(0), "1..60"},
+		{"FractionPeriods", "alarmEvaluationPeriods", 2.5, "whole number"},
+		{"TooManyDatapoints", "alarmDatapointsToAlarm", float64(4), "1..alarmEvaluationPeriods"},
+		{"ProbeTimeout", "probeTimeoutMs", float64(60000), "100..20000"},
+		{"ApprovalNotBool", "failoverApproval", "maybe", "true or false"},
+		{"MissingApproval", "failoverApproval", nil, "missing"},
+		{"DrillSchedule", "drillSchedule", "every tuesday", "cron"},
+		{"NightlySchedule", "nightlyBatchSchedule", "rate(1 fortnight)", "cron"},
+		{"LogRetention", "logRetentionDays", float64(31), "CloudWatch Logs retention"},
+		{"NoncurrentDays", "noncurrentVersionDays", float64(0), "1..3650"},
+		{"BackupRetention", "backupRetentionDays", "x", "whole number"},
+		{"StreamRetention", "streamRetentionHours", float64(12), "24..8760"},
+		{"EmptyAssetDir", "assetDir", "", "must not be empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := validContext()
+			if tt.val == nil {
+				delete(ctx, ContextPrefix+tt.key)
+			} else {
+				ctx[ContextPrefix+tt.key] = tt.val
+			}
+			if tt.key == "primaryCertificateArn" {
+				ctx[ContextPrefix+"backupCertificateArn"] = ""
+			}
+			_, err := LoadConfig(ctx)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("LoadConfig error = %v, want a *ConfigError", err)
+			}
+			wantKey := tt.key
+			if tt.key == "primaryCertificateArn" {
+				wantKey = "backupCertificateArn"
+			}
+			if got := ce.Key; got != wantKey {
+				t.Fatalf("error key = %q, want %q (%v)", got, wantKey, err)
+			}
+			if !strings.Contains(err.Error(), ContextPrefix+wantKey) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not name %s%s and say %q", err, ContextPrefix, wantKey, tt.want)
+			}
+		})
+	}
+}
+
+func TestCertificateRegionMustMatch(t *testing.T) {
+	ctx := validContext()
+	ctx["pendulum:primaryCertificateArn"] = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d"
+	ctx["pendulum:backupCertificateArn"] = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3e"
+	_, err := LoadConfig(ctx)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Key != "backupCertificateArn" || !strings.Contains(err.Error(), "us-east-2") {
+		t.Fatalf("LoadConfig error = %v, want backupCertificateArn must be in us-east-2", err)
+	}
+}
+
+func TestNamesFitLimits(t *testing.T) {
+	n := Names{Prefix: "abcdefghijklmnop", Account: "111111111111"} // the longest prefix
+	if got := len(n.LoadBalancer()); got > 32 {
+		t.Fatalf("ALB name %q is %d characters, want ≤ 32", n.LoadBalancer(), got)
+	}
+	if got := len(n.Bucket("alb-logs", "ap-southeast-2")); got > 63 {
+		t.Fatalf("bucket name %q is %d characters, want ≤ 63", n.Bucket("alb-logs", "ap-southeast-2"), got)
+	}
+	if got, want := n.GlueDatabase(), "abcdefghijklmnop_analytics"; got != want {
+		t.Fatalf("GlueDatabase = %q, want %q", got, want)
+	}
+	if got, want := (Names{Prefix: "pd-x", Account: "1"}).GlueDatabase(), "pd_x_analytics"; got != want {
+		t.Fatalf("GlueDatabase = %q, want %q", got, want)
+	}
+}
+
+func TestCamel(t *testing.T) {
+	for in, want := range map[string]string{"compact-plan": "CompactPlan", "dr-traffic": "DrTraffic", "failover": "Failover", "nightly-batch": "NightlyBatch"} {
+		if got := camel(in); got != want {
+			t.Fatalf("camel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

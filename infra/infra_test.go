@@ -1,0 +1,736 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The asset and functions directories are temporary fixtures made by
+// TestMain: placeholder bootstrap files for every function (tests need no
+// `make build`), and functions/dr-traffic and functions/dr-report so the
+// Recovery stack deploys DR Lambdas.
+var (
+	fixtureAssets, fixtureFunctions string
+	fixtureDRFunctions              = []string{"dr-report", "dr-traffic"}
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	root, err := os.MkdirTemp("", "pendulum-infra-test")
+	if err != nil {
+		panic(err)
+	}
+	fixtureAssets, fixtureFunctions = filepath.Join(root, "dist"), filepath.Join(root, "functions")
+	for _, name := range append(append([]string{}, WorkloadFunctions...), fixtureDRFunctions...) {
+		dir := filepath.Join(fixtureAssets, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("placeholder "+name), 0o755); err != nil {
+			panic(err)
+		}
+	}
+	for _, name := range fixtureDRFunctions {
+		if err := os.MkdirAll(filepath.Join(fixtureFunctions, name), 0o755); err != nil {
+			panic(err)
+		}
+	}
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(root)
+	os.Exit(code)
+}
+
+// testConfig is the example configuration over the fixtures, with DR
+// machines from dir (the real nightly-batch always).
+func testConfig(t testing.TB, machinesDir string) Config {
+	t.Helper()
+	ctx := validContext()
+	ctx["pendulum:assetDir"] = fixtureAssets
+	ctx["pendulum:functionsDir"] = fixtureFunctions
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	cfg.Machines = dirMachines{dir: machinesDir}
+	return cfg
+}
+
+// synthesized is one built and synthesized deployment, shared by the tests
+// (a full synth costs tens of seconds of jsii).
+type synthesized struct {
+	cfg       Config
+	d         *Deployment
+	templates map[string]assertions.Template
+	json      map[string]map[string]any
+}
+
+var (
+	shared     *synthesized
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+func deployment(t *testing.T) *synthesized {
+	t.Helper()
+	sharedOnce.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				sharedErr = fmt.Errorf("synth panicked: %v", r)
+			}
+		}()
+		cfg := testConfig(t, "testdata/statemachines")
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+			// Asset metadata names each function's source directory.
+			"aws:cdk:enable-asset-metadata": true,
+			"aws:cdk:disable-asset-staging": true,
+		}})
+		d, err := Build(app, cfg)
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		s := &synthesized{cfg: cfg, d: d, templates: map[string]assertions.Template{}, json: map[string]map[string]any{}}
+		for _, st := range d.Stacks(cfg) {
+			tmpl := assertions.Template_FromStack(st, nil)
+			s.templates[*st.StackName()] = tmpl
+			b, err := json.Marshal(tmpl.ToJSON())
+			if err != nil {
+				sharedErr = err
+				return
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				sharedErr = err
+				return
+			}
+			s.json[*st.StackName()] = m
+		}
+		shared = s
+	})
+	if sharedErr != nil {
+		t.Fatalf("build deployment: %v", sharedErr)
+	}
+	return shared
+}
+
+func (s *synthesized) name(kind, region string) string { return NamesFor(s.cfg).Stack(kind, region) }
+
+// resources returns the template's resources of type typ, by logical id.
+func (s *synthesized) resources(stack, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	res, _ := s.json[stack]["Resources"].(map[string]any)
+	for id, r := range res {
+		rm := r.(map[string]any)
+		if typ == "" || rm["Type"] == typ {
+			out[id] = rm
+		}
+	}
+	return out
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// get walks a JSON path of map keys and slice indexes.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+// mustPanic runs an assertion expected to fail: CDK assertions panic.
+func mustPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Fatalf("%s: assertion passed, want it to fail", what)
+		}
+	}()
+	f()
+}
+
+func TestAggregatesTableProtected(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	s.templates[s.name("data", s.cfg.PrimaryRegion)].HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"TableName":                        n.AggregatesTable(),
+		"KeySchema":                        []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}, map[string]any{"AttributeName": "sk", "KeyType": "RANGE"}},
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"DeletionProtectionEnabled":        true,
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": "expires", "Enabled": true},
+	})
+	// B has no aggregates table until failover restores it.
+	s.templates[s.name("data", s.cfg.BackupRegion)].ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(0))
+	// The DR control table in B is protected the same way.
+	s.templates[s.name("recovery", s.cfg.BackupRegion)].HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+		"TableName":                        n.ControlTable(),
+		"KeySchema":                        []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}},
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"DeletionProtectionEnabled":        true,
+	})
+}
+
+func TestReplicationToBackup(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	P, B := s.cfg.PrimaryRegion, s.cfg.BackupRegion
+	for _, kind := range dataKinds {
+		s.templates[s.name("data", P)].HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"BucketName": n.Bucket(kind, P),
+			"ReplicationConfiguration": map[string]any{
+				"Rules": []any{map[string]any{
+					"Status":                  "Enabled",
+					"DeleteMarkerReplication": map[string]any{"Status": "Enabled"},
+					"Destination": map[string]any{
+						"Bucket":          n.BucketARN(kind, B),
+						"ReplicationTime": map[string]any{"Status": "Enabled", "Time": map[string]any{"Minutes": 15}},
+						"Metrics":         map[string]any{"Status": "Enabled", "EventThreshold": map[string]any{"Minutes": 15}},
+					},
+				}},
+			},
+		})
+	}
+	// Replication role: exactly the replication actions, on the named buckets.
+	var roleActions []string
+	for _, p := range s.resources(s.name("data", P), "AWS::IAM::Policy") {
+		if !strings.Contains(fmt.Sprint(get(props(p), "Roles")), "ReplicationRole") {
+			continue
+		}
+		for _, st := range get(props(p), "PolicyDocument", "Statement").([]any) {
+			acts := st.(map[string]any)["Action"]
+			for _, a := range asList(acts) {
+				roleActions = append(roleActions, a.(string))
+			}
+			for _, r := range asList(st.(map[string]any)["Resource"]) {
+				if !strings.HasPrefix(fmt.Sprint(r), "arn:aws:s3:::"+n.Prefix+"-") {
+					t.Errorf("replication role resource %v is not a Pendulum bucket", r)
+				}
+			}
+		}
+	}
+	sort.Strings(roleActions)
+	if got, want := strings.Join(roleActions, " "), "s3:GetObjectVersionAcl s3:GetObjectVersionForReplication s3:GetObjectVersionTagging s3:GetReplicationConfiguration s3:ListBucket s3:ReplicateDelete s3:ReplicateObject s3:ReplicateTags"; got != want {
+		t.Fatalf("replication role actions = %s, want %s", got, want)
+	}
+	// B's buckets are replicas: they replicate nowhere.
+	for id, b := range s.resources(s.name("data", B), "AWS::S3::Bucket") {
+		if props(b)["ReplicationConfiguration"] != nil {
+			t.Errorf("backup bucket %s replicates; only P's buckets should", id)
+		}
+	}
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// TestEveryBucketSecure: versioned, encrypted, private, TLS-only, with
+// noncurrent-version expiry — every bucket of every stack.
+func TestEveryBucketSecure(t *testing.T) {
+	s := deployment(t)
+	total := 0
+	for stack := range s.json {
+		policies := s.resources(stack, "AWS::S3::BucketPolicy")
+		for id, b := range s.resources(stack, "AWS::S3::Bucket") {
+			total++
+			p := props(b)
+			if got := get(p, "VersioningConfiguration", "Status"); got != "Enabled" {
+				t.Errorf("%s/%s: versioning %v, want Enabled", stack, id, got)
+			}
+			if got := get(p, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm"); got == nil {
+				t.Errorf("%s/%s: no default encryption", stack, id)
+			}
+			for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+				if got := get(p, "PublicAccessBlockConfiguration", k); got != true {
+					t.Errorf("%s/%s: %s = %v, want true", stack, id, k, got)
+				}
+			}
+			if got := get(p, "LifecycleConfiguration", "Rules", 0, "NoncurrentVersionExpiration", "NoncurrentDays"); got != float64(s.cfg.NoncurrentVersionDays) {
+				t.Errorf("%s/%s: noncurrent version expiry %v, want %d days", stack, id, got, s.cfg.NoncurrentVersionDays)
+			}
+			tlsOnly := false
+			for _, pol := range policies {
+				if get(props(pol), "Bucket", "Ref") != id {
+					continue
+				}
+				for _, st := range get(props(pol), "PolicyDocument", "Statement").([]any) {
+					m := st.(map[string]any)
+					if m["Effect"] == "Deny" && get(m, "Condition", "Bool", "aws:SecureTransport") == "false" {
+						tlsOnly = true
+					}
+				}
+			}
+			if !tlsOnly {
+				t.Errorf("%s/%s: no TLS-only (aws:SecureTransport=false → Deny) bucket policy", stack, id)
+			}
+		}
+	}
+	// raw, curated, logs in each region + ALB logs in each region.
+	if got, want := total, 8; got != want {
+		t.Fatalf("buckets checked = %d, want %d", got, want)
+	}
+}
+
+// TestDormantBackupWorkload: in B every costly resource carries the Active
+// condition, and no resource that always exists refers to one that may
+// not (the template must deploy with Active=false and update to true).
+func TestDormantBackupWorkload(t *testing.T) {
+	s := deployment(t)
+	B := s.name("workload", s.cfg.BackupRegion)
+	tmpl := s.templates[B]
+	tmpl.HasParameter(jsii.String(ActiveParameter), map[string]any{"Type": "String", "AllowedValues": []any{"true", "false"}, "Default": "false"})
+	tmpl.HasCondition(jsii.String("IsActive"), map[string]any{"Fn::Equals": []any{map[string]any{"Ref": ActiveParameter}, "true"}})
+	costly := map[string]int{}
+	all := s.resources(B, "")
+	for id, r := range all {
+		typ := r["Type"].(string)
+		if CostlyTypes[typ] {
+			costly[typ]++
+			if r["Condition"] != "IsActive" {
+				t.Errorf("%s (%s) has condition %v, want IsActive", id, typ, r["Condition"])
+			}
+		}
+	}
+	for _, typ := range []string{"AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::Kinesis::Stream", "AWS::KinesisFirehose::DeliveryStream", "AWS::Lambda::EventSourceMapping", "AWS::Scheduler::Schedule"} {
+		if costly[typ] == 0 {
+			t.Errorf("no %s in the backup workload", typ)
+		}
+	}
+	// The consumer waits for its own switch.
+	for _, r := range s.resources(B, "AWS::Lambda::EventSourceMapping") {
+		if got := fmt.Sprint(get(props(r), "Enabled")); !strings.Contains(got, "IsConsumerEnabled") {
+			t.Errorf("backup consumer Enabled = %s, want Fn::If on IsConsumerEnabled", got)
+		}
+	}
+	for id, r := range all {
+		if r["Condition"] != nil {
+			continue
+		}
+		for _, dep := range references(r) {
+			if target, ok := all[dep]; ok && target["Condition"] != nil {
+				t.Errorf("%s exists when dormant but refers to %s, which exists only when active", id, dep)
+			}
+		}
+	}
+
+	P := s.name("workload", s.cfg.PrimaryRegion)
+	mustPanic(t, "P has an Active parameter", func() {
+		s.templates[P].HasParameter(jsii.String(ActiveParameter), map[string]any{})
+	})
+	for id, r := range s.resources(P, "") {
+		if r["Condition"] != nil {
+			t.Errorf("primary workload resource %s has condition %v", id, r["Condition"])
+		}
+	}
+	if got, want := len(s.resources(P, "AWS::ElasticLoadBalancingV2::LoadBalancer")), 1; got != want {
+		t.Fatalf("primary ALBs = %d, want %d", got, want)
+	}
+}
+
+// references lists the logical ids a resource refers to (Ref, Fn::GetAtt,
+// Fn::Sub ${Id}, DependsOn).
+func references(r map[string]any) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ref, ok := x["Ref"].(string); ok {
+				out = append(out, ref)
+			}
+			if ga, ok := x["Fn::GetAtt"].([]any); ok && len(ga) > 0 {
+				out = append(out, fmt.Sprint(ga[0]))
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(r["Properties"])
+	for _, d := range asList(r["DependsOn"]) {
+		if d != nil {
+			out = append(out, fmt.Sprint(d))
+		}
+	}
+	return out
+}
+
+func TestAcceleratorOnlyInUSWest2(t *testing.T) {
+	s := deployment(t)
+	for _, st := range s.d.Stacks(s.cfg) {
+		name := *st.StackName()
+		n := 0
+		for _, r := range s.resources(name, "") {
+			if strings.HasPrefix(r["Type"].(string), "AWS::GlobalAccelerator::") {
+				n++
+			}
+		}
+		if name == s.name("global", GlobalRegion) {
+			if got := *st.Region(); got != "us-west-2" {
+				t.Fatalf("global stack region = %s, want us-west-2", got)
+			}
+			if n != 4 { // accelerator, listener, two endpoint groups
+				t.Fatalf("global stack has %d Global Accelerator resources, want 4", n)
+			}
+			continue
+		}
+		if n != 0 {
+			t.Errorf("%s (%s) has %d Global Accelerator resources, want 0", name, *st.Region(), n)
+		}
+	}
+	g := s.templates[s.name("global", GlobalRegion)]
+	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::Listener"), map[string]any{
+		"Protocol": "TCP", "PortRanges": []any{map[string]any{"FromPort": 80, "ToPort": 80}},
+	})
+	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::EndpointGroup"), map[string]any{
+		"EndpointGroupRegion":    s.cfg.PrimaryRegion,
+		"HealthCheckPath":        "/health",
+		"EndpointConfigurations": []any{map[string]any{"Weight": 100, "ClientIPPreservationEnabled": true}},
+	})
+	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::EndpointGroup"), map[string]any{
+		"EndpointGroupRegion":    s.cfg.BackupRegion,
+		"HealthCheckPath":        "/health",
+		"EndpointConfigurations": assertions.Match_Absent(),
+	})
+}
+
+// TestAlarmStartsFailover: health metric → alarm → EventBridge rule on
+// ALARM → the failover state machine.
+func TestAlarmStartsFailover(t *testing.T) {
+	s := deployment(t)
+	R := s.name("recovery", s.cfg.BackupRegion)
+	alarms := s.resources(R, "AWS::CloudWatch::Alarm")
+	if len(alarms) != 1 {
+		t.Fatalf("alarms = %d, want 1", len(alarms))
+	}
+	var alarmID string
+	for id, a := range alarms {
+		alarmID = id
+		p := props(a)
+		if p["Namespace"] != MetricNamespace || p["MetricName"] != MetricName || p["ComparisonOperator"] != "LessThanThreshold" {
+			t.Fatalf("alarm metric = %v/%v %v", p["Namespace"], p["MetricName"], p["ComparisonOperator"])
+		}
+		dims := map[string]any{}
+		for _, d := range p["Dimensions"].([]any) {
+			dims[d.(map[string]any)["Name"].(string)] = d.(map[string]any)["Value"]
+		}
+		if dims["Endpoint"] != PrimaryTargetName || dims["Region"] != s.cfg.PrimaryRegion {
+			t.Fatalf("alarm dimensions = %v, want Endpoint=%s Region=%s", dims, PrimaryTargetName, s.cfg.PrimaryRegion)
+		}
+		if p["EvaluationPeriods"] != float64(s.cfg.AlarmEvaluationPeriods) || p["DatapointsToAlarm"] != float64(s.cfg.AlarmDatapointsToAlarm) {
+			t.Fatalf("alarm periods = %v/%v", p["EvaluationPeriods"], p["DatapointsToAlarm"])
+		}
+	}
+	var failoverID string
+	for id, m := range s.resources(R, "AWS::StepFunctions::StateMachine") {
+		if props(m)["StateMachineName"] == NamesFor(s.cfg).StateMachine(FailoverMachine) {
+			failoverID = id
+		}
+	}
+	if failoverID == "" {
+		t.Fatal("no failover state machine in the Recovery stack")
+	}
+	found := false
+	for _, r := range s.resources(R, "AWS::Events::Rule") {
+		p := props(r)
+		if get(p, "EventPattern", "detail", "state", "value", 0) != "ALARM" {
+			continue
+		}
+		if got := get(p, "EventPattern", "resources", 0, "Fn::GetAtt", 0); got != alarmID {
+			t.Fatalf("rule matches alarm %v, want %s", got, alarmID)
+		}
+		if got := get(p, "Targets", 0, "Arn", "Ref"); got != failoverID {
+			t.Fatalf("rule target = %v, want the failover state machine %s", got, failoverID)
+		}
+		found = true
+	}
+	if !found {
+		t.Fatal("no EventBridge rule on the alarm's ALARM state")
+	}
+	// The topic is encrypted.
+	s.templates[R].HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
+		"KmsMasterKeyId": assertions.Match_AnyValue(),
+	})
+}
+
+func TestBackupCopyToBackupRegion(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	s.templates[s.name("data", s.cfg.PrimaryRegion)].HasResourceProperties(jsii.String("AWS::Backup::BackupPlan"), map[string]any{
+		"BackupPlan": map[string]any{"BackupPlanRule": []any{map[string]any{
+			"CopyActions": []any{map[string]any{"DestinationBackupVaultArn": n.BackupVaultARN(s.cfg.BackupRegion)}},
+		}}},
+	})
+	s.templates[s.name("data", s.cfg.BackupRegion)].HasResourceProperties(jsii.String("AWS::Backup::BackupVault"), map[string]any{
+		"BackupVaultName": n.BackupVault(),
+	})
+	s.templates[s.name("data", s.cfg.PrimaryRegion)].ResourceCountIs(jsii.String("AWS::Backup::BackupSelection"), jsii.Number(1))
+}
+
+// TestLambdas: every Pendulum function is provided.al2023/arm64 from its
+// dist/<name> directory, with exactly the environment it reads.
+func TestLambdas(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	P, B := s.cfg.PrimaryRegion, s.cfg.BackupRegion
+	wantEnv := map[string][]string{
+		"ingest": {"STREAM_NAME"}, "partitions": {"GLUE_DATABASE", "TABLES"}, "aggregate": {"TABLE_NAME"},
+		"compact": {"CURATED_BUCKET", "RAW_BUCKET"}, "compact-plan": {"RAW_BUCKET"}, "health": {"PROBE_TIMEOUT_MS", "TARGETS"},
+	}
+	wantIn := map[string][]string{
+		s.name("data", P): {"partitions"}, s.name("data", B): {"partitions"},
+		s.name("workload", P): {"aggregate", "compact", "compact-plan", "ingest"}, s.name("workload", B): {"aggregate", "compact", "compact-plan", "ingest"},
+		s.name("recovery", B): {"dr-report", "dr-traffic", "health"},
+	}
+	for stack, want := range wantIn {
+		var got []string
+		for id, fn := range s.resources(stack, "AWS::Lambda::Function") {
+			p := props(fn)
+			name, _ := p["FunctionName"].(string)
+			if name == "" { // CDK's own custom-resource provider
+				continue
+			}
+			short := strings.TrimPrefix(name, n.Prefix+"-")
+			got = append(got, short)
+			if p["Runtime"] != "provided.al2023" || fmt.Sprint(p["Architectures"]) != "[arm64]" || p["Handler"] != "bootstrap" {
+				t.Errorf("%s/%s: runtime %v %v %v, want provided.al2023 [arm64] bootstrap", stack, id, p["Runtime"], p["Architectures"], p["Handler"])
+			}
+			if got, want := get(fn, "Metadata", "aws:asset:path"), filepath.Join(fixtureAssets, short); got != want {
+				t.Errorf("%s/%s: asset %v, want %s", stack, id, got, want)
+			}
+			if keys, ok := wantEnv[short]; ok {
+				var env []string
+				for k := range get(p, "Environment", "Variables").(map[string]any) {
+					env = append(env, k)
+				}
+				sort.Strings(env)
+				if strings.Join(env, ",") != strings.Join(keys, ",") {
+					t.Errorf("%s env = %v, want exactly %v", short, env, keys)
+				}
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s functions = %v, want %v", stack, got, want)
+		}
+	}
+	// The partitions Lambda's TABLES point at its own region's buckets.
+	for _, region := range []string{P, B} {
+		s.templates[s.name("data", region)].HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				"TABLES": fmt.Sprintf(`[{"table":"raw","bucket":"%s","prefix":"","layout":"hive"},{"table":"curated","bucket":"%s","prefix":"","layout":"hive"}]`,
+					n.Bucket("raw", region), n.Bucket("curated", region)),
+			}},
+		})
+	}
+	s.templates[s.name("workload", P)].HasResourceProperties(jsii.String("AWS::KinesisFirehose::DeliveryStream"), map[string]any{
+		"ExtendedS3DestinationConfiguration": map[string]any{"Prefix": FirehosePrefix, "CompressionFormat": "GZIP", "BucketARN": n.BucketARN("raw", P)},
+	})
+	s.templates[s.name("workload", P)].HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+		"FunctionResponseTypes": []any{"ReportBatchItemFailures"}, "BisectBatchOnFunctionError": true,
+		"MaximumRetryAttempts": assertions.Match_AnyValue(), "DestinationConfig": map[string]any{"OnFailure": assertions.Match_AnyValue()},
+	})
+}
+
+// TestIAMScoped walks every policy document of every template: no "*" or
+// "service:*" action, and Resource "*" only for actions whose APIs support
+// no resource-level permissions.
+func TestIAMScoped(t *testing.T) {
+	s := deployment(t)
+	docs := 0
+	for stack := range s.json {
+		for id, r := range s.resources(stack, "") {
+			var list []any
+			keyPolicy := false
+			p := props(r)
+			switch r["Type"] {
+			case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy":
+				list = []any{p["PolicyDocument"]}
+			case "AWS::IAM::Role":
+				for _, pol := range asList(p["Policies"]) {
+					if pol != nil {
+						list = append(list, get(pol, "PolicyDocument"))
+					}
+				}
+			case "AWS::KMS::Key":
+				list, keyPolicy = []any{p["KeyPolicy"]}, true
+			}
+			for _, doc := range list {
+				docs++
+				for _, st := range asList(get(doc, "Statement")) {
+					m := st.(map[string]any)
+					if m["NotAction"] != nil || m["NotResource"] != nil {
+						t.Errorf("%s/%s: NotAction/NotResource statement %v", stack, id, m)
+					}
+					acts := asList(m["Action"])
+					// A Deny only narrows: the TLS-only policies deny every
+					// action (s3:*, sqs:*) without aws:SecureTransport.
+					for _, a := range acts {
+						if m["Effect"] == "Deny" {
+							break
+						}
+						as := fmt.Sprint(a)
+						if as == "*" || strings.HasSuffix(as, ":*") {
+							t.Errorf("%s/%s: wildcard action %q", stack, id, as)
+						}
+					}
+					if m["Effect"] == "Deny" || keyPolicy { // in a key policy "*" is the key itself
+						continue
+					}
+					for _, res := range asList(m["Resource"]) {
+						if res != "*" {
+							continue
+						}
+						for _, a := range acts {
+							if !UnscopedActions[fmt.Sprint(a)] {
+								t.Errorf("%s/%s: %v on Resource \"*\", but the API supports resource scoping", stack, id, a)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if docs < 20 {
+		t.Fatalf("walked %d policy documents, expected many more", docs)
+	}
+}
+
+// TestNagClean: cdk-nag AwsSolutions finds no unsuppressed error in any
+// stack.
+func TestNagClean(t *testing.T) {
+	s := deployment(t)
+	for _, st := range s.d.Stacks(s.cfg) {
+		errs := assertions.Annotations_FromStack(st).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		for _, e := range *errs {
+			t.Errorf("%s %s: %v", *st.StackName(), *e.Id, e.Entry.Data)
+		}
+	}
+}
+
+// TestStacksPinned: every stack has an explicit account and region.
+func TestStacksPinned(t *testing.T) {
+	s := deployment(t)
+	want := map[string]string{
+		s.name("data", "us-east-1"): "us-east-1", s.name("data", "us-east-2"): "us-east-2",
+		s.name("workload", "us-east-1"): "us-east-1", s.name("workload", "us-east-2"): "us-east-2",
+		s.name("global", GlobalRegion): "us-west-2", s.name("recovery", "us-east-2"): "us-east-2",
+	}
+	for _, st := range s.d.Stacks(s.cfg) {
+		if got := *st.Account(); got != s.cfg.Account {
+			t.Errorf("%s account = %s, want %s", *st.StackName(), got, s.cfg.Account)
+		}
+		if got := *st.Region(); got != want[*st.StackName()] {
+			t.Errorf("%s region = %s, want %s", *st.StackName(), got, want[*st.StackName()])
+		}
+	}
+}
+
+// TestDRMachinesGetSubstitutions: each DR machine's placeholders resolve.
+func TestDRMachinesGetSubstitutions(t *testing.T) {
+	s := deployment(t)
+	R := s.name("recovery", s.cfg.BackupRegion)
+	for _, name := range []string{"failover", "drill"} {
+		var subs map[string]any
+		for _, m := range s.resources(R, "AWS::StepFunctions::StateMachine") {
+			if props(m)["StateMachineName"] == NamesFor(s.cfg).StateMachine(name) {
+				subs, _ = props(m)["DefinitionSubstitutions"].(map[string]any)
+			}
+		}
+		keys, err := s.cfg.Machines.Placeholders(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if subs[k] == nil {
+				t.Errorf("%s: placeholder %s has no substitution", name, k)
+			}
+		}
+	}
+}
+
+// TestBuildRejects: synth fails, naming the culprit, on an unknown
+// placeholder, an unlisted dr-* function and a missing asset.
+func TestBuildRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(cfg *Config)
+		want   string
+	}{
+		{"UnknownPlaceholder", func(cfg *Config) { cfg.Machines = dirMachines{dir: "testdata/statemachines-unknown"} }, "${NoSuchPlaceholder}"},
+		{"UnlistedDRFunction", func(cfg *Config) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "dr-mystery"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			assets := t.TempDir()
+			for _, f := range append(append([]string{}, WorkloadFunctions...), "dr-mystery") {
+				os.MkdirAll(filepath.Join(assets, f), 0o755)
+				os.WriteFile(filepath.Join(assets, f, "bootstrap"), []byte("x"), 0o755)
+			}
+			cfg.FunctionsDir, cfg.AssetDir = dir, assets
+		}, "dr-mystery has no entry in infra's DRFunctions table"},
+		{"MissingAsset", func(cfg *Config) { cfg.AssetDir = t.TempDir() }, "run `make build` first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(t, "testdata/statemachines")
+			tt.mutate(&cfg)
+			_, err := Build(awscdk.NewApp(nil), cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Build error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestAppContextErrors: a bad value in the app's context fails LoadConfig
+// through the real construct node, naming the key.
+func TestAppContextErrors(t *testing.T) {
+	ctx := map[string]interface{}{}
+	for k, v := range validContext() {
+		ctx[k] = v
+	}
+	ctx["pendulum:backupRegion"] = "nowhere"
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	_, err := LoadConfig(app.Node())
+	if err == nil || !strings.Contains(err.Error(), "pendulum:backupRegion") {
+		t.Fatalf("LoadConfig error = %v, want it to name pendulum:backupRegion", err)
+	}
+}
