@@ -1,0 +1,235 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// ddbPITRFixture is a protected, tagged table with PITR and TTL in region
+// P, written to at known instants: items sk 0..2 before mark, sk 3..5
+// after it.
+type ddbPITRFixture struct {
+	w        *World
+	p        *DynamoDB
+	enabled  time.Time
+	mark     time.Time
+	tableARN string
+}
+
+func ddbPITRSetup(t *testing.T) *ddbPITRFixture {
+	t.Helper()
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	p := ddbTestTable(t, w, clk, "aggregates")
+	arn := "arn:aws:dynamodb:us-east-1:111122223333:table/aggregates"
+	if _, err := p.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String("aggregates"), DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String(arn), Tags: []ddbtypes.Tag{{Key: aws.String("app"), Value: aws.String("pendulum")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String("aggregates"),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	f := &ddbPITRFixture{w: w, p: p, tableARN: arn}
+	f.enabled = w.Clock.Now()
+	if _, err := p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("aggregates"),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(sk int) {
+		if _, err := p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("aggregates"), Item: ddbItem{"pk": ddbS("p"), "sk": ddbN(fmt.Sprint(sk))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		_ = clk.Sleep(ctx, time.Minute)
+		put(i)
+	}
+	_ = clk.Sleep(ctx, 10*time.Minute)
+	f.mark = w.Clock.Now()
+	_ = clk.Sleep(ctx, 10*time.Minute)
+	for i := 3; i < 6; i++ {
+		put(i)
+	}
+	// Item 0 deleted after the mark: a restore to the mark still has it.
+	if _, err := p.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("aggregates"), Key: ddbItem{"pk": ddbS("p"), "sk": ddbN("0")}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, time.Hour)
+	return f
+}
+
+func TestDynamoDBPITRWindow(t *testing.T) {
+	f := ddbPITRSetup(t)
+	out, err := f.p.DescribeContinuousBackups(context.Background(), &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("aggregates")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := out.ContinuousBackupsDescription.PointInTimeRecoveryDescription
+	if got, want := d.PointInTimeRecoveryStatus, ddbtypes.PointInTimeRecoveryStatusEnabled; got != want {
+		t.Fatalf("PITR status %s, want %s", got, want)
+	}
+	if got, want := aws.ToTime(d.EarliestRestorableDateTime), f.enabled; !got.Equal(want) {
+		t.Fatalf("earliest = %v, want when PITR was enabled (%v)", got, want)
+	}
+	if got, want := aws.ToTime(d.LatestRestorableDateTime), f.w.Clock.Now().Add(-5*time.Minute); !got.Equal(want) {
+		t.Fatalf("latest = %v, want now − 5 min (%v)", got, want)
+	}
+	if got, want := aws.ToInt32(d.RecoveryPeriodInDays), int32(35); got != want {
+		t.Fatalf("recovery period %d, want %d", got, want)
+	}
+}
+
+func TestDynamoDBRestoreToPointInTime(t *testing.T) {
+	f := ddbPITRSetup(t)
+	ctx := context.Background()
+	clk := f.w.Clock
+	out, err := f.p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"),
+		TargetTableName: aws.String("aggregates-restored"), RestoreDateTime: aws.Time(f.mark)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := out.TableDescription
+	if got, want := td.TableStatus, ddbtypes.TableStatusCreating; got != want {
+		t.Fatalf("restored table status %s, want %s", got, want)
+	}
+	if rs := td.RestoreSummary; rs == nil || !aws.ToBool(rs.RestoreInProgress) || aws.ToString(rs.SourceTableArn) != f.tableARN || !aws.ToTime(rs.RestoreDateTime).Equal(f.mark) {
+		t.Fatalf("RestoreSummary = %+v", rs)
+	}
+	_ = clk.Sleep(ctx, 19*time.Minute)
+	if _, err := f.p.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("aggregates-restored")}); err == nil {
+		t.Fatal("restored table readable before the modelled restore time")
+	}
+	_ = clk.Sleep(ctx, 2*time.Minute)
+	d, err := f.p.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("aggregates-restored")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Table.TableStatus != ddbtypes.TableStatusActive || aws.ToBool(d.Table.RestoreSummary.RestoreInProgress) {
+		t.Fatalf("after 21 min: status %s, restore in progress %v", d.Table.TableStatus, aws.ToBool(d.Table.RestoreSummary.RestoreInProgress))
+	}
+	scan, err := f.p.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("aggregates-restored")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(ddbSKs(scan.Items), ","), "0,1,2"; got != want {
+		t.Fatalf("restored items %s, want the state at the mark %s", got, want)
+	}
+	// What a restore does not carry over.
+	if aws.ToBool(d.Table.DeletionProtectionEnabled) {
+		t.Fatal("restored table has deletion protection")
+	}
+	tags, err := f.p.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: d.Table.TableArn})
+	if err != nil || len(tags.Tags) != 0 {
+		t.Fatalf("restored table tags = %v, %v; want none", tags.Tags, err)
+	}
+	cb, err := f.p.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("aggregates-restored")})
+	if err != nil || cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != ddbtypes.PointInTimeRecoveryStatusDisabled {
+		t.Fatalf("restored table PITR = %+v, %v; want DISABLED", cb, err)
+	}
+	ttl, err := f.p.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String("aggregates-restored")})
+	if err != nil || ttl.TimeToLiveDescription.TimeToLiveStatus != ddbtypes.TimeToLiveStatusDisabled {
+		t.Fatalf("restored table TTL = %+v, %v; want DISABLED", ttl, err)
+	}
+}
+
+func TestDynamoDBRestoreErrors(t *testing.T) {
+	f := ddbPITRSetup(t)
+	ctx := context.Background()
+	now := f.w.Clock.Now()
+	if _, err := f.p.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String("no-pitr"),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: "S"}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: "HASH"}}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   dynamodb.RestoreTableToPointInTimeInput
+		want any
+	}{
+		{"BeforeEarliest", dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"), TargetTableName: aws.String("t1y"),
+			RestoreDateTime: aws.Time(f.enabled.Add(-time.Second))}, new(*ddbtypes.InvalidRestoreTimeException)},
+		{"AfterLatest", dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"), TargetTableName: aws.String("t1x"),
+			RestoreDateTime: aws.Time(now.Add(-time.Minute))}, new(*ddbtypes.InvalidRestoreTimeException)},
+		{"PITROff", dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("no-pitr"), TargetTableName: aws.String("t2x"),
+			UseLatestRestorableTime: aws.Bool(true)}, new(*ddbtypes.PointInTimeRecoveryUnavailableException)},
+		{"TargetExists", dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"), TargetTableName: aws.String("no-pitr"),
+			UseLatestRestorableTime: aws.Bool(true)}, new(*ddbtypes.TableAlreadyExistsException)},
+		{"NoSource", dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("nope"), TargetTableName: aws.String("t3x"),
+			UseLatestRestorableTime: aws.Bool(true)}, new(*ddbtypes.TableNotFoundException)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.p.RestoreTableToPointInTime(ctx, &tt.in)
+			var ok bool
+			switch target := tt.want.(type) {
+			case **ddbtypes.InvalidRestoreTimeException:
+				ok = errors.As(err, target)
+			case **ddbtypes.PointInTimeRecoveryUnavailableException:
+				ok = errors.As(err, target)
+			case **ddbtypes.TableAlreadyExistsException:
+				ok = errors.As(err, target)
+			case **ddbtypes.TableNotFoundException:
+				ok = errors.As(err, target)
+			}
+			if !ok {
+				t.Fatalf("restore: %v, want %T", err, tt.want)
+			}
+		})
+	}
+	t.Run("ConcurrentLimit", func(t *testing.T) {
+		for i := 0; i < ddbMaxConcurrentRestores; i++ {
+			if _, err := f.p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"),
+				TargetTableName: aws.String(fmt.Sprintf("r%02d", i)), UseLatestRestorableTime: aws.Bool(true)}); err != nil {
+				t.Fatalf("restore %d: %v", i, err)
+			}
+		}
+		_, err := f.p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"),
+			TargetTableName: aws.String("one-too-many"), UseLatestRestorableTime: aws.Bool(true)})
+		var le *ddbtypes.LimitExceededException
+		if !errors.As(err, &le) {
+			t.Fatalf("restore 51: %v, want LimitExceededException", err)
+		}
+	})
+}
+
+func TestDynamoDBCrossRegionRestore(t *testing.T) {
+	f := ddbPITRSetup(t)
+	ctx := context.Background()
+	b := f.w.Region(s3TestB).DynamoDB()
+	out, err := b.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableArn: aws.String(f.tableARN),
+		TargetTableName: aws.String("aggregates"), UseLatestRestorableTime: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aws.ToString(out.TableDescription.TableArn), "arn:aws:dynamodb:us-west-2:111122223333:table/aggregates"; got != want {
+		t.Fatalf("restored into %s, want %s", got, want)
+	}
+	_ = f.w.Clock.Sleep(ctx, 30*time.Minute)
+	scan, err := b.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("aggregates")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(ddbSKs(scan.Items), ","), "1,2,3,4,5"; got != want {
+		t.Fatalf("latest restorable state in B = %s, want %s", got, want)
+	}
+	f.w.SetDown(s3TestP, true)
+	_, err = b.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableArn: aws.String(f.tableARN),
+		TargetTableName: aws.String("aggregates-2"), UseLatestRestorableTime: aws.Bool(true)})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("restore from a down region: %v, want ErrUnreachable", err)
+	}
+	if n := f.w.CallCount(CallKey{Region: s3TestP, Operation: "RestoreTableToPointInTime"}); n != 0 {
+		t.Fatalf("the restore was counted as %d calls to the source region; it is a call to B", n)
+	}
+}
