@@ -53,3 +53,18 @@ func BenchmarkSet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSetSmall is ResultPath on the small payloads of a Pass chain.
+func BenchmarkSetSmall(b *testing.B) {
+	doc := map[string]any{"id": "a1", "n": 1, "ok": true}
+	p, err := Compile("$.result")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Set(doc, p, "x"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
