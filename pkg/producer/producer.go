@@ -39,7 +39,9 @@ import (
 // Defaults for Config's zero fields.
 const (
 	DefaultMaxBatchRecords = ingest.MaxRecords
-	DefaultMaxBatchBytes   = ingest.MaxBodyBytes
+	// DefaultMaxBatchBytes keeps a request under the ALB's "1 MB" Lambda
+	// body limit whichever megabyte it means (ingest itself takes 1 MiB).
+	DefaultMaxBatchBytes = 900_000
 	DefaultMinBackoff      = 200 * time.Millisecond
 	DefaultMaxBackoff      = 30 * time.Second
 	DefaultSegmentBytes    = 8 << 20
@@ -101,7 +103,7 @@ type Stats struct {
 	Rejected     int64 // records ingest refused as invalid (kept in rejected.ndjson)
 	Pending      int64 // records spooled and not yet acknowledged
 	Attempts     int64 // HTTP requests made
-	Failures     int64 // attempts that did not deliver their batch
+	Failures     int64 // attempts that failed and are retried (connection errors, 5xx, 413, …)
 }
 
 // Producer spools and sends records. Produce is safe for concurrent use;
@@ -114,6 +116,10 @@ type Producer struct {
 	sending  atomic.Bool
 	attempts atomic.Int64
 	failures atomic.Int64
+
+	// batchBytes is the request size limit in force: MaxBatchBytes, halved
+	// each time something in front of ingest answers 413. Sender only.
+	batchBytes int
 
 	mu        sync.Mutex
 	spool     *spool
@@ -180,6 +186,7 @@ func Open(cfg Config) (*Producer, error) {
 		spool:   sp,
 		pending: pending,
 	}
+	p.batchBytes = cfg.MaxBatchBytes
 	p.stats.Recovered = int64(len(pending))
 	return p, nil
 }
@@ -324,6 +331,12 @@ func (p *Producer) Send(ctx context.Context) error {
 				return err
 			}
 			continue
+		case res.status == http.StatusRequestEntityTooLarge && len(batch) > 1:
+			// A proxy in front of ingest takes less than we thought:
+			// send smaller requests from now on.
+			p.batchBytes = max(len(body)/2, 1)
+			p.failures.Add(1)
+			continue
 		case res.rejected != nil:
 			failed = 0
 			if err := p.reject(batch, res.rejected); err != nil {
@@ -352,7 +365,7 @@ func (p *Producer) nextBatch() ([]entry, []byte) {
 	var body []byte
 	n := 0
 	for _, e := range p.pending {
-		if n == p.cfg.MaxBatchRecords || (n > 0 && len(body)+len(e.data)+1 > p.cfg.MaxBatchBytes) {
+		if n == p.cfg.MaxBatchRecords || (n > 0 && len(body)+len(e.data)+1 > p.batchBytes) {
 			break
 		}
 		body = append(append(body, e.data...), '\n')
@@ -399,6 +412,11 @@ func (p *Producer) post(ctx context.Context, batch []entry, body []byte) postRes
 			return res
 		}
 		res.delivered = true
+	case http.StatusRequestEntityTooLarge:
+		if len(batch) == 1 {
+			res.rejected = map[int]string{0: "the record alone is too large for the endpoint (413)"}
+		}
+		res.err = fmt.Errorf("ingest answered %s", resp.Status)
 	case http.StatusBadRequest:
 		var bad struct {
 			Problems []ingest.Problem `json:"problems"`

@@ -415,6 +415,50 @@ func TestRejectedRecordsSetAside(t *testing.T) {
 	}
 }
 
+func TestTooLargeSplitsBatches(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	reg := newRegion(clk)
+	const limit = 4000 // what a proxy in front of ingest takes
+	var sizes []int
+	reg.script = func(n int, req *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(req.Body)
+		sizes = append(sizes, len(b))
+		if len(b) > limit {
+			return answer(req, http.StatusRequestEntityTooLarge, `<html>413 Request Entity Too Large</html>`), nil
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		return ingest.RoundTripper(reg.handler.Handle).RoundTrip(req)
+	}
+	p, err := Open(testConfig(t.TempDir(), clk, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var ids []string
+	for i := range 10 {
+		id, err := p.Produce(t.Context(), fmt.Appendf(nil, `{"seq":%d,"pad":"%s"}`, i, strings.Repeat("x", 900)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := p.Send(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkDelivered(t, p, reg, ids)
+	if sizes[0] <= limit {
+		t.Fatalf("first request of %d bytes; the test wants it over the limit", sizes[0])
+	}
+	for i, n := range sizes[1:] {
+		if n > limit && i > 3 {
+			t.Fatalf("request %d of %d bytes: the producer did not settle under the limit", i+1, n)
+		}
+	}
+	if got := clock.Since(clk, t0); got != 0 {
+		t.Fatalf("splitting waited %v; a 413 needs no backoff", got)
+	}
+}
+
 func TestProduce(t *testing.T) {
 	clk := clock.NewVirtual(t0)
 	p, err := Open(testConfig(t.TempDir(), clk, newRegion(clk)))
