@@ -12,7 +12,9 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // The asset and functions directories are temporary fixtures made by
@@ -450,8 +452,8 @@ func TestAlarmStartsFailover(t *testing.T) {
 		for _, d := range p["Dimensions"].([]any) {
 			dims[d.(map[string]any)["Name"].(string)] = d.(map[string]any)["Value"]
 		}
-		if dims["Endpoint"] != PrimaryTargetName || dims["Region"] != s.cfg.PrimaryRegion {
-			t.Fatalf("alarm dimensions = %v, want Endpoint=%s Region=%s", dims, PrimaryTargetName, s.cfg.PrimaryRegion)
+		if dims["Endpoint"] != PrimaryTargetName || dims["Region"] != s.cfg.BackupRegion {
+			t.Fatalf("alarm dimensions = %v, want Endpoint=%s Region=%s (the canary's vantage point)", dims, PrimaryTargetName, s.cfg.BackupRegion)
 		}
 		if p["EvaluationPeriods"] != float64(s.cfg.AlarmEvaluationPeriods) || p["DatapointsToAlarm"] != float64(s.cfg.AlarmDatapointsToAlarm) {
 			t.Fatalf("alarm periods = %v/%v", p["EvaluationPeriods"], p["DatapointsToAlarm"])
@@ -641,6 +643,19 @@ func TestNagClean(t *testing.T) {
 		for _, e := range *errs {
 			t.Errorf("%s %s: %v", *st.StackName(), *e.Id, e.Entry.Data)
 		}
+	}
+}
+
+// TestNagHarnessFindsErrors proves TestNagClean's query can fail: the same
+// checks over a deliberately insecure queue report AwsSolutions errors.
+func TestNagHarnessFindsErrors(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	st := awscdk.NewStack(app, jsii.String("Insecure"), &awscdk.StackProps{Env: env(testConfig(t, "testdata/statemachines"), "us-east-1")})
+	awssqs.NewCfnQueue(st, jsii.String("Plain"), &awssqs.CfnQueueProps{})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{}), nil)
+	errs := assertions.Annotations_FromStack(st).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	if len(*errs) == 0 {
+		t.Fatal("cdk-nag reported no error for an unencrypted queue without a DLQ or TLS policy")
 	}
 }
 

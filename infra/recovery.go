@@ -110,9 +110,10 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		AlarmName:        jsii.String(n.Prefix + "-primary-unhealthy"),
 		AlarmDescription: jsii.String("P's regional ingest endpoint fails the canary; ALARM starts failover."),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String(MetricNamespace),
-			MetricName:    jsii.String(MetricName),
-			DimensionsMap: &map[string]*string{"Endpoint": jsii.String(PrimaryTargetName), "Region": jsii.String(P)},
+			Namespace:  jsii.String(MetricNamespace),
+			MetricName: jsii.String(MetricName),
+			// Region is the canary's vantage point (B), as pkg/health emits it.
+			DimensionsMap: &map[string]*string{"Endpoint": jsii.String(PrimaryTargetName), "Region": jsii.String(B)},
 			Statistic:     jsii.String("Average"),
 			Period:        awscdk.Duration_Minutes(jsii.Number(1)),
 		}),

@@ -203,6 +203,8 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 	}
 	listener := awselasticloadbalancingv2.NewCfnListener(active, jsii.String("Listener"), lp)
 	if !anyProducer {
+		awscdk.Annotations_Of(listener).AddWarningV2(jsii.String("pendulum:canary-allow-list"), jsii.String(
+			"producerCidrs does not admit every source: the health canary's POST /records from B's Lambda must come from an allowed address, or P's EndpointHealthy stays 0 and failover starts (see docs/deploy.md)."))
 		rule := func(id string, priority int, cond *awselasticloadbalancingv2.CfnListenerRule_RuleConditionProperty) {
 			awselasticloadbalancingv2.NewCfnListenerRule(active, jsii.String(id), &awselasticloadbalancingv2.CfnListenerRuleProps{
 				ListenerArn: listener.Ref(),
@@ -327,7 +329,8 @@ func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, r
 	})
 	// The table's ARN by name: in B it is the table failover restores.
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query"),
+		// TransactWriteItems is authorized per item action.
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"),
 		Resources: jsii.Strings(n.TableARN(region, n.AggregatesTable())),
 	}))
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
