@@ -42,9 +42,9 @@ const (
 	// DefaultMaxBatchBytes keeps a request under the ALB's "1 MB" Lambda
 	// body limit whichever megabyte it means (ingest itself takes 1 MiB).
 	DefaultMaxBatchBytes = 900_000
-	DefaultMinBackoff      = 200 * time.Millisecond
-	DefaultMaxBackoff      = 30 * time.Second
-	DefaultSegmentBytes    = 8 << 20
+	DefaultMinBackoff    = 200 * time.Millisecond
+	DefaultMaxBackoff    = 30 * time.Second
+	DefaultSegmentBytes  = 8 << 20
 	// MaxRetryAfter caps the wait a Retry-After header can impose, so a
 	// wrong header cannot park the producer for hours.
 	MaxRetryAfter = 5 * time.Minute
