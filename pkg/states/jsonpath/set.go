@@ -26,20 +26,25 @@ func (p *Path) setAt(node any, i int, value any) (any, error) {
 	s := &p.segs[i]
 	switch s.kind {
 	case stepName:
-		var m map[string]any
-		switch n := node.(type) {
-		case map[string]any:
-			m = maps.Clone(n)
-		default:
+		n, ok := node.(map[string]any)
+		if !ok {
 			return nil, fmt.Errorf("jsonpath %s: %s is %s, not an object: %w", p.src, p.prefix(i), kindOf(node), ErrCannotSet)
 		}
-		child, ok := m[s.names[0]]
-		if !ok {
+		child, exists := n[s.names[0]]
+		if !exists {
 			child = map[string]any{}
 		}
 		v, err := p.setAt(child, i+1, value)
 		if err != nil {
 			return nil, err
+		}
+		var m map[string]any
+		if exists {
+			m = maps.Clone(n)
+		} else {
+			// Size the copy for the new member so the insert does not grow it.
+			m = make(map[string]any, len(n)+1)
+			maps.Copy(m, n)
 		}
 		m[s.names[0]] = v
 		return m, nil
