@@ -48,9 +48,7 @@ func Build(app awscdk.App, cfg Config) (*Deployment, error) {
 	if err := CheckAssets(cfg, WorkloadFunctions...); err != nil {
 		return nil, err
 	}
-	for flag, v := range FeatureFlags {
-		app.Node().SetContext(jsii.String(flag), v)
-	}
+	applyFeatureFlags(app)
 	P, B := cfg.PrimaryRegion, cfg.BackupRegion
 	d := &Deployment{Data: map[string]*DataStack{}, Workload: map[string]*WorkloadStack{}}
 	for _, r := range []string{B, P} {
@@ -76,4 +74,12 @@ func Build(app awscdk.App, cfg Config) (*Deployment, error) {
 	awscdk.Tags_Of(app).Add(jsii.String("pendulum:prefix"), jsii.String(cfg.NamePrefix), nil)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return d, nil
+}
+
+// applyFeatureFlags sets FeatureFlags on app; it must run before any stack
+// is added.
+func applyFeatureFlags(app awscdk.App) {
+	for flag, v := range FeatureFlags {
+		app.Node().SetContext(jsii.String(flag), v)
+	}
 }

@@ -186,16 +186,18 @@ func replicate(stack awscdk.Stack, cfg Config, buckets map[string]awss3.Bucket) 
 // glueColumn is one catalog column.
 type glueColumn struct{ Name, Type string }
 
-// recordColumns mirror pkg/record.Record as Firehose writes it (NDJSON) and
-// compact writes it (Parquet). ts and received are RFC 3339 strings in raw.
+// rawColumns mirror pkg/record.Record as Firehose writes it (NDJSON): ts
+// and received are RFC 3339 strings there.
 var (
 	rawColumns = []glueColumn{
 		{"id", "string"}, {"ts", "string"}, {"received", "string"}, {"region", "string"},
 		{"producer", "string"}, {"canary", "boolean"}, {"data", "string"},
 	}
+	// curatedColumns match pkg/compact's Parquet row (canaries never
+	// reach curated).
 	curatedColumns = []glueColumn{
 		{"id", "string"}, {"ts", "timestamp"}, {"received", "timestamp"}, {"region", "string"},
-		{"producer", "string"}, {"canary", "boolean"}, {"data", "string"},
+		{"producer", "string"}, {"data", "string"},
 	}
 	partitionKeys = []glueColumn{{"dt", "string"}, {"hr", "string"}}
 )

@@ -646,6 +646,38 @@ func TestNagClean(t *testing.T) {
 	}
 }
 
+// TestHTTPSWithCertificates: with certificates the ALB listens with TLS
+// on 443 and so does the accelerator; its health checks use HTTPS.
+func TestHTTPSWithCertificates(t *testing.T) {
+	cfg := testConfig(t, "testdata/statemachines")
+	cfg.PrimaryCertificateARN = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-0000-1111-2222-333344445555"
+	cfg.BackupCertificateARN = "arn:aws:acm:us-east-2:111111111111:certificate/0a1b2c3d-0000-1111-2222-333344445556"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	app := awscdk.NewApp(nil)
+	applyFeatureFlags(app)
+	w, err := NewWorkloadStack(app, cfg, cfg.PrimaryRegion)
+	if err != nil {
+		t.Fatalf("NewWorkloadStack: %v", err)
+	}
+	g := NewGlobalStack(app, cfg)
+	assertions.Template_FromStack(w.Stack, nil).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
+		"Port": 443, "Protocol": "HTTPS", "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+		"Certificates": []any{map[string]any{"CertificateArn": cfg.PrimaryCertificateARN}},
+	})
+	gt := assertions.Template_FromStack(g.Stack, nil)
+	gt.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::Listener"), map[string]any{
+		"PortRanges": []any{map[string]any{"FromPort": 443, "ToPort": 443}},
+	})
+	gt.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::EndpointGroup"), map[string]any{
+		"HealthCheckProtocol": "HTTPS", "HealthCheckPort": 443,
+	})
+	mustPanic(t, "an HTTP listener with certificates configured", func() {
+		assertions.Template_FromStack(w.Stack, nil).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{"Protocol": "HTTP"})
+	})
+}
+
 // TestNagHarnessFindsErrors proves TestNagClean's query can fail: the same
 // checks over a deliberately insecure queue report AwsSolutions errors.
 func TestNagHarnessFindsErrors(t *testing.T) {
