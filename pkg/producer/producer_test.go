@@ -555,6 +555,58 @@ func TestRunDeliversAsProduced(t *testing.T) {
 	}
 }
 
+func TestConcurrentProduce(t *testing.T) {
+	reg := newRegion(clock.Real{})
+	p, err := Open(testConfig(t.TempDir(), clock.Real{}, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	runDone := make(chan error, 1)
+	go func() { runDone <- p.Run(ctx) }()
+	var (
+		mu  sync.Mutex
+		ids []string
+		wg  sync.WaitGroup
+	)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 250 {
+				id, err := p.Produce(t.Context(), fmt.Appendf(nil, `{"g":%d,"i":%d}`, g, i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids = append(ids, id)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	cancel()
+	if err := <-runDone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if err := p.Send(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(ids), 1000; got != want {
+		t.Fatalf("%d ids, want %d", got, want)
+	}
+	unique := make(map[string]bool)
+	for _, id := range ids {
+		unique[id] = true
+	}
+	if got, want := len(unique), 1000; got != want {
+		t.Fatalf("%d distinct ids, want %d", got, want)
+	}
+	checkDelivered(t, p, reg, ids)
+}
+
 func TestOpenValidates(t *testing.T) {
 	base := testConfig(t.TempDir(), clock.Real{}, http.DefaultTransport)
 	tests := []struct {
