@@ -406,10 +406,10 @@ func (f *Firehose) addLocked(s *firehoseStream, data []byte, arrival time.Time) 
 		s.stopTick = f.r.world.Clock.AfterFunc(s.interval, func() {
 			f.mu.Lock()
 			s.stopTick = nil
-			batch := s.buf
+			batch, deleted := s.buf, s.deleted
 			s.buf, s.bufBytes = nil, 0
 			f.mu.Unlock()
-			if len(batch) > 0 && !s.deleted {
+			if len(batch) > 0 && !deleted {
 				f.deliver(s, batch)
 			}
 		})

@@ -381,3 +381,27 @@ func BenchmarkKinesisPutRecords500(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*len(entries)), "ns/record")
 }
+
+// TestKinesisEventGolden pins the aws-lambda-go Kinesis event the
+// event-source mapping emulator builds.
+func TestKinesisEventGolden(t *testing.T) {
+	ctx := context.Background()
+	_, clk, k := kinesisTestStream(t)
+	kinesisTestPut(t, k, []string{"producer-1", "producer-1"})
+	var got events.KinesisEvent
+	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest", BatchSize: 10}, func(_ context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		if len(got.Records) == 0 {
+			got = ev
+		}
+		return events.KinesisEventResponse{}, nil
+	})
+	rctx, cancel := context.WithCancel(ctx)
+	done := clk.Go(func() { _ = esm.Run(rctx) })
+	_ = clk.Sleep(ctx, 5*time.Second)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+	if len(got.Records) != 2 {
+		t.Fatalf("got %d records, want 2 in one batch", len(got.Records))
+	}
+	sqsGolden(t, "kinesis_event.golden.json", got)
+}

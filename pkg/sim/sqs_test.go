@@ -1,9 +1,14 @@
 package sim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -341,4 +346,54 @@ func TestSQSEventSourceMapping(t *testing.T) {
 			t.Fatalf("left %d", v+f)
 		}
 	})
+}
+
+// sqsGolden compares v, as indented JSON, with testdata/<name>; run the
+// package's tests with -update (the flag s3_test.go defines) to rewrite it.
+func sqsGolden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name)
+	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs from the golden file:\n%s", name, got)
+	}
+}
+
+// TestSQSEventGolden pins the aws-lambda-go SQS event the event-source
+// mapping emulator builds, so handlers see the shape Lambda sends.
+func TestSQSEventGolden(t *testing.T) {
+	ctx := context.Background()
+	_, _, s, url, _ := sqsTestQueue(t)
+	_, err := s.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(`{"Records":[{"s3":{"object":{"key":"dt=2026-11-25/hr=00/a.gz"}}}]}`),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{"source": {DataType: aws.String("String"), StringValue: aws.String("s3")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got events.SQSEvent
+	if _, err := s.PollOnce(ctx, url, 10, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		got = ev
+		return events.SQSEventResponse{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sqsGolden(t, "sqs_event.golden.json", got)
+	// The golden file decodes back into the same event.
+	raw, _ := os.ReadFile(filepath.Join("testdata", "sqs_event.golden.json"))
+	var back events.SQSEvent
+	if err := json.Unmarshal(raw, &back); err != nil || back.Records[0].MessageId != got.Records[0].MessageId || back.Records[0].Body != got.Records[0].Body {
+		t.Fatalf("round trip: %v", err)
+	}
 }
