@@ -630,3 +630,34 @@ func TestConcurrentShards(t *testing.T) {
 		t.Fatal("no conflict was injected")
 	}
 }
+
+// TestHandlerEventTime checks which time picks a record's window: ts, else
+// received, else the stream's arrival time.
+func TestHandlerEventTime(t *testing.T) {
+	arrival := events.SecondsEpochTime{Time: time.Date(2026, 11, 25, 2, 50, 30, 0, time.UTC)}
+	tests := []struct {
+		name string
+		data string
+		want string
+	}{
+		{name: "TS", data: `{"id":"a","ts":"2026-11-25T03:59:59.999+01:00","received":"2026-11-25T02:45:00Z","data":{}}`, want: "W#2026-11-25T02:59Z"},
+		{name: "Received", data: `{"id":"a","received":"2026-11-25T02:45:00Z","data":{}}`, want: "W#2026-11-25T02:45Z"},
+		{name: "Arrival", data: `{"id":"a","data":{}}`, want: "W#2026-11-25T02:50Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemTable()
+			h := NewHandler(newTestAggregator(&m.fake, "us-east-1", clock.NewVirtual(t0)), quietLog())
+			var r events.KinesisEventRecord
+			r.Kinesis.Data = []byte(tt.data + "\n")
+			r.Kinesis.SequenceNumber = "1"
+			r.Kinesis.ApproximateArrivalTimestamp = arrival
+			if _, err := h.Handle(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{r}}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := m.summaries(), map[string]string{tt.want: "1/2"}; !reflect.DeepEqual(got, want) {
+				t.Fatalf("summaries = %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -21,11 +21,19 @@ var _ Catalog = (*sim.Glue)(nil)
 // "pendulum" with the tables of testTables.
 func simCatalog(t testing.TB) (*sim.World, *sim.Glue) {
 	t.Helper()
+	w, g, err := newSimCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, g
+}
+
+func newSimCatalog() (*sim.World, *sim.Glue, error) {
 	w := sim.NewWorld(clock.NewVirtual(time.Date(2024, 3, 5, 8, 0, 0, 0, time.UTC)), "111122223333", "us-east-1")
 	g := w.Region("us-east-1").Glue()
 	ctx := context.Background()
 	if _, err := g.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &gluetypes.DatabaseInput{Name: aws.String("pendulum")}}); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	for _, tb := range []struct{ name, loc string }{{"raw", "s3://pendulum-raw/"}, {"legacy", "s3://pendulum-raw/legacy/"}, {"curated", "s3://pendulum-curated/curated/"}} {
 		_, err := g.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("pendulum"), TableInput: &gluetypes.TableInput{
@@ -34,10 +42,10 @@ func simCatalog(t testing.TB) (*sim.World, *sim.Glue) {
 			StorageDescriptor: &gluetypes.StorageDescriptor{Location: aws.String(tb.loc), Columns: []gluetypes.Column{{Name: aws.String("id"), Type: aws.String("string")}}},
 		}})
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
 	}
-	return w, g
+	return w, g, nil
 }
 
 // TestHandlerOnSimulatedGlue runs the golden SQS batch against the
