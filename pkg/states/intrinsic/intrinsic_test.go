@@ -113,7 +113,7 @@ func TestEval(t *testing.T) {
 		{"ArrayLiterals", `States.Array(1, -2.5e3, 'x', true, false, null)`, `[1,-2.5e3,"x",true,false,null]`},
 		{"ArrayOfPaths", `States.Array($.s, $.obj.b, $$.Map.Item.Index)`, `["abc",1,3]`},
 		{"ArrayFilterPath", `States.Array($.objs[?(@.a == 1)])`, `[[{"a":1},{"a":1}]]`},
-		{"ArrayUnionPath", `States.Array($.arr[0,1], $.arr[?(@ == 'a')])`, `[[1,"a"],["a"]]`},
+		{"ArrayUnionPath", `States.Array($.arr[0,1], $.arr[?(@.k)])`, `[[1,"a"],[{"k":[1,2]}]]`},
 		{"PartitionEmpty", `States.ArrayPartition($.empty, 2)`, `[]`},
 		{"PartitionExact", `States.ArrayPartition(States.Array(1,2,3,4), 2)`, `[[1,2],[3,4]]`},
 		{"PartitionRoundsSize", `States.ArrayPartition(States.Array(1,2,3), 1.5)`, `[[1,2],[3]]`},

@@ -217,7 +217,9 @@ func (p *Path) applyStep(segs []segment, node, root any, deep bool, out *[]any) 
 				return
 			}
 			for _, v := range n {
-				if s.filter.eval(v, root) {
+				// Step Functions documents that "@" does not match scalar values, only
+				// objects: other items are never selected.
+				if _, isObject := v.(map[string]any); isObject && s.filter.eval(v, root) {
 					p.walk(rest, v, root, out)
 				}
 			}

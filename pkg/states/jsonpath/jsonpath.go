@@ -12,6 +12,9 @@
 // object has a member called "length()". Step Functions reports exactly that ("Property
 // ['length()'] not found"); States.ArrayLength is the supported way to count.
 //
+// Filters select objects only: the developer guide states that "@" does not match scalar
+// values, so "$.tags[?(@ == 'x')]" selects nothing from an array of strings.
+//
 // JSON values are those produced by encoding/json's Decoder with UseNumber: nil, bool,
 // json.Number, string, []any and map[string]any; float64 and int are tolerated as numbers.
 // Objects are Go maps, which have no order, so wildcards and deep scans visit object members

@@ -122,6 +122,11 @@ func TestGet(t *testing.T) {
 		{"FilterNoneOf", "$.items[?(@.tags noneof ['x'])].id", `[2,3]`},
 		{"FilterOnObject", "$.store[?(@.bicycle)].bicycle.color", `["red"]`},
 		{"DeepFilter", "$..[?(@.price > 19)].price", `[19.95,22.99]`},
+		// The developer guide's filter example, and its rule that "@" matches only objects.
+		{"GuideJarFilter", "$.jar[?(@.a >= 5)]", `[{"a":5},{"a":7}]`},
+		{"FilterScalarsNeverMatch", "$.bar[?(@ == 'a')]", `[]`},
+		{"FilterScalarsNeverMatchRootCondition", "$.bar[?($.foo == 123)]", `[]`},
+		{"FilterNestedArraysNeverMatch", "$.nested[?(@.length)]", `[]`},
 		{"FilterEmptyResult", "$.store.book[?(@.price > 100)]", `[]`},
 		// Step Functions does not evaluate path functions: "length()" is a member name.
 		{"FunctionNameIsMember", "$.fn['length()']", `"a member"`},
