@@ -6,11 +6,13 @@
 // "[?(@.x > 1)]" with ==, !=, <, <=, >, >=, =~, in, nin, subsetof, anyof, noneof, contains,
 // size, empty, &&, ||, ! and existence checks.
 //
-// Two Jayway features are deliberately absent because Step Functions does not have them:
-// slices with a step ("[0:6:2]") do not compile, and path functions are not evaluated: a step
-// such as ".length()" is an ordinary member name, so "$.list.length()" finds nothing unless the
-// object has a member called "length()". Step Functions reports exactly that ("Property
-// ['length()'] not found"); States.ArrayLength is the supported way to count.
+// Path functions are not evaluated, because Step Functions does not evaluate them: a step such
+// as ".length()" is an ordinary member name, so "$.list.length()" finds nothing unless the object
+// has a member called "length()". Step Functions reports exactly that ("Property ['length()'] not
+// found"); States.ArrayLength is the supported way to count.
+//
+// A slice step ("[0:6:2]") does not compile. Jayway has no slice step and silently reads that
+// slice as "[0:6]"; rejecting it makes the validator report a step that would be ignored.
 //
 // Filters select objects only: the developer guide states that "@" does not match scalar
 // values, so "$.tags[?(@ == 'x')]" selects nothing from an array of strings.
