@@ -376,7 +376,7 @@ func (p *parser) parseIndexes() (segment, error) {
 			p.skipSpaces()
 		}
 		if p.peek() == ':' {
-			return seg, p.errf(p.pos, "array slices with a step are not supported")
+			return seg, p.errf(p.pos, "array slices with a step are not supported (Step Functions would ignore the step)")
 		}
 		return seg, nil
 	}
