@@ -504,6 +504,10 @@ func (f *Firehose) read(s *firehoseStream, failures int) {
 	ctx := context.Background()
 	k := f.r.Kinesis()
 	err := f.readOnce(ctx, k, s)
+	var gone *kinesistypes.ResourceNotFoundException
+	if errors.As(err, &gone) {
+		err = nil // the source stream was deleted: nothing more to read
+	}
 	f.mu.Lock()
 	if err != nil && !s.deleted && time.Duration(failures+1)*firehoseRetryEvery <= kinesisRetention {
 		f.mu.Unlock()

@@ -452,6 +452,15 @@ func (g *GlobalAccelerator) UpdateEndpointGroup(ctx context.Context, in *globala
 	}
 	if in.EndpointConfigurations != nil {
 		next.endpoints = append([]gatypes.EndpointConfiguration(nil), in.EndpointConfigurations...)
+		keep := map[string]bool{}
+		for _, e := range next.endpoints {
+			keep[aws.ToString(e.EndpointId)] = true
+		}
+		for _, e := range grp.endpoints { // a dropped endpoint starts INITIAL if re-added
+			if !keep[aws.ToString(e.EndpointId)] {
+				delete(st.health, grp.arn+"|"+aws.ToString(e.EndpointId))
+			}
+		}
 	}
 	*grp = next
 	out := st.describeGroupLocked(grp)
