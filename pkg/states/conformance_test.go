@@ -18,17 +18,17 @@ import (
 // conformanceCase is one file of testdata/conformance: a definition, its
 // input, the behaviour of the tasks it calls, and what must come out.
 type conformanceCase struct {
-	Comment    string                         `json:"comment"`
-	Source     string                         `json:"source"`
-	Definition json.RawMessage                `json:"definition"`
-	Input      json.RawMessage                `json:"input"`
-	Stubs      map[string][]response          `json:"stubs"`    // by state name
-	Lambdas    map[string][]response          `json:"lambdas"`  // by function name
-	SDK        map[string][]response          `json:"sdk"`      // "service:action"
-	Machines   map[string]json.RawMessage     `json:"machines"` // nested machines by name
-	Expect     expectation                    `json:"expect"`
-	Stop       *struct{ AfterSeconds int }    `json:"stop,omitempty"`
-	Options    *struct{ MaxPayloadBytes int } `json:"options,omitempty"`
+	Comment    string                                           `json:"comment"`
+	Source     string                                           `json:"source"`
+	Definition json.RawMessage                                  `json:"definition"`
+	Input      json.RawMessage                                  `json:"input"`
+	Stubs      map[string][]response                            `json:"stubs"`    // by state name
+	Lambdas    map[string][]response                            `json:"lambdas"`  // by function name
+	SDK        map[string][]response                            `json:"sdk"`      // "service:action"
+	Machines   map[string]json.RawMessage                       `json:"machines"` // nested machines by name
+	Expect     expectation                                      `json:"expect"`
+	Stop       *struct{ AfterSeconds int }                      `json:"stop,omitempty"`
+	Options    *struct{ MaxPayloadBytes, MaxHistoryEvents int } `json:"options,omitempty"`
 }
 
 // response is one answer of a stubbed task, Lambda function or SDK action;
@@ -189,6 +189,7 @@ func runCase(t *testing.T, c conformanceCase) {
 	opts := Options{Clock: clk, Registry: reg, UUID: counterUUID(), Random: func() float64 { return 0.5 }}
 	if c.Options != nil {
 		opts.MaxPayloadBytes = c.Options.MaxPayloadBytes
+		opts.MaxHistoryEvents = c.Options.MaxHistoryEvents
 	}
 	e := New(opts)
 	answerers := map[string]*answerer{}

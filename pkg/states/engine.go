@@ -181,6 +181,9 @@ type Execution struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 
+	ctxOnce sync.Once
+	execCtx map[string]any // $$.Execution
+
 	mu       sync.Mutex
 	history  []*HistoryEvent // pointers: an event is large, appends stay cheap
 	closed   bool            // no more events

@@ -431,3 +431,22 @@ func TestSFNAdapter(t *testing.T) {
 		t.Fatalf("DescribeExecution(nope) = %v", err)
 	}
 }
+
+func TestHandlerPanic(t *testing.T) {
+	e := New(Options{Clock: clock.NewVirtual(conformanceStart)})
+	e.Registry().HandleLambda("p", func(context.Context, json.RawMessage) (json.RawMessage, error) { panic("boom") })
+	m := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:p","End":true}}}`)
+	r, _ := run(t, e, m, `{}`)
+	if r.Status != StatusFailed || r.Error != "string" || !strings.Contains(r.Cause, "boom") {
+		t.Fatalf("result = %+v, want FAILED with error \"string\"", r)
+	}
+}
+
+func TestStartInputLimit(t *testing.T) {
+	e := New(Options{Clock: clock.NewVirtual(conformanceStart), MaxPayloadBytes: 10})
+	m := mustParse(t, `{"StartAt":"S","States":{"S":{"Type":"Succeed"}}}`)
+	var bad *sfntypes.InvalidExecutionInput
+	if _, err := e.Start(context.Background(), m, "", json.RawMessage(`{"k":"0123456789"}`)); !errors.As(err, &bad) {
+		t.Fatalf("Start = %v, want InvalidExecutionInput", err)
+	}
+}

@@ -22,6 +22,10 @@ const abortedName = "\x00aborted"
 
 var errAborted = &failure{name: abortedName}
 
+// maxInlineConcurrency is how many iterations an inline Map runs at once in
+// AWS ("up to 40 concurrent iterations").
+const maxInlineConcurrency = 40
+
 // thread is one line of execution: the top level, a Parallel branch or a
 // Map iteration. It tracks the id of its last event for previousEventId.
 type thread struct {
@@ -64,14 +68,7 @@ type stateRun struct {
 func (t *thread) contextObject(sr *stateRun) any {
 	x := t.x
 	c := map[string]any{
-		"Execution": map[string]any{
-			"Id":           x.arn,
-			"Input":        x.input,
-			"Name":         x.name,
-			"RoleArn":      x.eng.opts.RoleARN,
-			"StartTime":    formatTime(x.start),
-			"RedriveCount": 0,
-		},
+		"Execution":    x.executionContext(),
 		"StateMachine": map[string]any{"Id": x.machineARN, "Name": x.machineName},
 		"State": map[string]any{
 			"Name":        sr.s.name,
@@ -86,6 +83,22 @@ func (t *thread) contextObject(sr *stateRun) any {
 		c["Map"] = map[string]any{"Item": map[string]any{"Index": t.item.index, "Value": t.item.value}}
 	}
 	return c
+}
+
+// executionContext returns $$.Execution, built once per execution: values
+// are never modified in place, so every context object may share it.
+func (x *Execution) executionContext() map[string]any {
+	x.ctxOnce.Do(func() {
+		x.execCtx = map[string]any{
+			"Id":           x.arn,
+			"Input":        x.input,
+			"Name":         x.name,
+			"RoleArn":      x.eng.opts.RoleARN,
+			"StartTime":    formatTime(x.start),
+			"RedriveCount": 0,
+		}
+	})
+	return x.execCtx
 }
 
 // formatTime formats as the context object does: RFC 3339, milliseconds, Z.
@@ -500,8 +513,10 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 
 	n := len(items)
 	t.emit(HistoryEvent{Type: "MapStateStarted", MapStateStartedEventDetails: &MapStateStartedEventDetails{Length: n}})
-	workers := n
-	if maxConc > 0 && maxConc < n {
+	// An inline Map runs at most 40 iterations at once in AWS, whatever
+	// MaxConcurrency says.
+	workers := min(n, maxInlineConcurrency)
+	if maxConc > 0 && maxConc < workers {
 		workers = maxConc
 	}
 	mctx, cancel := context.WithCancel(ctx)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
@@ -98,6 +99,15 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any) (
 	clk.Go(func() {
 		var out json.RawMessage
 		var f *failure
+		defer func() {
+			// A panicking handler fails its task, named as aws-lambda-go
+			// names a panic (the panic value's type), instead of taking the
+			// engine down.
+			if v := recover(); v != nil {
+				name := panicName(v)
+				pt.complete(nil, fail(name, lambdaCause(name, fmt.Errorf("%v", v))))
+			}
+		}()
 		if handler != nil {
 			var err error
 			out, err = handler.RunTask(tctx, task)
@@ -330,4 +340,15 @@ func (t *thread) startExecution(ctx context.Context, res *resource, eff any, sub
 	}
 	desc["Error"], desc["Cause"] = r.Error, r.Cause
 	return nil, fail(ErrorTaskFailed, compactJSON(desc))
+}
+
+func panicName(v any) string {
+	if err, ok := v.(error); ok {
+		return ErrorName(err)
+	}
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
 }
