@@ -566,6 +566,9 @@ func ddbValidateItem(item ddbItem) error {
 func ddbValidateAV(v ddbAV) error {
 	switch v := v.(type) {
 	case *ddbtypes.AttributeValueMemberN:
+		if _, ok := ddbSmallInt(v.Value); ok {
+			break // already canonical
+		}
 		r, ok := ddbNum(v.Value)
 		if !ok {
 			return ddbValidation("A value provided cannot be converted into a number")

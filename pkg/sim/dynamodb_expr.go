@@ -843,6 +843,33 @@ func ddbFormatNum(r *big.Rat) string {
 	return strings.TrimSuffix(s, ".")
 }
 
+// ddbSmallInt parses a canonical integer of at most 18 digits, the common
+// case, without allocating: no leading zeros, plus sign or exponent.
+func ddbSmallInt(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 19 {
+		return 0, false
+	}
+	digits := s
+	if s[0] == '-' {
+		digits = s[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || digits[0] == '0' && (len(digits) > 1 || len(s) > 1) {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if s[0] == '-' {
+		n = -n
+	}
+	return n, true
+}
+
 // ddbCompare orders two values of the same scalar type (N, S or B); ok is
 // false when they are not comparable.
 func ddbCompare(a, b ddbAV) (int, bool) {
@@ -851,6 +878,17 @@ func ddbCompare(a, b ddbAV) (int, bool) {
 		b, ok := b.(*ddbtypes.AttributeValueMemberN)
 		if !ok {
 			return 0, false
+		}
+		if x, ok := ddbSmallInt(a.Value); ok {
+			if y, ok := ddbSmallInt(b.Value); ok {
+				switch {
+				case x < y:
+					return -1, true
+				case x > y:
+					return 1, true
+				}
+				return 0, true
+			}
 		}
 		x, ok1 := ddbNum(a.Value)
 		y, ok2 := ddbNum(b.Value)
@@ -923,6 +961,9 @@ func ddbEqual(a, b ddbAV) bool {
 }
 
 func ddbCanonNum(s string) string {
+	if _, ok := ddbSmallInt(s); ok {
+		return s
+	}
 	if r, ok := ddbNum(s); ok {
 		return ddbFormatNum(r)
 	}

@@ -736,3 +736,41 @@ func BenchmarkDynamoDBQuery1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/item")
 }
+
+func TestDynamoDBNumbers(t *testing.T) {
+	tests := []struct {
+		in, canon string
+		small     bool
+	}{
+		{"0", "0", true}, {"-0", "0", false}, {"007", "7", false}, {"1.50", "1.5", false}, {"-12", "-12", true},
+		{"1e3", "1000", false}, {"123456789012345678", "123456789012345678", true}, {"12345678901234567890", "12345678901234567890", false},
+		{"+5", "5", false}, {"-", "", false},
+	}
+	for _, tt := range tests {
+		_, small := ddbSmallInt(tt.in)
+		if small != tt.small {
+			t.Errorf("ddbSmallInt(%q) = %v, want %v", tt.in, small, tt.small)
+		}
+		item := ddbItem{"n": ddbN(tt.in)}
+		err := ddbValidateItem(item)
+		if tt.canon == "" {
+			if err == nil {
+				t.Errorf("%q accepted as a number", tt.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
+		}
+		if got := item["n"].(*ddbtypes.AttributeValueMemberN).Value; got != tt.canon {
+			t.Errorf("canonical %q = %q, want %q", tt.in, got, tt.canon)
+		}
+	}
+	if c, ok := ddbCompare(ddbN("-3"), ddbN("2.5")); !ok || c >= 0 {
+		t.Fatalf("-3 vs 2.5 = %d, %v", c, ok)
+	}
+	if c, ok := ddbCompare(ddbN("10"), ddbN("9")); !ok || c <= 0 {
+		t.Fatalf("10 vs 9 = %d, %v", c, ok)
+	}
+}
