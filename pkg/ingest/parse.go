@@ -150,14 +150,13 @@ func (p *Parser) reset(body []byte, m Meta) {
 	p.meta, p.body, p.producer = m, body, m.Producer
 	p.problems, p.dropped, p.count = nil, 0, 0
 	clear(p.recs[:cap(p.recs)]) // drop references to the previous body
-	n := bytes.Count(body, []byte{'\n'}) + 1
-	if n > MaxRecords+1 {
-		n = MaxRecords + 1
-	}
-	if cap(p.recs) < n {
-		p.recs = make([]record.Record, 0, n)
-		p.index = make([]int, 0, n)
-		p.lines = make([]int, 0, n)
+	if cap(p.recs) <= MaxRecords {
+		// Size for this body; a warm Parser has room for any and skips this.
+		if n := min(bytes.Count(body, []byte{'\n'})+1, MaxRecords+1); cap(p.recs) < n {
+			p.recs = make([]record.Record, 0, n)
+			p.index = make([]int, 0, n)
+			p.lines = make([]int, 0, n)
+		}
 	}
 	p.recs, p.index, p.lines = p.recs[:0], p.index[:0], p.lines[:0]
 }
@@ -185,7 +184,10 @@ func (p *parser) parseLines() {
 		if end < pos {
 			end, next = len(b), len(b)
 		}
-		raw := bytes.TrimRight(b[pos:end], " \t\r")
+		raw := b[pos:end]
+		for len(raw) > 0 && isSpace(raw[len(raw)-1]) {
+			raw = raw[:len(raw)-1]
+		}
 		raw = raw[skipSpace(raw, 0):]
 		pos = next
 		if len(raw) == 0 {
