@@ -180,15 +180,15 @@ func isData(rel string) bool {
 	if rel == "" || rel[len(rel)-1] == '/' || strings.HasSuffix(rel, "$folder$") {
 		return false
 	}
-	start := 0
-	for i := 0; i <= len(rel); i++ {
-		if i < len(rel) && rel[i] != '/' {
-			continue
-		}
-		if i > start && (rel[start] == '_' || rel[start] == '.') {
+	for seg := rel; ; {
+		if seg != "" && (seg[0] == '_' || seg[0] == '.') {
 			return false
 		}
-		start = i + 1
+		i := strings.IndexByte(seg, '/')
+		if i < 0 {
+			break
+		}
+		seg = seg[i+1:]
 	}
 	return !(strings.HasSuffix(rel, ".tmp") || strings.HasSuffix(rel, ".temp") || rel[len(rel)-1] == '~')
 }
