@@ -72,7 +72,7 @@ lint: fmt-check vet
 
 ## asl: validate every state machine with asl-validator (npm)
 asl: $(NPM_STAMP)
-	@if [ -n "$(ASL)" ]; then $(NODE_BIN)/asl-validator --json-path $(ASL); else echo "asl: no state machines yet"; fi
+	@if [ -n "$(ASL)" ]; then $(NODE_BIN)/asl-validator $(foreach f,$(ASL),--json-path $(f)); else echo "asl: no state machines yet"; fi
 
 clean:
 	rm -rf dist cdk.out
