@@ -204,3 +204,17 @@ func TestCloudFormationErrors(t *testing.T) {
 		cfTestValidation(t, err, "does not exist")
 	})
 }
+
+// cloudformationAPI is every CloudFormation method the simulator implements, with the SDK's
+// signatures: the SDK client and the simulator must both satisfy it.
+type cloudformationAPI interface {
+	CreateStack(ctx context.Context, in *cloudformation.CreateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.CreateStackOutput, error)
+	UpdateStack(ctx context.Context, in *cloudformation.UpdateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateStackOutput, error)
+	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+var (
+	_ cloudformationAPI = (*cloudformation.Client)(nil)
+	_ cloudformationAPI = (*CloudFormation)(nil)
+)

@@ -337,15 +337,19 @@ func (f *Firehose) DescribeDeliveryStream(ctx context.Context, in *firehose.Desc
 
 // PutRecordBatch writes up to 500 records to a Direct PUT delivery stream.
 func (f *Firehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	const op = "PutRecordBatch"
+	return f.putRecords(ctx, "PutRecordBatch", aws.ToString(in.DeliveryStreamName), in.Records)
+}
+
+// putRecords is PutRecordBatch and PutRecord, counted as op.
+func (f *Firehose) putRecords(ctx context.Context, op, name string, records []firehosetypes.Record) (*firehose.PutRecordBatchOutput, error) {
 	if err := f.r.call(ctx, firehose.ServiceID, op); err != nil {
 		return nil, err
 	}
-	if n := len(in.Records); n == 0 || n > firehoseMaxBatch {
+	if n := len(records); n == 0 || n > firehoseMaxBatch {
 		return nil, opErr(firehose.ServiceID, op, firehoseInvalid("Records must contain between 1 and %d records", firehoseMaxBatch))
 	}
 	total := 0
-	for _, r := range in.Records {
+	for _, r := range records {
 		if len(r.Data) > firehoseMaxRecord {
 			return nil, opErr(firehose.ServiceID, op, firehoseInvalid("Record size exceeds %d bytes", firehoseMaxRecord))
 		}
@@ -355,10 +359,10 @@ func (f *Firehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBat
 		return nil, opErr(firehose.ServiceID, op, firehoseInvalid("Batch size exceeds 4 MiB"))
 	}
 	f.mu.Lock()
-	s, ok := f.streams[aws.ToString(in.DeliveryStreamName)]
+	s, ok := f.streams[name]
 	if !ok {
 		f.mu.Unlock()
-		return nil, opErr(firehose.ServiceID, op, firehoseNotFound(aws.ToString(in.DeliveryStreamName), f.r.world.Account))
+		return nil, opErr(firehose.ServiceID, op, firehoseNotFound(name, f.r.world.Account))
 	}
 	if s.source != firehosetypes.DeliveryStreamTypeDirectPut {
 		f.mu.Unlock()
@@ -366,13 +370,13 @@ func (f *Firehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBat
 	}
 	now := f.r.world.Clock.Now()
 	out := &firehose.PutRecordBatchOutput{FailedPutCount: aws.Int32(0), Encrypted: aws.Bool(false)}
-	for i := range in.Records {
+	for i := range records {
 		out.RequestResponses = append(out.RequestResponses, firehosetypes.PutRecordBatchResponseEntry{
 			RecordId: aws.String(fmt.Sprintf("%s-%d-%d", s.name, now.UnixNano(), i)),
 		})
 	}
 	var flushes [][]firehoseRecord
-	for _, r := range in.Records {
+	for _, r := range records {
 		if b := f.addLocked(s, r.Data, now); b != nil {
 			flushes = append(flushes, b)
 		}
@@ -382,6 +386,19 @@ func (f *Firehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBat
 		f.deliver(s, b)
 	}
 	return out, nil
+}
+
+// PutRecord writes one record to a Direct PUT delivery stream.
+func (f *Firehose) PutRecord(ctx context.Context, in *firehose.PutRecordInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordOutput, error) {
+	var recs []firehosetypes.Record
+	if in.Record != nil {
+		recs = append(recs, *in.Record)
+	}
+	out, err := f.putRecords(ctx, "PutRecord", aws.ToString(in.DeliveryStreamName), recs)
+	if err != nil {
+		return nil, err
+	}
+	return &firehose.PutRecordOutput{RecordId: out.RequestResponses[0].RecordId, Encrypted: out.Encrypted}, nil
 }
 
 // addLocked adds one record to the stream's buffer. It returns a batch to

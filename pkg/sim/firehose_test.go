@@ -268,3 +268,18 @@ func TestParseFirehosePrefix(t *testing.T) {
 		}
 	}
 }
+
+// firehoseAPI is every Firehose method the simulator implements, with the SDK's
+// signatures: the SDK client and the simulator must both satisfy it.
+type firehoseAPI interface {
+	CreateDeliveryStream(ctx context.Context, in *firehose.CreateDeliveryStreamInput, optFns ...func(*firehose.Options)) (*firehose.CreateDeliveryStreamOutput, error)
+	DeleteDeliveryStream(ctx context.Context, in *firehose.DeleteDeliveryStreamInput, optFns ...func(*firehose.Options)) (*firehose.DeleteDeliveryStreamOutput, error)
+	DescribeDeliveryStream(ctx context.Context, in *firehose.DescribeDeliveryStreamInput, optFns ...func(*firehose.Options)) (*firehose.DescribeDeliveryStreamOutput, error)
+	PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error)
+	PutRecord(ctx context.Context, in *firehose.PutRecordInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordOutput, error)
+}
+
+var (
+	_ firehoseAPI = (*firehose.Client)(nil)
+	_ firehoseAPI = (*Firehose)(nil)
+)

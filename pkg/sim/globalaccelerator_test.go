@@ -289,3 +289,22 @@ func BenchmarkGlobalAcceleratorRoute(b *testing.B) {
 		}
 	}
 }
+
+// globalacceleratorAPI is every GlobalAccelerator method the simulator implements, with the SDK's
+// signatures: the SDK client and the simulator must both satisfy it.
+type globalacceleratorAPI interface {
+	CreateAccelerator(ctx context.Context, in *globalaccelerator.CreateAcceleratorInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateAcceleratorOutput, error)
+	DescribeAccelerator(ctx context.Context, in *globalaccelerator.DescribeAcceleratorInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DescribeAcceleratorOutput, error)
+	CreateListener(ctx context.Context, in *globalaccelerator.CreateListenerInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateListenerOutput, error)
+	CreateEndpointGroup(ctx context.Context, in *globalaccelerator.CreateEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateEndpointGroupOutput, error)
+	DescribeEndpointGroup(ctx context.Context, in *globalaccelerator.DescribeEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DescribeEndpointGroupOutput, error)
+	UpdateEndpointGroup(ctx context.Context, in *globalaccelerator.UpdateEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.UpdateEndpointGroupOutput, error)
+	AddEndpoints(ctx context.Context, in *globalaccelerator.AddEndpointsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.AddEndpointsOutput, error)
+	RemoveEndpoints(ctx context.Context, in *globalaccelerator.RemoveEndpointsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.RemoveEndpointsOutput, error)
+	ListEndpointGroups(ctx context.Context, in *globalaccelerator.ListEndpointGroupsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.ListEndpointGroupsOutput, error)
+}
+
+var (
+	_ globalacceleratorAPI = (*globalaccelerator.Client)(nil)
+	_ globalacceleratorAPI = (*GlobalAccelerator)(nil)
+)

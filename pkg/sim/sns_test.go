@@ -133,3 +133,17 @@ func TestSNSDelivery(t *testing.T) {
 		}
 	})
 }
+
+// snsAPI is every SNS method the simulator implements, with the SDK's
+// signatures: the SDK client and the simulator must both satisfy it.
+type snsAPI interface {
+	CreateTopic(ctx context.Context, in *sns.CreateTopicInput, optFns ...func(*sns.Options)) (*sns.CreateTopicOutput, error)
+	Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error)
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	ListTopics(ctx context.Context, in *sns.ListTopicsInput, optFns ...func(*sns.Options)) (*sns.ListTopicsOutput, error)
+}
+
+var (
+	_ snsAPI = (*sns.Client)(nil)
+	_ snsAPI = (*SNS)(nil)
+)
