@@ -82,6 +82,7 @@ type Parser struct {
 	dropped  int // problems beyond MaxProblems
 	count    int // records seen, valid or not
 	producer string
+	enc      record.Encoder
 	buf      []byte   // the encoded records
 	data     [][]byte // per-record slices of buf
 	entries  []types.PutRecordsRequestEntry
@@ -367,7 +368,7 @@ func (p *Parser) encode() {
 	for i := range p.recs {
 		start := len(buf)
 		var err error
-		buf, err = record.AppendJSON(buf, &p.recs[i])
+		buf, err = p.enc.Append(buf, &p.recs[i])
 		if err != nil {
 			p.problem(p.index[i], p.lines[i], "cannot encode record: "+err.Error())
 			buf = buf[:start]

@@ -22,6 +22,21 @@ var ErrTimeRange = errors.New("record: time outside years 0000-9999")
 // validated it); json.Unmarshal of the result gives back r, Data byte for
 // byte. It allocates nothing when dst has room.
 func AppendJSON(dst []byte, r *Record) ([]byte, error) {
+	var e Encoder
+	return e.Append(dst, r)
+}
+
+// Encoder is AppendJSON with a memory of the last time it formatted: the
+// records of one ingest request share their Received time, and often their
+// TS, so each distinct time is formatted once. The zero value is ready; an
+// Encoder is not safe for concurrent use.
+type Encoder struct {
+	last    time.Time
+	lastRFC []byte
+}
+
+// Append is AppendJSON.
+func (e *Encoder) Append(dst []byte, r *Record) ([]byte, error) {
 	if !timeInRange(r.TS) || !timeInRange(r.Received) {
 		return dst, ErrTimeRange
 	}
@@ -31,9 +46,9 @@ func AppendJSON(dst []byte, r *Record) ([]byte, error) {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, r.ID)
 	dst = append(dst, `,"ts":"`...)
-	dst = r.TS.AppendFormat(dst, time.RFC3339Nano)
+	dst = e.appendTime(dst, r.TS)
 	dst = append(dst, `","received":"`...)
-	dst = r.Received.AppendFormat(dst, time.RFC3339Nano)
+	dst = e.appendTime(dst, r.Received)
 	dst = append(dst, `","region":`...)
 	dst = appendString(dst, r.Region)
 	if r.Producer != "" {
@@ -47,6 +62,16 @@ func AppendJSON(dst []byte, r *Record) ([]byte, error) {
 	dst = append(dst, r.Data...)
 	dst = append(dst, '}')
 	return dst, nil
+}
+
+func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
+	// == rather than Equal: the same instant in another location formats
+	// differently.
+	if t != e.last || e.lastRFC == nil {
+		e.last = t
+		e.lastRFC = t.AppendFormat(e.lastRFC[:0], time.RFC3339Nano)
+	}
+	return append(dst, e.lastRFC...)
 }
 
 // Decode parses one encoded record (one NDJSON line; a trailing newline is

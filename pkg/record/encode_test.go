@@ -38,6 +38,31 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 	}
 }
 
+func TestEncoderReusesTimes(t *testing.T) {
+	recv := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	paris := time.FixedZone("CET", 3600)
+	recs := []Record{
+		{ID: "a", TS: recv, Received: recv, Region: "r", Data: json.RawMessage(`{}`)},
+		{ID: "b", TS: recv.Add(-time.Second), Received: recv, Region: "r", Data: json.RawMessage(`{}`)},
+		{ID: "c", TS: recv.In(paris), Received: recv, Region: "r", Data: json.RawMessage(`{}`)},
+		{ID: "d", TS: recv, Received: recv.Add(time.Nanosecond), Region: "r", Data: json.RawMessage(`{}`)},
+	}
+	var e Encoder
+	for _, r := range recs {
+		want, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Append(nil, &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("record %s:\n got %s\nwant %s", r.ID, got, want)
+		}
+	}
+}
+
 func TestAppendJSONKeepsDataVerbatim(t *testing.T) {
 	data := json.RawMessage("{ \"a\" : [ 1 , 2 ],\n \"b\":\"<x>\" }")
 	r := Record{ID: "v", TS: time.Unix(1, 0).UTC(), Received: time.Unix(2, 0).UTC(), Region: "r", Data: data}
