@@ -209,16 +209,20 @@ func (h *Handler) put(ctx context.Context, batches []*kinesis.PutRecordsInput) p
 		budget = DefaultBudget
 	}
 	end := h.Clock.Now().Add(budget)
-	if dl, ok := ctx.Deadline(); ok {
-		// The invocation deadline is wall-clock time, as is the clock in
-		// the Lambda; answering before it beats being cut off by it.
-		dl = dl.Add(-deadlineMargin)
-		if dl.Before(end) {
-			end = dl
+	if _, wall := h.Clock.(clock.Real); wall {
+		if dl, ok := ctx.Deadline(); ok {
+			// The invocation deadline is wall-clock time: answering before
+			// it beats being cut off by it. (On a virtual clock, as in the
+			// local drill, a wall-clock deadline says nothing about
+			// virtual time, so only the budget applies.)
+			dl = dl.Add(-deadlineMargin)
+			if dl.Before(end) {
+				end = dl
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, dl)
+			defer cancel()
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl)
-		defer cancel()
 	}
 	var res putResult
 	for _, in := range batches {

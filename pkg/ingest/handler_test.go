@@ -360,6 +360,25 @@ func TestBudgetFollowsDeadline(t *testing.T) {
 	}
 }
 
+// TestVirtualClockIgnoresWallDeadline: in the local drill the handler runs on
+// virtual time, where a wall-clock deadline on ctx means nothing.
+func TestVirtualClockIgnoresWallDeadline(t *testing.T) {
+	k := &fakeKinesis{answer: func(n int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		if n < 2 {
+			return nil, apiError("ProvisionedThroughputExceededException")
+		}
+		return acceptAll(in), nil
+	}}
+	// Virtual time far ahead of the wall clock: the deadline is "past".
+	h, _ := newTestHandler(k, clock.NewVirtual(time.Now().Add(24*time.Hour)))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	resp, _ := h.Handle(ctx, postNDJSON(ndjson(1)))
+	if got, want := resp.StatusCode, 200; got != want {
+		t.Fatalf("status = %d, want %d (%s)", got, want, resp.Body)
+	}
+}
+
 func TestInvalidRequests(t *testing.T) {
 	long := strings.Repeat("x", record.MaxIDBytes+1)
 	tests := []struct {
