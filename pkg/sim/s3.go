@@ -32,7 +32,8 @@ const s3ServiceID = "S3"
 // matching replication rule is PENDING, and after a lag (S3ReplicationLag)
 // the replica appears in the destination bucket with the same key and
 // version ID, status REPLICA, and the source turns COMPLETED. The copy is
-// made on the world's clock (AfterFunc), never by a real-time goroutine.
+// made on the world's clock (one AfterFunc drains every replication due at
+// an instant), never by a real-time goroutine.
 // While the source or the destination region is down the version stays
 // PENDING and is retried every S3ReplicationRetry, as S3 keeps a temporary
 // outage's objects PENDING (AWS-FACTS.md "S3 replication").
@@ -44,6 +45,10 @@ type S3 struct {
 	seq     uint64 // version IDs and sequencers
 	lag     func(key string, rtc bool) time.Duration
 	retry   time.Duration
+
+	queue     []s3Repl // replications by due time
+	timerAt   time.Time
+	stopTimer func() bool // non-nil while a drain timer is armed
 }
 
 // s3Bucket is one bucket's state. Guarded by S3.mu.
@@ -423,6 +428,7 @@ type s3Write struct {
 	contentType string
 	metadata    map[string]string
 	versionID   string // set for replicas: the source's version ID
+	etag        string // set for replicas and copies: the source's ETag
 	replica     bool
 	eventName   string // "ObjectCreated:Put" or "ObjectCreated:Copy"
 }
@@ -430,7 +436,11 @@ type s3Write struct {
 // putLocked stores a new version and returns it with the notifications and
 // replication it triggers.
 func (c *S3) putLocked(b *s3Bucket, w s3Write) (*s3Version, []s3Event, *s3types.ReplicationRule) {
-	sum := md5.Sum(w.body)
+	etag := w.etag
+	if etag == "" {
+		sum := md5.Sum(w.body)
+		etag = `"` + hex.EncodeToString(sum[:]) + `"`
+	}
 	vid, seq := c.s3NextVersionIDLocked()
 	if w.versionID != "" {
 		vid = w.versionID
@@ -439,7 +449,7 @@ func (c *S3) putLocked(b *s3Bucket, w s3Write) (*s3Version, []s3Event, *s3types.
 		vid = "null"
 	}
 	v := &s3Version{
-		key: w.key, versionID: vid, body: w.body, etag: `"` + hex.EncodeToString(sum[:]) + `"`,
+		key: w.key, versionID: vid, body: w.body, etag: etag,
 		lastModified: c.now(), contentType: w.contentType, metadata: w.metadata, sequencer: seq,
 	}
 	if v.contentType == "" {
@@ -965,7 +975,7 @@ func (c *S3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...f
 		c.mu.Unlock()
 		return nil, opErr(s3ServiceID, op, err)
 	}
-	v, evs, rule := c.putLocked(b, s3Write{key: aws.ToString(in.Key), body: sv.body, contentType: ctype, metadata: meta, eventName: "ObjectCreated:Copy"})
+	v, evs, rule := c.putLocked(b, s3Write{key: aws.ToString(in.Key), body: sv.body, etag: sv.etag, contentType: ctype, metadata: meta, eventName: "ObjectCreated:Copy"})
 	c.scheduleLocked(b.name, v, rule)
 	c.mu.Unlock()
 	c.r.world.s3Deliver(evs)
@@ -1127,6 +1137,14 @@ func (c *S3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsIn
 	return out, nil
 }
 
+// s3Repl is one replication waiting in the queue.
+type s3Repl struct {
+	due    time.Time
+	bucket string
+	v      *s3Version
+	dest   string
+}
+
 // scheduleLocked arranges the replication of v under rule (nil: none).
 func (c *S3) scheduleLocked(bucket string, v *s3Version, rule *s3types.ReplicationRule) {
 	if rule == nil {
@@ -1134,26 +1152,72 @@ func (c *S3) scheduleLocked(bucket string, v *s3Version, rule *s3types.Replicati
 	}
 	rtc := rule.Destination.ReplicationTime != nil && rule.Destination.ReplicationTime.Status == s3types.ReplicationTimeStatusEnabled
 	dest := strings.TrimPrefix(aws.ToString(rule.Destination.Bucket), "arn:aws:s3:::")
-	lag := c.lag(v.key, rtc)
-	c.r.world.Clock.AfterFunc(lag, func() { c.replicate(bucket, v, dest) })
+	c.enqueueLocked(s3Repl{due: c.now().Add(c.lag(v.key, rtc)), bucket: bucket, v: v, dest: dest})
 }
 
-// replicate copies v to the destination bucket, or leaves it PENDING and
-// retries later when either region is down, or marks it FAILED when the
-// destination cannot take it.
-func (c *S3) replicate(bucket string, v *s3Version, dest string) {
-	w := c.r.world
-	c.mu.Lock()
-	retry := c.retry
-	c.mu.Unlock()
-	if w.Down(c.r.Name) {
-		// The source region is down: the object is stuck there (RPO).
-		w.Clock.AfterFunc(retry, func() { c.replicate(bucket, v, dest) })
+// enqueueLocked adds r to the due-ordered queue and makes sure one timer is
+// armed for the earliest entry. A single timer drains every due entry, so a
+// large backlog costs one goroutine per instant, not one per object.
+func (c *S3) enqueueLocked(r s3Repl) {
+	i := sort.Search(len(c.queue), func(i int) bool { return c.queue[i].due.After(r.due) })
+	c.queue = append(c.queue, s3Repl{})
+	copy(c.queue[i+1:], c.queue[i:])
+	c.queue[i] = r
+	c.armLocked()
+}
+
+func (c *S3) armLocked() {
+	if len(c.queue) == 0 {
 		return
 	}
+	head := c.queue[0].due
+	if c.stopTimer != nil && !head.Before(c.timerAt) {
+		return
+	}
+	if c.stopTimer != nil {
+		c.stopTimer()
+	}
+	c.timerAt = head
+	c.stopTimer = c.r.world.Clock.AfterFunc(head.Sub(c.now()), c.drain)
+}
+
+// drain replicates every queued entry that is due.
+func (c *S3) drain() {
+	c.mu.Lock()
+	c.stopTimer = nil
+	now := c.now()
+	n := sort.Search(len(c.queue), func(i int) bool { return c.queue[i].due.After(now) })
+	batch := append([]s3Repl(nil), c.queue[:n]...)
+	c.queue = append(c.queue[:0], c.queue[n:]...)
+	c.armLocked()
+	c.mu.Unlock()
+	for _, r := range batch {
+		c.replicate(r)
+	}
+}
+
+// PendingReplication returns how many replications are queued (waiting for
+// their lag or for a region to come back).
+func (c *S3) PendingReplication() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+// replicate copies r.v to the destination bucket, or leaves it PENDING and
+// retries later when either region is down, or marks it FAILED when the
+// destination cannot take it.
+func (c *S3) replicate(r s3Repl) {
+	w := c.r.world
+	v, dest := r.v, r.dest
 	dr := w.s3FindBucket(dest)
-	if dr != nil && w.Down(dr.Name) {
-		w.Clock.AfterFunc(retry, func() { c.replicate(bucket, v, dest) })
+	if w.Down(c.r.Name) || dr != nil && w.Down(dr.Name) {
+		// A down source keeps the object stuck there (the RPO); a down
+		// destination leaves it PENDING, as S3 does for a temporary outage.
+		c.mu.Lock()
+		r.due = c.now().Add(c.retry)
+		c.enqueueLocked(r)
+		c.mu.Unlock()
 		return
 	}
 	status := s3types.ReplicationStatusCompleted
@@ -1168,14 +1232,16 @@ func (c *S3) replicate(bucket string, v *s3Version, dest string) {
 		case db == nil || db.versioning != s3types.BucketVersioningStatusEnabled:
 			status = s3types.ReplicationStatusFailed
 		case v.deleteMarker:
-			m := &s3Version{key: v.key, versionID: v.versionID, deleteMarker: true, lastModified: ds.now(), sequencer: v.sequencer}
-			ds.addVersionLocked(db, m)
+			if !s3HasVersion(db, v.key, v.versionID) {
+				m := &s3Version{key: v.key, versionID: v.versionID, deleteMarker: true, lastModified: ds.now(), sequencer: v.sequencer}
+				ds.addVersionLocked(db, m)
+			}
 		default:
 			if !s3HasVersion(db, v.key, v.versionID) {
 				var rv *s3Version
 				var rule *s3types.ReplicationRule
 				rv, evs, rule = ds.putLocked(db, s3Write{key: v.key, body: v.body, contentType: v.contentType, metadata: v.metadata,
-					versionID: v.versionID, replica: true, eventName: "ObjectCreated:Put"})
+					versionID: v.versionID, etag: v.etag, replica: true, eventName: "ObjectCreated:Put"})
 				ds.scheduleLocked(db.name, rv, rule)
 			}
 		}

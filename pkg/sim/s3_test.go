@@ -576,3 +576,71 @@ func BenchmarkS3PutObjectReplicated(b *testing.B) {
 		b.Fatalf("replicas = %d, want %d", got, b.N)
 	}
 }
+
+func TestS3ReplicaModificationSync(t *testing.T) {
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	p, b := w.Region(s3TestP).S3(), w.Region(s3TestB).S3()
+	s3MustBucket(t, p, "pbk", true)
+	s3MustBucket(t, b, "bbk", true)
+	s3Replicate(t, p, "pbk", "bbk", true)
+	s3Replicate(t, b, "bbk", "pbk", true)
+	// Turn on replica modification sync in B: replicas written there replicate on.
+	out, err := b.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String("bbk")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := out.ReplicationConfiguration
+	cfg.Rules[0].SourceSelectionCriteria = &s3types.SourceSelectionCriteria{ReplicaModifications: &s3types.ReplicaModifications{Status: s3types.ReplicaModificationsStatusEnabled}}
+	if _, err := b.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String("bbk"), ReplicationConfiguration: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	put := s3MustPut(t, p, "pbk", "k", "v")
+	_ = clk.Sleep(ctx, time.Hour)
+	// The replica in B is replicated back to P, where the same version
+	// already exists: no new version, no loop.
+	vers, err := p.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("pbk")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(vers.Versions), 1; got != want || aws.ToString(vers.Versions[0].VersionId) != aws.ToString(put.VersionId) {
+		t.Fatalf("P holds %d versions, want %d (the original)", got, want)
+	}
+	if got := b.CountByReplicationStatus("bbk"); got[s3types.ReplicationStatusPending] != 0 {
+		t.Fatalf("B still has pending replications: %v", got)
+	}
+	if got := p.PendingReplication() + b.PendingReplication(); got != 0 {
+		t.Fatalf("queued replications = %d, want 0", got)
+	}
+}
+
+func TestS3Errors(t *testing.T) {
+	w, _ := s3TestWorld(t)
+	ctx := context.Background()
+	c := w.Region(s3TestP).S3()
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("nope"), Key: aws.String("k"), Body: strings.NewReader("")})
+	var nsb *s3types.NoSuchBucket
+	if !errors.As(err, &nsb) {
+		t.Fatalf("put to a missing bucket: %v, want NoSuchBucket", err)
+	}
+	s3MustBucket(t, c, "dup", true)
+	_, err = w.Region(s3TestB).S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("dup")})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if !errors.As(err, &owned) {
+		t.Fatalf("bucket name taken in another region: %v, want BucketAlreadyOwnedByYou", err)
+	}
+	_, err = c.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String("dup")})
+	if got, want := s3ErrCode(err), "ReplicationConfigurationNotFoundError"; got != want {
+		t.Fatalf("replication of an unconfigured bucket: code %q, want %q", got, want)
+	}
+	s3MustPut(t, c, "dup", "a", "1")
+	s3MustPut(t, c, "dup", "b", "2")
+	del, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("dup"), Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{{Key: aws.String("a")}, {Key: aws.String("b")}}}})
+	if err != nil || len(del.Deleted) != 2 || !aws.ToBool(del.Deleted[0].DeleteMarker) {
+		t.Fatalf("DeleteObjects = %+v, %v; want two delete markers", del, err)
+	}
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("dup")})
+	if err != nil || aws.ToInt32(list.KeyCount) != 0 {
+		t.Fatalf("list after DeleteObjects: %d keys, %v", aws.ToInt32(list.KeyCount), err)
+	}
+}
