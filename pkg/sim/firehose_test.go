@@ -9,17 +9,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	firehosetypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // firehoseTestObjects returns the bucket's objects, key -> body (gunzipped
@@ -283,3 +289,105 @@ var (
 	_ firehoseAPI = (*firehose.Client)(nil)
 	_ firehoseAPI = (*Firehose)(nil)
 )
+
+// TestFirehoseToCatalogPipeline runs the raw data path of the workload on
+// the simulator: Kinesis → Firehose → S3 (dt/hr objects) → ObjectCreated
+// notifications → SQS → an event-source mapping → Glue BatchCreatePartition.
+func TestFirehoseToCatalogPipeline(t *testing.T) {
+	ctx := context.Background()
+	w, clk, k := kinesisTestStream(t) // now 00:01:00
+	region := w.Region("us-east-1")
+	q := region.SQS()
+	qURL, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("raw-created")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := region.S3()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("raw-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("raw-bucket"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
+			Id: aws.String("raw-created"), QueueArn: aws.String(q.QueueARN("raw-created")), Events: []s3types.Event{"s3:ObjectCreated:*"},
+		}}}}); err != nil {
+		t.Fatal(err)
+	}
+	g := region.Glue()
+	if _, err := g.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &gluetypes.DatabaseInput{Name: aws.String("lake")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("lake"), TableInput: &gluetypes.TableInput{Name: aws.String("raw"),
+		PartitionKeys: []gluetypes.Column{{Name: aws.String("dt"), Type: aws.String("string")}, {Name: aws.String("hr"), Type: aws.String("string")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	firehoseTestCreate(t, region.Firehose(), &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("raw"), DeliveryStreamType: firehosetypes.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration:   &firehosetypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String(k.StreamARN("ingest"))},
+		ExtendedS3DestinationConfiguration: firehoseTestS3Dest("dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/", 5, 60, true),
+	})
+	keyRE := regexp.MustCompile(`^dt=([0-9-]+)/hr=([0-9]{2})/`)
+	handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, m := range ev.Records {
+			var s3ev events.S3Event
+			if err := json.Unmarshal([]byte(m.Body), &s3ev); err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				continue
+			}
+			var parts []gluetypes.PartitionInput
+			for _, r := range s3ev.Records {
+				key, err := url.QueryUnescape(r.S3.Object.Key)
+				mm := keyRE.FindStringSubmatch(key)
+				if err != nil || mm == nil {
+					continue
+				}
+				parts = append(parts, gluetypes.PartitionInput{Values: []string{mm[1], mm[2]},
+					StorageDescriptor: &gluetypes.StorageDescriptor{Location: aws.String("s3://raw-bucket/" + mm[0])}})
+			}
+			if len(parts) == 0 {
+				continue
+			}
+			out, err := g.BatchCreatePartition(ctx, &glue.BatchCreatePartitionInput{DatabaseName: aws.String("lake"), TableName: aws.String("raw"), PartitionInputList: parts})
+			if err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				continue
+			}
+			for _, e := range out.Errors {
+				if aws.ToString(e.ErrorDetail.ErrorCode) != "AlreadyExistsException" {
+					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				}
+			}
+		}
+		return resp, nil
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := clk.Go(func() { _ = q.Poll(pctx, *qURL.QueueUrl, 10, handler) })
+	put := func(id string) {
+		if _, err := k.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("ingest"), PartitionKey: aws.String(id), Data: []byte(`{"id":"` + id + `"}` + "\n")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a") // 00:01
+	_ = clk.Sleep(ctx, 2*time.Minute)
+	put("b") // 00:03, same hour: a second object, the same partition
+	_ = clk.Sleep(ctx, time.Hour)
+	put("c") // 01:03
+	_ = clk.Sleep(ctx, 5*time.Minute)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+
+	if got := region.Firehose().Stats("raw"); got.Objects != 3 || got.Records != 3 {
+		t.Fatalf("firehose stats %+v, want 3 objects of 1 record", got)
+	}
+	if got, want := g.PartitionCount("lake", "raw"), 2; got != want {
+		t.Fatalf("partitions = %d, want %d", got, want)
+	}
+	for _, hr := range []string{"00", "01"} {
+		if _, err := g.GetPartition(ctx, &glue.GetPartitionInput{DatabaseName: aws.String("lake"), TableName: aws.String("raw"), PartitionValues: []string{"2026-11-25", hr}}); err != nil {
+			t.Fatalf("partition hr=%s: %v", hr, err)
+		}
+	}
+	if v, f := sqsTestCounts(t, q, *qURL.QueueUrl); v+f != 0 {
+		t.Fatalf("%d notifications left in the queue", v+f)
+	}
+}
