@@ -774,3 +774,31 @@ func TestDynamoDBNumbers(t *testing.T) {
 		t.Fatalf("10 vs 9 = %d, %v", c, ok)
 	}
 }
+
+func TestDynamoDBListTables(t *testing.T) {
+	w, _ := s3TestWorld(t)
+	ctx := context.Background()
+	c := w.Region(s3TestP).DynamoDB()
+	for _, n := range []string{"ccc", "aaa", "bbb"} {
+		if _, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(n),
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: "S"}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: "HASH"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	p := dynamodb.NewListTablesPaginator(c, &dynamodb.ListTablesInput{Limit: aws.Int32(2)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out.TableNames...)
+	}
+	if g, want := strings.Join(got, ","), "aaa,bbb,ccc"; g != want {
+		t.Fatalf("tables = %s, want %s", g, want)
+	}
+	if b, _ := w.Region(s3TestB).DynamoDB().ListTables(ctx, &dynamodb.ListTablesInput{}); len(b.TableNames) != 0 {
+		t.Fatalf("tables leak across regions: %v", b.TableNames)
+	}
+}

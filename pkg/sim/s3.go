@@ -1196,6 +1196,25 @@ func (c *S3) drain() {
 	}
 }
 
+// ReplicationBacklog returns the object versions of bucket still PENDING and
+// their bytes: what S3 publishes as OperationsPendingReplication and
+// BytesPendingReplication when replication metrics are on (AWS-FACTS.md).
+func (c *S3) ReplicationBacklog(bucket string) (ops int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.buckets[bucket]; b != nil {
+		for _, vs := range b.objects {
+			for _, v := range vs {
+				if !v.deleteMarker && v.replication == s3types.ReplicationStatusPending {
+					ops++
+					bytes += int64(len(v.body))
+				}
+			}
+		}
+	}
+	return ops, bytes
+}
+
 // PendingReplication returns how many replications are queued (waiting for
 // their lag or for a region to come back).
 func (c *S3) PendingReplication() int {

@@ -388,6 +388,9 @@ func TestS3ReplicationOutages(t *testing.T) {
 		if got, want := p.CountByReplicationStatus("src")[s3types.ReplicationStatusPending], 1; got != want {
 			t.Fatalf("PENDING while source down = %d, want %d", got, want)
 		}
+		if ops, bytes := p.ReplicationBacklog("src"); ops != 1 || bytes != 1 {
+			t.Fatalf("backlog = %d ops, %d bytes; want 1 and 1", ops, bytes)
+		}
 		w.SetDown(s3TestP, false)
 		_ = clk.Sleep(ctx, 2*time.Minute)
 		if st, _ := s3Status(t, b, "dst", "k"); st != s3types.ReplicationStatusReplica {
