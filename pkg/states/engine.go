@@ -185,8 +185,8 @@ type Execution struct {
 	execCtx map[string]any // $$.Execution
 
 	mu       sync.Mutex
-	history  []*HistoryEvent // pointers: an event is large, appends stay cheap
-	closed   bool            // no more events
+	history  []event // compact: a HistoryEvent is large, built only by History
+	closed   bool    // no more events
 	result   Result
 	stopped  *failure
 	overflow bool
@@ -229,7 +229,7 @@ func (x *Execution) History() []HistoryEvent {
 	defer x.mu.Unlock()
 	out := make([]HistoryEvent, len(x.history))
 	for i, ev := range x.history {
-		out[i] = *ev
+		out[i] = ev.expand()
 	}
 	return out
 }
@@ -289,7 +289,7 @@ func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.
 		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn,
 		input: in, inputJSON: compactJSON(in), start: e.clk.Now(),
 		done: e.clk.NewSignal(), finish: e.clk.NewSignal(), ctx: xctx, cancel: cancel,
-		history: make([]*HistoryEvent, 0, 64),
+		history: make([]event, 0, 64),
 	}
 	e.execs[arn] = x
 	e.mu.Unlock()
@@ -333,7 +333,7 @@ func (x *Execution) run() {
 	x.mu.Lock()
 	prev := lastID
 	if prev == 0 && len(x.history) > 0 {
-		prev = x.history[len(x.history)-1].ID
+		prev = x.history[len(x.history)-1].id
 	}
 	var ev HistoryEvent
 	r := Result{StartDate: x.start}
@@ -364,7 +364,7 @@ func (x *Execution) run() {
 	ev.PreviousEventID = prev
 	ev.Timestamp = clk.Now()
 	r.StopDate = ev.Timestamp
-	x.history = append(x.history, &ev)
+	x.history = append(x.history, compact(&ev))
 	x.result = r
 	x.mu.Unlock()
 	x.cancel()
@@ -385,7 +385,7 @@ func (x *Execution) emit(prev int64, ev HistoryEvent) int64 {
 	ev.ID = int64(len(x.history) + 1)
 	ev.PreviousEventID = prev
 	ev.Timestamp = now
-	x.history = append(x.history, &ev)
+	x.history = append(x.history, compact(&ev))
 	if max := x.eng.opts.MaxHistoryEvents; max > 0 && len(x.history) >= max {
 		x.overflow = true
 	}

@@ -123,3 +123,125 @@ type MapIterationEventDetails struct {
 func stateEventPrefix(typ string) string {
 	return typ + "State"
 }
+
+// event is how an execution stores a HistoryEvent: only the details member
+// that is set, which keeps appends cheap on the hot path.
+type event struct {
+	ts      time.Time
+	typ     string
+	id      int64
+	prev    int64
+	details any // a pointer to one of the *EventDetails types, or nil
+}
+
+// compact keeps the one details member ev has.
+func compact(ev *HistoryEvent) event {
+	e := event{ts: ev.Timestamp, typ: ev.Type, id: ev.ID, prev: ev.PreviousEventID}
+	for _, d := range []any{
+		ev.ExecutionStartedEventDetails, ev.ExecutionSucceededEventDetails, ev.ExecutionFailedEventDetails,
+		ev.ExecutionAbortedEventDetails, ev.ExecutionTimedOutEventDetails, ev.StateEnteredEventDetails,
+		ev.StateExitedEventDetails, ev.TaskScheduledEventDetails, ev.TaskStartedEventDetails,
+		ev.TaskSubmittedEventDetails, ev.TaskSucceededEventDetails, ev.TaskFailedEventDetails,
+		ev.TaskTimedOutEventDetails, ev.LambdaFunctionScheduledEventDetails, ev.LambdaFunctionSucceededEventDetails,
+		ev.LambdaFunctionFailedEventDetails, ev.LambdaFunctionTimedOutEventDetails, ev.MapStateStartedEventDetails,
+		ev.MapIterationStartedEventDetails, ev.MapIterationSucceededEventDetails, ev.MapIterationFailedEventDetails,
+		ev.MapIterationAbortedEventDetails,
+	} {
+		if !isNilDetails(d) {
+			e.details = d
+			break
+		}
+	}
+	return e
+}
+
+func isNilDetails(d any) bool {
+	switch x := d.(type) {
+	case *ExecutionStartedEventDetails:
+		return x == nil
+	case *OutputEventDetails:
+		return x == nil
+	case *FailureEventDetails:
+		return x == nil
+	case *StateEnteredEventDetails:
+		return x == nil
+	case *StateExitedEventDetails:
+		return x == nil
+	case *TaskScheduledEventDetails:
+		return x == nil
+	case *TaskEventDetails:
+		return x == nil
+	case *LambdaFunctionScheduledEventDetails:
+		return x == nil
+	case *MapStateStartedEventDetails:
+		return x == nil
+	case *MapIterationEventDetails:
+		return x == nil
+	}
+	return d == nil
+}
+
+// expand rebuilds the HistoryEvent, putting the details in the member its
+// event type uses.
+func (e event) expand() HistoryEvent {
+	ev := HistoryEvent{Timestamp: e.ts, Type: e.typ, ID: e.id, PreviousEventID: e.prev}
+	switch d := e.details.(type) {
+	case *ExecutionStartedEventDetails:
+		ev.ExecutionStartedEventDetails = d
+	case *StateEnteredEventDetails:
+		ev.StateEnteredEventDetails = d
+	case *StateExitedEventDetails:
+		ev.StateExitedEventDetails = d
+	case *TaskScheduledEventDetails:
+		ev.TaskScheduledEventDetails = d
+	case *LambdaFunctionScheduledEventDetails:
+		ev.LambdaFunctionScheduledEventDetails = d
+	case *MapStateStartedEventDetails:
+		ev.MapStateStartedEventDetails = d
+	case *OutputEventDetails:
+		switch e.typ {
+		case "ExecutionSucceeded":
+			ev.ExecutionSucceededEventDetails = d
+		case "LambdaFunctionSucceeded":
+			ev.LambdaFunctionSucceededEventDetails = d
+		}
+	case *FailureEventDetails:
+		switch e.typ {
+		case "ExecutionFailed":
+			ev.ExecutionFailedEventDetails = d
+		case "ExecutionAborted":
+			ev.ExecutionAbortedEventDetails = d
+		case "ExecutionTimedOut":
+			ev.ExecutionTimedOutEventDetails = d
+		case "LambdaFunctionFailed":
+			ev.LambdaFunctionFailedEventDetails = d
+		case "LambdaFunctionTimedOut":
+			ev.LambdaFunctionTimedOutEventDetails = d
+		}
+	case *TaskEventDetails:
+		switch e.typ {
+		case "TaskStarted":
+			ev.TaskStartedEventDetails = d
+		case "TaskSubmitted":
+			ev.TaskSubmittedEventDetails = d
+		case "TaskSucceeded":
+			ev.TaskSucceededEventDetails = d
+		case "TaskFailed":
+			ev.TaskFailedEventDetails = d
+		case "TaskTimedOut":
+			ev.TaskTimedOutEventDetails = d
+		}
+	case *MapIterationEventDetails:
+		switch e.typ {
+		case "MapIterationStarted":
+			ev.MapIterationStartedEventDetails = d
+		case "MapIterationSucceeded":
+			ev.MapIterationSucceededEventDetails = d
+		case "MapIterationFailed":
+			ev.MapIterationFailedEventDetails = d
+		case "MapIterationAborted":
+			ev.MapIterationAbortedEventDetails = d
+		}
+	}
+	return ev
+}

@@ -2,7 +2,6 @@ package states
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -194,7 +193,7 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	if s.end && next == s.next {
 		next = nil // a Catch's Next still applies to an End state
 	}
-	b, err := json.Marshal(out)
+	b, err := marshal(out)
 	if err != nil {
 		return nil, "", nil, fail(ErrorRuntime, "state output is not JSON: "+err.Error())
 	}

@@ -62,7 +62,7 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any) (
 			e.mu.Unlock()
 		}()
 	}
-	params, err := json.Marshal(eff)
+	params, err := marshal(eff)
 	if err != nil {
 		return nil, fail(ErrorRuntime, "task parameters are not JSON: "+err.Error())
 	}

@@ -1,7 +1,6 @@
 package states
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -194,7 +193,7 @@ func (env *evalEnv) resolve(path string) (any, error) {
 func isNotFound(err error) bool { return errors.Is(err, jsonpath.ErrNotFound) }
 
 func compactJSON(v any) string {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
