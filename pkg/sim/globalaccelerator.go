@@ -132,9 +132,30 @@ func (g *GlobalAccelerator) SetSeed(seed uint64) {
 // is active and its ingest answers. Unregistered endpoints serve. An
 // endpoint is healthy when it serves and its region is up.
 func (g *GlobalAccelerator) SetEndpointServing(endpointID string, serving bool) {
+	st := g.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.observeAllLocked() // settle the state before the change…
+	st.serving[endpointID] = serving
+	st.observeAllLocked() // …and time the change from now
+}
+
+// Observe runs the health checks' bookkeeping now. GA notices a raw health
+// change when it next evaluates health (Route, Describe, SetEndpointServing);
+// call Observe right after World.SetDown so detection is timed from the
+// outage itself even when no connection is being routed.
+func (g *GlobalAccelerator) Observe() {
 	g.state.mu.Lock()
 	defer g.state.mu.Unlock()
-	g.state.serving[endpointID] = serving
+	g.state.observeAllLocked()
+}
+
+func (st *gaState) observeAllLocked() {
+	for _, grp := range st.groups {
+		for _, e := range grp.endpoints {
+			st.observeLocked(grp, aws.ToString(e.EndpointId))
+		}
+	}
 }
 
 // gaEndpointRegion reads the region out of an endpoint ARN.

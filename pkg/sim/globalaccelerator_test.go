@@ -134,7 +134,7 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 		rig := gaTestSetup(t)
 		rig.update(t, rig.groupB, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(0)})
 		rig.w.SetDown(rig.primary, true)
-		_ = rig.routeShare(t, 1) // the checks notice the change now
+		rig.ga.Observe() // the checks time the outage from now
 		_ = rig.clk.Sleep(ctx, 89*time.Second)
 		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
 			t.Fatalf("before detection: %v, want still P (new connections fail there)", share)
@@ -167,8 +167,11 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 		rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(0),
 			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(128)}}})
 		rig.ga.SetEndpointServing(rig.albB, false)
-		_ = rig.routeShare(t, 1)
-		_ = rig.clk.Sleep(ctx, 90*time.Second)
+		_ = rig.clk.Sleep(ctx, 89*time.Second)
+		if share := rig.routeShare(t, 100); share[rig.albB] != 1 {
+			t.Fatalf("before B's failure is detected: %v, want B", share)
+		}
+		_ = rig.clk.Sleep(ctx, time.Second)
 		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
 			t.Fatalf("dial 0 with B unhealthy: %v, want P", share)
 		}
