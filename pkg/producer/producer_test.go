@@ -636,3 +636,42 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
 }
+
+func TestAckLogCompacted(t *testing.T) {
+	defer func(n int) { compactAfter = n }(compactAfter)
+	compactAfter = 10
+	dir := t.TempDir()
+	clk := clock.NewVirtual(t0)
+	reg := newRegion(clk)
+	cfg := testConfig(dir, clk, reg)
+	cfg.SegmentBytes = 512 // a few records per segment
+	cfg.MaxBatchRecords = 7
+	p, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 20 {
+		ids = append(ids, produceN(t, p, 5)...)
+		if err := p.Send(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkDelivered(t, p, reg, ids)
+	b, err := os.ReadFile(filepath.Join(dir, ackLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := bytes.Count(b, []byte("\n")); lines >= 100 || lines > compactAfter+20 {
+		t.Fatalf("acked.log holds %d lines after 100 deliveries; want it compacted", lines)
+	}
+	p.Close()
+	p2, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	if got := p2.Stats().Recovered; got != 0 {
+		t.Fatalf("recovered %d records after compaction, want 0", got)
+	}
+}

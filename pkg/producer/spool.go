@@ -43,7 +43,8 @@ type entry struct {
 }
 
 type segInfo struct {
-	total, done int // records written; records acknowledged or rejected
+	total, done int      // records written; records acknowledged or rejected
+	doneIDs     []string // the ids of the done records, for ack log compaction
 }
 
 type spool struct {
@@ -57,7 +58,13 @@ type spool struct {
 	ackLog     *os.File
 	rejected   *os.File
 	segs       map[int]*segInfo
+	ackLines   int // lines in acked.log
 }
+
+// compactAfter is how many acked.log lines beyond those still needed make a
+// segment roll rewrite the log: it would otherwise grow by an id per record
+// for as long as the process runs.
+var compactAfter = 100_000
 
 func segmentName(seq int) string { return fmt.Sprintf("%s%012d%s", segmentPrefix, seq, segmentSuffix) }
 
@@ -87,6 +94,7 @@ func openSpool(dir string, segBytes int64, noSync bool) (*spool, []entry, error)
 		for _, e := range entries {
 			if acked[e.id] {
 				info.done++
+				info.doneIDs = append(info.doneIDs, e.id)
 				keep[e.id] = true
 				continue
 			}
@@ -198,6 +206,12 @@ func (s *spool) loadSegment(seq int) ([]entry, error) {
 
 // rewriteAckLog replaces acked.log with the given ids, atomically.
 func (s *spool) rewriteAckLog(ids map[string]bool) error {
+	if s.ackLog != nil {
+		if err := s.ackLog.Close(); err != nil {
+			return fmt.Errorf("close ack log: %w", err)
+		}
+		s.ackLog = nil
+	}
 	path := filepath.Join(s.dir, ackLogName)
 	tmp := path + ".tmp"
 	var buf []byte
@@ -218,6 +232,7 @@ func (s *spool) rewriteAckLog(ids map[string]bool) error {
 		return fmt.Errorf("open ack log: %w", err)
 	}
 	s.ackLog = f
+	s.ackLines = len(ids)
 	return nil
 }
 
@@ -279,7 +294,26 @@ func (s *spool) roll(seq int) error {
 	}
 	s.active, s.activeSeq, s.activeSize = f, seq, 0
 	s.segs[seq] = &segInfo{}
-	return nil
+	return s.maybeCompact()
+}
+
+// maybeCompact rewrites acked.log with only the ids of live segments once it
+// holds compactAfter lines more than those.
+func (s *spool) maybeCompact() error {
+	live := 0
+	for _, info := range s.segs {
+		live += len(info.doneIDs)
+	}
+	if s.ackLines-live < compactAfter {
+		return nil
+	}
+	keep := make(map[string]bool, live)
+	for _, info := range s.segs {
+		for _, id := range info.doneIDs {
+			keep[id] = true
+		}
+	}
+	return s.rewriteAckLog(keep)
 }
 
 // append writes records to the active segment, durably unless noSync. On
@@ -321,6 +355,7 @@ func (s *spool) ack(entries []entry) error {
 	if _, err := s.ackLog.Write(buf); err != nil {
 		return fmt.Errorf("write ack log: %w", err)
 	}
+	s.ackLines += len(entries)
 	if !s.noSync {
 		if err := s.ackLog.Sync(); err != nil {
 			return fmt.Errorf("sync ack log: %w", err)
@@ -354,6 +389,7 @@ func (s *spool) done(entries []entry) {
 			continue
 		}
 		info.done++
+		info.doneIDs = append(info.doneIDs, e.id)
 		if info.done == info.total && e.seg != s.activeSeq {
 			s.removeSegment(e.seg)
 		}
