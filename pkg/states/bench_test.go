@@ -37,6 +37,7 @@ func BenchmarkPassChain100(b *testing.B) {
 	in := json.RawMessage(`{"n":1}`)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		x, err := e.Start(ctx, m, "", in)
 		if err != nil {
@@ -48,6 +49,7 @@ func BenchmarkPassChain100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/transition")
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/transition")
 }
 
 // BenchmarkMap10000 runs an inline Map over 10,000 items (target < 1 s on
@@ -67,6 +69,7 @@ func BenchmarkMap10000(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		x, err := e.Start(ctx, m, "", in)
 		if err != nil {
@@ -78,6 +81,7 @@ func BenchmarkMap10000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 // mapDefinition is the Map of the whole-process comparison with
