@@ -3,8 +3,8 @@ package partition
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
@@ -13,11 +13,13 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 )
 
-// hours returns n distinct hour partitions starting 2024-01-01 00h.
+// hours returns n consecutive hour partitions starting 2024-01-01 00h.
 func hours(n int) []Partition {
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	ps := make([]Partition, n)
 	for i := range ps {
-		ps[i] = Partition{DT: fmt.Sprintf("2024-01-%02d", 1+i/24), HR: fmt.Sprintf("%02d", i%24)}
+		h := start.Add(time.Duration(i) * time.Hour)
+		ps[i] = Partition{DT: h.Format("2006-01-02"), HR: h.Format("15")}
 	}
 	return ps
 }
