@@ -19,7 +19,8 @@
 // table's configuration so it never contains "//".
 //
 // The same parsing and registration serve the DR catalog reconcile, which
-// lists a bucket and calls Registrar.Register with what it found.
+// lists a bucket and hands the keys to Registrar.RegisterKeys; Missing tells
+// a drill which partitions a catalog lacks without changing it.
 package partition
 
 import (
