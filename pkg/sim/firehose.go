@@ -107,11 +107,11 @@ func firehoseNotFound(name string, account string) error {
 	return &firehosetypes.ResourceNotFoundException{Message: aws.String(fmt.Sprintf("Firehose %s under account %s not found.", name, account))}
 }
 
-// ParseFirehosePrefix parses an S3 prefix with Firehose expressions. It
+// firehoseParsePrefix parses an S3 prefix with Firehose expressions. It
 // supports the !{timestamp:<pattern>} namespace, the pattern in Java
 // DateTimeFormatter letters (yyyy, yy, MM, dd, HH, mm, ss; 'quoted' text).
 // It reports whether the prefix uses expressions.
-func ParseFirehosePrefix(prefix string) (parts []firehosePrefixPart, expressions bool, err error) {
+func firehoseParsePrefix(prefix string) (parts []firehosePrefixPart, expressions bool, err error) {
 	for prefix != "" {
 		i := strings.Index(prefix, "!{")
 		if i < 0 {
@@ -218,7 +218,7 @@ func (f *Firehose) CreateDeliveryStream(ctx context.Context, in *firehose.Create
 	if d == nil || !strings.HasPrefix(aws.ToString(d.BucketARN), "arn:aws:s3:::") {
 		return nil, opErr(firehose.ServiceID, op, firehoseInvalid("ExtendedS3DestinationConfiguration with a BucketARN is required"))
 	}
-	parts, exprs, err := ParseFirehosePrefix(aws.ToString(d.Prefix))
+	parts, exprs, err := firehoseParsePrefix(aws.ToString(d.Prefix))
 	if err != nil {
 		return nil, opErr(firehose.ServiceID, op, firehoseInvalid("%v", err))
 	}

@@ -249,7 +249,7 @@ func TestFirehoseErrors(t *testing.T) {
 	})
 }
 
-func TestParseFirehosePrefix(t *testing.T) {
+func TestFirehoseParsePrefix(t *testing.T) {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	tests := []struct{ prefix, want string }{
 		{"raw/", "raw/"},
@@ -259,7 +259,7 @@ func TestParseFirehosePrefix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefix, func(t *testing.T) {
-			parts, _, err := ParseFirehosePrefix(tt.prefix)
+			parts, _, err := firehoseParsePrefix(tt.prefix)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,8 +269,8 @@ func TestParseFirehosePrefix(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"!{timestamp:yyyy", "!{timestamp:}", "!{timestamp:EEE}", "!{random}"} {
-		if _, _, err := ParseFirehosePrefix(bad); err == nil {
-			t.Errorf("ParseFirehosePrefix(%q) succeeded, want an error", bad)
+		if _, _, err := firehoseParsePrefix(bad); err == nil {
+			t.Errorf("firehoseParsePrefix(%q) succeeded, want an error", bad)
 		}
 	}
 }
