@@ -609,3 +609,32 @@ func (a *Aggregator) Marker(ctx context.Context, id string) (Entry, bool, error)
 	e, err := MarkerEntry(out.Item)
 	return e, err == nil, err
 }
+
+// TotalsBetween sums the windows from from up to, not including, to (both
+// truncated to the minute): one strongly consistent read per minute. The
+// drill's accounting compares its Records with the number of distinct ids
+// the producers had acknowledged. Window is from; Updated is the latest.
+func (a *Aggregator) TotalsBetween(ctx context.Context, from, to time.Time) (Totals, error) {
+	from, to = from.UTC().Truncate(time.Minute), to.UTC().Truncate(time.Minute)
+	sum := Totals{Window: from}
+	producers := make(map[string]bool)
+	for w := from; w.Before(to); w = w.Add(time.Minute) {
+		t, err := a.Totals(ctx, w)
+		if err != nil {
+			return Totals{}, err
+		}
+		sum.Records += t.Records
+		sum.Bytes += t.Bytes
+		for _, p := range t.Producers {
+			producers[p] = true
+		}
+		if t.Updated.After(sum.Updated) {
+			sum.Updated = t.Updated
+		}
+	}
+	for p := range producers {
+		sum.Producers = append(sum.Producers, p)
+	}
+	sort.Strings(sum.Producers)
+	return sum, nil
+}

@@ -132,6 +132,13 @@ func TestTotals(t *testing.T) {
 			}
 		})
 	}
+	sum, err := agg.TotalsBetween(context.Background(), window("2026-11-25T02:30Z"), window("2026-11-25T02:41Z"))
+	if err != nil {
+		t.Fatalf("TotalsBetween: %v", err)
+	}
+	if got, want := sum, (Totals{Window: window("2026-11-25T02:30Z"), Records: 4, Bytes: 49, Producers: []string{"p1", "p2"}, Updated: t0}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("TotalsBetween = %+v, want %+v", got, want)
+	}
 }
 
 // TestExactlyOnce covers the three ways a record id comes back.
