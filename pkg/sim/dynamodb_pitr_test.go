@@ -233,3 +233,37 @@ func TestDynamoDBCrossRegionRestore(t *testing.T) {
 		t.Fatalf("the restore was counted as %d calls to the source region; it is a call to B", n)
 	}
 }
+
+func TestDynamoDBPITRWindowLimits(t *testing.T) {
+	f := ddbPITRSetup(t)
+	ctx := context.Background()
+	window := func() (time.Time, time.Time) {
+		out, err := f.p.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("aggregates")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := out.ContinuousBackupsDescription.PointInTimeRecoveryDescription
+		return aws.ToTime(d.EarliestRestorableDateTime), aws.ToTime(d.LatestRestorableDateTime)
+	}
+	_ = f.w.Clock.Sleep(ctx, 40*24*time.Hour)
+	if got, want := func() time.Time { e, _ := window(); return e }(), f.w.Clock.Now().AddDate(0, 0, -35); !got.Equal(want) {
+		t.Fatalf("earliest after 40 days = %v, want now − 35 days (%v)", got, want)
+	}
+	// Turning PITR off and on again restarts the window.
+	for _, on := range []bool{false, true} {
+		if _, err := f.p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("aggregates"),
+			PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(on)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, l := window()
+	if now := f.w.Clock.Now(); !e.Equal(now) || !l.Equal(now) {
+		t.Fatalf("window right after re-enabling = [%v, %v], want both %v", e, l, now)
+	}
+	_, err := f.p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("nope"),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}})
+	var tnf *ddbtypes.TableNotFoundException
+	if !errors.As(err, &tnf) {
+		t.Fatalf("PITR on a missing table: %v, want TableNotFoundException", err)
+	}
+}

@@ -647,3 +647,36 @@ func TestS3Errors(t *testing.T) {
 		t.Fatalf("list after DeleteObjects: %d keys, %v", aws.ToInt32(list.KeyCount), err)
 	}
 }
+
+func TestS3LagFollowsRTC(t *testing.T) {
+	for _, rtc := range []bool{true, false} {
+		name := "WithoutRTC"
+		if rtc {
+			name = "WithRTC"
+		}
+		t.Run(name, func(t *testing.T) {
+			w, clk := s3TestWorld(t)
+			ctx := context.Background()
+			p, b := w.Region(s3TestP).S3(), w.Region(s3TestB).S3()
+			s3MustBucket(t, p, "src", true)
+			s3MustBucket(t, b, "dst", true)
+			s3Replicate(t, p, "src", "dst", rtc)
+			p.SetReplicationLag(func(_ string, withRTC bool) time.Duration {
+				if withRTC {
+					return time.Second
+				}
+				return time.Hour
+			})
+			s3MustPut(t, p, "src", "k", "v")
+			_ = clk.Sleep(ctx, 2*time.Second)
+			st, _ := s3Status(t, p, "src", "k")
+			want := s3types.ReplicationStatusPending
+			if rtc {
+				want = s3types.ReplicationStatusCompleted
+			}
+			if st != want {
+				t.Fatalf("after 2 s: %s, want %s", st, want)
+			}
+		})
+	}
+}
