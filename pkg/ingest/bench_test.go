@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,8 @@ func BenchmarkParseAndBatch(b *testing.B) {
 				calls int
 				ps    Parser // reused, as the handler's pool reuses one per warm container
 			)
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				p, problems := ps.Parse(body, meta)
@@ -59,6 +62,8 @@ func BenchmarkParseAndBatch(b *testing.B) {
 			if calls != 1 {
 				b.Fatalf("PutRecords calls = %d, want 1", calls)
 			}
+			runtime.ReadMemStats(&m1)
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N)/MaxRecords, "allocs/record")
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / MaxRecords
 			b.ReportMetric(ns, "ns/record")
 			if cpu1, ok := processCPU(); ok && cpuOK {
