@@ -749,6 +749,29 @@ func TestDRMachinesGetSubstitutions(t *testing.T) {
 	}
 }
 
+// TestDocsListEveryKey keeps docs/deploy.md in step with the code: every
+// configuration key and every fixed DefinitionSubstitutions key is named.
+func TestDocsListEveryKey(t *testing.T) {
+	s := deployment(t)
+	doc, err := os.ReadFile("../docs/deploy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range ConfigKeys {
+		if !strings.Contains(string(doc), "`"+ContextPrefix+k+"`") {
+			t.Errorf("docs/deploy.md does not document %s%s", ContextPrefix, k)
+		}
+	}
+	for _, k := range s.d.Recovery.Placeholders {
+		if strings.HasSuffix(k, "StateMachineArn") || strings.HasSuffix(k, "FunctionArn") && strings.HasPrefix(k, "Dr") {
+			continue // documented as the <Name>StateMachineArn / <Name>FunctionArn patterns
+		}
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			t.Errorf("docs/deploy.md does not document placeholder %s", k)
+		}
+	}
+}
+
 // TestBuildRejects: synth fails, naming the culprit, on an unknown
 // placeholder, an unlisted dr-* function and a missing asset.
 func TestBuildRejects(t *testing.T) {

@@ -47,6 +47,8 @@ type RecoveryStack struct {
 	ControlTable awsdynamodb.Table
 	Machines     map[string]awsstepfunctions.StateMachine
 	DRFunctions  map[string]Function
+	// Placeholders are the DefinitionSubstitutions keys DR machines may use.
+	Placeholders []string
 }
 
 // NewRecoveryStack builds the Recovery stack in B.
@@ -209,6 +211,11 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		known[camel(name)+"FunctionArn"] = *fn.Fn.FunctionArn()
 		drARNs = append(drARNs, *fn.Fn.FunctionArn())
 	}
+
+	for k := range known {
+		r.Placeholders = append(r.Placeholders, k)
+	}
+	sort.Strings(r.Placeholders)
 
 	// The DR state machines found in statemachines/.
 	drScope := ctx.scope()

@@ -346,14 +346,15 @@ func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, r
 	suppress(dlq, map[string]string{"SQS3": "This queue is the on-failure destination (dead letters) of the Kinesis consumer."})
 
 	esm := awslambda.NewEventSourceMapping(active, jsii.String("AggregateConsumer"), &awslambda.EventSourceMappingProps{
-		Target:                  fn.Fn,
-		EventSourceArn:          jsii.String(n.StreamARN(region)),
-		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
-		BatchSize:               jsii.Number(500),
-		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
-		BisectBatchOnError:      jsii.Bool(true),
-		RetryAttempts:           jsii.Number(10),
-		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(float64(cfg.StreamRetentionHours))),
+		Target:             fn.Fn,
+		EventSourceArn:     jsii.String(n.StreamARN(region)),
+		StartingPosition:   awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:          jsii.Number(500),
+		MaxBatchingWindow:  awscdk.Duration_Seconds(jsii.Number(5)),
+		BisectBatchOnError: jsii.Bool(true),
+		RetryAttempts:      jsii.Number(10),
+		// Up to the stream's retention, at most the 7 days Lambda allows.
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(float64(min(cfg.StreamRetentionHours, 7*24)))),
 		ReportBatchItemFailures: jsii.Bool(true),
 		ParallelizationFactor:   jsii.Number(2),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
