@@ -450,3 +450,39 @@ func TestStartInputLimit(t *testing.T) {
 		t.Fatalf("Start = %v, want InvalidExecutionInput", err)
 	}
 }
+
+// TestHandlerHeartbeat checks HeartbeatSecondsPath and Task.Heartbeat: a
+// handler that beats every 5 s outlives an 8 s heartbeat limit; one that
+// does not fails with States.HeartbeatTimeout after 8 s.
+func TestHandlerHeartbeat(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"arn:aws:states:::glue:startJobRun.sync",
+	  "HeartbeatSecondsPath":"$.hb","End":true}}}`)
+	for name, beat := range map[string]bool{"WithHeartbeats": true, "WithoutHeartbeats": false} {
+		t.Run(name, func(t *testing.T) {
+			clk := clock.NewVirtual(conformanceStart)
+			e := New(Options{Clock: clk})
+			e.Registry().Handle("arn:aws:states:::glue:startJobRun", TaskHandlerFunc(func(ctx context.Context, task *Task) (json.RawMessage, error) {
+				for range 4 {
+					if err := clk.Sleep(ctx, 5*time.Second); err != nil {
+						return nil, err
+					}
+					if beat {
+						task.Heartbeat()
+					}
+				}
+				return json.RawMessage(`{"JobRunState":"SUCCEEDED"}`), nil
+			}))
+			r, _ := run(t, e, m, `{"hb":8}`)
+			elapsed := r.StopDate.Sub(r.StartDate)
+			if beat {
+				if r.Status != StatusSucceeded || elapsed != 20*time.Second {
+					t.Fatalf("result %+v after %v, want SUCCEEDED after 20s", r, elapsed)
+				}
+				return
+			}
+			if r.Error != ErrorHeartbeatTimeout || elapsed != 8*time.Second {
+				t.Fatalf("result %+v after %v, want States.HeartbeatTimeout after 8s", r, elapsed)
+			}
+		})
+	}
+}
