@@ -70,21 +70,12 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.S
 		return events.SQSEventResponse{}, err
 	}
 	if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
-		msgs := make([]message, len(probe.Records))
+		ids := make([]string, len(probe.Records))
 		bodies := make([][]byte, len(probe.Records))
 		for i, r := range probe.Records {
-			msgs[i].id = r.MessageID
-			bodies[i] = []byte(r.Body)
+			ids[i], bodies[i] = r.MessageID, []byte(r.Body)
 		}
-		h.process(ctx, msgs, bodies)
-		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-		for _, m := range msgs {
-			if m.err != nil {
-				h.log.ErrorContext(ctx, "message failed", "messageId", m.id, "error", m.err)
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.id})
-			}
-		}
-		return resp, nil
+		return h.handleMessages(ctx, ids, bodies), nil
 	}
 	msgs := []message{{id: "event"}}
 	h.process(ctx, msgs, [][]byte{payload})
@@ -94,6 +85,35 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.S
 		return events.SQSEventResponse{}, err
 	}
 	return events.SQSEventResponse{}, nil
+}
+
+// HandleSQS processes an SQS event already decoded, with the partial batch
+// response Handle gives for one: the signature of an SQS event-source
+// mapping's handler, which the local simulator's poller calls.
+func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	ids := make([]string, len(ev.Records))
+	bodies := make([][]byte, len(ev.Records))
+	for i, r := range ev.Records {
+		ids[i], bodies[i] = r.MessageId, []byte(r.Body)
+	}
+	return h.handleMessages(ctx, ids, bodies), nil
+}
+
+// handleMessages processes SQS messages and reports the failed ones.
+func (h *Handler) handleMessages(ctx context.Context, ids []string, bodies [][]byte) events.SQSEventResponse {
+	msgs := make([]message, len(ids))
+	for i, id := range ids {
+		msgs[i].id = id
+	}
+	h.process(ctx, msgs, bodies)
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, m := range msgs {
+		if m.err != nil {
+			h.log.ErrorContext(ctx, "message failed", "messageId", m.id, "error", m.err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.id})
+		}
+	}
+	return resp
 }
 
 // process parses every body, registers the partitions they name and records

@@ -4,12 +4,17 @@ import (
 	"context"
 	"os"
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
@@ -123,5 +128,68 @@ func TestGlueCallsFor10000Events(t *testing.T) {
 	}
 	if got, want := calls[sim.CallKey{Region: "us-east-1", Service: "Glue", Operation: "BatchCreatePartition"}], 3; got != want {
 		t.Fatalf("BatchCreatePartition calls = %d, want %d", got, want)
+	}
+}
+
+var _ sim.SQSHandler = (&Handler{}).HandleSQS
+
+// TestEndToEndOnSimulator puts objects with awkward keys into a simulated
+// bucket whose notifications go to a queue, and lets the simulated
+// event-source mapping deliver them to HandleSQS.
+func TestEndToEndOnSimulator(t *testing.T) {
+	w, g := simCatalog(t)
+	ctx := context.Background()
+	region := w.Region("us-east-1")
+	s3c, q := region.S3(), region.SQS()
+	if _, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("partitions")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("pendulum-raw")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s3c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+		Bucket: aws.String("pendulum-raw"),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
+			Id: aws.String("partitions"), QueueArn: aws.String(q.QueueARN("partitions")), Events: []s3types.Event{"s3:ObjectCreated:*"},
+		}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{
+		"dt=2024-03-05/hr=07/part 1+2.json.gz",
+		"dt=2024-03-05/hr=07/données ✓.json",
+		"dt=2024-03-05/hr=07/_SUCCESS",
+		"dt=2024-03-05/hr=08/",
+		"dt=2024-03-05/hr=09/a%2Fb.json",
+		"legacy/2024/03/05/23/stream-1.gz",
+		"dt=2024-13-05/hr=09/bad-month.json",
+	}
+	for _, k := range keys {
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("pendulum-raw"), Key: aws.String(k), Body: strings.NewReader("{}\n")}); err != nil {
+			t.Fatalf("put %q: %v", k, err)
+		}
+	}
+	h := testHandler(t, g, nil)
+	res, err := q.PollOnce(ctx, q.QueueURL("partitions"), 10, h.HandleSQS)
+	if err != nil {
+		t.Fatalf("PollOnce: %v", err)
+	}
+	if got, want := res, (sim.SQSPollResult{Received: len(keys), Deleted: len(keys) - 1, Failed: 1}); got != want {
+		t.Fatalf("poll = %+v, want %+v (only the bad month fails)", got, want)
+	}
+	for table, want := range map[string][]string{"raw": {"2024-03-05/07", "2024-03-05/09"}, "legacy": {"2024-03-05/23"}} {
+		out, err := g.GetPartitions(ctx, &glue.GetPartitionsInput{DatabaseName: aws.String("pendulum"), TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range out.Partitions {
+			got = append(got, strings.Join(p.Values, "/"))
+		}
+		sort.Strings(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s partitions = %v, want %v", table, got, want)
+		}
 	}
 }
