@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"fmt"
 	"math/big"
 	"sort"
 	"strconv"
@@ -163,21 +162,6 @@ type ddbPathElem struct {
 
 // ddbPath is a document path such as a.b[2].c.
 type ddbPath struct{ elems []ddbPathElem }
-
-func (p *ddbPath) String() string {
-	var b strings.Builder
-	for i, e := range p.elems {
-		if e.index >= 0 {
-			fmt.Fprintf(&b, "[%d]", e.index)
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(e.name)
-	}
-	return b.String()
-}
 
 // ddbValRef is a resolved :value.
 type ddbValRef struct {
