@@ -772,6 +772,45 @@ func TestDocsListEveryKey(t *testing.T) {
 	}
 }
 
+// TestEmbeddedDRMachinesDeployable checks the real statemachines/*.asl.json
+// (other than nightly-batch) against what the Recovery stack provides, so
+// a new placeholder or an unmapped Task integration fails `go test` and not
+// only `cdk synth`. The fixture deployment supplies the provided keys; the
+// per-machine and per-function ARNs follow their documented patterns.
+func TestEmbeddedDRMachinesDeployable(t *testing.T) {
+	s := deployment(t)
+	provided := map[string]bool{}
+	for _, k := range s.d.Recovery.Placeholders {
+		provided[k] = true
+	}
+	machines := DRMachines(EmbeddedMachines)
+	for _, m := range machines {
+		provided[camel(m)+"StateMachineArn"] = true
+	}
+	for name := range DRFunctions {
+		provided[camel(name)+"FunctionArn"] = true
+	}
+	for _, m := range machines {
+		keys, err := EmbeddedMachines.Placeholders(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if !provided[k] {
+				t.Errorf("statemachines/%s.asl.json: placeholder ${%s} is not provided by the Recovery stack", m, k)
+			}
+		}
+		def, err := EmbeddedMachines.Definition(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := TaskPermissions(def, s.d.Recovery.Scope, []string{"arn:fn"}); err != nil {
+			t.Errorf("statemachines/%s.asl.json: %v", m, err)
+		}
+	}
+	t.Logf("checked %d embedded DR state machine(s): %v", len(machines), machines)
+}
+
 // TestBuildRejects: synth fails, naming the culprit, on an unknown
 // placeholder, an unlisted dr-* function and a missing asset.
 func TestBuildRejects(t *testing.T) {

@@ -49,6 +49,8 @@ type RecoveryStack struct {
 	DRFunctions  map[string]Function
 	// Placeholders are the DefinitionSubstitutions keys DR machines may use.
 	Placeholders []string
+	// Scope is where DR machines' derived permissions may reach, by service.
+	Scope Scope
 }
 
 // NewRecoveryStack builds the Recovery stack in B.
@@ -219,6 +221,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 
 	// The DR state machines found in statemachines/.
 	drScope := ctx.scope()
+	r.Scope = drScope
 	for _, m := range machines {
 		def, err := cfg.Machines.Definition(m)
 		if err != nil {
