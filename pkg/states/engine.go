@@ -183,10 +183,12 @@ type Execution struct {
 
 	ctxOnce sync.Once
 	execCtx map[string]any // $$.Execution
+	// machineContext is $$.StateMachine, set with execCtx.
+	machineContext map[string]any
 
 	mu       sync.Mutex
-	history  []event // compact: a HistoryEvent is large, built only by History
-	closed   bool    // no more events
+	history  eventLog
+	closed   bool // no more events
 	result   Result
 	stopped  *failure
 	overflow bool
@@ -227,11 +229,7 @@ func (x *Execution) Result() Result {
 func (x *Execution) History() []HistoryEvent {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	out := make([]HistoryEvent, len(x.history))
-	for i, ev := range x.history {
-		out[i] = ev.expand()
-	}
-	return out
+	return x.history.expand()
 }
 
 // Stop aborts a running execution, as StopExecution does. It returns at
@@ -289,7 +287,6 @@ func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.
 		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn,
 		input: in, inputJSON: compactJSON(in), start: e.clk.Now(),
 		done: e.clk.NewSignal(), finish: e.clk.NewSignal(), ctx: xctx, cancel: cancel,
-		history: make([]event, 0, 64),
 	}
 	e.execs[arn] = x
 	e.mu.Unlock()
@@ -332,8 +329,8 @@ func (x *Execution) run() {
 
 	x.mu.Lock()
 	prev := lastID
-	if prev == 0 && len(x.history) > 0 {
-		prev = x.history[len(x.history)-1].id
+	if prev == 0 {
+		prev = int64(x.history.n)
 	}
 	var ev HistoryEvent
 	r := Result{StartDate: x.start}
@@ -360,11 +357,11 @@ func (x *Execution) run() {
 		ev = HistoryEvent{Type: "ExecutionSucceeded", ExecutionSucceededEventDetails: &OutputEventDetails{Output: outJSON}}
 	}
 	x.closed = true
-	ev.ID = int64(len(x.history) + 1)
+	ev.ID = int64(x.history.n + 1)
 	ev.PreviousEventID = prev
 	ev.Timestamp = clk.Now()
 	r.StopDate = ev.Timestamp
-	x.history = append(x.history, compact(&ev))
+	x.history.add(compact(&ev))
 	x.result = r
 	x.mu.Unlock()
 	x.cancel()
@@ -382,11 +379,11 @@ func (x *Execution) emit(prev int64, ev HistoryEvent) int64 {
 	if x.closed {
 		return 0
 	}
-	ev.ID = int64(len(x.history) + 1)
+	ev.ID = int64(x.history.n + 1)
 	ev.PreviousEventID = prev
 	ev.Timestamp = now
-	x.history = append(x.history, compact(&ev))
-	if max := x.eng.opts.MaxHistoryEvents; max > 0 && len(x.history) >= max {
+	x.history.add(compact(&ev))
+	if max := x.eng.opts.MaxHistoryEvents; max > 0 && x.history.n >= max {
 		x.overflow = true
 	}
 	return ev.ID

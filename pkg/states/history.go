@@ -245,3 +245,37 @@ func (e event) expand() HistoryEvent {
 	}
 	return ev
 }
+
+// eventLog stores events in fixed-size chunks, so a history of tens of
+// thousands of events grows without copying what it holds.
+type eventLog struct {
+	chunks [][]event
+	n      int
+}
+
+const eventChunk = 1024
+
+func (l *eventLog) add(e event) {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == cap(l.chunks[len(l.chunks)-1]) {
+		// Chunks double from 64 events (most executions are short) up to
+		// eventChunk.
+		size := 64 << len(l.chunks)
+		if len(l.chunks) >= 5 {
+			size = eventChunk
+		}
+		l.chunks = append(l.chunks, make([]event, 0, size))
+	}
+	last := len(l.chunks) - 1
+	l.chunks[last] = append(l.chunks[last], e)
+	l.n++
+}
+
+func (l *eventLog) expand() []HistoryEvent {
+	out := make([]HistoryEvent, 0, l.n)
+	for _, c := range l.chunks {
+		for _, e := range c {
+			out = append(out, e.expand())
+		}
+	}
+	return out
+}

@@ -66,9 +66,10 @@ type stateRun struct {
 
 func (t *thread) contextObject(sr *stateRun) any {
 	x := t.x
+	exec := x.executionContext() // sets x.machineContext too
 	c := map[string]any{
-		"Execution":    x.executionContext(),
-		"StateMachine": map[string]any{"Id": x.machineARN, "Name": x.machineName},
+		"Execution":    exec,
+		"StateMachine": x.machineContext,
 		"State": map[string]any{
 			"Name":        sr.s.name,
 			"EnteredTime": formatTime(sr.entered),
@@ -88,6 +89,7 @@ func (t *thread) contextObject(sr *stateRun) any {
 // are never modified in place, so every context object may share it.
 func (x *Execution) executionContext() map[string]any {
 	x.ctxOnce.Do(func() {
+		x.machineContext = map[string]any{"Id": x.machineARN, "Name": x.machineName}
 		x.execCtx = map[string]any{
 			"Id":           x.arn,
 			"Input":        x.input,
