@@ -17,9 +17,8 @@ const customResourceProvider = "AWS679f53fac002430cb0da5b7982bd2287"
 // picks some identifiers at creation (ALB and accelerator ARNs and DNS
 // names); their stacks publish them under fixed names (Names.Parameter)
 // and readers fetch them at deploy time with ssm:GetParameter on that one
-// parameter. It is read again on every deploy (the physical id changes with
-// nothing, the call re-runs on update), so run `cdk deploy` of the reader
-// after the publisher.
+// parameter. The call runs when the reader is created or its call changes
+// (not on every deploy), so deploy the publisher's stack first.
 func ReadParameter(scope constructs.Construct, id string, cfg Config, region, path string) *string {
 	n := NamesFor(cfg)
 	call := &customresources.AwsSdkCall{
