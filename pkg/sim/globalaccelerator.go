@@ -101,6 +101,12 @@ func (r *Region) GlobalAccelerator() *GlobalAccelerator {
 		} else {
 			st = &gaState{world: w, accelerators: map[string]*gaAccelerator{}, listeners: map[string]*gaListener{},
 				groups: map[string]*gaGroup{}, serving: map[string]bool{}, health: map[string]*gaHealth{}, rng: rand.New(rand.NewPCG(1, 2))}
+			// Health checks time an outage from the moment the region fails.
+			w.onRegionChange(func() {
+				st.mu.Lock()
+				defer st.mu.Unlock()
+				st.observeAllLocked()
+			})
 		}
 		return &GlobalAccelerator{r: r, state: st}
 	}).(*GlobalAccelerator)
@@ -141,9 +147,8 @@ func (g *GlobalAccelerator) SetEndpointServing(endpointID string, serving bool) 
 }
 
 // Observe runs the health checks' bookkeeping now. GA notices a raw health
-// change when it next evaluates health (Route, Describe, SetEndpointServing);
-// call Observe right after World.SetDown so detection is timed from the
-// outage itself even when no connection is being routed.
+// change when it next evaluates health (Route, Describe, SetEndpointServing)
+// and, for region outages, when World.SetDown changes a region.
 func (g *GlobalAccelerator) Observe() {
 	g.state.mu.Lock()
 	defer g.state.mu.Unlock()

@@ -133,8 +133,8 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 	t.Run("HealthFailoverIgnoresDial", func(t *testing.T) {
 		rig := gaTestSetup(t)
 		rig.update(t, rig.groupB, &globalaccelerator.UpdateEndpointGroupInput{TrafficDialPercentage: aws.Float32(0)})
+		// No Observe call: SetDown itself starts the health checks' clock.
 		rig.w.SetDown(rig.primary, true)
-		rig.ga.Observe() // the checks time the outage from now
 		_ = rig.clk.Sleep(ctx, 89*time.Second)
 		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
 			t.Fatalf("before detection: %v, want still P (new connections fail there)", share)
@@ -151,8 +151,11 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 			t.Fatalf("P health = %s", got)
 		}
 		rig.w.SetDown(rig.primary, false)
-		_ = rig.routeShare(t, 1)
-		_ = rig.clk.Sleep(ctx, 90*time.Second)
+		_ = rig.clk.Sleep(ctx, 89*time.Second)
+		if share := rig.routeShare(t, 100); share[rig.albB] != 1 {
+			t.Fatalf("before P's recovery is detected: %v, want still B", share)
+		}
+		_ = rig.clk.Sleep(ctx, time.Second)
 		if share := rig.routeShare(t, 100); share[rig.albP] != 1 {
 			t.Fatalf("after P recovers: %v, want back to P", share)
 		}

@@ -37,6 +37,10 @@ type World struct {
 	regions map[string]*Region
 	faults  []*Fault
 	calls   map[CallKey]int
+	// settlers run just before and just after a region goes down or comes
+	// back, so services that notice outages over time (Global Accelerator's
+	// health checks) time them from the outage itself.
+	settlers []func()
 }
 
 // NewWorld returns a world with the named regions, all up.
@@ -78,8 +82,25 @@ func (w *World) Regions() []string {
 func (w *World) SetDown(region string, down bool) {
 	r := w.Region(region)
 	w.mu.Lock()
+	settlers := w.settlers
+	w.mu.Unlock()
+	for _, settle := range settlers {
+		settle()
+	}
+	w.mu.Lock()
 	r.down = down
 	w.mu.Unlock()
+	for _, settle := range settlers {
+		settle()
+	}
+}
+
+// onRegionChange registers settle to run just before and just after every
+// SetDown. settle must not call SetDown.
+func (w *World) onRegionChange(settle func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.settlers = append(w.settlers, settle)
 }
 
 // Down reports whether the region is down.
