@@ -67,6 +67,7 @@ type ddbTable struct {
 	parts map[string]*ddbPart   // partition key → items ordered by sort key
 	order []*ddbStored          // scan order, rebuilt when nil
 	log   []ddbChange           // every change, oldest first
+	bytes int64                 // sum of item sizes
 }
 
 // ddbStored is a stored item. Its item map is never mutated once stored, so
@@ -124,15 +125,11 @@ func (t *ddbTable) status(now time.Time) ddbtypes.TableStatus {
 // describe renders the table. Callers hold the lock.
 func (c *DynamoDB) describe(t *ddbTable) *ddbtypes.TableDescription {
 	now := c.now()
-	var size int64
-	for _, s := range t.items {
-		size += int64(ddbItemSize(s.item))
-	}
 	d := &ddbtypes.TableDescription{
 		TableName: aws.String(t.name), TableArn: aws.String(t.arn), TableId: aws.String(t.id),
 		TableStatus: t.status(now), CreationDateTime: aws.Time(t.created),
 		KeySchema: t.keySchema, AttributeDefinitions: t.attrDefs,
-		ItemCount: aws.Int64(int64(len(t.items))), TableSizeBytes: aws.Int64(size),
+		ItemCount: aws.Int64(int64(len(t.items))), TableSizeBytes: aws.Int64(t.bytes),
 		DeletionProtectionEnabled: aws.Bool(t.deletionProtection),
 		BillingModeSummary:        &ddbtypes.BillingModeSummary{BillingMode: t.billing},
 		StreamSpecification:       t.stream,
@@ -692,6 +689,12 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 // applyLocked stores or deletes an item without logging.
 func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem) {
 	old := t.items[key]
+	if old != nil {
+		t.bytes -= int64(ddbItemSize(old.item))
+	}
+	if item != nil {
+		t.bytes += int64(ddbItemSize(item))
+	}
 	if item == nil {
 		if old == nil {
 			return

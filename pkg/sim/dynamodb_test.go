@@ -104,6 +104,21 @@ func TestDynamoDBTableLifecycle(t *testing.T) {
 	if got, want := d.Table.TableStatus, ddbtypes.TableStatusActive; got != want {
 		t.Fatalf("status later = %s, want %s", got, want)
 	}
+	for _, id := range []string{"a", "bb", "a"} {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("control"), Item: ddbItem{"id": ddbS(id), "v": ddbS("xyz")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("control"), Key: ddbItem{"id": ddbS("bb")}}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = c.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("control")})
+	if got, want := aws.ToInt64(d.Table.ItemCount), int64(1); got != want {
+		t.Fatalf("ItemCount = %d, want %d", got, want)
+	}
+	if got, want := aws.ToInt64(d.Table.TableSizeBytes), int64(len("id")+len("a")+len("v")+len("xyz")); got != want {
+		t.Fatalf("TableSizeBytes = %d, want %d", got, want)
+	}
 	_, err = c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("control")})
 	if got, want := ddbCode(err), "ValidationException"; got != want || !strings.Contains(err.Error(), "protected against deletion") {
 		t.Fatalf("delete of a protected table: %v, want %s about deletion protection", err, want)

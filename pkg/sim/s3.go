@@ -59,6 +59,20 @@ type s3Bucket struct {
 	replication  *s3types.ReplicationConfiguration
 	notification *s3types.NotificationConfiguration
 	objects      map[string][]*s3Version // key → versions, oldest first
+	sorted       []string                // keys in order; nil when stale
+}
+
+// keysLocked returns the bucket's keys in lexicographic order, cached until a
+// key is added or removed.
+func (b *s3Bucket) keysLocked() []string {
+	if b.sorted == nil {
+		b.sorted = make([]string, 0, len(b.objects))
+		for k := range b.objects {
+			b.sorted = append(b.sorted, k)
+		}
+		sort.Strings(b.sorted)
+	}
+	return b.sorted
 }
 
 // s3Version is one object version or delete marker. Its body is never
@@ -472,6 +486,9 @@ func (c *S3) putLocked(b *s3Bucket, w s3Write) (*s3Version, []s3Event, *s3types.
 // single "null" version per key, which a new write replaces.
 func (c *S3) addVersionLocked(b *s3Bucket, v *s3Version) {
 	vs := b.objects[v.key]
+	if len(vs) == 0 {
+		b.sorted = nil
+	}
 	if v.versionID == "null" {
 		kept := vs[:0]
 		for _, old := range vs {
@@ -825,6 +842,7 @@ func (c *S3) deleteLocked(b *s3Bucket, key, versionID string) (s3types.DeletedOb
 				b.objects[key] = append(vs[:i:i], vs[i+1:]...)
 				if len(b.objects[key]) == 0 {
 					delete(b.objects, key)
+					b.sorted = nil
 				}
 				res.VersionId = aws.String(versionID)
 				if v.deleteMarker {
@@ -840,6 +858,7 @@ func (c *S3) deleteLocked(b *s3Bucket, key, versionID string) (s3types.DeletedOb
 	if b.versioning == "" {
 		old := s3Latest(b, key)
 		delete(b.objects, key)
+		b.sorted = nil
 		if old == nil {
 			return res, nil, nil, nil
 		}
@@ -1023,24 +1042,22 @@ func (c *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFn
 		c.mu.Unlock()
 		return nil, opErr(s3ServiceID, op, err)
 	}
-	keys := make([]string, 0, len(b.objects))
-	latest := make(map[string]*s3Version)
-	for k := range b.objects {
-		if strings.HasPrefix(k, prefix) && k > after {
-			if v := s3Latest(b, k); !v.deleteMarker {
-				keys = append(keys, k)
-				latest[k] = v
-			}
-		}
-	}
-	c.mu.Unlock()
-	sort.Strings(keys)
+	defer c.mu.Unlock()
 	out := &s3.ListObjectsV2Output{
 		Name: in.Bucket, Prefix: in.Prefix, Delimiter: in.Delimiter, MaxKeys: aws.Int32(int32(maxKeys)),
 		ContinuationToken: in.ContinuationToken, StartAfter: in.StartAfter, IsTruncated: aws.Bool(false),
 	}
+	keys := b.keysLocked()
 	n, lastCP, resume := 0, "", ""
-	for _, k := range keys {
+	for i := sort.SearchStrings(keys, max(prefix, after)); i < len(keys); i++ {
+		k := keys[i]
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
+		v := s3Latest(b, k)
+		if k <= after || v.deleteMarker {
+			continue
+		}
 		item, isCP := k, false
 		if delim != "" {
 			if j := strings.Index(k[len(prefix):], delim); j >= 0 {
@@ -1064,7 +1081,6 @@ func (c *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFn
 			continue
 		}
 		resume = k
-		v := latest[k]
 		out.Contents = append(out.Contents, s3types.Object{
 			Key: aws.String(k), ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified),
 			Size: aws.Int64(int64(len(v.body))), StorageClass: s3types.ObjectStorageClassStandard,
@@ -1092,13 +1108,11 @@ func (c *S3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsIn
 	if err != nil {
 		return nil, opErr(s3ServiceID, op, err)
 	}
-	keys := make([]string, 0, len(b.objects))
-	for k := range b.objects {
-		if strings.HasPrefix(k, prefix) && k >= keyMarker {
-			keys = append(keys, k)
-		}
+	all := b.keysLocked()
+	var keys []string
+	for i := sort.SearchStrings(all, max(prefix, keyMarker)); i < len(all) && strings.HasPrefix(all[i], prefix); i++ {
+		keys = append(keys, all[i])
 	}
-	sort.Strings(keys)
 	out := &s3.ListObjectVersionsOutput{Name: in.Bucket, Prefix: in.Prefix, KeyMarker: in.KeyMarker, VersionIdMarker: in.VersionIdMarker,
 		MaxKeys: aws.Int32(int32(maxKeys)), IsTruncated: aws.Bool(false)}
 	n := 0
