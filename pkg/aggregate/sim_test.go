@@ -2,6 +2,8 @@ package aggregate
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -9,8 +11,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
 
@@ -108,5 +114,78 @@ func TestOnSimulatedDynamoDB(t *testing.T) {
 	}
 	if got, want := tot.Producers, []string{"p1", "p2", "p3"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("producers = %v, want %v", got, want)
+	}
+}
+
+var _ sim.KinesisHandler = (&Handler{}).Handle
+
+// TestEndToEndOnSimulator streams records, resends and canaries through a
+// simulated Kinesis stream and event-source mapping into the handler, while
+// DynamoDB throttles the first transactions: the mapping redelivers, and the
+// windows end up holding every distinct non-canary record exactly once.
+func TestEndToEndOnSimulator(t *testing.T) {
+	w, clk := simTables(t)
+	ctx := context.Background()
+	region := w.Region("us-east-1")
+	k := region.Kinesis()
+	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("records"),
+		StreamModeDetails: &kinesistypes.StreamModeDetails{StreamMode: kinesistypes.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, time.Minute)
+
+	const n = 300
+	start := t0.Add(time.Minute)
+	var entries []kinesistypes.PutRecordsRequestEntry
+	wantRecords := map[string]int64{}
+	for i := 0; i < n; i++ {
+		rec := record.Record{ID: fmt.Sprintf("id-%03d", i), TS: start.Add(time.Duration(i) * time.Second), Received: start,
+			Region: "us-east-1", Producer: fmt.Sprintf("p%d", i%4), Data: json.RawMessage(`{"n":1}`)}
+		if i%30 == 0 {
+			rec.Canary = true
+		} else {
+			wantRecords["W#"+rec.TS.UTC().Truncate(time.Minute).Format(WindowLayout)]++
+		}
+		line, _ := json.Marshal(rec)
+		entries = append(entries, kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String(rec.Producer), Data: append(line, '\n')})
+		if i%10 == 5 { // a resend after a lost acknowledgement, arriving later
+			rec.Received = rec.Received.Add(time.Minute)
+			line, _ := json.Marshal(rec)
+			entries = append(entries, kinesistypes.PutRecordsRequestEntry{PartitionKey: aws.String("resend"), Data: append(line, '\n')})
+		}
+	}
+	for i := 0; i < len(entries); i += 500 {
+		out, err := k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("records"), Records: entries[i:min(i+500, len(entries))]})
+		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v", err)
+		}
+	}
+	w.Inject(&sim.Fault{Region: "us-east-1", Service: "DynamoDB", Operation: "TransactWriteItems",
+		Err: &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "throttled"}, Times: 12})
+
+	agg := New(region.DynamoDB(), Options{Table: "aggregates", Region: "us-east-1", Clock: clk, MaxAttempts: 3})
+	esm := k.NewEventSourceMapping(sim.KinesisESMConfig{Stream: "records", BatchSize: 25}, NewHandler(agg, quietLog()).Handle)
+	rctx, cancel := context.WithCancel(ctx)
+	done := clk.Go(func() { _ = esm.Run(rctx) })
+	_ = clk.Sleep(ctx, 5*time.Minute)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+
+	if st := esm.Stats(); st.Failures == 0 {
+		t.Fatalf("stats %+v: the throttling never failed a batch, the test proves less than it claims", st)
+	}
+	got := map[string]int64{}
+	for m := 0; m < 6; m++ {
+		win := start.Add(time.Duration(m) * time.Minute)
+		tot, err := agg.Totals(ctx, win)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tot.Records > 0 {
+			got["W#"+win.Format(WindowLayout)] = tot.Records
+		}
+	}
+	if !reflect.DeepEqual(got, wantRecords) {
+		t.Fatalf("windows = %v, want %v", got, wantRecords)
 	}
 }
