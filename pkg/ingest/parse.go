@@ -230,6 +230,9 @@ func (p *parser) parseArray(i int) {
 			if i < len(b) && b[i] == '{' {
 				end, err = p.record(b[i:], idx, 0)
 				end += start
+				if err != nil {
+					err.off += start
+				}
 			} else {
 				end, err = scanValue(b, i, 0)
 				if err == nil {
@@ -237,9 +240,10 @@ func (p *parser) parseArray(i int) {
 				}
 			}
 			if err != nil {
-				err.off += start
 				p.problem(idx, 0, err.reason())
-				return
+				if !err.member {
+					return
+				}
 			}
 			i = skipSpace(b, end)
 			if i < len(b) && b[i] == ',' {
@@ -515,10 +519,14 @@ func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
 }
 
 // scanRecord scans the object at raw[0] == '{', noting the members ingest
-// interprets. A duplicate of one of them is an error: which copy counts
-// would otherwise depend on the reader.
+// interprets. A duplicate of one of them is an error (which copy counts
+// would otherwise depend on the reader), returned with the object's true end
+// so that the records after it can still be checked.
 func scanRecord(raw []byte) (int, fields, *syntaxError) {
-	var f fields
+	var (
+		f   fields
+		dup *syntaxError // a duplicate: valid JSON, so scanning goes on
+	)
 	i := skipSpace(raw, 1)
 	if i < len(raw) && raw[i] == '}' {
 		return i + 1, f, nil
@@ -567,11 +575,13 @@ func scanRecord(raw []byte) (int, fields, *syntaxError) {
 		}
 		if dst != nil {
 			if dst.end > 0 {
-				e := errAt(keyStart, "duplicate member %q", key)
-				e.member = true
-				return keyStart, f, e
+				if dup == nil { // reported once the object is scanned
+					dup = errAt(keyStart, "duplicate member %q", key)
+					dup.member = true
+				}
+			} else {
+				*dst = span{valStart, i}
 			}
-			*dst = span{valStart, i}
 		}
 		i = skipSpace(raw, i)
 		if i >= len(raw) {
@@ -581,6 +591,9 @@ func scanRecord(raw []byte) (int, fields, *syntaxError) {
 		case ',':
 			i = skipSpace(raw, i+1)
 		case '}':
+			if dup != nil {
+				return i + 1, f, dup
+			}
 			return i + 1, f, nil
 		default:
 			return i, f, errAt(i, "expected ',' or '}'")
