@@ -50,8 +50,11 @@ type pending struct {
 // Handle processes one invocation. For an SQS event it returns the
 // messages that failed as batch item failures and never fails the whole
 // batch: an unparsable body fails its own message (SQS then moves it to the
-// dead-letter queue), and a partition that could not be registered fails
-// exactly the messages that announced it. For a direct S3 or EventBridge event
+// dead-letter queue), so does a data key that breaks its table's layout
+// (ErrBadKey: an operator must look, retrying cannot help), and a partition
+// that could not be registered fails exactly the messages that announced it.
+// Keys of no configured table and keys that are not data are skipped with a
+// debug log. For a direct S3 or EventBridge event
 // it returns an error (of a pkg/fault type) if anything failed, so Lambda's
 // asynchronous retries take over.
 func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.SQSEventResponse, error) {
