@@ -1,0 +1,115 @@
+package dr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Config is the common DR environment every dr-* Lambda reads (infra's
+// drfunctions.go env()).
+type Config struct {
+	PrimaryRegion, BackupRegion, GlobalRegion string
+	NamePrefix                                string
+	ControlTable, AggregatesTable             string
+	GlueDatabase                              string
+	PrimaryRawBucket, PrimaryCuratedBucket    string
+	BackupRawBucket, BackupCuratedBucket      string
+	AcceleratorARN                            string
+	PrimaryEndpointGroupARN                   string
+	BackupEndpointGroupARN                    string
+	LoadBalancerName                          string
+	TopicARN                                  string
+	// Region is where the function runs (AWS_REGION).
+	Region string
+}
+
+// envVars lists the variables of Config with their fields, in a fixed order
+// so errors list them predictably.
+func (c *Config) envVars() []struct {
+	name string
+	dst  *string
+} {
+	return []struct {
+		name string
+		dst  *string
+	}{
+		{"PRIMARY_REGION", &c.PrimaryRegion}, {"BACKUP_REGION", &c.BackupRegion}, {"GLOBAL_REGION", &c.GlobalRegion},
+		{"NAME_PREFIX", &c.NamePrefix}, {"CONTROL_TABLE", &c.ControlTable}, {"AGGREGATES_TABLE", &c.AggregatesTable},
+		{"GLUE_DATABASE", &c.GlueDatabase}, {"PRIMARY_RAW_BUCKET", &c.PrimaryRawBucket},
+		{"PRIMARY_CURATED_BUCKET", &c.PrimaryCuratedBucket}, {"BACKUP_RAW_BUCKET", &c.BackupRawBucket},
+		{"BACKUP_CURATED_BUCKET", &c.BackupCuratedBucket}, {"ACCELERATOR_ARN", &c.AcceleratorARN},
+		{"PRIMARY_ENDPOINT_GROUP_ARN", &c.PrimaryEndpointGroupARN}, {"BACKUP_ENDPOINT_GROUP_ARN", &c.BackupEndpointGroupARN},
+		{"LOAD_BALANCER_NAME", &c.LoadBalancerName}, {"TOPIC_ARN", &c.TopicARN}, {"AWS_REGION", &c.Region},
+	}
+}
+
+// ConfigFromEnv reads the common DR environment through getenv (os.Getenv
+// in a function). Every variable is required: a DR Lambda missing one would
+// fail at the worst moment, so it fails at start instead, naming each
+// missing variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	var missing []string
+	for _, v := range c.envVars() {
+		*v.dst = strings.TrimSpace(getenv(v.name))
+		if *v.dst == "" {
+			missing = append(missing, v.name)
+		}
+	}
+	var errs []error
+	if len(missing) > 0 {
+		errs = append(errs, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", ")))
+	}
+	if c.PrimaryRegion != "" && c.PrimaryRegion == c.BackupRegion {
+		errs = append(errs, fmt.Errorf("PRIMARY_REGION and BACKUP_REGION are both %s: they must differ", c.PrimaryRegion))
+	}
+	return c, errors.Join(errs...)
+}
+
+// RawBucket returns the raw bucket of region (the primary's or the backup's).
+func (c Config) RawBucket(region string) (string, error) {
+	switch region {
+	case c.PrimaryRegion:
+		return c.PrimaryRawBucket, nil
+	case c.BackupRegion:
+		return c.BackupRawBucket, nil
+	}
+	return "", c.unknownRegion(region)
+}
+
+// CuratedBucket returns the curated bucket of region.
+func (c Config) CuratedBucket(region string) (string, error) {
+	switch region {
+	case c.PrimaryRegion:
+		return c.PrimaryCuratedBucket, nil
+	case c.BackupRegion:
+		return c.BackupCuratedBucket, nil
+	}
+	return "", c.unknownRegion(region)
+}
+
+// EndpointGroupARN returns the accelerator endpoint group of region.
+func (c Config) EndpointGroupARN(region string) (string, error) {
+	switch region {
+	case c.PrimaryRegion:
+		return c.PrimaryEndpointGroupARN, nil
+	case c.BackupRegion:
+		return c.BackupEndpointGroupARN, nil
+	}
+	return "", c.unknownRegion(region)
+}
+
+// WorkloadStack is the workload stack name of region, as infra's
+// Names.Stack("workload", region) spells it.
+func (c Config) WorkloadStack(region string) string {
+	return fmt.Sprintf("%s-workload-%s", c.NamePrefix, region)
+}
+
+// AggregateFunction is the aggregate consumer's function name in every
+// region (infra's Names.Function("aggregate")).
+func (c Config) AggregateFunction() string { return c.NamePrefix + "-aggregate" }
+
+func (c Config) unknownRegion(region string) error {
+	return invalidf("region %q is neither the primary (%s) nor the backup (%s)", region, c.PrimaryRegion, c.BackupRegion)
+}

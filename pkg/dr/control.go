@@ -1,0 +1,447 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+)
+
+// DR modes kept in the control record.
+const (
+	ModePrimary      = "PRIMARY"
+	ModeFailingOver  = "FAILING_OVER"
+	ModeFailedOver   = "FAILED_OVER"
+	ModeFailingBack  = "FAILING_BACK"
+	controlKey       = "dr"
+	maxControlWrites = 5 // conditional-write attempts before giving up as transient
+)
+
+// ControlDB is the part of DynamoDB the control step uses.
+type ControlDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// ExecutionDescriber tells whether the execution holding the lock still runs.
+type ExecutionDescriber interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+// ControlRecord is the DR control item (pk "dr") in the control table. A
+// missing item is PRIMARY at version 0.
+type ControlRecord struct {
+	Mode      string `json:"mode"`
+	Workflow  string `json:"workflow,omitempty"`
+	Execution string `json:"execution,omitempty"`
+	// Since is when the current or last failover started: copy-back and
+	// merge select what B wrote from then on.
+	Since   string `json:"since,omitempty"`
+	Updated string `json:"updated,omitempty"`
+	Version int64  `json:"version"`
+	// Failed marks a lock whose holder ran its Catch path (op fail): a
+	// re-run takes over without waiting for that execution to end.
+	Failed    bool   `json:"failed,omitempty"`
+	LastError string `json:"lastError,omitempty"`
+	// FailoverFacts and FailbackFacts are the facts the last completed
+	// failover and failback recorded (RPO, restore source, counts).
+	FailoverFacts json.RawMessage `json:"failoverFacts,omitempty"`
+	FailbackFacts json.RawMessage `json:"failbackFacts,omitempty"`
+	// LastAbort is the execution that last released the lock by abort, so
+	// a retried abort is recognised.
+	LastAbort string `json:"lastAbort,omitempty"`
+}
+
+// ControlInput is dr-control's input; which fields apply depends on Op.
+type ControlInput struct {
+	Op        string          `json:"op"`
+	Workflow  string          `json:"workflow,omitempty"`
+	Execution string          `json:"execution"`
+	StartTime string          `json:"startTime,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
+	Defaults  struct {
+		Approval string `json:"approval"`
+	} `json:"defaults"`
+	Error json.RawMessage `json:"error,omitempty"`
+	Facts json.RawMessage `json:"facts,omitempty"`
+}
+
+// ControlOutput is dr-control's output; which fields are set depends on Op.
+type ControlOutput struct {
+	Proceed    *bool           `json:"proceed,omitempty"`
+	Resumed    *bool           `json:"resumed,omitempty"`
+	Message    string          `json:"message,omitempty"`
+	Since      string          `json:"since,omitempty"`
+	Config     *WorkflowConfig `json:"config,omitempty"`
+	Mode       string          `json:"mode,omitempty"`
+	DrillTable string          `json:"drillTable,omitempty"`
+}
+
+// Control is the dr-control step: the control record with conditional
+// writes, so one DR workflow runs at a time and a re-run is a no-op or a
+// resume, never a second restore.
+type Control struct {
+	DB              ControlDB
+	SFN             ExecutionDescriber
+	Table           string // CONTROL_TABLE
+	AggregatesTable string // AGGREGATES_TABLE, the base of drill table names
+	Clock           clock.Clock
+}
+
+// Handle runs one control operation.
+func (c *Control) Handle(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	if !strings.HasPrefix(in.Execution, "arn:") {
+		return ControlOutput{}, invalidf("execution: want the execution ARN ($$.Execution.Id), got %q", in.Execution)
+	}
+	switch in.Op {
+	case "begin":
+		return c.begin(ctx, in)
+	case "abort":
+		return c.abort(ctx, in)
+	case "fail":
+		return c.fail(ctx, in)
+	case "complete":
+		return c.complete(ctx, in)
+	case "drill":
+		return c.drill(ctx, in)
+	}
+	return ControlOutput{}, invalidf("op %q: want begin, abort, fail, complete or drill", in.Op)
+}
+
+func (c *Control) now() string { return c.Clock.Now().UTC().Format(time.RFC3339) }
+
+// decision is what an operation decided from the record it read: write
+// next (nil: no write), and answer out or err.
+type decision struct {
+	next *ControlRecord
+	out  ControlOutput
+	err  error
+}
+
+// update reads the record, decides, and writes conditionally on the
+// version read; a lost race re-reads and decides again.
+func (c *Control) update(ctx context.Context, decide func(cur ControlRecord, exists bool) (decision, error)) (ControlOutput, error) {
+	for attempt := 0; attempt < maxControlWrites; attempt++ {
+		cur, exists, err := c.Read(ctx)
+		if err != nil {
+			return ControlOutput{}, err
+		}
+		d, err := decide(cur, exists)
+		if err != nil {
+			return ControlOutput{}, err
+		}
+		if d.err != nil || d.next == nil {
+			return d.out, d.err
+		}
+		err = c.write(ctx, *d.next, cur.Version, exists)
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			continue // another writer won: decide again on what it wrote
+		}
+		if err != nil {
+			return ControlOutput{}, err
+		}
+		return d.out, nil
+	}
+	return ControlOutput{}, transientf("control record %s: %d conditional writes lost to concurrent writers", c.Table, maxControlWrites)
+}
+
+// Read returns the control record (consistent read); a missing item is
+// PRIMARY at version 0 with exists false.
+func (c *Control) Read(ctx context.Context) (ControlRecord, bool, error) {
+	out, err := c.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(c.Table),
+		Key:            map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: controlKey}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return ControlRecord{}, false, fmt.Errorf("read control record from %s: %w", c.Table, err)
+	}
+	if len(out.Item) == 0 {
+		return ControlRecord{Mode: ModePrimary}, false, nil
+	}
+	r, err := decodeRecord(out.Item)
+	if err != nil {
+		return ControlRecord{}, false, fmt.Errorf("control record in %s: %w", c.Table, err)
+	}
+	return r, true, nil
+}
+
+func (c *Control) write(ctx context.Context, r ControlRecord, prevVersion int64, exists bool) error {
+	r.Version = prevVersion + 1
+	r.Updated = c.now()
+	in := &dynamodb.PutItemInput{TableName: aws.String(c.Table), Item: encodeRecord(r)}
+	if exists {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		in.ExpressionAttributeValues = map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(prevVersion, 10)}}
+	} else {
+		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	}
+	if _, err := c.DB.PutItem(ctx, in); err != nil {
+		return fmt.Errorf("write control record (mode %s) to %s: %w", r.Mode, c.Table, err)
+	}
+	return nil
+}
+
+func encodeRecord(r ControlRecord) map[string]ddbtypes.AttributeValue {
+	item := map[string]ddbtypes.AttributeValue{
+		"pk":      &ddbtypes.AttributeValueMemberS{Value: controlKey},
+		"mode":    &ddbtypes.AttributeValueMemberS{Value: r.Mode},
+		"version": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(r.Version, 10)},
+		"failed":  &ddbtypes.AttributeValueMemberBOOL{Value: r.Failed},
+	}
+	for name, v := range map[string]string{
+		"workflow": r.Workflow, "execution": r.Execution, "since": r.Since, "updated": r.Updated,
+		"lastError": r.LastError, "failoverFacts": string(r.FailoverFacts), "failbackFacts": string(r.FailbackFacts),
+		"lastAbort": r.LastAbort,
+	} {
+		if v != "" {
+			item[name] = &ddbtypes.AttributeValueMemberS{Value: v}
+		}
+	}
+	return item
+}
+
+func decodeRecord(item map[string]ddbtypes.AttributeValue) (ControlRecord, error) {
+	s := func(name string) string {
+		if v, ok := item[name].(*ddbtypes.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	r := ControlRecord{
+		Mode: s("mode"), Workflow: s("workflow"), Execution: s("execution"), Since: s("since"), Updated: s("updated"),
+		LastError: s("lastError"), LastAbort: s("lastAbort"),
+	}
+	if f := s("failoverFacts"); f != "" {
+		r.FailoverFacts = json.RawMessage(f)
+	}
+	if f := s("failbackFacts"); f != "" {
+		r.FailbackFacts = json.RawMessage(f)
+	}
+	if b, ok := item["failed"].(*ddbtypes.AttributeValueMemberBOOL); ok {
+		r.Failed = b.Value
+	}
+	v, ok := item["version"].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return r, errors.New("version missing")
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return r, fmt.Errorf("version %q: %w", v.Value, err)
+	}
+	r.Version = n
+	switch r.Mode {
+	case ModePrimary, ModeFailingOver, ModeFailedOver, ModeFailingBack:
+	default:
+		return r, fmt.Errorf("unknown mode %q", r.Mode)
+	}
+	return r, nil
+}
+
+// workflowModes maps a workflow to the mode it starts from, the mode it
+// holds the lock in, and the mode it ends in.
+var workflowModes = map[string]struct{ from, during, to string }{
+	WorkflowFailover: {ModePrimary, ModeFailingOver, ModeFailedOver},
+	WorkflowFailback: {ModeFailedOver, ModeFailingBack, ModePrimary},
+}
+
+func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	modes, ok := workflowModes[in.Workflow]
+	if !ok {
+		return ControlOutput{}, invalidf("workflow %q: want failover or failback", in.Workflow)
+	}
+	start, err := time.Parse(time.RFC3339Nano, in.StartTime)
+	if err != nil {
+		return ControlOutput{}, invalidf("startTime %q: want RFC 3339 ($$.Execution.StartTime)", in.StartTime)
+	}
+	defApproval := false
+	switch in.Defaults.Approval {
+	case "", "false":
+	case "true":
+		defApproval = true
+	default:
+		return ControlOutput{}, invalidf("defaults.approval %q: want \"true\" or \"false\"", in.Defaults.Approval)
+	}
+	cfg, err := ParseWorkflowInput(in.Workflow, in.Input, defApproval)
+	if err != nil {
+		return ControlOutput{}, err
+	}
+	return c.update(ctx, func(cur ControlRecord, exists bool) (decision, error) {
+		proceed := func(next ControlRecord, resumed bool, msg string) decision {
+			return decision{next: &next, out: ControlOutput{Proceed: ptr(true), Resumed: ptr(resumed), Message: msg, Since: next.Since, Config: &cfg}}
+		}
+		take := func(resumed bool, since, msg string) decision {
+			next := cur
+			next.Mode, next.Workflow, next.Execution, next.Since = modes.during, in.Workflow, in.Execution, since
+			next.Failed, next.LastError = false, ""
+			return proceed(next, resumed, msg)
+		}
+		switch {
+		case cur.Mode == modes.during && cur.Execution == in.Execution:
+			// This execution already holds the lock (a retried Begin).
+			return decision{out: ControlOutput{Proceed: ptr(true), Resumed: ptr(false), Message: in.Workflow + " lock held by this execution", Since: cur.Since, Config: &cfg}}, nil
+		case cur.Mode == modes.from:
+			since := cur.Since
+			if in.Workflow == WorkflowFailover {
+				since = start.UTC().Format(time.RFC3339)
+			} else if since == "" {
+				return decision{err: conflictf("failback: the control record (mode %s) has no failover start time (since); it was not written by a failover; fix the record in %s", cur.Mode, c.Table)}, nil
+			}
+			return take(false, since, in.Workflow+" started"), nil
+		case cur.Mode == modes.to:
+			msg := "already failed over to the backup region (since " + cur.Since + "); nothing to do: run failback to return to the primary"
+			if in.Workflow == WorkflowFailback {
+				msg = "already primary: no failover to undo; nothing to do"
+			}
+			return decision{out: ControlOutput{Proceed: ptr(false), Resumed: ptr(false), Message: msg, Since: cur.Since, Config: &cfg}}, nil
+		case cur.Mode == modes.during:
+			running, status, err := c.holderRunning(ctx, cur)
+			if err != nil {
+				return decision{}, err
+			}
+			if running {
+				return decision{err: conflictf("%s refused: execution %s holds the DR lock (%s) and is still RUNNING; wait for it to end or stop it, then start again", in.Workflow, cur.Execution, cur.Mode)}, nil
+			}
+			return take(true, cur.Since, fmt.Sprintf("resumed the %s of execution %s (%s): every step is idempotent", in.Workflow, cur.Execution, status)), nil
+		default:
+			return decision{err: conflictf("%s refused: the DR mode is %s (execution %s); finish that %s first by starting it again", in.Workflow, cur.Mode, cur.Execution, cur.Workflow)}, nil
+		}
+	})
+}
+
+// holderRunning reports whether the lock holder still runs. A holder that
+// noted its own failure, or that Step Functions no longer knows, does not.
+func (c *Control) holderRunning(ctx context.Context, cur ControlRecord) (bool, string, error) {
+	if cur.Failed {
+		return false, "failed: " + cur.LastError, nil
+	}
+	if cur.Execution == "" {
+		return false, "no holder", nil
+	}
+	out, err := c.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(cur.Execution)})
+	var gone *sfntypes.ExecutionDoesNotExist
+	if errors.As(err, &gone) {
+		return false, "no longer exists", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("describe lock holder %s: %w", cur.Execution, err)
+	}
+	return out.Status == sfntypes.ExecutionStatusRunning, string(out.Status), nil
+}
+
+func errorText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "unknown error"
+	}
+	var e struct{ Error, Cause string }
+	if json.Unmarshal(raw, &e) == nil && (e.Error != "" || e.Cause != "") {
+		if e.Cause == "" {
+			return e.Error
+		}
+		return e.Error + ": " + e.Cause
+	}
+	return string(raw)
+}
+
+func (c *Control) abort(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	modes, ok := workflowModes[in.Workflow]
+	if !ok {
+		return ControlOutput{}, invalidf("workflow %q: want failover or failback", in.Workflow)
+	}
+	return c.update(ctx, func(cur ControlRecord, _ bool) (decision, error) {
+		switch {
+		case cur.Mode == modes.during && cur.Execution == in.Execution:
+			next := cur
+			next.Mode, next.Failed, next.LastError, next.LastAbort = modes.from, false, "aborted: "+errorText(in.Error), in.Execution
+			next.Execution = ""
+			return decision{next: &next, out: ControlOutput{Mode: modes.from, Message: in.Workflow + " aborted; lock released"}}, nil
+		case cur.LastAbort == in.Execution && cur.Mode == modes.from:
+			return decision{out: ControlOutput{Mode: cur.Mode, Message: in.Workflow + " already aborted"}}, nil
+		}
+		return decision{err: conflictf("abort %s: execution %s does not hold the DR lock (mode %s, holder %q)", in.Workflow, in.Execution, cur.Mode, cur.Execution)}, nil
+	})
+}
+
+func (c *Control) fail(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	modes, ok := workflowModes[in.Workflow]
+	if !ok {
+		return ControlOutput{}, invalidf("workflow %q: want failover or failback", in.Workflow)
+	}
+	return c.update(ctx, func(cur ControlRecord, _ bool) (decision, error) {
+		if cur.Mode != modes.during || cur.Execution != in.Execution {
+			return decision{err: conflictf("record failure of %s: execution %s does not hold the DR lock (mode %s, holder %q)", in.Workflow, in.Execution, cur.Mode, cur.Execution)}, nil
+		}
+		out := ControlOutput{Mode: cur.Mode, Message: fmt.Sprintf("%s failed; the mode stays %s and a re-run resumes", in.Workflow, cur.Mode)}
+		if cur.Failed && cur.LastError == errorText(in.Error) {
+			return decision{out: out}, nil
+		}
+		next := cur
+		next.Failed, next.LastError = true, errorText(in.Error)
+		return decision{next: &next, out: out}, nil
+	})
+}
+
+func (c *Control) complete(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	modes, ok := workflowModes[in.Workflow]
+	if !ok {
+		return ControlOutput{}, invalidf("workflow %q: want failover or failback", in.Workflow)
+	}
+	if len(in.Facts) > 0 && !json.Valid(in.Facts) {
+		return ControlOutput{}, invalidf("facts: not JSON")
+	}
+	return c.update(ctx, func(cur ControlRecord, _ bool) (decision, error) {
+		switch {
+		case cur.Mode == modes.during && cur.Execution == in.Execution:
+			next := cur
+			next.Mode, next.Failed, next.LastError = modes.to, false, ""
+			if in.Workflow == WorkflowFailover {
+				next.FailoverFacts = in.Facts
+			} else {
+				next.FailbackFacts = in.Facts
+			}
+			return decision{next: &next, out: ControlOutput{Mode: modes.to, Since: cur.Since}}, nil
+		case cur.Mode == modes.to && cur.Execution == in.Execution:
+			return decision{out: ControlOutput{Mode: modes.to, Since: cur.Since}}, nil // a retried complete
+		}
+		return decision{err: conflictf("complete %s: execution %s does not hold the DR lock (mode %s, holder %q)", in.Workflow, in.Execution, cur.Mode, cur.Execution)}, nil
+	})
+}
+
+func (c *Control) drill(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	cfg, err := ParseWorkflowInput(WorkflowDrill, in.Input, false)
+	if err != nil {
+		return ControlOutput{}, err
+	}
+	cur, _, err := c.Read(ctx)
+	if err != nil {
+		return ControlOutput{}, err
+	}
+	if cur.Mode != ModePrimary {
+		return ControlOutput{}, conflictf("drill refused: the DR mode is %s (execution %s); drills run only while the primary serves", cur.Mode, cur.Execution)
+	}
+	return ControlOutput{Config: &cfg, DrillTable: DrillTable(c.AggregatesTable, in.Execution)}, nil
+}
+
+// DrillTable is the table an isolated drill restores into: the aggregates
+// table's name plus a short id derived from the execution name, so a retried
+// step names the same table and two drills never share one.
+func DrillTable(aggregates, execution string) string {
+	name := execution[strings.LastIndexByte(execution, ':')+1:]
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-drill-%010x", aggregates, h.Sum64()&0xffffffffff)
+}

@@ -1,0 +1,321 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
+)
+
+// fakeSFN answers DescribeExecution from a map of statuses; an unknown ARN
+// does not exist.
+type fakeSFN struct {
+	status map[string]sfntypes.ExecutionStatus
+	calls  int
+}
+
+func (f *fakeSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	f.calls++
+	st, ok := f.status[aws.ToString(in.ExecutionArn)]
+	if !ok {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("Execution Does Not Exist")}
+	}
+	return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: st}, nil
+}
+
+func execARN(machine, name string) string {
+	return "arn:aws:states:" + regionB + ":" + account + ":execution:pendulum-" + machine + ":" + name
+}
+
+func newControl(t *testing.T) (*Control, *fakeSFN, *sim.World) {
+	t.Helper()
+	w, clk := newWorld(t)
+	db := w.Region(regionB).DynamoDB()
+	createTable(t, db, "pendulum-dr-control", false)
+	f := &fakeSFN{status: map[string]sfntypes.ExecutionStatus{}}
+	return &Control{DB: db, SFN: f, Table: "pendulum-dr-control", AggregatesTable: "pendulum-aggregates", Clock: clk}, f, w
+}
+
+func begin(workflow, exec, input string) ControlInput {
+	in := ControlInput{Op: "begin", Workflow: workflow, Execution: exec, StartTime: "2026-11-25T10:00:00.123Z", Input: json.RawMessage(input)}
+	in.Defaults.Approval = "false"
+	return in
+}
+
+func mustMode(t *testing.T, c *Control, want string) ControlRecord {
+	t.Helper()
+	r, _, err := c.Read(context.Background())
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if r.Mode != want {
+		t.Fatalf("mode = %s, want %s (record %+v)", r.Mode, want, r)
+	}
+	return r
+}
+
+func TestControlFailoverLifecycle(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	a := execARN("failover", "a")
+
+	out, err := c.Handle(ctx, begin("failover", a, `{}`))
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	if !*out.Proceed || *out.Resumed {
+		t.Fatalf("begin = %+v, want proceed, not resumed", out)
+	}
+	if got, want := out.Since, "2026-11-25T10:00:00Z"; got != want {
+		t.Fatalf("since = %s, want %s", got, want)
+	}
+	if got, want := out.Config.RestoreSource, "auto"; got != want {
+		t.Fatalf("restoreSource = %s, want %s", got, want)
+	}
+	rec := mustMode(t, c, ModeFailingOver)
+	if rec.Execution != a || rec.Version != 1 {
+		t.Fatalf("record = %+v, want holder %s version 1", rec, a)
+	}
+
+	// A retried Begin of the same execution is harmless.
+	if out, err = c.Handle(ctx, begin("failover", a, `{}`)); err != nil || !*out.Proceed {
+		t.Fatalf("retried begin = %+v, %v", out, err)
+	}
+	if got := mustMode(t, c, ModeFailingOver).Version; got != 1 {
+		t.Fatalf("retried begin wrote: version %d", got)
+	}
+
+	done, err := c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: a, Facts: json.RawMessage(`{"restore":{"source":"pitr"}}`)})
+	if err != nil || done.Mode != ModeFailedOver {
+		t.Fatalf("complete = %+v, %v", done, err)
+	}
+	rec = mustMode(t, c, ModeFailedOver)
+	if got, want := string(rec.FailoverFacts), `{"restore":{"source":"pitr"}}`; got != want {
+		t.Fatalf("facts = %s, want %s", got, want)
+	}
+	// A retried complete answers the same.
+	if done, err = c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: a}); err != nil || done.Mode != ModeFailedOver {
+		t.Fatalf("retried complete = %+v, %v", done, err)
+	}
+
+	// Re-running a finished failover is a no-op that says so.
+	out, err = c.Handle(ctx, begin("failover", execARN("failover", "b"), `{}`))
+	if err != nil || *out.Proceed || !strings.Contains(out.Message, "already failed over") {
+		t.Fatalf("re-run = %+v, %v; want proceed=false, already failed over", out, err)
+	}
+
+	// Failback takes the lock and keeps the failover's since.
+	fb := execARN("failback", "c")
+	out, err = c.Handle(ctx, begin("failback", fb, `{"minHealthyMinutes":5}`))
+	if err != nil || !*out.Proceed || out.Since != "2026-11-25T10:00:00Z" || *out.Config.MinHealthyMinutes != 5 {
+		t.Fatalf("failback begin = %+v, %v", out, err)
+	}
+	mustMode(t, c, ModeFailingBack)
+	// A failover while failing back is refused.
+	if _, err := c.Handle(ctx, begin("failover", execARN("failover", "d"), `{}`)); kindOf(err) != "conflict" {
+		t.Fatalf("failover during failback: %v, want conflict", err)
+	}
+	if done, err = c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failback", Execution: fb}); err != nil || done.Mode != ModePrimary {
+		t.Fatalf("failback complete = %+v, %v", done, err)
+	}
+	out, err = c.Handle(ctx, begin("failback", execARN("failback", "e"), `{}`))
+	if err != nil || *out.Proceed || !strings.Contains(out.Message, "already primary") {
+		t.Fatalf("failback when primary = %+v, %v", out, err)
+	}
+}
+
+func TestControlConcurrentAndResume(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		holder     sfntypes.ExecutionStatus // "" = does not exist
+		noteFailed bool
+		wantKind   string
+		wantResume bool
+	}{
+		{name: "HolderRunningRefused", holder: sfntypes.ExecutionStatusRunning, wantKind: "conflict"},
+		{name: "HolderAbortedResumes", holder: sfntypes.ExecutionStatusAborted, wantKind: "nil", wantResume: true},
+		{name: "HolderFailedResumes", holder: sfntypes.ExecutionStatusFailed, wantKind: "nil", wantResume: true},
+		{name: "HolderTimedOutResumes", holder: sfntypes.ExecutionStatusTimedOut, wantKind: "nil", wantResume: true},
+		{name: "HolderGoneResumes", wantKind: "nil", wantResume: true},
+		{name: "HolderNotedFailureResumesWhileRunning", holder: sfntypes.ExecutionStatusRunning, noteFailed: true, wantKind: "nil", wantResume: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, f, _ := newControl(t)
+			a, b := execARN("failover", "a"), execARN("failover", "b")
+			first := begin("failover", a, `{}`)
+			if _, err := c.Handle(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			if tc.holder != "" {
+				f.status[a] = tc.holder
+			}
+			if tc.noteFailed {
+				if _, err := c.Handle(ctx, ControlInput{Op: "fail", Workflow: "failover", Execution: a, Error: json.RawMessage(`{"Error":"States.TaskFailed","Cause":"boom"}`)}); err != nil {
+					t.Fatal(err)
+				}
+				if r := mustMode(t, c, ModeFailingOver); !r.Failed || r.LastError != "States.TaskFailed: boom" {
+					t.Fatalf("fail did not note: %+v", r)
+				}
+			}
+			second := begin("failover", b, `{}`)
+			second.StartTime = "2026-11-25T11:00:00Z"
+			out, err := c.Handle(ctx, second)
+			if got := kindOf(err); got != tc.wantKind {
+				t.Fatalf("second begin error kind = %s (%v), want %s", got, err, tc.wantKind)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), "RUNNING") {
+					t.Fatalf("refusal %q does not name the holder and its state", err)
+				}
+				if got := mustMode(t, c, ModeFailingOver).Execution; got != a {
+					t.Fatalf("holder after refusal = %s, want %s", got, a)
+				}
+				return
+			}
+			if *out.Resumed != tc.wantResume || !*out.Proceed {
+				t.Fatalf("second begin = %+v", out)
+			}
+			// The resume keeps the original start time.
+			if got, want := out.Since, "2026-11-25T10:00:00Z"; got != want {
+				t.Fatalf("since = %s, want %s", got, want)
+			}
+			if r := mustMode(t, c, ModeFailingOver); r.Execution != b || r.Failed {
+				t.Fatalf("record after resume = %+v", r)
+			}
+			// The old holder can no longer complete.
+			if _, err := c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: a}); kindOf(err) != "conflict" {
+				t.Fatalf("old holder complete: %v, want conflict", err)
+			}
+		})
+	}
+}
+
+func TestControlAbort(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	a := execARN("failover", "a")
+	if _, err := c.Handle(ctx, begin("failover", a, `{"approval":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	other := ControlInput{Op: "abort", Workflow: "failover", Execution: execARN("failover", "x"), Error: json.RawMessage(`{"Error":"States.Timeout"}`)}
+	if _, err := c.Handle(ctx, other); kindOf(err) != "conflict" {
+		t.Fatalf("abort by non-holder: %v, want conflict", err)
+	}
+	ab := ControlInput{Op: "abort", Workflow: "failover", Execution: a, Error: json.RawMessage(`{"Error":"States.Timeout","Cause":"no answer"}`)}
+	out, err := c.Handle(ctx, ab)
+	if err != nil || out.Mode != ModePrimary {
+		t.Fatalf("abort = %+v, %v", out, err)
+	}
+	r := mustMode(t, c, ModePrimary)
+	if r.Execution != "" || !strings.Contains(r.LastError, "States.Timeout") {
+		t.Fatalf("record after abort = %+v", r)
+	}
+	// Retried abort: no error, no write.
+	if out, err = c.Handle(ctx, ab); err != nil || out.Mode != ModePrimary {
+		t.Fatalf("retried abort = %+v, %v", out, err)
+	}
+	if got := mustMode(t, c, ModePrimary).Version; got != r.Version {
+		t.Fatalf("retried abort wrote: version %d → %d", r.Version, got)
+	}
+	// A new failover can start.
+	if out, err := c.Handle(ctx, begin("failover", execARN("failover", "b"), `{}`)); err != nil || !*out.Proceed {
+		t.Fatalf("begin after abort = %+v, %v", out, err)
+	}
+}
+
+func TestControlFailbackAbortRestoresFailedOver(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	a, fb := execARN("failover", "a"), execARN("failback", "b")
+	for _, in := range []ControlInput{begin("failover", a, `{}`), {Op: "complete", Workflow: "failover", Execution: a}, begin("failback", fb, `{}`),
+		{Op: "abort", Workflow: "failback", Execution: fb, Error: json.RawMessage(`{"Error":"PrimaryUnhealthy"}`)}} {
+		if _, err := c.Handle(ctx, in); err != nil {
+			t.Fatalf("%s %s: %v", in.Op, in.Workflow, err)
+		}
+	}
+	if r := mustMode(t, c, ModeFailedOver); r.Since != "2026-11-25T10:00:00Z" {
+		t.Fatalf("since lost: %+v", r)
+	}
+}
+
+func TestControlFailOnlyByHolder(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	if _, err := c.Handle(ctx, ControlInput{Op: "fail", Workflow: "failover", Execution: execARN("failover", "a")}); kindOf(err) != "conflict" {
+		t.Fatalf("fail without lock: %v, want conflict", err)
+	}
+}
+
+func TestControlInvalidInput(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	_, err := c.Handle(ctx, begin("failover", execARN("failover", "a"), `{"approval":"yes","restoreSource":"tape","colour":"red","approvalTimeoutSeconds":5}`))
+	var ie *fault.InvalidInputError
+	if !errorsAs(err, &ie) {
+		t.Fatalf("err = %T %v, want InvalidInputError", err, err)
+	}
+	for _, want := range []string{"approval", "restoreSource", `"colour"`, "approvalTimeoutSeconds"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	// Nothing was written.
+	if r, exists, _ := c.Read(ctx); exists {
+		t.Fatalf("invalid input wrote the record: %+v", r)
+	}
+	for _, in := range []ControlInput{
+		{Op: "dance", Execution: execARN("failover", "a")},
+		{Op: "begin", Workflow: "sideways", Execution: execARN("failover", "a"), StartTime: "2026-11-25T10:00:00Z"},
+		{Op: "begin", Workflow: "failover", Execution: "not-an-arn"},
+		{Op: "begin", Workflow: "failover", Execution: execARN("failover", "a"), StartTime: "yesterday"},
+	} {
+		if _, err := c.Handle(ctx, in); kindOf(err) != "invalid" {
+			t.Errorf("%+v: %v, want invalid", in, err)
+		}
+	}
+}
+
+func TestControlDrill(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	d := execARN("drill", "nightly-2026-11-25")
+	out, err := c.Handle(ctx, ControlInput{Op: "drill", Execution: d, Input: json.RawMessage(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Config.Mode != "isolated" || *out.Config.MinHealthyMinutes != 30 {
+		t.Fatalf("config = %+v", out.Config)
+	}
+	if !strings.HasPrefix(out.DrillTable, "pendulum-aggregates-drill-") || out.DrillTable != DrillTable("pendulum-aggregates", d) {
+		t.Fatalf("drill table = %s", out.DrillTable)
+	}
+	if DrillTable("pendulum-aggregates", execARN("drill", "other")) == out.DrillTable {
+		t.Fatal("two executions share a drill table")
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "drill", Execution: d, Input: json.RawMessage(`{"mode":"chaos"}`)}); kindOf(err) != "invalid" {
+		t.Fatalf("bad mode: %v", err)
+	}
+	if _, err := c.Handle(ctx, begin("failover", execARN("failover", "a"), `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "drill", Execution: d, Input: json.RawMessage(`{"mode":"gameday"}`)}); kindOf(err) != "conflict" {
+		t.Fatalf("drill during failover: %v, want conflict", err)
+	}
+}
+
+func TestControlTransientWhenTableUnreachable(t *testing.T) {
+	c, _, w := newControl(t)
+	w.SetDown(regionB, true)
+	if _, err := c.Handle(context.Background(), begin("failover", execARN("failover", "a"), `{}`)); kindOf(err) != "transient" {
+		t.Fatalf("err = %v, want transient", err)
+	}
+}

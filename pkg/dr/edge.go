@@ -1,0 +1,74 @@
+package dr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+)
+
+// Edge wraps a step's Handle for lambda.StartHandlerFunc: it logs the
+// outcome once, and returns errors as the pkg/fault type whose name the
+// state machine's Retry or Catch matches.
+func Edge[I, O any](step string, log *slog.Logger, h func(context.Context, I) (O, error)) func(context.Context, I) (O, error) {
+	return func(ctx context.Context, in I) (O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			err = fault.Edge(err)
+			log.ErrorContext(ctx, "dr step failed", "step", step, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
+			return out, err
+		}
+		log.InfoContext(ctx, "dr step done", "step", step, "output", out)
+		return out, nil
+	}
+}
+
+func invalidf(format string, args ...any) error {
+	return &fault.InvalidInputError{Err: fmt.Errorf(format, args...)}
+}
+
+func conflictf(format string, args ...any) error {
+	return &fault.ConflictError{Err: fmt.Errorf(format, args...)}
+}
+
+func notFoundf(format string, args ...any) error {
+	return &fault.NotFoundError{Err: fmt.Errorf(format, args...)}
+}
+
+func transientf(format string, args ...any) error {
+	return &fault.TransientError{Err: fmt.Errorf(format, args...)}
+}
+
+// invalidAll joins input problems into one InvalidInputError, so an
+// operator sees every mistake at once; nil when there is none.
+func invalidAll(what string, problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = errors.New(p)
+	}
+	return &fault.InvalidInputError{Err: fmt.Errorf("invalid %s: %w", what, joinSemicolon(errs))}
+}
+
+// joinSemicolon joins errors on one line: a Step Functions Cause is read in
+// one line in the console.
+type semicolonErrors []error
+
+func (e semicolonErrors) Error() string {
+	s := ""
+	for i, err := range e {
+		if i > 0 {
+			s += "; "
+		}
+		s += err.Error()
+	}
+	return s
+}
+
+func (e semicolonErrors) Unwrap() []error { return e }
+
+func joinSemicolon(errs []error) error { return semicolonErrors(errs) }
