@@ -13,6 +13,7 @@ import (
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // backupAPI is the consumer-style interface of the AWS Backup methods the
@@ -243,5 +244,83 @@ func TestBackupListPagination(t *testing.T) {
 	other, err := bp.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String("pendulum"), ByResourceArn: aws.String("arn:aws:dynamodb:us-east-1:111122223333:table/other")})
 	if err != nil || len(other.RecoveryPoints) != 0 {
 		t.Fatalf("ByResourceArn of another table: %d points, %v; want none", len(other.RecoveryPoints), err)
+	}
+}
+
+// TestRegionalOutageScenario walks the recovery path the drill exercises:
+// data in P replicating to B, P goes down, the cross-region PITR restore
+// cannot reach P, the AWS Backup copy in B restores the table, objects not yet
+// replicated are the RPO and replicate once P is back.
+func TestRegionalOutageScenario(t *testing.T) {
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	sp, sb := w.Region(s3TestP).S3(), w.Region(s3TestB).S3()
+	s3MustBucket(t, sp, "raw-p", true)
+	s3MustBucket(t, sb, "raw-b", true)
+	s3Replicate(t, sp, "raw-p", "raw-b", true)
+	sp.SetReplicationLag(func(string, bool) time.Duration { return 30 * time.Second })
+
+	dp := ddbTestTable(t, w, clk, "state")
+	if _, err := dp.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("state"),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	ddbFill(t, dp, "state", "p", 10)
+	bp, bb := w.Region(s3TestP).Backup(), w.Region(s3TestB).Backup()
+	backupVaultIn(t, bp, "dr")
+	dest := backupVaultIn(t, bb, "dr")
+	job, err := bp.StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String("dr"),
+		ResourceArn: aws.String("arn:aws:dynamodb:us-east-1:111122223333:table/state"), IamRoleArn: aws.String(backupRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, 2*time.Minute)
+	if _, err := bp.StartCopyJob(ctx, &backup.StartCopyJobInput{SourceBackupVaultName: aws.String("dr"), RecoveryPointArn: job.RecoveryPointArn,
+		DestinationBackupVaultArn: aws.String(dest), IamRoleArn: aws.String(backupRole)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		s3MustPut(t, sp, "raw-p", fmt.Sprintf("raw/old-%d.json", i), "x")
+	}
+	_ = clk.Sleep(ctx, 15*time.Minute) // copies land, old objects replicate
+	for i := 0; i < 3; i++ {
+		s3MustPut(t, sp, "raw-p", fmt.Sprintf("raw/new-%d.json", i), "y")
+	}
+	w.SetDown(s3TestP, true) // before the new objects replicate
+
+	db := w.Region(s3TestB).DynamoDB()
+	_, err = db.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
+		SourceTableArn: aws.String("arn:aws:dynamodb:us-east-1:111122223333:table/state"), TargetTableName: aws.String("state"), UseLatestRestorableTime: aws.Bool(true)})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("PITR restore from a down region: %v, want ErrUnreachable", err)
+	}
+	pts, err := bb.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{BackupVaultName: aws.String("dr"),
+		ByResourceArn: aws.String("arn:aws:dynamodb:us-east-1:111122223333:table/state")})
+	if err != nil || len(pts.RecoveryPoints) != 1 {
+		t.Fatalf("recovery points in B = %v, %v; want the copy", pts, err)
+	}
+	rj, err := bb.StartRestoreJob(ctx, &backup.StartRestoreJobInput{RecoveryPointArn: pts.RecoveryPoints[0].RecoveryPointArn,
+		IamRoleArn: aws.String(backupRole), Metadata: map[string]string{"TargetTableName": "state"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, 25*time.Minute)
+	if out, err := bb.DescribeRestoreJob(ctx, &backup.DescribeRestoreJobInput{RestoreJobId: rj.RestoreJobId}); err != nil || out.Status != backuptypes.RestoreJobStatusCompleted {
+		t.Fatalf("restore job = %+v, %v", out, err)
+	}
+	scan, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("state"), Select: ddbtypes.SelectCount})
+	if err != nil || scan.Count != 10 {
+		t.Fatalf("restored table holds %d items, %v; want 10", scan.Count, err)
+	}
+	if got, want := sb.CountByReplicationStatus("raw-b")[s3types.ReplicationStatusReplica], 5; got != want {
+		t.Fatalf("replicas in B during the outage = %d, want %d (the RPO is the other 3)", got, want)
+	}
+	w.SetDown(s3TestP, false)
+	_ = clk.Sleep(ctx, 5*time.Minute)
+	if got, want := sb.CountByReplicationStatus("raw-b")[s3types.ReplicationStatusReplica], 8; got != want {
+		t.Fatalf("replicas in B after P came back = %d, want %d", got, want)
+	}
+	if ops, _ := sp.ReplicationBacklog("raw-p"); ops != 0 {
+		t.Fatalf("backlog after recovery = %d, want 0", ops)
 	}
 }
