@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -186,12 +187,14 @@ type Execution struct {
 	// machineContext is $$.StateMachine, set with execCtx.
 	machineContext map[string]any
 
-	mu       sync.Mutex
-	history  eventLog
-	closed   bool // no more events
-	result   Result
-	stopped  *failure
-	overflow bool
+	mu        sync.Mutex
+	history   eventLog
+	closed    bool // no more events
+	result    Result
+	stopped   *failure
+	overflow  bool
+	active    map[*stateRun]struct{} // states entered and not yet left
+	stoppedIn []*stateRun            // the active states when Stop was called
 }
 
 // ARN returns the execution ARN ($$.Execution.Id).
@@ -241,6 +244,11 @@ func (x *Execution) Stop(errName, cause string) {
 		return
 	}
 	x.stopped = &failure{name: errName, cause: cause}
+	// Snapshot the running states before cancelling makes them return.
+	x.stoppedIn = make([]*stateRun, 0, len(x.active))
+	for sr := range x.active {
+		x.stoppedIn = append(x.stoppedIn, sr)
+	}
 	x.mu.Unlock()
 	x.cancel()
 	x.finish.Fire()
@@ -355,6 +363,23 @@ func (x *Execution) run() {
 		_ = out
 		r.Status, r.Output = StatusSucceeded, json.RawMessage(outJSON)
 		ev = HistoryEvent{Type: "ExecutionSucceeded", ExecutionSucceededEventDetails: &OutputEventDetails{Output: outJSON}}
+	}
+	if r.Status == StatusAborted || r.Status == StatusTimedOut {
+		// The states still running end with …StateAborted, innermost first.
+		running := x.stoppedIn
+		if x.stopped == nil {
+			for sr := range x.active {
+				running = append(running, sr)
+			}
+		}
+		sort.Slice(running, func(i, j int) bool { return running[i].enteredID > running[j].enteredID })
+		for _, sr := range running {
+			switch sr.s.typ {
+			case "Task", "Wait", "Map", "Parallel":
+				x.history.add(event{ts: clk.Now(), typ: sr.s.typ + "StateAborted", id: int64(x.history.n + 1), prev: prev})
+				prev = int64(x.history.n)
+			}
+		}
 	}
 	x.closed = true
 	ev.ID = int64(x.history.n + 1)

@@ -141,6 +141,10 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	prefix := stateEventPrefix(s.typ)
 	sr := &stateRun{s: s, entered: t.x.eng.clk.Now()}
 	sr.enteredID = t.emit(HistoryEvent{Type: prefix + "Entered", StateEnteredEventDetails: &StateEnteredEventDetails{Name: s.name, Input: inputJSON}})
+	if s.typ != "Pass" && s.typ != "Choice" && s.typ != "Succeed" && s.typ != "Fail" {
+		t.x.setActive(sr, true)
+		defer t.x.setActive(sr, false)
+	}
 	defer func() {
 		if f != nil && f.name == ErrorRuntime && !strings.HasPrefix(f.cause, "An error occurred while executing the state") {
 			f = fail(ErrorRuntime, fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", s.name, sr.enteredID, f.cause))
@@ -625,3 +629,18 @@ func pathSrc(vp *valuePath) string {
 func sortStrings(xs []string) { sort.Strings(xs) }
 
 var _ = errors.New
+
+// setActive records whether a (possibly long-running) state is in progress,
+// so a stopped or timed-out execution can report it aborted.
+func (x *Execution) setActive(sr *stateRun, on bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if on {
+		if x.active == nil {
+			x.active = map[*stateRun]struct{}{}
+		}
+		x.active[sr] = struct{}{}
+		return
+	}
+	delete(x.active, sr)
+}
