@@ -22,7 +22,7 @@ var ErrTimeRange = errors.New("record: time outside years 0000-9999")
 // validated it); json.Unmarshal of the result gives back r, Data byte for
 // byte. It allocates nothing when dst has room.
 func AppendJSON(dst []byte, r *Record) ([]byte, error) {
-	var e Encoder
+	var e *Encoder // no memory: format every time
 	return e.Append(dst, r)
 }
 
@@ -35,7 +35,7 @@ type Encoder struct {
 	lastRFC []byte
 }
 
-// Append is AppendJSON.
+// Append is AppendJSON. A nil Encoder formats every time.
 func (e *Encoder) Append(dst []byte, r *Record) ([]byte, error) {
 	if !timeInRange(r.TS) || !timeInRange(r.Received) {
 		return dst, ErrTimeRange
@@ -65,6 +65,9 @@ func (e *Encoder) Append(dst []byte, r *Record) ([]byte, error) {
 }
 
 func (e *Encoder) appendTime(dst []byte, t time.Time) []byte {
+	if e == nil {
+		return t.AppendFormat(dst, time.RFC3339Nano)
+	}
 	// == rather than Equal: the same instant in another location formats
 	// differently.
 	if t != e.last || e.lastRFC == nil {
