@@ -351,6 +351,11 @@ func (x *Execution) run() {
 		r.Cause = fmt.Sprintf("The execution exceeded its TimeoutSeconds of %d", x.m.TimeoutSeconds)
 		ev = HistoryEvent{Type: "ExecutionTimedOut", ExecutionTimedOutEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
 	case f != nil:
+		if f.name == abortedName {
+			// Only cancellation yields it, and cancellation comes with Stop
+			// or a timeout; report it plainly should that ever not hold.
+			f = fail(ErrorRuntime, "the execution was cancelled")
+		}
 		r.Status, r.Error, r.Cause = StatusFailed, f.name, f.cause
 		ev = HistoryEvent{Type: "ExecutionFailed", ExecutionFailedEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
 	default:
