@@ -84,6 +84,9 @@ type DRFunction struct {
 	// Each service's actions are granted on that service's DR scope; actions
 	// in UnscopedActions on "*".
 	Actions []string
+	// Narrow, when set, replaces the DR scope of some services with fewer
+	// resources (e.g. only the control table).
+	Narrow func(c drContext) Scope
 	// Publishes grants sns:Publish on the DR topic.
 	Publishes bool
 	// ExtraEnv adds variables to the common DR environment.
@@ -96,6 +99,18 @@ type DRFunction struct {
 // entry fails synth, naming it: a DR Lambda without its permissions would
 // fail at the worst moment. Extend it when a DR Lambda is added.
 var DRFunctions = map[string]DRFunction{
+	// The DR lock: validates workflow input, keeps the control record
+	// (conditional writes) and checks whether the lock holder still runs.
+	"dr-control": {
+		Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "states:DescribeExecution"},
+		Narrow: func(c drContext) Scope {
+			return Scope{
+				"dynamodb": {c.names.TableARN(c.cfg.BackupRegion, c.names.ControlTable())},
+				"states":   {fmt.Sprintf("arn:aws:states:%s:%s:execution:%s-*", c.cfg.BackupRegion, c.cfg.Account, c.names.Prefix)},
+			}
+		},
+		TimeoutSeconds: 30,
+	},
 	// Reconcile B's catalog against B's buckets.
 	"dr-reconcile": {
 		Actions:        []string{"s3:ListBucket", "glue:GetTable", "glue:GetPartitions", "glue:BatchCreatePartition"},
@@ -163,6 +178,11 @@ func (d DRFunction) env(c drContext) map[string]string {
 // grants turns the entry's actions into permissions on the DR scope.
 func (d DRFunction) grants(c drContext) []Permission {
 	scope := c.scope()
+	if d.Narrow != nil {
+		for svc, res := range d.Narrow(c) {
+			scope[svc] = res
+		}
+	}
 	byService := map[string][]string{}
 	var order []string
 	var unscoped []string

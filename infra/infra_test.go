@@ -24,7 +24,7 @@ import (
 // Recovery stack deploys DR Lambdas.
 var (
 	fixtureAssets, fixtureFunctions string
-	fixtureDRFunctions              = []string{"dr-report", "dr-traffic"}
+	fixtureDRFunctions              = []string{"dr-control", "dr-report", "dr-traffic"}
 )
 
 func TestMain(m *testing.M) {
@@ -521,7 +521,7 @@ func TestLambdas(t *testing.T) {
 	wantIn := map[string][]string{
 		s.name("data", P): {"partitions"}, s.name("data", B): {"partitions"},
 		s.name("workload", P): {"aggregate", "compact", "compact-plan", "ingest"}, s.name("workload", B): {"aggregate", "compact", "compact-plan", "ingest"},
-		s.name("recovery", B): {"dr-report", "dr-traffic", "health"},
+		s.name("recovery", B): {"dr-control", "dr-report", "dr-traffic", "health"},
 	}
 	for stack, want := range wantIn {
 		var got []string
@@ -746,6 +746,34 @@ func TestDRMachinesGetSubstitutions(t *testing.T) {
 				t.Errorf("%s: placeholder %s has no substitution", name, k)
 			}
 		}
+	}
+}
+
+// TestDRControlNarrowed: the DR lock Lambda may touch only the control
+// table and DR executions, not every Pendulum table.
+func TestDRControlNarrowed(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	R := s.name("recovery", s.cfg.BackupRegion)
+	found := false
+	for _, p := range s.resources(R, "AWS::IAM::Policy") {
+		if !strings.Contains(fmt.Sprint(get(props(p), "Roles")), "DrControlRole") {
+			continue
+		}
+		for _, st := range get(props(p), "PolicyDocument", "Statement").([]any) {
+			m := st.(map[string]any)
+			for _, a := range asList(m["Action"]) {
+				if strings.HasPrefix(fmt.Sprint(a), "dynamodb:") {
+					found = true
+					if got, want := fmt.Sprint(m["Resource"]), n.TableARN(s.cfg.BackupRegion, n.ControlTable()); got != want {
+						t.Fatalf("dr-control %v on %s, want only %s", a, got, want)
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("dr-control has no DynamoDB grant")
 	}
 }
 
