@@ -75,7 +75,7 @@ func (c Config) RawBucket(region string) (string, error) {
 	case c.BackupRegion:
 		return c.BackupRawBucket, nil
 	}
-	return "", c.unknownRegion(region)
+	return "", c.UnknownRegion(region)
 }
 
 // CuratedBucket returns the curated bucket of region.
@@ -86,7 +86,7 @@ func (c Config) CuratedBucket(region string) (string, error) {
 	case c.BackupRegion:
 		return c.BackupCuratedBucket, nil
 	}
-	return "", c.unknownRegion(region)
+	return "", c.UnknownRegion(region)
 }
 
 // EndpointGroupARN returns the accelerator endpoint group of region.
@@ -97,7 +97,7 @@ func (c Config) EndpointGroupARN(region string) (string, error) {
 	case c.BackupRegion:
 		return c.BackupEndpointGroupARN, nil
 	}
-	return "", c.unknownRegion(region)
+	return "", c.UnknownRegion(region)
 }
 
 // WorkloadStack is the workload stack name of region, as infra's
@@ -110,6 +110,7 @@ func (c Config) WorkloadStack(region string) string {
 // region (infra's Names.Function("aggregate")).
 func (c Config) AggregateFunction() string { return c.NamePrefix + "-aggregate" }
 
-func (c Config) unknownRegion(region string) error {
+// UnknownRegion is the error for a region that is neither P nor B.
+func (c Config) UnknownRegion(region string) error {
 	return invalidf("region %q is neither the primary (%s) nor the backup (%s)", region, c.PrimaryRegion, c.BackupRegion)
 }

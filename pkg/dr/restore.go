@@ -1,0 +1,88 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+)
+
+// RecoveryPointLister is the part of AWS Backup the restore step uses.
+type RecoveryPointLister interface {
+	ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, optFns ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error)
+}
+
+// RestoreInput is dr-restore's input.
+type RestoreInput struct {
+	Op          string          `json:"op"`
+	Vault       string          `json:"vault"`
+	ResourceARN string          `json:"resourceArn"`
+	PITRError   json.RawMessage `json:"pitrError,omitempty"`
+}
+
+// RestoreOutput names the recovery point to restore.
+type RestoreOutput struct {
+	RecoveryPointARN string `json:"recoveryPointArn"`
+	CreationDate     string `json:"creationDate"`
+}
+
+// Restore is the dr-restore step: the fallback when a point-in-time
+// restore from the primary fails (P unreachable, PITR unavailable). It picks
+// the newest COMPLETED recovery point of P's table among the cross-region
+// copies in B's vault.
+type Restore struct {
+	Backup RecoveryPointLister
+}
+
+// Handle answers op "latestRecoveryPoint".
+func (r *Restore) Handle(ctx context.Context, in RestoreInput) (RestoreOutput, error) {
+	if in.Op != "latestRecoveryPoint" {
+		return RestoreOutput{}, invalidf("op %q: want latestRecoveryPoint", in.Op)
+	}
+	var problems []string
+	if in.Vault == "" {
+		problems = append(problems, "vault is required")
+	}
+	if in.ResourceARN == "" {
+		problems = append(problems, "resourceArn is required")
+	}
+	if err := invalidAll("restore input", problems); err != nil {
+		return RestoreOutput{}, err
+	}
+	var best *backuptypes.RecoveryPointByBackupVault
+	var token *string
+	for {
+		if err := ctx.Err(); err != nil {
+			return RestoreOutput{}, fmt.Errorf("list recovery points: %w", err)
+		}
+		out, err := r.Backup.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{
+			BackupVaultName: aws.String(in.Vault), ByResourceArn: aws.String(in.ResourceARN), NextToken: token,
+		})
+		if err != nil {
+			return RestoreOutput{}, fmt.Errorf("list recovery points of %s in vault %s: %w", in.ResourceARN, in.Vault, err)
+		}
+		for i := range out.RecoveryPoints {
+			p := &out.RecoveryPoints[i]
+			if p.Status != backuptypes.RecoveryPointStatusCompleted || aws.ToString(p.ResourceArn) != in.ResourceARN {
+				continue
+			}
+			if best == nil || aws.ToTime(p.CreationDate).After(aws.ToTime(best.CreationDate)) {
+				best = p
+			}
+		}
+		if token = out.NextToken; aws.ToString(token) == "" {
+			break
+		}
+	}
+	if best == nil {
+		return RestoreOutput{}, notFoundf("no COMPLETED recovery point of %s in vault %s: the table can be restored neither from PITR (%s) nor from a backup copy", in.ResourceARN, in.Vault, errorText(in.PITRError))
+	}
+	return RestoreOutput{
+		RecoveryPointARN: aws.ToString(best.RecoveryPointArn),
+		CreationDate:     aws.ToTime(best.CreationDate).UTC().Format(time.RFC3339),
+	}, nil
+}
