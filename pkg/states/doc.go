@@ -46,6 +46,12 @@
 // reports it ("errorString", "wrapError", "TransientError"), or the name an
 // *Error or a Namer gives.
 //
+// SDKCall turns any method with an aws-sdk-go-v2 client signature (the real
+// client, or a simulator's) into an SDKHandler; SFN serves the engine behind
+// the Step Functions client's signatures (StartExecution, DescribeExecution,
+// StopExecution, SendTaskSuccess/Failure/Heartbeat, GetExecutionHistory), so
+// code written for *sfn.Client runs against it unchanged.
+//
 // # Time
 //
 // The engine reads time only from Options.Clock and starts its goroutines
