@@ -234,6 +234,12 @@ func (t *thread) builtin(ctx context.Context, res *resource, stateName string, t
 		if h == nil {
 			return nil, lambdaNotFound(e, fn)
 		}
+		if p["InvocationType"] == "Event" {
+			// An asynchronous invocation: Lambda accepts it with 202 and
+			// runs the function on its own.
+			e.clk.Go(func() { _, _ = h(context.WithoutCancel(ctx), payload) })
+			return json.Marshal(map[string]any{"Payload": "", "StatusCode": 202})
+		}
 		out, err := h(ctx, payload)
 		if err != nil {
 			name := ErrorName(err)
