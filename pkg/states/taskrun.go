@@ -238,7 +238,7 @@ func (t *thread) builtin(ctx context.Context, res *resource, stateName string, t
 			// An asynchronous invocation: Lambda accepts it with 202 and
 			// runs the function on its own.
 			e.clk.Go(func() { _, _ = h(context.WithoutCancel(ctx), payload) })
-			return json.Marshal(map[string]any{"Payload": "", "StatusCode": 202})
+			return json.RawMessage(`{"Payload":"","StatusCode":202}`), nil
 		}
 		out, err := h(ctx, payload)
 		if err != nil {
