@@ -47,10 +47,10 @@ type DynamoDB struct {
 
 // ddbTable is one table. Guarded by DynamoDB.mu.
 type ddbTable struct {
+	ddbSchema
 	name, arn, id      string
 	created, activeAt  time.Time
-	hashKey, rangeKey  string
-	hashType, rngType  string // "S", "N" or "B"
+	indexes            []*ddbIndex
 	keySchema          []ddbtypes.KeySchemaElement
 	attrDefs           []ddbtypes.AttributeDefinition
 	billing            ddbtypes.BillingMode
@@ -68,6 +68,12 @@ type ddbTable struct {
 	order []*ddbStored          // scan order, rebuilt when nil
 	log   []ddbChange           // every change, oldest first
 	bytes int64                 // sum of item sizes
+}
+
+// ddbSchema names the key attributes of a table or index and their types
+// ("S", "N" or "B"); rangeKey is empty without a sort key.
+type ddbSchema struct {
+	hashKey, hashType, rangeKey, rngType string
 }
 
 // ddbStored is a stored item. Its item map is never mutated once stored, so
@@ -139,6 +145,7 @@ func (c *DynamoDB) describe(t *ddbTable) *ddbtypes.TableDescription {
 		d.LatestStreamLabel = aws.String(label)
 		d.LatestStreamArn = aws.String(t.arn + "/stream/" + label)
 	}
+	c.describeIndexes(t, d)
 	if t.restore != nil {
 		rs := *t.restore
 		rs.RestoreInProgress = aws.Bool(now.Before(t.activeAt))
@@ -186,6 +193,9 @@ func (c *DynamoDB) CreateTable(ctx context.Context, in *dynamodb.CreateTableInpu
 	}
 	t, err := ddbNewTable(name, in.KeySchema, in.AttributeDefinitions)
 	if err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
+	if err := t.addIndexes(in.GlobalSecondaryIndexes, in.LocalSecondaryIndexes); err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
 	t.billing = in.BillingMode
@@ -992,7 +1002,7 @@ type ddbKeyCond struct {
 }
 
 // keyCondition checks a parsed KeyConditionExpression against the schema.
-func (t *ddbTable) keyCondition(c any) (*ddbKeyCond, error) {
+func (t *ddbSchema) keyCondition(c any) (*ddbKeyCond, error) {
 	var conds []any
 	var flatten func(c any) error
 	flatten = func(c any) error {
@@ -1097,6 +1107,7 @@ type ddbPage struct {
 	last     *ddbStored
 	stopped  bool
 	selected int
+	view     func(ddbItem) ddbItem // an index's projection, or nil
 }
 
 // add evaluates one item; it reports false when the page is full.
@@ -1107,10 +1118,14 @@ func (p *ddbPage) add(s *ddbStored) bool {
 	p.scanned++
 	p.bytes += ddbItemSize(s.item)
 	p.last = s
-	if p.filter == nil || ddbEval(s.item, p.filter) {
+	item := s.item
+	if p.view != nil {
+		item = p.view(item)
+	}
+	if p.filter == nil || ddbEval(item, p.filter) {
 		p.selected++
 		if !p.count {
-			p.items = append(p.items, ddbProject(s.item, p.proj))
+			p.items = append(p.items, ddbProject(item, p.proj))
 		}
 	}
 	if p.limit > 0 && p.scanned >= p.limit || p.bytes >= ddbPageBytes {
@@ -1141,9 +1156,6 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
 		return nil, err
 	}
-	if in.IndexName != nil {
-		return nil, opErr(ddbServiceID, op, ddbValidation("The table does not have the specified index: %s", aws.ToString(in.IndexName)))
-	}
 	if in.KeyConditionExpression == nil {
 		return nil, opErr(ddbServiceID, op, ddbValidation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."))
 	}
@@ -1163,6 +1175,21 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 	t, err := c.activeLocked(aws.ToString(in.TableName))
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
+	}
+	if in.IndexName != nil {
+		ix, err := t.index(aws.ToString(in.IndexName))
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		kc, err := ix.keyCondition(kcExpr)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		out, err := t.queryIndexLocked(ix, kc, in.ExclusiveStartKey, in.ScanIndexForward == nil || *in.ScanIndexForward, page)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		return out, nil
 	}
 	kc, err := t.keyCondition(kcExpr)
 	if err != nil {
@@ -1236,9 +1263,6 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
 		return nil, err
 	}
-	if in.IndexName != nil {
-		return nil, opErr(ddbServiceID, op, ddbValidation("The table does not have the specified index: %s", aws.ToString(in.IndexName)))
-	}
 	seg, total := int(aws.ToInt32(in.Segment)), int(aws.ToInt32(in.TotalSegments))
 	if (in.Segment == nil) != (in.TotalSegments == nil) || in.TotalSegments != nil && (total < 1 || total > 1000000 || seg < 0 || seg >= total) {
 		return nil, opErr(ddbServiceID, op, ddbValidation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present"))
@@ -1255,6 +1279,17 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 	t, err := c.activeLocked(aws.ToString(in.TableName))
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
+	}
+	if in.IndexName != nil {
+		ix, err := t.index(aws.ToString(in.IndexName))
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		out, err := t.scanIndexLocked(ix, in.ExclusiveStartKey, seg, total, page)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		return out, nil
 	}
 	order := t.scanOrderLocked()
 	start := 0
@@ -1642,6 +1677,7 @@ type ddbSnapshot struct {
 	keySchema []ddbtypes.KeySchemaElement
 	attrDefs  []ddbtypes.AttributeDefinition
 	billing   ddbtypes.BillingMode
+	indexes   []*ddbIndex
 	items     []ddbItem // immutable, shared
 	bytes     int64
 }
@@ -1659,7 +1695,7 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 			state[ch.key] = ch.item
 		}
 	}
-	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing}
+	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, indexes: t.indexes}
 	for _, k := range ddbKeys(state) {
 		s.items = append(s.items, state[k])
 		s.bytes += int64(ddbItemSize(state[k]))
@@ -1693,6 +1729,7 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 		return nil, err
 	}
 	t.billing = snap.billing
+	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
 	c.initTableLocked(t, d)
 	for _, item := range snap.items {
