@@ -110,22 +110,37 @@ func New(cfg Config, k Putter, w io.Writer) *Handler {
 // parsers holds Parsers between requests; see Parser.
 var parsers = sync.Pool{New: func() any { return new(Parser) }}
 
+// RegionHeader names the region that served a request. Every answer carries
+// it, so a probe through the accelerator can prove which region took the
+// traffic (the DR state machines' verification step relies on it).
+const RegionHeader = "X-Pendulum-Region"
+
 // Handle answers one ALB request. It never returns an error: every failure
 // is an HTTP answer the producer knows how to act on.
 func (h *Handler) Handle(ctx context.Context, req events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
+	resp := h.route(ctx, req)
+	if resp.MultiValueHeaders != nil {
+		resp.MultiValueHeaders[RegionHeader] = []string{h.Region}
+	} else {
+		resp.Headers[RegionHeader] = h.Region
+	}
+	return resp, nil
+}
+
+func (h *Handler) route(ctx context.Context, req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
 	switch req.Path {
 	case "/records":
 		if req.HTTPMethod != http.MethodPost {
-			return respond(req, http.StatusMethodNotAllowed, errorBody{Error: "use POST /records"}, "Allow", "POST"), nil
+			return respond(req, http.StatusMethodNotAllowed, errorBody{Error: "use POST /records"}, "Allow", "POST")
 		}
-		return h.postRecords(ctx, req), nil
+		return h.postRecords(ctx, req)
 	case "/health":
 		if req.HTTPMethod != http.MethodGet && req.HTTPMethod != http.MethodHead {
-			return respond(req, http.StatusMethodNotAllowed, errorBody{Error: "use GET /health"}, "Allow", "GET, HEAD"), nil
+			return respond(req, http.StatusMethodNotAllowed, errorBody{Error: "use GET /health"}, "Allow", "GET, HEAD")
 		}
-		return respond(req, http.StatusOK, healthBody{Status: "ok", Region: h.Region}), nil
+		return respond(req, http.StatusOK, healthBody{Status: "ok", Region: h.Region})
 	}
-	return respond(req, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s %s; use POST /records or GET /health", req.HTTPMethod, req.Path)}), nil
+	return respond(req, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no route %s %s; use POST /records or GET /health", req.HTTPMethod, req.Path)})
 }
 
 type errorBody struct {
