@@ -1835,3 +1835,56 @@ func (c *DynamoDB) RestoreTableToPointInTime(ctx context.Context, in *dynamodb.R
 	}
 	return &dynamodb.RestoreTableToPointInTimeOutput{TableDescription: c.describe(t)}, nil
 }
+
+// TransactGetItems reads up to 100 items atomically; Responses follow the
+// request order, with an empty ItemResponse for a missing item.
+func (c *DynamoDB) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
+	const op = "TransactGetItems"
+	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+		return nil, err
+	}
+	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {
+		return nil, opErr(ddbServiceID, op, ddbValidation("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100, Member must have length greater than or equal to 1"))
+	}
+	projs := make([][]*ddbPath, len(in.TransactItems))
+	for i, ti := range in.TransactItems {
+		if ti.Get == nil {
+			return nil, opErr(ddbServiceID, op, ddbValidation("TransactItems can only contain Get"))
+		}
+		ectx := ddbNewExprCtx(ti.Get.ExpressionAttributeNames, nil)
+		proj, err := ddbParseOptProjection(ti.Get.ProjectionExpression, nil, ectx)
+		if err == nil {
+			err = ectx.checkUnused()
+		}
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		projs[i] = proj
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := &dynamodb.TransactGetItemsOutput{Responses: make([]ddbtypes.ItemResponse, len(in.TransactItems))}
+	seen := map[string]bool{}
+	for i, ti := range in.TransactItems {
+		t, err := c.activeLocked(aws.ToString(ti.Get.TableName))
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		k := ddbCopyItem(ti.Get.Key)
+		if err := ddbValidateItem(k); err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		key, _, err := t.keyOf(k, true)
+		if err != nil {
+			return nil, opErr(ddbServiceID, op, err)
+		}
+		if seen[t.name+"\x01"+key] {
+			return nil, opErr(ddbServiceID, op, ddbValidation("Transaction request cannot include multiple operations on one item"))
+		}
+		seen[t.name+"\x01"+key] = true
+		if s := t.items[key]; s != nil {
+			out.Responses[i].Item = ddbProject(s.item, projs[i])
+		}
+	}
+	return out, nil
+}

@@ -37,6 +37,7 @@ type ddbAPI interface {
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error)
 	UpdateContinuousBackups(ctx context.Context, in *dynamodb.UpdateContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateContinuousBackupsOutput, error)
 	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
 	RestoreTableToPointInTime(ctx context.Context, in *dynamodb.RestoreTableToPointInTimeInput, optFns ...func(*dynamodb.Options)) (*dynamodb.RestoreTableToPointInTimeOutput, error)
@@ -663,6 +664,16 @@ func TestDynamoDBTransactions(t *testing.T) {
 	scan, _ = c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("txn")})
 	if got, want := strings.Join(ddbSKs(scan.Items), ","), "0,2,10"; got != want {
 		t.Fatalf("after the transaction: %s, want %s", got, want)
+	}
+	tg, err := c.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: []ddbtypes.TransactGetItem{
+		{Get: &ddbtypes.Get{TableName: aws.String("txn"), Key: ddbItem{"pk": ddbS("p"), "sk": ddbN("0")}, ProjectionExpression: aws.String("v")}},
+		{Get: &ddbtypes.Get{TableName: aws.String("txn"), Key: ddbItem{"pk": ddbS("p"), "sk": ddbN("1")}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.Responses) != 2 || !ddbEqual(tg.Responses[0].Item["v"], ddbS("updated")) || len(tg.Responses[0].Item) != 1 || tg.Responses[1].Item != nil {
+		t.Fatalf("TransactGetItems = %+v, want the updated item's v and nothing for the deleted one", tg.Responses)
 	}
 	dup := tx("attribute_exists(pk)")
 	dup.TransactItems[3].ConditionCheck.Key = ddbItem{"pk": ddbS("p"), "sk": ddbN("0")}
