@@ -22,7 +22,9 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 )
 
-var s3Update = flag.Bool("update", false, "rewrite golden files in testdata/")
+// s3Update rewrites the S3 golden files; its name is S3-specific so that
+// other services' tests in this package can define their own.
+var s3Update = flag.Bool("update-s3", false, "rewrite the S3 golden files in testdata/")
 
 // s3API is the consumer-style interface the simulator must satisfy with the
 // SDK's exact signatures.
@@ -524,7 +526,7 @@ func TestS3NotificationGolden(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("read golden (run with -update to create): %v", err)
+		t.Fatalf("read golden (run with -update-s3 to create): %v", err)
 	}
 	if !bytes.Equal(bytes.TrimSpace(gotJSON), bytes.TrimSpace(want)) {
 		t.Fatalf("notification bodies differ from %s:\n%s", golden, gotJSON)
