@@ -119,11 +119,6 @@ type MapIterationEventDetails struct {
 	Index int    `json:"index"`
 }
 
-// stateEventPrefix returns the event type prefix of a state type.
-func stateEventPrefix(typ string) string {
-	return typ + "State"
-}
-
 // event is how an execution stores a HistoryEvent: only the details member
 // that is set, which keeps appends cheap on the hot path.
 type event struct {

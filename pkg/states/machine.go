@@ -132,9 +132,11 @@ type resultPath struct {
 
 type state struct {
 	name, typ string
-	nextName  string
-	next      *state
-	end       bool
+	// enteredType and exitedType are the state's history event types.
+	enteredType, exitedType string
+	nextName                string
+	next                    *state
+	end                     bool
 
 	inputPath, outputPath ioPath
 	resultPath            resultPath
@@ -548,6 +550,7 @@ func (p *parser) state(name string, o map[string]any) *state {
 	s := &state{name: name}
 	typ, _ := o["Type"].(string)
 	s.typ = typ
+	s.enteredType, s.exitedType = typ+"StateEntered", typ+"StateExited"
 	allowed, ok := stateFields[typ]
 	if !ok {
 		p.add(name, "Type", "must be one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map (got %v)", jsonText(o["Type"]))

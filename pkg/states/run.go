@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/states/jsonpath"
@@ -138,9 +139,8 @@ func (t *thread) tooBig(n int) bool {
 // runState runs one state: its entered event, its work with Retry and
 // Catch, its exited event. next is nil at the end of the graph.
 func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON string) (out any, outJSON string, next *state, f *failure) {
-	prefix := stateEventPrefix(s.typ)
 	sr := &stateRun{s: s, entered: t.x.eng.clk.Now()}
-	sr.enteredID = t.emit(HistoryEvent{Type: prefix + "Entered", StateEnteredEventDetails: &StateEnteredEventDetails{Name: s.name, Input: inputJSON}})
+	sr.enteredID = t.emit(HistoryEvent{Type: s.enteredType, StateEnteredEventDetails: &StateEnteredEventDetails{Name: s.name, Input: inputJSON}})
 	if s.typ != "Pass" && s.typ != "Choice" && s.typ != "Succeed" && s.typ != "Fail" {
 		t.x.setActive(sr, true)
 		defer t.x.setActive(sr, false)
@@ -203,11 +203,11 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	if err != nil {
 		return nil, "", nil, fail(ErrorRuntime, "state output is not JSON: "+err.Error())
 	}
-	outJSON = string(b)
+	outJSON = unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
 	if t.tooBig(len(outJSON)) {
 		return nil, "", nil, fail(ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' has returned a result with a size exceeding the maximum number of bytes service limit.", s.name))
 	}
-	t.emit(HistoryEvent{Type: prefix + "Exited", StateExitedEventDetails: &StateExitedEventDetails{Name: s.name, Output: outJSON}})
+	t.emit(HistoryEvent{Type: s.exitedType, StateExitedEventDetails: &StateExitedEventDetails{Name: s.name, Output: outJSON}})
 	return out, outJSON, next, nil
 }
 
