@@ -13,7 +13,9 @@ import (
 
 // fakeVault pages its recovery points two at a time, as a vault with many
 // points does.
-type fakeVault struct{ points []backuptypes.RecoveryPointByBackupVault }
+type fakeVault struct {
+	points []backuptypes.RecoveryPointByBackupVault
+}
 
 func (f *fakeVault) ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, _ ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
 	start := 0

@@ -85,3 +85,5 @@ func kindOf(err error) string {
 	}
 	return fault.Classify(err).String()
 }
+
+func newVirtualAt(at time.Time) *clock.Virtual { return clock.NewVirtual(at) }

@@ -115,7 +115,9 @@ func (s *Stack) Handle(ctx context.Context, in StackInput) (StackOutput, error) 
 			params = append(params, cftypes.Parameter{ParameterKey: aws.String(k), UsePreviousValue: aws.Bool(true)})
 		}
 	}
-	sort.Slice(params, func(i, j int) bool { return aws.ToString(params[i].ParameterKey) < aws.ToString(params[j].ParameterKey) })
+	sort.Slice(params, func(i, j int) bool {
+		return aws.ToString(params[i].ParameterKey) < aws.ToString(params[j].ParameterKey)
+	})
 	_, err = cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{
 		StackName:           aws.String(in.StackName),
 		UsePreviousTemplate: aws.Bool(true),
@@ -131,4 +133,3 @@ func (s *Stack) Handle(ctx context.Context, in StackInput) (StackOutput, error) 
 	}
 	return StackOutput{Status: string(cftypes.StackStatusUpdateInProgress), Changed: true}, nil
 }
-
