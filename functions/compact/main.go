@@ -24,7 +24,7 @@ import (
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
-	cfg, err := compact.ConfigFromEnv(os.Getenv, true)
+	cfg, err := compact.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "compact:", err)
 		os.Exit(1)

@@ -43,11 +43,11 @@ import (
 	"os"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pendulum-dr/pendulum/pkg/compact/plan"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 )
@@ -75,9 +75,6 @@ type RawReader interface {
 	ObjectGetter
 }
 
-// TableRaw is the only table the compactor knows: the raw bucket's records.
-const TableRaw = "raw"
-
 // RowGroupRows caps the rows per Parquet row group: the writer holds one row
 // group in memory, so this bounds its share of the heap.
 const RowGroupRows = 100_000
@@ -92,57 +89,16 @@ const maxLineBytes = 2*record.MaxRecordBytes + 4096
 // see Compactor.Compact.
 var ErrCorrupt = errors.New("corrupt raw data")
 
-// Input names the hour partition to compact.
-type Input struct {
-	// Table is the table to compact; "" means TableRaw.
-	Table string `json:"table"`
-	// DT is the partition's date, YYYY-MM-DD (UTC).
-	DT string `json:"dt"`
-	// HR is the partition's hour, 00–23 (UTC).
-	HR string `json:"hr"`
-}
+// Input names the hour partition to compact: a plan.Partition, as the
+// nightly batch's Map hands it over.
+type Input = plan.Partition
 
-// Validate checks the input and fills in defaults. A problem is an
-// InvalidInputError naming the field.
-func (in *Input) Validate() error {
-	if in.Table == "" {
-		in.Table = TableRaw
-	}
-	if in.Table != TableRaw {
-		return fault.InvalidErr(fmt.Errorf("table %q: unknown table (want %q)", in.Table, TableRaw))
-	}
-	if err := checkDate(in.DT); err != nil {
-		return fault.InvalidErr(fmt.Errorf("dt: %w", err))
-	}
-	if err := checkHour(in.HR); err != nil {
-		return fault.InvalidErr(fmt.Errorf("hr: %w", err))
-	}
-	return nil
-}
+// TableRaw is the only table the compactor knows.
+const TableRaw = plan.TableRaw
 
-// checkDate accepts exactly YYYY-MM-DD naming a real calendar day.
-func checkDate(s string) error {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil || t.Format(time.DateOnly) != s {
-		return fmt.Errorf("%q is not a date in the form YYYY-MM-DD", s)
-	}
-	return nil
-}
-
-// checkHour accepts exactly two digits 00–23.
-func checkHour(s string) error {
-	if len(s) != 2 || s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' || (s[0] == '2' && s[1] > '3') {
-		return fmt.Errorf("%q is not an hour 00-23", s)
-	}
-	return nil
-}
-
-// Prefix returns the partition's key prefix, the same in the raw and the
-// curated bucket: dt=YYYY-MM-DD/hr=HH/.
-func (in Input) Prefix() string { return "dt=" + in.DT + "/hr=" + in.HR + "/" }
-
-// Key returns the curated object key of the partition's one Parquet file.
-func (in Input) Key() string { return in.Prefix() + "part-00000.parquet" }
+// Key returns the curated object key of a partition's one Parquet file. It
+// depends on the partition alone, so a re-run overwrites.
+func Key(in Input) string { return in.Prefix() + "part-00000.parquet" }
 
 // Result reports what a compaction did. Every field is always present, so a
 // state machine can select any of them.
@@ -249,7 +205,7 @@ func (c *Compactor) Compact(ctx context.Context, in Input) (Result, error) {
 	// can compute its checksum by seeking), the file is far below
 	// PutObject's 5 GiB limit, and there is no multipart upload to abort
 	// when a run dies half-way.
-	key := in.Key()
+	key := Key(in)
 	if _, err := c.Curated.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(c.CuratedBucket),
 		Key:           aws.String(key),

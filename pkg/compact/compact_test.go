@@ -405,8 +405,8 @@ func TestInputGolden(t *testing.T) {
 	if err := in.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := in.Key(), "dt=2026-11-24/hr=07/part-00000.parquet"; got != want {
-		t.Fatalf("Key() = %q, want %q", got, want)
+	if got, want := Key(in), "dt=2026-11-24/hr=07/part-00000.parquet"; got != want {
+		t.Fatalf("Key = %q, want %q", got, want)
 	}
 }
 

@@ -8,20 +8,18 @@ import (
 
 func TestConfigFromEnv(t *testing.T) {
 	tests := []struct {
-		name        string
-		env         map[string]string
-		needCurated bool
-		wantErr     []string
+		name    string
+		env     map[string]string
+		wantErr []string
 	}{
-		{"CompactOK", map[string]string{"RAW_BUCKET": "raw", "CURATED_BUCKET": "cur", "AWS_REGION": "eu-west-1"}, true, nil},
-		{"PlanOK", map[string]string{"RAW_BUCKET": "raw", "AWS_REGION": "eu-west-1"}, false, nil},
-		{"CompactNoCurated", map[string]string{"RAW_BUCKET": "raw", "AWS_REGION": "eu-west-1"}, true, []string{"CURATED_BUCKET"}},
-		{"NothingSet", map[string]string{}, true, []string{"RAW_BUCKET", "CURATED_BUCKET", "AWS_REGION"}},
-		{"URLNotName", map[string]string{"RAW_BUCKET": "s3://raw/", "AWS_REGION": "eu-west-1"}, false, []string{"RAW_BUCKET", "not a bucket name"}},
+		{"OK", map[string]string{"RAW_BUCKET": "raw", "CURATED_BUCKET": "cur", "AWS_REGION": "eu-west-1"}, nil},
+		{"NoCurated", map[string]string{"RAW_BUCKET": "raw", "AWS_REGION": "eu-west-1"}, []string{"CURATED_BUCKET"}},
+		{"NothingSet", map[string]string{}, []string{"RAW_BUCKET", "CURATED_BUCKET", "AWS_REGION"}},
+		{"URLNotName", map[string]string{"RAW_BUCKET": "s3://raw/", "CURATED_BUCKET": "cur", "AWS_REGION": "eu-west-1"}, []string{"RAW_BUCKET", "not a bucket name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ConfigFromEnv(func(k string) string { return tt.env[k] }, tt.needCurated)
+			c, err := ConfigFromEnv(func(k string) string { return tt.env[k] })
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pendulum-dr/pendulum/pkg/compact/plan"
 	"github.com/pendulum-dr/pendulum/statemachines"
 )
 
@@ -71,7 +72,7 @@ func TestNightlyBatchSelectsWhatTheFunctionsReturn(t *testing.T) {
 			}
 		}
 	}
-	check("Plan", state(doc.States, "Plan").ResultSelector, jsonFields(Plan{}))
+	check("Plan", state(doc.States, "Plan").ResultSelector, jsonFields(plan.Plan{}))
 	m := state(doc.States, "CompactHours")
 	if got, want := m.ItemsPath, "$.partitions"; got != want {
 		t.Fatalf("Map ItemsPath = %q, want %q", got, want)
