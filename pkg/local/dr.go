@@ -1,0 +1,72 @@
+package local
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/pendulum-dr/pendulum/pkg/dr"
+	"github.com/pendulum-dr/pendulum/pkg/states"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
+)
+
+// DRConfig is the common DR environment the dr-* functions get, as
+// infra's drfunctions.go sets it.
+func (l *Local) DRConfig() dr.Config {
+	n, P, B := l.Names, l.Regions.Primary, l.Regions.Backup
+	return dr.Config{
+		PrimaryRegion: P, BackupRegion: B, GlobalRegion: topology.GlobalRegion,
+		NamePrefix: n.Prefix, ControlTable: n.ControlTable(), AggregatesTable: n.AggregatesTable(),
+		GlueDatabase:     n.GlueDatabase(),
+		PrimaryRawBucket: n.Bucket("raw", P), PrimaryCuratedBucket: n.Bucket("curated", P),
+		BackupRawBucket: n.Bucket("raw", B), BackupCuratedBucket: n.Bucket("curated", B),
+		AcceleratorARN: l.AcceleratorARN, PrimaryEndpointGroupARN: l.PrimaryGroupARN, BackupEndpointGroupARN: l.BackupGroupARN,
+		LoadBalancerName: n.LoadBalancer(), TopicARN: n.TopicARN(B),
+		Region: B,
+	}
+}
+
+// knownRegion checks a region a DR step asks a client for: P or B only,
+// as the functions' IAM policies allow.
+func (l *Local) knownRegion(region string) error {
+	if region != l.Regions.Primary && region != l.Regions.Backup {
+		return fmt.Errorf("no client for region %q (want %s or %s)", region, l.Regions.Primary, l.Regions.Backup)
+	}
+	return nil
+}
+
+// wireDR registers the dr-* functions: pkg/dr's steps with simulated
+// clients — B's by default, P's for the other region, us-west-2 for Global
+// Accelerator — and B's Step Functions (the engine) for DescribeExecution
+// and GetExecutionHistory.
+func (l *Local) wireDR(reg *states.Registry) error {
+	B := l.Regions.Backup
+	rb := l.World.Region(B)
+	sfnClient := states.SFN{Engine: l.Engine}
+	fn := l.Names.Function
+
+	control := &dr.Control{DB: rb.DynamoDB(), SFN: sfnClient, Table: l.Names.ControlTable(), AggregatesTable: l.Names.AggregatesTable(), Clock: l.Clock}
+	reg.HandleLambda(fn("dr-control"), Lambda(control.Handle))
+
+	stack := &dr.Stack{Clients: func(region string) (dr.StackAPI, error) {
+		if err := l.knownRegion(region); err != nil {
+			return nil, err
+		}
+		return l.World.Region(region).CloudFormation(), nil
+	}}
+	reg.HandleLambda(fn("dr-stack"), Lambda(stack.Handle))
+
+	restore := &dr.Restore{Backup: rb.Backup()}
+	reg.HandleLambda(fn("dr-restore"), Lambda(restore.Handle))
+	return nil
+}
+
+// sfnStart builds a StartExecution input.
+func sfnStart(machineARN, name, input string) *sfn.StartExecutionInput {
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machineARN), Input: aws.String(input)}
+	if name != "" {
+		in.Name = aws.String(name)
+	}
+	return in
+}
