@@ -69,6 +69,8 @@ var companions = map[string][]string{
 	"dynamodb:RestoreTableFromBackup":    {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
 	// UpdateStack hands the stack's execution role to CloudFormation.
 	"cloudformation:UpdateStack": {"iam:PassRole"},
+	// Adding endpoints updates the endpoint group.
+	"globalaccelerator:AddEndpoints": {"globalaccelerator:UpdateEndpointGroup"},
 	// A restore job runs as the restore role.
 	"backup:StartRestoreJob": {"iam:PassRole"},
 }

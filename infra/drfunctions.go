@@ -71,7 +71,7 @@ func (c drContext) scope() Scope {
 		// UpdateStack passes the role the stack was deployed with (the CDK
 		// bootstrap's CloudFormation execution role); restore jobs pass the
 		// restore role.
-		"iam": append(each("arn:aws:iam::"+acct+":role/cdk-hnb659fds-cfn-exec-role-"+acct+"-%s"), c.restoreRole),
+		"iam": []string{cfnExecRole(acct, P), cfnExecRole(acct, B), c.restoreRole},
 	}
 }
 
@@ -126,15 +126,40 @@ var DRFunctions = map[string]DRFunction{
 		Actions:        []string{"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
-	// Traffic switch through the accelerator's us-west-2 API.
+	// Traffic switch through the accelerator's us-west-2 API; it reads the
+	// serving region's ALB ARN from that workload stack's LoadBalancerArn
+	// output. AddEndpoints is authorized by AddEndpoints and
+	// UpdateEndpointGroup.
 	"dr-traffic": {
 		Actions: []string{
 			"globalaccelerator:DescribeEndpointGroup", "globalaccelerator:UpdateEndpointGroup",
-			"globalaccelerator:AddEndpoints", "globalaccelerator:RemoveEndpoints",
-			"globalaccelerator:DescribeAccelerator", "globalaccelerator:ListEndpointGroups",
-			"elasticloadbalancing:DescribeLoadBalancers",
+			"globalaccelerator:AddEndpoints", "cloudformation:DescribeStacks",
 		},
 		TimeoutSeconds: 120,
+	},
+	// Lists recovery points in B's vault (the restore fallback when a
+	// cross-region PITR restore cannot run).
+	"dr-restore": {
+		Actions: []string{"backup:ListRecoveryPointsByBackupVault"},
+		Narrow: func(c drContext) Scope {
+			return Scope{"backup": {c.names.BackupVaultARN(c.cfg.BackupRegion)}}
+		},
+		TimeoutSeconds: 60,
+	},
+	// Activates or deactivates a workload stack (UpdateStack with the
+	// previous template and the Active/ConsumerEnabled parameters). The
+	// stack keeps its CloudFormation execution role, which UpdateStack
+	// passes.
+	"dr-stack": {
+		Actions: []string{"cloudformation:DescribeStacks", "cloudformation:UpdateStack", "iam:PassRole"},
+		Narrow: func(c drContext) Scope {
+			var roles []string
+			for _, r := range c.cfg.Regions() {
+				roles = append(roles, cfnExecRole(c.cfg.Account, r))
+			}
+			return Scope{"iam": roles}
+		},
+		TimeoutSeconds: 60,
 	},
 	// Probe an endpoint (through the accelerator) until it answers.
 	"dr-probe": {TimeoutSeconds: 300},
@@ -219,4 +244,11 @@ func indexColon(s string) int {
 		}
 	}
 	return len(s)
+}
+
+// cfnExecRole is the CDK bootstrap's CloudFormation execution role (default
+// qualifier) in region: the role a CDK-deployed stack keeps, which
+// UpdateStack passes to CloudFormation.
+func cfnExecRole(account, region string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-cfn-exec-role-%s-%s", account, account, region)
 }

@@ -24,7 +24,7 @@ import (
 // Recovery stack deploys DR Lambdas.
 var (
 	fixtureAssets, fixtureFunctions string
-	fixtureDRFunctions              = []string{"dr-control", "dr-report", "dr-traffic"}
+	fixtureDRFunctions              = []string{"dr-control", "dr-report", "dr-restore", "dr-stack", "dr-traffic"}
 )
 
 func TestMain(m *testing.M) {
@@ -350,6 +350,22 @@ func TestDormantBackupWorkload(t *testing.T) {
 		}
 	}
 
+	outputs, _ := s.json[B]["Outputs"].(map[string]any)
+	for id, o := range outputs {
+		om := o.(map[string]any)
+		if om["Condition"] != nil {
+			continue
+		}
+		for _, dep := range references(map[string]any{"Properties": om["Value"]}) {
+			if target, ok := all[dep]; ok && target["Condition"] != nil {
+				t.Errorf("output %s exists when dormant but refers to %s, which exists only when active", id, dep)
+			}
+		}
+	}
+	if got := get(outputs, "LoadBalancerArn", "Condition"); got != "IsActive" {
+		t.Errorf("backup LoadBalancerArn output condition = %v, want IsActive", got)
+	}
+
 	P := s.name("workload", s.cfg.PrimaryRegion)
 	mustPanic(t, "P has an Active parameter", func() {
 		s.templates[P].HasParameter(jsii.String(ActiveParameter), map[string]any{})
@@ -521,7 +537,7 @@ func TestLambdas(t *testing.T) {
 	wantIn := map[string][]string{
 		s.name("data", P): {"partitions"}, s.name("data", B): {"partitions"},
 		s.name("workload", P): {"aggregate", "compact", "compact-plan", "ingest"}, s.name("workload", B): {"aggregate", "compact", "compact-plan", "ingest"},
-		s.name("recovery", B): {"dr-control", "dr-report", "dr-traffic", "health"},
+		s.name("recovery", B): {"dr-control", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "health"},
 	}
 	for stack, want := range wantIn {
 		var got []string

@@ -70,7 +70,15 @@ func NewWorkloadStack(scope constructs.Construct, cfg Config, region string) (*W
 	}
 
 	stream := newStream(active, cfg)
-	newIngress(stack, active, cfg, region)
+	alb := newIngress(stack, active, cfg, region)
+	// dr-traffic reads the serving region's ALB from this output.
+	out := awscdk.NewCfnOutput(stack, jsii.String("LoadBalancerArn"), &awscdk.CfnOutputProps{
+		Value:       alb.LoadBalancerArn(),
+		Description: jsii.String("ARN of the ingest ALB (the Global Accelerator endpoint of this region)"),
+	})
+	if dormant {
+		out.SetCondition(w.Dormancy.IsActive)
+	}
 	newFirehose(stack, active, cfg, region, stream)
 	newAggregate(stack, active, cfg, region, stream, consumerOn)
 	if err := newNightlyBatch(stack, active, cfg, region); err != nil {
@@ -94,7 +102,7 @@ func newStream(active constructs.Construct, cfg Config) awskinesis.CfnStream {
 }
 
 // newIngress is the VPC, the ALB and the ingest Lambda behind it.
-func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, region string) {
+func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, region string) awselasticloadbalancingv2.ApplicationLoadBalancer {
 	n := NamesFor(cfg)
 	// Public subnets only, no NAT: nothing in the VPC needs outbound
 	// internet (the Lambdas run outside it); the ALB needs two AZs. The AZ
@@ -240,6 +248,7 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 		StringValue:   alb.LoadBalancerDnsName(),
 		Description:   jsii.String("DNS name of the ingest ALB (regional health probe)"),
 	})
+	return alb
 }
 
 // newFirehose lands the stream in the raw bucket, GZIP NDJSON, under the
