@@ -901,9 +901,13 @@ func (p *parser) intOrPath(s *state, o map[string]any, field string, min int) (i
 
 func (p *parser) task(s *state, o map[string]any) {
 	res, ok := o["Resource"].(string)
-	if !ok || res == "" {
+	switch {
+	case !ok || res == "":
 		p.add(s.name, "Resource", "must be a non-empty string (an ARN)")
-	} else {
+	case !strings.HasPrefix(res, "arn:") && !strings.Contains(res, "${"):
+		p.add(s.name, "Resource", "%q is not an ARN (arn:aws:states:::lambda:invoke, arn:aws:lambda:…:function:name, …) nor a ${Placeholder}", res)
+		s.resource = parseResource(res)
+	default:
 		s.resource = parseResource(res)
 	}
 	s.timeoutSeconds, s.hasTimeoutSeconds, s.timeoutPath = p.intOrPath(s, o, "TimeoutSeconds", 1)
