@@ -244,8 +244,10 @@ func TestCompactWritesNoFile(t *testing.T) {
 }
 
 func TestCompactLinesAndWhitespace(t *testing.T) {
-	// blank lines, CRLF and a last line with no newline are all fine
+	// blank lines, a line longer than the read buffer (64 KiB), and a last
+	// line with no newline are all fine
 	r1, r2 := rec("a", 1, "eu-west-1"), rec("b", 2, "eu-west-1")
+	r1.Data = json.RawMessage(`{"pad":"` + strings.Repeat("x", 70<<10) + `"}`)
 	body := ndjson(t, r1)
 	body = append(body, "\n  \n"...)
 	body = append(body, bytes.TrimSuffix(ndjson(t, r2), []byte("\n"))...)
