@@ -161,8 +161,10 @@ var DRFunctions = map[string]DRFunction{
 		},
 		TimeoutSeconds: 60,
 	},
-	// Probe an endpoint (through the accelerator) until it answers.
-	"dr-probe": {TimeoutSeconds: 300},
+	// Probes an endpoint (through the accelerator) and reads the canary's
+	// EndpointHealthy statistics (GetMetricStatistics has no resource-level
+	// permissions).
+	"dr-probe": {Actions: []string{"cloudwatch:GetMetricStatistics"}, TimeoutSeconds: 300},
 	// Build and publish the DR report.
 	"dr-report": {
 		Actions:        []string{"dynamodb:GetItem", "dynamodb:Query", "cloudwatch:PutMetricData"},
