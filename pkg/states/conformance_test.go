@@ -148,7 +148,7 @@ func loadCases(t testing.TB) map[string]conformanceCase {
 		if err := d.Decode(&c); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		out[strings.TrimSuffix(filepath.Base(f), ".json")] = c
+		out[camelCase(strings.TrimSuffix(filepath.Base(f), ".json"))] = c
 	}
 	return out
 }
@@ -362,4 +362,14 @@ func counterUUID() func() string {
 		n++
 		return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
 	}
+}
+
+// camelCase turns a case file name ("retry-then-succeed") into a subtest
+// name ("RetryThenSucceed").
+func camelCase(s string) string {
+	var b strings.Builder
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package states_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pendulum-dr/pendulum/pkg/states"
@@ -16,7 +17,13 @@ func TestProjectStateMachinesValid(t *testing.T) {
 		t.Fatal("no embedded state machines")
 	}
 	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
+		var sub strings.Builder
+		for _, w := range strings.Split(name, "-") {
+			if w != "" {
+				sub.WriteString(strings.ToUpper(w[:1]) + w[1:])
+			}
+		}
+		t.Run(sub.String(), func(t *testing.T) {
 			def, err := statemachines.Definition(name)
 			if err != nil {
 				t.Fatal(err)
