@@ -68,7 +68,7 @@ func TestSDKErrorName(t *testing.T) {
 		{"s3", errors.New("plain"), "errorString"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
+		t.Run(strings.NewReplacer(".", "", ":", "").Replace(tt.want), func(t *testing.T) {
 			if got := sdkErrorName(tt.service, tt.err); got != tt.want {
 				t.Fatalf("sdkErrorName = %q, want %q", got, tt.want)
 			}
@@ -92,20 +92,21 @@ func TestLambdaName(t *testing.T) {
 
 func TestParseResource(t *testing.T) {
 	tests := []struct {
+		name               string
 		raw                string
 		kind, pattern      int
 		eventType, evtRsrc string
 	}{
-		{"arn:aws:states:::lambda:invoke", resLambdaInvoke, patRequestResponse, "lambda", "invoke"},
-		{"arn:aws:states:::lambda:invoke.waitForTaskToken", resLambdaInvoke, patToken, "lambda", "invoke.waitForTaskToken"},
-		{"arn:aws:states:::aws-sdk:dynamodb:getItem", resSDK, patRequestResponse, "aws-sdk:dynamodb", "getItem"},
-		{"arn:aws:states:::states:startExecution.sync:2", resStartExecution, patSync2, "states", "startExecution.sync:2"},
-		{"arn:aws:states:::states:startExecution.sync", resStartExecution, patSync, "states", "startExecution.sync"},
-		{"arn:aws:states:::glue:startJobRun.sync", resOther, patSync, "glue", "startJobRun.sync"},
-		{"arn:aws:lambda:eu-west-1:123456789012:function:f", resLambdaARN, patRequestResponse, "lambda", "arn:aws:lambda:eu-west-1:123456789012:function:f"},
+		{"LambdaInvoke", "arn:aws:states:::lambda:invoke", resLambdaInvoke, patRequestResponse, "lambda", "invoke"},
+		{"LambdaInvokeToken", "arn:aws:states:::lambda:invoke.waitForTaskToken", resLambdaInvoke, patToken, "lambda", "invoke.waitForTaskToken"},
+		{"SDK", "arn:aws:states:::aws-sdk:dynamodb:getItem", resSDK, patRequestResponse, "aws-sdk:dynamodb", "getItem"},
+		{"StartExecutionSync2", "arn:aws:states:::states:startExecution.sync:2", resStartExecution, patSync2, "states", "startExecution.sync:2"},
+		{"StartExecutionSync", "arn:aws:states:::states:startExecution.sync", resStartExecution, patSync, "states", "startExecution.sync"},
+		{"GlueSync", "arn:aws:states:::glue:startJobRun.sync", resOther, patSync, "glue", "startJobRun.sync"},
+		{"LambdaARN", "arn:aws:lambda:eu-west-1:123456789012:function:f", resLambdaARN, patRequestResponse, "lambda", "arn:aws:lambda:eu-west-1:123456789012:function:f"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.raw, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			r := parseResource(tt.raw)
 			if r.kind != tt.kind || r.pattern != tt.pattern || r.eventType != tt.eventType || r.eventResource != tt.evtRsrc {
 				t.Fatalf("parseResource = kind %d pattern %d %q %q, want %d %d %q %q", r.kind, r.pattern, r.eventType, r.eventResource, tt.kind, tt.pattern, tt.eventType, tt.evtRsrc)
