@@ -154,26 +154,35 @@ func (c *S3) CountByReplicationStatus(bucket string) map[s3types.ReplicationStat
 
 func (c *S3) now() time.Time { return c.r.world.Clock.Now().UTC() }
 
+// bucketLocked returns a bucket of this region. A bucket of another region
+// is PermanentRedirect, as S3 answers a request sent to the wrong regional
+// endpoint; an unknown one is NoSuchBucket.
 func (c *S3) bucketLocked(name string) (*s3Bucket, error) {
 	b := c.buckets[name]
 	if b == nil {
+		if rn, ok := s3Buckets.Load(s3BucketKey{c.r.world, name}); ok && rn.(string) != c.r.Name {
+			return nil, apiErr("PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint. (bucket %s is in %s)", name, rn)
+		}
 		return nil, &s3types.NoSuchBucket{Message: aws.String("The specified bucket does not exist")}
 	}
 	return b, nil
 }
 
-// s3FindBucket returns the region holding the named bucket, or nil. Bucket
-// names are global in AWS; in the world they live in one region each.
+// s3BucketKey names a bucket in a world: bucket names are global in AWS, so
+// the world keeps one registry of which region holds which bucket.
+type s3BucketKey struct {
+	w    *World
+	name string
+}
+
+// s3Buckets maps s3BucketKey → region name. It is read without any S3 lock
+// held, so looking up another region's bucket never nests S3 locks.
+var s3Buckets sync.Map
+
+// s3FindBucket returns the region holding the named bucket, or nil.
 func (w *World) s3FindBucket(name string) *Region {
-	for _, rn := range w.Regions() {
-		r := w.Region(rn)
-		s := r.S3()
-		s.mu.Lock()
-		_, ok := s.buckets[name]
-		s.mu.Unlock()
-		if ok {
-			return r
-		}
+	if rn, ok := s3Buckets.Load(s3BucketKey{w, name}); ok {
+		return w.Region(rn.(string))
 	}
 	return nil
 }
@@ -194,7 +203,7 @@ func (c *S3) CreateBucket(ctx context.Context, in *s3.CreateBucketInput, optFns 
 				"The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc))
 		}
 	}
-	if c.r.world.s3FindBucket(name) != nil {
+	if _, taken := s3Buckets.LoadOrStore(s3BucketKey{c.r.world, name}, c.r.Name); taken {
 		return nil, opErr(s3ServiceID, op, &s3types.BucketAlreadyOwnedByYou{Message: aws.String("Your previous request to create the named bucket succeeded and you already own it.")})
 	}
 	c.mu.Lock()

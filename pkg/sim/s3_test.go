@@ -634,6 +634,10 @@ func TestS3Errors(t *testing.T) {
 	if !errors.As(err, &owned) {
 		t.Fatalf("bucket name taken in another region: %v, want BucketAlreadyOwnedByYou", err)
 	}
+	_, err = w.Region(s3TestB).S3().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dup"), Key: aws.String("k"), Body: strings.NewReader("")})
+	if got, want := s3ErrCode(err), "PermanentRedirect"; got != want {
+		t.Fatalf("put through another region's endpoint: code %q, want %q", got, want)
+	}
 	_, err = c.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String("dup")})
 	if got, want := s3ErrCode(err), "ReplicationConfigurationNotFoundError"; got != want {
 		t.Fatalf("replication of an unconfigured bucket: code %q, want %q", got, want)
