@@ -41,6 +41,9 @@ func TestStatesCLI(t *testing.T) {
 		{"RunBadInput", []string{"run", order, "--input", "{"}, 2, "", []string{"--input: not valid JSON"}},
 		{"RunTwoFiles", []string{"run", order, invalid}, 2, "", []string{"want exactly one FILE, got 2"}},
 		{"RunBadSub", []string{"run", order, "--sub", "no-equals"}, 2, "", []string{"want Name=Value"}},
+		{"ValidateNeedsSub", []string{"validate", "testdata/states/wait.asl.json"}, 1, "not valid JSON", nil},
+		{"ValidateWithSub", []string{"validate", "--sub", "HoldSeconds=86400", "testdata/states/wait.asl.json"}, 0, "wait.asl.json: valid", nil},
+		{"RunWithSub", []string{"run", "testdata/states/wait.asl.json", "--sub", "HoldSeconds=86400"}, 0, `{"waited":86400}`, nil},
 		{"UnknownSubcommand", []string{"frobnicate"}, 2, "", []string{`unknown subcommand "frobnicate"`}},
 	}
 	for _, tt := range tests {

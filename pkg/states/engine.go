@@ -523,3 +523,35 @@ func newToken() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// Executions returns every execution started on the engine and not
+// forgotten, in start order.
+func (e *Engine) Executions() []*Execution {
+	e.mu.Lock()
+	out := make([]*Execution, 0, len(e.execs))
+	for _, x := range e.execs {
+		out = append(out, x)
+	}
+	e.mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].start.Equal(out[j].start) {
+			return out[i].start.Before(out[j].start)
+		}
+		return out[i].arn < out[j].arn
+	})
+	return out
+}
+
+// Forget drops a finished execution from the engine, so a long-lived engine
+// does not keep every history it ever recorded. It reports whether the
+// execution was known and finished; running executions are kept.
+func (e *Engine) Forget(arn string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.execs[arn]
+	if !ok || !x.done.Fired() {
+		return false
+	}
+	delete(e.execs, arn)
+	return true
+}

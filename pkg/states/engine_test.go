@@ -487,3 +487,35 @@ func TestHandlerHeartbeat(t *testing.T) {
 		})
 	}
 }
+
+func TestExecutionsAndForget(t *testing.T) {
+	clk := clock.NewVirtual(conformanceStart)
+	e := New(Options{Clock: clk})
+	m := mustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}`)
+	slow, err := e.Start(context.Background(), m, "slow", json.RawMessage(`{"s":100}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := e.Start(context.Background(), m, "fast", json.RawMessage(`{"s":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fast.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(e.Executions()); got != 2 {
+		t.Fatalf("%d executions, want 2", got)
+	}
+	if e.Forget(slow.ARN()) {
+		t.Fatal("Forget dropped a running execution")
+	}
+	if !e.Forget(fast.ARN()) {
+		t.Fatal("Forget kept a finished execution")
+	}
+	if xs := e.Executions(); len(xs) != 1 || xs[0] != slow {
+		t.Fatalf("Executions = %v, want only the slow one", xs)
+	}
+	if _, err := slow.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
