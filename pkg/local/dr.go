@@ -2,6 +2,7 @@ package local
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -44,7 +45,11 @@ func (l *Local) wireDR(reg *states.Registry) error {
 	B := l.Regions.Backup
 	rb := l.World.Region(B)
 	sfnClient := states.SFN{Engine: l.Engine}
-	fn := l.Names.Function
+	l.wired = map[string]bool{}
+	fn := func(name string) string {
+		l.wired[name] = true
+		return l.Names.Function(name)
+	}
 
 	control := &dr.Control{DB: rb.DynamoDB(), SFN: sfnClient, Table: l.Names.ControlTable(), AggregatesTable: l.Names.AggregatesTable(), Clock: l.Clock}
 	reg.HandleLambda(fn("dr-control"), Lambda(control.Handle))
@@ -59,7 +64,30 @@ func (l *Local) wireDR(reg *states.Registry) error {
 
 	restore := &dr.Restore{Backup: rb.Backup()}
 	reg.HandleLambda(fn("dr-restore"), Lambda(restore.Handle))
+
+	traffic := &dr.Traffic{GA: l.ga(), Config: l.DRConfig(), Stacks: func(region string) (dr.StackDescriber, error) {
+		if err := l.knownRegion(region); err != nil {
+			return nil, err
+		}
+		return l.World.Region(region).CloudFormation(), nil
+	}}
+	reg.HandleLambda(fn("dr-traffic"), Lambda(traffic.Handle))
+
+	probe := &dr.Probe{HTTP: l.HTTPClient(), Metrics: rb.CloudWatch(), VantageRegion: B, Clock: l.Clock}
+	reg.HandleLambda(fn("dr-probe"), Lambda(probe.Handle))
 	return nil
+}
+
+// Missing returns the DR functions the state machines call that this
+// build does not register yet (pkg/dr has no step for them).
+func (l *Local) Missing() []string {
+	var out []string
+	for _, f := range functionNames {
+		if strings.HasPrefix(f, "dr-") && !l.wired[f] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // sfnStart builds a StartExecution input.

@@ -145,6 +145,7 @@ type Local struct {
 	executions  []string // execution ARNs started by the alarm
 	alarmErrors []error
 	closed      bool
+	wired       map[string]bool // DR functions registered
 }
 
 // Options returns the options the installation was built with, defaults

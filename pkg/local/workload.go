@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
@@ -32,7 +31,7 @@ import (
 
 // RegionHeader is the answer header naming the region that served a
 // request (DR-BRIEF "Ingest and traffic"); dr-probe checks it.
-const RegionHeader = "X-Pendulum-Region"
+const RegionHeader = ingest.RegionHeader
 
 // regionRuntime is one region's running workload.
 type regionRuntime struct {
@@ -206,9 +205,8 @@ func (l *Local) ConsumerRunning(region string) bool {
 	return rt.esm != nil
 }
 
-// ingestHandler returns the region's ALB target: the real ingest handler,
-// with the X-Pendulum-Region answer header added here (see the report: the
-// handler should set it itself).
+// ingestHandler returns the region's ALB target: the real ingest handler
+// on the region's stream.
 func (l *Local) ingestHandler(region string) ingest.HandlerFunc {
 	rt := l.regions[region]
 	rt.mu.Lock()
@@ -223,21 +221,7 @@ func (l *Local) ingestHandler(region string) ingest.HandlerFunc {
 	}
 	h := rt.ingest
 	rt.mu.Unlock()
-	return func(ctx context.Context, req events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
-		resp, err := h.Handle(ctx, req)
-		if err != nil {
-			return resp, err
-		}
-		if resp.MultiValueHeaders != nil {
-			resp.MultiValueHeaders[RegionHeader] = []string{region}
-		} else {
-			if resp.Headers == nil {
-				resp.Headers = map[string]string{}
-			}
-			resp.Headers[RegionHeader] = region
-		}
-		return resp, nil
-	}
+	return h.Handle
 }
 
 // emfWriter turns a function's Embedded Metric Format output into metrics

@@ -1,0 +1,87 @@
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pendulum-dr/pendulum/pkg/states"
+)
+
+// Step is the time an execution spent in one top-level state, summed over
+// its entries (a polling loop enters the same states many times).
+type Step struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+	Entries int     `json:"entries"`
+}
+
+// TopLevelStates returns the names of the named machine's top-level states.
+func (l *Local) TopLevelStates(machine string) (map[string]bool, error) {
+	def, err := l.Definition(machine)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		States map[string]json.RawMessage `json:"States"`
+	}
+	if err := json.Unmarshal(def, &doc); err != nil {
+		return nil, fmt.Errorf("read %s: %w", machine, err)
+	}
+	out := make(map[string]bool, len(doc.States))
+	for n := range doc.States {
+		out[n] = true
+	}
+	return out, nil
+}
+
+// StepDurations measures an execution's top-level states from its history
+// (StateEntered/StateExited pairs), in order of first entry, as dr-report
+// measures them in the cloud.
+func (l *Local) StepDurations(machine string, x *states.Execution) ([]Step, error) {
+	top, err := l.TopLevelStates(machine)
+	if err != nil {
+		return nil, err
+	}
+	var steps []Step
+	index := map[string]int{}
+	entered := map[string]time.Time{}
+	for _, ev := range x.History() {
+		switch {
+		case ev.StateEnteredEventDetails != nil && top[ev.StateEnteredEventDetails.Name]:
+			name := ev.StateEnteredEventDetails.Name
+			entered[name] = ev.Timestamp
+			if _, ok := index[name]; !ok {
+				index[name] = len(steps)
+				steps = append(steps, Step{Name: name})
+			}
+			steps[index[name]].Entries++
+		case ev.StateExitedEventDetails != nil && top[ev.StateExitedEventDetails.Name]:
+			name := ev.StateExitedEventDetails.Name
+			if at, ok := entered[name]; ok {
+				steps[index[name]].Seconds += ev.Timestamp.Sub(at).Seconds()
+				delete(entered, name)
+			}
+		}
+	}
+	return steps, nil
+}
+
+// FailureLog lists an execution's failure events (task, Lambda and
+// execution failures), each as "Type: details", for error messages.
+func FailureLog(x *states.Execution) []string {
+	var out []string
+	for _, ev := range x.History() {
+		if !strings.HasSuffix(ev.Type, "Failed") && !strings.HasSuffix(ev.Type, "TimedOut") {
+			continue
+		}
+		b, _ := json.Marshal(ev)
+		s := string(b)
+		if len(s) > 600 {
+			s = s[:600] + "…"
+		}
+		out = append(out, ev.Type+": "+s)
+	}
+	return out
+}
