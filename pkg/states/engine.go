@@ -208,7 +208,10 @@ func (x *Execution) Name() string { return x.name }
 func (x *Execution) Done() *clock.Signal { return x.done }
 
 // Wait blocks until the execution ends (through the engine's clock, so a
-// virtual clock advances meanwhile) and returns its result.
+// virtual clock advances meanwhile) and returns its result. With a
+// clock.Virtual, call it from a goroutine the clock accounts for (the one
+// that created the clock, or one started with its Go); any other goroutine
+// should wait on Done().Done() instead.
 func (x *Execution) Wait(ctx context.Context) (Result, error) {
 	if err := x.eng.clk.Await(ctx, x.done, 0); err != nil {
 		return Result{}, err
