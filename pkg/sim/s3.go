@@ -45,6 +45,7 @@ type S3 struct {
 	seq     uint64 // version IDs and sequencers
 	lag     func(key string, rtc bool) time.Duration
 	retry   time.Duration
+	fail    func(key string) bool // replications to fail, for drills
 
 	queue     []s3Repl // replications by due time
 	timerAt   time.Time
@@ -121,6 +122,16 @@ func (c *S3) SetReplicationLag(lag func(key string, rtc bool) time.Duration) {
 		lag = s3DefaultLag
 	}
 	c.lag = lag
+}
+
+// SetReplicationFailure makes the replication of matching keys put to this
+// region's buckets end FAILED (nil: none fail), as a replication blocked by
+// permissions or KMS would. S3 does not retry FAILED objects (AWS-FACTS.md);
+// S3 Batch Replication, outside this simulator, re-drives them.
+func (c *S3) SetReplicationFailure(fail func(key string) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail = fail
 }
 
 // SetReplicationRetry sets how often a PENDING replication blocked by a
@@ -1264,7 +1275,10 @@ func (c *S3) replicate(r s3Repl) {
 	}
 	status := s3types.ReplicationStatusCompleted
 	var evs []s3Event
-	if dr == nil {
+	c.mu.Lock()
+	injected := c.fail != nil && c.fail(v.key)
+	c.mu.Unlock()
+	if dr == nil || injected {
 		status = s3types.ReplicationStatusFailed
 	} else {
 		ds := dr.S3()

@@ -418,6 +418,24 @@ func TestS3ReplicationOutages(t *testing.T) {
 			t.Fatalf("after destination back: %q, want COMPLETED", st)
 		}
 	})
+	t.Run("InjectedFailure", func(t *testing.T) {
+		w, clk := s3TestWorld(t)
+		p, b := w.Region(s3TestP).S3(), w.Region(s3TestB).S3()
+		s3MustBucket(t, p, "src", true)
+		s3MustBucket(t, b, "dst", true)
+		s3Replicate(t, p, "src", "dst", true)
+		p.SetReplicationFailure(func(key string) bool { return strings.HasSuffix(key, ".bad") })
+		s3MustPut(t, p, "src", "k.bad", "v")
+		s3MustPut(t, p, "src", "k.good", "v")
+		_ = clk.Sleep(context.Background(), time.Hour)
+		counts := p.CountByReplicationStatus("src")
+		if counts[s3types.ReplicationStatusFailed] != 1 || counts[s3types.ReplicationStatusCompleted] != 1 {
+			t.Fatalf("statuses %v, want one FAILED and one COMPLETED", counts)
+		}
+		if got := b.CountByReplicationStatus("dst")[s3types.ReplicationStatusReplica]; got != 1 {
+			t.Fatalf("replicas = %d, want 1", got)
+		}
+	})
 	t.Run("FailedWithoutDestination", func(t *testing.T) {
 		w, clk := s3TestWorld(t)
 		p := w.Region(s3TestP).S3()
