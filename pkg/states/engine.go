@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -192,7 +193,7 @@ type Execution struct {
 	closed    bool // no more events
 	result    Result
 	stopped   *failure
-	overflow  bool
+	overflow  atomic.Bool            // the history reached MaxHistoryEvents
 	active    map[*stateRun]struct{} // states entered and not yet left
 	stoppedIn []*stateRun            // the active states when Stop was called
 }
@@ -417,16 +418,12 @@ func (x *Execution) emit(prev int64, ev HistoryEvent) int64 {
 	ev.Timestamp = now
 	x.history.add(compact(&ev))
 	if max := x.eng.opts.MaxHistoryEvents; max > 0 && x.history.n >= max {
-		x.overflow = true
+		x.overflow.Store(true)
 	}
 	return ev.ID
 }
 
-func (x *Execution) overflowed() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.overflow
-}
+func (x *Execution) overflowed() bool { return x.overflow.Load() }
 
 // pendingTask is a running task's completion: by its handler, or by
 // SendTaskSuccess/SendTaskFailure for a task token.
