@@ -116,14 +116,25 @@ var DRFunctions = map[string]DRFunction{
 		Actions:        []string{"s3:ListBucket", "glue:GetTable", "glue:GetPartitions", "glue:BatchCreatePartition"},
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
-	// Copy back objects written in B since failover.
+	// Copies back to P the objects B gained since failover (ListObjectsV2,
+	// GetObject and HeadObject on both regions' buckets, PutObject with
+	// tagging on P's).
 	"dr-copyback": {
-		Actions:        []string{"s3:ListBucket", "s3:ListBucketVersions", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
+		Actions:        []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"},
 		TimeoutSeconds: 900, MemoryMB: 1024,
 	},
-	// Merge DynamoDB items changed in B into P's table.
+	// Merges the aggregates B counted into P's table: Scan in B, the
+	// aggregate Lambda's conditional TransactWriteItems (per-item actions)
+	// and GetItem in P.
 	"dr-merge": {
-		Actions:        []string{"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
+		Actions: []string{"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+		Narrow: func(c drContext) Scope {
+			n := c.names
+			return Scope{"dynamodb": {
+				n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable()),
+				n.TableARN(c.cfg.BackupRegion, n.AggregatesTable()),
+			}}
+		},
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
 	// Traffic switch through the accelerator's us-west-2 API; it reads the
