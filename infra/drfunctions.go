@@ -111,9 +111,10 @@ var DRFunctions = map[string]DRFunction{
 		},
 		TimeoutSeconds: 30,
 	},
-	// Reconcile B's catalog against B's buckets.
+	// Reconciles a region's catalog against its buckets (ListObjectsV2,
+	// then the partitions the catalog lacks), in either region.
 	"dr-reconcile": {
-		Actions:        []string{"s3:ListBucket", "glue:GetTable", "glue:GetPartitions", "glue:BatchCreatePartition"},
+		Actions:        []string{"s3:ListBucket", "glue:GetTable", "glue:BatchGetPartition", "glue:BatchCreatePartition"},
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
 	// Copies back to P the objects B gained since failover (ListObjectsV2,
