@@ -638,8 +638,15 @@ type S3EventRecord struct {
 	EventName         string            `json:"eventName"`
 	UserIdentity      map[string]string `json:"userIdentity"`
 	RequestParameters map[string]string `json:"requestParameters"`
-	ResponseElements  map[string]string `json:"responseElements"`
+	ResponseElements  S3EventResponse   `json:"responseElements"`
 	S3                S3EventEntity     `json:"s3"`
+}
+
+// S3EventResponse is the responseElements member of an S3EventRecord: the
+// request IDs of the call that caused the event.
+type S3EventResponse struct {
+	RequestID string `json:"x-amz-request-id"`
+	HostID    string `json:"x-amz-id-2"`
 }
 
 // S3EventEntity is the s3 member of an S3EventRecord.
@@ -685,7 +692,7 @@ func (c *S3) eventBody(b *s3Bucket, v *s3Version, eventName, configID string) st
 		EventName:         eventName,
 		UserIdentity:      map[string]string{"principalId": principal},
 		RequestParameters: map[string]string{"sourceIPAddress": "127.0.0.1"},
-		ResponseElements:  map[string]string{"x-amz-request-id": v.sequencer, "x-amz-id-2": v.versionID},
+		ResponseElements:  S3EventResponse{RequestID: v.sequencer, HostID: base64.StdEncoding.EncodeToString([]byte(c.r.Name + "/" + v.sequencer))},
 		S3: S3EventEntity{
 			SchemaVersion: "1.0", ConfigurationID: configID,
 			Bucket: S3EventBucket{Name: b.name, OwnerIdentity: map[string]string{"principalId": c.r.world.Account}, ARN: "arn:aws:s3:::" + b.name},
