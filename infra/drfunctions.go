@@ -177,6 +177,10 @@ var DRFunctions = map[string]DRFunction{
 	// EndpointHealthy statistics (GetMetricStatistics has no resource-level
 	// permissions).
 	"dr-probe": {Actions: []string{"cloudwatch:GetMetricStatistics"}, TimeoutSeconds: 300},
+	// Decides whether a region is drained from CloudWatch statistics
+	// (ingest's accepted records, the consumer's iterator age) in that
+	// region; GetMetricStatistics has no resource-level permissions.
+	"dr-drain": {Actions: []string{"cloudwatch:GetMetricStatistics"}, TimeoutSeconds: 60},
 	// Build and publish the DR report.
 	"dr-report": {
 		Actions:        []string{"dynamodb:GetItem", "dynamodb:Query", "cloudwatch:PutMetricData"},
