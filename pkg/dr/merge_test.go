@@ -166,3 +166,7 @@ func BenchmarkMerge(b *testing.B) {
 	}
 	b.ReportMetric(float64(merged)/b.Elapsed().Seconds(), "markers/s")
 }
+
+func newAgg(cw *copyWorld, region string) *aggregate.Aggregator {
+	return aggregate.New(cw.w.Region(region).DynamoDB(), aggregate.Options{Table: aggTable, Region: region, Clock: cw.clk})
+}

@@ -1,0 +1,312 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/partition"
+)
+
+// VerifyInput is dr-verify's input: the drill table and the drill's state
+// (restoreError when the restore failed, restore.restoreDateTime when it
+// worked).
+type VerifyInput struct {
+	DrillTable string          `json:"drillTable"`
+	State      json.RawMessage `json:"state"`
+	Execution  string          `json:"execution"`
+}
+
+// Check is one drill check.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
+// VerifyOutput lists the checks; Passed when all passed.
+type VerifyOutput struct {
+	Checks []Check `json:"checks"`
+	Passed bool    `json:"passed"`
+}
+
+// ReplicationBound is the age after which a P object must have its replica
+// in B: S3 Replication Time Control's SLA, 99.99% within 15 minutes.
+const ReplicationBound = 15 * time.Minute
+
+// verifySample is how many restored markers are compared with P's.
+const verifySample = 20
+
+// Verify is the dr-verify step of the isolated drill. It checks that the
+// restored drill table matches P's table as of the restore time (marker
+// counts and a sample of markers), that every P object older than
+// ReplicationBound has its replica in B, and that B's catalog lists every
+// partition in B's buckets. It changes nothing.
+type Verify struct {
+	DrillDB   Scanner      // B's DynamoDB
+	PrimaryDB MarkerReader // P's DynamoDB
+	PrimaryS3 ObjectLister // P's S3
+	BackupS3  ObjectLister // B's S3
+	Catalog   CatalogAPI   // B's Glue
+	Config    Config
+	Clock     clock.Clock
+}
+
+// MarkerReader reads P's aggregates table.
+type MarkerReader interface {
+	Scanner
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+type drillState struct {
+	RestoreError json.RawMessage `json:"restoreError"`
+	Restore      struct {
+		RestoreDateTime json.RawMessage `json:"restoreDateTime"`
+	} `json:"restore"`
+}
+
+// Handle runs the checks. Errors reading a service are returned (the state
+// machine retries them); a check that finds a problem fails, with detail.
+func (v *Verify) Handle(ctx context.Context, in VerifyInput) (VerifyOutput, error) {
+	if in.DrillTable == "" {
+		return VerifyOutput{}, invalidf("drillTable is required")
+	}
+	var st drillState
+	if len(in.State) > 0 {
+		if err := json.Unmarshal(in.State, &st); err != nil {
+			return VerifyOutput{}, invalidf("state: %v", err)
+		}
+	}
+	var checks []Check
+	if len(st.RestoreError) > 0 && string(st.RestoreError) != "null" {
+		checks = append(checks, Check{Name: "restore", Passed: false, Detail: "restore failed: " + errorText(st.RestoreError)})
+	} else {
+		checks = append(checks, Check{Name: "restore", Passed: true, Detail: "drill table " + in.DrillTable + " restored"})
+		c, err := v.markers(ctx, in.DrillTable, restoreTime(st.Restore.RestoreDateTime))
+		if err != nil {
+			return VerifyOutput{}, err
+		}
+		checks = append(checks, c)
+	}
+	c, err := v.replication(ctx)
+	if err != nil {
+		return VerifyOutput{}, err
+	}
+	checks = append(checks, c)
+	if c, err = v.catalog(ctx); err != nil {
+		return VerifyOutput{}, err
+	}
+	checks = append(checks, c)
+	out := VerifyOutput{Checks: checks, Passed: true}
+	for _, c := range checks {
+		out.Passed = out.Passed && c.Passed
+	}
+	return out, nil
+}
+
+// restoreTime reads the restore's time as Step Functions renders it (an
+// RFC 3339 string, or epoch seconds); zero when absent.
+func restoreTime(raw json.RawMessage) time.Time {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t
+		}
+	}
+	var f float64
+	if json.Unmarshal(raw, &f) == nil && f > 0 {
+		return time.Unix(0, int64(f*1e9)).UTC()
+	}
+	return time.Time{}
+}
+
+// scanMarkers reads every record marker of a table.
+func scanMarkers(ctx context.Context, db Scanner, table string) ([]aggregate.Entry, error) {
+	var out []aggregate.Entry
+	var start map[string]ddbtypes.AttributeValue
+	for {
+		page, err := db.Scan(ctx, &dynamodb.ScanInput{
+			TableName: aws.String(table), ExclusiveStartKey: start,
+			FilterExpression:          aws.String("begins_with(pk, :marker)"),
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":marker": &ddbtypes.AttributeValueMemberS{Value: "R#"}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scan %s: %w", table, err)
+		}
+		for _, item := range page.Items {
+			e, err := aggregate.MarkerEntry(item)
+			if err != nil {
+				return nil, fmt.Errorf("scan %s: %w", table, err)
+			}
+			out = append(out, e)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}
+
+// markers compares the drill table with P's: P's markers counted up to
+// the restore time must all be in the drill table, and a sample of the
+// drill table's markers must be identical in P.
+func (v *Verify) markers(ctx context.Context, drill string, at time.Time) (Check, error) {
+	restored, err := scanMarkers(ctx, v.DrillDB, drill)
+	if err != nil {
+		return Check{}, err
+	}
+	primary, err := scanMarkers(ctx, v.PrimaryDB, v.Config.AggregatesTable)
+	if err != nil {
+		return Check{}, err
+	}
+	have := make(map[string]aggregate.Entry, len(restored))
+	for _, e := range restored {
+		have[e.ID] = e
+	}
+	var expected, missing int
+	var missingIDs []string
+	for _, e := range primary {
+		if !at.IsZero() && e.At.After(at) {
+			continue
+		}
+		expected++
+		if _, ok := have[e.ID]; !ok {
+			missing++
+			if len(missingIDs) < 5 {
+				missingIDs = append(missingIDs, e.ID)
+			}
+		}
+	}
+	sort.Slice(restored, func(i, j int) bool { return restored[i].ID < restored[j].ID })
+	var differ []string
+	step := max(1, len(restored)/verifySample)
+	for i := 0; i < len(restored); i += step {
+		e := restored[i]
+		got, err := v.PrimaryDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(v.Config.AggregatesTable), Key: aggregate.MarkerKey(e.ID), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return Check{}, fmt.Errorf("read marker %s in the primary: %w", e.ID, err)
+		}
+		p, err := aggregate.MarkerEntry(got.Item)
+		if err != nil || !p.Window.Equal(e.Window) || p.Bytes != e.Bytes || p.Producer != e.Producer {
+			differ = append(differ, e.ID)
+		}
+	}
+	detail := fmt.Sprintf("%d markers restored; %d of P's %d markers counted by %s are missing; %d sampled, %d differ",
+		len(restored), missing, expected, restoreLabel(at), (len(restored)+step-1)/step, len(differ))
+	if len(missingIDs) > 0 {
+		detail += "; missing e.g. " + strings.Join(missingIDs, ", ")
+	}
+	if len(differ) > 0 {
+		detail += "; differing: " + strings.Join(differ, ", ")
+	}
+	return Check{Name: "markers", Passed: missing == 0 && len(differ) == 0, Detail: detail}, nil
+}
+
+func restoreLabel(at time.Time) string {
+	if at.IsZero() {
+		return "now"
+	}
+	return at.UTC().Format(time.RFC3339)
+}
+
+// listAll lists a bucket's keys with their ETags and times.
+func listAll(ctx context.Context, c ObjectLister, bucket string, fn func(key, etag string, modified time.Time)) error {
+	var token *string
+	for {
+		page, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token})
+		if err != nil {
+			return fmt.Errorf("list %s: %w", bucket, err)
+		}
+		for _, o := range page.Contents {
+			fn(aws.ToString(o.Key), aws.ToString(o.ETag), aws.ToTime(o.LastModified))
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			return nil
+		}
+		token = page.NextContinuationToken
+	}
+}
+
+// replication checks that every P object older than ReplicationBound is
+// in B with the same ETag.
+func (v *Verify) replication(ctx context.Context) (Check, error) {
+	cutoff := v.Clock.Now().Add(-ReplicationBound)
+	var checked, missing int
+	var examples []string
+	for _, pair := range []BucketPair{{v.Config.PrimaryRawBucket, v.Config.BackupRawBucket}, {v.Config.PrimaryCuratedBucket, v.Config.BackupCuratedBucket}} {
+		inB := map[string]string{}
+		if err := listAll(ctx, v.BackupS3, pair.To, func(k, etag string, _ time.Time) { inB[k] = etag }); err != nil {
+			return Check{}, err
+		}
+		err := listAll(ctx, v.PrimaryS3, pair.From, func(k, etag string, mod time.Time) {
+			if !mod.Before(cutoff) {
+				return
+			}
+			checked++
+			if inB[k] != etag {
+				missing++
+				if len(examples) < 5 {
+					examples = append(examples, pair.From+"/"+k)
+				}
+			}
+		})
+		if err != nil {
+			return Check{}, err
+		}
+	}
+	detail := fmt.Sprintf("%d primary objects older than %s checked, %d without a replica in the backup region", checked, ReplicationBound, missing)
+	if len(examples) > 0 {
+		detail += ", e.g. " + strings.Join(examples, ", ")
+	}
+	return Check{Name: "replication", Passed: missing == 0, Detail: detail}, nil
+}
+
+// catalog checks that B's catalog has every partition in B's buckets.
+func (v *Verify) catalog(ctx context.Context) (Check, error) {
+	var total, missing int
+	var examples []string
+	for _, t := range []partition.Table{{Name: "raw", Bucket: v.Config.BackupRawBucket, Layout: partition.LayoutHive}, {Name: "curated", Bucket: v.Config.BackupCuratedBucket, Layout: partition.LayoutHive}} {
+		t, _ = t.Normalize()
+		keys, err := dataKeys(ctx, v.BackupS3, t.Bucket)
+		if err != nil {
+			return Check{}, err
+		}
+		var ps []partition.Partition
+		for _, k := range keys {
+			if p, ok, err := partition.ParseKey(t, k); err == nil && ok {
+				ps = append(ps, p)
+			}
+		}
+		miss, err := partition.Missing(ctx, v.Catalog, v.Config.GlueDatabase, t, ps)
+		if err != nil {
+			return Check{}, fmt.Errorf("read %s.%s partitions: %w", v.Config.GlueDatabase, t.Name, err)
+		}
+		seen := map[partition.Partition]bool{}
+		for _, p := range ps {
+			seen[p] = true
+		}
+		total += len(seen)
+		missing += len(miss)
+		for _, p := range miss {
+			if len(examples) < 5 {
+				examples = append(examples, t.Name+"/"+p.String())
+			}
+		}
+	}
+	detail := strconv.Itoa(total) + " partitions in the backup region's buckets, " + strconv.Itoa(missing) + " missing from its catalog"
+	if len(examples) > 0 {
+		detail += ", e.g. " + strings.Join(examples, ", ")
+	}
+	return Check{Name: "catalog", Passed: missing == 0, Detail: detail}, nil
+}

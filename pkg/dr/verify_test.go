@@ -1,0 +1,146 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/partition"
+)
+
+// drillWorld is P with aggregates (PITR on) and replicated buckets, B with
+// its catalog, and a drill table restored from P into B.
+type drillWorld struct {
+	*copyWorld
+	mw         *mergeWorld
+	drillTable string
+	restoreAt  time.Time
+}
+
+func newDrillWorld(t *testing.T, slowKey string) *drillWorld {
+	t.Helper()
+	ctx := context.Background()
+	cw := newCopyWorld(t)
+	if slowKey != "" {
+		cw.p.SetReplicationLag(func(key string, rtc bool) time.Duration {
+			if key == slowKey {
+				return 3 * time.Hour
+			}
+			return 5 * time.Second
+		})
+	}
+	pdb := cw.w.Region(regionP).DynamoDB()
+	createTable(t, pdb, aggTable, true)
+	if _, err := pdb.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(aggTable),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	mw := &mergeWorld{w: cw.w, clk: cw.clk}
+	mw.aggP = newAgg(cw, regionP)
+	for i := 0; i < 30; i++ {
+		apply(t, mw.aggP, entry(fmt.Sprintf("p-%02d", i), t0.Add(time.Duration(i)*time.Minute), "alpha"))
+	}
+	put(t, cw.p, cw.cfg.PrimaryRawBucket, "dt=2026-11-25/hr=10/a.ndjson", "a")
+	put(t, cw.p, cw.cfg.PrimaryRawBucket, "dt=2026-11-25/hr=10/b.ndjson", "b")
+	put(t, cw.p, cw.cfg.PrimaryCuratedBucket, "dt=2026-11-24/hr=23/c.parquet", "c")
+	cw.clk.Sleep(ctx, time.Hour)
+	g := createCatalog(t, cw.w, cw.cfg, regionB)
+	reg := partition.NewRegistrar(g, cw.cfg.GlueDatabase, 0)
+	for _, tb := range []partition.Table{{Name: "raw", Bucket: cw.cfg.BackupRawBucket, Layout: partition.LayoutHive}, {Name: "curated", Bucket: cw.cfg.BackupCuratedBucket, Layout: partition.LayoutHive}} {
+		tb, _ = tb.Normalize()
+		p := partition.Partition{DT: "2026-11-25", HR: "10"}
+		if tb.Name == "curated" {
+			p = partition.Partition{DT: "2026-11-24", HR: "23"}
+		}
+		if _, err := reg.Register(ctx, tb, []partition.Partition{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dw := &drillWorld{copyWorld: cw, mw: mw, drillTable: DrillTable(aggTable, execARN("drill", "d1"))}
+	out, err := cw.w.Region(regionB).DynamoDB().RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
+		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
+	// Counted after the restore point: not expected in the drill table.
+	apply(t, mw.aggP, entry("late", t0.Add(2*time.Hour), "alpha"))
+	cw.clk.Sleep(ctx, time.Hour)
+	return dw
+}
+
+func (dw *drillWorld) verify() *Verify {
+	return &Verify{DrillDB: dw.w.Region(regionB).DynamoDB(), PrimaryDB: dw.w.Region(regionP).DynamoDB(), PrimaryS3: dw.p, BackupS3: dw.b,
+		Catalog: dw.w.Region(regionB).Glue(), Config: dw.cfg, Clock: dw.clk}
+}
+
+func checkMap(out VerifyOutput) map[string]Check {
+	m := map[string]Check{}
+	for _, c := range out.Checks {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func TestVerifyPasses(t *testing.T) {
+	dw := newDrillWorld(t, "")
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	out, err := dw.verify().Handle(context.Background(), VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Passed || len(out.Checks) != 4 {
+		t.Fatalf("out = %+v, want 4 passing checks", out)
+	}
+	m := checkMap(out)
+	if !strings.Contains(m["markers"].Detail, "30 markers restored; 0 of P's 30") {
+		t.Fatalf("markers detail %q", m["markers"].Detail)
+	}
+	if !strings.Contains(m["replication"].Detail, "3 primary objects") || !strings.Contains(m["catalog"].Detail, "2 partitions") {
+		t.Fatalf("details: %q / %q", m["replication"].Detail, m["catalog"].Detail)
+	}
+}
+
+func TestVerifyFailures(t *testing.T) {
+	ctx := context.Background()
+	dw := newDrillWorld(t, "dt=2026-11-25/hr=10/b.ndjson")
+	// A partition B's catalog does not know.
+	put(t, dw.b, dw.cfg.BackupRawBucket, "dt=2026-11-25/hr=11/x.ndjson", "x")
+	// A restored marker that differs from P's.
+	if _, err := dw.w.Region(regionB).DynamoDB().UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(dw.drillTable),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "R#p-00"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "R"}},
+		UpdateExpression: aws.String("SET #b = :b"), ExpressionAttributeNames: map[string]string{"#b": "bytes"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":b": &ddbtypes.AttributeValueMemberN{Value: "999"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := dw.verify().Handle(ctx, VerifyInput{DrillTable: dw.drillTable, State: json.RawMessage(`{"restore":{}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checkMap(out)
+	if out.Passed || m["replication"].Passed || m["catalog"].Passed || m["markers"].Passed || !m["restore"].Passed {
+		t.Fatalf("out = %+v", out)
+	}
+	if !strings.Contains(m["replication"].Detail, "b.ndjson") || !strings.Contains(m["catalog"].Detail, "raw/dt=2026-11-25/hr=11") || !strings.Contains(m["markers"].Detail, "differing: p-00") {
+		t.Fatalf("details: %+v", m)
+	}
+
+	// A failed restore fails its check and skips the marker comparison.
+	out, err = dw.verify().Handle(ctx, VerifyInput{DrillTable: dw.drillTable, State: json.RawMessage(`{"restoreError":{"Error":"DynamoDb.PointInTimeRecoveryUnavailableException","Cause":"PITR off"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m = checkMap(out); m["restore"].Passed || !strings.Contains(m["restore"].Detail, "PITR off") || out.Passed {
+		t.Fatalf("restore error: %+v", out)
+	}
+	if _, ok := m["markers"]; ok {
+		t.Fatal("markers compared without a restored table")
+	}
+}
