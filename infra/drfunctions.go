@@ -181,6 +181,19 @@ var DRFunctions = map[string]DRFunction{
 	// (ingest's accepted records, the consumer's iterator age) in that
 	// region; GetMetricStatistics has no resource-level permissions.
 	"dr-drain": {Actions: []string{"cloudwatch:GetMetricStatistics"}, TimeoutSeconds: 60},
+	// The isolated drill's checks, read-only: the restored drill table in B
+	// against P's table, replicas in B for P's objects, B's catalog.
+	"dr-verify": {
+		Actions: []string{"dynamodb:Scan", "dynamodb:GetItem", "s3:ListBucket", "glue:GetTable", "glue:BatchGetPartition"},
+		Narrow: func(c drContext) Scope {
+			n := c.names
+			return Scope{"dynamodb": {
+				n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable()),
+				n.TableARN(c.cfg.BackupRegion, n.AggregatesTable()+"-drill-*"),
+			}}
+		},
+		TimeoutSeconds: 900, MemoryMB: 512,
+	},
 	// Build and publish the DR report.
 	"dr-report": {
 		Actions:        []string{"dynamodb:GetItem", "dynamodb:Query", "cloudwatch:PutMetricData"},
