@@ -55,7 +55,7 @@ func writeParquet(ctx context.Context, w io.Writer, sp *spiller) (rows, dups int
 		if err != nil {
 			return 0, 0, fmt.Errorf("read spill file %d: %w", i, err)
 		}
-		batch, err := decodeSpill(buf)
+		batch, err := decodeSpill(buf, sp.counts[i])
 		if err != nil {
 			return 0, 0, fmt.Errorf("spill file %d: %w", i, err)
 		}
@@ -72,9 +72,9 @@ func writeParquet(ctx context.Context, w io.Writer, sp *spiller) (rows, dups int
 	return rows, dups, nil
 }
 
-// decodeSpill decodes a spill file's rows; their strings share buf.
-func decodeSpill(buf []byte) ([]Row, error) {
-	var rows []Row
+// decodeSpill decodes a spill file's n rows; their strings share buf.
+func decodeSpill(buf []byte, n int) ([]Row, error) {
+	rows := make([]Row, 0, n)
 	for len(buf) > 0 {
 		var r Row
 		var ok bool

@@ -39,14 +39,15 @@ func bucketsFor(size int64) int {
 
 // spiller hash-partitions records by id into spill files.
 type spiller struct {
-	files []*os.File
-	ws    []*bufio.Writer
-	mask  uint64
-	buf   []byte
+	files  []*os.File
+	ws     []*bufio.Writer
+	counts []int // records per spill file, to size the decode slice
+	mask   uint64
+	buf    []byte
 }
 
 func newSpiller(dir string, n int) (*spiller, error) {
-	s := &spiller{mask: uint64(n - 1)}
+	s := &spiller{mask: uint64(n - 1), counts: make([]int, n)}
 	for i := range n {
 		f, err := os.Create(path.Join(dir, fmt.Sprintf("spill-%04d", i)))
 		if err != nil {
@@ -81,7 +82,9 @@ func (s *spiller) add(l *line) error {
 	b = appendBytes(b, l.producer)
 	b = appendBytes(b, l.data)
 	s.buf = b
-	if _, err := s.ws[fnv1a(l.id)&s.mask].Write(b); err != nil {
+	i := fnv1a(l.id) & s.mask
+	s.counts[i]++
+	if _, err := s.ws[i].Write(b); err != nil {
 		return fmt.Errorf("write spill file: %w", err)
 	}
 	return nil
