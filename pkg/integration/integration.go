@@ -18,10 +18,11 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"unicode"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
 // Error is a failed integration call, named as Step Functions names it.
@@ -46,47 +47,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrInvalidParameters is in the chain of every error about Parameters that
 // do not fit the action's input: a definition bug, reported as States.Runtime.
 var ErrInvalidParameters = errors.New("integration: invalid parameters")
-
-// prefixes are the exception prefixes Step Functions documents for the
-// services Pendulum calls (the "Exception prefix" column of the AWS SDK
-// integrations table). Unlisted services get their name with a capital.
-var prefixes = map[string]string{
-	"backup":                 "Backup",
-	"cloudformation":         "CloudFormation",
-	"cloudwatch":             "CloudWatch",
-	"cloudwatchlogs":         "CloudWatchLogs",
-	"dynamodb":               "DynamoDb",
-	"ec2":                    "Ec2",
-	"elasticloadbalancingv2": "ElasticLoadBalancingV2",
-	"eventbridge":            "EventBridge",
-	"firehose":               "Firehose",
-	"globalaccelerator":      "GlobalAccelerator",
-	"glue":                   "Glue",
-	"iam":                    "Iam",
-	"kinesis":                "Kinesis",
-	"kms":                    "Kms",
-	"lambda":                 "Lambda",
-	"s3":                     "S3",
-	"scheduler":              "Scheduler",
-	"sfn":                    "Sfn",
-	"sns":                    "Sns",
-	"sqs":                    "Sqs",
-	"ssm":                    "Ssm",
-	"sts":                    "Sts",
-}
-
-// Prefix returns the exception prefix of a service as named in a Resource.
-func Prefix(service string) string {
-	if p, ok := prefixes[service]; ok {
-		return p
-	}
-	if service == "" {
-		return ""
-	}
-	r := []rune(service)
-	r[0] = unicode.ToUpper(r[0])
-	return string(r)
-}
 
 // Call invokes apiAction (camelCase, as in the Resource) on client with the
 // Task's Parameters and returns the result as the integration does.
@@ -143,19 +103,16 @@ func prepare(client any, apiAction string) (reflect.Value, reflect.Value, error)
 	return m, reflect.New(t.In(1).Elem()), nil
 }
 
-// callError names a client error as Step Functions does: the AWS error code
-// with the "Exception" suffix the integration always uses (S3's
-// BucketAlreadyExists becomes S3.BucketAlreadyExistsException). Errors without
-// a service response (transport, cancellation) are the SDK client's own.
+// callError names a client error as Step Functions does (states.SDKErrorName:
+// the AWS error code with the "Exception" suffix the integration always uses,
+// so S3's BucketAlreadyExists becomes S3.BucketAlreadyExistsException).
+// Errors without a service response (transport, cancellation) are the SDK
+// client's own, SdkClientException.
 func callError(service string, err error) *Error {
-	prefix := Prefix(service)
+	prefix := states.SDKServicePrefix(service)
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return &Error{Name: prefix + ".SdkClientException", Cause: err.Error(), Err: err}
-	}
-	code := api.ErrorCode()
-	if !strings.HasSuffix(code, "Exception") {
-		code += "Exception"
 	}
 	status := 400
 	var re *smithyhttp.ResponseError
@@ -166,5 +123,5 @@ func callError(service string, err error) *Error {
 		status = 500
 	}
 	cause := fmt.Sprintf("%s (Service: %s, Status Code: %d, Error Code: %s)", api.ErrorMessage(), prefix, status, api.ErrorCode())
-	return &Error{Name: prefix + "." + code, Cause: cause, Err: err}
+	return &Error{Name: states.SDKErrorName(service, err), Cause: cause, Err: err}
 }

@@ -46,8 +46,9 @@
 // reports it ("errorString", "wrapError", "TransientError"), or the name an
 // *Error or a Namer gives.
 //
-// SDKCall turns any method with an aws-sdk-go-v2 client signature (the real
-// client, or a simulator's) into an SDKHandler; SFN serves the engine behind
+// Package github.com/pendulum-dr/pendulum/pkg/integration turns any client
+// with aws-sdk-go-v2 signatures (the real client, or a simulator's) into
+// SDKHandlers, decoding Parameters as the integration does. SFN serves the engine behind
 // the Step Functions client's signatures (StartExecution, DescribeExecution,
 // StopExecution, SendTaskSuccess/Failure/Heartbeat, GetExecutionHistory), so
 // code written for *sfn.Client runs against it unchanged.

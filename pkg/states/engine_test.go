@@ -69,8 +69,8 @@ func TestSDKErrorName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.NewReplacer(".", "", ":", "").Replace(tt.want), func(t *testing.T) {
-			if got := sdkErrorName(tt.service, tt.err); got != tt.want {
-				t.Fatalf("sdkErrorName = %q, want %q", got, tt.want)
+			if got := SDKErrorName(tt.service, tt.err); got != tt.want {
+				t.Fatalf("SDKErrorName = %q, want %q", got, tt.want)
 			}
 		})
 	}

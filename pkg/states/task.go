@@ -243,35 +243,45 @@ func parseResource(raw string) *resource {
 	return r
 }
 
-// servicePrefixes are the error-name prefixes Step Functions gives errors of
-// aws-sdk integrations, for services whose SDK name is not simply
-// capitalised.
+// servicePrefixes are the error-name prefixes Step Functions documents for
+// aws-sdk integrations (the "Exception prefix" column of its table of
+// supported services) where the prefix is not simply the capitalised
+// service name.
 var servicePrefixes = map[string]string{
-	"dynamodb": "DynamoDb", "globalaccelerator": "GlobalAccelerator", "cloudformation": "CloudFormation",
-	"cloudwatch": "CloudWatch", "sfn": "Sfn", "s3": "S3", "sqs": "Sqs", "sns": "Sns", "ec2": "Ec2",
-	"kinesis": "Kinesis", "firehose": "Firehose", "glue": "Glue", "backup": "Backup", "lambda": "Lambda",
+	"cloudformation": "CloudFormation", "cloudwatch": "CloudWatch", "cloudwatchlogs": "CloudWatchLogs",
+	"dynamodb": "DynamoDb", "elasticloadbalancingv2": "ElasticLoadBalancingV2", "eventbridge": "EventBridge",
+	"globalaccelerator": "GlobalAccelerator",
 }
 
-// sdkErrorName names an aws-sdk integration's error: an explicit name wins;
-// a smithy.APIError becomes "<Service>.<Code>" with "Exception" appended
-// where the code lacks it (S3's NoSuchKey → S3.NoSuchKeyException), as
-// Step Functions reports them.
-func sdkErrorName(service string, err error) string {
+// SDKServicePrefix returns the error-name prefix of an aws-sdk integration's
+// service as the Resource names it: "dynamodb" → "DynamoDb", "s3" → "S3".
+func SDKServicePrefix(service string) string {
+	service = strings.ToLower(service)
+	if p, ok := servicePrefixes[service]; ok {
+		return p
+	}
+	if service == "" {
+		return ""
+	}
+	return strings.ToUpper(service[:1]) + service[1:]
+}
+
+// SDKErrorName names an aws-sdk integration's error as Step Functions does:
+// an explicit name (Namer) wins; a smithy.APIError becomes
+// "<Prefix>.<Code>", with "Exception" appended where the code lacks it (S3's
+// NoSuchKey → S3.NoSuchKeyException); anything else gets ErrorName(err).
+func SDKErrorName(service string, err error) string {
 	var n Namer
 	if errors.As(err, &n) && n.ErrorName() != "" {
 		return n.ErrorName()
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		prefix, ok := servicePrefixes[strings.ToLower(service)]
-		if !ok {
-			prefix = strings.ToUpper(service[:1]) + service[1:]
-		}
 		code := api.ErrorCode()
 		if !strings.HasSuffix(code, "Exception") {
 			code += "Exception"
 		}
-		return prefix + "." + code
+		return SDKServicePrefix(service) + "." + code
 	}
 	return ErrorName(err)
 }

@@ -268,7 +268,7 @@ func (t *thread) builtin(ctx context.Context, res *resource, stateName string, t
 		}
 		out, err := h(ctx, task.Input)
 		if err != nil {
-			return nil, fail(sdkErrorName(res.service, err), causeOf(err))
+			return nil, fail(SDKErrorName(res.service, err), causeOf(err))
 		}
 		return out, nil
 	case resStartExecution:
