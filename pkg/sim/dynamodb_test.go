@@ -698,7 +698,7 @@ func FuzzDynamoDBExpression(f *testing.F) {
 		"age = :n36", "attribute_not_exists(pk) AND #st <> :active", "NOT (a < :n1 OR b BETWEEN :n1 AND :n40)",
 		"size(lst) > :two", "begins_with(#n, :s)", "contains(tags, :ss)", "a IN (:n1, :two, :n36)", "lst[2].deep = :x",
 		"SET a = a + :n1, b = list_append(if_not_exists(b, :l), :l) REMOVE c ADD d :n1 DELETE tags :ss",
-		"SET #d.city = :city", "((((a = :n1))))", "a.b.c[0][1] <> :x", "attribute_type(a, :tS)", "", "#", ":", "a[", "SET",
+		"SET #d.city = :city", "((((a = :n1))))", "pk = :s AND sk BETWEEN :n1 AND :n40", "begins_with(sk, :s) AND pk = :s", "age = :n1 OR pk = :s", "a.b.c[0][1] <> :x", "attribute_type(a, :tS)", "", "#", ":", "a[", "SET",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -710,6 +710,11 @@ func FuzzDynamoDBExpression(f *testing.F) {
 		if c, err := ddbParseCondition("ConditionExpression", expr, ddbNewExprCtx(names, vals)); err == nil {
 			ddbEval(ddbSample(), c)
 			ddbEval(nil, c)
+			for _, schema := range []*ddbSchema{{hashKey: "pk", hashType: "S", rangeKey: "sk", rngType: "N"}, {hashKey: "age", hashType: "N"}} {
+				if _, err := schema.keyCondition(c); err != nil && ddbCode(err) != "ValidationException" {
+					t.Fatalf("key condition %q: error %v is not a ValidationException", expr, err)
+				}
+			}
 		} else if ddbCode(err) != "ValidationException" {
 			t.Fatalf("condition %q: error %v is not a ValidationException", expr, err)
 		}
