@@ -70,9 +70,10 @@ lint: fmt-check vet
 	  "$$($(GO) env GOPATH)/bin/staticcheck" ./...; \
 	else echo "lint: staticcheck is not served by the module proxy here; ran gofmt and go vet"; fi
 
-## asl: validate every state machine with asl-validator (npm)
+## asl: validate every state machine with our validator and with asl-validator (npm)
 asl: $(NPM_STAMP)
-	@if [ -n "$(ASL)" ]; then $(NODE_BIN)/asl-validator $(foreach f,$(ASL),--json-path $(f)); else echo "asl: no state machines yet"; fi
+	$(GO) run ./cmd/pendulum states validate $(ASL)
+	$(NODE_BIN)/asl-validator $(foreach f,$(ASL),--json-path $(f))
 
 clean:
 	rm -rf dist cdk.out
