@@ -115,7 +115,7 @@ func TestVerifyFailures(t *testing.T) {
 	put(t, dw.b, dw.cfg.BackupRawBucket, "dt=2026-11-25/hr=11/x.ndjson", "x")
 	// A restored marker that differs from P's.
 	if _, err := dw.w.Region(regionB).DynamoDB().UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(dw.drillTable),
-		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "R#p-00"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "R"}},
+		Key:              map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "R#p-00"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "R"}},
 		UpdateExpression: aws.String("SET #b = :b"), ExpressionAttributeNames: map[string]string{"#b": "bytes"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":b": &ddbtypes.AttributeValueMemberN{Value: "999"}}}); err != nil {
 		t.Fatal(err)
