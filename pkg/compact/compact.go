@@ -29,6 +29,14 @@
 //
 // Rows are ordered by hash(id) spill file, then by id: deterministic, not
 // globally sorted. Snappy compression; row groups of at most RowGroupRows rows.
+//
+// An hour with no rows (no objects, only marker files, only canaries) writes
+// no file and reports rows 0 and key "": an empty Parquet file would only
+// add a partition with nothing in it.
+//
+// The compactor runs on one goroutine: the work is deterministic by
+// construction, and the same code runs inside the local drill, whose virtual
+// clock must see every goroutine it waits for.
 package compact
 
 import (
