@@ -94,7 +94,9 @@ type s3Version struct {
 // S3 returns the region's S3 service.
 func (r *Region) S3() *S3 {
 	return r.service("s3", func() any {
-		return &S3{r: r, buckets: make(map[string]*s3Bucket), lag: s3DefaultLag, retry: time.Minute}
+		c := &S3{r: r, buckets: make(map[string]*s3Bucket), lag: s3DefaultLag, retry: time.Minute}
+		r.world.onRegionChange(c.settle)
+		return c
 	}).(*S3)
 }
 
@@ -1180,10 +1182,37 @@ func (c *S3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsIn
 
 // s3Repl is one replication waiting in the queue.
 type s3Repl struct {
-	due    time.Time
-	bucket string
-	v      *s3Version
-	dest   string
+	due     time.Time
+	bucket  string
+	v       *s3Version
+	dest    string
+	blocked bool // waiting for a region to come back
+}
+
+// settle runs around every SetDown: replications that were waiting for a
+// region that is now up are due at once rather than at their next retry.
+func (c *S3) settle() {
+	w := c.r.world
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w.Down(c.r.Name) {
+		return
+	}
+	now, changed := c.now(), false
+	for i := range c.queue {
+		r := &c.queue[i]
+		if !r.blocked || !r.due.After(now) {
+			continue
+		}
+		if dr := w.s3FindBucket(r.dest); dr != nil && w.Down(dr.Name) {
+			continue
+		}
+		r.due, r.blocked, changed = now, false, true
+	}
+	if changed {
+		sort.SliceStable(c.queue, func(i, j int) bool { return c.queue[i].due.Before(c.queue[j].due) })
+		c.armLocked()
+	}
 }
 
 // scheduleLocked arranges the replication of v under rule (nil: none).
@@ -1275,7 +1304,7 @@ func (c *S3) replicate(r s3Repl) {
 		// A down source keeps the object stuck there (the RPO); a down
 		// destination leaves it PENDING, as S3 does for a temporary outage.
 		c.mu.Lock()
-		r.due = c.now().Add(c.retry)
+		r.due, r.blocked = c.now().Add(c.retry), true
 		c.enqueueLocked(r)
 		c.mu.Unlock()
 		return

@@ -418,6 +418,23 @@ func TestS3ReplicationOutages(t *testing.T) {
 			t.Fatalf("after destination back: %q, want COMPLETED", st)
 		}
 	})
+	t.Run("CatchUpWhenRegionReturns", func(t *testing.T) {
+		w, clk := s3TestWorld(t)
+		ctx := context.Background()
+		p, b := w.Region(s3TestP).S3(), w.Region(s3TestB).S3()
+		s3MustBucket(t, p, "src", true)
+		s3MustBucket(t, b, "dst", true)
+		s3Replicate(t, p, "src", "dst", true)
+		p.SetReplicationRetry(6 * time.Hour) // only the region's return can explain a prompt catch-up
+		w.SetDown(s3TestB, true)
+		s3MustPut(t, p, "src", "k", "v")
+		_ = clk.Sleep(ctx, time.Minute)
+		w.SetDown(s3TestB, false)
+		_ = clk.Sleep(ctx, time.Second)
+		if st, _ := s3Status(t, p, "src", "k"); st != s3types.ReplicationStatusCompleted {
+			t.Fatalf("a second after the destination came back: %s, want COMPLETED", st)
+		}
+	})
 	t.Run("InjectedFailure", func(t *testing.T) {
 		w, clk := s3TestWorld(t)
 		p, b := w.Region(s3TestP).S3(), w.Region(s3TestB).S3()
