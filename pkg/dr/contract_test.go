@@ -1,0 +1,159 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+)
+
+// stepInputs maps each ${DrXxxFunctionArn} placeholder to the input type
+// of its step.
+var stepInputs = map[string]any{
+	"Control": ControlInput{}, "Stack": StackInput{}, "Restore": RestoreInput{}, "Reconcile": ReconcileInput{},
+	"Traffic": TrafficInput{}, "Probe": ProbeInput{}, "Copyback": CopyInput{}, "Merge": MergeInput{},
+	"Drain": DrainInput{}, "Verify": VerifyInput{}, "Report": ReportInput{},
+}
+
+func jsonFields(v any) map[string]bool {
+	out := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out[name] = true
+	}
+	return out
+}
+
+// TestStateMachineContract reads the DR state machines (statemachines/,
+// or DR_ASL_DIR while they live elsewhere) and checks that every dr-*
+// Lambda task passes only fields its step's input has, and retries or
+// catches only error names the Go code produces.
+func TestStateMachineContract(t *testing.T) {
+	dir := os.Getenv("DR_ASL_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "statemachines")
+	}
+	re := regexp.MustCompile(`^\$\{Dr(\w+)FunctionArn\}$`)
+	found := 0
+	for _, name := range []string{"failover", "failback", "drill"} {
+		raw, err := os.ReadFile(filepath.Join(dir, name+".asl.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var walk func(states map[string]any)
+		walk = func(states map[string]any) {
+			for sname, s := range states {
+				st := s.(map[string]any)
+				for _, b := range asSlice(st["Branches"]) {
+					walk(b.(map[string]any)["States"].(map[string]any))
+				}
+				res, _ := st["Resource"].(string)
+				m := re.FindStringSubmatch(res)
+				if m == nil {
+					continue
+				}
+				found++
+				in, ok := stepInputs[m[1]]
+				if !ok {
+					t.Errorf("%s.%s: no step for %s", name, sname, res)
+					continue
+				}
+				fields := jsonFields(in)
+				params, _ := st["Parameters"].(map[string]any)
+				for k := range params {
+					if !fields[strings.TrimSuffix(k, ".$")] {
+						t.Errorf("%s.%s passes %q, which %T does not have", name, sname, k, in)
+					}
+				}
+				for _, key := range []string{"Retry", "Catch"} {
+					for _, r := range asSlice(st[key]) {
+						for _, e := range asSlice(r.(map[string]any)["ErrorEquals"]) {
+							n := e.(string)
+							if !strings.HasPrefix(n, "States.") && !strings.HasPrefix(n, "Lambda.") && !contains(fault.Names, n) {
+								t.Errorf("%s.%s %s on %q: no Go error has that name", name, sname, key, n)
+							}
+						}
+					}
+				}
+			}
+		}
+		walk(doc["States"].(map[string]any))
+	}
+	if found == 0 {
+		t.Skipf("no DR state machines in %s (set DR_ASL_DIR)", dir)
+	}
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEdgeNamesErrors checks that Edge returns the pkg/fault type whose
+// name the state machines match.
+func TestEdgeNamesErrors(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{invalidf("bad"), "*fault.InvalidInputError"},
+		{conflictf("held"), "*fault.ConflictError"},
+		{notFoundf("none"), "*fault.NotFoundError"},
+		{transientf("later"), "*fault.TransientError"},
+		{errors.New("other"), "*fault.InternalError"},
+	}
+	for _, tc := range tests {
+		h := Edge("test", log, func(ctx context.Context, in int) (int, error) { return 0, tc.err })
+		_, err := h(context.Background(), 1)
+		if got := reflect.TypeOf(err).String(); got != tc.want {
+			t.Errorf("Edge(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+	ok := Edge("test", log, func(ctx context.Context, in int) (int, error) { return in + 1, nil })
+	if out, err := ok(context.Background(), 1); out != 2 || err != nil {
+		t.Fatalf("success path = %d, %v", out, err)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{}
+	for _, v := range (&Config{}).envVars() {
+		env[v.name] = "x-" + strings.ToLower(v.name)
+	}
+	env["PRIMARY_REGION"], env["BACKUP_REGION"] = regionP, regionB
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil || cfg.ControlTable != "x-control_table" || cfg.GlobalRegion != "x-global_region" {
+		t.Fatalf("cfg = %+v, %v", cfg, err)
+	}
+	delete(env, "CONTROL_TABLE")
+	delete(env, "ACCELERATOR_ARN")
+	env["BACKUP_REGION"] = regionP
+	_, err = ConfigFromEnv(func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "CONTROL_TABLE, ACCELERATOR_ARN") || !strings.Contains(err.Error(), "must differ") {
+		t.Fatalf("err = %v", err)
+	}
+}
