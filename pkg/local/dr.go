@@ -3,10 +3,12 @@ package local
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
@@ -75,6 +77,39 @@ func (l *Local) wireDR(reg *states.Registry) error {
 
 	probe := &dr.Probe{HTTP: l.HTTPClient(), Metrics: rb.CloudWatch(), VantageRegion: B, Clock: l.Clock}
 	reg.HandleLambda(fn("dr-probe"), Lambda(probe.Handle))
+
+	cfg := l.DRConfig()
+	reconcile := &dr.Reconcile{Config: cfg, Database: l.Names.GlueDatabase(), Clients: func(region string) (dr.ObjectLister, dr.CatalogAPI, error) {
+		if err := l.knownRegion(region); err != nil {
+			return nil, nil, err
+		}
+		r := l.World.Region(region)
+		return r.S3(), r.Glue(), nil
+	}}
+	reg.HandleLambda(fn("dr-reconcile"), Lambda(reconcile.Handle))
+
+	P := l.Regions.Primary
+	rp := l.World.Region(P)
+	copyback := &dr.CopyBack{B: rb.S3(), P: rp.S3(), Clock: l.Clock, Budget: dr.DefaultBudget, Buckets: []dr.BucketPair{
+		{From: cfg.BackupRawBucket, To: cfg.PrimaryRawBucket}, {From: cfg.BackupCuratedBucket, To: cfg.PrimaryCuratedBucket}}}
+	reg.HandleLambda(fn("dr-copyback"), Lambda(copyback.Handle))
+
+	merge := &dr.Merge{B: rb.DynamoDB(), Table: l.Names.AggregatesTable(), BackupRegion: B, Clock: l.Clock, Budget: dr.DefaultBudget,
+		P: aggregate.New(rp.DynamoDB(), aggregate.Options{Table: l.Names.AggregatesTable(), Region: P, Clock: l.Clock})}
+	reg.HandleLambda(fn("dr-merge"), Lambda(merge.Handle))
+
+	drain := &dr.Drain{ConsumerFunction: l.Names.Function("aggregate"), IngestQuiet: time.Minute, MaxConsumerLag: time.Second,
+		Clock: l.Clock, Config: cfg, Metrics: func(region string) (dr.MetricStatistics, error) {
+			if err := l.knownRegion(region); err != nil {
+				return nil, err
+			}
+			return l.World.Region(region).CloudWatch(), nil
+		}}
+	reg.HandleLambda(fn("dr-drain"), Lambda(drain.Handle))
+
+	verify := &dr.Verify{DrillDB: rb.DynamoDB(), PrimaryDB: rp.DynamoDB(), PrimaryS3: rp.S3(), BackupS3: rb.S3(), Catalog: rb.Glue(),
+		Config: cfg, Clock: l.Clock}
+	reg.HandleLambda(fn("dr-verify"), Lambda(verify.Handle))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
@@ -177,8 +178,27 @@ func (l *Local) startConsumer(region string) {
 	r := l.World.Region(region)
 	agg := aggregate.New(r.DynamoDB(), aggregate.Options{Table: l.Names.AggregatesTable(), Region: region, Clock: l.Clock})
 	h := aggregate.NewHandler(agg, l.log.With("function", "aggregate", "region", region))
+	cw := r.CloudWatch()
+	fnName := l.Names.Function("aggregate")
+	// Lambda publishes the mapping's IteratorAge (AWS/Lambda, FunctionName):
+	// the age of the newest record handed over, which dr-drain reads.
+	handle := func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		now := l.Clock.Now()
+		var newest time.Time
+		for _, rec := range ev.Records {
+			if at := rec.Kinesis.ApproximateArrivalTimestamp.Time; at.After(newest) {
+				newest = at
+			}
+		}
+		if !newest.IsZero() {
+			age := max(now.Sub(newest), 0)
+			_ = cw.IngestEMF(fmt.Appendf(nil, `{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"AWS/Lambda","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"IteratorAge","Unit":"Milliseconds"}]}]},"FunctionName":%q,"IteratorAge":%d}`,
+				now.UnixMilli(), fnName, age.Milliseconds()))
+		}
+		return h.Handle(ctx, ev)
+	}
 	esm := r.Kinesis().NewEventSourceMapping(sim.KinesisESMConfig{Stream: l.Names.Stream(), BatchSize: 100,
-		FunctionARN: l.Names.FunctionARN(region, "aggregate")}, h.Handle)
+		FunctionARN: l.Names.FunctionARN(region, "aggregate")}, handle)
 	ctx, cancel := context.WithCancel(l.ctx)
 	rt.esmCancel, rt.esm = cancel, esm
 	s := l.Clock.Go(func() { _ = esm.Run(ctx) })
