@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -317,5 +318,41 @@ func TestControlTransientWhenTableUnreachable(t *testing.T) {
 	w.SetDown(regionB, true)
 	if _, err := c.Handle(context.Background(), begin("failover", execARN("failover", "a"), `{}`)); kindOf(err) != "transient" {
 		t.Fatalf("err = %v, want transient", err)
+	}
+}
+
+// racingDB lets another execution take the lock between this call's read
+// and its conditional write, once.
+type racingDB struct {
+	ControlDB
+	race func()
+}
+
+func (r *racingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opt ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if r.race != nil {
+		race := r.race
+		r.race = nil
+		race()
+	}
+	return r.ControlDB.PutItem(ctx, in, opt...)
+}
+
+func TestControlLostRaceRereads(t *testing.T) {
+	ctx := context.Background()
+	c, f, _ := newControl(t)
+	other := *c
+	winner := execARN("failover", "winner")
+	f.status[winner] = sfntypes.ExecutionStatusRunning
+	c.DB = &racingDB{ControlDB: c.DB, race: func() {
+		if _, err := other.Handle(ctx, begin("failover", winner, `{}`)); err != nil {
+			t.Errorf("winner: %v", err)
+		}
+	}}
+	_, err := c.Handle(ctx, begin("failover", execARN("failover", "loser"), `{}`))
+	if kindOf(err) != "conflict" || !strings.Contains(err.Error(), winner) {
+		t.Fatalf("loser: %v, want conflict naming the winner", err)
+	}
+	if r := mustMode(t, c, ModeFailingOver); r.Execution != winner || r.Version != 1 {
+		t.Fatalf("record = %+v", r)
 	}
 }

@@ -68,6 +68,12 @@ func (s *Stack) Handle(ctx context.Context, in StackInput) (StackOutput, error) 
 		return StackOutput{}, err
 	}
 	out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(in.StackName)})
+	var missing smithy.APIError
+	if errors.As(err, &missing) && missing.ErrorCode() == "ValidationError" && strings.HasSuffix(missing.ErrorMessage(), "does not exist") {
+		// CloudFormation reports a missing stack as a ValidationError told
+		// apart only by its message.
+		return StackOutput{}, notFoundf("stack %s in %s does not exist: %v", in.StackName, in.Region, err)
+	}
 	if err != nil {
 		return StackOutput{}, fmt.Errorf("describe stack %s in %s: %w", in.StackName, in.Region, err)
 	}

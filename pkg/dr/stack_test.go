@@ -103,7 +103,7 @@ func TestStackErrors(t *testing.T) {
 	}{
 		{name: "MissingFields", in: StackInput{}, want: "invalid"},
 		{name: "UnknownParameter", in: StackInput{Region: regionB, StackName: stackB, Parameters: map[string]string{"Nope": "1"}}, want: "invalid"},
-		{name: "NoSuchStack", in: StackInput{Region: regionB, StackName: "nope", Parameters: map[string]string{"Active": "true"}}, want: "invalid"},
+		{name: "NoSuchStack", in: StackInput{Region: regionB, StackName: "nope", Parameters: map[string]string{"Active": "true"}}, want: "not found"},
 		{name: "RegionDown", in: StackInput{Region: regionB, StackName: stackB, Parameters: map[string]string{"Active": "true"}}, down: true, want: "transient"},
 	}
 	for _, tc := range tests {
