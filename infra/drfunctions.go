@@ -194,10 +194,16 @@ var DRFunctions = map[string]DRFunction{
 		},
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
-	// Build and publish the DR report.
+	// Builds the DR report from the execution history, records it on the
+	// control record and publishes its figures as CloudWatch metrics.
 	"dr-report": {
-		Actions:        []string{"dynamodb:GetItem", "dynamodb:Query", "cloudwatch:PutMetricData"},
-		Publishes:      true,
+		Actions: []string{"states:GetExecutionHistory", "dynamodb:GetItem", "dynamodb:PutItem", "cloudwatch:PutMetricData"},
+		Narrow: func(c drContext) Scope {
+			return Scope{
+				"dynamodb": {c.names.TableARN(c.cfg.BackupRegion, c.names.ControlTable())},
+				"states":   {fmt.Sprintf("arn:aws:states:%s:%s:execution:%s-*", c.cfg.BackupRegion, c.cfg.Account, c.names.Prefix)},
+			}
+		},
 		TimeoutSeconds: 60,
 	},
 }
