@@ -110,6 +110,9 @@ func (l *Local) wireDR(reg *states.Registry) error {
 	verify := &dr.Verify{DrillDB: rb.DynamoDB(), PrimaryDB: rp.DynamoDB(), PrimaryS3: rp.S3(), BackupS3: rb.S3(), Catalog: rb.Glue(),
 		Config: cfg, Clock: l.Clock}
 	reg.HandleLambda(fn("dr-verify"), Lambda(verify.Handle))
+
+	report := &dr.Report{History: sfnClient, Control: control, Metrics: rb.CloudWatch(), Clock: l.Clock}
+	reg.HandleLambda(fn("dr-report"), Lambda(report.Handle))
 	return nil
 }
 
