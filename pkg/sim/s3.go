@@ -35,8 +35,8 @@ const s3ServiceID = "S3"
 // made on the world's clock (one AfterFunc drains every replication due at
 // an instant), never by a real-time goroutine.
 // While the source or the destination region is down the version stays
-// PENDING and is retried every S3ReplicationRetry, as S3 keeps a temporary
-// outage's objects PENDING (AWS-FACTS.md "S3 replication").
+// PENDING, as S3 keeps a temporary outage's objects PENDING (AWS-FACTS.md
+// "S3 replication"), and replicates as soon as both regions are up again.
 type S3 struct {
 	r *Region
 
@@ -44,10 +44,10 @@ type S3 struct {
 	buckets map[string]*s3Bucket
 	seq     uint64 // version IDs and sequencers
 	lag     func(key string, rtc bool) time.Duration
-	retry   time.Duration
 	fail    func(key string) bool // replications to fail, for drills
 
 	queue     []s3Repl // replications by due time
+	parked    []s3Repl // replications waiting for a region to come back
 	timerAt   time.Time
 	stopTimer func() bool // non-nil while a drain timer is armed
 }
@@ -94,7 +94,7 @@ type s3Version struct {
 // S3 returns the region's S3 service.
 func (r *Region) S3() *S3 {
 	return r.service("s3", func() any {
-		c := &S3{r: r, buckets: make(map[string]*s3Bucket), lag: s3DefaultLag, retry: time.Minute}
+		c := &S3{r: r, buckets: make(map[string]*s3Bucket), lag: s3DefaultLag}
 		r.world.onRegionChange(c.settle)
 		return c
 	}).(*S3)
@@ -134,14 +134,6 @@ func (c *S3) SetReplicationFailure(fail func(key string) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fail = fail
-}
-
-// SetReplicationRetry sets how often a PENDING replication blocked by a
-// region outage is retried (default one minute).
-func (c *S3) SetReplicationRetry(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.retry = d
 }
 
 // CountByReplicationStatus counts the object versions (delete markers
@@ -1182,37 +1174,33 @@ func (c *S3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsIn
 
 // s3Repl is one replication waiting in the queue.
 type s3Repl struct {
-	due     time.Time
-	bucket  string
-	v       *s3Version
-	dest    string
-	blocked bool // waiting for a region to come back
+	due    time.Time
+	bucket string
+	v      *s3Version
+	dest   string
 }
 
-// settle runs around every SetDown: replications that were waiting for a
-// region that is now up are due at once rather than at their next retry.
+// settle runs around every SetDown: parked replications whose regions are
+// both up again are due at once. No timer runs while a region is down, so an
+// outage costs nothing until it ends.
 func (c *S3) settle() {
 	w := c.r.world
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if w.Down(c.r.Name) {
+	if len(c.parked) == 0 || w.Down(c.r.Name) {
 		return
 	}
-	now, changed := c.now(), false
-	for i := range c.queue {
-		r := &c.queue[i]
-		if !r.blocked || !r.due.After(now) {
-			continue
-		}
+	now := c.now()
+	kept := c.parked[:0]
+	for _, r := range c.parked {
 		if dr := w.s3FindBucket(r.dest); dr != nil && w.Down(dr.Name) {
+			kept = append(kept, r)
 			continue
 		}
-		r.due, r.blocked, changed = now, false, true
+		r.due = now
+		c.enqueueLocked(r)
 	}
-	if changed {
-		sort.SliceStable(c.queue, func(i, j int) bool { return c.queue[i].due.Before(c.queue[j].due) })
-		c.armLocked()
-	}
+	c.parked = kept
 }
 
 // scheduleLocked arranges the replication of v under rule (nil: none).
@@ -1290,7 +1278,7 @@ func (c *S3) ReplicationBacklog(bucket string) (ops int, bytes int64) {
 func (c *S3) PendingReplication() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.queue)
+	return len(c.queue) + len(c.parked)
 }
 
 // replicate copies r.v to the destination bucket, or leaves it PENDING and
@@ -1304,9 +1292,11 @@ func (c *S3) replicate(r s3Repl) {
 		// A down source keeps the object stuck there (the RPO); a down
 		// destination leaves it PENDING, as S3 does for a temporary outage.
 		c.mu.Lock()
-		r.due, r.blocked = c.now().Add(c.retry), true
-		c.enqueueLocked(r)
+		c.parked = append(c.parked, r)
 		c.mu.Unlock()
+		// The region may have come back between the check above and the
+		// parking: settle again so the entry cannot miss its wake-up.
+		c.settle()
 		return
 	}
 	status := s3types.ReplicationStatusCompleted

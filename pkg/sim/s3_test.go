@@ -425,7 +425,6 @@ func TestS3ReplicationOutages(t *testing.T) {
 		s3MustBucket(t, p, "src", true)
 		s3MustBucket(t, b, "dst", true)
 		s3Replicate(t, p, "src", "dst", true)
-		p.SetReplicationRetry(6 * time.Hour) // only the region's return can explain a prompt catch-up
 		w.SetDown(s3TestB, true)
 		s3MustPut(t, p, "src", "k", "v")
 		_ = clk.Sleep(ctx, time.Minute)
