@@ -23,7 +23,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as one JSON document (progress goes to stderr)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	fs.IntVar(&cfg.Producers, "producers", 2, "number of producers")
-	fs.Float64Var(&cfg.Rate, "rate", 5, "records per second per producer")
+	fs.Float64Var(&cfg.Rate, "rate", 2, "records per second per producer")
 	fs.DurationVar(&cfg.Warmup, "warmup", 20*time.Minute, "virtual time the workload runs before the primary fails")
 	fs.DurationVar(&cfg.Outage, "outage", 30*time.Minute, "virtual time the primary region is down")
 	fs.IntVar(&cfg.MinHealthyMinutes, "min-healthy", 10, "minutes the primary must be healthy before failback")

@@ -40,7 +40,7 @@ import (
 // Config is the scenario's knobs. Zero values take the defaults.
 type Config struct {
 	// Producers is how many producers send (2); Rate is the records per
-	// second each sends (5).
+	// second each sends (2).
 	Producers int
 	Rate      float64
 	// Warmup is how long the workload runs before P fails (20 min).
@@ -72,7 +72,7 @@ func (c *Config) defaults() {
 		c.Producers = 2
 	}
 	if c.Rate <= 0 {
-		c.Rate = 5
+		c.Rate = 2
 	}
 	if c.Warmup <= 0 {
 		c.Warmup = 20 * time.Minute
@@ -231,21 +231,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.progress("outage", "%s is down", P)
 	var failoverX *states.Execution
 	fullRTO := time.Duration(0)
-	for l.Now().Sub(down) < cfg.Outage {
-		if err := l.Sleep(ctx, 15*time.Second); err != nil {
-			return nil, err
-		}
-		if failoverX == nil {
-			if arns := l.AlarmExecutions(); len(arns) > 0 {
-				failoverX, _ = l.Engine.Execution(arns[0])
-				rep.AlarmSeconds = l.Now().Sub(down).Seconds()
-				r.progress("failover", "alarm started failover %s", failoverX.Name())
+	failoverDone := false
+	// watch advances time in 15 s steps for d, noting when the alarm starts
+	// failover and when B's aggregates first count a record B acknowledged.
+	watch := func(d time.Duration) error {
+		for end := l.Now().Add(d); l.Now().Before(end); {
+			if err := l.Sleep(ctx, 15*time.Second); err != nil {
+				return err
+			}
+			if failoverX == nil {
+				if arns := l.AlarmExecutions(); len(arns) > 0 {
+					failoverX, _ = l.Engine.Execution(arns[0])
+					rep.AlarmSeconds = l.Now().Sub(down).Seconds()
+					r.progress("failover", "alarm started failover %s", failoverX.Name())
+				}
+			}
+			if failoverX != nil && !failoverDone && failoverX.Done().Fired() {
+				failoverDone = true
+				r.progress("failover", "%s ended: %s", failoverX.Name(), failoverX.Result().Status)
+			}
+			if fullRTO == 0 && r.backupCounted(ctx) {
+				fullRTO = l.Now().Sub(down)
+				r.progress("failover", "records acknowledged by %s are counted in its aggregates", B)
 			}
 		}
-		if fullRTO == 0 && r.backupCounted(ctx) {
-			fullRTO = l.Now().Sub(down)
-			r.progress("failover", "records acknowledged by %s are counted in its aggregates", B)
-		}
+		return nil
+	}
+	if err := watch(cfg.Outage); err != nil {
+		return nil, err
 	}
 	if failoverX != nil {
 		res, err := failoverX.Wait(ctx)
@@ -257,17 +270,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	} else {
 		r.progress("failover", "the alarm never started failover")
 	}
+	// P comes back; failback once it has been healthy long enough.
+	l.World.SetDown(P, false)
+	r.progress("recovery", "%s is back; failback after %d healthy minutes", P, cfg.MinHealthyMinutes)
+	if err := watch(time.Duration(cfg.MinHealthyMinutes+2) * time.Minute); err != nil {
+		return nil, err
+	}
 	if fb := l.RegionStats(B).FirstAck; !fb.IsZero() {
 		rep.IngestRTOSeconds = fb.Sub(down).Seconds()
 	}
 	rep.FullRTOSeconds = fullRTO.Seconds()
-
-	// P comes back; failback once it has been healthy long enough.
-	l.World.SetDown(P, false)
-	r.progress("recovery", "%s is back; failback after %d healthy minutes", P, cfg.MinHealthyMinutes)
-	if err := l.Sleep(ctx, time.Duration(cfg.MinHealthyMinutes+2)*time.Minute); err != nil {
-		return nil, err
-	}
 	if rep.Failover != nil && rep.Failover.Status == string(states.StatusSucceeded) {
 		input := fmt.Sprintf(`{"reason":"drill","minHealthyMinutes":%d,"approval":%t}`, cfg.MinHealthyMinutes, cfg.Approval)
 		arn, err := l.StartExecution(ctx, "failback", "", input)
