@@ -9,6 +9,8 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 ASL       := $(wildcard statemachines/*.asl.json)
 NPM_STAMP := tools/node_modules/.package-lock.json
 NODE_BIN  := tools/node_modules/.bin
+# The Lambda runtime interface emulator, for the bootstrap test (functions/functions_test.go).
+RIE       := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 
 # The CDK CLI and jsii make no network attempt and print no Node end-of-life banner.
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -18,9 +20,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 all: build
 
-## deps: Go modules and the pinned npm tools (CDK CLI, asl-validator)
+## deps: Go modules, the Lambda runtime interface emulator and the pinned npm tools (CDK CLI, asl-validator)
 deps: $(NPM_STAMP)
 	$(GO) mod download
+	CGO_ENABLED=0 $(GO) install $(RIE)
 
 $(NPM_STAMP): tools/package.json tools/package-lock.json
 	npm ci --prefix tools --no-audit --no-fund --loglevel=error
