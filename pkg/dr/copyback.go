@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -83,6 +84,8 @@ type CopyBack struct {
 	Buckets []BucketPair // B's raw and curated buckets → P's
 	Clock   clock.Clock
 	Budget  Budget
+	// Workers is how many objects are copied at once (DefaultCopyWorkers).
+	Workers int
 }
 
 type copyCursor struct {
@@ -128,26 +131,103 @@ func (c *CopyBack) Handle(ctx context.Context, in CopyInput) (CopyOutput, error)
 		if err != nil {
 			return CopyOutput{}, fmt.Errorf("list %s after %q: %w", pair.From, cur.After, err)
 		}
+		var todo []string
 		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			if err := ctx.Err(); err != nil {
-				return CopyOutput{}, fmt.Errorf("copy back %s: %w", pair.From, err)
-			}
 			totals.Listed++
 			m.items++
 			if !aws.ToTime(o.LastModified).Before(from) {
-				if err := c.one(ctx, pair, key, in.Pass, &totals); err != nil {
-					// The cursor stays before this key: a retry redoes it.
-					return CopyOutput{}, err
-				}
+				todo = append(todo, aws.ToString(o.Key))
 			}
-			cur.After = key
+		}
+		// The cursor moves past the page only when every object of it is
+		// done: a failure returns an error and the retry redoes the page,
+		// skipping what was copied (same ETag in P).
+		if err := c.page(ctx, pair, todo, in.Pass, &totals); err != nil {
+			return CopyOutput{}, err
+		}
+		if n := len(page.Contents); n > 0 {
+			cur.After = aws.ToString(page.Contents[n-1].Key)
 		}
 		if !aws.ToBool(page.IsTruncated) {
 			cur = copyCursor{Bucket: cur.Bucket + 1}
 		}
 	}
 	return CopyOutput{Cursor: nil, Totals: totals}, nil
+}
+
+// DefaultCopyWorkers is how many objects a call copies at once: each
+// object costs a few round trips (two HEADs, a GET and a PUT), so
+// concurrency, not bandwidth, bounds a copy of many small objects.
+const DefaultCopyWorkers = 16
+
+// page copies keys with up to Workers objects in flight, on the step's
+// clock so the local drill's virtual time stays in charge.
+func (c *CopyBack) page(ctx context.Context, pair BucketPair, keys []string, pass int, t *CopyTotals) error {
+	workers := c.Workers
+	if workers <= 0 {
+		workers = DefaultCopyWorkers
+	}
+	workers = min(workers, len(keys))
+	if workers <= 1 {
+		for _, k := range keys {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("copy back %s: %w", pair.From, err)
+			}
+			if err := c.one(ctx, pair, k, pass, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		sum   CopyTotals
+	)
+	work := func() {
+		var mine CopyTotals
+		for {
+			mu.Lock()
+			if next == len(keys) || first != nil {
+				sum.Copied, sum.Skipped, sum.Replicas = sum.Copied+mine.Copied, sum.Skipped+mine.Skipped, sum.Replicas+mine.Replicas
+				mu.Unlock()
+				return
+			}
+			k := keys[next]
+			next++
+			mu.Unlock()
+			err := ctx.Err()
+			if err == nil {
+				err = c.one(ctx, pair, k, pass, &mine)
+			}
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}
+	}
+	done := make([]*clock.Signal, workers)
+	for i := range done {
+		done[i] = c.Clock.Go(work)
+	}
+	for _, d := range done {
+		// Background: the workers stop on their own once ctx is done;
+		// waiting for them keeps no goroutine behind the call.
+		if err := c.Clock.Await(context.Background(), d, 0); err != nil {
+			return fmt.Errorf("copy back %s: %w", pair.From, err)
+		}
+	}
+	if first != nil {
+		return first
+	}
+	t.Copied += sum.Copied
+	t.Skipped += sum.Skipped
+	t.Replicas += sum.Replicas
+	return nil
 }
 
 // one examines and, if needed, copies one object.
