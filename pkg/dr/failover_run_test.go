@@ -1,0 +1,196 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/integration"
+	"github.com/pendulum-dr/pendulum/pkg/states"
+)
+
+// lambdaOf adapts a step to the engine's Lambda handler: the payload is
+// the step's input, its output the task result, its error named as the
+// Lambda runtime names it.
+func lambdaOf[I, O any](step string, h func(context.Context, I) (O, error)) states.LambdaHandler {
+	edge := Edge(step, slog.New(slog.NewJSONHandler(io.Discard, nil)), h)
+	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		var in I
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, invalidf("decode %s input: %v", step, err)
+		}
+		out, err := edge(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	}
+}
+
+// TestFailoverStateMachineRun runs failover.asl.json (statemachines/ or
+// DR_ASL_DIR) on the engine with these steps against the simulator: P
+// down, B's stack activated, P's table restored into B, B's catalog
+// reconciled, traffic promoted, the record FAILED_OVER; a re-run is a no-op.
+func TestFailoverStateMachineRun(t *testing.T) {
+	dir := os.Getenv("DR_ASL_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "statemachines")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "failover.asl.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("no failover.asl.json in %s (set DR_ASL_DIR)", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, cfg := gaWorld(t)
+	clk := w.Clock
+	// B's workload stack starts dormant, with the consumer switch.
+	cfB := w.Region(regionB).CloudFormation()
+	if _, err := cfB.UpdateStack(ctx, &cloudformation.UpdateStackInput{StackName: aws.String(cfg.WorkloadStack(regionB)), UsePreviousTemplate: aws.Bool(true),
+		Parameters: []cftypes.Parameter{{ParameterKey: aws.String("Active"), ParameterValue: aws.String("false")}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Sleep(ctx, time.Hour)
+	// Data: buckets, B's catalog, P's aggregates with PITR, B's control table.
+	cw := &copyWorld{w: w, clk: nil, cfg: cfg, p: w.Region(regionP).S3(), b: w.Region(regionB).S3()}
+	for _, b := range []struct{ c, region, name string }{{"p", regionP, cfg.PrimaryRawBucket}, {"p", regionP, cfg.PrimaryCuratedBucket}, {"b", regionB, cfg.BackupRawBucket}, {"b", regionB, cfg.BackupCuratedBucket}} {
+		s := cw.p
+		if b.c == "b" {
+			s = cw.b
+		}
+		createBucket(t, s, b.region, b.name)
+	}
+	createCatalog(t, w, cfg, regionB)
+	put(t, cw.b, cfg.BackupRawBucket, "dt=2026-11-25/hr=10/replica.ndjson", "r")
+	pdb, bdb := w.Region(regionP).DynamoDB(), w.Region(regionB).DynamoDB()
+	createTable(t, pdb, aggTable, true)
+	if _, err := pdb.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String(aggTable),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	createTable(t, bdb, cfg.ControlTable, false)
+	bdb.SetRestoreDuration(3 * time.Minute)
+	clk.Sleep(ctx, time.Hour)
+
+	// The steps, wired as the functions wire them, on the simulator.
+	eng := states.New(states.Options{Clock: clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB})
+	reg := eng.Registry()
+	control := &Control{DB: bdb, SFN: states.SFN{Engine: eng}, Table: cfg.ControlTable, AggregatesTable: aggTable, Clock: clk}
+	fn := func(name string) string { return "arn:aws:lambda:" + regionB + ":" + account + ":function:pendulum-" + name }
+	reg.HandleLambda(fn("dr-control"), lambdaOf("dr-control", control.Handle))
+	stack := &Stack{Clients: func(region string) (StackAPI, error) { return w.Region(region).CloudFormation(), nil }}
+	reg.HandleLambda(fn("dr-stack"), lambdaOf("dr-stack", stack.Handle))
+	restore := &Restore{Backup: w.Region(regionB).Backup()}
+	reg.HandleLambda(fn("dr-restore"), lambdaOf("dr-restore", restore.Handle))
+	rec := &Reconcile{Config: cfg, Database: cfg.GlueDatabase, Clients: func(region string) (ObjectLister, CatalogAPI, error) {
+		return w.Region(region).S3(), w.Region(region).Glue(), nil
+	}}
+	reg.HandleLambda(fn("dr-reconcile"), lambdaOf("dr-reconcile", rec.Handle))
+	reg.HandleLambda(fn("dr-traffic"), lambdaOf("dr-traffic", newTraffic(w, cfg, regionG).Handle))
+	ga := w.Region(regionG).GlobalAccelerator()
+	probe := &Probe{Clock: clk, VantageRegion: regionB, Metrics: w.Region(regionB).CloudWatch(), HTTP: doerFunc(func(r *http.Request) (*http.Response, error) {
+		_, region, err := ga.Route(cfg.AcceleratorARN)
+		if err != nil {
+			return answer(503, ""), nil
+		}
+		return answer(200, region), nil
+	})}
+	reg.HandleLambda(fn("dr-probe"), lambdaOf("dr-probe", probe.Handle))
+	report := &Report{History: states.SFN{Engine: eng}, Control: control, Metrics: w.Region(regionB).CloudWatch(), Clock: clk}
+	reg.HandleLambda(fn("dr-report"), lambdaOf("dr-report", report.Handle))
+	for _, action := range []string{"restoreTableToPointInTime", "describeTable", "updateContinuousBackups", "updateTable", "updateTimeToLive", "tagResource"} {
+		reg.HandleSDK("dynamodb", action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+			return integration.Call(ctx, "dynamodb", bdb, action, params)
+		})
+	}
+	reg.HandleSDK("sns", "publish", func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`{"MessageId":"m-1"}`), nil
+	})
+
+	subst := map[string]string{
+		"AcceleratorDnsName": "a1234.awsglobalaccelerator.com", "ActiveParameter": "Active", "ConsumerParameter": "Active",
+		"AggregatesTableName": aggTable, "BackupRegion": regionB, "PrimaryRegion": regionP, "NamePrefix": "pendulum",
+		"BackupRestoreRoleArn": "arn:aws:iam::" + account + ":role/restore", "BackupVaultName": "pendulum-vault",
+		"BackupWorkloadStackName": cfg.WorkloadStack(regionB), "FailoverApproval": "false",
+		"NotificationTopicArn": cfg.TopicARN, "PrimaryAggregatesTableArn": "arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable,
+	}
+	for _, f := range []string{"Control", "Probe", "Reconcile", "Report", "Restore", "Stack", "Traffic"} {
+		subst["Dr"+f+"FunctionArn"] = fn("dr-" + strings.ToLower(f))
+	}
+	doc := string(raw)
+	for k, v := range subst {
+		doc = strings.ReplaceAll(doc, "${"+k+"}", v)
+	}
+	if i := strings.Index(doc, "${"); i >= 0 {
+		t.Fatalf("unsubstituted placeholder near %q", doc[i:min(i+40, len(doc))])
+	}
+	m, err := states.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Register("pendulum-failover", m)
+
+	// P's ingest fails (its ALB stops serving) while P's control plane
+	// answers, so the point-in-time restore from P works. (With the whole
+	// region down the restore falls back to an AWS Backup copy.)
+	ga0 := w.Region(regionG).GlobalAccelerator()
+	ga0.SetEndpointServing(w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP)), false)
+	x, err := eng.Start(ctx, m, "alarm-1", json.RawMessage(`{"trigger":"alarm","alarm":"pendulum-primary-unhealthy"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := x.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != states.StatusSucceeded {
+		for _, ev := range x.History() {
+			if strings.Contains(ev.Type, "Failed") || strings.Contains(ev.Type, "TimedOut") {
+				b, _ := json.Marshal(ev)
+				t.Log(string(b))
+			}
+		}
+		t.Fatalf("failover %s: %s: %s", res.Status, res.Error, res.Cause)
+	}
+	var out struct {
+		Status string       `json:"status"`
+		Report ReportOutput `json:"report"`
+	}
+	if err := json.Unmarshal(res.Output, &out); err != nil || out.Status != "FAILED_OVER" || !out.Report.Passed {
+		t.Fatalf("output %s (%v)", res.Output, err)
+	}
+	if r := mustMode(t, control, ModeFailedOver); !strings.Contains(string(r.FailoverFacts), `"source":"pitr"`) {
+		t.Fatalf("facts = %s", r.FailoverFacts)
+	}
+	bLB := w.Region(regionB).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionB))
+	if got := groupWeights(t, w, cfg.BackupEndpointGroupARN)[bLB]; got != 100 {
+		t.Fatalf("B weight %d", got)
+	}
+	t.Logf("failover took %.0f s of virtual time; steps %+v", out.Report.TotalSeconds, out.Report.Steps)
+
+	// A re-run is a no-op that says so.
+	x2, err := eng.Start(ctx, m, "again", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ = x2.Wait(ctx)
+	if res.Status != states.StatusSucceeded || !strings.Contains(string(res.Output), "already failed over") {
+		t.Fatalf("re-run %s %s %s", res.Status, res.Output, res.Cause)
+	}
+}
