@@ -92,7 +92,9 @@ func TestFailoverStateMachineRun(t *testing.T) {
 	eng := states.New(states.Options{Clock: clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB})
 	reg := eng.Registry()
 	control := &Control{DB: bdb, SFN: states.SFN{Engine: eng}, Table: cfg.ControlTable, AggregatesTable: aggTable, Clock: clk}
-	fn := func(name string) string { return "arn:aws:lambda:" + regionB + ":" + account + ":function:pendulum-" + name }
+	fn := func(name string) string {
+		return "arn:aws:lambda:" + regionB + ":" + account + ":function:pendulum-" + name
+	}
 	reg.HandleLambda(fn("dr-control"), lambdaOf("dr-control", control.Handle))
 	stack := &Stack{Clients: func(region string) (StackAPI, error) { return w.Region(region).CloudFormation(), nil }}
 	reg.HandleLambda(fn("dr-stack"), lambdaOf("dr-stack", stack.Handle))
