@@ -16,9 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
@@ -41,11 +44,15 @@ func lambdaOf[I, O any](step string, h func(context.Context, I) (O, error)) stat
 	}
 }
 
-// TestFailoverStateMachineRun runs failover.asl.json (statemachines/ or
-// DR_ASL_DIR) on the engine with these steps against the simulator: P
-// down, B's stack activated, P's table restored into B, B's catalog
-// reconciled, traffic promoted, the record FAILED_OVER; a re-run is a no-op.
-func TestFailoverStateMachineRun(t *testing.T) {
+// TestFailoverFailbackStateMachines runs failover.asl.json and
+// failback.asl.json (statemachines/, or DR_ASL_DIR) on the engine with
+// these steps against the simulator: P's ingest fails, B's stack is
+// activated, P's table restored into B, B's catalog reconciled, traffic
+// promoted, the record FAILED_OVER, and a re-run is a no-op; then B takes
+// writes, P recovers and stays healthy, and failback copies B's objects and
+// merges B's records into P (pass 2 finds nothing new), moves traffic back,
+// deletes B's table and records PRIMARY.
+func TestFailoverFailbackStateMachines(t *testing.T) {
 	dir := os.Getenv("DR_ASL_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "statemachines")
@@ -54,6 +61,10 @@ func TestFailoverStateMachineRun(t *testing.T) {
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("no failover.asl.json in %s (set DR_ASL_DIR)", dir)
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawBack, err := os.ReadFile(filepath.Join(dir, "failback.asl.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +127,16 @@ func TestFailoverStateMachineRun(t *testing.T) {
 	reg.HandleLambda(fn("dr-probe"), lambdaOf("dr-probe", probe.Handle))
 	report := &Report{History: states.SFN{Engine: eng}, Control: control, Metrics: w.Region(regionB).CloudWatch(), Clock: clk}
 	reg.HandleLambda(fn("dr-report"), lambdaOf("dr-report", report.Handle))
-	for _, action := range []string{"restoreTableToPointInTime", "describeTable", "updateContinuousBackups", "updateTable", "updateTimeToLive", "tagResource"} {
+	copyBack := &CopyBack{B: cw.b, P: cw.p, Clock: clk, Budget: Budget{MaxItems: 2},
+		Buckets: []BucketPair{{cfg.BackupRawBucket, cfg.PrimaryRawBucket}, {cfg.BackupCuratedBucket, cfg.PrimaryCuratedBucket}}}
+	reg.HandleLambda(fn("dr-copyback"), lambdaOf("dr-copyback", copyBack.Handle))
+	aggP := aggregate.New(pdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: clk})
+	merge := &Merge{B: bdb, P: aggP, Table: aggTable, BackupRegion: regionB, Clock: clk, Budget: Budget{MaxItems: 2}}
+	reg.HandleLambda(fn("dr-merge"), lambdaOf("dr-merge", merge.Handle))
+	drain := &Drain{Metrics: func(r string) (MetricStatistics, error) { return w.Region(r).CloudWatch(), nil }, ConsumerFunction: "pendulum-aggregate",
+		IngestQuiet: time.Minute, MaxConsumerLag: time.Second, Clock: clk, Config: cfg}
+	reg.HandleLambda(fn("dr-drain"), lambdaOf("dr-drain", drain.Handle))
+	for _, action := range []string{"restoreTableToPointInTime", "describeTable", "updateContinuousBackups", "updateTable", "updateTimeToLive", "tagResource", "deleteTable"} {
 		reg.HandleSDK("dynamodb", action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
 			return integration.Call(ctx, "dynamodb", bdb, action, params)
 		})
@@ -132,21 +152,27 @@ func TestFailoverStateMachineRun(t *testing.T) {
 		"BackupWorkloadStackName": cfg.WorkloadStack(regionB), "FailoverApproval": "false",
 		"NotificationTopicArn": cfg.TopicARN, "PrimaryAggregatesTableArn": "arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable,
 	}
-	for _, f := range []string{"Control", "Probe", "Reconcile", "Report", "Restore", "Stack", "Traffic"} {
+	subst["PrimaryWorkloadStackName"] = cfg.WorkloadStack(regionP)
+	for _, f := range []string{"Control", "Probe", "Reconcile", "Report", "Restore", "Stack", "Traffic", "Copyback", "Merge", "Drain"} {
 		subst["Dr"+f+"FunctionArn"] = fn("dr-" + strings.ToLower(f))
 	}
-	doc := string(raw)
-	for k, v := range subst {
-		doc = strings.ReplaceAll(doc, "${"+k+"}", v)
+	load := func(name string, raw []byte) *states.Machine {
+		doc := string(raw)
+		for k, v := range subst {
+			doc = strings.ReplaceAll(doc, "${"+k+"}", v)
+		}
+		if i := strings.Index(doc, "${"); i >= 0 {
+			t.Fatalf("%s: unsubstituted placeholder near %q", name, doc[i:min(i+40, len(doc))])
+		}
+		m, err := states.Parse([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		eng.Register("pendulum-"+name, m)
+		return m
 	}
-	if i := strings.Index(doc, "${"); i >= 0 {
-		t.Fatalf("unsubstituted placeholder near %q", doc[i:min(i+40, len(doc))])
-	}
-	m, err := states.Parse([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.Register("pendulum-failover", m)
+	m := load("failover", raw)
+	back := load("failback", rawBack)
 
 	// P's ingest fails (its ALB stops serving) while P's control plane
 	// answers, so the point-in-time restore from P works. (With the whole
@@ -195,4 +221,56 @@ func TestFailoverStateMachineRun(t *testing.T) {
 	if res.Status != states.StatusSucceeded || !strings.Contains(string(res.Output), "already failed over") {
 		t.Fatalf("re-run %s %s %s", res.Status, res.Output, res.Cause)
 	}
+
+	// While failed over, B takes writes: objects and counted records.
+	put(t, cw.b, cfg.BackupRawBucket, "dt=2026-11-25/hr=14/b-1.ndjson", "b1")
+	put(t, cw.b, cfg.BackupCuratedBucket, "dt=2026-11-25/hr=14/b.parquet", "bc")
+	aggB := aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk})
+	apply(t, aggB, entry("b-1", clk.Now(), "beta"), entry("b-2", clk.Now(), "beta"), entry("b-3", clk.Now(), "beta"))
+	// P recovers; its canary reports healthy for the last 40 minutes.
+	ga0.SetEndpointServing(w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP)), true)
+	clk.Sleep(ctx, 45*time.Minute)
+	for i := 1; i <= 40; i++ {
+		if _, err := w.Region(regionB).CloudWatch().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Pendulum"), MetricData: []cwtypes.MetricDatum{{
+			MetricName: aws.String("EndpointHealthy"), Value: aws.Float64(1), Timestamp: aws.Time(clk.Now().Add(-time.Duration(i) * time.Minute)),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String("Endpoint"), Value: aws.String("primary-regional")}, {Name: aws.String("Region"), Value: aws.String(regionB)}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fb, err := eng.Start(ctx, back, "failback-1", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ = fb.Wait(ctx)
+	if res.Status != states.StatusSucceeded {
+		for _, ev := range fb.History() {
+			if strings.Contains(ev.Type, "Failed") {
+				b, _ := json.Marshal(ev)
+				t.Log(string(b))
+			}
+		}
+		t.Fatalf("failback %s: %s: %s", res.Status, res.Error, res.Cause)
+	}
+	r := mustMode(t, control, ModePrimary)
+	var facts struct {
+		Copy1, Copy2   CopyTotals
+		Merge1, Merge2 MergeTotals
+	}
+	if err := json.Unmarshal(r.FailbackFacts, &facts); err != nil {
+		t.Fatalf("facts %s: %v", r.FailbackFacts, err)
+	}
+	if facts.Copy1.Copied != 2 || facts.Merge1.Merged != 3 || facts.Copy2.Copied != 0 || facts.Merge2.Merged != 0 {
+		t.Fatalf("failback facts %s", r.FailbackFacts)
+	}
+	if e, ok, err := aggP.Marker(ctx, "b-2"); err != nil || !ok || e.Region != regionB {
+		t.Fatalf("P lacks B's record b-2: %+v %v %v", e, ok, err)
+	}
+	pLB := w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP))
+	if got := groupWeights(t, w, cfg.PrimaryEndpointGroupARN)[pLB]; got != 100 {
+		t.Fatalf("P weight %d after failback", got)
+	}
+	if _, err := bdb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(aggTable)}); kindOf(err) != "not found" {
+		t.Fatalf("B's restored table still there: %v", err)
+	}
+	t.Logf("failback facts %s", r.FailbackFacts)
 }
