@@ -182,7 +182,7 @@ func (l *Local) wireEngine() error {
 		}
 		out, err := topic.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(in.TopicArn), Subject: aws.String(in.Subject), Message: aws.String(in.Message)})
 		if err != nil {
-			return nil, &integration.Error{Name: snsErrorName(err), Cause: err.Error(), Err: err}
+			return nil, &integration.Error{Name: states.SDKErrorName("sns", err), Cause: err.Error(), Err: err}
 		}
 		if t.Token != "" {
 			a := Approval{Execution: t.ExecutionARN, State: t.StateName, Token: t.Token, Subject: in.Subject, Message: in.Message}
@@ -200,15 +200,6 @@ func (l *Local) wireEngine() error {
 		return err
 	}
 	return l.wireDR(reg)
-}
-
-// snsErrorName names an SNS publish failure as the integration does.
-func snsErrorName(err error) string {
-	var ie *integration.Error
-	if errors.As(err, &ie) {
-		return ie.Name
-	}
-	return states.ErrorName(&integration.Error{Name: "Sns.SdkClientException"})
 }
 
 // sdkActions are the aws-sdk actions the state machines call, per service.
