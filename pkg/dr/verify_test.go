@@ -25,6 +25,12 @@ type drillWorld struct {
 }
 
 func newDrillWorld(t *testing.T, slowKey string) *drillWorld {
+	return newDrillWorldRestored(t, slowKey, true)
+}
+
+// newDrillWorldRestored is newDrillWorld; without restore the drill table
+// is left for the drill state machine to restore.
+func newDrillWorldRestored(t *testing.T, slowKey string, restore bool) *drillWorld {
 	t.Helper()
 	ctx := context.Background()
 	cw := newCopyWorld(t)
@@ -64,6 +70,9 @@ func newDrillWorld(t *testing.T, slowKey string) *drillWorld {
 		}
 	}
 	dw := &drillWorld{copyWorld: cw, mw: mw, drillTable: DrillTable(aggTable, execARN("drill", "d1"))}
+	if !restore {
+		return dw
+	}
 	out, err := cw.w.Region(regionB).DynamoDB().RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
 		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
 	if err != nil {
