@@ -22,7 +22,9 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
+	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
@@ -44,15 +46,24 @@ func lambdaOf[I, O any](step string, h func(context.Context, I) (O, error)) stat
 	}
 }
 
-// TestFailoverFailbackStateMachines runs failover.asl.json and
-// failback.asl.json (statemachines/, or DR_ASL_DIR) on the engine with
-// these steps against the simulator: P's ingest fails, B's stack is
-// activated, P's table restored into B, B's catalog reconciled, traffic
-// promoted, the record FAILED_OVER, and a re-run is a no-op; then B takes
-// writes, P recovers and stays healthy, and failback copies B's objects and
-// merges B's records into P (pass 2 finds nothing new), moves traffic back,
-// deletes B's table and records PRIMARY.
-func TestFailoverFailbackStateMachines(t *testing.T) {
+// rig is the simulated deployment the DR state machines run on: the
+// accelerator, both workload stacks, buckets, B's catalog, P's aggregates
+// with PITR, B's control table, and an engine with every dr step wired as
+// the functions wire it.
+type rig struct {
+	w              *sim.World
+	clk            clock.Clock
+	cfg            Config
+	cw             *copyWorld
+	pdb, bdb       *sim.DynamoDB
+	eng            *states.Engine
+	control        *Control
+	aggP           *aggregate.Aggregator
+	failover, back *states.Machine
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
 	dir := os.Getenv("DR_ASL_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "statemachines")
@@ -173,6 +184,21 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 	}
 	m := load("failover", raw)
 	back := load("failback", rawBack)
+	return &rig{w: w, clk: clk, cfg: cfg, cw: cw, pdb: pdb, bdb: bdb, eng: eng, control: control, aggP: aggP, failover: m, back: back}
+}
+
+// TestFailoverFailbackStateMachines runs failover.asl.json and
+// failback.asl.json (statemachines/, or DR_ASL_DIR) on the engine with
+// these steps against the simulator: P's ingest fails, B's stack is
+// activated, P's table restored into B, B's catalog reconciled, traffic
+// promoted, the record FAILED_OVER, and a re-run is a no-op; then B takes
+// writes, P recovers and stays healthy, and failback copies B's objects and
+// merges B's records into P (pass 2 finds nothing new), moves traffic back,
+// deletes B's table and records PRIMARY.
+func TestFailoverFailbackStateMachines(t *testing.T) {
+	r0 := newRig(t)
+	ctx := context.Background()
+	w, clk, cfg, cw, bdb, eng, control, aggP, m, back := r0.w, r0.clk, r0.cfg, r0.cw, r0.bdb, r0.eng, r0.control, r0.aggP, r0.failover, r0.back
 
 	// P's ingest fails (its ALB stops serving) while P's control plane
 	// answers, so the point-in-time restore from P works. (With the whole
