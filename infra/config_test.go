@@ -176,3 +176,46 @@ func TestCamel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadConfig feeds arbitrary strings (as `-c pendulum:key=value` would)
+// into each key: LoadConfig never panics, and either fails with a
+// *ConfigError naming a known key or returns a configuration that
+// validates.
+func FuzzLoadConfig(f *testing.F) {
+	f.Add(0, "111111111111")
+	f.Add(4, "10.0.0.0/8,192.0.2.0/24")
+	f.Add(4, `["0.0.0.0/0"]`)
+	f.Add(4, `[1,2]`)
+	f.Add(5, "arn:aws:acm:us-east-1:111111111111:certificate/abc")
+	f.Add(8, "12.5")
+	f.Add(10, "yes")
+	f.Add(11, "cron(0 10 ? * TUE *)")
+	f.Add(13, "-1")
+	f.Add(3, "pendulum-")
+	f.Fuzz(func(t *testing.T, key int, value string) {
+		if key < 0 {
+			key = -key
+		}
+		ctx := validContext()
+		k := ConfigKeys[key%len(ConfigKeys)]
+		ctx[ContextPrefix+k] = value
+		cfg, err := LoadConfig(ctx)
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a *ConfigError", err)
+			}
+			known := false
+			for _, ck := range ConfigKeys {
+				known = known || ck == ce.Key
+			}
+			if !known {
+				t.Fatalf("error names unknown key %q", ce.Key)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("LoadConfig returned a configuration that does not validate: %v", err)
+		}
+	})
+}
