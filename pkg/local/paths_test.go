@@ -440,3 +440,36 @@ func TestNightlyBatchRerunIdentical(t *testing.T) {
 		t.Fatalf("outputs differ:\n%s\n%s", res.Output, res2.Output)
 	}
 }
+
+// TestDrillIsolated: the isolated drill restores P's table to a drill
+// table in B, verifies it, removes it and reports passed, without
+// touching the DR mode or production traffic.
+func TestDrillIsolated(t *testing.T) {
+	ctx := context.Background()
+	l := newLocal(t, Options{NoAutoFailover: true})
+	needFunctions(t, l, l.Missing()...)
+	produce(t, l, "sensor-1", 30)
+	if err := l.Sleep(ctx, 30*time.Minute); err != nil { // replicas and partitions settled, PITR window past the writes
+		t.Fatal(err)
+	}
+	x, res := run(t, l, "drill", `{"mode":"isolated"}`)
+	mustStatus(t, x, res, states.StatusSucceeded, "")
+	if !strings.Contains(string(res.Output), `"passed":true`) {
+		t.Fatalf("drill output %s, want passed", res.Output)
+	}
+	tables, err := l.World.Region(l.Regions.Backup).DynamoDB().ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range tables.TableNames {
+		if strings.Contains(name, "-drill-") {
+			t.Fatalf("drill table %s left behind", name)
+		}
+	}
+	if got := controlMode(t, l); got != "PRIMARY" {
+		t.Fatalf("mode %s, want PRIMARY", got)
+	}
+	if got := servedBy(t, l); got != l.Regions.Primary {
+		t.Fatalf("served by %q during an isolated drill, want %s", got, l.Regions.Primary)
+	}
+}
