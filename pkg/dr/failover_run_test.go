@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -150,6 +151,11 @@ func newRig(t *testing.T) *rig {
 	for _, action := range []string{"restoreTableToPointInTime", "describeTable", "updateContinuousBackups", "updateTable", "updateTimeToLive", "tagResource", "deleteTable"} {
 		reg.HandleSDK("dynamodb", action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
 			return integration.Call(ctx, "dynamodb", bdb, action, params)
+		})
+	}
+	for _, action := range []string{"startRestoreJob", "describeRestoreJob"} {
+		reg.HandleSDK("backup", action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+			return integration.Call(ctx, "backup", w.Region(regionB).Backup(), action, params)
 		})
 	}
 	reg.HandleSDK("sns", "publish", func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
@@ -299,4 +305,63 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 		t.Fatalf("B's restored table still there: %v", err)
 	}
 	t.Logf("failback facts %s", r.FailbackFacts)
+}
+
+// TestFailoverRegionDownRestoresFromBackup runs failover.asl.json with the
+// whole primary region unreachable: the point-in-time restore from P
+// fails, and the table is restored from the newest AWS Backup copy in B's
+// vault, which dr-restore finds.
+func TestFailoverRegionDownRestoresFromBackup(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	w, clk := r.w, r.clk
+	apply(t, r.aggP, entry("p-1", t0, "alpha"), entry("p-2", t0, "alpha"))
+	bp, bb := w.Region(regionP).Backup(), w.Region(regionB).Backup()
+	bb.SetDurations(time.Minute, time.Minute, 4*time.Minute)
+	bp.SetDurations(time.Minute, 10*time.Minute, 4*time.Minute)
+	for _, b := range []*sim.Backup{bp, bb} {
+		if _, err := b.CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("pendulum-vault")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dest, err := bb.DescribeBackupVault(ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String("pendulum-vault")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := aws.String("arn:aws:iam::" + account + ":role/backup")
+	job, err := bp.StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String("pendulum-vault"), ResourceArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), IamRoleArn: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Sleep(ctx, 5*time.Minute)
+	if _, err := bp.StartCopyJob(ctx, &backup.StartCopyJobInput{SourceBackupVaultName: aws.String("pendulum-vault"), RecoveryPointArn: job.RecoveryPointArn,
+		DestinationBackupVaultArn: dest.BackupVaultArn, IamRoleArn: role}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Sleep(ctx, 30*time.Minute)
+
+	w.SetDown(regionP, true)
+	x, err := r.eng.Start(ctx, r.failover, "region-down", json.RawMessage(`{"trigger":"alarm","alarm":"pendulum-primary-unhealthy"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := x.Wait(ctx)
+	if res.Status != states.StatusSucceeded {
+		for _, ev := range x.History() {
+			if strings.Contains(ev.Type, "Failed") {
+				b, _ := json.Marshal(ev)
+				t.Log(string(b))
+			}
+		}
+		t.Fatalf("failover %s: %s: %s", res.Status, res.Error, res.Cause)
+	}
+	rec := mustMode(t, r.control, ModeFailedOver)
+	if !strings.Contains(string(rec.FailoverFacts), `"source":"backup"`) {
+		t.Fatalf("facts %s, want a restore from backup", rec.FailoverFacts)
+	}
+	t.Logf("failover with P down took %v of virtual time", res.StopDate.Sub(res.StartDate))
+	aggB := aggregate.New(r.bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk})
+	if e, ok, err := aggB.Marker(ctx, "p-2"); err != nil || !ok {
+		t.Fatalf("restored table lacks p-2: %+v %v %v", e, ok, err)
+	}
 }
