@@ -473,3 +473,26 @@ func TestDrillIsolated(t *testing.T) {
 		t.Fatalf("served by %q during an isolated drill, want %s", got, l.Regions.Primary)
 	}
 }
+
+// TestDrillGameDay: the game-day drill runs a real failover and failback
+// as child executions (states:startExecution.sync:2) and ends PRIMARY.
+func TestDrillGameDay(t *testing.T) {
+	ctx := context.Background()
+	l := newLocal(t, Options{NoAutoFailover: true})
+	needFunctions(t, l, l.Missing()...)
+	produce(t, l, "sensor-1", 10)
+	if err := l.Sleep(ctx, 35*time.Minute); err != nil { // P healthy for the default failback window
+		t.Fatal(err)
+	}
+	x, res := run(t, l, "drill", `{"mode":"gameday"}`)
+	mustStatus(t, x, res, states.StatusSucceeded, "")
+	if !strings.Contains(string(res.Output), `"passed":true`) {
+		t.Fatalf("game-day output %s, want passed", res.Output)
+	}
+	if got := controlMode(t, l); got != "PRIMARY" {
+		t.Fatalf("mode %s, want PRIMARY", got)
+	}
+	if got := servedBy(t, l); got != l.Regions.Primary {
+		t.Fatalf("served by %q after the game day, want %s", got, l.Regions.Primary)
+	}
+}
