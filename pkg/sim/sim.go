@@ -206,12 +206,17 @@ func (r *Region) call(ctx context.Context, service, operation string) error {
 	w.calls[CallKey{r.Name, service, operation}]++
 	down := r.down
 	var injected error
-	for _, f := range w.faults {
-		if (f.Region == "" || f.Region == r.Name) && (f.Service == "" || f.Service == service) &&
-			(f.Operation == "" || f.Operation == operation) && (f.Times == 0 || f.hits < f.Times) {
-			f.hits++
-			injected = f.Err
-			break
+	// A fault is spent only by a call that reached the service: one that
+	// failed on a cancelled context or an unreachable region leaves it for
+	// the next call, so a fault injected for a drill survives an outage.
+	if ctx.Err() == nil && !down {
+		for _, f := range w.faults {
+			if (f.Region == "" || f.Region == r.Name) && (f.Service == "" || f.Service == service) &&
+				(f.Operation == "" || f.Operation == operation) && (f.Times == 0 || f.hits < f.Times) {
+				f.hits++
+				injected = f.Err
+				break
+			}
 		}
 	}
 	w.mu.Unlock()
