@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -165,37 +166,81 @@ func (r *Registrar) Register(ctx context.Context, t Table, ps []Partition) (Stat
 			failAll(chunk, fmt.Errorf("batch create partitions in %s.%s: %w", r.database, t.Name, err))
 			continue
 		}
-		bad := make(map[Partition]error)
-		for _, pe := range out.Errors {
-			if len(pe.PartitionValues) != 2 {
-				continue
-			}
-			p := Partition{DT: pe.PartitionValues[0], HR: pe.PartitionValues[1]}
-			code, msg := "InternalServiceException", "no error detail"
-			if pe.ErrorDetail != nil {
-				code, msg = aws.ToString(pe.ErrorDetail.ErrorCode), aws.ToString(pe.ErrorDetail.ErrorMessage)
-			}
-			if code == codeAlreadyExists {
-				st.Existed++
-				continue
-			}
-			bad[p] = fmt.Errorf("create partition %s of %s.%s: %w", p, r.database, t.Name,
-				&smithy.GenericAPIError{Code: code, Message: msg, Fault: smithy.FaultUnknown})
-		}
-		for _, p := range chunk {
-			if err, ok := bad[p]; ok {
-				failed[p] = err
-				continue
-			}
-			r.remember(t.Name, p)
-		}
+		created, existed, bad := r.settle(t.Name, chunk, out.Errors)
+		st.Created += created
+		st.Existed += existed
+		maps.Copy(failed, bad)
 	}
 	st.Failed = len(failed)
-	st.Created = len(todo) - st.Failed - st.Existed
 	if len(failed) > 0 {
 		return st, &RegisterError{Table: t.Name, Failed: failed}
 	}
 	return st, nil
+}
+
+// settle reads the per-partition errors of one BatchCreatePartition call
+// for chunk: it remembers the partitions it can confirm registered and
+// returns how many were created and how many existed, and the failed ones.
+//
+// A partition without an error was created, AlreadyExists counts as
+// registered. An error whose PartitionValues name no partition of chunk
+// (missing, not two values, or another partition) could be about any of
+// them: then no partition without its own answer is confirmed, all of them
+// fail with that error and are asked for again next time.
+func (r *Registrar) settle(table string, chunk []Partition, errs []types.PartitionError) (created, existed int, bad map[Partition]error) {
+	inChunk := make(map[Partition]bool, len(chunk))
+	for _, p := range chunk {
+		inChunk[p] = true
+	}
+	bad = make(map[Partition]error)
+	exists := make(map[Partition]bool)
+	var unmatched []error
+	unmatchedExisted := 0
+	for _, pe := range errs {
+		code, msg := "InternalServiceException", "no error detail"
+		if pe.ErrorDetail != nil {
+			code, msg = aws.ToString(pe.ErrorDetail.ErrorCode), aws.ToString(pe.ErrorDetail.ErrorMessage)
+		}
+		apiErr := &smithy.GenericAPIError{Code: code, Message: msg, Fault: smithy.FaultUnknown}
+		var p Partition
+		matched := len(pe.PartitionValues) == 2
+		if matched {
+			p = Partition{DT: pe.PartitionValues[0], HR: pe.PartitionValues[1]}
+			matched = inChunk[p]
+		}
+		switch {
+		case code == codeAlreadyExists && matched:
+			exists[p] = true
+		case code == codeAlreadyExists:
+			// Some partition of the call exists: registered either way.
+			unmatchedExisted++
+		case matched:
+			bad[p] = fmt.Errorf("create partition %s of %s.%s: %w", p, r.database, table, apiErr)
+		default:
+			unmatched = append(unmatched, fmt.Errorf("partition values %q: %w", pe.PartitionValues, apiErr))
+		}
+	}
+	var unconfirmed error
+	if len(unmatched) > 0 {
+		unconfirmed = errors.Join(unmatched...)
+	}
+	for _, p := range chunk {
+		switch {
+		case bad[p] != nil:
+		case exists[p]:
+			existed++
+			r.remember(table, p)
+		case unconfirmed != nil:
+			bad[p] = fmt.Errorf("create partition %s of %s.%s: unconfirmed: %w", p, r.database, table, unconfirmed)
+		default:
+			created++
+			r.remember(table, p)
+		}
+	}
+	// An AlreadyExists that names no partition still stands for one of
+	// those counted as created.
+	n := min(unmatchedExisted, created)
+	return created - n, existed + n, bad
 }
 
 // RegisterKeys registers the partitions of the given object keys (as

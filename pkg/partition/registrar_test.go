@@ -3,9 +3,11 @@ package partition
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/smithy-go"
@@ -285,5 +287,112 @@ func TestRegisterKeys(t *testing.T) {
 	}
 	if got, want := st, (Stats{Distinct: 2, Created: 2, Calls: 2}); got != want {
 		t.Fatalf("stats = %+v, want %+v", got, want)
+	}
+}
+
+// TestRegisterUnmatchedPartitionError checks per-partition errors whose
+// PartitionValues name no partition of the call: nothing in the chunk can be
+// confirmed, so every partition not otherwise confirmed fails with that
+// error, is not remembered and is asked for again next time.
+func TestRegisterUnmatchedPartitionError(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Layout: LayoutHive})
+	ps := hours(3)
+	tests := []struct {
+		name   string
+		values []string
+	}{
+		{name: "NoValues"},
+		{name: "OneValue", values: []string{ps[0].DT}},
+		{name: "ThreeValues", values: []string{ps[0].DT, ps[0].HR, "x"}},
+		{name: "NoSuchPartition", values: []string{"1999-01-01", "00"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemCatalog()
+			inner := m.fake.batchCreate
+			odd := true
+			m.fake.batchCreate = func(ctx context.Context, in *glue.BatchCreatePartitionInput, o ...func(*glue.Options)) (*glue.BatchCreatePartitionOutput, error) {
+				out, err := inner(ctx, in, o...)
+				if err != nil || !odd {
+					return out, err
+				}
+				odd = false
+				out.Errors = append(out.Errors, types.PartitionError{PartitionValues: tt.values, ErrorDetail: &types.ErrorDetail{ErrorCode: aws.String("InternalServiceException")}})
+				return out, nil
+			}
+			r := NewRegistrar(&m.fake, "pendulum", 0)
+			st, err := r.Register(context.Background(), tb, ps)
+			var re *RegisterError
+			if !errors.As(err, &re) {
+				t.Fatalf("Register error = %v, want *RegisterError", err)
+			}
+			if got, want := st, (Stats{Distinct: 3, Failed: 3, Calls: 2}); got != want {
+				t.Fatalf("stats = %+v, want %+v", got, want)
+			}
+			for _, p := range ps {
+				if got, want := fault.Code(re.Failed[p]), "InternalServiceException"; got != want {
+					t.Fatalf("partition %s code = %q, want %q", p, got, want)
+				}
+			}
+			if !strings.Contains(err.Error(), ps[0].String()) {
+				t.Fatalf("error %q does not name partition %s", err, ps[0])
+			}
+			if got, want := r.known.len(), 0; got != want {
+				t.Fatalf("cached partitions = %d, want %d", got, want)
+			}
+			// Nothing was confirmed, so everything is asked for again (Glue
+			// answers AlreadyExists for what the first call did create).
+			st, err = r.Register(context.Background(), tb, ps)
+			if err != nil {
+				t.Fatalf("Register again: %v", err)
+			}
+			if got, want := m.count("BatchCreatePartition"), 2; got != want {
+				t.Fatalf("BatchCreatePartition calls = %d, want %d", got, want)
+			}
+			if got, want := st, (Stats{Distinct: 3, Existed: 3, Calls: 1}); got != want {
+				t.Fatalf("stats again = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestRegisterUnmatchedKeepsConfirmed checks that with an unmatched error in
+// the answer, partitions Glue named as existing stay registered and those
+// with their own error keep it.
+func TestRegisterUnmatchedKeepsConfirmed(t *testing.T) {
+	tb := mustTable(t, Table{Name: "raw", Bucket: "pendulum-raw", Layout: LayoutHive})
+	ps := hours(4)
+	key := func(p Partition) string { return "raw|" + p.DT + "|" + p.HR }
+	m := newMemCatalog()
+	m.existing[key(ps[0])] = true
+	m.failCodes[key(ps[1])] = "ResourceNumberLimitExceededException"
+	inner := m.fake.batchCreate
+	m.fake.batchCreate = func(ctx context.Context, in *glue.BatchCreatePartitionInput, o ...func(*glue.Options)) (*glue.BatchCreatePartitionOutput, error) {
+		out, err := inner(ctx, in, o...)
+		if err == nil {
+			out.Errors = append(out.Errors, types.PartitionError{ErrorDetail: &types.ErrorDetail{ErrorCode: aws.String("InternalServiceException")}})
+		}
+		return out, err
+	}
+	r := NewRegistrar(&m.fake, "pendulum", 0)
+	st, err := r.Register(context.Background(), tb, ps)
+	var re *RegisterError
+	if !errors.As(err, &re) {
+		t.Fatalf("Register error = %v, want *RegisterError", err)
+	}
+	if got, want := st, (Stats{Distinct: 4, Existed: 1, Failed: 3, Calls: 2}); got != want {
+		t.Fatalf("stats = %+v, want %+v", got, want)
+	}
+	want := map[Partition]string{ps[1]: "ResourceNumberLimitExceededException", ps[2]: "InternalServiceException", ps[3]: "InternalServiceException"}
+	if got, want := len(re.Failed), len(want); got != want {
+		t.Fatalf("failed = %d, want %d", got, want)
+	}
+	for p, code := range want {
+		if got := fault.Code(re.Failed[p]); got != code {
+			t.Fatalf("partition %s code = %q, want %q", p, got, code)
+		}
+	}
+	if got, want := r.known.len(), 1; got != want {
+		t.Fatalf("cached partitions = %d, want %d", got, want)
 	}
 }
