@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/pendulum-dr/pendulum/pkg/record"
@@ -31,6 +34,7 @@ func FuzzParseBody(f *testing.F) {
 		`[1,"a",{}]`,
 		"",
 		"{",
+		"{\"id\":\"\\ud800\",\"v\":1}\n{\"id\":\"\\udc00\",\"v\":2}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -79,6 +83,15 @@ func FuzzParseBody(f *testing.F) {
 			lines = append(append(lines, r.Data...), '\n')
 		}
 		arr = append(arr, ']')
+		seen := make(map[string]int, len(p.Records))
+		for i, r := range p.Records {
+			// Distinct producer ids must stay distinct: records sharing an
+			// id are one record to every stage downstream.
+			if j, dup := seen[r.ID]; dup && rawID(p.Records[j].Data) != rawID(r.Data) {
+				t.Fatalf("records %d and %d: different ids %s and %s both became %q", j, i, rawID(p.Records[j].Data), rawID(r.Data), r.ID)
+			}
+			seen[r.ID] = i
+		}
 		check := func(form string, again []byte) {
 			var ps2 Parser
 			p2, problems := ps2.Parse(again, testMeta)
@@ -100,6 +113,42 @@ func FuzzParseBody(f *testing.F) {
 			check("NDJSON", lines)
 		}
 	})
+}
+
+// rawID returns the "id" member of a record as its UTF-16 code units (the
+// string JSON denotes, unpaired surrogates kept apart), or the whole record
+// when it has none (its id is then derived from it).
+func rawID(data []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return string(data)
+	}
+	q, ok := m["id"]
+	if !ok || string(q) == "null" || len(q) < 2 || q[0] != '"' {
+		return string(data)
+	}
+	var units []uint16
+	for s := q[1 : len(q)-1]; len(s) > 0; {
+		if s[0] == '\\' && len(s) >= 2 {
+			if s[1] == 'u' && len(s) >= 6 {
+				n, _ := strconv.ParseUint(string(s[2:6]), 16, 16)
+				units = append(units, uint16(n))
+				s = s[6:]
+				continue
+			}
+			c := map[byte]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}[s[1]]
+			if c == 0 {
+				c = s[1]
+			}
+			units = append(units, uint16(c))
+			s = s[2:]
+			continue
+		}
+		r, size := utf8.DecodeRune(s)
+		units = append(units, utf16.Encode([]rune{r})...)
+		s = s[size:]
+	}
+	return fmt.Sprint(units)
 }
 
 // FuzzScanValue: the scanner accepts exactly what encoding/json accepts

@@ -301,6 +301,8 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 	if f.id.end > 0 && !isNull(raw, f.id) {
 		if id, isStr := stringValue(raw, f.id, f.idEscaped); !isStr {
 			bad("id is not a string")
+		} else if f.idEscaped && unpairedSurrogate(raw[f.id.start:f.id.end]) {
+			bad("id contains an unpaired UTF-16 surrogate escape")
 		} else if id == "" {
 			bad("id is empty")
 		} else if len(id) > record.MaxIDBytes {
@@ -328,6 +330,8 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 		default:
 			if prod, isStr := stringValue(raw, f.producer, f.producerEscaped); !isStr {
 				bad("producer is not a string")
+			} else if f.producerEscaped && unpairedSurrogate(raw[f.producer.start:f.producer.end]) {
+				bad("producer contains an unpaired UTF-16 surrogate escape")
 			} else if len(prod) > MaxProducerBytes {
 				bad(fmt.Sprintf("producer is %d bytes; the limit is %d", len(prod), MaxProducerBytes))
 			} else {
@@ -482,6 +486,56 @@ func stringValue(raw []byte, s span, escaped bool) (string, bool) {
 		return "", false
 	}
 	return out, true
+}
+
+// unpairedSurrogate reports whether the JSON string v (quotes included, its
+// escapes already checked by the scanner) holds a \uD800-\uDFFF escape that
+// is not half of a high-low pair. Decoding turns each such escape into
+// U+FFFD, so "\ud800" and "\udc00" would become the same id and idempotent
+// stages downstream would drop one of the two records.
+func unpairedSurrogate(v []byte) bool {
+	for i := 1; i < len(v)-1; i++ {
+		if v[i] != '\\' {
+			continue
+		}
+		if v[i+1] != 'u' {
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		r := hex4(v[i+2 : i+6])
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low half with no high half before it
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+12 > len(v) || v[i+6] != '\\' || v[i+7] != 'u' {
+				return true
+			}
+			if lo := hex4(v[i+8 : i+12]); lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11 // the pair
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+// hex4 decodes four hex digits (checked by the scanner).
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // parseTS parses ts: an RFC 3339 string or an integer of epoch milliseconds.

@@ -206,3 +206,57 @@ func TestScanAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpairedSurrogateIDs: decoding maps every unpaired surrogate escape to
+// U+FFFD, so such ids would collide; they are rejected, and proper pairs and
+// look-alikes (an escaped backslash before "u") are not.
+func TestUnpairedSurrogateIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want []string // "index:substring" per problem; nil means accepted
+		ids  []string // the accepted ids
+	}{
+		{"TwoLoneHalvesCollide", "{\"id\":\"\\ud800\",\"v\":1}\n{\"id\":\"\\udc00\",\"v\":2}\n",
+			[]string{"0:id contains an unpaired UTF-16 surrogate escape", "1:id contains an unpaired UTF-16 surrogate escape"}, nil},
+		{"HighAtEnd", `{"id":"a\uD83D"}`, []string{"0:unpaired UTF-16 surrogate"}, nil},
+		{"HighThenNonLow", `{"id":"\ud83d\u0041"}`, []string{"0:unpaired UTF-16 surrogate"}, nil},
+		{"HighThenHigh", `{"id":"\ud83d\ud83d\ude00"}`, []string{"0:unpaired UTF-16 surrogate"}, nil},
+		{"HighThenOtherEscape", `{"id":"\ud83d\n"}`, []string{"0:unpaired UTF-16 surrogate"}, nil},
+		{"LowFirst", `{"id":"\ude00\ud83d"}`, []string{"0:unpaired UTF-16 surrogate"}, nil},
+		{"Producer", `{"id":"a","producer":"p\udfff"}`, []string{"0:producer contains an unpaired UTF-16 surrogate escape"}, nil},
+		{"PairIsFine", `{"id":"\ud83d\ude00"}` + "\n" + `{"id":"\uD83D\uDE00x"}`, nil, []string{"\U0001F600", "\U0001F600x"}},
+		{"EscapedBackslashIsNotAnEscape", `{"id":"\\ud800"}`, nil, []string{`\ud800`}},
+		{"OrdinaryEscapes", `{"id":"\u00e9\"\\\/","producer":"\u0070"}`, nil, []string{`é"\/`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, problems := Parse([]byte(tt.body), testMeta)
+			if tt.want == nil {
+				if problems != nil {
+					t.Fatalf("problems %+v, want none", problems)
+				}
+				var ids []string
+				for _, r := range p.Records {
+					ids = append(ids, r.ID)
+				}
+				if got, want := fmt.Sprintf("%q", ids), fmt.Sprintf("%q", tt.ids); got != want {
+					t.Fatalf("ids = %s, want %s", got, want)
+				}
+				return
+			}
+			if p != nil {
+				t.Fatalf("accepted %d records, want a rejection", len(p.Records))
+			}
+			if got, want := len(problems), len(tt.want); got != want {
+				t.Fatalf("%d problems %+v, want %d", got, problems, want)
+			}
+			for i, w := range tt.want {
+				idx, reason, _ := strings.Cut(w, ":")
+				if problems[i].Index == nil || fmt.Sprint(*problems[i].Index) != idx || !strings.Contains(problems[i].Reason, reason) {
+					t.Fatalf("problem %d = %+v, want index %s and %q", i, problems[i], idx, reason)
+				}
+			}
+		})
+	}
+}
