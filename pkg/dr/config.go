@@ -9,17 +9,27 @@ import (
 // Config is the common DR environment every dr-* Lambda reads (infra's
 // drfunctions.go env()).
 type Config struct {
+	// PrimaryRegion (P), BackupRegion (B, where the DR state machines and
+	// functions run) and GlobalRegion (us-west-2, Global Accelerator's
+	// control plane).
 	PrimaryRegion, BackupRegion, GlobalRegion string
-	NamePrefix                                string
-	ControlTable, AggregatesTable             string
-	GlueDatabase                              string
-	PrimaryRawBucket, PrimaryCuratedBucket    string
-	BackupRawBucket, BackupCuratedBucket      string
-	AcceleratorARN                            string
-	PrimaryEndpointGroupARN                   string
-	BackupEndpointGroupARN                    string
-	LoadBalancerName                          string
-	TopicARN                                  string
+	// NamePrefix is the deployment's name prefix (infra Names.Prefix).
+	NamePrefix string
+	// ControlTable (in B) and AggregatesTable (the same name in P and B).
+	ControlTable, AggregatesTable string
+	// GlueDatabase is the catalog database, the same name in both regions.
+	GlueDatabase string
+	// The raw and curated buckets of each region.
+	PrimaryRawBucket, PrimaryCuratedBucket string
+	BackupRawBucket, BackupCuratedBucket   string
+	// AcceleratorARN and the endpoint group of each region.
+	AcceleratorARN          string
+	PrimaryEndpointGroupARN string
+	BackupEndpointGroupARN  string
+	// LoadBalancerName is the ingest ALB's name.
+	LoadBalancerName string
+	// TopicARN is the DR notification topic.
+	TopicARN string
 	// Region is where the function runs (AWS_REGION).
 	Region string
 }

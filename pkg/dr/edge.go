@@ -58,6 +58,7 @@ func invalidAll(what string, problems []string) error {
 // one line in the console.
 type semicolonErrors []error
 
+// Error joins the messages with "; ".
 func (e semicolonErrors) Error() string {
 	s := ""
 	for i, err := range e {
@@ -69,6 +70,7 @@ func (e semicolonErrors) Error() string {
 	return s
 }
 
+// Unwrap returns the joined errors, for errors.Is and errors.As.
 func (e semicolonErrors) Unwrap() []error { return e }
 
 func joinSemicolon(errs []error) error { return semicolonErrors(errs) }
