@@ -95,6 +95,10 @@ var (
 	// ErrNoID reports an entry without a record id: it cannot be counted
 	// exactly once, so it is not counted.
 	ErrNoID = errors.New("record has no id")
+	// ErrLongID reports a record whose id is longer than record.MaxIDBytes:
+	// ingest never writes one, and past DynamoDB's key limit it could never
+	// be counted.
+	ErrLongID = errors.New("record id longer than the limit")
 	// ErrNotAttempted marks entries a batch stopped before (see Handler).
 	ErrNotAttempted = errors.New("not attempted after an earlier record failed")
 	// ErrBadMarker reports an item that is not a record marker.
@@ -232,7 +236,9 @@ func (a *Aggregator) ApplyAll(ctx context.Context, es []Entry) []Result {
 }
 
 // applyAll is ApplyAll; with stopOnFailure it attempts no transaction after
-// one that left an entry Failed (later entries get ErrNotAttempted).
+// one that left an entry Failed (later entries get ErrNotAttempted), except
+// Failed with an error of kind fault.Invalid: retrying cannot clear that, so
+// the Handler skips such an entry and goes on.
 func (a *Aggregator) applyAll(ctx context.Context, es []Entry, stopOnFailure bool) []Result {
 	res := make([]Result, len(es))
 	first := make(map[string]int, len(es))
@@ -252,7 +258,7 @@ func (a *Aggregator) applyAll(ctx context.Context, es []Entry, stopOnFailure boo
 			a.applyChunk(ctx, es, chunk, res)
 			if stopOnFailure {
 				for _, i := range chunk {
-					stopped = stopped || res[i].Outcome == Failed
+					stopped = stopped || res[i].Outcome == Failed && fault.Classify(res[i].Err) != fault.Invalid
 				}
 			}
 		}
@@ -309,7 +315,9 @@ type action struct {
 
 // applyChunk applies the entries es[idx...] (distinct ids, at most
 // MaxActions actions) in one transaction, dropping entries already counted
-// and retrying throttled or conflicting transactions with backoff.
+// and retrying throttled or conflicting transactions with backoff. A
+// transaction rejected as invalid is split until the invalid entries are
+// alone, so they fail (kind fault.Invalid) and the others are applied.
 func (a *Aggregator) applyChunk(ctx context.Context, es []Entry, idx []int, res []Result) {
 	live := append([]int(nil), idx...)
 	attempt := 0
@@ -369,6 +377,15 @@ func (a *Aggregator) applyChunk(ctx context.Context, es []Entry, idx []int, res 
 			retry = true
 		}
 		if !retry {
+			if len(live) > 1 && fault.Classify(err) == fault.Invalid {
+				// DynamoDB rejects the whole call for one invalid item (such
+				// as a key over its size limit): apply the halves apart, so
+				// only the entries at fault fail.
+				half := len(live) / 2
+				a.applyChunk(ctx, es, live[:half], res)
+				a.applyChunk(ctx, es, live[half:], res)
+				return
+			}
 			a.fail(res, live, fmt.Errorf("apply %d records to %s: %w", len(live), a.opt.Table, err))
 			return
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -666,5 +667,152 @@ func TestHandlerEventTime(t *testing.T) {
 				t.Fatalf("summaries = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// kinesisEvent returns a batch of one stream record per id, with sequence
+// numbers 1, 2, … and every record in the minute 02:31.
+func kinesisEvent(ids ...string) events.KinesisEvent {
+	var ev events.KinesisEvent
+	for i, id := range ids {
+		var r events.KinesisEventRecord
+		r.Kinesis.Data = []byte(`{"id":"` + id + `","ts":"2026-11-25T02:31:10Z","received":"2026-11-25T02:32:05Z","region":"us-east-1","data":{}}` + "\n")
+		r.Kinesis.SequenceNumber = fmt.Sprint(i + 1)
+		ev.Records = append(ev.Records, r)
+	}
+	return ev
+}
+
+// logLines decodes the JSON log lines in b.
+func logLines(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range bytes.Lines(b) {
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// errorSeqs returns the sequence numbers of the error-level log lines with
+// message msg.
+func errorSeqs(lines []map[string]any, msg string) []string {
+	var seqs []string
+	for _, l := range lines {
+		if l["level"] == "ERROR" && l["msg"] == msg {
+			seqs = append(seqs, fmt.Sprint(l["sequenceNumber"]))
+		}
+	}
+	return seqs
+}
+
+// TestHandlerSkipsBadIDs checks that a record whose id is empty or longer
+// than record.MaxIDBytes is skipped as undecodable, logged with its
+// sequence number, and stops nothing: DynamoDB would reject an id beyond
+// its 2,048-byte key limit on every retry.
+func TestHandlerSkipsBadIDs(t *testing.T) {
+	long := strings.Repeat("x", record.MaxIDBytes+1)
+	huge := strings.Repeat("y", 3000)
+	m := newMemTable()
+	agg := New(&m.fake, Options{Table: "aggregates", Region: "us-east-1", Clock: clock.NewVirtual(t0), MaxActions: 3})
+	var logs bytes.Buffer
+	resp, err := NewHandler(agg, slog.New(slog.NewJSONHandler(&logs, nil))).Handle(context.Background(),
+		kinesisEvent("a1", "", long, huge, "a2", strings.Repeat("z", record.MaxIDBytes)))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got, want := len(resp.BatchItemFailures), 0; got != want {
+		t.Fatalf("failures = %v, want none", resp.BatchItemFailures)
+	}
+	if got, want := m.summaries(), map[string]string{"W#2026-11-25T02:31Z": "3/6"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("summaries = %v, want %v", got, want)
+	}
+	if got, want := errorSeqs(logLines(t, logs.Bytes()), "skip undecodable record"), []string{"2", "3", "4"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("undecodable logged for sequences %v, want %v\n%s", got, want, logs.String())
+	}
+	for _, item := range m.markers() {
+		if id := item["pk"].(*types.AttributeValueMemberS).Value; len(id) > len(markerPrefix)+record.MaxIDBytes {
+			t.Fatalf("marker %.20s… (%d bytes) written", id, len(id))
+		}
+	}
+}
+
+// TestHandlerSkipsInvalidRecord checks that a record DynamoDB rejects as
+// invalid (it would be rejected on every retry) is skipped and logged at
+// error level with its sequence number, and that the records of its
+// transaction and after it are counted: reporting it as the batch item
+// failure would drop them all once the retries run out.
+func TestHandlerSkipsInvalidRecord(t *testing.T) {
+	m := newMemTable()
+	m.before = func(_ int, in *dynamodb.TransactWriteItemsInput) error {
+		for _, ti := range in.TransactItems {
+			if ti.Put != nil && keyOf(ti.Put.Item).pk == "R#poison" {
+				return validation("One or more parameter values were invalid")
+			}
+		}
+		return nil
+	}
+	// Two records per transaction: a1+a2 | poison+a3 | a4+a5.
+	agg := New(&m.fake, Options{Table: "aggregates", Region: "us-east-1", Clock: clock.NewVirtual(t0), MaxActions: 3})
+	var logs bytes.Buffer
+	resp, err := NewHandler(agg, slog.New(slog.NewJSONHandler(&logs, nil))).Handle(context.Background(),
+		kinesisEvent("a1", "a2", "poison", "a3", "a4", "a5"))
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if got, want := len(resp.BatchItemFailures), 0; got != want {
+		t.Fatalf("failures = %v, want none", resp.BatchItemFailures)
+	}
+	if got, want := m.summaries(), map[string]string{"W#2026-11-25T02:31Z": "5/10"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("summaries = %v, want %v", got, want)
+	}
+	lines := logLines(t, logs.Bytes())
+	if got, want := errorSeqs(lines, "skip invalid record"), []string{"3"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("invalid logged for sequences %v, want %v\n%s", got, want, logs.String())
+	}
+	last := lines[len(lines)-1]
+	if got, want := fmt.Sprint(last["msg"], " counted=", last["counted"], " invalid=", last["invalid"]), "aggregate batch counted=5 invalid=1"; got != want {
+		t.Fatalf("summary log = %q, want %q", got, want)
+	}
+	// Redelivery changes nothing and still reports no failure.
+	before := m.dump()
+	resp, err = NewHandler(agg, quietLog()).Handle(context.Background(), kinesisEvent("a1", "a2", "poison", "a3", "a4", "a5"))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v, %v", resp, err)
+	}
+	if !reflect.DeepEqual(m.dump(), before) {
+		t.Fatal("redelivery changed the table")
+	}
+}
+
+// TestApplyAllIsolatesInvalid checks that a transaction DynamoDB rejects
+// as a whole for one invalid entry (an id beyond the 2,048-byte key limit)
+// fails only that entry: the others of its transaction are counted.
+func TestApplyAllIsolatesInvalid(t *testing.T) {
+	w := window("2026-11-25T02:31Z")
+	es := []Entry{{ID: "a", Window: w, Bytes: 1}, {ID: "b", Window: w, Bytes: 2}, {ID: strings.Repeat("x", 3000), Window: w, Bytes: 4}, {ID: "c", Window: w, Bytes: 8}, {ID: "d", Window: w, Bytes: 16}}
+	m := newMemTable()
+	agg := newTestAggregator(&m.fake, "us-east-1", clock.NewVirtual(t0))
+	res := agg.ApplyAll(context.Background(), es)
+	for i, r := range res {
+		want := Counted
+		if i == 2 {
+			want = Failed
+		}
+		if got := r.Outcome; got != want {
+			t.Fatalf("entry %d = %v (%v), want %v", i, got, r.Err, want)
+		}
+	}
+	if got, want := fault.Classify(res[2].Err), fault.Invalid; got != want {
+		t.Fatalf("entry 2 error %v kind = %v, want %v", res[2].Err, got, want)
+	}
+	if got, want := fault.Code(res[2].Err), "ValidationException"; got != want {
+		t.Fatalf("entry 2 code = %q, want %q", got, want)
+	}
+	if got, want := m.summaries(), map[string]string{"W#2026-11-25T02:31Z": "4/27"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("summaries = %v, want %v", got, want)
 	}
 }

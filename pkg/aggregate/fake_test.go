@@ -87,6 +87,10 @@ func keyOf(item map[string]types.AttributeValue) itemKey {
 	return itemKey{item["pk"].(*types.AttributeValueMemberS).Value, item["sk"].(*types.AttributeValueMemberS).Value}
 }
 
+// maxHashKeyBytes is DynamoDB's limit on a partition key value; a longer
+// one fails the whole call with a ValidationException.
+const maxHashKeyBytes = 2048
+
 func validation(msg string) error {
 	return &smithy.OperationError{ServiceID: "DynamoDB", OperationName: "TransactWriteItems", Err: &smithy.GenericAPIError{Code: "ValidationException", Message: msg}}
 }
@@ -103,6 +107,9 @@ func (m *memTable) applyLocked(in *dynamodb.TransactWriteItemsInput) error {
 		switch {
 		case ti.Put != nil:
 			k = keyOf(ti.Put.Item)
+			if len(k.pk) > maxHashKeyBytes {
+				return validation("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes")
+			}
 			cond := aws.ToString(ti.Put.ConditionExpression)
 			if cond != "" && cond != "attribute_not_exists(pk)" {
 				return validation("unsupported condition " + cond)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 )
 
@@ -28,22 +29,29 @@ func NewHandler(agg *Aggregator, log *slog.Logger) *Handler {
 // Handle applies a batch of stream records. Each record's data is
 // json(record.Record) followed by a newline.
 //
-// Canary records are skipped. A record that cannot be decoded, or has no id,
-// can never be counted: retrying it would only stall the shard, so it is
-// skipped and logged at error level with its sequence number (the raw bucket
-// keeps it, through Firehose). When a record cannot be applied, the response
-// names it as the batch item failure and no later record is attempted:
-// Lambda then retries from that record, and records after it that were
-// already applied are dropped by their markers.
+// Canary records are skipped. A record that cannot be decoded, or whose id
+// is empty or longer than record.MaxIDBytes, can never be counted: retrying
+// it would only stall the shard, so it is skipped and logged at error level
+// with its sequence number (the raw bucket keeps it, through Firehose). So is
+// a record DynamoDB rejects as invalid (fault.Invalid): every retry would be
+// rejected too, and once the mapping's retries ran out every record after it
+// would be dropped from the aggregates. When a record cannot be applied for
+// any other reason, the response names it as the batch item failure and no
+// later record is attempted: Lambda then retries from that record, and
+// records after it that were already applied are dropped by their markers.
 func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
 	resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
 	entries := make([]Entry, 0, len(ev.Records))
-	seqs := make([]string, 0, len(ev.Records))
+	from := make([]int, 0, len(ev.Records)) // entry → index in ev.Records
 	var canaries, bad int
-	for _, r := range ev.Records {
+	for i, r := range ev.Records {
 		rec, err := record.Decode(r.Kinesis.Data)
-		if err == nil && rec.ID == "" {
+		switch {
+		case err != nil:
+		case rec.ID == "":
 			err = ErrNoID
+		case len(rec.ID) > record.MaxIDBytes:
+			err = fmt.Errorf("id of %d bytes: %w", len(rec.ID), ErrLongID)
 		}
 		if err != nil {
 			bad++
@@ -62,25 +70,28 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 			e.Window = r.Kinesis.ApproximateArrivalTimestamp.UTC().Truncate(time.Minute)
 		}
 		entries = append(entries, e)
-		seqs = append(seqs, r.Kinesis.SequenceNumber)
+		from = append(from, i)
 	}
 	results := h.agg.applyAll(ctx, entries, true)
-	var counted, dups int
+	var counted, dups, invalid int
 	var firstErr error
-	for i, r := range results {
-		switch r.Outcome {
-		case Counted:
+	for i, res := range results {
+		r := ev.Records[from[i]]
+		switch {
+		case res.Outcome == Counted:
 			counted++
-		case Duplicate:
+		case res.Outcome == Duplicate:
 			dups++
-		case Failed:
-			if firstErr == nil {
-				firstErr = r.Err
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: seqs[i]})
-			}
+		case fault.Classify(res.Err) == fault.Invalid:
+			invalid++
+			h.log.ErrorContext(ctx, "skip invalid record", "sequenceNumber", r.Kinesis.SequenceNumber,
+				"eventSourceArn", r.EventSourceArn, "partitionKey", r.Kinesis.PartitionKey, "id", entries[i].ID, "error", res.Err)
+		case firstErr == nil:
+			firstErr = res.Err
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: r.Kinesis.SequenceNumber})
 		}
 	}
-	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "canaries", canaries, "undecodable", bad}
+	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "canaries", canaries, "undecodable", bad, "invalid", invalid}
 	if firstErr != nil {
 		h.log.ErrorContext(ctx, "aggregate batch failed", append(attrs, "failedSequenceNumber", resp.BatchItemFailures[0].ItemIdentifier, "error", firstErr)...)
 	} else {
