@@ -365,3 +365,36 @@ func TestFailoverRegionDownRestoresFromBackup(t *testing.T) {
 		t.Fatalf("restored table lacks p-2: %+v %v %v", e, ok, err)
 	}
 }
+
+// TestFailbackRefusedWhilePrimaryUnhealthy: with no healthy minutes from
+// P's canary, failback aborts, releases the lock and leaves FAILED_OVER.
+func TestFailbackRefusedWhilePrimaryUnhealthy(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	ga := r.w.Region(regionG).GlobalAccelerator()
+	ga.SetEndpointServing(r.w.Region(regionP).CloudFormation().LoadBalancerARN(r.cfg.WorkloadStack(regionP)), false)
+	x, err := r.eng.Start(ctx, r.failover, "f1", json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := x.Wait(ctx); res.Status != states.StatusSucceeded {
+		t.Fatalf("failover %s: %s", res.Status, res.Cause)
+	}
+	fb, err := r.eng.Start(ctx, r.back, "b1", json.RawMessage(`{"minHealthyMinutes":10}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := fb.Wait(ctx)
+	if res.Status != states.StatusFailed || res.Error != "PrimaryUnhealthy" {
+		t.Fatalf("failback = %s %s %s, want FAILED PrimaryUnhealthy", res.Status, res.Error, res.Cause)
+	}
+	rec := mustMode(t, r.control, ModeFailedOver)
+	if rec.Execution != "" || !strings.Contains(rec.LastError, "PrimaryUnhealthy") {
+		t.Fatalf("record %+v", rec)
+	}
+	// Traffic stays in B.
+	bLB := r.w.Region(regionB).CloudFormation().LoadBalancerARN(r.cfg.WorkloadStack(regionB))
+	if got := groupWeights(t, r.w, r.cfg.BackupEndpointGroupARN)[bLB]; got != 100 {
+		t.Fatalf("B weight %d", got)
+	}
+}
