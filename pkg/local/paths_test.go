@@ -496,3 +496,46 @@ func TestDrillGameDay(t *testing.T) {
 		t.Fatalf("served by %q after the game day, want %s", got, l.Regions.Primary)
 	}
 }
+
+// TestFailoverResumesInterrupted: a failover stopped mid-way leaves the
+// lock FAILING_OVER; the next run takes it over and finishes (every step
+// is idempotent: the restore already under way is resumed, not repeated).
+func TestFailoverResumesInterrupted(t *testing.T) {
+	ctx := context.Background()
+	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
+	needFunctions(t, l, l.Missing()...)
+	produce(t, l, "sensor-1", 10)
+	if err := l.Sleep(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	arn, err := l.StartExecution(ctx, "failover", "interrupted", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sleep(ctx, 90*time.Second); err != nil { // inside Recover: activation and restore under way
+		t.Fatal(err)
+	}
+	x, _ := l.Engine.Execution(arn)
+	x.Stop("Operator", "stopped by the test")
+	waitStatus(t, l, arn, states.StatusAborted)
+	if got := controlMode(t, l); got != "FAILING_OVER" {
+		t.Fatalf("mode %s after the interruption, want FAILING_OVER", got)
+	}
+	x2, res := run(t, l, "failover", `{}`)
+	mustStatus(t, x2, res, states.StatusSucceeded, "")
+	var resumed bool
+	for _, ev := range x2.History() {
+		if d := ev.StateExitedEventDetails; d != nil && d.Name == "Begin" {
+			resumed = strings.Contains(d.Output, `"resumed":true`)
+		}
+	}
+	if !resumed {
+		t.Fatal("the second run did not report resuming the interrupted failover")
+	}
+	if got := controlMode(t, l); got != "FAILED_OVER" {
+		t.Fatalf("mode %s, want FAILED_OVER", got)
+	}
+	if got, want := countMarkers(t, l, l.Regions.Backup), countMarkers(t, l, l.Regions.Primary); got != want {
+		t.Fatalf("markers in B = %d, want %d", got, want)
+	}
+}
