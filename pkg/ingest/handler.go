@@ -100,6 +100,11 @@ type Handler struct {
 	Metrics io.Writer
 	// Jitter returns a number in [0, 1) for backoff jitter; nil uses math/rand.
 	Jitter func() float64
+
+	// deadline, when set, gives the invocation deadline on Clock's time
+	// line in place of ctx's wall-clock one: tests use it to put a deadline
+	// on virtual time.
+	deadline func(context.Context) (time.Time, bool)
 }
 
 // New returns a Handler on the wall clock writing metrics to w.
@@ -212,6 +217,36 @@ type putResult struct {
 	retryAfter int   // seconds, when err != nil
 }
 
+// budgetEnd returns when retrying must stop: budget (DefaultBudget if not
+// positive) after now, or deadlineMargin before the invocation deadline when
+// that comes first, so the answer goes out before the Lambda is cut off.
+func budgetEnd(now time.Time, budget time.Duration, deadline time.Time, hasDeadline bool) time.Time {
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	end := now.Add(budget)
+	if hasDeadline {
+		if dl := deadline.Add(-deadlineMargin); dl.Before(end) {
+			end = dl
+		}
+	}
+	return end
+}
+
+// deadlineOf returns the invocation deadline on h.Clock's time line. The
+// deadline on ctx is wall-clock time, so it counts only on the wall clock:
+// on a virtual clock, as in the local drill, it says nothing about virtual
+// time and only the budget applies.
+func (h *Handler) deadlineOf(ctx context.Context) (time.Time, bool) {
+	if h.deadline != nil {
+		return h.deadline(ctx)
+	}
+	if _, wall := h.Clock.(clock.Real); wall {
+		return ctx.Deadline()
+	}
+	return time.Time{}, false
+}
+
 // errBudget says retries ran out of time.
 var errBudget = errors.New("retry budget exhausted")
 
@@ -219,25 +254,13 @@ var errBudget = errors.New("retry budget exhausted")
 // errors) with capped, jittered exponential backoff until the budget ends.
 // Only records Kinesis did not accept are resent.
 func (h *Handler) put(ctx context.Context, batches []*kinesis.PutRecordsInput) putResult {
-	budget := h.Budget
-	if budget <= 0 {
-		budget = DefaultBudget
-	}
-	end := h.Clock.Now().Add(budget)
-	if _, wall := h.Clock.(clock.Real); wall {
-		if dl, ok := ctx.Deadline(); ok {
-			// The invocation deadline is wall-clock time: answering before
-			// it beats being cut off by it. (On a virtual clock, as in the
-			// local drill, a wall-clock deadline says nothing about
-			// virtual time, so only the budget applies.)
-			dl = dl.Add(-deadlineMargin)
-			if dl.Before(end) {
-				end = dl
-			}
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, dl)
-			defer cancel()
-		}
+	dl, hasDeadline := h.deadlineOf(ctx)
+	end := budgetEnd(h.Clock.Now(), h.Budget, dl, hasDeadline)
+	if _, wall := h.Clock.(clock.Real); wall && hasDeadline {
+		// Calls in flight stop at the same instant the retries do.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+		defer cancel()
 	}
 	var res putResult
 	for _, in := range batches {

@@ -343,20 +343,73 @@ func TestPartialFailureResendsTheFailedRecords(t *testing.T) {
 	}
 }
 
+func TestBudgetEnd(t *testing.T) {
+	now := testStart
+	tests := []struct {
+		name        string
+		budget      time.Duration
+		deadline    time.Time
+		hasDeadline bool
+		want        time.Time
+	}{
+		{"NoDeadline", 2 * time.Second, time.Time{}, false, now.Add(2 * time.Second)},
+		{"ZeroBudgetIsDefault", 0, time.Time{}, false, now.Add(DefaultBudget)},
+		{"NegativeBudgetIsDefault", -time.Second, time.Time{}, false, now.Add(DefaultBudget)},
+		{"DeadlineAfterBudget", 2 * time.Second, now.Add(time.Minute), true, now.Add(2 * time.Second)},
+		{"DeadlineCutsBudget", DefaultBudget, now.Add(700 * time.Millisecond), true, now.Add(400 * time.Millisecond)},
+		{"DeadlineJustBeyondBudgetPlusMargin", time.Second, now.Add(time.Second + deadlineMargin + time.Nanosecond), true, now.Add(time.Second)},
+		{"DeadlineExactlyBudgetPlusMargin", time.Second, now.Add(time.Second + deadlineMargin), true, now.Add(time.Second)},
+		{"DeadlineWithinMargin", DefaultBudget, now.Add(100 * time.Millisecond), true, now.Add(-200 * time.Millisecond)},
+		{"DeadlinePast", DefaultBudget, now.Add(-time.Second), true, now.Add(-time.Second - deadlineMargin)},
+		{"ZeroDeadlineIgnoredWithoutFlag", DefaultBudget, now.Add(time.Millisecond), false, now.Add(DefaultBudget)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, want := budgetEnd(now, tt.budget, tt.deadline, tt.hasDeadline), tt.want; !got.Equal(want) {
+				t.Fatalf("budgetEnd = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestBudgetFollowsDeadline: an invocation deadline nearer than the budget
+// ends the retries (deadlineMargin before it) and the answer is a 503, on
+// virtual time so the outcome does not depend on the machine's speed.
 func TestBudgetFollowsDeadline(t *testing.T) {
 	k := &fakeKinesis{answer: func(n int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
 		return nil, apiError("ProvisionedThroughputExceededException")
 	}}
-	h, _ := newTestHandler(k, clock.Real{})
-	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	resp, _ := h.Handle(ctx, postNDJSON(ndjson(1)))
+	clk := clock.NewVirtual(testStart)
+	h, metrics := newTestHandler(k, clk)
+	deadline := testStart.Add(700 * time.Millisecond)
+	h.deadline = func(context.Context) (time.Time, bool) { return deadline, true }
+	resp, _ := h.Handle(t.Context(), postNDJSON(ndjson(1)))
 	if got, want := resp.StatusCode, 503; got != want {
 		t.Fatalf("status = %d, want %d", got, want)
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("answered after the deadline (%v)", time.Since(start))
+	if got, want := resp.Headers["Retry-After"], "1"; got != want {
+		t.Fatalf("Retry-After = %q, want %q", got, want)
+	}
+	// Jitter 0.5 makes the waits 37.5, 75, 150 and 300 ms: three fit before
+	// the end at 400 ms (700 less the margin), the fourth would not.
+	if got, want := k.callCount(), 4; got != want {
+		t.Fatalf("PutRecords calls = %d, want %d", got, want)
+	}
+	if got, want := clock.Since(clk, testStart), 262500*time.Microsecond; got != want {
+		t.Fatalf("spent %v, want %v", got, want)
+	}
+	if got := clk.Now(); !got.Before(deadline.Add(-deadlineMargin)) {
+		t.Fatalf("answered at %v, not before %v", got, deadline.Add(-deadlineMargin))
+	}
+	if body := decodeBody(t, resp); !strings.Contains(fmt.Sprint(body["error"]), "after 3 retries") {
+		t.Fatalf("503 error = %v, want it to count 3 retries", body["error"])
+	}
+	var emf map[string]any
+	if err := json.Unmarshal(metrics.Bytes(), &emf); err != nil {
+		t.Fatalf("EMF line %q: %v", metrics.String(), err)
+	}
+	if got, want := emf["PutRecordsRetries"], float64(3); got != want {
+		t.Fatalf("PutRecordsRetries = %v, want %v", got, want)
 	}
 }
 
