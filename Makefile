@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO        ?= go
 FUZZTIME  ?= 10s
-FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ASL       := $(wildcard statemachines/*.asl.json)
 NPM_STAMP := tools/node_modules/.package-lock.json
 NODE_BIN  := tools/node_modules/.bin
@@ -36,8 +36,16 @@ build:
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f; \
 	done
 
+## drill: rehearse a regional outage, failover and failback on simulated regions (DRILL_ARGS=--json …)
+drill:
+	$(GO) run ./cmd/pendulum drill $(DRILL_ARGS)
+
+## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks)
+synth: build deps
+	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out
+
 ## test: what CI runs
-test: deps fmt-check vet unit bench-compile asl
+test: deps fmt-check vet unit bench-compile asl synth drill
 	@echo "make test: all checks passed"
 
 unit:
