@@ -1,12 +1,12 @@
 package states
 
 import (
-	"encoding/json"
 	"fmt"
-	"math/big"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pendulum-dr/pendulum/pkg/states/internal/jsonvalue"
 )
 
 // rule is a Choice rule: a comparison on Variable, or And/Or/Not of rules.
@@ -319,7 +319,7 @@ func compare(op string, a, b any) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		c = x.Cmp(y)
+		c, _ = jsonvalue.CompareNumbers(x, y)
 	case "boolean":
 		x, ok1 := a.(bool)
 		y, ok2 := b.(bool)
@@ -350,22 +350,16 @@ func compare(op string, a, b any) bool {
 	return c == 0
 }
 
-// numeric returns a JSON number as an exact rational.
-func numeric(v any) (*big.Rat, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		r, ok := new(big.Rat).SetString(string(n))
-		return r, ok
-	case float64:
-		r := new(big.Rat)
-		if r.SetFloat64(n) == nil {
-			return nil, false
-		}
-		return r, true
-	case int:
-		return new(big.Rat).SetInt64(int64(n)), true
-	case int64:
-		return new(big.Rat).SetInt64(n), true
+// numeric returns the decimal text of a JSON number. Comparisons go through jsonvalue, the
+// exact decimal order JSONPath filters and the intrinsic functions use too, so a Choice rule,
+// a filter and States.ArrayContains agree on every pair of numbers.
+func numeric(v any) (string, bool) {
+	t, ok := jsonvalue.NumberText(v)
+	if !ok {
+		return "", false
 	}
-	return nil, false
+	if _, ok := jsonvalue.CompareNumbers(t, t); !ok {
+		return "", false // NaN, or a json.Number a Go caller filled with something else
+	}
+	return t, true
 }

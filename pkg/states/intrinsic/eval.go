@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"maps"
 	"math"
 	randv2 "math/rand/v2"
 	"slices"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/pendulum-dr/pendulum/pkg/states/internal/jsonvalue"
 )
 
 // maxStringInput is the documented limit, in characters, of the string given to
@@ -160,23 +161,7 @@ func kindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func numberText(v any) (string, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		return string(n), true
-	case float64:
-		return strconv.FormatFloat(n, 'f', -1, 64), true
-	case float32:
-		return strconv.FormatFloat(float64(n), 'f', -1, 32), true
-	case int:
-		return strconv.Itoa(n), true
-	case int64:
-		return strconv.FormatInt(n, 10), true
-	case int32:
-		return strconv.FormatInt(int64(n), 10), true
-	}
-	return "", false
-}
+func numberText(v any) (string, bool) { return jsonvalue.NumberText(v) }
 
 func toFloat(v any) (float64, bool) {
 	t, ok := numberText(v)
@@ -232,60 +217,9 @@ func javaLen(s string) int {
 
 func number(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
 
-// deepEqual compares JSON values structurally; numbers compare by value.
-func deepEqual(a, b any) bool {
-	if x, ok := numberText(a); ok {
-		y, ok := numberText(b)
-		if !ok {
-			return false
-		}
-		if x == y {
-			return true
-		}
-		xi, ok1 := parseInt(x)
-		yi, ok2 := parseInt(y)
-		if ok1 && ok2 {
-			return xi == yi
-		}
-		xf, err1 := strconv.ParseFloat(x, 64)
-		yf, err2 := strconv.ParseFloat(y, 64)
-		return err1 == nil && err2 == nil && xf == yf
-	}
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !deepEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !deepEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
+// deepEqual is the engine's one JSON equality, shared with JSONPath filters so that
+// ArrayContains and a filter agree on every pair of values.
+func deepEqual(a, b any) bool { return jsonvalue.Equal(a, b) }
 
 // ---- the functions ----
 
@@ -525,46 +459,8 @@ func evalArrayUnique(c *Call, _ Env, args []any) (any, error) {
 	return out, nil
 }
 
-// appendKey appends a text that is equal for values deepEqual considers equal: JSON-like with
-// sorted keys and numbers in one normal form.
-func appendKey(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case nil:
-		return append(b, 'n')
-	case bool:
-		return strconv.AppendBool(b, v)
-	case string:
-		return strconv.AppendQuote(b, v)
-	case []any:
-		b = append(b, '[')
-		for _, x := range v {
-			b = appendKey(b, x)
-			b = append(b, ',')
-		}
-		return append(b, ']')
-	case map[string]any:
-		b = append(b, '{')
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			b = strconv.AppendQuote(b, k)
-			b = append(b, ':')
-			b = appendKey(b, v[k])
-			b = append(b, ',')
-		}
-		return append(b, '}')
-	}
-	t, _ := numberText(v)
-	b = append(b, '#')
-	if i, ok := parseInt(t); ok {
-		return strconv.AppendInt(b, i, 10)
-	}
-	if f, err := strconv.ParseFloat(t, 64); err == nil {
-		if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-			return strconv.AppendInt(b, int64(f), 10)
-		}
-		return strconv.AppendFloat(b, f, 'g', -1, 64)
-	}
-	return append(b, t...)
-}
+// appendKey appends a text that is equal exactly for values deepEqual considers equal.
+func appendKey(b []byte, v any) []byte { return jsonvalue.AppendKey(b, v) }
 
 func (c *Call) limitedString(args []any, i int) (string, error) {
 	s, err := c.stringArg(args, i)
@@ -769,35 +665,4 @@ func newUUID() string {
 	b[23] = '-'
 	hex.Encode(b[24:], u[10:])
 	return string(b[:])
-}
-
-// parseInt parses a plain decimal integer without allocating on failure (strconv.ParseInt
-// allocates an error, and filters try it once per item).
-func parseInt(s string) (int64, bool) {
-	digits := s
-	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 || len(digits) > 18 {
-		if len(digits) > 18 {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return 0, false
-			}
-			return n, true
-		}
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(digits); i++ {
-		c := digits[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if s[0] == '-' {
-		n = -n
-	}
-	return n, true
 }

@@ -1,71 +1,21 @@
 package jsonpath
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pendulum-dr/pendulum/pkg/states/internal/jsonvalue"
 )
 
 // numberText returns the decimal text of a JSON number in any of the Go forms we accept.
-func numberText(v any) (string, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		return string(n), true
-	case float64:
-		return strconv.FormatFloat(n, 'f', -1, 64), true
-	case float32:
-		return strconv.FormatFloat(float64(n), 'f', -1, 32), true
-	case int:
-		return strconv.Itoa(n), true
-	case int64:
-		return strconv.FormatInt(n, 10), true
-	case int32:
-		return strconv.FormatInt(int64(n), 10), true
-	case uint64:
-		return strconv.FormatUint(n, 10), true
-	}
-	return "", false
-}
+func numberText(v any) (string, bool) { return jsonvalue.NumberText(v) }
 
-func isNumber(v any) bool {
-	_, ok := numberText(v)
-	return ok
-}
+func isNumber(v any) bool { return jsonvalue.IsNumber(v) }
 
-// compareNumbers compares two decimal texts, exactly for integers that fit in int64 and as
-// float64 otherwise.
-func compareNumbers(a, b string) (int, bool) {
-	if x, ok := parseInt(a); ok {
-		if y, ok := parseInt(b); ok {
-			switch {
-			case x < y:
-				return -1, true
-			case x > y:
-				return 1, true
-			}
-			return 0, true
-		}
-	}
-	x, err1 := strconv.ParseFloat(a, 64)
-	y, err2 := strconv.ParseFloat(b, 64)
-	if (err1 != nil && !isRangeErr(err1)) || (err2 != nil && !isRangeErr(err2)) || math.IsNaN(x) || math.IsNaN(y) {
-		return 0, false
-	}
-	switch {
-	case x < y:
-		return -1, true
-	case x > y:
-		return 1, true
-	}
-	return 0, true
-}
-
-func isRangeErr(err error) bool {
-	ne, ok := err.(*strconv.NumError)
-	return ok && ne.Err == strconv.ErrRange
-}
+// compareNumbers compares two decimal texts by exact value (see jsonvalue).
+func compareNumbers(a, b string) (int, bool) { return jsonvalue.CompareNumbers(a, b) }
 
 // order compares two values for <, <=, >, >=: numbers with numbers, strings with strings
 // (by UTF-16 code units, as Java does); other pairs are not ordered.
@@ -153,51 +103,18 @@ func strictEqual(a, b any) bool {
 	return deepEqual(a, b)
 }
 
-// deepEqual compares JSON values structurally; numbers compare by value.
-func deepEqual(a, b any) bool {
-	if x, ok := numberText(a); ok {
-		y, ok := numberText(b)
-		if !ok {
-			return false
-		}
-		c, ok := compareNumbers(x, y)
-		return ok && c == 0
-	}
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !deepEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !deepEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
+// deepEqual compares JSON values structurally; numbers compare by exact value. It is the one
+// equality the intrinsic functions use too.
+func deepEqual(a, b any) bool { return jsonvalue.Equal(a, b) }
+
+// Equal reports whether two JSON values are equal as a filter's "===" sees them: the same JSON
+// type and, for numbers, the same exact value (1 equals 1.0; 9007199254740993 does not equal
+// 9007199254740992). Go callers that must agree with filters and Choice rules use it.
+func Equal(a, b any) bool { return jsonvalue.Equal(a, b) }
+
+// ParseInt64 parses a plain decimal integer (optional sign, digits only) that fits in int64,
+// without allocating on failure.
+func ParseInt64(s string) (int64, bool) { return jsonvalue.ParseInt64(s) }
 
 func asInt(v any) (int, bool) {
 	t, ok := numberText(v)
@@ -214,33 +131,5 @@ func asInt(v any) (int, bool) {
 	return int(f), true
 }
 
-// parseInt parses a plain decimal integer without allocating on failure (strconv.ParseInt
-// allocates an error, and filters try it once per item).
-func parseInt(s string) (int64, bool) {
-	digits := s
-	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 || len(digits) > 18 {
-		if len(digits) > 18 {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return 0, false
-			}
-			return n, true
-		}
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(digits); i++ {
-		c := digits[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if s[0] == '-' {
-		n = -n
-	}
-	return n, true
-}
+// parseInt parses a plain decimal integer without allocating on failure.
+func parseInt(s string) (int64, bool) { return jsonvalue.ParseInt64(s) }
