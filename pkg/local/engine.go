@@ -118,6 +118,9 @@ func Render(def []byte, subs map[string]string) ([]byte, error) {
 	return placeholder.ReplaceAllFunc(def, func(m []byte) []byte { return []byte(subs[string(m[2:len(m)-1])]) }), nil
 }
 
+// sdkResource matches an aws-sdk integration Resource: service, action.
+var sdkResource = regexp.MustCompile(`arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)`)
+
 // functionNames are the Lambda functions the state machines invoke.
 var functionNames = []string{"compact", "compact-plan", "dr-control", "dr-copyback", "dr-drain", "dr-merge", "dr-probe",
 	"dr-reconcile", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "dr-verify"}
@@ -144,6 +147,10 @@ func (l *Local) wireEngine() error {
 		StateMachines:        l.MachineNames(),
 		Functions:            l.Functions,
 	})
+	actions := map[string][]string{}
+	for service, list := range sdkActions {
+		actions[service] = append(actions[service], list...)
+	}
 	for _, name := range l.MachineNames() {
 		def, err := l.Definition(name)
 		if err != nil {
@@ -152,6 +159,11 @@ func (l *Local) wireEngine() error {
 		rendered, err := Render(def, l.Substitutions)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", name, err)
+		}
+		// Every aws-sdk action a definition calls is served, not only the
+		// listed ones.
+		for _, m := range sdkResource.FindAllSubmatch(rendered, -1) {
+			actions[string(m[1])] = append(actions[string(m[1])], string(m[2]))
 		}
 		m, err := states.Parse(rendered)
 		if err != nil {
@@ -167,7 +179,7 @@ func (l *Local) wireEngine() error {
 		"dynamodb": rb.DynamoDB(), "backup": rb.Backup(), "sns": rb.SNS(), "cloudformation": rb.CloudFormation(),
 		"cloudwatch": rb.CloudWatch(), "s3": rb.S3(), "glue": rb.Glue(), "sqs": rb.SQS(), "kinesis": rb.Kinesis(),
 	} {
-		for _, action := range sdkActions[service] {
+		for _, action := range actions[service] {
 			reg.HandleSDK(service, action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
 				return integration.Call(ctx, service, client, action, params)
 			})
