@@ -152,7 +152,8 @@ func (c *CloudFormation) OnActivate(stackName string, fn func(ctx context.Contex
 func (c *CloudFormation) SetOutputs(stackName string, outputs map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.stacks[stackName]; ok {
+	// The stacks are kept by stack ID: look the live one up by name.
+	if s, err := c.find(stackName); err == nil {
 		s.customOut = glueCopyMap(outputs)
 	}
 }
@@ -188,6 +189,21 @@ func (c *CloudFormation) find(nameOrID string) (*cfStack, error) {
 		if !s.deleted && (s.name == nameOrID || s.id == nameOrID) {
 			return s, nil
 		}
+	}
+	return nil, cfValidation("Stack with id %s does not exist", nameOrID)
+}
+
+// describable returns the stack DescribeStacks shows for nameOrID: a live
+// stack by name or ID, or, asked by its stack ID, a deleted one, which
+// CloudFormation keeps answering for (DELETE_COMPLETE) so a caller that
+// polls a deletion by ID sees it finish instead of an error. By name a
+// deleted stack does not exist. c.mu must be held.
+func (c *CloudFormation) describable(nameOrID string) (*cfStack, error) {
+	if s, err := c.find(nameOrID); err == nil {
+		return s, nil
+	}
+	if s, ok := c.stacks[nameOrID]; ok && s.deleted {
+		return s, nil
 	}
 	return nil, cfValidation("Stack with id %s does not exist", nameOrID)
 }
@@ -433,7 +449,8 @@ func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.Del
 	return &cloudformation.DeleteStackOutput{}, nil
 }
 
-// DescribeStacks describes one stack (by name or ID) or every live stack.
+// DescribeStacks describes one stack (by name or ID; a deleted stack only by
+// its ID, as DELETE_COMPLETE) or every live stack.
 func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
 	const op = "DescribeStacks"
 	if err := c.r.call(ctx, cloudformation.ServiceID, op); err != nil {
@@ -443,7 +460,7 @@ func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.
 	defer c.mu.Unlock()
 	var stacks []*cfStack
 	if n := aws.ToString(in.StackName); n != "" {
-		s, err := c.find(n)
+		s, err := c.describable(n)
 		if err != nil {
 			return nil, opErr(cloudformation.ServiceID, op, err)
 		}
@@ -463,6 +480,10 @@ func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.
 		if !s.updated.IsZero() {
 			u := s.updated
 			st.LastUpdatedTime = &u
+		}
+		if s.deleted {
+			d := s.deletedTime
+			st.DeletionTime = &d
 		}
 		if s.reason != "" {
 			st.StackStatusReason = aws.String(s.reason)

@@ -196,13 +196,63 @@ func TestCloudFormationErrors(t *testing.T) {
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
+		id := aws.ToString(cfTestDescribe(t, c).StackId)
 		if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("workload")}); err != nil {
 			t.Fatal(err)
 		}
 		_ = clk.Sleep(ctx, 5*time.Minute)
 		_, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("workload")})
-		cfTestValidation(t, err, "does not exist")
+		cfTestValidation(t, err, "Stack with id workload does not exist")
+		// By stack ID CloudFormation still answers for the deleted stack.
+		out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(id)})
+		if err != nil {
+			t.Fatalf("describe deleted stack by ID: %v", err)
+		}
+		if got, want := len(out.Stacks), 1; got != want {
+			t.Fatalf("stacks = %d, want %d", got, want)
+		}
+		if got, want := out.Stacks[0].StackStatus, cftypes.StackStatusDeleteComplete; got != want {
+			t.Fatalf("status = %s, want %s", got, want)
+		}
+		if got, want := aws.ToString(out.Stacks[0].StackId), id; got != want {
+			t.Fatalf("stack ID = %s, want %s", got, want)
+		}
+		if out.Stacks[0].DeletionTime == nil {
+			t.Fatal("deleted stack has no DeletionTime")
+		}
+		// Not listed among the live stacks, and the name is free again.
+		all, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(all.Stacks), 0; got != want {
+			t.Fatalf("live stacks = %d, want %d", got, want)
+		}
+		re, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("workload"), TemplateBody: aws.String("{}")})
+		if err != nil {
+			t.Fatalf("re-create after delete: %v", err)
+		}
+		if aws.ToString(re.StackId) == id {
+			t.Fatal("re-created stack reuses the deleted stack's ID")
+		}
+		old, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := old.Stacks[0].StackStatus, cftypes.StackStatusDeleteComplete; got != want {
+			t.Fatalf("old ID after re-create: status = %s, want %s", got, want)
+		}
 	})
+}
+
+func TestCloudFormationSetOutputs(t *testing.T) {
+	ctx := context.Background()
+	_, clk, c := cfTestStack(t)
+	c.SetOutputs("workload", map[string]string{"IngestURL": "https://example.invalid"})
+	_ = clk.Sleep(ctx, c.DormantCreate)
+	if got, want := cfTestOutput(cfTestDescribe(t, c), "IngestURL"), "https://example.invalid"; got != want {
+		t.Fatalf("output IngestURL = %q, want %q", got, want)
+	}
 }
 
 // cloudformationAPI is every CloudFormation method the simulator implements, with the SDK's
