@@ -69,6 +69,8 @@ type firehoseStream struct {
 	objects, records int // delivered
 	seq              int // objects named so far
 	pending          int // objects awaiting a retried delivery
+	dropped          int // objects given up on after 24 h of failed delivery
+	droppedRecords   int // records in them
 }
 
 type firehoseRecord struct {
@@ -480,7 +482,11 @@ func (f *Firehose) put(s *firehoseStream, key string, body []byte, records, atte
 		s.pending++
 	}
 	if time.Duration(attempt+1)*firehoseRetryEvery > firehoseRetryFor || s.deleted {
-		s.pending-- // Firehose gives up after 24 h (it would write to the error prefix)
+		// Firehose gives up after 24 h (it would write to the error
+		// prefix): count the loss so the drill's accounting sees it.
+		s.pending--
+		s.dropped++
+		s.droppedRecords += records
 		return
 	}
 	f.r.world.Clock.AfterFunc(firehoseRetryEvery, func() { f.put(s, key, body, records, attempt+1) })
@@ -589,6 +595,12 @@ type FirehoseStats struct {
 	Records  int // records in them
 	Buffered int // records waiting in the buffer
 	Pending  int // objects whose delivery is being retried
+	// Dropped counts objects given up on after 24 h of failed delivery (or
+	// whose stream was deleted while retrying); DroppedRecords the records
+	// in them. Firehose would write them to the error output prefix; the
+	// destination never receives them.
+	Dropped        int
+	DroppedRecords int
 }
 
 // Stats returns a delivery stream's counters, without counting an API call:
@@ -600,5 +612,5 @@ func (f *Firehose) Stats(name string) FirehoseStats {
 	if !ok {
 		return FirehoseStats{}
 	}
-	return FirehoseStats{Objects: s.objects, Records: s.records, Buffered: len(s.buf), Pending: s.pending}
+	return FirehoseStats{Objects: s.objects, Records: s.records, Buffered: len(s.buf), Pending: s.pending, Dropped: s.dropped, DroppedRecords: s.droppedRecords}
 }

@@ -391,3 +391,23 @@ func TestFirehoseToCatalogPipeline(t *testing.T) {
 		t.Fatalf("%d notifications left in the queue", v+f)
 	}
 }
+
+func TestFirehoseDropsAfter24Hours(t *testing.T) {
+	ctx := context.Background()
+	w, clk, _ := kinesisTestStream(t)
+	f := w.Region("us-east-1").Firehose()
+	// The bucket does not exist: every delivery fails until Firehose gives up.
+	firehoseTestCreate(t, f, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("direct"), ExtendedS3DestinationConfiguration: firehoseTestS3Dest("direct/", 5, 0, false)})
+	if _, err := f.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("direct"),
+		Records: []firehosetypes.Record{{Data: []byte("{\"a\":1}\n")}, {Data: []byte("{\"a\":2}\n")}, {Data: []byte("{\"a\":3}\n")}}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, time.Hour)
+	if got, want := f.Stats("direct"), (FirehoseStats{Pending: 1}); got != want {
+		t.Fatalf("after 1 h: %+v, want %+v", got, want)
+	}
+	_ = clk.Sleep(ctx, 23*time.Hour+10*time.Second) // the first attempt was ~1 s after the put
+	if got, want := f.Stats("direct"), (FirehoseStats{Dropped: 1, DroppedRecords: 3}); got != want {
+		t.Fatalf("after 24 h of failures: %+v, want %+v", got, want)
+	}
+}
