@@ -153,6 +153,9 @@ func run() int {
 	counts := map[string]int{}
 	for _, v := range verdicts {
 		k, isKnown := knowns[v.Name]
+		if v.Result == "disagree" && isKnown {
+			counts["known"]++
+		}
 		switch {
 		case v.Result == "disagree" && !isKnown:
 			failed = true
@@ -180,13 +183,16 @@ func run() int {
 			if v.Skipped != "" {
 				line += ": " + v.Skipped
 			} else if v.Result == "disagree" {
+				if _, ok := knowns[v.Name]; ok {
+					line += " (known)"
+				}
 				line += ": " + strings.Join(v.Diffs, "; ")
 			}
 			fmt.Println(line)
 		}
 	}
 	fmt.Printf("\n%d cases: %d agree, %d disagree (%d known), %d skipped\n",
-		len(verdicts), counts["agree"], counts["disagree"], len(knowns), counts["skipped"])
+		len(verdicts), counts["agree"], counts["disagree"], counts["known"], counts["skipped"])
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(verdicts, "", " ")
 		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
