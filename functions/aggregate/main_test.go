@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pendulum-dr/pendulum/functions/internal/runtimeapi"
 )
 
 // TestMain lets a test run this binary's main in a child process: the test
@@ -66,38 +68,13 @@ func TestAnswersAnEvent(t *testing.T) {
 		return fmt.Sprintf(`{"eventSource":"aws:kinesis","eventID":"shardId-000000000000:%d","kinesis":{"sequenceNumber":"%d","partitionKey":"k","data":"%s","approximateArrivalTimestamp":1795919500.5}}`, seq, seq, data)
 	}
 	event := `{"Records":[` + rec(101, "a1") + "," + rec(102, "a2") + `]}`
-	response := make(chan string, 1)
-	served := false
-	runtime := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/2018-06-01/runtime/invocation/next":
-			mu.Lock()
-			again := served
-			served = true
-			mu.Unlock()
-			if again {
-				<-r.Context().Done() // no second event: wait until the test ends
-				return
-			}
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:111122223333:function:aggregate")
-			io.WriteString(w, event)
-		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/"):
-			b, _ := io.ReadAll(r.Body)
-			w.WriteHeader(http.StatusAccepted)
-			response <- strings.TrimPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/") + " " + string(b)
-		default:
-			t.Errorf("unexpected runtime call %s %s", r.Method, r.URL.Path)
-			w.WriteHeader(http.StatusBadRequest)
-		}
-	}))
+	runtime := runtimeapi.New(t, "arn:aws:lambda:us-east-1:111122223333:function:aggregate", event)
 	defer runtime.Close()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{
 		"PENDULUM_RUN_MAIN=1",
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(runtime.URL, "http://"),
+		"AWS_LAMBDA_RUNTIME_API=" + runtime.Addr(),
 		"TABLE_NAME=aggregates", "AWS_REGION=us-east-1", "MARKER_TTL_DAYS=3",
 		"AWS_ENDPOINT_URL_DYNAMODB=" + ddb.URL,
 		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret",
@@ -111,8 +88,8 @@ func TestAnswersAnEvent(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
 	select {
-	case got := <-response:
-		kind, body, _ := strings.Cut(got, " ")
+	case got := <-runtime.Answers():
+		kind, body := got.Kind, got.Body
 		if kind != "response" {
 			t.Fatalf("function answered %s: %s", kind, body)
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pendulum-dr/pendulum/functions/internal/runtimeapi"
 )
 
 // TestMain lets a test run this binary's main in a child process: the test
@@ -92,38 +94,13 @@ func TestAnswersAnEvent(t *testing.T) {
 	event := `{"requestContext":{"elb":{"targetGroupArn":"arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/ingest/1"}},
 	 "httpMethod":"POST","path":"/records","headers":{"content-type":"text/plain","x-pendulum-producer":"p1"},
 	 "body":"{\"id\":\"r-1\",\"v\":1}\n{\"id\":\"r-2\",\"v\":2}\n","isBase64Encoded":false}`
-	response := make(chan string, 1)
-	served := false
-	runtime := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/2018-06-01/runtime/invocation/next":
-			mu.Lock()
-			again := served
-			served = true
-			mu.Unlock()
-			if again {
-				<-r.Context().Done() // no second event: wait until the test ends
-				return
-			}
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:111122223333:function:ingest")
-			io.WriteString(w, event)
-		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/"):
-			b, _ := io.ReadAll(r.Body)
-			w.WriteHeader(http.StatusAccepted)
-			response <- strings.TrimPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/req-1/") + " " + string(b)
-		default:
-			t.Errorf("unexpected runtime call %s %s", r.Method, r.URL.Path)
-			w.WriteHeader(http.StatusBadRequest)
-		}
-	}))
+	runtime := runtimeapi.New(t, "arn:aws:lambda:eu-west-1:111122223333:function:ingest", event)
 	defer runtime.Close()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{
 		"PENDULUM_RUN_MAIN=1",
-		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(runtime.URL, "http://"),
+		"AWS_LAMBDA_RUNTIME_API=" + runtime.Addr(),
 		"STREAM_NAME=pendulum-ingest", "AWS_REGION=eu-west-1",
 		"AWS_ENDPOINT_URL_KINESIS=" + kinesis.URL,
 		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret",
@@ -148,8 +125,8 @@ func TestAnswersAnEvent(t *testing.T) {
 	}
 
 	select {
-	case got := <-response:
-		kind, body, _ := strings.Cut(got, " ")
+	case got := <-runtime.Answers():
+		kind, body := got.Kind, got.Body
 		if kind != "response" {
 			t.Fatalf("function answered %s: %s\nlogs:\n%s", kind, body, readLogs())
 		}
