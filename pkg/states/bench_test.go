@@ -47,6 +47,11 @@ func BenchmarkPassChain100(b *testing.B) {
 		if err != nil || r.Status != StatusSucceeded {
 			b.Fatalf("%v %+v", err, r)
 		}
+		// Forget the finished execution so histories do not pile up across b.N and
+		// inflate heap and GC figures.
+		if !e.Forget(x.ARN()) {
+			b.Fatal("Forget did not drop the finished execution")
+		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/transition")
 	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N*n), "cpu-ns/transition")
@@ -78,6 +83,11 @@ func BenchmarkMap10000(b *testing.B) {
 		r, err := x.Wait(ctx)
 		if err != nil || r.Status != StatusSucceeded {
 			b.Fatalf("%v %+v", err, r.Error)
+		}
+		// Forget the finished execution so histories do not pile up across b.N and
+		// inflate heap and GC figures.
+		if !e.Forget(x.ARN()) {
+			b.Fatal("Forget did not drop the finished execution")
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
