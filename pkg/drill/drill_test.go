@@ -121,3 +121,19 @@ func TestDrillDetectsLoss(t *testing.T) {
 		t.Fatal("the drill passed with records missing from the raw bucket")
 	}
 }
+
+// BenchmarkDrill runs the short scenario; virtual-s/wall-s is how much
+// faster than real time the drill runs.
+func BenchmarkDrill(b *testing.B) {
+	b.ReportAllocs()
+	var virt, wall float64
+	for b.Loop() {
+		rep, err := Run(context.Background(), shortConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		virt += rep.VirtualSeconds
+		wall += rep.WallSeconds
+	}
+	b.ReportMetric(virt/wall, "virtual-s/wall-s")
+}

@@ -242,6 +242,14 @@ func TestFailoverHappyPath(t *testing.T) {
 	if err != nil || cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != ddbtypes.PointInTimeRecoveryStatusEnabled {
 		t.Fatalf("PITR on the restored table: %+v, %v; want ENABLED", cb, err)
 	}
+	dt, err := l.World.Region(B).DynamoDB().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(l.Names.AggregatesTable())})
+	if err != nil || !aws.ToBool(dt.Table.DeletionProtectionEnabled) {
+		t.Fatalf("deletion protection on the restored table: %v, want on", err)
+	}
+	ttl, err := l.World.Region(B).DynamoDB().DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(l.Names.AggregatesTable())})
+	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires" {
+		t.Fatalf("TTL on the restored table: %+v, %v; want attribute expires", ttl, err)
+	}
 	if !l.ConsumerRunning(B) {
 		t.Fatal("B's consumer is not running")
 	}
