@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
 func TestNamesListsEveryEmbeddedFile(t *testing.T) {
@@ -53,8 +54,10 @@ func TestEveryDefinitionIsValidJSONPathASL(t *testing.T) {
 
 // checkStates checks what asl-validator does not: every Next and Default
 // names a state of the same scope, every state is reachable, and every
-// ErrorEquals name is either a States./Lambda. name or one of the error types
-// the Go handlers return (fault.Names), so Retry and Catch really match.
+// ErrorEquals name is a States./Lambda. name, one of the error types the Go
+// handlers return (fault.Names), or — on a service integration Task — an
+// exception of that integration's own service ("<Prefix>.<Code>Exception",
+// the prefix as Step Functions names it), so Retry and Catch can really match.
 func checkStates(t *testing.T, scope map[string]any, where string) {
 	t.Helper()
 	states, ok := scope["States"].(map[string]any)
@@ -88,8 +91,9 @@ func checkStates(t *testing.T, scope map[string]any, where string) {
 			for _, r := range list {
 				for _, e := range asSlice(r.(map[string]any)["ErrorEquals"]) {
 					n := e.(string)
-					if !strings.HasPrefix(n, "States.") && !strings.HasPrefix(n, "Lambda.") && !known[n] {
-						t.Errorf("%s%s: ErrorEquals %q is no error type the Go handlers return (fault.Names)", where, name, n)
+					own := serviceException(st["Resource"], n)
+					if !strings.HasPrefix(n, "States.") && !strings.HasPrefix(n, "Lambda.") && !known[n] && !own {
+						t.Errorf("%s%s: ErrorEquals %q is no error type the Go handlers return (fault.Names) nor an exception of the Task's own service", where, name, n)
 					}
 				}
 			}
@@ -106,6 +110,43 @@ func checkStates(t *testing.T, scope map[string]any, where string) {
 	for name := range states {
 		if !reached[name] {
 			t.Errorf("%s%s: unreachable state", where, name)
+		}
+	}
+}
+
+// serviceException reports whether name is an exception of the service a
+// Task's Resource integrates: arn:aws:states:::aws-sdk:<service>:<action> or
+// an optimized integration such as arn:aws:states:::sns:publish.
+func serviceException(resource any, name string) bool {
+	res, _ := resource.(string)
+	rest, ok := strings.CutPrefix(res, "arn:aws:states:::")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimPrefix(rest, "aws-sdk:")
+	service, _, _ := strings.Cut(rest, ":")
+	if service == "" || service == "lambda" || service == "states" {
+		return false
+	}
+	code, ok := strings.CutPrefix(name, states.SDKServicePrefix(service)+".")
+	return ok && code != "" && strings.HasSuffix(code, "Exception")
+}
+
+func TestServiceException(t *testing.T) {
+	tests := []struct {
+		resource, name string
+		want           bool
+	}{
+		{"arn:aws:states:::aws-sdk:dynamodb:describeTable", "DynamoDb.ResourceNotFoundException", true},
+		{"arn:aws:states:::aws-sdk:dynamodb:describeTable", "Backup.ResourceNotFoundException", false},
+		{"arn:aws:states:::aws-sdk:dynamodb:describeTable", "DynamoDb.Oops", false},
+		{"arn:aws:states:::sns:publish.waitForTaskToken", "Sns.ThrottledException", true},
+		{"${DrControlFunctionArn}", "DynamoDb.ResourceNotFoundException", false},
+		{"arn:aws:states:::lambda:invoke", "Lambda.ServiceException", false},
+	}
+	for _, tt := range tests {
+		if got := serviceException(tt.resource, tt.name); got != tt.want {
+			t.Errorf("serviceException(%q, %q) = %v, want %v", tt.resource, tt.name, got, tt.want)
 		}
 	}
 }
