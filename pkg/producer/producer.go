@@ -95,15 +95,19 @@ type Config struct {
 }
 
 // Stats are the producer's counters. Recovered + Produced = Acknowledged +
-// Rejected + Pending at every moment.
+// Rejected + Pending + Quarantined at every moment.
 type Stats struct {
-	Recovered    int64 // unacknowledged records found in the spool at Open
+	Recovered    int64 // unacknowledged records found in the spool at Open, quarantined ones included
 	Produced     int64 // records spooled by Produce since Open
 	Acknowledged int64 // records ingest acknowledged since Open
 	Rejected     int64 // records ingest refused as invalid (kept in rejected.ndjson)
 	Pending      int64 // records spooled and not yet acknowledged
-	Attempts     int64 // HTTP requests made
-	Failures     int64 // attempts that failed and are retried (connection errors, 5xx, 413, …)
+	// Quarantined counts spooled lines found unreadable at Open (corrupted
+	// on disk): not sent, kept with segment, line and reason in
+	// quarantine.ndjson in the spool directory for an operator.
+	Quarantined int64
+	Attempts    int64 // HTTP requests made
+	Failures    int64 // attempts that failed and are retried (connection errors, 5xx, 413, …)
 }
 
 // Producer spools and sends records. Produce is safe for concurrent use;
@@ -187,7 +191,8 @@ func Open(cfg Config) (*Producer, error) {
 		pending: pending,
 	}
 	p.batchBytes = cfg.MaxBatchBytes
-	p.stats.Recovered = int64(len(pending))
+	p.stats.Quarantined = int64(sp.quarantined)
+	p.stats.Recovered = int64(len(pending)) + p.stats.Quarantined
 	return p, nil
 }
 

@@ -3,9 +3,11 @@ package producer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -673,5 +675,120 @@ func TestAckLogCompacted(t *testing.T) {
 	defer p2.Close()
 	if got := p2.Stats().Recovered; got != 0 {
 		t.Fatalf("recovered %d records after compaction, want 0", got)
+	}
+}
+
+// TestCorruptLineQuarantined: a record whose line is corrupted on disk in
+// the middle of a segment is neither sent nor silently dropped: it goes to
+// quarantine.ndjson (once, however often the spool is reopened) and is
+// counted, the records around it are delivered, and only then is the
+// segment deleted.
+func TestCorruptLineQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	clk := clock.NewVirtual(t0)
+	reg := newRegion(clk)
+	p, err := Open(testConfig(dir, clk, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := produceN(t, p, 5)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seg := filepath.Join(dir, segmentName(1))
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(b, []byte{'\n'})
+	if got, want := len(lines), 6; got != want { // 5 lines and "" after the last newline
+		t.Fatalf("segment has %d parts, want %d", got, want)
+	}
+	corrupt := append(bytes.Repeat([]byte{0xff}, 7), lines[2][7:]...) // line 3, newline kept
+	lines[2] = corrupt
+	if err := os.WriteFile(seg, bytes.Join(lines, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Reopened twice before sending (as after a crash between quarantining
+	// and delivering): the line is quarantined once and counted each time.
+	for range 2 {
+		p, err = Open(testConfig(dir, clk, reg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := p.Stats()
+		if s.Quarantined != 1 || s.Recovered != 5 || s.Pending != 4 {
+			t.Fatalf("after reopen: stats %+v, want 1 quarantined of 5 recovered, 4 pending", s)
+		}
+		if s.Recovered+s.Produced != s.Acknowledged+s.Rejected+s.Pending+s.Quarantined {
+			t.Fatalf("stats %+v break Recovered + Produced = Acknowledged + Rejected + Pending + Quarantined", s)
+		}
+		if _, err := os.Stat(seg); err != nil {
+			t.Fatalf("segment gone before its records were delivered: %v", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err = Open(testConfig(dir, clk, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]string{}, ids[:2]...), ids[3:]...)
+	checkDelivered(t, p, reg, want)
+	for _, id := range reg.writtenIDs() {
+		if id == ids[2] {
+			t.Fatalf("the corrupted record %s was sent", id)
+		}
+	}
+	s := p.Stats()
+	if s.Quarantined != 1 || s.Acknowledged != 4 || s.Pending != 0 ||
+		s.Recovered+s.Produced != s.Acknowledged+s.Rejected+s.Pending+s.Quarantined {
+		t.Fatalf("after sending: stats %+v", s)
+	}
+	if _, err := os.Stat(seg); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("delivered segment still on disk (err %v)", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	q, err := os.ReadFile(filepath.Join(dir, quarantineName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qlines := strings.Split(strings.TrimSuffix(string(q), "\n"), "\n")
+	if got, want := len(qlines), 1; got != want {
+		t.Fatalf("quarantine.ndjson has %d lines, want %d:\n%s", got, want, q)
+	}
+	var entry quarantineEntry
+	if err := json.Unmarshal([]byte(qlines[0]), &entry); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := entry.Segment, segmentName(1); got != want {
+		t.Fatalf("segment = %q, want %q", got, want)
+	}
+	if got, want := entry.Line, 3; got != want {
+		t.Fatalf("line = %d, want %d", got, want)
+	}
+	if !strings.Contains(entry.Reason, "invalid character") {
+		t.Fatalf("reason = %q, want the JSON error", entry.Reason)
+	}
+	if got, want := string(entry.RawBase64), string(bytes.TrimSuffix(corrupt, []byte{'\n'})); got != want || entry.Raw != "" {
+		t.Fatalf("quarantined bytes = %q (raw %q), want %q", got, entry.Raw, want)
+	}
+
+	// Nothing left: a fourth open recovers and quarantines nothing.
+	p, err = Open(testConfig(dir, clk, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if s := p.Stats(); s.Recovered != 0 || s.Quarantined != 0 {
+		t.Fatalf("after full delivery: stats %+v", s)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The spool is a directory:
@@ -19,20 +20,26 @@ import (
 //	seg-000000000001.ndjson  records, one JSON object per line, append-only
 //	acked.log                ids ingest acknowledged, one JSON string per line
 //	rejected.ndjson          records ingest refused as invalid (kept, not resent)
+//	quarantine.ndjson        segment lines found unreadable at open (kept, not sent)
 //
 // A record is written (and, unless NoSync, fsynced) to the active segment
 // before Produce returns, and its id is appended to acked.log only after
 // ingest answered 200 for a batch holding it. Reopening the spool therefore
 // finds every record not known to be delivered; a torn last line, from a
 // crash in the middle of a write, is cut off (that record's Produce never
-// returned). A segment whose records are all acknowledged is deleted, and
+// returned). A complete line that cannot be read (disk corruption, an edit by
+// hand) was a record Produce accepted: it is copied, with its segment, line
+// number and the reason, to quarantine.ndjson — durably, before its segment
+// may be deleted — and counted, never silently dropped. A segment whose
+// lines are all acknowledged, rejected or quarantined is deleted, and
 // acked.log is rewritten at open to forget the ids of deleted segments.
 
 const (
-	ackLogName    = "acked.log"
-	rejectedName  = "rejected.ndjson"
-	segmentPrefix = "seg-"
-	segmentSuffix = ".ndjson"
+	ackLogName     = "acked.log"
+	rejectedName   = "rejected.ndjson"
+	quarantineName = "quarantine.ndjson"
+	segmentPrefix  = "seg-"
+	segmentSuffix  = ".ndjson"
 )
 
 // entry is one spooled record.
@@ -42,8 +49,26 @@ type entry struct {
 	seg  int
 }
 
+// badLine is a complete segment line that is not a readable record.
+type badLine struct {
+	line   int    // 1-based
+	raw    []byte // the line as found, no newline
+	reason string
+}
+
+// quarantineEntry is one line of quarantine.ndjson.
+type quarantineEntry struct {
+	Segment string `json:"segment"`
+	Line    int    `json:"line"`
+	Reason  string `json:"reason"`
+	// Raw is the line as found when it is valid UTF-8; RawBase64 holds its
+	// bytes otherwise (a JSON string cannot carry them unchanged).
+	Raw       string `json:"raw,omitempty"`
+	RawBase64 []byte `json:"rawBase64,omitempty"`
+}
+
 type segInfo struct {
-	total, done int      // records written; records acknowledged or rejected
+	total, done int      // lines written; lines acknowledged, rejected or quarantined
 	doneIDs     []string // the ids of the done records, for ack log compaction
 }
 
@@ -59,6 +84,9 @@ type spool struct {
 	rejected   *os.File
 	segs       map[int]*segInfo
 	ackLines   int // lines in acked.log
+	// quarantined counts the unreadable lines found at open (each in
+	// quarantine.ndjson).
+	quarantined int
 }
 
 // compactAfter is how many acked.log lines beyond those still needed make a
@@ -83,14 +111,41 @@ func openSpool(dir string, segBytes int64, noSync bool) (*spool, []entry, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	var pending []entry
-	keep := make(map[string]bool)
+	var (
+		pending []entry
+		loaded  [][]entry
+		infos   []*segInfo
+		bad     []quarantineEntry
+	)
 	for _, seq := range seqs {
-		entries, err := s.loadSegment(seq)
+		entries, lines, err := s.loadSegment(seq)
 		if err != nil {
 			return nil, nil, err
 		}
-		info := &segInfo{total: len(entries)}
+		for _, l := range lines {
+			slog.Warn("spool: quarantining an unreadable record", "segment", seq, "line", l.line, "reason", l.reason)
+			q := quarantineEntry{Segment: segmentName(seq), Line: l.line, Reason: l.reason}
+			if utf8.Valid(l.raw) {
+				q.Raw = string(l.raw)
+			} else {
+				q.RawBase64 = l.raw
+			}
+			bad = append(bad, q)
+		}
+		loaded = append(loaded, entries)
+		// Quarantined lines are done: once they are safe in the quarantine
+		// file, nothing more is owed for them.
+		infos = append(infos, &segInfo{total: len(entries) + len(lines), done: len(lines)})
+	}
+	// The quarantine is durable before any segment holding those lines can
+	// be deleted below.
+	if err := s.quarantine(bad); err != nil {
+		return nil, nil, err
+	}
+	s.quarantined = len(bad)
+	keep := make(map[string]bool)
+	for k, seq := range seqs {
+		entries, info := loaded[k], infos[k]
 		for _, e := range entries {
 			if acked[e.id] {
 				info.done++
@@ -173,35 +228,125 @@ func readAckLog(path string) (map[string]bool, error) {
 	return acked, nil
 }
 
-// loadSegment reads one segment, cutting off a torn last line.
-func (s *spool) loadSegment(seq int) ([]entry, error) {
+// loadSegment reads one segment, cutting off a torn last line. It returns
+// the readable records and the unreadable lines, which together are every
+// complete line.
+func (s *spool) loadSegment(seq int) ([]entry, []badLine, error) {
 	path := filepath.Join(s.dir, segmentName(seq))
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read segment %d: %w", seq, err)
+		return nil, nil, fmt.Errorf("read segment %d: %w", seq, err)
 	}
-	if end := bytes.LastIndexByte(b, '\n') + 1; end < len(b) {
-		slog.Warn("spool: cutting off a torn record", "segment", seq, "bytes", len(b)-end)
-		if err := os.Truncate(path, int64(end)); err != nil {
-			return nil, fmt.Errorf("truncate segment %d: %w", seq, err)
+	entries, bad, torn := parseSegment(b, seq)
+	if torn > 0 {
+		slog.Warn("spool: cutting off a torn record", "segment", seq, "bytes", torn)
+		if err := os.Truncate(path, int64(len(b)-torn)); err != nil {
+			return nil, nil, fmt.Errorf("truncate segment %d: %w", seq, err)
 		}
-		b = b[:end]
 	}
-	var entries []entry
-	for len(b) > 0 {
+	return entries, bad, nil
+}
+
+// parseSegment splits segment bytes into records and unreadable lines, and
+// returns the length of a torn last line (bytes after the last newline:
+// a write a crash interrupted, whose Produce never returned).
+func parseSegment(b []byte, seq int) (entries []entry, bad []badLine, torn int) {
+	end := bytes.LastIndexByte(b, '\n') + 1
+	torn, b = len(b)-end, b[:end]
+	for n := 1; len(b) > 0; n++ {
 		i := bytes.IndexByte(b, '\n')
-		line := b[:i]
+		line := b[:i:i]
 		b = b[i+1:]
 		var head struct {
 			ID string `json:"id"`
 		}
-		if err := json.Unmarshal(line, &head); err != nil || head.ID == "" {
-			slog.Warn("spool: skipping an unreadable record", "segment", seq, "err", err)
+		switch err := json.Unmarshal(line, &head); {
+		case err != nil:
+			bad = append(bad, badLine{line: n, raw: line, reason: "not a JSON object with a string id: " + err.Error()})
+		case head.ID == "":
+			bad = append(bad, badLine{line: n, raw: line, reason: "no id"})
+		default:
+			entries = append(entries, entry{id: head.ID, data: line, seg: seq})
+		}
+	}
+	return entries, bad, torn
+}
+
+// quarantine appends the entries to quarantine.ndjson, durably unless
+// noSync, leaving out those already there: a crash between quarantining and
+// deleting the segment finds the same lines again at the next open.
+func (s *spool) quarantine(bad []quarantineEntry) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	path := filepath.Join(s.dir, quarantineName)
+	known, err := readQuarantine(path)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	for _, q := range bad {
+		if known[q.key()] {
 			continue
 		}
-		entries = append(entries, entry{id: head.ID, data: line, seg: seq})
+		line, err := json.Marshal(q)
+		if err != nil {
+			return fmt.Errorf("encode quarantined line: %w", err)
+		}
+		buf = append(append(buf, line...), '\n')
 	}
-	return entries, nil
+	if len(buf) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", quarantineName, err)
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", quarantineName, err)
+	}
+	if !s.noSync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("sync %s: %w", quarantineName, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", quarantineName, err)
+	}
+	return s.syncDir()
+}
+
+// key identifies a quarantined line: segment numbers restart at 1 once every
+// segment is gone, so the line's bytes are part of it.
+func (q quarantineEntry) key() string {
+	raw := q.Raw
+	if q.RawBase64 != nil {
+		raw = string(q.RawBase64)
+	}
+	return fmt.Sprintf("%s\x00%d\x00%s", q.Segment, q.Line, raw)
+}
+
+// readQuarantine returns the keys of the lines already quarantined; a line
+// it cannot read (a torn last one) is ignored, so at worst a line is
+// quarantined twice.
+func readQuarantine(path string) (map[string]bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", quarantineName, err)
+	}
+	known := make(map[string]bool)
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		var q quarantineEntry
+		if json.Unmarshal(line, &q) == nil && q.Segment != "" {
+			known[q.key()] = true
+		}
+	}
+	return known, nil
 }
 
 // rewriteAckLog replaces acked.log with the given ids, atomically.
