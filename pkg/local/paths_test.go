@@ -86,29 +86,43 @@ func TestFailoverRerunIsNoop(t *testing.T) {
 	}
 }
 
-// TestFailoverConcurrentStartRefused: while one failover holds the lock
-// (waiting for approval), a second is refused; denying the first then
-// releases the lock.
+// TestFailoverConcurrentStartRefused: two failovers started at the same
+// moment: one takes the lock and finishes, the other is refused with a
+// cause naming the holder.
 func TestFailoverConcurrentStartRefused(t *testing.T) {
 	ctx := context.Background()
-	l := newLocal(t, Options{NoAutoFailover: true, FailoverApproval: true})
+	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
 	needFunctions(t, l, l.Missing()...)
-	first, err := l.StartExecution(ctx, "failover", "first", `{}`)
+	a, err := l.StartExecution(ctx, "failover", "first", `{}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := awaitApproval(t, l, first)
-	x, res := run(t, l, "failover", `{}`)
-	mustStatus(t, x, res, states.StatusFailed, "Refused")
-	if !strings.Contains(res.Cause, "first") {
-		t.Fatalf("refusal cause %q does not name the holder", res.Cause)
-	}
-	if err := l.Deny(a.Token, "test"); err != nil {
+	b, err := l.StartExecution(ctx, "failover", "second", `{}`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, l, first, states.StatusFailed)
-	if got := controlMode(t, l); got != "PRIMARY" {
-		t.Fatalf("mode %s after the denial, want PRIMARY", got)
+	xa, _ := l.Engine.Execution(a)
+	xb, _ := l.Engine.Execution(b)
+	ra, err := xa.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := xb.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	winner, loser, lres, holder := ra, rb, rb, "first"
+	if ra.Status != states.StatusSucceeded {
+		winner, loser, lres, holder = rb, ra, ra, "second"
+	}
+	if winner.Status != states.StatusSucceeded || loser.Status != states.StatusFailed || lres.Error != "Refused" {
+		t.Fatalf("outcomes %s (%s) and %s (%s), want one SUCCEEDED and one FAILED Refused", ra.Status, ra.Error, rb.Status, rb.Error)
+	}
+	if !strings.Contains(lres.Cause, holder) {
+		t.Fatalf("refusal cause %q does not name the holder %s", lres.Cause, holder)
+	}
+	if got := controlMode(t, l); got != "FAILED_OVER" {
+		t.Fatalf("mode %s, want FAILED_OVER", got)
 	}
 }
 
