@@ -589,38 +589,90 @@ func (g *GlobalAccelerator) ListEndpointGroups(ctx context.Context, in *globalac
 	return out, nil
 }
 
-// ErrNoHealthyEndpoint is returned by Route when no endpoint can take a new
-// connection: producers see their connection fail and retry.
+// ErrNoHealthyEndpoint is returned by Route when the accelerator cannot
+// take a connection at all: it is disabled or has no endpoint in any
+// group. An accelerator with endpoints, healthy or not, fails open instead
+// (see Route): producers then see their connection to the endpoint fail.
 var ErrNoHealthyEndpoint = errors.New("global accelerator: no healthy endpoint")
 
+// gaFailoverGroups is how many of the closest endpoint groups Global
+// Accelerator searches for a healthy endpoint with weight > 0 before it
+// fails open ("How failover works for unhealthy endpoints").
+const gaFailoverGroups = 3
+
+// GARoute is where Route sent a connection, and why.
+type GARoute struct {
+	// EndpointID is the endpoint (an ALB ARN) the connection goes to.
+	EndpointID string
+	// Region is the endpoint group's region.
+	Region string
+	// Health is the endpoint's health as the checks observe it. When
+	// FailOpen it may be UNHEALTHY or INITIAL: the connection then fails
+	// at the endpoint, as it would in AWS.
+	Health gatypes.HealthState
+	// FailOpen reports that no healthy endpoint with weight > 0 was found
+	// in the closest groups, so the endpoint was picked at random from the
+	// closest group, ignoring health and weight.
+	FailOpen bool
+}
+
 // Route picks where Global Accelerator sends a new connection to the
-// accelerator: the endpoint groups of its listeners in order of proximity
-// (creation order: the first group created is the nearest), each taking
-// its traffic-dial share of what reaches it when it has a healthy endpoint
-// with weight > 0; then one of that group's healthy endpoints with weight
-// > 0, chosen by weight. When no group takes the connection by dial, it
-// goes to the nearest group with a healthy weighted endpoint, whatever its
-// dial: GA ignores the traffic dial when it fails over on health
-// (AWS-FACTS), which is why a region is fenced with weight 0, never with
-// the dial. Health is as observed by the checks (see gaHealth). Route is
-// data plane: it works whichever region is down. Choices are deterministic
-// given the seed (SetSeed).
+// accelerator and returns the endpoint and its group's region; RouteInfo
+// says more. See RouteInfo for the rules.
 func (g *GlobalAccelerator) Route(acceleratorARN string) (endpointARN, region string, err error) {
+	r, err := g.RouteInfo(acceleratorARN)
+	if err != nil {
+		return "", "", err
+	}
+	return r.EndpointID, r.Region, nil
+}
+
+// RouteInfo picks where Global Accelerator sends a new connection to the
+// accelerator. The endpoint groups of its listeners are in order of
+// proximity (creation order: the first group created is the nearest); the
+// traffic dials pick the original group, each group taking its dial share
+// of what reaches it. When that group has a healthy endpoint with weight
+// > 0, one of those takes the connection, chosen by weight. When it has
+// none (or no group took the connection by dial), it goes to the nearest
+// of the three closest groups with a healthy weighted endpoint, whatever
+// its dial: GA ignores the traffic dial when it fails over on health
+// (AWS-FACTS), which is why a region is fenced with weight 0, never with
+// the dial.
+//
+// When none of the three closest groups has a healthy endpoint with weight
+// > 0, GA fails open: it routes to a random endpoint of the closest group
+// (the nearest one that has endpoints), ignoring health. Weight is ignored
+// too, and weight-0 endpoints are candidates: the documented example sets
+// the only healthy endpoint's weight to 0 and says traffic then goes to a
+// random endpoint of the closest group, not only to the weighted ones. So
+// a region fenced with weight 0 can still receive connections while the
+// other region's endpoint is not yet healthy (INITIAL) — the endpoint
+// picked may be down, and the caller's connection then fails, as in AWS.
+// RouteInfo returns ErrNoHealthyEndpoint only when the accelerator is
+// disabled or has no endpoint at all.
+//
+// Health is as observed by the checks (see gaHealth). Routing is data
+// plane: it works whichever region is down. Choices are deterministic
+// given the seed (SetSeed).
+func (g *GlobalAccelerator) RouteInfo(acceleratorARN string) (GARoute, error) {
 	st := g.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	a, ok := st.accelerators[acceleratorARN]
 	if !ok {
-		return "", "", fmt.Errorf("route to %s: %w", acceleratorARN, &gatypes.AcceleratorNotFoundException{Message: aws.String("Accelerator not found")})
+		return GARoute{}, fmt.Errorf("route to %s: %w", acceleratorARN, &gatypes.AcceleratorNotFoundException{Message: aws.String("Accelerator not found")})
 	}
 	if !aws.ToBool(a.a.Enabled) {
-		return "", "", fmt.Errorf("route to %s: accelerator disabled: %w", acceleratorARN, ErrNoHealthyEndpoint)
+		return GARoute{}, fmt.Errorf("route to %s: accelerator disabled: %w", acceleratorARN, ErrNoHealthyEndpoint)
 	}
 	type cand struct {
 		grp     *gaGroup
-		healthy []gatypes.EndpointConfiguration
+		healthy []gatypes.EndpointConfiguration // weight > 0
 	}
-	var cands []cand
+	var (
+		cands   []cand   // every group, nearest first
+		closest *gaGroup // the nearest group with any endpoint, to fail open to
+	)
 	for _, la := range a.listeners {
 		for _, ga := range st.listeners[la].groups {
 			grp := st.groups[ga]
@@ -631,20 +683,41 @@ func (g *GlobalAccelerator) Route(acceleratorARN string) (endpointARN, region st
 					c.healthy = append(c.healthy, e)
 				}
 			}
-			if len(c.healthy) > 0 {
-				cands = append(cands, c)
+			if closest == nil && len(grp.endpoints) > 0 {
+				closest = grp
+			}
+			cands = append(cands, c)
+		}
+	}
+	if closest == nil {
+		return GARoute{}, fmt.Errorf("route to %s: no endpoints: %w", acceleratorARN, ErrNoHealthyEndpoint)
+	}
+	// The traffic dials pick the original group: each group takes its share
+	// of what reaches it, the rest spills to the next nearest.
+	var chosen *cand
+	for i := range cands {
+		if st.rng.Float64()*100 < float64(cands[i].grp.dial) {
+			chosen = &cands[i]
+			break
+		}
+	}
+	if chosen == nil || len(chosen.healthy) == 0 {
+		// Health failover, dial ignored: the nearest of the three closest
+		// groups with a healthy weighted endpoint.
+		chosen = nil
+		for i := range cands[:min(len(cands), gaFailoverGroups)] {
+			if len(cands[i].healthy) > 0 {
+				chosen = &cands[i]
+				break
 			}
 		}
 	}
-	if len(cands) == 0 {
-		return "", "", fmt.Errorf("route to %s: %w", acceleratorARN, ErrNoHealthyEndpoint)
-	}
-	chosen := cands[0] // health failover: the nearest healthy group, dial ignored
-	for _, c := range cands {
-		if st.rng.Float64()*100 < float64(c.grp.dial) {
-			chosen = c
-			break
-		}
+	if chosen == nil {
+		// Fail open: a random endpoint of the closest group, health and
+		// weight ignored.
+		e := closest.endpoints[st.rng.IntN(len(closest.endpoints))]
+		id := aws.ToString(e.EndpointId)
+		return GARoute{EndpointID: id, Region: closest.region, Health: st.observeLocked(closest, id), FailOpen: true}, nil
 	}
 	total := int32(0)
 	for _, e := range chosen.healthy {
@@ -653,8 +726,7 @@ func (g *GlobalAccelerator) Route(acceleratorARN string) (endpointARN, region st
 	pick := st.rng.Int32N(total)
 	for _, e := range chosen.healthy {
 		if pick -= gaWeight(e); pick < 0 {
-			id := aws.ToString(e.EndpointId)
-			return id, chosen.grp.region, nil
+			return GARoute{EndpointID: aws.ToString(e.EndpointId), Region: chosen.grp.region, Health: gatypes.HealthStateHealthy}, nil
 		}
 	}
 	panic("unreachable: weights sum to total")

@@ -62,8 +62,14 @@ func gaTestSetup(t testing.TB) *gaTestRig {
 		}
 		*g.out = *eg.EndpointGroup.EndpointGroupArn
 	}
-	if _, _, err := rig.ga.Route(rig.acc); !errors.Is(err, ErrNoHealthyEndpoint) {
-		t.Fatalf("route before health checks pass: err = %v, want ErrNoHealthyEndpoint", err)
+	// Before the checks pass every endpoint is INITIAL: GA fails open to
+	// the closest group.
+	r, err := rig.ga.RouteInfo(rig.acc)
+	if err != nil {
+		t.Fatalf("route before health checks pass: %v", err)
+	}
+	if got, want := r, (GARoute{EndpointID: rig.albP, Region: rig.primary, Health: gatypes.HealthStateInitial, FailOpen: true}); got != want {
+		t.Fatalf("route before health checks pass = %+v, want %+v", got, want)
 	}
 	_ = clk.Sleep(ctx, 90*time.Second) // 30 s × 3 (AWS-FACTS defaults)
 	return rig
@@ -179,12 +185,58 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 			t.Fatalf("dial 0 with B unhealthy: %v, want P", share)
 		}
 	})
-	t.Run("NoHealthyEndpoint", func(t *testing.T) {
+	t.Run("AllUnhealthyFailsOpenToClosestGroup", func(t *testing.T) {
 		rig := gaTestSetup(t)
 		rig.ga.SetEndpointServing(rig.albP, false)
 		rig.w.SetDown(rig.dr, true)
 		_ = rig.routeShare(t, 1)
 		_ = rig.clk.Sleep(ctx, 90*time.Second)
+		for i := 0; i < 20; i++ {
+			r, err := rig.ga.RouteInfo(rig.acc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := r, (GARoute{EndpointID: rig.albP, Region: rig.primary, Health: gatypes.HealthStateUnhealthy, FailOpen: true}); got != want {
+				t.Fatalf("route %d = %+v, want %+v", i, got, want)
+			}
+		}
+	})
+	t.Run("FencedPrimaryWhileNewEndpointInitial", func(t *testing.T) {
+		// The failover fences P with weight 0 while B's endpoint is a new
+		// ALB whose checks have not passed yet: nothing is healthy with
+		// weight > 0, so GA fails open to the closest group, P, and its
+		// weight-0 endpoint takes the connection.
+		rig := gaTestSetup(t)
+		albB2 := "arn:aws:elasticloadbalancing:us-east-2:111122223333:loadbalancer/app/ingest2/dddd"
+		rig.update(t, rig.groupB, &globalaccelerator.UpdateEndpointGroupInput{
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(albB2), Weight: aws.Int32(128)}}})
+		rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(0)}}})
+		r, err := rig.ga.RouteInfo(rig.acc)
+		if err != nil {
+			t.Fatalf("route while B's endpoint is INITIAL: %v", err)
+		}
+		if got, want := r, (GARoute{EndpointID: rig.albP, Region: rig.primary, Health: gatypes.HealthStateHealthy, FailOpen: true}); got != want {
+			t.Fatalf("route = %+v, want %+v", got, want)
+		}
+		// P's region down too: the connection still goes to P's endpoint,
+		// where it fails (the caller sees the dial error).
+		rig.w.SetDown(rig.primary, true)
+		_ = rig.clk.Sleep(ctx, 30*time.Second)
+		if _, region, err := rig.ga.Route(rig.acc); err != nil || region != rig.primary {
+			t.Fatalf("route with P down and B INITIAL = %s, %v; want %s (fail open)", region, err, rig.primary)
+		}
+		// Once B's checks pass, B takes everything.
+		_ = rig.clk.Sleep(ctx, 60*time.Second)
+		if share := rig.routeShare(t, 100); share[albB2] != 1 {
+			t.Fatalf("after B's endpoint turned healthy: %v, want all on B", share)
+		}
+	})
+	t.Run("NoEndpoints", func(t *testing.T) {
+		rig := gaTestSetup(t)
+		for _, g := range []string{rig.groupP, rig.groupB} {
+			rig.update(t, g, &globalaccelerator.UpdateEndpointGroupInput{EndpointConfigurations: []gatypes.EndpointConfiguration{}})
+		}
 		if _, _, err := rig.ga.Route(rig.acc); !errors.Is(err, ErrNoHealthyEndpoint) {
 			t.Fatalf("err = %v, want ErrNoHealthyEndpoint", err)
 		}
@@ -314,3 +366,58 @@ var (
 	_ globalacceleratorAPI = (*globalaccelerator.Client)(nil)
 	_ globalacceleratorAPI = (*GlobalAccelerator)(nil)
 )
+
+// TestGlobalAcceleratorFailoverSearchesThreeClosestGroups checks that a
+// healthy endpoint in the fourth-closest group does not take failover
+// traffic: GA fails open to the closest group instead.
+func TestGlobalAcceleratorFailoverSearchesThreeClosestGroups(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewVirtual(glueTestStart)
+	regions := []string{"us-east-1", "us-east-2", "us-west-2", "eu-west-1"}
+	w := NewWorld(clk, "111122223333", regions...)
+	ga := w.Region(GAControlRegion).GlobalAccelerator()
+	acc, err := ga.CreateAccelerator(ctx, &globalaccelerator.CreateAcceleratorInput{Name: aws.String("pendulum")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ga.CreateListener(ctx, &globalaccelerator.CreateListenerInput{AcceleratorArn: acc.Accelerator.AcceleratorArn, Protocol: gatypes.ProtocolTcp,
+		PortRanges: []gatypes.PortRange{{FromPort: aws.Int32(443), ToPort: aws.Int32(443)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	albs := make([]string, len(regions))
+	for i, region := range regions {
+		albs[i] = "arn:aws:elasticloadbalancing:" + region + ":111122223333:loadbalancer/app/ingest/" + region
+		if _, err := ga.CreateEndpointGroup(ctx, &globalaccelerator.CreateEndpointGroupInput{ListenerArn: l.Listener.ListenerArn, EndpointGroupRegion: aws.String(region),
+			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(albs[i]), Weight: aws.Int32(128)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	accARN := aws.ToString(acc.Accelerator.AcceleratorArn)
+	for _, tt := range []struct {
+		name       string
+		down       int // the closest groups whose endpoints stop serving
+		wantRegion string
+		wantOpen   bool
+	}{
+		{"ThirdClosestTakesOver", 2, "us-west-2", false},
+		{"FourthClosestIsNotSearched", 3, "us-east-1", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for i, alb := range albs {
+				ga.SetEndpointServing(alb, i >= tt.down)
+			}
+			_ = clk.Sleep(ctx, 90*time.Second)
+			r, err := ga.RouteInfo(accARN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := r.Region, tt.wantRegion; got != want {
+				t.Fatalf("region = %s, want %s (%+v)", got, want, r)
+			}
+			if got, want := r.FailOpen, tt.wantOpen; got != want {
+				t.Fatalf("fail open = %v, want %v", got, want)
+			}
+		})
+	}
+}
