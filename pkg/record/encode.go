@@ -8,9 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// ErrTimeRange is returned by AppendJSON for a time outside the years
-// 0000–9999, which RFC 3339 (and so encoding/json) cannot represent.
-var ErrTimeRange = errors.New("record: time outside years 0000-9999")
+// ErrTimeRange is returned by AppendJSON for a time RFC 3339 (and so
+// encoding/json) cannot represent: outside the years 0000–9999, or in a zone
+// offset of 24 hours or more.
+var ErrTimeRange = errors.New("record: time outside years 0000-9999 or zone offset beyond ±23:59")
 
 // AppendJSON appends the JSON encoding of r to dst, the bytes ingest writes
 // to Kinesis (followed there by a newline, so that Firehose writes NDJSON).
@@ -87,9 +88,13 @@ func Decode(line []byte) (Record, error) {
 	return r, nil
 }
 
+// timeInRange reports whether json.Marshal can write t: its year, in its own
+// zone, has four digits and its offset's hours two (encoding/json refuses
+// "+24:00" and beyond).
 func timeInRange(t time.Time) bool {
 	y := t.Year()
-	return y >= 0 && y <= 9999
+	_, off := t.Zone()
+	return y >= 0 && y <= 9999 && off > -24*60*60 && off < 24*60*60
 }
 
 const hexDigits = "0123456789abcdef"

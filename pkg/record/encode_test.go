@@ -19,6 +19,7 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		{"ProducerAndCanary", Record{ID: "c", TS: ts, Received: recv, Region: "eu-west-1", Producer: "p-7", Canary: true, Data: json.RawMessage(`{"canary":true}`)}},
 		{"EscapedID", Record{ID: "q\"b\\s\n\r\t\b\f\x01<>&\u2028\u2029é", TS: ts, Received: recv, Region: "r", Data: json.RawMessage(`{}`)}},
 		{"InvalidUTF8ID", Record{ID: "bad\xffbyte", TS: ts, Received: recv, Region: "r", Data: json.RawMessage(`{"x":"y"}`)}},
+		{"Offset2359", Record{ID: "o", TS: ts.In(time.FixedZone("", 24*60*60-1)), Received: recv.In(time.FixedZone("", -(24*60*60 - 60))), Region: "r", Data: json.RawMessage(`{}`)}},
 		{"ZeroOffsetTime", Record{ID: "z", TS: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), Received: recv, Data: json.RawMessage(`{"n":[1,2,{"k":null}]}`)}},
 	}
 	for _, tt := range tests {
@@ -97,6 +98,8 @@ func TestAppendJSONRejects(t *testing.T) {
 		{"YearAbove9999", Record{ID: "a", TS: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Received: ok, Data: json.RawMessage(`{}`)}},
 		{"NegativeYear", Record{ID: "a", TS: ok, Received: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), Data: json.RawMessage(`{}`)}},
 		{"EmptyData", Record{ID: "a", TS: ok, Received: ok}},
+		{"ZoneOffset24h", Record{ID: "a", TS: ok.In(time.FixedZone("", 24*60*60)), Received: ok, Data: json.RawMessage(`{}`)}},
+		{"ZoneOffsetMinus24h", Record{ID: "a", TS: ok, Received: ok.In(time.FixedZone("", -24*60*60)), Data: json.RawMessage(`{}`)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
