@@ -31,7 +31,10 @@ func WriteText(w io.Writer, rep *Report) error {
 		}
 		fmt.Fprintf(&b, "\n  %s: %s in %s\n", wf.name, status(wf.w), secs(wf.w.Seconds))
 		for _, s := range wf.w.Steps {
-			fmt.Fprintf(&b, "    %-26s %9s", s.Name, secs(s.Seconds))
+			if strings.Contains(s.Name, " › ") && s.Seconds < 1 {
+				continue // instant steps inside a parallel block: in --json only
+			}
+			fmt.Fprintf(&b, "    %-38s %9s", s.Name, secs(s.Seconds))
 			if s.Entries > 1 {
 				fmt.Fprintf(&b, "  (%d entries)", s.Entries)
 			}

@@ -17,30 +17,43 @@ type Step struct {
 	Entries int     `json:"entries"`
 }
 
-// TopLevelStates returns the names of the named machine's top-level states.
-func (l *Local) TopLevelStates(machine string) (map[string]bool, error) {
+// stepNames maps the states measured as steps to their report names: each
+// top-level state by its name, and the states of a top-level Parallel's
+// branches as "Parallel › State", so the report shows where a parallel
+// block spends its time.
+func (l *Local) stepNames(machine string) (map[string]string, error) {
 	def, err := l.Definition(machine)
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		States map[string]json.RawMessage `json:"States"`
+	type states struct {
+		States map[string]struct {
+			Branches []struct {
+				States map[string]json.RawMessage `json:"States"`
+			} `json:"Branches"`
+		} `json:"States"`
 	}
+	var doc states
 	if err := json.Unmarshal(def, &doc); err != nil {
 		return nil, fmt.Errorf("read %s: %w", machine, err)
 	}
-	out := make(map[string]bool, len(doc.States))
-	for n := range doc.States {
-		out[n] = true
+	out := map[string]string{}
+	for n, st := range doc.States {
+		out[n] = n
+		for _, b := range st.Branches {
+			for inner := range b.States {
+				out[inner] = n + " › " + inner
+			}
+		}
 	}
 	return out, nil
 }
 
-// StepDurations measures an execution's top-level states from its history
-// (StateEntered/StateExited pairs), in order of first entry, as dr-report
-// measures them in the cloud.
+// StepDurations measures an execution's top-level states (and those of
+// its Parallel branches) from its history (StateEntered/StateExited
+// pairs), in order of first entry, as dr-report measures them in the cloud.
 func (l *Local) StepDurations(machine string, x *states.Execution) ([]Step, error) {
-	top, err := l.TopLevelStates(machine)
+	names, err := l.stepNames(machine)
 	if err != nil {
 		return nil, err
 	}
@@ -49,16 +62,16 @@ func (l *Local) StepDurations(machine string, x *states.Execution) ([]Step, erro
 	entered := map[string]time.Time{}
 	for _, ev := range x.History() {
 		switch {
-		case ev.StateEnteredEventDetails != nil && top[ev.StateEnteredEventDetails.Name]:
-			name := ev.StateEnteredEventDetails.Name
+		case ev.StateEnteredEventDetails != nil && names[ev.StateEnteredEventDetails.Name] != "":
+			name := names[ev.StateEnteredEventDetails.Name]
 			entered[name] = ev.Timestamp
 			if _, ok := index[name]; !ok {
 				index[name] = len(steps)
 				steps = append(steps, Step{Name: name})
 			}
 			steps[index[name]].Entries++
-		case ev.StateExitedEventDetails != nil && top[ev.StateExitedEventDetails.Name]:
-			name := ev.StateExitedEventDetails.Name
+		case ev.StateExitedEventDetails != nil && names[ev.StateExitedEventDetails.Name] != "":
+			name := names[ev.StateExitedEventDetails.Name]
 			if at, ok := entered[name]; ok {
 				steps[index[name]].Seconds += ev.Timestamp.Sub(at).Seconds()
 				delete(entered, name)
