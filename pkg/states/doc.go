@@ -33,6 +33,11 @@
 // execution; a failed Parallel branch or Map iteration fails the state with
 // its own error name.
 //
+// One choice goes beyond AWS: ToleratedFailureCount, ToleratedFailurePercentage and their
+// …Path forms are honoured on an inline Map too, although AWS documents them for Distributed
+// Map only (which this engine also runs inline). A batch tested locally can then rely on them;
+// Warnings reports each such use so a definition bound for the cloud can be checked.
+//
 // # Tasks
 //
 // Tasks dispatch through TaskHandler, looked up in a Registry by state name

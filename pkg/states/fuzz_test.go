@@ -33,6 +33,11 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, def []byte) {
 		m, err := Parse(def)
 		problems := Validate(def)
+		for _, w := range Warnings(def) {
+			if w.Message == "" || w.State == "" {
+				t.Fatalf("warning without a state or message: %+v", w)
+			}
+		}
 		if (err == nil) != (len(problems) == 0) {
 			t.Fatalf("Parse error %v but Validate found %d problems", err, len(problems))
 		}
