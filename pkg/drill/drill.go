@@ -339,6 +339,7 @@ type regionRecorder struct {
 	last string
 }
 
+// RoundTrip sends the request and notes the region that answered.
 func (rr *regionRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := rr.next.RoundTrip(req)
 	if err == nil {

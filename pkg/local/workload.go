@@ -248,6 +248,7 @@ func (l *Local) ingestHandler(region string) ingest.HandlerFunc {
 // of the region's CloudWatch, as CloudWatch Logs does.
 type emfWriter struct{ cw *sim.CloudWatch }
 
+// Write ingests each EMF line of p.
 func (w emfWriter) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(p, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -274,6 +275,8 @@ func dialError(host string, err error) error {
 	return &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{}, Err: fmt.Errorf("%s: %w", host, err)}
 }
 
+// RoundTrip routes the request as DNS and Global Accelerator would and
+// serves it with the region's ingest handler.
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	l := t.l
 	host := req.URL.Hostname()
