@@ -457,6 +457,8 @@ func TestInvalidRequests(t *testing.T) {
 		{"EncodedTooLarge", postNDJSON(`{"id":"` + strings.Repeat("<", 100) + `","pad":"` + strings.Repeat("y", record.MaxRecordBytes-600) + `"}`), []string{"0:once encoded"}},
 		{"LongValuesClipped", postNDJSON(`{"ts":"` + strings.Repeat("9", 60000) + `"}`), []string{"0:…\" is not RFC 3339"}},
 		{"BadBase64", events.ALBTargetGroupRequest{HTTPMethod: "POST", Path: "/records", Body: "!!!", IsBase64Encoded: true}, []string{"-1:base64"}},
+		{"UnpairedSurrogateIDs", postNDJSON("{\"id\":\"\\ud800\",\"v\":1}\n{\"id\":\"\\udc00\",\"v\":2}\n{\"id\":\"ok\",\"producer\":\"\\udbff\"}\n"),
+			[]string{"0:id contains an unpaired UTF-16 surrogate escape", "1:id contains an unpaired UTF-16 surrogate escape", "2:producer contains an unpaired UTF-16 surrogate escape"}},
 		{"DeepNesting", postNDJSON(`{"a":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`), []string{"0:nesting deeper"}},
 	}
 	for _, tt := range tests {
