@@ -645,6 +645,60 @@ type KinesisESMConfig struct {
 	RetryInterval time.Duration
 	// FunctionARN is reported as the invoke identity; optional.
 	FunctionARN string
+
+	// The error handling of the deployed mapping. The zero values retry a
+	// failing batch until its records expire, as the Lambda defaults do.
+
+	// MaximumRetryAttempts is how often a failed batch (a function error or
+	// batch item failures) is retried before its records are discarded
+	// and reported to OnFailure. 0 retries until the records expire (the
+	// SDK's -1); Lambda's own 0, discard at the first failure, has no
+	// equivalent here.
+	MaximumRetryAttempts int
+	// MaximumRecordAge discards, unprocessed, records older than this when
+	// they are read, first attempt or retry (MaximumRecordAgeInSeconds:
+	// the oldest record Lambda sends to the function). 0 keeps records
+	// until the stream's retention drops them (the SDK's -1).
+	MaximumRecordAge time.Duration
+	// BisectBatchOnFunctionError splits a batch that fails with a function
+	// error in two and retries each half on its own, down to single
+	// records; a split does not count as a retry. Batch item failures are
+	// not split: they already name where to resume.
+	BisectBatchOnFunctionError bool
+	// OnFailure receives each batch of discarded records (the on-failure
+	// destination's metadata). It runs on the mapping's goroutine, so it
+	// must follow the clock's rules; nil discards silently.
+	OnFailure func(ctx context.Context, f KinesisESMFailure)
+}
+
+// The reasons a mapping discards records, as Lambda's on-failure record
+// names them (requestContext.condition).
+const (
+	KinesisESMRetryAttemptsExhausted = "RetryAttemptsExhausted"
+	KinesisESMRecordAgeExceeded      = "RecordAgeExceeded"
+)
+
+// KinesisESMFailure describes records a mapping discarded: what Lambda
+// sends to an on-failure destination (KinesisBatchInfo).
+type KinesisESMFailure struct {
+	StreamARN           string
+	ShardID             string
+	StartSequenceNumber string // the first record discarded
+	EndSequenceNumber   string // the last record discarded
+	BatchSize           int    // records discarded
+	// ApproximateArrivalOfFirstRecord and ApproximateArrivalOfLastRecord
+	// are the discarded records' arrival times.
+	ApproximateArrivalOfFirstRecord time.Time
+	ApproximateArrivalOfLastRecord  time.Time
+	// Reason is KinesisESMRetryAttemptsExhausted or
+	// KinesisESMRecordAgeExceeded.
+	Reason string
+	// InvokeCount is how often the function was invoked with the records
+	// (0 when they were too old to be sent).
+	InvokeCount int
+	// Err is the last function error; nil after batch item failures or
+	// for records too old.
+	Err error
 }
 
 // KinesisESMStats counts what an event-source mapping did.
@@ -653,6 +707,7 @@ type KinesisESMStats struct {
 	Records     int // records handed to the handler (retries included)
 	Failures    int // invocations that failed or reported item failures
 	APIErrors   int // Kinesis calls that failed
+	Discarded   int // records skipped: retries exhausted or too old (see OnFailure)
 }
 
 // KinesisESM is a running emulated event-source mapping.
@@ -679,6 +734,28 @@ type kinesisShardCursor struct {
 	iterator string
 	resume   string // sequence number to resume AT; "" when after checkpoint or fresh
 	done     string // last sequence number processed; "" if none
+	attempts int    // failed invocations of the batch at the checkpoint
+	limits   []int  // sizes of the pending halves of a bisected batch, next first
+}
+
+// limit is how many records the next batch may hold.
+func (c *kinesisShardCursor) limit(batchSize int) int {
+	if len(c.limits) > 0 {
+		return c.limits[0]
+	}
+	return batchSize
+}
+
+// consumed records that n records at the head of the current batch are
+// done with (processed or discarded): a bisected half shrinks, and is
+// finished when empty.
+func (c *kinesisShardCursor) consumed(n int) {
+	if len(c.limits) == 0 {
+		return
+	}
+	if c.limits[0] -= n; c.limits[0] <= 0 {
+		c.limits = c.limits[1:]
+	}
 }
 
 // NewEventSourceMapping returns a Kinesis event-source mapping emulator;
@@ -707,7 +784,10 @@ func (k *Kinesis) NewEventSourceMapping(cfg KinesisESMConfig, handler KinesisHan
 // with ParallelizationFactor 1. A handler error retries the same batch; batch
 // item failures resume the shard at the lowest failed sequence number, so
 // the records after it are delivered again too (handlers must be idempotent).
-// API errors (stream missing, region down) back off and retry. Shards are
+// By default a failing batch is retried until its records expire; the
+// config's MaximumRetryAttempts, MaximumRecordAge and
+// BisectBatchOnFunctionError bound that as the deployed mapping does,
+// discarding records to OnFailure and reading on. API errors (stream missing, region down) back off and retry. Shards are
 // polled in turn in one goroutine, so runs are deterministic. Start it with
 // the world clock's Go. It returns ctx's error.
 func (m *KinesisESM) Run(ctx context.Context) error {
@@ -783,7 +863,8 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		}
 		c.iterator = aws.ToString(out.ShardIterator)
 	}
-	out, err := m.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(m.cfg.BatchSize))})
+	limit := c.limit(m.cfg.BatchSize)
+	out, err := m.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(limit))})
 	if err != nil {
 		m.apiError()
 		c.iterator = "" // re-acquire from the checkpoint (expired, region back…)
@@ -792,6 +873,20 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 	if len(out.Records) == 0 {
 		c.iterator = aws.ToString(out.NextShardIterator)
 		return false, nil
+	}
+	if m.cfg.MaximumRecordAge > 0 {
+		// Records arrive in order, so the too old ones lead the batch.
+		now := m.k.r.world.Clock.Now()
+		old := 0
+		for old < len(out.Records) && now.Sub(aws.ToTime(out.Records[old].ApproximateArrivalTimestamp)) > m.cfg.MaximumRecordAge {
+			old++
+		}
+		if old > 0 {
+			m.discard(ctx, c, out.Records[:old], KinesisESMRecordAgeExceeded, 0, nil)
+			c.consumed(old)
+			c.iterator = "" // read on after the discarded records
+			return true, nil
+		}
 	}
 	ev := events.KinesisEvent{Records: make([]events.KinesisEventRecord, len(out.Records))}
 	for i, r := range out.Records {
@@ -831,24 +926,76 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		}
 		if herr == nil {
 			m.countFailure()
-			c.iterator, c.resume = "", lowest
-			for _, r := range ev.Records { // checkpoint what precedes the failure
+			first := 0 // index of the lowest failed record
+			for i, r := range ev.Records {
 				if r.Kinesis.SequenceNumber < lowest {
-					c.done = r.Kinesis.SequenceNumber
+					c.done = r.Kinesis.SequenceNumber // checkpoint what precedes the failure
+					first = i + 1
 				}
 			}
+			c.consumed(first)
+			if c.attempts++; m.cfg.MaximumRetryAttempts > 0 && c.attempts > m.cfg.MaximumRetryAttempts {
+				// Retries exhausted: discard from the failed record to the
+				// end of the batch and read on.
+				m.discard(ctx, c, out.Records[first:], KinesisESMRetryAttemptsExhausted, c.attempts, nil)
+				c.consumed(len(out.Records) - first)
+				c.iterator = aws.ToString(out.NextShardIterator)
+				return false, nil
+			}
+			c.iterator, c.resume = "", lowest
 			return false, fmt.Errorf("retry from %s: %w", lowest, errKinesisItemFailures)
 		}
 	}
 	if herr != nil {
 		m.countFailure()
+		if m.cfg.BisectBatchOnFunctionError && len(out.Records) > 1 {
+			// Split in two: each half is a new batch with its own retries.
+			half := len(out.Records) / 2
+			rest := c.limits
+			if len(rest) > 0 {
+				rest = rest[1:]
+			}
+			c.limits = append([]int{half, len(out.Records) - half}, rest...)
+			c.attempts = 0
+		} else if c.attempts++; m.cfg.MaximumRetryAttempts > 0 && c.attempts > m.cfg.MaximumRetryAttempts {
+			m.discard(ctx, c, out.Records, KinesisESMRetryAttemptsExhausted, c.attempts, herr)
+			c.consumed(len(out.Records))
+			c.iterator = aws.ToString(out.NextShardIterator)
+			return false, nil
+		}
 		// Retry the same batch: re-read from the checkpoint.
 		c.iterator, c.resume = "", aws.ToString(out.Records[0].SequenceNumber)
 		return false, herr
 	}
+	c.attempts = 0
+	c.consumed(len(out.Records))
 	c.resume, c.done = "", aws.ToString(out.Records[len(out.Records)-1].SequenceNumber)
 	c.iterator = aws.ToString(out.NextShardIterator)
-	return len(out.Records) >= m.cfg.BatchSize, nil
+	return len(out.Records) >= limit, nil
+}
+
+// discard skips records (a prefix of what remains of the current batch):
+// the shard's checkpoint moves past them, they are counted, and OnFailure
+// hears of them.
+func (m *KinesisESM) discard(ctx context.Context, c *kinesisShardCursor, recs []kinesistypes.Record, reason string, invokes int, err error) {
+	if len(recs) == 0 {
+		return
+	}
+	first, last := recs[0], recs[len(recs)-1]
+	c.resume, c.done, c.attempts = "", aws.ToString(last.SequenceNumber), 0
+	m.mu.Lock()
+	m.stats.Discarded += len(recs)
+	m.mu.Unlock()
+	if m.cfg.OnFailure != nil {
+		m.cfg.OnFailure(ctx, KinesisESMFailure{
+			StreamARN: m.k.StreamARN(m.cfg.Stream), ShardID: c.id,
+			StartSequenceNumber: aws.ToString(first.SequenceNumber), EndSequenceNumber: aws.ToString(last.SequenceNumber),
+			BatchSize:                       len(recs),
+			ApproximateArrivalOfFirstRecord: aws.ToTime(first.ApproximateArrivalTimestamp),
+			ApproximateArrivalOfLastRecord:  aws.ToTime(last.ApproximateArrivalTimestamp),
+			Reason:                          reason, InvokeCount: invokes, Err: err,
+		})
+	}
 }
 
 // errKinesisItemFailures marks a batch the handler partly failed.

@@ -423,3 +423,181 @@ var (
 	_ kinesisAPI = (*kinesis.Client)(nil)
 	_ kinesisAPI = (*Kinesis)(nil)
 )
+
+func TestKinesisEventSourceMappingErrorHandling(t *testing.T) {
+	ctx := context.Background()
+	const n, poisonAt = 20, 5 // one shard (one partition key), batches of 8
+	type outcome struct {
+		seqs      []string       // the records put, in order
+		delivered map[string]int // successful deliveries per record
+		batches   []int          // the size of every invocation
+		failures  []KinesisESMFailure
+		stats     KinesisESMStats
+	}
+	run := func(t *testing.T, cfg KinesisESMConfig, itemFailure bool, before func(*clock.Virtual)) outcome {
+		t.Helper()
+		_, clk, k := kinesisTestStream(t)
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = "one-shard"
+		}
+		var o outcome
+		for _, r := range kinesisTestPut(t, k, keys) {
+			o.seqs = append(o.seqs, aws.ToString(r.SequenceNumber))
+		}
+		poison := o.seqs[poisonAt]
+		o.delivered = map[string]int{}
+		if before != nil {
+			before(clk)
+		}
+		cfg.Stream, cfg.BatchSize = "ingest", 8
+		cfg.OnFailure = func(_ context.Context, f KinesisESMFailure) { o.failures = append(o.failures, f) }
+		esm := k.NewEventSourceMapping(cfg, func(_ context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+			o.batches = append(o.batches, len(ev.Records))
+			var resp events.KinesisEventResponse
+			for _, r := range ev.Records {
+				if r.Kinesis.SequenceNumber == poison {
+					if !itemFailure {
+						return resp, errors.New("poison record")
+					}
+					resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: poison})
+				}
+			}
+			for _, r := range ev.Records {
+				if r.Kinesis.SequenceNumber < poison || !itemFailure || len(resp.BatchItemFailures) == 0 {
+					o.delivered[r.Kinesis.SequenceNumber]++
+				}
+			}
+			return resp, nil
+		})
+		rctx, cancel := context.WithCancel(ctx)
+		done := clk.Go(func() { _ = esm.Run(rctx) })
+		_ = clk.Sleep(ctx, 10*time.Minute)
+		cancel()
+		_ = clk.Await(ctx, done, 0)
+		o.stats = esm.Stats()
+		return o
+	}
+	// deliveredOnce checks every record but the skipped ones was processed exactly once.
+	deliveredOnce := func(t *testing.T, o outcome, skipped map[int]bool) {
+		t.Helper()
+		for i, seq := range o.seqs {
+			want := 1
+			if skipped[i] {
+				want = 0
+			}
+			if got := o.delivered[seq]; got != want {
+				t.Fatalf("record %d processed %d times, want %d", i, got, want)
+			}
+		}
+	}
+	span := func(from, to int) map[int]bool {
+		m := map[int]bool{}
+		for i := from; i <= to; i++ {
+			m[i] = true
+		}
+		return m
+	}
+
+	t.Run("DefaultRetriesForever", func(t *testing.T) {
+		o := run(t, KinesisESMConfig{}, false, nil)
+		if got, want := o.stats.Discarded, 0; got != want {
+			t.Fatalf("discarded = %d, want %d", got, want)
+		}
+		if len(o.failures) != 0 || o.stats.Failures < 100 {
+			t.Fatalf("stats = %+v, failures %v: want the batch retried all along, nothing discarded", o.stats, o.failures)
+		}
+		deliveredOnce(t, o, span(0, n-1)) // the shard is stuck at the first batch
+	})
+	t.Run("MaximumRetryAttempts", func(t *testing.T) {
+		o := run(t, KinesisESMConfig{MaximumRetryAttempts: 2}, false, nil)
+		if got, want := o.batches[:3], []int{8, 8, 8}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("first invocations %v, want %v (the batch, then 2 retries)", got, want)
+		}
+		if got, want := len(o.failures), 1; got != want {
+			t.Fatalf("on-failure records = %d, want %d", got, want)
+		}
+		f := o.failures[0]
+		if f.Reason != KinesisESMRetryAttemptsExhausted || f.BatchSize != 8 || f.InvokeCount != 3 || f.Err == nil ||
+			f.StartSequenceNumber != o.seqs[0] || f.EndSequenceNumber != o.seqs[7] || f.ShardID == "" || f.ApproximateArrivalOfFirstRecord.IsZero() {
+			t.Fatalf("failure = %+v, want the first batch of 8 after 3 invocations", f)
+		}
+		if got, want := o.stats.Discarded, 8; got != want {
+			t.Fatalf("discarded = %d, want %d", got, want)
+		}
+		deliveredOnce(t, o, span(0, 7))
+	})
+	t.Run("MaximumRetryAttemptsWithItemFailures", func(t *testing.T) {
+		o := run(t, KinesisESMConfig{MaximumRetryAttempts: 1}, true, nil)
+		if got, want := len(o.failures), 1; got != want {
+			t.Fatalf("on-failure records = %d, want %d", got, want)
+		}
+		// The first invocation fails at the poison record; the retry starts
+		// there (8 records: 5..12) and fails again: 5..12 are discarded.
+		f := o.failures[0]
+		if f.Reason != KinesisESMRetryAttemptsExhausted || f.StartSequenceNumber != o.seqs[poisonAt] || f.EndSequenceNumber != o.seqs[poisonAt+7] || f.BatchSize != 8 || f.Err != nil {
+			t.Fatalf("failure = %+v, want records %d..%d", f, poisonAt, poisonAt+7)
+		}
+		if got, want := o.stats.Discarded, 8; got != want {
+			t.Fatalf("discarded = %d, want %d", got, want)
+		}
+		deliveredOnce(t, o, span(poisonAt, poisonAt+7))
+	})
+	t.Run("BisectBatchOnFunctionError", func(t *testing.T) {
+		o := run(t, KinesisESMConfig{MaximumRetryAttempts: 1, BisectBatchOnFunctionError: true}, false, nil)
+		// 0..7 fails → 0..3 passes, 4..7 fails → 4,5 fails → 4 passes, 5
+		// alone fails twice (a split is not a retry) and is discarded on
+		// its own → 6,7 pass.
+		if got, want := fmt.Sprint(o.batches[:8]), fmt.Sprint([]int{8, 4, 4, 2, 1, 1, 1, 2}); got != want {
+			t.Fatalf("invocation sizes %v, want %v", got, want)
+		}
+		if got, want := len(o.failures), 1; got != want {
+			t.Fatalf("on-failure records = %d, want %d", got, want)
+		}
+		if f := o.failures[0]; f.BatchSize != 1 || f.StartSequenceNumber != o.seqs[poisonAt] || f.InvokeCount != 2 {
+			t.Fatalf("failure = %+v, want the poison record alone after 2 invocations", f)
+		}
+		if got, want := o.stats.Discarded, 1; got != want {
+			t.Fatalf("discarded = %d, want %d", got, want)
+		}
+		deliveredOnce(t, o, map[int]bool{poisonAt: true})
+	})
+	t.Run("MaximumRecordAge", func(t *testing.T) {
+		// The mapping starts 5 minutes after the records arrived: they are
+		// all older than the maximum age and never reach the function.
+		o := run(t, KinesisESMConfig{MaximumRecordAge: time.Minute}, false, func(clk *clock.Virtual) {
+			_ = clk.Sleep(context.Background(), 5*time.Minute)
+		})
+		if len(o.batches) != 0 {
+			t.Fatalf("invocations %v, want none", o.batches)
+		}
+		if got, want := o.stats.Discarded, n; got != want {
+			t.Fatalf("discarded = %d, want %d", got, want)
+		}
+		total := 0
+		for _, f := range o.failures {
+			if f.Reason != KinesisESMRecordAgeExceeded || f.InvokeCount != 0 {
+				t.Fatalf("failure = %+v, want RecordAgeExceeded, never invoked", f)
+			}
+			total += f.BatchSize
+		}
+		if total != n {
+			t.Fatalf("on-failure records cover %d records, want %d", total, n)
+		}
+	})
+	t.Run("MaximumRecordAgeEndsRetries", func(t *testing.T) {
+		// The failing batch is retried until it is older than the maximum
+		// age; the backlog behind it, put at the same time, is as old.
+		o := run(t, KinesisESMConfig{MaximumRecordAge: 2 * time.Minute}, false, nil)
+		if o.stats.Failures < 10 {
+			t.Fatalf("stats = %+v, want the batch retried until it aged out", o.stats)
+		}
+		if got, want := o.stats.Discarded, n; got != want {
+			t.Fatalf("discarded = %d, want %d", got, want)
+		}
+		if len(o.failures) == 0 || o.failures[0].Reason != KinesisESMRecordAgeExceeded || o.failures[0].StartSequenceNumber != o.seqs[0] {
+			t.Fatalf("failures = %+v, want the first batch discarded for age", o.failures)
+		}
+		deliveredOnce(t, o, span(0, n-1))
+	})
+}
