@@ -134,6 +134,11 @@ type Report struct {
 	// Facts are the control record's failover and failback facts.
 	Facts  json.RawMessage `json:"facts,omitempty"`
 	Checks []Check         `json:"checks"`
+	// Notifications are the subjects published to the DR topic, in order.
+	Notifications []string `json:"notifications"`
+	// RestoreSource is where failover restored the aggregates from (pitr,
+	// backup, existing).
+	RestoreSource string `json:"restoreSource,omitempty"`
 	// Missing lists the DR functions this build could not provide.
 	Missing []string `json:"missing,omitempty"`
 }
@@ -513,6 +518,20 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 		rep.Records.ObjectsCopiedBack, rep.Records.ItemsMerged = copiedMerged(facts["failbackFacts"])
 	}
 
+	for _, m := range l.World.Region(l.Regions.Backup).SNS().Published(l.Names.TopicARN(l.Regions.Backup)) {
+		rep.Notifications = append(rep.Notifications, subject(m))
+	}
+	if rep.Facts != nil {
+		var f struct {
+			FailoverFacts struct {
+				Restore struct{ Source string } `json:"restore"`
+			} `json:"failoverFacts"`
+		}
+		if json.Unmarshal(rep.Facts, &f) == nil {
+			rep.RestoreSource = f.FailoverFacts.Restore.Source
+		}
+	}
+
 	ok := func(name string, passed bool, format string, args ...any) {
 		rep.Checks = append(rep.Checks, Check{Name: name, Passed: passed, Detail: fmt.Sprintf(format, args...)})
 	}
@@ -530,6 +549,22 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 		rep.Passed = rep.Passed && c.Passed
 	}
 	return nil
+}
+
+// subject names a notification: its subject, or for a CloudWatch alarm
+// action (no subject) the alarm's new state.
+func subject(m sim.SNSMessage) string {
+	if m.Subject != "" {
+		return m.Subject
+	}
+	var alarm struct{ AlarmName, NewStateValue string }
+	if json.Unmarshal([]byte(m.Message), &alarm) == nil && alarm.AlarmName != "" {
+		return alarm.NewStateValue + ": " + alarm.AlarmName
+	}
+	if len(m.Message) > 60 {
+		return m.Message[:60] + "…"
+	}
+	return m.Message
 }
 
 func status(w *Workflow) string {

@@ -29,7 +29,11 @@ func WriteText(w io.Writer, rep *Report) error {
 			fmt.Fprintf(&b, "\n  %s: not run\n", wf.name)
 			continue
 		}
-		fmt.Fprintf(&b, "\n  %s: %s in %s\n", wf.name, status(wf.w), secs(wf.w.Seconds))
+		fmt.Fprintf(&b, "\n  %s: %s in %s", wf.name, status(wf.w), secs(wf.w.Seconds))
+		if wf.name == "failover" && rep.RestoreSource != "" {
+			fmt.Fprintf(&b, " (aggregates restored from %s)", rep.RestoreSource)
+		}
+		b.WriteString("\n")
 		for _, s := range wf.w.Steps {
 			if strings.Contains(s.Name, " › ") && s.Seconds < 1 {
 				continue // instant steps inside a parallel block: in --json only
@@ -57,6 +61,7 @@ func WriteText(w io.Writer, rep *Report) error {
 	}
 	sort.Strings(ops)
 	fmt.Fprintf(&b, "    Glue API calls %d (%s)\n", total, strings.Join(ops, ", "))
+	fmt.Fprintf(&b, "    notifications %d: %s\n", len(rep.Notifications), strings.Join(rep.Notifications, "; "))
 	b.WriteString("\n  checks:\n")
 	for _, c := range rep.Checks {
 		mark := "ok  "
