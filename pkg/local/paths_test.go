@@ -553,3 +553,31 @@ func TestFailoverResumesInterrupted(t *testing.T) {
 		t.Fatalf("markers in B = %d, want %d", got, want)
 	}
 }
+
+// TestFailbackApprovalDenied: a denied failback changes nothing: the mode
+// stays FAILED_OVER and B keeps serving.
+func TestFailbackApprovalDenied(t *testing.T) {
+	ctx := context.Background()
+	l := failedOver(t, Options{})
+	if err := l.Sleep(ctx, 7*time.Minute); err != nil { // P healthy for the window
+		t.Fatal(err)
+	}
+	arn, err := l.StartExecution(ctx, "failback", "", `{"approval":true,"minHealthyMinutes":5}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := awaitApproval(t, l, arn)
+	if err := l.Deny(a.Token, "not now"); err != nil {
+		t.Fatal(err)
+	}
+	res := waitStatus(t, l, arn, states.StatusFailed)
+	if res.Error != "ApprovalDenied" {
+		t.Fatalf("error %s (%s), want ApprovalDenied", res.Error, res.Cause)
+	}
+	if got := controlMode(t, l); got != "FAILED_OVER" {
+		t.Fatalf("mode %s, want FAILED_OVER", got)
+	}
+	if got := servedBy(t, l); got != l.Regions.Backup {
+		t.Fatalf("served by %q, want %s", got, l.Regions.Backup)
+	}
+}
