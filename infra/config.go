@@ -8,11 +8,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // GlobalRegion is where Global Accelerator's CloudFormation resources and
 // control-plane API live: AWS offers them in us-west-2 only.
-const GlobalRegion = "us-west-2"
+const GlobalRegion = topology.GlobalRegion
 
 // ContextPrefix namespaces every configuration key in cdk.json's context, so
 // `-c pendulum:backupRegion=us-west-1` cannot collide with CDK's own flags.

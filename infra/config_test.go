@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // mapContext is a ContextGetter over a map, as cdk.json would give it.
@@ -171,8 +173,8 @@ func TestNamesFitLimits(t *testing.T) {
 
 func TestCamel(t *testing.T) {
 	for in, want := range map[string]string{"compact-plan": "CompactPlan", "dr-traffic": "DrTraffic", "failover": "Failover", "nightly-batch": "NightlyBatch"} {
-		if got := camel(in); got != want {
-			t.Fatalf("camel(%q) = %q, want %q", in, got, want)
+		if got := topology.Camel(in); got != want {
+			t.Fatalf("topology.Camel(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // DataStack holds what must survive a regional outage: the raw and curated
@@ -45,7 +47,7 @@ func NewDataStack(scope constructs.Construct, cfg Config, region string) *DataSt
 	logs := newLogBucket(stack, "AccessLogs", n.Bucket("logs", region), cfg)
 	buckets := map[string]awss3.Bucket{}
 	for _, kind := range dataKinds {
-		buckets[kind] = newDataBucket(stack, camel(kind), n.Bucket(kind, region), cfg, logs)
+		buckets[kind] = newDataBucket(stack, topology.Camel(kind), n.Bucket(kind, region), cfg, logs)
 	}
 	s.Raw, s.Curated = buckets["raw"], buckets["curated"]
 
@@ -242,7 +244,7 @@ func newCatalog(stack awscdk.Stack, cfg Config, region string) {
 		if t.extra != "" {
 			params["compressionType"] = jsii.String(t.extra)
 		}
-		tbl := awsglue.NewCfnTable(stack, jsii.String(camel(t.name)+"Table"), &awsglue.CfnTableProps{
+		tbl := awsglue.NewCfnTable(stack, jsii.String(topology.Camel(t.name)+"Table"), &awsglue.CfnTableProps{
 			CatalogId:    jsii.String(cfg.Account),
 			DatabaseName: jsii.String(n.GlueDatabase()),
 			TableInput: &awsglue.CfnTable_TableInputProperty{

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // CostlyTypes are resource types that cost money by existing (hourly or
@@ -38,7 +40,7 @@ type Dormancy struct {
 
 // ActiveParameter is the dormant stack's switch; failover and failback
 // flip it with one UpdateStack (UsePreviousTemplate, Active=true|false).
-const ActiveParameter = "Active"
+const ActiveParameter = topology.ActiveParameter
 
 // NewDormancy adds the Active parameter and condition to stack and an Aspect
 // that applies the condition across the construct tree: to every resource

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // GlobalStack is the accelerator: a static entry point for producers whose
@@ -63,7 +65,7 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 		}
 		// B's group starts empty: failover adds B's ALB once it exists (the
 		// workload there is dormant until then) and fences P with weight 0.
-		groups[region] = awsglobalaccelerator.NewCfnEndpointGroup(stack, jsii.String(camel(role(cfg, region))+"EndpointGroup"), props)
+		groups[region] = awsglobalaccelerator.NewCfnEndpointGroup(stack, jsii.String(topology.Camel(role(cfg, region))+"EndpointGroup"), props)
 	}
 
 	publish := func(id, path string, value *string, what string) {
@@ -76,7 +78,7 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 	publish("AcceleratorArnParameter", paramAcceleratorARN, acc.AttrAcceleratorArn(), "ARN of the Pendulum accelerator")
 	publish("AcceleratorDnsParameter", paramAcceleratorDNS, acc.AttrDnsName(), "DNS name of the Pendulum accelerator")
 	for _, region := range cfg.Regions() {
-		publish(camel(role(cfg, region))+"EndpointGroupParameter", paramEndpointGroupARN(region), groups[region].AttrEndpointGroupArn(),
+		publish(topology.Camel(role(cfg, region))+"EndpointGroupParameter", paramEndpointGroupARN(region), groups[region].AttrEndpointGroupArn(),
 			fmt.Sprintf("ARN of the accelerator's %s endpoint group", region))
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("AcceleratorDnsName"), &awscdk.CfnOutputProps{Value: acc.AttrDnsName()})

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // The asset and functions directories are temporary fixtures made by
@@ -829,10 +831,10 @@ func TestEmbeddedDRMachinesDeployable(t *testing.T) {
 	}
 	machines := DRMachines(EmbeddedMachines)
 	for _, m := range machines {
-		provided[camel(m)+"StateMachineArn"] = true
+		provided[topology.Camel(m)+"StateMachineArn"] = true
 	}
 	for name := range DRFunctions {
-		provided[camel(name)+"FunctionArn"] = true
+		provided[topology.Camel(name)+"FunctionArn"] = true
 	}
 	for _, m := range machines {
 		keys, err := EmbeddedMachines.Placeholders(m)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -12,6 +14,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // FunctionSpec describes one Go Lambda built by `make build`.
@@ -50,7 +54,7 @@ func CheckAssets(cfg Config, names ...string) error {
 // permission is granted explicitly by the stack that uses it.
 func NewFunction(scope constructs.Construct, cfg Config, region string, spec FunctionSpec) Function {
 	names := NamesFor(cfg)
-	id := camel(spec.Name)
+	id := topology.Camel(spec.Name)
 	fnName := names.Function(spec.Name)
 	logGroupName := "/aws/lambda/" + fnName
 
@@ -101,32 +105,14 @@ func NewFunction(scope constructs.Construct, cfg Config, region string, spec Fun
 	return Function{Fn: fn, Role: role}
 }
 
-// camel turns "compact-plan" into "CompactPlan" for construct ids and
-// DefinitionSubstitutions keys.
-func camel(name string) string {
-	out := make([]byte, 0, len(name))
-	up := true
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '-' || c == '_' {
-			up = true
-			continue
-		}
-		if up && c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		up = false
-		out = append(out, c)
-	}
-	return string(out)
-}
-
 // suppress attaches cdk-nag suppressions, each with its reason, to a
 // construct and its children.
 func suppress(c constructs.IConstruct, rules map[string]string) {
+	// In rule order, not map order: the template must be the same on every
+	// synth, or every deploy would show a spurious change.
 	var s []*cdknag.NagPackSuppression
-	for id, reason := range rules {
-		s = append(s, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-" + id), Reason: jsii.String(reason)})
+	for _, id := range slices.Sorted(maps.Keys(rules)) {
+		s = append(s, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-" + id), Reason: jsii.String(rules[id])})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &s, jsii.Bool(true))
 }

@@ -1,117 +1,14 @@
 package main
 
-import (
-	"fmt"
-	"strings"
-)
+import "github.com/pendulum-dr/pendulum/pkg/topology"
 
-// Names derives every physical name from the configuration. Because each
-// name is a pure function of (prefix, account, region), a stack in one region
-// can address a resource of another region's stack by name and ARN without
-// a cross-region reference, and the DR state machines can address B's
-// restored table by the very name P's table had.
-type Names struct {
-	Prefix, Account string
-}
+// Names is the installation's naming scheme, shared with the local runner
+// and the DR steps (pkg/topology): every physical name is a pure function of
+// (prefix, account, region), so no stack needs a cross-region reference.
+type Names = topology.Names
 
 // NamesFor returns the names of cfg.
 func NamesFor(cfg Config) Names { return Names{Prefix: cfg.NamePrefix, Account: cfg.Account} }
-
-// Stack is the CloudFormation stack name of kind (data, workload, global,
-// recovery) in region.
-func (n Names) Stack(kind, region string) string {
-	if kind == "global" {
-		return n.Prefix + "-global"
-	}
-	return fmt.Sprintf("%s-%s-%s", n.Prefix, kind, region)
-}
-
-// Bucket is a bucket name; account and region keep it globally unique.
-func (n Names) Bucket(kind, region string) string {
-	return fmt.Sprintf("%s-%s-%s-%s", n.Prefix, kind, n.Account, region)
-}
-
-// BucketARN is the ARN of Bucket(kind, region).
-func (n Names) BucketARN(kind, region string) string {
-	return "arn:aws:s3:::" + n.Bucket(kind, region)
-}
-
-// GlueDatabase is the catalog database, the same name in both regions.
-func (n Names) GlueDatabase() string { return strings.ReplaceAll(n.Prefix, "-", "_") + "_analytics" }
-
-// AggregatesTable is the DynamoDB aggregates table: created in P, restored
-// under the same name in B by failover.
-func (n Names) AggregatesTable() string { return n.Prefix + "-aggregates" }
-
-// ControlTable is the DR control table in B.
-func (n Names) ControlTable() string { return n.Prefix + "-dr-control" }
-
-// TableARN is the ARN of table in region.
-func (n Names) TableARN(region, table string) string {
-	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, n.Account, table)
-}
-
-// Stream is the Kinesis stream of each region.
-func (n Names) Stream() string { return n.Prefix + "-records" }
-
-// StreamARN is the ARN of Stream in region.
-func (n Names) StreamARN(region string) string {
-	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", region, n.Account, n.Stream())
-}
-
-// DeliveryStream is the Firehose stream that lands the raw data.
-func (n Names) DeliveryStream() string { return n.Prefix + "-raw" }
-
-// Function is the physical name of Lambda function name.
-func (n Names) Function(name string) string { return n.Prefix + "-" + name }
-
-// FunctionARN is the ARN of Function(name) in region.
-func (n Names) FunctionARN(region, name string) string {
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, n.Account, n.Function(name))
-}
-
-// StateMachine is the physical name of state machine name.
-func (n Names) StateMachine(name string) string { return n.Prefix + "-" + name }
-
-// StateMachineARN is the ARN of StateMachine(name) in region.
-func (n Names) StateMachineARN(region, name string) string {
-	return fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, n.Account, n.StateMachine(name))
-}
-
-// LoadBalancer is the ALB name (at most 32 characters: the prefix is at
-// most 16).
-func (n Names) LoadBalancer() string { return n.Prefix + "-ingest" }
-
-// Accelerator is the Global Accelerator name.
-func (n Names) Accelerator() string { return n.Prefix }
-
-// BackupVault is the AWS Backup vault name, the same in both regions.
-func (n Names) BackupVault() string { return n.Prefix + "-vault" }
-
-// BackupVaultARN is the ARN of BackupVault in region.
-func (n Names) BackupVaultARN(region string) string {
-	return fmt.Sprintf("arn:aws:backup:%s:%s:backup-vault:%s", region, n.Account, n.BackupVault())
-}
-
-// Topic is the DR notification topic in B.
-func (n Names) Topic() string { return n.Prefix + "-dr" }
-
-// Parameter is an SSM parameter name under the prefix. AWS picks some
-// identifiers at creation (ALB and accelerator ARNs, DNS names); their
-// stacks publish them under these fixed names so readers elsewhere find
-// them without a cross-region stack reference.
-func (n Names) Parameter(path string) string { return "/" + n.Prefix + "/" + path }
-
-// ParameterARN is the ARN of Parameter(path) in region.
-func (n Names) ParameterARN(region, path string) string {
-	return fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", region, n.Account, n.Parameter(path))
-}
-
-// LogGroupARN is the ARN of log group name in region, with the ":*" suffix
-// IAM needs for its log streams.
-func (n Names) LogGroupARN(region, name string) string {
-	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:*", region, n.Account, name)
-}
 
 // Published parameter paths.
 const (

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // Health metric the health Lambda emits (Embedded Metric Format) and the
@@ -111,7 +113,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	})
 
 	r.Alarm = awscloudwatch.NewAlarm(stack, jsii.String("PrimaryUnhealthy"), &awscloudwatch.AlarmProps{
-		AlarmName:        jsii.String(n.Prefix + "-primary-unhealthy"),
+		AlarmName:        jsii.String(n.AlarmName()),
 		AlarmDescription: jsii.String("P's regional ingest endpoint fails the canary; ALARM starts failover."),
 		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:  jsii.String(MetricNamespace),
@@ -144,46 +146,20 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		"IAM4": "AWS Backup's documented service-role policy for restore jobs; only the DR state machines may pass this role.",
 	})
 
-	// The placeholders DR state machines may use (documented in docs/deploy.md).
-	known := map[string]string{
-		"Account":                   cfg.Account,
-		"NamePrefix":                n.Prefix,
-		"PrimaryRegion":             P,
-		"BackupRegion":              B,
-		"GlobalRegion":              GlobalRegion,
-		"AggregatesTableName":       n.AggregatesTable(),
-		"PrimaryAggregatesTableArn": n.TableARN(P, n.AggregatesTable()),
-		"BackupAggregatesTableArn":  n.TableARN(B, n.AggregatesTable()),
-		"ControlTableName":          n.ControlTable(),
-		"ControlTableArn":           n.TableARN(B, n.ControlTable()),
-		"PrimaryRawBucket":          n.Bucket("raw", P),
-		"PrimaryCuratedBucket":      n.Bucket("curated", P),
-		"BackupRawBucket":           n.Bucket("raw", B),
-		"BackupCuratedBucket":       n.Bucket("curated", B),
-		"GlueDatabase":              n.GlueDatabase(),
-		"PrimaryWorkloadStackName":  n.Stack("workload", P),
-		"BackupWorkloadStackName":   n.Stack("workload", B),
-		"ActiveParameter":           ActiveParameter,
-		"ConsumerParameter":         ConsumerParameter,
-		"BackupVaultName":           n.BackupVault(),
-		"BackupVaultArn":            n.BackupVaultARN(B),
-		"BackupRestoreRoleArn":      *restoreRole.RoleArn(),
-		"AcceleratorArn":            *accARN,
-		"AcceleratorDnsName":        *accDNS,
-		"PrimaryEndpointGroupArn":   *groupARN[P],
-		"BackupEndpointGroupArn":    *groupARN[B],
-		"LoadBalancerName":          n.LoadBalancer(),
-		"StreamName":                n.Stream(),
-		"AggregateFunctionName":     n.Function("aggregate"),
-		"NotificationTopicArn":      *r.Topic.TopicArn(),
-		"AlarmName":                 n.Prefix + "-primary-unhealthy",
-		"FailoverApproval":          strconv.FormatBool(cfg.FailoverApproval),
-		"HealthFunctionArn":         *health.Fn.FunctionArn(),
-	}
+	// The placeholders DR state machines may use (documented in docs/deploy.md),
+	// the same set the local runner renders them with.
 	machines := DRMachines(cfg.Machines)
-	for _, m := range machines {
-		known[camel(m)+"StateMachineArn"] = n.StateMachineARN(B, m)
-	}
+	known := topology.Substitutions(n, topology.Regions{Primary: P, Backup: B}, topology.Deployed{
+		AcceleratorARN:          *accARN,
+		AcceleratorDNSName:      *accDNS,
+		PrimaryEndpointGroupARN: *groupARN[P],
+		BackupEndpointGroupARN:  *groupARN[B],
+		BackupRestoreRoleARN:    *restoreRole.RoleArn(),
+		NotificationTopicARN:    *r.Topic.TopicArn(),
+		HealthFunctionARN:       *health.Fn.FunctionArn(),
+		FailoverApproval:        cfg.FailoverApproval,
+		StateMachines:           machines,
+	})
 
 	// The dr-* Lambdas found in functions/.
 	drNames, err := drFunctionNames(cfg)
@@ -210,7 +186,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 			r.Topic.GrantPublish(fn.Role)
 		}
 		r.DRFunctions[name] = fn
-		known[camel(name)+"FunctionArn"] = *fn.Fn.FunctionArn()
+		known[topology.Camel(name)+"FunctionArn"] = *fn.Fn.FunctionArn()
 		drARNs = append(drARNs, *fn.Fn.FunctionArn())
 	}
 

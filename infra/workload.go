@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // WorkloadStack is the analytics workload of one region: ALB → ingest →
@@ -33,7 +35,7 @@ type WorkloadStack struct {
 // independently of Active: failover activates ingest first (Kinesis keeps
 // the backlog) and enables the consumer once the aggregates table has been
 // restored, so no batch exhausts its retries against a missing table.
-const ConsumerParameter = "ConsumerEnabled"
+const ConsumerParameter = topology.ConsumerParameter
 
 // FirehosePrefix is the raw bucket's Hive-style partition layout.
 const FirehosePrefix = "dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/"
@@ -457,7 +459,7 @@ func newStateMachine(stack awscdk.Stack, cfg Config, region, name string, known 
 	for _, k := range keys {
 		js[k] = jsii.String(subs[k])
 	}
-	id := camel(name)
+	id := topology.Camel(name)
 	lg := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + n.StateMachine(name)),
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,

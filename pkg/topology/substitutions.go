@@ -70,11 +70,12 @@ func Substitutions(n Names, r Regions, d Deployed) map[string]string {
 	return m
 }
 
-// Camel turns a kebab-case name into the CamelCase used in placeholder
-// names: "dr-control" → "DrControl", "compact-plan" → "CompactPlan".
+// Camel turns a kebab- or snake-case name into the CamelCase used in
+// placeholder names and construct ids: "dr-control" → "DrControl",
+// "compact-plan" → "CompactPlan".
 func Camel(s string) string {
 	var b strings.Builder
-	for _, part := range strings.Split(s, "-") {
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' }) {
 		if part == "" {
 			continue
 		}

@@ -41,7 +41,7 @@ func TestSubstitutions(t *testing.T) {
 }
 
 func TestCamel(t *testing.T) {
-	for in, want := range map[string]string{"compact-plan": "CompactPlan", "dr-traffic": "DrTraffic", "failover": "Failover", "nightly-batch": "NightlyBatch", "-x--y-": "XY"} {
+	for in, want := range map[string]string{"compact-plan": "CompactPlan", "dr-traffic": "DrTraffic", "failover": "Failover", "nightly-batch": "NightlyBatch", "-x--y-": "XY", "a_b-c": "ABC"} {
 		if got := Camel(in); got != want {
 			t.Errorf("Camel(%q) = %q, want %q", in, got, want)
 		}
