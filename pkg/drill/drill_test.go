@@ -63,6 +63,15 @@ func TestDrillAccounting(t *testing.T) {
 	if err := WriteText(&b, rep); err != nil {
 		t.Fatal(err)
 	}
+	if !rep.Passed {
+		t.Fatalf("the short drill failed:\n%s", b.String())
+	}
+	if rep.IngestRTOSeconds <= rep.AlarmSeconds || rep.FullRTOSeconds < rep.IngestRTOSeconds {
+		t.Fatalf("RTOs out of order: alarm %.0fs, ingest %.0fs, full %.0fs", rep.AlarmSeconds, rep.IngestRTOSeconds, rep.FullRTOSeconds)
+	}
+	if rep.Records.ItemsMerged == 0 || rep.Records.ObjectsCopiedBack == 0 || rep.Records.AckedByBackup == 0 {
+		t.Fatalf("failback moved nothing back: %+v", rep.Records)
+	}
 	for _, want := range []string{"ingest RTO", "full RTO", "failover:", "lost:", "Glue API calls"} {
 		if !strings.Contains(b.String(), want) {
 			t.Fatalf("text report lacks %q:\n%s", want, b.String())
