@@ -345,7 +345,7 @@ func (t *thread) withErrorHandling(ctx context.Context, s *state, sr *stateRun, 
 		out, f := t.pipeline(s, sr, input, func(eff any) (any, *failure) {
 			switch s.typ {
 			case "Task":
-				return t.runTask(ctx, s, sr, eff)
+				return t.runTask(ctx, s, sr, eff, input)
 			case "Parallel":
 				return t.runParallel(ctx, s, eff)
 			default:

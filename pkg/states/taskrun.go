@@ -23,22 +23,25 @@ func causeOf(err error) string {
 
 // runTask invokes the state's resource once (one attempt), with the
 // TimeoutSeconds and HeartbeatSeconds limits, and records the task events.
-func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any) (any, *failure) {
+// eff is the effective input (after InputPath and Parameters); input is the
+// state input, which TimeoutSecondsPath and HeartbeatSecondsPath read, as
+// Step Functions documents ("from the state input").
+func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input any) (any, *failure) {
 	res := s.resource
 	e := t.x.eng
 	clk := e.clk
-	env := t.env(sr, eff)
+	limits := t.env(sr, input)
 
 	timeout, heartbeat := s.timeoutSeconds, s.heartbeatSeconds
 	if s.timeoutPath != nil {
-		n, f := intFromPath(env, s.timeoutPath, "TimeoutSecondsPath")
+		n, f := intFromPath(limits, s.timeoutPath, "TimeoutSecondsPath")
 		if f != nil {
 			return nil, f
 		}
 		timeout = n
 	}
 	if s.heartbeatPath != nil {
-		n, f := intFromPath(env, s.heartbeatPath, "HeartbeatSecondsPath")
+		n, f := intFromPath(limits, s.heartbeatPath, "HeartbeatSecondsPath")
 		if f != nil {
 			return nil, f
 		}
