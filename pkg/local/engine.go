@@ -3,10 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -53,46 +50,15 @@ func (l *Local) Deny(token, cause string) error {
 }
 
 // Definition returns the named state machine's ASL as deployed (with its
-// ${Name} placeholders): from package statemachines when it is embedded
-// there, else from the definitions directory.
+// ${Name} placeholders), from package statemachines: the very files the
+// CDK app deploys.
 func (l *Local) Definition(name string) ([]byte, error) {
-	def, err := statemachines.Definition(name)
-	if err == nil {
-		return def, nil
-	}
-	if !errors.Is(err, statemachines.ErrUnknown) {
-		return nil, err
-	}
-	b, ferr := os.ReadFile(filepath.Join(l.definitionsDir(), name+".asl.json"))
-	if ferr != nil {
-		return nil, fmt.Errorf("state machine %s: not embedded and %w", name, ferr)
-	}
-	return b, nil
+	return statemachines.Definition(name)
 }
 
-// MachineNames returns every state machine the installation runs: the
-// embedded ones and the DR machines.
+// MachineNames returns every state machine the installation runs.
 func (l *Local) MachineNames() []string {
-	seen := map[string]bool{}
-	var names []string
-	for _, n := range append(statemachines.Names(), DRMachines...) {
-		if !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	return names
-}
-
-func (l *Local) definitionsDir() string {
-	if l.opts.DefinitionsDir != "" {
-		return l.opts.DefinitionsDir
-	}
-	if d := os.Getenv("PENDULUM_DR_ASL"); d != "" {
-		return d
-	}
-	return "/work/dr-asl"
+	return statemachines.Names()
 }
 
 // placeholder matches a DefinitionSubstitutions key, as CloudFormation

@@ -47,10 +47,6 @@ const (
 	AlarmDatapointsToAlarm = 3
 )
 
-// DRMachines are the DR state machine names; each is registered under its
-// topology ARN in B.
-var DRMachines = []string{"failover", "failback", "drill"}
-
 // Options configure an installation. The zero value works.
 type Options struct {
 	// Primary and Backup are P and B (us-east-1, us-east-2).
@@ -78,10 +74,6 @@ type Options struct {
 	ReplicationLag func(key string, rtc bool) time.Duration
 	// Seed makes Global Accelerator's routing choices reproducible.
 	Seed uint64
-	// DefinitionsDir is where DR state machines not (yet) embedded in
-	// package statemachines are read from (<name>.asl.json); empty means
-	// $PENDULUM_DR_ASL, then /work/dr-asl.
-	DefinitionsDir string
 	// Logger receives the installation's log; nil discards it.
 	Logger *slog.Logger
 }

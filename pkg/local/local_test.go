@@ -169,8 +169,8 @@ func waitStatus(t *testing.T, l *Local, arn string, want states.Status) states.R
 	return res
 }
 
-// needFunctions skips a test whose state machine path calls a DR function
-// pkg/dr does not provide yet, naming it.
+// needFunctions fails a test whose state machine path calls a DR function
+// the installation has not wired, naming it.
 func needFunctions(t *testing.T, l *Local, names ...string) {
 	t.Helper()
 	missing := map[string]bool{}
@@ -179,7 +179,7 @@ func needFunctions(t *testing.T, l *Local, names ...string) {
 	}
 	for _, n := range names {
 		if missing[n] {
-			t.Skipf("pkg/dr has no %s step yet", n)
+			t.Fatalf("the installation has no %s step wired", n)
 		}
 	}
 }
