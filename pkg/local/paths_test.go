@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"io"
 	"strings"
 	"testing"
@@ -576,5 +577,30 @@ func TestFailbackApprovalDenied(t *testing.T) {
 	}
 	if got := servedBy(t, l); got != l.Regions.Backup {
 		t.Fatalf("served by %q, want %s", got, l.Regions.Backup)
+	}
+}
+
+// TestFailoverSucceedsWhenReportFails: the report comes after the DR mode
+// is recorded as FAILED_OVER; a report that cannot be published takes the
+// report's place in the output and does not fail the workflow.
+func TestFailoverSucceedsWhenReportFails(t *testing.T) {
+	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
+	needFunctions(t, l, l.Missing()...)
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: cloudwatch:PutMetricData"}
+	l.World.Inject(&sim.Fault{Region: l.Regions.Backup, Service: "CloudWatch", Operation: "PutMetricData", Err: denied})
+	x, res := run(t, l, "failover", `{}`)
+	mustStatus(t, x, res, states.StatusSucceeded, "")
+	var out struct {
+		Status string
+		Report struct{ Error, Cause string }
+	}
+	if err := json.Unmarshal(res.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != "FAILED_OVER" || out.Report.Error != "PermissionError" || !strings.Contains(out.Report.Cause, "PutMetricData") {
+		t.Fatalf("output %s, want status FAILED_OVER with the report's PermissionError in its place", res.Output)
+	}
+	if got := controlMode(t, l); got != "FAILED_OVER" {
+		t.Fatalf("mode %s, want FAILED_OVER", got)
 	}
 }
