@@ -160,6 +160,9 @@ type Records struct {
 	MissingPartitions int `json:"missingPartitions"`
 	ObjectsCopiedBack int `json:"objectsCopiedBack"`
 	ItemsMerged       int `json:"itemsMerged"`
+	// DiscardedByConsumer counts records an aggregate consumer gave up on
+	// after its retries (its on-failure destination).
+	DiscardedByConsumer int `json:"discardedByConsumer"`
 }
 
 // run is one drill in progress.
@@ -544,6 +547,10 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 	ok("catalogComplete", rep.Records.MissingPartitions == 0, "%d of %d partitions missing from %s's catalog", rep.Records.MissingPartitions, rep.Records.Partitions, P)
 	ok("noneLostInAggregates", rep.Records.LostAggregates == 0, "%d acknowledged records missing from %s's aggregates", rep.Records.LostAggregates, P)
 	ok("noneDoubleCounted", rep.Records.DoubleCounted == 0, "window summaries count %d records more than the markers", rep.Records.DoubleCounted)
+	for _, f := range l.Discarded() {
+		rep.Records.DiscardedByConsumer += f.BatchSize
+	}
+	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
 	rep.Passed = true
 	for _, c := range rep.Checks {
 		rep.Passed = rep.Passed && c.Passed

@@ -138,6 +138,16 @@ type Local struct {
 	alarmErrors []error
 	closed      bool
 	wired       map[string]bool // DR functions registered
+	discarded   []sim.KinesisESMFailure
+}
+
+// Discarded returns the record batches the aggregate consumers gave up on
+// (their on-failure destination): records that never reached the
+// aggregates.
+func (l *Local) Discarded() []sim.KinesisESMFailure {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]sim.KinesisESMFailure(nil), l.discarded...)
 }
 
 // Options returns the options the installation was built with, defaults

@@ -3,6 +3,8 @@ package local
 import (
 	"context"
 	"fmt"
+	"github.com/aws/smithy-go"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"net/http"
 	"strings"
 	"testing"
@@ -264,5 +266,29 @@ func TestFailoverHappyPath(t *testing.T) {
 	}
 	if got, want := countMarkers(t, l, B), before+10; got != want {
 		t.Fatalf("markers in B after failover = %d, want %d", got, want)
+	}
+}
+
+// TestConsumerDiscardsAfterRetries: with P's aggregates table refusing
+// writes, the aggregate consumer retries a batch as deployed (10 times),
+// then hands it to its on-failure destination, which the installation
+// records (the drill's noneDiscardedByConsumer check reads it).
+func TestConsumerDiscardsAfterRetries(t *testing.T) {
+	l := newLocal(t, Options{NoCanary: true, NoAutoFailover: true})
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: dynamodb:PutItem"}
+	l.World.Inject(&sim.Fault{Region: l.Regions.Primary, Service: "DynamoDB", Operation: "TransactWriteItems", Err: denied})
+	produce(t, l, "sensor-1", 20)
+	if err := l.Sleep(context.Background(), 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range l.Discarded() {
+		if f.Reason != sim.KinesisESMRetryAttemptsExhausted || f.InvokeCount != 11 {
+			t.Errorf("discarded batch %+v, want retries exhausted after 1 + 10 invocations", f)
+		}
+		n += f.BatchSize
+	}
+	if n != 20 {
+		t.Fatalf("%d records discarded, want the 20 sent while writes were refused", n)
 	}
 }

@@ -197,8 +197,22 @@ func (l *Local) startConsumer(region string) {
 		}
 		return h.Handle(ctx, ev)
 	}
+	// The error handling infra deploys (infra/workload.go): 10 retries,
+	// bisection on a function error, records no older than the stream keeps
+	// them; what is still discarded goes to the on-failure destination, which
+	// the drill's accounting reads.
 	esm := r.Kinesis().NewEventSourceMapping(sim.KinesisESMConfig{Stream: l.Names.Stream(), BatchSize: 100,
-		FunctionARN: l.Names.FunctionARN(region, "aggregate")}, handle)
+		FunctionARN:                l.Names.FunctionARN(region, "aggregate"),
+		MaximumRetryAttempts:       10,
+		BisectBatchOnFunctionError: true,
+		MaximumRecordAge:           24 * time.Hour,
+		OnFailure: func(_ context.Context, f sim.KinesisESMFailure) {
+			l.mu.Lock()
+			l.discarded = append(l.discarded, f)
+			l.mu.Unlock()
+			l.log.Error("consumer discarded records", "region", region, "shard", f.ShardID, "records", f.BatchSize, "reason", f.Reason)
+		},
+	}, handle)
 	ctx, cancel := context.WithCancel(l.ctx)
 	rt.esmCancel, rt.esm = cancel, esm
 	s := l.Clock.Go(func() { _ = esm.Run(ctx) })
