@@ -95,7 +95,7 @@ func BenchmarkMap10000(b *testing.B) {
 }
 
 // mapDefinition is the Map of the whole-process comparison with
-// aws-local-stepfunctions (see testdata/crosscheck/CROSSCHECK.md).
+// aws-local-stepfunctions (see docs/states-crosscheck.md and tools/crosscheck).
 const mapDefinition = `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
   "ItemSelector":{"v.$":"$$.Map.Item.Value","i.$":"$$.Map.Item.Index"},
   "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"sum.$":"States.MathAdd($.v, $.i)"},"End":true}}},"End":true}}}`
