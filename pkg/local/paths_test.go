@@ -604,3 +604,36 @@ func TestFailoverSucceedsWhenReportFails(t *testing.T) {
 		t.Fatalf("mode %s, want FAILED_OVER", got)
 	}
 }
+
+// TestInvalidConsoleInput: a wrong input, as a person might type it in the
+// console, ends the execution in the InvalidInput Fail state with a cause
+// naming what to fix, and changes nothing (no lock, no stack update).
+func TestInvalidConsoleInput(t *testing.T) {
+	tests := []struct {
+		machine, input, wantInCause string
+	}{
+		{"failover", `{"restoreSource":"tape"}`, "restoreSource"},
+		{"failover", `{"approvalTimeoutSeconds":5}`, "approvalTimeoutSeconds"},
+		{"failover", `{"reasn":"typo"}`, "reasn"},
+		{"failover", `["not","an","object"]`, "object"},
+		{"failback", `{"minHealthyMinutes":-1}`, "minHealthyMinutes"},
+		{"drill", `{"mode":"chaos"}`, "mode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.machine+"/"+tt.wantInCause, func(t *testing.T) {
+			l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
+			before := l.World.CallCount(sim.CallKey{Service: "CloudFormation", Operation: "UpdateStack"})
+			x, res := run(t, l, tt.machine, tt.input)
+			mustStatus(t, x, res, states.StatusFailed, "InvalidInput")
+			if !strings.Contains(res.Cause, tt.wantInCause) {
+				t.Fatalf("cause %q does not name %q", res.Cause, tt.wantInCause)
+			}
+			if got := controlMode(t, l); got != "PRIMARY" || controlItem(t, l, "execution") != "" {
+				t.Fatalf("mode %s, lock %q after a rejected input, want PRIMARY and no lock", got, controlItem(t, l, "execution"))
+			}
+			if after := l.World.CallCount(sim.CallKey{Service: "CloudFormation", Operation: "UpdateStack"}); after != before {
+				t.Fatalf("%d stack updates after a rejected input", after-before)
+			}
+		})
+	}
+}
