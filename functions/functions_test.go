@@ -246,9 +246,12 @@ func TestBootstrapsUnderRuntimeEmulator(t *testing.T) {
 			t.Fatalf("canaries the endpoint received = %q, want %q", got, want)
 		}
 		// The EMF lines went to the function's stdout, which the emulator
-		// passes through as Lambda passes it to CloudWatch Logs.
-		out := e.out.String()
-		for _, want := range []string{`"Endpoint":"primary-regional","EndpointHealthy":1`, `"Endpoint":"accelerator","EndpointHealthy":0`, `"Namespace":"Pendulum"`} {
+		// passes through as Lambda passes it to CloudWatch Logs. The
+		// emulator copies that pipe asynchronously, so the lines may land
+		// just after the invocation's answer: wait for them (bounded).
+		wants := []string{`"Endpoint":"primary-regional","EndpointHealthy":1`, `"Endpoint":"accelerator","EndpointHealthy":0`, `"Namespace":"Pendulum"`}
+		out := e.waitOutput(ctx, wants...)
+		for _, want := range wants {
 			if !strings.Contains(out, want) {
 				t.Errorf("function output lacks %s", want)
 			}
@@ -307,4 +310,27 @@ func TestBootstrapsUnderRuntimeEmulator(t *testing.T) {
 			}
 		}
 	})
+}
+
+// waitOutput returns the emulator's output once it holds every want, or
+// as it is when ctx ends (the caller then reports what is missing).
+func (e *emulator) waitOutput(ctx context.Context, wants ...string) string {
+	for {
+		out := e.out.String()
+		missing := false
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				missing = true
+				break
+			}
+		}
+		if !missing {
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
