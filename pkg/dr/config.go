@@ -3,6 +3,7 @@ package dr
 import (
 	"errors"
 	"fmt"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 	"strings"
 )
 
@@ -110,15 +111,17 @@ func (c Config) EndpointGroupARN(region string) (string, error) {
 	return "", c.UnknownRegion(region)
 }
 
-// WorkloadStack is the workload stack name of region, as infra's
-// Names.Stack("workload", region) spells it.
+// WorkloadStack is the workload stack name of region, from the
+// installation's naming scheme (pkg/topology), as infra deploys it.
 func (c Config) WorkloadStack(region string) string {
-	return fmt.Sprintf("%s-workload-%s", c.NamePrefix, region)
+	return topology.Names{Prefix: c.NamePrefix}.Stack("workload", region)
 }
 
 // AggregateFunction is the aggregate consumer's function name in every
-// region (infra's Names.Function("aggregate")).
-func (c Config) AggregateFunction() string { return c.NamePrefix + "-aggregate" }
+// region, from the installation's naming scheme (pkg/topology).
+func (c Config) AggregateFunction() string {
+	return topology.Names{Prefix: c.NamePrefix}.Function("aggregate")
+}
 
 // UnknownRegion is the error for a region that is neither P nor B.
 func (c Config) UnknownRegion(region string) error {
