@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
@@ -178,25 +177,8 @@ func (l *Local) startConsumer(region string) {
 	r := l.World.Region(region)
 	agg := aggregate.New(r.DynamoDB(), aggregate.Options{Table: l.Names.AggregatesTable(), Region: region, Clock: l.Clock})
 	h := aggregate.NewHandler(agg, l.log.With("function", "aggregate", "region", region))
-	cw := r.CloudWatch()
-	fnName := l.Names.Function("aggregate")
-	// Lambda publishes the mapping's IteratorAge (AWS/Lambda, FunctionName):
-	// the age of the newest record handed over, which dr-drain reads.
-	handle := func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
-		now := l.Clock.Now()
-		var newest time.Time
-		for _, rec := range ev.Records {
-			if at := rec.Kinesis.ApproximateArrivalTimestamp.Time; at.After(newest) {
-				newest = at
-			}
-		}
-		if !newest.IsZero() {
-			age := max(now.Sub(newest), 0)
-			_ = cw.IngestEMF(fmt.Appendf(nil, `{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"AWS/Lambda","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"IteratorAge","Unit":"Milliseconds"}]}]},"FunctionName":%q,"IteratorAge":%d}`,
-				now.UnixMilli(), fnName, age.Milliseconds()))
-		}
-		return h.Handle(ctx, ev)
-	}
+	// The mapping publishes its IteratorAge (AWS/Lambda) itself, as Lambda
+	// does; dr-drain reads it.
 	// The error handling infra deploys (infra/workload.go): 10 retries,
 	// bisection on a function error, records no older than the stream keeps
 	// them; what is still discarded goes to the on-failure destination, which
@@ -212,7 +194,7 @@ func (l *Local) startConsumer(region string) {
 			l.mu.Unlock()
 			l.log.Error("consumer discarded records", "region", region, "shard", f.ShardID, "records", f.BatchSize, "reason", f.Reason)
 		},
-	}, handle)
+	}, h.Handle)
 	ctx, cancel := context.WithCancel(l.ctx)
 	rt.esmCancel, rt.esm = cancel, esm
 	s := l.Clock.Go(func() { _ = esm.Run(ctx) })

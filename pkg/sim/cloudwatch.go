@@ -299,6 +299,19 @@ func (c *CloudWatch) IngestEMF(line []byte) error {
 	return nil
 }
 
+// publishServiceMetric records one datapoint of a metric AWS publishes for
+// its own services (AWS/ namespaces, which PutMetricData and EMF refuse to
+// customers): Lambda's IteratorAge for a stream event-source mapping, say.
+// A region that is down records nothing.
+func (c *CloudWatch) publishServiceMetric(namespace, name string, dims []cwtypes.Dimension, t time.Time, v float64) {
+	if c.r.world.Down(c.r.Name) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.addLocked(namespace, name, dims, cwValueSample(t, v, 1))
+}
+
 // aggregateLocked computes stat over the metric's samples in [from, to);
 // ok is false when there are none. c.mu must be held.
 func (c *CloudWatch) aggregateLocked(key string, from, to time.Time) (cwSample, bool) {

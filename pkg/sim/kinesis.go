@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"math/big"
 	"math/bits"
 	"strconv"
@@ -902,6 +903,7 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 			},
 		}
 	}
+	m.publishIteratorAge(out.Records)
 	resp, herr := m.h(ctx, ev)
 	m.mu.Lock()
 	m.stats.Invocations++
@@ -1005,4 +1007,28 @@ func (m *KinesisESM) countFailure() {
 	m.mu.Lock()
 	m.stats.Failures++
 	m.mu.Unlock()
+}
+
+// publishIteratorAge records the metric Lambda publishes for a stream
+// event-source mapping, in the region's CloudWatch: AWS/Lambda IteratorAge,
+// dimension FunctionName, the age of the newest record of the batch handed
+// to the function (dr-drain reads it to tell a consumer has caught up).
+func (m *KinesisESM) publishIteratorAge(recs []kinesistypes.Record) {
+	var newest time.Time
+	for _, r := range recs {
+		if at := aws.ToTime(r.ApproximateArrivalTimestamp); at.After(newest) {
+			newest = at
+		}
+	}
+	if newest.IsZero() {
+		return
+	}
+	now := m.k.r.world.Clock.Now()
+	fn := m.cfg.FunctionARN
+	if i := strings.LastIndex(fn, ":function:"); i >= 0 {
+		fn = fn[i+len(":function:"):]
+	}
+	m.k.r.CloudWatch().publishServiceMetric("AWS/Lambda", "IteratorAge",
+		[]cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(fn)}},
+		now, float64(max(now.Sub(newest), 0).Milliseconds()))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"testing"
 	"time"
 
@@ -600,4 +602,40 @@ func TestKinesisEventSourceMappingErrorHandling(t *testing.T) {
 		}
 		deliveredOnce(t, o, span(0, n-1))
 	})
+}
+
+// TestKinesisEventSourceMappingIteratorAge: the mapping publishes Lambda's
+// AWS/Lambda IteratorAge for its function: the age of the newest record of a
+// batch when it is handed over.
+func TestKinesisEventSourceMappingIteratorAge(t *testing.T) {
+	ctx := context.Background()
+	w, clk, k := kinesisTestStream(t)
+	start := clk.Now()
+	kinesisTestPut(t, k, []string{"a", "b", "c"})
+	_ = clk.Sleep(ctx, 2*time.Minute) // the records wait before the consumer starts
+	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest", BatchSize: 10,
+		FunctionARN: "arn:aws:lambda:us-east-1:111111111111:function:pendulum-aggregate"},
+		func(context.Context, events.KinesisEvent) (events.KinesisEventResponse, error) {
+			return events.KinesisEventResponse{}, nil
+		})
+	rctx, cancel := context.WithCancel(ctx)
+	done := clk.Go(func() { _ = esm.Run(rctx) })
+	_ = clk.Sleep(ctx, 30*time.Second)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+	out, err := w.Region("us-east-1").CloudWatch().GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
+		Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("IteratorAge"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String("pendulum-aggregate")}},
+		StartTime:  aws.Time(start), EndTime: aws.Time(clk.Now()), Period: aws.Int32(3600),
+		Statistics: []cwtypes.Statistic{cwtypes.StatisticMaximum},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Datapoints) != 1 {
+		t.Fatalf("datapoints %+v, want one", out.Datapoints)
+	}
+	if got := aws.ToFloat64(out.Datapoints[0].Maximum); got < 120_000 || got > 150_000 {
+		t.Fatalf("IteratorAge max = %v ms, want the ~2 minutes the records waited", got)
+	}
 }
