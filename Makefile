@@ -18,7 +18,7 @@ RIE       := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all build test unit vet fmt-check bench bench-compile fuzz lint asl synth drill deps clean crosscheck crosscheck-bench
+.PHONY: all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth drill deps clean crosscheck crosscheck-bench
 
 all: build
 
@@ -45,9 +45,13 @@ build:
 	  if [ $$size -gt $(MAX_BOOTSTRAP_BYTES) ]; then echo "dist/$$f/bootstrap is $$size bytes, over $(MAX_BOOTSTRAP_BYTES)" >&2; over=1; fi; \
 	done; exit $$over
 
+## cli: the command-line tools to bin/: pendulum, and pendulum-drill, which `pendulum drill` runs
+cli:
+	$(GO) build -o bin/ ./cmd/pendulum ./cmd/pendulum-drill
+
 ## drill: rehearse a regional outage, failover and failback on simulated regions (DRILL_ARGS=--json …)
-drill:
-	$(GO) run ./cmd/pendulum drill $(DRILL_ARGS)
+drill: cli
+	bin/pendulum drill $(DRILL_ARGS)
 
 ## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks)
 synth: build deps
@@ -105,4 +109,4 @@ crosscheck-bench:
 	cd tools/crosscheck && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && sh bench/bench.sh
 
 clean:
-	rm -rf dist cdk.out
+	rm -rf dist cdk.out bin

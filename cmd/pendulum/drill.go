@@ -1,72 +1,67 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"time"
-
-	"github.com/pendulum-dr/pendulum/pkg/drill"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 )
 
+// drillProgram is the program `pendulum drill` runs. The drill links the
+// simulated regions and every AWS SDK client they serve; their package
+// initialisation alone costs tens of milliseconds, which every `pendulum
+// states run` would pay if the drill were linked into this binary.
+const drillProgram = "pendulum-drill"
+
 func init() {
-	commands["drill"] = command{summary: "run the regional-outage DR drill on simulated regions and account for every record", run: drillMain}
+	commands["drill"] = command{
+		summary: "run the regional-outage DR drill on simulated regions and account for every record (runs " + drillProgram + ")",
+		run:     external(drillProgram),
+	}
 }
 
-// drillMain runs `pendulum drill`: exit 0 only when every invariant holds.
-func drillMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg drill.Config
-	asJSON := fs.Bool("json", false, "print the report as one JSON document (progress goes to stderr)")
-	quiet := fs.Bool("quiet", false, "no progress lines")
-	fs.IntVar(&cfg.Producers, "producers", 2, "number of producers")
-	fs.Float64Var(&cfg.Rate, "rate", 2, "records per second per producer")
-	fs.DurationVar(&cfg.Warmup, "warmup", 20*time.Minute, "virtual time the workload runs before the primary fails")
-	fs.DurationVar(&cfg.Outage, "outage", 30*time.Minute, "virtual time the primary region is down")
-	fs.IntVar(&cfg.MinHealthyMinutes, "min-healthy", 10, "minutes the primary must be healthy before failback")
-	fs.BoolVar(&cfg.Approval, "approval", false, "make failover and failback wait for approval (the drill's operator approves)")
-	fs.DurationVar(&cfg.BackupEvery, "backup-every", 15*time.Minute, "backup schedule of the primary's aggregates table")
-	var seed uint64
-	fs.Uint64Var(&seed, "seed", 1, "seed of the accelerator's routing choices")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pendulum drill [flags]\n\nRuns the regional-outage scenario on a simulated installation (virtual time) and prints the RTO, each DR step's duration and the record accounting.\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "pendulum drill: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	cfg.Seed = seed
-	if !*quiet {
-		cfg.Progress = stdout
-		if *asJSON {
-			cfg.Progress = stderr
+// external returns a command that runs program with the arguments after the
+// command's name, wired to this process's stdin and the given outputs, and
+// exits with its status.
+func external(program string) func(args []string, stdout, stderr io.Writer) int {
+	return func(args []string, stdout, stderr io.Writer) int {
+		path, err := findProgram(program)
+		if err != nil {
+			fmt.Fprintf(stderr, "pendulum: %s is not installed: it must be next to pendulum or on PATH (%v).\n"+
+				"Build both with `make cli` (into bin/) or `go install ./cmd/pendulum ./cmd/%s`.\n", program, err, program)
+			return 2
 		}
-	}
-	rep, err := drill.Run(context.Background(), cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
+		cmd := exec.Command(path, args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+		err = cmd.Run()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &exit) && exit.ExitCode() >= 0:
+			return exit.ExitCode()
+		default: // it did not start, or a signal ended it
+			fmt.Fprintf(stderr, "pendulum: %s: %v\n", path, err)
 			return 1
 		}
-	} else if err := drill.WriteText(stdout, rep); err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
-		return 1
 	}
-	if !rep.Passed {
-		return 1
+}
+
+// findProgram looks for program in the directory of the running executable
+// first, so that a bin/ built together stays together, then on PATH.
+func findProgram(program string) (string, error) {
+	name := program
+	if runtime.GOOS == "windows" {
+		name += ".exe"
 	}
-	return 0
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return exec.LookPath(program)
 }

@@ -2,55 +2,98 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
 
-// shortDrill is a quick scenario covering every phase.
-var shortDrill = []string{"--producers", "1", "--rate", "1", "--warmup", "10m", "--outage", "25m", "--min-healthy", "5", "--backup-every", "5m"}
+// fakeDrill writes an executable pendulum-drill into dir that prints its
+// arguments and a line from stdin, writes to stderr and exits with the code
+// given as its first argument.
+func fakeDrill(t *testing.T, dir, tag string) {
+	t.Helper()
+	script := "#!/bin/sh\nread line || true\necho \"" + tag + " args:$*\"\necho \"stdin:$line\"\necho progress >&2\nexit \"$1\"\n"
+	if err := os.WriteFile(filepath.Join(dir, drillProgram), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
 
-func TestDrillCLI(t *testing.T) {
-	t.Run("Text", func(t *testing.T) {
+// TestDrillRunsTheDrillProgram checks that `pendulum drill` hands its
+// arguments, stdin and outputs to pendulum-drill and exits with its status:
+// the program next to the pendulum executable wins over one on PATH.
+func TestDrillRunsTheDrillProgram(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in drill program is a shell script")
+	}
+	pathDir := t.TempDir()
+	fakeDrill(t, pathDir, "on-path")
+	t.Setenv("PATH", pathDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	t.Run("FromPath", func(t *testing.T) {
 		var out, errb bytes.Buffer
-		code := run(append([]string{"drill"}, shortDrill...), &out, &errb)
-		if code != 0 {
-			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+		code := run([]string{"drill", "3", "--json"}, &out, &errb)
+		if code != 3 {
+			t.Fatalf("exit %d, want the drill program's 3\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
 		}
-		for _, want := range []string{"outage", "failover", "failback", "Drill regional-outage: PASSED", "ingest RTO", "lost: 0 in S3, 0 in aggregates; double-counted 0"} {
-			if !strings.Contains(out.String(), want) {
-				t.Fatalf("output lacks %q:\n%s", want, out.String())
+		if got, want := out.String(), "on-path args:3 --json\nstdin:\n"; got != want {
+			t.Fatalf("stdout %q, want %q", got, want)
+		}
+		if got, want := errb.String(), "progress\n"; got != want {
+			t.Fatalf("stderr %q, want %q", got, want)
+		}
+	})
+
+	t.Run("NextToPendulumFirst", func(t *testing.T) {
+		bin := t.TempDir()
+		build := exec.Command("go", "build", "-o", filepath.Join(bin, "pendulum"), ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		fakeDrill(t, bin, "beside")
+		cmd := exec.Command(filepath.Join(bin, "pendulum"), "drill", "0", "--quiet")
+		cmd.Stdin = strings.NewReader("hello\n")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("pendulum drill: %v\nstderr: %s", err, errb.String())
+		}
+		if got, want := out.String(), "beside args:0 --quiet\nstdin:hello\n"; got != want {
+			t.Fatalf("stdout %q, want %q", got, want)
+		}
+	})
+
+	t.Run("Missing", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir())
+		var out, errb bytes.Buffer
+		if code := run([]string{"drill"}, &out, &errb); code != 2 {
+			t.Fatalf("exit %d, want 2", code)
+		}
+		for _, want := range []string{"pendulum-drill is not installed", "make cli", "go install ./cmd/pendulum ./cmd/pendulum-drill"} {
+			if !strings.Contains(errb.String(), want) {
+				t.Fatalf("stderr lacks %q:\n%s", want, errb.String())
 			}
 		}
 	})
-	t.Run("JSON", func(t *testing.T) {
-		var out, errb bytes.Buffer
-		code := run(append([]string{"drill", "--json"}, shortDrill...), &out, &errb)
-		if code != 0 {
-			t.Fatalf("exit %d, want 0\nstderr:\n%s", code, errb.String())
+}
+
+// TestStatesBinaryLeavesTheDrillOut keeps the simulator, Parquet and the AWS
+// SDK service clients out of the pendulum binary: their package
+// initialisation would be paid by every `pendulum states run`. The Step
+// Functions API types stay: pkg/states serves that API.
+func TestStatesBinaryLeavesTheDrillOut(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/aws/aws-sdk-go-v2/service/") && !strings.HasPrefix(dep, "github.com/aws/aws-sdk-go-v2/service/sfn") ||
+			strings.HasPrefix(dep, "github.com/pendulum-dr/pendulum/pkg/sim") ||
+			strings.HasPrefix(dep, "github.com/pendulum-dr/pendulum/pkg/drill") ||
+			strings.HasPrefix(dep, "github.com/parquet-go/") {
+			t.Errorf("cmd/pendulum links %s", dep)
 		}
-		var rep struct {
-			Passed  bool
-			Records struct{ Acknowledged, LostS3, LostAggregates, DoubleCounted int64 }
-			Checks  []struct{ Name string }
-		}
-		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-			t.Fatalf("stdout is not one JSON document: %v\n%s", err, out.String())
-		}
-		if !rep.Passed || rep.Records.Acknowledged == 0 || rep.Records.LostS3+rep.Records.LostAggregates+rep.Records.DoubleCounted != 0 || len(rep.Checks) == 0 {
-			t.Fatalf("report %+v", rep)
-		}
-		if !strings.Contains(errb.String(), "failback") {
-			t.Fatalf("progress should go to stderr with --json:\n%s", errb.String())
-		}
-	})
-	t.Run("BadFlag", func(t *testing.T) {
-		var out, errb bytes.Buffer
-		if code := run([]string{"drill", "--nope"}, &out, &errb); code != 2 {
-			t.Fatalf("exit %d, want 2", code)
-		}
-		if code := run([]string{"drill", "extra"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unexpected argument") {
-			t.Fatalf("exit %d, stderr %q", code, errb.String())
-		}
-	})
+	}
 }

@@ -2,7 +2,7 @@
 //
 //	pendulum states validate FILE…   check ASL definitions
 //	pendulum states run FILE …       run a definition on the local engine
-//	pendulum drill [--json]          rehearse a regional outage locally
+//	pendulum drill [--json]          rehearse a regional outage locally (runs pendulum-drill)
 package main
 
 import (

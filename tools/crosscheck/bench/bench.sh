@@ -1,6 +1,7 @@
 #!/bin/sh
 # Whole-process speed of `pendulum states run` against aws-local-stepfunctions
-# (run.mjs) on the same Map definitions and inputs, timed with hyperfine.
+# (run.mjs) on the same Map definitions and inputs, timed with hyperfine
+# without a shell in between (-N), so each figure is one process start to exit.
 # Run from tools/crosscheck after `npm ci`:  sh bench/bench.sh [RUNS]
 #
 # Item counts stay under the 25,000-event history limit of a Standard
@@ -17,6 +18,7 @@ command -v hyperfine > /dev/null || { echo "bench.sh: needs hyperfine (apt-get i
 (cd ../.. && go build -o "$out"/pendulum ./cmd/pendulum)
 "$node" -e 'console.log(JSON.stringify({items: Array.from({length: 6000}, (_, i) => i)}))' > "$out"/items-6000.json
 "$node" -e 'console.log(JSON.stringify({items: Array.from({length: 3000}, (_, i) => ({id: i}))}))' > "$out"/objects-3000.json
+echo '{"ok":true}' > "$out"/stub.json
 
 # Both engines must print the same output before their speed means anything.
 check() {
@@ -25,15 +27,15 @@ check() {
 	cmp -s "$out"/ours.json "$out"/theirs.json || { echo "outputs differ for $*" >&2; exit 1; }
 }
 check bench/map.asl.json --input @"$out"/items-6000.json
-check bench/map-task.asl.json --input @"$out"/objects-3000.json --stub 'Call={"ok":true}'
+check bench/map-task.asl.json --input @"$out"/objects-3000.json --stub Call=@"$out"/stub.json
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-hyperfine --warmup 1 --runs "$runs" --export-json "$out"/map-pass.json \
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$out"/map-pass.json \
 	-n pendulum "$out/pendulum states run bench/map.asl.json --input @$out/items-6000.json" \
 	-n aws-local-stepfunctions "$node run.mjs bench/map.asl.json --input @$out/items-6000.json"
-hyperfine --warmup 1 --runs "$runs" --export-json "$out"/map-task.json \
-	-n pendulum "$out/pendulum states run bench/map-task.asl.json --input @$out/objects-3000.json --stub 'Call={\"ok\":true}'" \
-	-n aws-local-stepfunctions "$node run.mjs bench/map-task.asl.json --input @$out/objects-3000.json --stub 'Call={\"ok\":true}'"
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$out"/map-task.json \
+	-n pendulum "$out/pendulum states run bench/map-task.asl.json --input @$out/objects-3000.json --stub Call=@$out/stub.json" \
+	-n aws-local-stepfunctions "$node run.mjs bench/map-task.asl.json --input @$out/objects-3000.json --stub Call=@$out/stub.json"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Medians and the ratio, from hyperfine's JSON.
 "$node" -e '
