@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pendulum-dr/pendulum/pkg/states/internal/jsonvalue"
 	"github.com/pendulum-dr/pendulum/pkg/states/intrinsic"
 	"github.com/pendulum-dr/pendulum/pkg/states/jsonpath"
 )
@@ -238,7 +239,20 @@ func (p *parser) add(state, field, format string, args ...any) {
 	p.problems = append(p.problems, Problem{State: state, Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// decode parses one JSON document (definitions, execution input, task
+// results) into the values a UseNumber decoder produces. jsonvalue.Parse
+// takes every ordinary document; whatever it declines, invalid JSON
+// included, goes to encoding/json, which keeps the values and the error
+// messages (they reach causes and API errors) exactly as they were.
 func decode(def []byte) (any, error) {
+	if v, ok := jsonvalue.Parse(def); ok {
+		return v, nil
+	}
+	return decodeStd(def)
+}
+
+// decodeStd is decode with encoding/json only.
+func decodeStd(def []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(def))
 	d.UseNumber()
 	var v any
