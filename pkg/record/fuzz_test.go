@@ -71,3 +71,32 @@ func FuzzAppendJSONMatchesMarshal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendRFC3339Nano: the direct UTC formatter writes exactly what
+// time.Time.AppendFormat(time.RFC3339Nano) writes, for every instant of the
+// years 0000-9999 (and any zone, which takes the general path).
+func FuzzAppendRFC3339Nano(f *testing.F) {
+	f.Add(int64(0), int64(0), 0)
+	f.Add(int64(1764036000), int64(123456789), 0)
+	f.Add(int64(1764036000), int64(100000000), 0)
+	f.Add(int64(-62135596800), int64(1), 0)         // 0001-01-01
+	f.Add(int64(-62167219200), int64(0), 0)         // 0000-01-01
+	f.Add(int64(-62162121600), int64(0), 0)         // 0000-02-29 (year 0 is leap)
+	f.Add(int64(253402300799), int64(999999999), 0) // 9999-12-31T23:59:59.999999999
+	f.Add(int64(951782400), int64(0), 0)            // 2000-02-29
+	f.Add(int64(-1), int64(999999999), 0)
+	f.Add(int64(1764036000), int64(0), 3600)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
+		tm := time.Unix(sec, nsec).UTC()
+		if offset != 0 {
+			tm = tm.In(time.FixedZone("Z1", offset%(24*3600)))
+		}
+		if !timeInRange(tm) {
+			return
+		}
+		want := tm.AppendFormat([]byte("x"), time.RFC3339Nano)
+		if got := appendRFC3339Nano([]byte("x"), tm); !bytes.Equal(got, want) {
+			t.Fatalf("%d.%09d: got %s, want %s", sec, nsec, got, want)
+		}
+	})
+}
