@@ -193,9 +193,12 @@ type Execution struct {
 	closed    bool // no more events
 	result    Result
 	stopped   *failure
-	overflow  atomic.Bool            // the history reached MaxHistoryEvents
-	active    map[*stateRun]struct{} // states entered and not yet left
-	stoppedIn []*stateRun            // the active states when Stop was called
+	overflow  atomic.Bool // the history reached MaxHistoryEvents
+	stoppedIn []*stateRun // the active states when Stop was called
+
+	// activeMu guards active; when both are held, x.mu comes first.
+	activeMu sync.Mutex
+	active   map[*stateRun]struct{} // states entered and not yet left
 }
 
 // ARN returns the execution ARN ($$.Execution.Id).
@@ -249,10 +252,12 @@ func (x *Execution) Stop(errName, cause string) {
 	}
 	x.stopped = &failure{name: errName, cause: cause}
 	// Snapshot the running states before cancelling makes them return.
+	x.activeMu.Lock()
 	x.stoppedIn = make([]*stateRun, 0, len(x.active))
 	for sr := range x.active {
 		x.stoppedIn = append(x.stoppedIn, sr)
 	}
+	x.activeMu.Unlock()
 	x.mu.Unlock()
 	x.cancel()
 	x.finish.Fire()
@@ -302,9 +307,8 @@ func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.
 	}
 	e.execs[arn] = x
 	e.mu.Unlock()
-	x.emit(0, HistoryEvent{Type: "ExecutionStarted", ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
-		Input: x.inputJSON, RoleARN: e.opts.RoleARN,
-	}})
+	var prev int64
+	x.add(&prev, "ExecutionStarted", &ExecutionStartedEventDetails{Input: x.inputJSON, RoleARN: e.opts.RoleARN})
 	e.clk.Go(x.run)
 	return x, nil
 }
@@ -330,7 +334,7 @@ func (x *Execution) run() {
 		t := &thread{x: x, prev: 1}
 		out, outJSON, f = t.runGraph(x.ctx, x.m.root, x.input, x.inputJSON)
 		x.mu.Lock()
-		lastID = t.last()
+		lastID = t.prev
 		x.mu.Unlock()
 	})
 	var timeout time.Duration
@@ -377,9 +381,11 @@ func (x *Execution) run() {
 		// The states still running end with …StateAborted, innermost first.
 		running := x.stoppedIn
 		if x.stopped == nil {
+			x.activeMu.Lock()
 			for sr := range x.active {
 				running = append(running, sr)
 			}
+			x.activeMu.Unlock()
 		}
 		sort.Slice(running, func(i, j int) bool { return running[i].enteredID > running[j].enteredID })
 		for _, sr := range running {
@@ -405,22 +411,28 @@ func (x *Execution) run() {
 	x.done.Fire()
 }
 
-// emit appends an event after prev and returns its id (0 once closed).
-func (x *Execution) emit(prev int64, ev HistoryEvent) int64 {
+// add appends an event of type typ after *prev, sets *prev to its id and
+// returns the id (0 once closed, leaving *prev as it was). details is a
+// pointer to one of the *EventDetails types, or nil. Every line of
+// execution appends here, so the critical section is kept to the id and
+// the append; the timestamp is read before it (the clock's Now does not
+// lock).
+func (x *Execution) add(prev *int64, typ string, details any) int64 {
 	now := x.eng.clk.Now()
+	max := x.eng.opts.MaxHistoryEvents
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	if x.closed {
+		x.mu.Unlock()
 		return 0
 	}
-	ev.ID = int64(x.history.n + 1)
-	ev.PreviousEventID = prev
-	ev.Timestamp = now
-	x.history.add(compact(&ev))
-	if max := x.eng.opts.MaxHistoryEvents; max > 0 && x.history.n >= max {
+	id := int64(x.history.n + 1)
+	x.history.add(event{ts: now, typ: typ, id: id, prev: *prev, details: details})
+	*prev = id
+	if max > 0 && x.history.n >= max {
 		x.overflow.Store(true)
 	}
-	return ev.ID
+	x.mu.Unlock()
+	return id
 }
 
 func (x *Execution) overflowed() bool { return x.overflow.Load() }

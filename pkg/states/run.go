@@ -29,8 +29,9 @@ const maxInlineConcurrency = 40
 // thread is one line of execution: the top level, a Parallel branch or a
 // Map iteration. It tracks the id of its last event for previousEventId.
 type thread struct {
-	x    *Execution
-	mu   sync.Mutex // guards prev: a task's goroutine may emit TaskSubmitted
+	x *Execution
+	// prev is guarded by x.mu: a task's goroutine may emit TaskSubmitted
+	// while the thread waits, and the history append takes x.mu anyway.
 	prev int64
 	item *mapItem
 }
@@ -40,19 +41,15 @@ type mapItem struct {
 	value any
 }
 
-func (t *thread) emit(ev HistoryEvent) int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	id := t.x.emit(t.prev, ev)
-	if id != 0 {
-		t.prev = id
-	}
-	return id
+// emit appends an event of type typ after the thread's last one; details
+// is a pointer to one of the *EventDetails types, or nil.
+func (t *thread) emit(typ string, details any) int64 {
+	return t.x.add(&t.prev, typ, details)
 }
 
 func (t *thread) last() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.x.mu.Lock()
+	defer t.x.mu.Unlock()
 	return t.prev
 }
 
@@ -140,7 +137,7 @@ func (t *thread) tooBig(n int) bool {
 // Catch, its exited event. next is nil at the end of the graph.
 func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON string) (out any, outJSON string, next *state, f *failure) {
 	sr := &stateRun{s: s, entered: t.x.eng.clk.Now()}
-	sr.enteredID = t.emit(HistoryEvent{Type: s.enteredType, StateEnteredEventDetails: &StateEnteredEventDetails{Name: s.name, Input: inputJSON}})
+	sr.enteredID = t.emit(s.enteredType, &StateEnteredEventDetails{Name: s.name, Input: inputJSON})
 	if s.typ != "Pass" && s.typ != "Choice" && s.typ != "Succeed" && s.typ != "Fail" {
 		t.x.setActive(sr, true)
 		defer t.x.setActive(sr, false)
@@ -207,7 +204,7 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	if t.tooBig(len(outJSON)) {
 		return nil, "", nil, fail(ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' has returned a result with a size exceeding the maximum number of bytes service limit.", s.name))
 	}
-	t.emit(HistoryEvent{Type: s.exitedType, StateExitedEventDetails: &StateExitedEventDetails{Name: s.name, Output: outJSON}})
+	t.emit(s.exitedType, &StateExitedEventDetails{Name: s.name, Output: outJSON})
 	return out, outJSON, next, nil
 }
 
@@ -426,7 +423,7 @@ func intFromPath(env *evalEnv, vp *valuePath, field string) (int, *failure) {
 
 func (t *thread) runParallel(ctx context.Context, s *state, eff any) (any, *failure) {
 	clk := t.x.eng.clk
-	t.emit(HistoryEvent{Type: "ParallelStateStarted"})
+	t.emit("ParallelStateStarted", nil)
 	effJSON := compactJSON(eff)
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -458,13 +455,13 @@ func (t *thread) runParallel(ctx context.Context, s *state, eff any) (any, *fail
 	}
 	if first != nil {
 		// AWS fails the Parallel state with the branch's own error.
-		t.emit(HistoryEvent{Type: "ParallelStateFailed"})
+		t.emit("ParallelStateFailed", nil)
 		return nil, first
 	}
 	if ctx.Err() != nil {
 		return nil, errAborted
 	}
-	t.emit(HistoryEvent{Type: "ParallelStateSucceeded"})
+	t.emit("ParallelStateSucceeded", nil)
 	return results, nil
 }
 
@@ -517,7 +514,7 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 	tolerant := tolCount >= 0 || tolPct >= 0
 
 	n := len(items)
-	t.emit(HistoryEvent{Type: "MapStateStarted", MapStateStartedEventDetails: &MapStateStartedEventDetails{Length: n}})
+	t.emit("MapStateStarted", &MapStateStartedEventDetails{Length: n})
 	// An inline Map runs at most 40 iterations at once in AWS, whatever
 	// MaxConcurrency says.
 	workers := min(n, maxInlineConcurrency)
@@ -561,18 +558,18 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 		// $$.Map.Item exists for ItemSelector only, as in AWS.
 		it.item = nil
 		details := &MapIterationEventDetails{Name: s.name, Index: i}
-		it.emit(HistoryEvent{Type: "MapIterationStarted", MapIterationStartedEventDetails: details})
+		it.emit("MapIterationStarted", details)
 		out, _, f := it.runGraph(mctx, s.processor, in, compactJSON(in))
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case f == nil:
 			results[i] = out
-			it.emit(HistoryEvent{Type: "MapIterationSucceeded", MapIterationSucceededEventDetails: details})
+			it.emit("MapIterationSucceeded", details)
 		case f.name == abortedName:
-			it.emit(HistoryEvent{Type: "MapIterationAborted", MapIterationAbortedEventDetails: details})
+			it.emit("MapIterationAborted", details)
 		default:
-			it.emit(HistoryEvent{Type: "MapIterationFailed", MapIterationFailedEventDetails: details})
+			it.emit("MapIterationFailed", details)
 			failures++
 			errOut := map[string]any{"Error": f.name}
 			if f.cause != "" {
@@ -609,13 +606,13 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 		}
 	}
 	if first != nil {
-		t.emit(HistoryEvent{Type: "MapStateFailed"})
+		t.emit("MapStateFailed", nil)
 		return nil, first
 	}
 	if ctx.Err() != nil {
 		return nil, errAborted
 	}
-	t.emit(HistoryEvent{Type: "MapStateSucceeded"})
+	t.emit("MapStateSucceeded", nil)
 	return results, nil
 }
 
@@ -631,10 +628,11 @@ func sortStrings(xs []string) { sort.Strings(xs) }
 var _ = errors.New
 
 // setActive records whether a (possibly long-running) state is in progress,
-// so a stopped or timed-out execution can report it aborted.
+// so a stopped or timed-out execution can report it aborted. It has its own
+// lock, not x.mu, which every history event takes.
 func (x *Execution) setActive(sr *stateRun, on bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.activeMu.Lock()
+	defer x.activeMu.Unlock()
 	if on {
 		if x.active == nil {
 			x.active = map[*stateRun]struct{}{}

@@ -75,16 +75,16 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 
 	lambdaEvents := res.kind == resLambdaARN
 	if lambdaEvents {
-		t.emit(HistoryEvent{Type: "LambdaFunctionScheduled", LambdaFunctionScheduledEventDetails: &LambdaFunctionScheduledEventDetails{
+		t.emit("LambdaFunctionScheduled", &LambdaFunctionScheduledEventDetails{
 			Resource: res.raw, Input: string(params), TimeoutInSeconds: int64(timeout),
-		}})
-		t.emit(HistoryEvent{Type: "LambdaFunctionStarted"})
+		})
+		t.emit("LambdaFunctionStarted", nil)
 	} else {
-		t.emit(HistoryEvent{Type: "TaskScheduled", TaskScheduledEventDetails: &TaskScheduledEventDetails{
+		t.emit("TaskScheduled", &TaskScheduledEventDetails{
 			ResourceType: res.eventType, Resource: res.eventResource, Region: e.opts.Region,
 			Parameters: string(params), TimeoutInSeconds: int64(timeout), HeartbeatInSeconds: int64(heartbeat),
-		}})
-		t.emit(HistoryEvent{Type: "TaskStarted", TaskStartedEventDetails: &TaskEventDetails{ResourceType: res.eventType, Resource: res.eventResource}})
+		})
+		t.emit("TaskStarted", &TaskEventDetails{ResourceType: res.eventType, Resource: res.eventResource})
 	}
 
 	tctx, cancel := context.WithCancel(ctx)
@@ -95,9 +95,9 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 	}
 	submitted := func(out json.RawMessage) {
 		o := string(out)
-		t.emit(HistoryEvent{Type: "TaskSubmitted", TaskSubmittedEventDetails: &TaskEventDetails{
+		t.emit("TaskSubmitted", &TaskEventDetails{
 			ResourceType: res.eventType, Resource: res.eventResource, Output: &o, OutputDetails: &PayloadDetails{},
-		}})
+		})
 	}
 	clk.Go(func() {
 		var out json.RawMessage
@@ -151,30 +151,30 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 	case f == nil:
 		o := compactJSON(result)
 		if lambdaEvents {
-			t.emit(HistoryEvent{Type: "LambdaFunctionSucceeded", LambdaFunctionSucceededEventDetails: &OutputEventDetails{Output: o}})
+			t.emit("LambdaFunctionSucceeded", &OutputEventDetails{Output: o})
 		} else {
-			t.emit(HistoryEvent{Type: "TaskSucceeded", TaskSucceededEventDetails: &TaskEventDetails{
+			t.emit("TaskSucceeded", &TaskEventDetails{
 				ResourceType: res.eventType, Resource: res.eventResource, Output: &o, OutputDetails: &PayloadDetails{},
-			}})
+			})
 		}
 		return result, nil
 	case f.name == abortedName:
 		return nil, f
 	case isTimeout(f.name):
 		if lambdaEvents {
-			t.emit(HistoryEvent{Type: "LambdaFunctionTimedOut", LambdaFunctionTimedOutEventDetails: &FailureEventDetails{Error: f.name, Cause: f.cause}})
+			t.emit("LambdaFunctionTimedOut", &FailureEventDetails{Error: f.name, Cause: f.cause})
 		} else {
-			t.emit(HistoryEvent{Type: "TaskTimedOut", TaskTimedOutEventDetails: &TaskEventDetails{
+			t.emit("TaskTimedOut", &TaskEventDetails{
 				ResourceType: res.eventType, Resource: res.eventResource, Error: f.name, Cause: f.cause,
-			}})
+			})
 		}
 	default:
 		if lambdaEvents {
-			t.emit(HistoryEvent{Type: "LambdaFunctionFailed", LambdaFunctionFailedEventDetails: &FailureEventDetails{Error: f.name, Cause: f.cause}})
+			t.emit("LambdaFunctionFailed", &FailureEventDetails{Error: f.name, Cause: f.cause})
 		} else {
-			t.emit(HistoryEvent{Type: "TaskFailed", TaskFailedEventDetails: &TaskEventDetails{
+			t.emit("TaskFailed", &TaskEventDetails{
 				ResourceType: res.eventType, Resource: res.eventResource, Error: f.name, Cause: f.cause,
-			}})
+			})
 		}
 	}
 	return nil, f
