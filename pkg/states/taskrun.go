@@ -53,7 +53,12 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 	if handler == nil {
 		handler = e.reg.lookupResource(res)
 	}
-	pt := &pendingTask{sig: clk.NewSignal(), lastBeat: clk.Now()}
+	// The pending completion and the Task the handler sees, in one allocation.
+	call := &struct {
+		pt   pendingTask
+		task Task
+	}{pt: pendingTask{sig: clk.NewSignal(), lastBeat: clk.Now()}}
+	pt := &call.pt
 	usesToken := res.pattern == patToken && stub == nil
 	if res.pattern == patToken {
 		e.mu.Lock()
@@ -80,24 +85,28 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 		})
 		t.emit("LambdaFunctionStarted", nil)
 	} else {
-		t.emit("TaskScheduled", &TaskScheduledEventDetails{
-			ResourceType: res.eventType, Resource: res.eventResource, Region: e.opts.Region,
-			Parameters: string(params), TimeoutInSeconds: int64(timeout), HeartbeatInSeconds: int64(heartbeat),
-		})
-		t.emit("TaskStarted", &TaskEventDetails{ResourceType: res.eventType, Resource: res.eventResource})
+		// Both events' details in one allocation: they live as long as the
+		// history either way.
+		d := &struct {
+			scheduled TaskScheduledEventDetails
+			started   TaskEventDetails
+		}{
+			scheduled: TaskScheduledEventDetails{
+				ResourceType: res.eventType, Resource: res.eventResource, Region: e.opts.Region,
+				Parameters: string(params), TimeoutInSeconds: int64(timeout), HeartbeatInSeconds: int64(heartbeat),
+			},
+			started: TaskEventDetails{ResourceType: res.eventType, Resource: res.eventResource},
+		}
+		t.emit("TaskScheduled", &d.scheduled)
+		t.emit("TaskStarted", &d.started)
 	}
 
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	task := &Task{
+	task := &call.task
+	*task = Task{
 		Resource: res.raw, StateName: s.name, ExecutionARN: t.x.arn, Input: params, Token: sr.token,
 		Heartbeat: func() { pt.beat(clk.Now()) },
-	}
-	submitted := func(out json.RawMessage) {
-		o := string(out)
-		t.emit("TaskSubmitted", &TaskEventDetails{
-			ResourceType: res.eventType, Resource: res.eventResource, Output: &o, OutputDetails: &PayloadDetails{},
-		})
 	}
 	clk.Go(func() {
 		var out json.RawMessage
@@ -118,7 +127,7 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 				f = fail(ErrorName(err), causeOf(err))
 			}
 		} else {
-			out, f = t.builtin(tctx, res, s.name, task, eff, submitted)
+			out, f = t.builtin(tctx, res, s.name, task, eff, func(out json.RawMessage) { t.taskSubmitted(res, out) })
 		}
 		if f != nil || !usesToken {
 			pt.complete(out, f)
@@ -129,7 +138,7 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 		if len(out) == 0 {
 			out = json.RawMessage("null")
 		}
-		submitted(out)
+		t.taskSubmitted(res, out)
 	})
 
 	out, f := awaitTask(ctx, clk, pt, timeout, heartbeat)
@@ -153,9 +162,7 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 		if lambdaEvents {
 			t.emit("LambdaFunctionSucceeded", &OutputEventDetails{Output: o})
 		} else {
-			t.emit("TaskSucceeded", &TaskEventDetails{
-				ResourceType: res.eventType, Resource: res.eventResource, Output: &o, OutputDetails: &PayloadDetails{},
-			})
+			t.emit("TaskSucceeded", taskOutputDetails(res, o))
 		}
 		return result, nil
 	case f.name == abortedName:
@@ -178,6 +185,24 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 		}
 	}
 	return nil, f
+}
+
+// taskSubmitted records that a task's request went out (callback and .sync
+// patterns).
+func (t *thread) taskSubmitted(res *resource, out json.RawMessage) {
+	t.emit("TaskSubmitted", taskOutputDetails(res, string(out)))
+}
+
+// taskOutputDetails are the details of TaskSubmitted and TaskSucceeded,
+// with the output and its PayloadDetails in the same allocation.
+func taskOutputDetails(res *resource, output string) *TaskEventDetails {
+	d := &struct {
+		details TaskEventDetails
+		output  string
+		payload PayloadDetails
+	}{output: output}
+	d.details = TaskEventDetails{ResourceType: res.eventType, Resource: res.eventResource, Output: &d.output, OutputDetails: &d.payload}
+	return &d.details
 }
 
 // awaitTask waits for the task to complete, time out (TimeoutSeconds) or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/pendulum-dr/pendulum/pkg/states/intrinsic"
 	"github.com/pendulum-dr/pendulum/pkg/states/jsonpath"
@@ -197,5 +198,6 @@ func compactJSON(v any) string {
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	// marshal's buffer is fresh and never written again: no copy needed.
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
