@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -170,6 +171,38 @@ func FuzzScanValue(f *testing.F) {
 		}
 		if got != want {
 			t.Fatalf("scan(%q) valid = %v (err %v), encoding/json says %v", in, got, err, want)
+		}
+	})
+}
+
+// FuzzParseUTC: the fast ts parser accepts only what time.Time.UnmarshalText
+// accepts, giving the same Time, and takes the common form it is for.
+func FuzzParseUTC(f *testing.F) {
+	for _, s := range []string{
+		"2026-11-25T02:00:00Z", "2026-11-25T02:00:00.5Z", "2026-11-25T02:00:00.000Z",
+		"2026-11-25T02:00:00.123456789Z", "2026-11-25T02:00:00.1234567891Z",
+		"0000-01-01T00:00:00Z", "0000-02-29T12:00:00Z", "1900-02-29T00:00:00Z",
+		"2000-02-29T23:59:59.999Z", "1969-12-31T23:59:59.9Z", "9999-12-31T23:59:59.999999999Z",
+		"2026-04-31T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T23:60:00Z", "2026-11-25T23:59:60Z",
+		"2026-11-25t02:00:00z", "2026-11-25T02:00:00+00:00", "2026-11-25T02:00:00.Z", "2026-1a-25T02:00:00Z",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseUTC([]byte(s))
+		var want time.Time
+		err := want.UnmarshalText([]byte(s))
+		if ok {
+			if err != nil {
+				t.Fatalf("parseUTC(%q) = %v, but UnmarshalText fails: %v", s, got, err)
+			}
+			if want = want.UTC(); got != want {
+				t.Fatalf("parseUTC(%q) = %#v, want %#v", s, got, want)
+			}
+		}
+		if err == nil && len(s) >= 20 && len(s) <= 30 && s[len(s)-1] == 'Z' && !ok &&
+			(len(s) == 20 || s[19] == '.') && s[10] == 'T' {
+			t.Fatalf("parseUTC(%q) declines the form it is for", s)
 		}
 	})
 }

@@ -543,6 +543,11 @@ func hex4(h []byte) rune {
 func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
 	v := raw[s.start:s.end]
 	if v[0] == '"' {
+		if !escaped {
+			if t, ok := parseUTC(v[1 : len(v)-1]); ok {
+				return t, ""
+			}
+		}
 		var t time.Time
 		// UnmarshalText parses RFC 3339 strictly and, unlike time.Parse,
 		// without copying the bytes into a string.
@@ -570,6 +575,75 @@ func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
 		}
 	}
 	return time.UnixMilli(ms).UTC(), ""
+}
+
+// parseUTC parses the common form of ts, "YYYY-MM-DDTHH:MM:SS[.F]Z" with one
+// to nine fraction digits, as time.Time.UnmarshalText does (the same
+// acceptance, the same Time), several times faster. It reports false for
+// anything else, which parseTS then leaves to UnmarshalText.
+func parseUTC(s []byte) (time.Time, bool) {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[len(s)-1] != 'Z' ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(b []byte) int {
+		n := 0
+		for _, c := range b {
+			if !isDigit(c) {
+				ok = false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(s[0:4]), num(s[5:7]), num(s[8:10])
+	hour, minute, sec := num(s[11:13]), num(s[14:16]), num(s[17:19])
+	nsec := 0
+	if frac := s[19 : len(s)-1]; len(frac) > 0 {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		nsec = num(frac[1:])
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	// Days from 1970-01-01 (H. Hinnant's days-from-civil algorithm); the
+	// year counts from March so that a leap day ends it.
+	y := year
+	if month <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 {
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := month - 3
+	if month <= 2 {
+		mp = month + 9
+	}
+	doy := (153*mp+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := int64(era)*146097 + int64(doe) - 719468
+	unix := days*86400 + int64(hour*3600+minute*60+sec)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysIn returns the number of days in a month of a proleptic Gregorian year.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (month+month/8)%2
 }
 
 // scanRecord scans the object at raw[0] == '{', noting the members ingest

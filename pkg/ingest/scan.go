@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -52,15 +53,47 @@ const (
 	hi = 0x8080808080808080
 )
 
-// special flags, in the high bit of each byte, the bytes of the
-// little-endian word x that end a run of plain string characters: '"', '\\',
-// control characters and non-ASCII. The high bit is set by x-0x20 wrapping
-// (< 0x20), by x itself (>= 0x80), or by q or s being zero ('"', '\\').
-// Borrows only flag bytes above a true hit, so the lowest flag is exact.
-func special(x uint64) uint64 {
-	q := x ^ (lo * '"')
+// plainMask flags, in the high bit of each byte, the bytes of the
+// little-endian word x that a string cannot hold as they are: '\\', control
+// characters and non-ASCII. The high bit is set by x-0x20 wrapping (< 0x20),
+// by x itself (>= 0x80), or by s being zero ('\\'). Borrows only flag bytes
+// above a true hit, so the lowest flag is exact, and the mask is zero exactly
+// when no byte needs a closer look.
+func plainMask(x uint64) uint64 {
 	s := x ^ (lo * '\\')
-	return ((x - lo*0x20) | x | (q - lo) | (s - lo)) & hi
+	return ((x - lo*0x20) | x | (s - lo)) & hi
+}
+
+// plainPrefix returns the length of the run of plain string characters
+// (printable ASCII other than '\\') that s starts with.
+func plainPrefix(s []byte) int {
+	n := 0
+	// Thirty-two bytes a turn, the four words OR-ed into one test: strings
+	// are mostly plain, so a branch per word would be wasted.
+	for len(s) >= 32 {
+		m := plainMask(binary.LittleEndian.Uint64(s)) |
+			plainMask(binary.LittleEndian.Uint64(s[8:])) |
+			plainMask(binary.LittleEndian.Uint64(s[16:])) |
+			plainMask(binary.LittleEndian.Uint64(s[24:]))
+		if m != 0 {
+			break
+		}
+		s = s[32:]
+		n += 32
+	}
+	for len(s) >= 8 {
+		if m := plainMask(binary.LittleEndian.Uint64(s)); m != 0 {
+			return n + bits.TrailingZeros64(m)>>3
+		}
+		s = s[8:]
+		n += 8
+	}
+	for i, c := range s {
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return n + i
+		}
+	}
+	return n + len(s)
 }
 
 // scanString scans the string starting at b[i] == '"'. It returns the offset
@@ -69,32 +102,20 @@ func scanString(b []byte, i int) (int, bool, *syntaxError) {
 	start := i
 	i++
 	escaped := false
+	q := -1 // the first '"' at or after i (len(b) if none), once looked for
 	for {
-		// Eight bytes at a time: stop at the first '"', '\\', control
-		// character or non-ASCII byte.
-		for i+16 <= len(b) {
-			// Two words per turn: they are independent, so the CPU
-			// overlaps them.
-			mx := special(binary.LittleEndian.Uint64(b[i:]))
-			my := special(binary.LittleEndian.Uint64(b[i+8:]))
-			if mx|my != 0 {
-				if mx != 0 {
-					i += bits.TrailingZeros64(mx) >> 3
-				} else {
-					i += 8 + bits.TrailingZeros64(my)>>3
-				}
-				goto found
+		// The closing quote is the first '"' not escaped: find the next
+		// '"' (assembly, many bytes a cycle), then check that the bytes
+		// before it are plain, stopping at the first that is not. q is kept
+		// until an escape steps over it, so each byte is searched once.
+		if q < i {
+			if q = bytes.IndexByte(b[i:], '"'); q < 0 {
+				q = len(b)
+			} else {
+				q += i
 			}
-			i += 16
 		}
-		for i+8 <= len(b) {
-			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				goto found
-			}
-			i += 8
-		}
-	found:
+		i += plainPrefix(b[i:q])
 		if i >= len(b) {
 			return i, escaped, errAt(start, "unterminated string")
 		}
