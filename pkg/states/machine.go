@@ -117,7 +117,19 @@ type valuePath struct {
 	p   *jsonpath.Path
 	ctx bool
 	src string
+	// item is set for "$$.Map.Item.Value" and "$$.Map.Item.Index", which
+	// an ItemSelector reads once per iteration: they are answered from the
+	// iteration itself without building the whole context object.
+	item itemField
 }
+
+type itemField uint8
+
+const (
+	itemNone itemField = iota
+	itemValue
+	itemIndex
+)
 
 // ioPath is an InputPath or OutputPath: absent means "$", null means {}.
 type ioPath struct {
@@ -738,6 +750,12 @@ func compileValuePath(s string) (*valuePath, error) {
 		return nil, err
 	}
 	vp.p = pp
+	switch s {
+	case "$$.Map.Item.Value":
+		vp.item = itemValue
+	case "$$.Map.Item.Index":
+		vp.item = itemIndex
+	}
 	return vp, nil
 }
 

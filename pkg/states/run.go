@@ -136,8 +136,14 @@ func (t *thread) tooBig(n int) bool {
 // runState runs one state: its entered event, its work with Retry and
 // Catch, its exited event. next is nil at the end of the graph.
 func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON string) (out any, outJSON string, next *state, f *failure) {
-	sr := &stateRun{s: s, entered: t.x.eng.clk.Now()}
-	sr.enteredID = t.emit(s.enteredType, &StateEnteredEventDetails{Name: s.name, Input: inputJSON})
+	// The state's run and both of its events' details in one allocation.
+	a := &struct {
+		sr      stateRun
+		entered StateEnteredEventDetails
+		exited  StateExitedEventDetails
+	}{sr: stateRun{s: s, entered: t.x.eng.clk.Now()}, entered: StateEnteredEventDetails{Name: s.name, Input: inputJSON}}
+	sr := &a.sr
+	sr.enteredID = t.emit(s.enteredType, &a.entered)
 	if s.typ != "Pass" && s.typ != "Choice" && s.typ != "Succeed" && s.typ != "Fail" {
 		t.x.setActive(sr, true)
 		defer t.x.setActive(sr, false)
@@ -204,7 +210,8 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 	if t.tooBig(len(outJSON)) {
 		return nil, "", nil, fail(ErrorDataLimitExceeded, fmt.Sprintf("The state/task '%s' has returned a result with a size exceeding the maximum number of bytes service limit.", s.name))
 	}
-	t.emit(s.exitedType, &StateExitedEventDetails{Name: s.name, Output: outJSON})
+	a.exited = StateExitedEventDetails{Name: s.name, Output: outJSON}
+	t.emit(s.exitedType, &a.exited)
 	return out, outJSON, next, nil
 }
 

@@ -168,6 +168,13 @@ func (e *expr) eval(env *evalEnv, field string) (any, *failure) {
 }
 
 func (vp *valuePath) get(env *evalEnv) (any, error) {
+	if vp.item != itemNone && env.t.item != nil {
+		// What the context object's Map.Item holds (see contextObject).
+		if vp.item == itemValue {
+			return env.t.item.value, nil
+		}
+		return env.t.item.index, nil
+	}
 	if vp.ctx {
 		return vp.p.Get(env.ctx())
 	}
