@@ -49,13 +49,14 @@ func (Real) Await(ctx context.Context, s *Signal, timeout time.Duration) error {
 		defer t.Stop()
 		tc = t.C
 	}
+	done := s.Done()
 	select {
-	case <-s.done:
+	case <-done:
 		return nil
 	default:
 	}
 	select {
-	case <-s.done:
+	case <-done:
 		return nil
 	case <-tc:
 		return ErrTimeout

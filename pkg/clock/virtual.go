@@ -151,7 +151,7 @@ func (v *Virtual) Go(f func()) *Signal {
 }
 
 // NewSignal returns an unfired Signal bound to this clock.
-func (v *Virtual) NewSignal() *Signal { return &Signal{v: v, done: make(chan struct{})} }
+func (v *Virtual) NewSignal() *Signal { return &Signal{v: v} }
 
 // Await blocks until s fires, timeout of virtual time elapses or ctx is done.
 func (v *Virtual) Await(ctx context.Context, s *Signal, timeout time.Duration) error {
@@ -220,7 +220,9 @@ func (v *Virtual) fireLocked(s *Signal) {
 		return
 	}
 	s.fired = true
-	close(s.done)
+	if s.done != nil {
+		close(s.done)
+	}
 	ws := s.waiters
 	s.waiters = nil
 	for _, w := range ws {
