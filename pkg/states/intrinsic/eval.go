@@ -112,12 +112,8 @@ func (c *Call) eval(env Env) (any, error) {
 	for i := range c.args {
 		a := &c.args[i]
 		switch a.kind {
-		case argString:
-			args[i] = a.str
-		case argNumber:
-			args[i] = a.num
-		case argBool:
-			args[i] = a.b
+		case argString, argNumber, argBool:
+			args[i] = a.lit
 		case argNull:
 			args[i] = nil
 		case argPath:
@@ -256,6 +252,7 @@ func evalFormat(c *Call, _ Env, args []any) (any, error) {
 		return nil, c.fail("the template has %d placeholder(s) {} but %d value argument(s) were given", len(holes), len(args)-1)
 	}
 	var b strings.Builder
+	b.Grow(len(tmpl) + 16*len(holes))
 	last := 0
 	for i, h := range holes {
 		b.WriteString(tmpl[last:h])

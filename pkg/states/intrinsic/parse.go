@@ -38,6 +38,9 @@ type arg struct {
 	b     bool
 	call  *Call
 	path  *jsonpath.Path
+	// lit is the value of a string, number or boolean literal, boxed once
+	// at parse time rather than on every evaluation.
+	lit any
 }
 
 // SyntaxError describes why an invocation failed to parse and where.
@@ -131,6 +134,14 @@ func (p *parser) parseCall(depth int) (*Call, error) {
 			a, err := p.parseArg(depth)
 			if err != nil {
 				return nil, err
+			}
+			switch a.kind {
+			case argString:
+				a.lit = a.str
+			case argNumber:
+				a.lit = a.num
+			case argBool:
+				a.lit = a.b
 			}
 			c.args = append(c.args, a)
 			p.skipSpaces()
