@@ -76,8 +76,6 @@ type Parser struct {
 	meta     Meta
 	body     []byte
 	recs     []record.Record
-	index    []int // index[i] is the body position of recs[i]
-	lines    []int // lines[i] is the NDJSON line of recs[i], or 0
 	problems []Problem
 	dropped  int // problems beyond MaxProblems
 	count    int // records seen, valid or not
@@ -85,6 +83,8 @@ type Parser struct {
 	enc      record.Encoder
 	buf      []byte   // the encoded records
 	data     [][]byte // per-record slices of buf
+	moved    bool     // buf moved while growing: data must be re-pointed
+	unfit    []unfit  // records that cannot be encoded, reported last
 	entries  []types.PutRecordsRequestEntry
 	batches  []*kinesis.PutRecordsInput
 	parsed   Parsed
@@ -133,7 +133,7 @@ func (p *Parser) parse(body []byte, m Meta) (*Parsed, []Problem, int) {
 	if p.count > MaxRecords {
 		p.problem(-1, 0, fmt.Sprintf("%d records; the limit is %d per request", p.count, MaxRecords))
 	}
-	p.encode()
+	p.finishEncoding()
 	if len(p.problems) > 0 {
 		if p.dropped > 0 {
 			p.problems = append(p.problems, Problem{Reason: fmt.Sprintf("and %d more problems", p.dropped)})
@@ -155,11 +155,16 @@ func (p *Parser) reset(body []byte, m Meta) {
 		// Size for this body; a warm Parser has room for any and skips this.
 		if n := min(bytes.Count(body, []byte{'\n'})+1, MaxRecords+1); cap(p.recs) < n {
 			p.recs = make([]record.Record, 0, n)
-			p.index = make([]int, 0, n)
-			p.lines = make([]int, 0, n)
+			p.data = make([][]byte, 0, n)
 		}
 	}
-	p.recs, p.index, p.lines = p.recs[:0], p.index[:0], p.lines[:0]
+	p.recs = p.recs[:0]
+	// Room for the records and their envelopes, most often; encodeLast
+	// grows the buffer when it is short.
+	if size := len(body) + len(body)/4 + 1024; cap(p.buf) < size {
+		p.buf = make([]byte, 0, size)
+	}
+	p.buf, p.data, p.moved, p.unfit = p.buf[:0], p.data[:0], false, p.unfit[:0]
 }
 
 func (p *parser) problem(index, line int, reason string) {
@@ -351,57 +356,58 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 	}
 	if ok {
 		p.recs = append(p.recs, r)
-		p.index = append(p.index, idx)
-		p.lines = append(p.lines, line)
+		p.encodeLast(idx, line)
 	}
 	return end, nil
 }
 
-// encode encodes every record into one buffer and sets each record's
-// Kinesis data, reporting records too large once encoded.
-func (p *Parser) encode() {
-	size := 0
-	for i := range p.recs {
-		// The envelope adds ~120 bytes plus the strings it repeats.
-		size += len(p.recs[i].Data) + 2*len(p.recs[i].ID) + len(p.recs[i].Producer) + len(p.recs[i].Region) + 160
-	}
-	if cap(p.buf) < size {
-		p.buf = make([]byte, 0, size)
-	}
-	buf := p.buf[:0]
-	if cap(p.data) < len(p.recs) {
-		p.data = make([][]byte, len(p.recs))
-	}
-	p.data = p.data[:len(p.recs)]
-	for i := range p.recs {
-		start := len(buf)
-		var err error
-		buf, err = p.enc.Append(buf, &p.recs[i])
-		if err != nil {
-			p.problem(p.index[i], p.lines[i], "cannot encode record: "+err.Error())
-			buf = buf[:start]
-		} else if n := len(buf) + 1 - start; n > record.MaxRecordBytes {
-			p.problem(p.index[i], p.lines[i], fmt.Sprintf("record is %d bytes once encoded; the limit is %d", n, record.MaxRecordBytes))
-			buf = buf[:start]
-		} else {
-			buf = append(buf, '\n')
-		}
-		p.data[i] = buf[start:len(buf):len(buf)]
-	}
-	if len(p.problems) > 0 {
-		return
+// encodeLast encodes the record just accepted into the shared buffer and
+// sets its Kinesis data. Encoding it now, rather than in a pass after the
+// whole body, copies its bytes while they are still in the CPU's cache. A
+// record too large once encoded is noted for finishEncoding, which reports
+// it where a separate pass would have: after every other problem.
+func (p *Parser) encodeLast(idx, line int) {
+	buf := p.buf
+	start := len(buf)
+	buf, err := p.enc.Append(buf, &p.recs[len(p.recs)-1])
+	if err != nil {
+		p.unfit = append(p.unfit, unfit{idx, line, "cannot encode record: " + err.Error()})
+		buf = buf[:start]
+	} else if n := len(buf) + 1 - start; n > record.MaxRecordBytes {
+		p.unfit = append(p.unfit, unfit{idx, line, fmt.Sprintf("record is %d bytes once encoded; the limit is %d", n, record.MaxRecordBytes)})
+		buf = buf[:start]
+	} else {
+		buf = append(buf, '\n')
 	}
 	if cap(buf) != cap(p.buf) {
-		// The estimate was short and buf moved: point every record at the
-		// final buffer (same offsets).
-		off := 0
-		for i := range p.data {
-			n := len(p.data[i])
-			p.data[i] = buf[off : off+n : off+n]
-			off += n
-		}
+		p.moved = true
 	}
 	p.buf = buf
+	p.data = append(p.data, buf[start:len(buf):len(buf)])
+}
+
+// unfit is a record that cannot be encoded: its body position and why.
+type unfit struct {
+	index, line int
+	reason      string
+}
+
+// finishEncoding reports the records that could not be encoded and, when
+// the buffer moved while growing, points every record's data at the final
+// buffer (same offsets: the records lie back to back).
+func (p *Parser) finishEncoding() {
+	for _, u := range p.unfit {
+		p.problem(u.index, u.line, u.reason)
+	}
+	if len(p.problems) > 0 || !p.moved {
+		return
+	}
+	off := 0
+	for i := range p.data {
+		n := len(p.data[i])
+		p.data[i] = p.buf[off : off+n : off+n]
+		off += n
+	}
 }
 
 // Batches splits the records into PutRecords calls within the API limits,

@@ -67,9 +67,20 @@ func plainMask(x uint64) uint64 {
 // plainPrefix returns the length of the run of plain string characters
 // (printable ASCII other than '\\') that s starts with.
 func plainPrefix(s []byte) int {
+	if len(s) >= 32 {
+		// The common case, a long plain run: find the first '\\'
+		// (assembly), then test the bytes before it for control and
+		// non-ASCII characters in one branch-free pass; only when that
+		// flags something does the exact search below locate it.
+		n := bytes.IndexByte(s, '\\')
+		if n < 0 {
+			n = len(s)
+		}
+		if printableASCII(s[:n]) {
+			return n
+		}
+	}
 	n := 0
-	// Thirty-two bytes a turn, the four words OR-ed into one test: strings
-	// are mostly plain, so a branch per word would be wasted.
 	for len(s) >= 32 {
 		m := plainMask(binary.LittleEndian.Uint64(s)) |
 			plainMask(binary.LittleEndian.Uint64(s[8:])) |
@@ -94,6 +105,42 @@ func plainPrefix(s []byte) int {
 		}
 	}
 	return n + len(s)
+}
+
+// printableASCII reports whether every byte of s is in 0x20-0x7f. A byte
+// below 0x20 sets its high bit in x-0x20 (a borrow out of it can only set
+// more bits above a byte that is already flagged); one at or above 0x80 has
+// it set in x. The flags are OR-ed over the whole of s and tested once.
+func printableASCII(s []byte) bool {
+	var acc uint64
+	whole := s
+	for len(s) >= 32 {
+		a := binary.LittleEndian.Uint64(s)
+		b := binary.LittleEndian.Uint64(s[8:])
+		c := binary.LittleEndian.Uint64(s[16:])
+		d := binary.LittleEndian.Uint64(s[24:])
+		acc |= (a - lo*0x20) | a | (b - lo*0x20) | b | (c - lo*0x20) | c | (d - lo*0x20) | d
+		s = s[32:]
+	}
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		acc |= (x - lo*0x20) | x
+		s = s[8:]
+	}
+	if len(s) > 0 {
+		if len(whole) >= 8 {
+			// The last eight bytes, overlapping some already tested.
+			x := binary.LittleEndian.Uint64(whole[len(whole)-8:])
+			acc |= (x - lo*0x20) | x
+		} else {
+			for _, c := range s {
+				if c < 0x20 || c >= utf8.RuneSelf {
+					return false
+				}
+			}
+		}
+	}
+	return acc&hi == 0
 }
 
 // scanString scans the string starting at b[i] == '"'. It returns the offset
