@@ -179,7 +179,7 @@ func FuzzScanValue(f *testing.F) {
 // accepts, giving the same Time, and takes the common form it is for.
 func FuzzParseUTC(f *testing.F) {
 	for _, s := range []string{
-		"2026-11-25T02:00:00Z", "2026-11-25T02:00:00.5Z", "2026-11-25T02:00:00.000Z",
+		"2026-11-25T02:00:00Z", "2026-11-25T02:00:00.5Z", "2026-11-25T02:00:00.000Z", "2026-11-25T02:00:00.50Z",
 		"2026-11-25T02:00:00.123456789Z", "2026-11-25T02:00:00.1234567891Z",
 		"0000-01-01T00:00:00Z", "0000-02-29T12:00:00Z", "1900-02-29T00:00:00Z",
 		"2000-02-29T23:59:59.999Z", "1969-12-31T23:59:59.9Z", "9999-12-31T23:59:59.999999999Z",
@@ -198,6 +198,10 @@ func FuzzParseUTC(f *testing.F) {
 			}
 			if want = want.UTC(); got != want {
 				t.Fatalf("parseUTC(%q) = %#v, want %#v", s, got, want)
+			}
+			// The encoder copies a canonical ts rather than format it.
+			if f := got.Format(time.RFC3339Nano); canonicalUTC([]byte(s)) != (f == s) {
+				t.Fatalf("canonicalUTC(%q) = %v, but it formats as %q", s, canonicalUTC([]byte(s)), f)
 			}
 		}
 		if err == nil && len(s) >= 20 && len(s) <= 30 && s[len(s)-1] == 'Z' && !ok &&

@@ -318,11 +318,12 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 	} else {
 		r.ID = DeriveID(raw)
 	}
+	var tsText []byte // the ts as sent, when it is the encoding's own form
 	if f.ts.end > 0 && !isNull(raw, f.ts) {
-		if ts, reason := parseTS(raw, f.ts, f.tsEscaped); reason != "" {
+		if ts, text, reason := parseTS(raw, f.ts, f.tsEscaped); reason != "" {
 			bad(reason)
 		} else {
-			r.TS = ts
+			r.TS, tsText = ts, text
 		}
 	}
 	if f.producer.end > 0 && !isNull(raw, f.producer) {
@@ -356,7 +357,7 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 	}
 	if ok {
 		p.recs = append(p.recs, r)
-		p.encodeLast(idx, line)
+		p.encodeLast(idx, line, tsText)
 	}
 	return end, nil
 }
@@ -366,10 +367,10 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 // whole body, copies its bytes while they are still in the CPU's cache. A
 // record too large once encoded is noted for finishEncoding, which reports
 // it where a separate pass would have: after every other problem.
-func (p *Parser) encodeLast(idx, line int) {
+func (p *Parser) encodeLast(idx, line int, tsText []byte) {
 	buf := p.buf
 	start := len(buf)
-	buf, err := p.enc.Append(buf, &p.recs[len(p.recs)-1])
+	buf, err := p.enc.AppendWithTSText(buf, &p.recs[len(p.recs)-1], tsText)
 	if err != nil {
 		p.unfit = append(p.unfit, unfit{idx, line, "cannot encode record: " + err.Error()})
 		buf = buf[:start]
@@ -545,13 +546,18 @@ func hex4(h []byte) rune {
 }
 
 // parseTS parses ts: an RFC 3339 string or an integer of epoch milliseconds.
-// It returns a reason when the value is not acceptable.
-func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
+// It returns a reason when the value is not acceptable, and the ts text when
+// it is exactly what the record encoding writes for the time (see
+// canonicalUTC), so that the encoder can copy it rather than format it.
+func parseTS(raw []byte, s span, escaped bool) (time.Time, []byte, string) {
 	v := raw[s.start:s.end]
 	if v[0] == '"' {
 		if !escaped {
 			if t, ok := parseUTC(v[1 : len(v)-1]); ok {
-				return t, ""
+				if canonicalUTC(v[1 : len(v)-1]) {
+					return t, v[1 : len(v)-1], ""
+				}
+				return t, nil, ""
 			}
 		}
 		var t time.Time
@@ -561,26 +567,26 @@ func parseTS(raw []byte, s span, escaped bool) (time.Time, string) {
 			str, _ := stringValue(raw, s, escaped)
 			var err error
 			if t, err = time.Parse(time.RFC3339Nano, str); err != nil {
-				return time.Time{}, fmt.Sprintf("ts %q is not RFC 3339", clip(str))
+				return time.Time{}, nil, fmt.Sprintf("ts %q is not RFC 3339", clip(str))
 			}
 		}
 		t = t.UTC()
 		if y := t.Year(); y < 0 || y > 9999 {
-			return time.Time{}, fmt.Sprintf("ts %s is outside years 0000-9999", clip(string(v)))
+			return time.Time{}, nil, fmt.Sprintf("ts %s is outside years 0000-9999", clip(string(v)))
 		}
-		return t, ""
+		return t, nil, ""
 	}
 	var ms int64
 	for _, c := range v {
 		if !isDigit(c) {
-			return time.Time{}, fmt.Sprintf("ts %s is neither RFC 3339 nor non-negative integer epoch milliseconds", clip(string(v)))
+			return time.Time{}, nil, fmt.Sprintf("ts %s is neither RFC 3339 nor non-negative integer epoch milliseconds", clip(string(v)))
 		}
 		ms = ms*10 + int64(c-'0')
 		if ms > maxEpochMillis {
-			return time.Time{}, fmt.Sprintf("ts %s is beyond year 9999 in epoch milliseconds", clip(string(v)))
+			return time.Time{}, nil, fmt.Sprintf("ts %s is beyond year 9999 in epoch milliseconds", clip(string(v)))
 		}
 	}
-	return time.UnixMilli(ms).UTC(), ""
+	return time.UnixMilli(ms).UTC(), nil, ""
 }
 
 // parseUTC parses the common form of ts, "YYYY-MM-DDTHH:MM:SS[.F]Z" with one
@@ -639,6 +645,16 @@ func parseUTC(s []byte) (time.Time, bool) {
 	days := int64(era)*146097 + int64(doe) - 719468
 	unix := days*86400 + int64(hour*3600+minute*60+sec)
 	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// canonicalUTC reports whether s, a ts parseUTC accepts, is already the
+// RFC3339Nano form of its time, byte for byte: parseUTC takes only
+// "YYYY-MM-DDTHH:MM:SS[.F]Z" with fields in range, which RFC3339Nano writes
+// the same way, zero-padded; it writes the fraction with its trailing zeros
+// dropped (and none at all when it is zero), so s is canonical when its
+// fraction is absent or ends in a non-zero digit.
+func canonicalUTC(s []byte) bool {
+	return len(s) == len("2006-01-02T15:04:05Z") || s[len(s)-2] != '0'
 }
 
 // daysIn returns the number of days in a month of a proleptic Gregorian year.

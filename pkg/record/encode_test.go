@@ -129,3 +129,25 @@ func BenchmarkAppendJSON(b *testing.B) {
 		}
 	}
 }
+
+func TestAppendWithTSText(t *testing.T) {
+	recv := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	for _, ts := range []time.Time{recv, recv.Add(-1500 * time.Millisecond), recv.Add(time.Nanosecond)} {
+		r := Record{ID: "a", TS: ts, Received: recv, Region: "r", Data: json.RawMessage(`{}`)}
+		want, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e Encoder
+		got, err := e.AppendWithTSText(nil, &r, []byte(ts.Format(time.RFC3339Nano)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("ts %v:\n got %s\nwant %s", ts, got, want)
+		}
+		if _, err := e.AppendWithTSText(nil, &Record{ID: "a", TS: ts, Received: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Data: r.Data}, []byte("x")); err != ErrTimeRange {
+			t.Fatalf("received beyond 9999: err %v, want ErrTimeRange", err)
+		}
+	}
+}
