@@ -187,7 +187,7 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 		}
 		out, f = t.applyOutputPath(s.outputPath, eff, sr)
 	case "Pass":
-		out, f = t.pipeline(s, sr, input, func(eff any) (any, *failure) {
+		out, f = t.pipeline(s, sr, input, false, func(eff any, _ []byte) (any, *failure) {
 			if s.hasResult {
 				return s.result, nil
 			}
@@ -216,18 +216,33 @@ func (t *thread) runState(ctx context.Context, s *state, input any, inputJSON st
 }
 
 // pipeline applies InputPath, Parameters, the state's work, ResultSelector,
-// ResultPath and OutputPath, in the order the specification gives.
-func (t *thread) pipeline(s *state, sr *stateRun, input any, work func(eff any) (any, *failure)) (any, *failure) {
+// ResultPath and OutputPath, in the order the specification gives. With
+// asJSON, Parameters that can be are evaluated straight to JSON: work then
+// gets effJSON (exactly what marshal(eff) would give) and a nil eff.
+func (t *thread) pipeline(s *state, sr *stateRun, input any, asJSON bool, work func(eff any, effJSON []byte) (any, *failure)) (any, *failure) {
 	eff, f := t.applyInputPath(s.inputPath, input, sr)
 	if f != nil {
 		return nil, f
 	}
+	var effJSON []byte
 	if s.parameters != nil {
-		if eff, f = s.parameters.eval(t.env(sr, eff)); f != nil {
-			return nil, f
+		done := false
+		if asJSON && s.parameters.streams {
+			b, ok, f := s.parameters.appendEval(make([]byte, 0, 128), t.env(sr, eff))
+			if f != nil {
+				return nil, f
+			}
+			if ok {
+				eff, effJSON, done = nil, b, true
+			}
+		}
+		if !done {
+			if eff, f = s.parameters.eval(t.env(sr, eff)); f != nil {
+				return nil, f
+			}
 		}
 	}
-	res, f := work(eff)
+	res, f := work(eff, effJSON)
 	if f != nil {
 		return nil, f
 	}
@@ -346,10 +361,17 @@ func (t *thread) withErrorHandling(ctx context.Context, s *state, sr *stateRun, 
 			// A fresh token per attempt, in $$.Task.Token for Parameters.
 			sr.token = newToken()
 		}
-		out, f := t.pipeline(s, sr, input, func(eff any) (any, *failure) {
+		var handler TaskHandler
+		stub := false
+		if s.typ == "Task" {
+			handler, stub = t.x.eng.reg.taskHandler(s.name, s.resource)
+		}
+		// A Go handler reads the Parameters as JSON only: they are
+		// written as JSON directly, with no value built for them.
+		out, f := t.pipeline(s, sr, input, handler != nil, func(eff any, effJSON []byte) (any, *failure) {
 			switch s.typ {
 			case "Task":
-				return t.runTask(ctx, s, sr, eff, input)
+				return t.runTask(ctx, s, sr, eff, effJSON, handler, stub, input)
 			case "Parallel":
 				return t.runParallel(ctx, s, eff)
 			default:
@@ -546,11 +568,20 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 		return false
 	}
 	runItem := func(i int) {
-		it := &thread{x: t.x, prev: start, item: &mapItem{index: i, value: items[i]}}
+		// The iteration's thread, item, state run and event details in one
+		// allocation.
+		a := &struct {
+			it      thread
+			item    mapItem
+			isr     stateRun
+			details MapIterationEventDetails
+		}{item: mapItem{index: i, value: items[i]}, details: MapIterationEventDetails{Name: s.name, Index: i}}
+		it := &a.it
+		*it = thread{x: t.x, prev: start, item: &a.item}
 		in := items[i]
 		if s.itemSelector != nil {
-			isr := *sr
-			v, f := s.itemSelector.eval(it.env(&isr, eff))
+			a.isr = *sr
+			v, f := s.itemSelector.eval(it.env(&a.isr, eff))
 			if f != nil {
 				mu.Lock()
 				if first == nil {
@@ -564,7 +595,10 @@ func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (a
 		}
 		// $$.Map.Item exists for ItemSelector only, as in AWS.
 		it.item = nil
-		details := &MapIterationEventDetails{Name: s.name, Index: i}
+		// The details outlive the iteration in the history: drop what they
+		// need not keep.
+		a.item, a.isr = mapItem{}, stateRun{}
+		details := &a.details
 		it.emit("MapIterationStarted", details)
 		out, _, f := it.runGraph(mctx, s.processor, in, compactJSON(in))
 		mu.Lock()

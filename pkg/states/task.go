@@ -127,6 +127,16 @@ func (r *Registry) lookupState(name string) TaskHandler {
 	return r.states[name]
 }
 
+// taskHandler returns the Go handler for a Task state: one registered for
+// the state's name (stub is then true), else one for its Resource; nil
+// means a built-in integration.
+func (r *Registry) taskHandler(state string, res *resource) (h TaskHandler, stub bool) {
+	if h := r.lookupState(state); h != nil {
+		return h, true
+	}
+	return r.lookupResource(res), false
+}
+
 func (r *Registry) lookupResource(res *resource) TaskHandler {
 	if r == nil {
 		return nil

@@ -26,7 +26,11 @@ func causeOf(err error) string {
 // eff is the effective input (after InputPath and Parameters); input is the
 // state input, which TimeoutSecondsPath and HeartbeatSecondsPath read, as
 // Step Functions documents ("from the state input").
-func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input any) (any, *failure) {
+//
+// handler is the Go handler that answers the task (stub: registered for
+// the state's name), nil for the built-in integrations. effJSON, when not
+// nil, is eff already encoded and eff is nil; only a Go handler gets it.
+func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any, effJSON []byte, handler TaskHandler, stub bool, input any) (any, *failure) {
 	res := s.resource
 	e := t.x.eng
 	clk := e.clk
@@ -48,18 +52,13 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 		heartbeat = n
 	}
 
-	stub := e.reg.lookupState(s.name)
-	handler := stub
-	if handler == nil {
-		handler = e.reg.lookupResource(res)
-	}
 	// The pending completion and the Task the handler sees, in one allocation.
 	call := &struct {
 		pt   pendingTask
 		task Task
 	}{pt: pendingTask{sig: clk.NewSignal(), lastBeat: clk.Now()}}
 	pt := &call.pt
-	usesToken := res.pattern == patToken && stub == nil
+	usesToken := res.pattern == patToken && !stub
 	if res.pattern == patToken {
 		e.mu.Lock()
 		e.tokens[sr.token] = pt
@@ -70,9 +69,12 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff, input
 			e.mu.Unlock()
 		}()
 	}
-	params, err := marshal(eff)
-	if err != nil {
-		return nil, fail(ErrorRuntime, "task parameters are not JSON: "+err.Error())
+	params := effJSON
+	if params == nil {
+		var err error
+		if params, err = marshal(eff); err != nil {
+			return nil, fail(ErrorRuntime, "task parameters are not JSON: "+err.Error())
+		}
 	}
 	if t.tooBig(len(params)) {
 		return nil, fail(ErrorDataLimitExceeded, fmt.Sprintf("The task parameters of state '%s' exceed the maximum number of bytes service limit.", s.name))

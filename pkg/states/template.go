@@ -17,12 +17,19 @@ import (
 type tmpl struct {
 	static bool // no dynamic part below: lit is the value
 	lit    any
-	fields []tfield // object
-	isObj  bool
-	items  []*tmpl // array
-	isArr  bool
-	expr   *expr // a ".$" value
-	key    string
+	// litJSON is lit encoded, for appendEval.
+	litJSON []byte
+	// streams says appendEval can write this template's JSON while
+	// evaluating it: every object below lists its fields in the order
+	// marshal writes them (sorted output keys), so evaluating in the usual
+	// order yields the bytes in the right order.
+	streams bool
+	fields  []tfield // object
+	isObj   bool
+	items   []*tmpl // array
+	isArr   bool
+	expr    *expr // a ".$" value
+	key     string
 }
 
 type tfield struct {
@@ -31,7 +38,83 @@ type tfield struct {
 }
 
 func (p *parser) template(stateName, field string, v any) *tmpl {
-	return p.tmplValue(stateName, field, v)
+	t := p.tmplValue(stateName, field, v)
+	t.prepareStream()
+	return t
+}
+
+// prepareStream sets litJSON and streams for t and what is below it.
+func (t *tmpl) prepareStream() bool {
+	switch {
+	case t.static:
+		b, err := marshal(t.lit)
+		if err != nil {
+			return false
+		}
+		t.litJSON = b
+		t.streams = true
+	case t.expr != nil:
+		t.streams = true
+	case t.isArr:
+		t.streams = true
+		for _, it := range t.items {
+			if !it.prepareStream() {
+				t.streams = false
+			}
+		}
+	default:
+		t.streams = true
+		for i, fl := range t.fields {
+			if !fl.val.prepareStream() || i > 0 && t.fields[i-1].key >= fl.key {
+				t.streams = false
+			}
+		}
+	}
+	return t.streams
+}
+
+// appendEval appends the JSON encoding of what eval returns, byte for byte
+// what marshal would write, without building the value: a Task whose
+// handler reads only the JSON needs no maps for its Parameters. It
+// evaluates in eval's order, so the first failure is the same one. ok is
+// false when a value does not encode (marshal's error is then the caller's
+// to produce, from eval and marshal).
+func (t *tmpl) appendEval(b []byte, env *evalEnv) (_ []byte, ok bool, f *failure) {
+	if t.static {
+		return append(b, t.litJSON...), true, nil
+	}
+	if t.expr != nil {
+		v, f := t.expr.eval(env, t.key)
+		if f != nil {
+			return nil, true, f
+		}
+		b, err := appendJSON(b, v)
+		return b, err == nil, nil
+	}
+	if t.isArr {
+		b = append(b, '[')
+		for i, it := range t.items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, ok, f = it.appendEval(b, env); !ok || f != nil {
+				return nil, ok, f
+			}
+		}
+		return append(b, ']'), true, nil
+	}
+	b = append(b, '{')
+	for i, fl := range t.fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, fl.key)
+		b = append(b, ':')
+		if b, ok, f = fl.val.appendEval(b, env); !ok || f != nil {
+			return nil, ok, f
+		}
+	}
+	return append(b, '}'), true, nil
 }
 
 func (p *parser) tmplValue(stateName, field string, v any) *tmpl {
