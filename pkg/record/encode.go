@@ -191,6 +191,14 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a closer look: ids,
+		// regions and producer names are mostly plain ASCII.
+		for i+8 <= len(s) && plainWord(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if htmlSafe(b) {
@@ -237,6 +245,20 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainWord reports whether the eight bytes of w are all bytes encoding/json
+// writes as they are (htmlSafe). A byte below 0x20 sets its high bit in
+// x-0x20, one at or above 0x80 in x, and one equal to c in (x^c)-0x01...;
+// borrows between bytes only ever follow such a byte, so the test is exact.
+func plainWord(w string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	m := (x - lo*0x20) | x |
+		((x ^ lo*'"') - lo) | ((x ^ lo*'\\') - lo) |
+		((x ^ lo*'<') - lo) | ((x ^ lo*'>') - lo) | ((x ^ lo*'&') - lo)
+	return m&hi == 0
 }
 
 // htmlSafe reports whether encoding/json writes the ASCII byte b unescaped.
