@@ -263,6 +263,21 @@ func decode(def []byte) (any, error) {
 	return decodeStd(def)
 }
 
+// decodeCompact is decode, and also returns the document itself when it is
+// already what marshal writes for the value (compact, keys sorted, nothing
+// to escape), "" when that is not known: a task result usually is, and its
+// history event then needs no second encoding.
+func decodeCompact(b []byte) (any, string, error) {
+	if v, text, canonical, ok := jsonvalue.ParseCanonical(b); ok {
+		if !canonical {
+			text = ""
+		}
+		return v, text, nil
+	}
+	v, err := decodeStd(b)
+	return v, "", err
+}
+
 // decodeStd is decode with encoding/json only.
 func decodeStd(def []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(def))

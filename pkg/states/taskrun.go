@@ -148,8 +148,10 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any, e
 		out = json.RawMessage("null")
 	}
 	var result any
+	var compact string
 	if f == nil {
-		v, err := decode(out)
+		v, c, err := decodeCompact(out)
+		compact = c
 		if err != nil {
 			f = fail(ErrorRuntime, fmt.Sprintf("the task returned invalid JSON: %v", err))
 		}
@@ -160,7 +162,10 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any, e
 	}
 	switch {
 	case f == nil:
-		o := compactJSON(result)
+		o := compact
+		if o == "" {
+			o = compactJSON(result)
+		}
 		if lambdaEvents {
 			t.emit("LambdaFunctionSucceeded", &OutputEventDetails{Output: o})
 		} else {

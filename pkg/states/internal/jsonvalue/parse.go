@@ -23,22 +23,37 @@ const maxParseDepth = 512
 // which gives the value or the error it has always given: Parse never decides that a document
 // is invalid, it only declines.
 func Parse(data []byte) (v any, ok bool) {
-	p := parser{s: string(data)}
+	v, _, _, ok = ParseCanonical(data)
+	return v, ok
+}
+
+// ParseCanonical is Parse, and also reports whether the document is already in the form
+// encoding/json.Marshal writes the value in (no white space, object keys unique and sorted,
+// strings with nothing Marshal would escape); text is then that form, shared with the
+// strings in v, so a caller that needs the compact JSON as well need not encode v again.
+// canonical false says nothing: the document may still be canonical.
+func ParseCanonical(data []byte) (v any, text string, canonical, ok bool) {
+	p := parser{s: string(data), canon: true}
 	p.skipSpace()
 	v, ok = p.value(0)
 	if !ok {
-		return nil, false
+		return nil, "", false, false
 	}
 	p.skipSpace()
 	if p.i != len(p.s) {
-		return nil, false
+		return nil, "", false, false
 	}
-	return v, true
+	if !p.canon {
+		return v, "", false, true
+	}
+	return v, p.s, true, true
 }
 
 type parser struct {
 	s string
 	i int
+	// canon stays true while the document is as encoding/json.Marshal would write it.
+	canon bool
 	// stack holds the elements of the arrays being parsed, innermost last, so an array is
 	// allocated once at its final length.
 	stack []any
@@ -49,6 +64,7 @@ func (p *parser) skipSpace() {
 		switch p.s[p.i] {
 		case ' ', '\t', '\n', '\r':
 			p.i++
+			p.canon = false
 		default:
 			return
 		}
@@ -101,6 +117,7 @@ func (p *parser) object(depth int) (any, bool) {
 		p.i++
 		return m, true
 	}
+	prev, first := "", true
 	for {
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
 			return nil, false
@@ -109,6 +126,10 @@ func (p *parser) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
+		if !first && k <= prev {
+			p.canon = false // Marshal sorts the keys and writes each once
+		}
+		prev, first = k, false
 		p.skipSpace()
 		if p.i >= len(p.s) || p.s[p.i] != ':' {
 			return nil, false
@@ -241,8 +262,11 @@ func (p *parser) str() (string, bool) {
 			return p.escaped(start, i)
 		case c < 0x20:
 			return "", false
-		case c >= 0x80:
+		case c >= 0x7f:
 			ascii = false
+			p.canon = false
+		case c == '<' || c == '>' || c == '&':
+			p.canon = false // Marshal escapes them
 		}
 		i++
 	}
@@ -251,6 +275,7 @@ func (p *parser) str() (string, bool) {
 
 // escaped finishes a string whose first escape is at i.
 func (p *parser) escaped(start, i int) (string, bool) {
+	p.canon = false
 	s := p.s
 	b := make([]byte, 0, i-start+16)
 	b = append(b, s[start:i]...)

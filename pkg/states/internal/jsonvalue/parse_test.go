@@ -88,6 +88,43 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseCanonical(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		canonical bool
+	}{
+		{"Compact", `{"a":[1,"x",{"b":null,"c":true}],"d":-1.5e3}`, true},
+		{"Scalar", `"plain"`, true},
+		{"Space", `{"a": 1}`, false},
+		{"Unsorted", `{"b":1,"a":2}`, false},
+		{"Repeated", `{"a":1,"a":2}`, false},
+		{"Escape", `"a\nb"`, false},
+		{"HTML", `"<b>"`, false},
+		{"NonASCII", `"é"`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, text, canonical, ok := ParseCanonical([]byte(tc.doc))
+			if !ok {
+				t.Fatal("declined")
+			}
+			if canonical != tc.canonical {
+				t.Fatalf("canonical = %v, want %v", canonical, tc.canonical)
+			}
+			if !canonical {
+				return
+			}
+			m, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := text, string(m); got != want {
+				t.Fatalf("text = %s, Marshal writes %s", got, want)
+			}
+		})
+	}
+}
+
 func TestParseNumberIsJSONNumber(t *testing.T) {
 	v, ok := Parse([]byte(`{"n":-1.50e3}`))
 	if !ok {
@@ -121,7 +158,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(tc.doc))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		got, ok := Parse(doc)
+		got, text, canonical, ok := ParseCanonical(doc)
 		want, err := decodeStd(doc)
 		if !ok {
 			return
@@ -131,6 +168,12 @@ func FuzzParse(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("Parse(%q) = %#v, encoding/json gives %#v", doc, got, want)
+		}
+		if canonical {
+			m, err := json.Marshal(got)
+			if err != nil || string(m) != text {
+				t.Fatalf("ParseCanonical(%q) calls %q canonical; Marshal writes %q (%v)", doc, text, m, err)
+			}
 		}
 	})
 }
