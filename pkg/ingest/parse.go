@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -81,10 +82,11 @@ type Parser struct {
 	count    int // records seen, valid or not
 	producer string
 	enc      record.Encoder
-	buf      []byte   // the encoded records
-	data     [][]byte // per-record slices of buf
-	moved    bool     // buf moved while growing: data must be re-pointed
-	unfit    []unfit  // records that cannot be encoded, reported last
+	buf      []byte          // the encoded records
+	data     [][]byte        // per-record slices of buf
+	moved    bool            // buf moved while growing: data must be re-pointed
+	unfit    []unfit         // records that cannot be encoded, reported last
+	ids      strings.Builder // this request's record ids; see keepID
 	entries  []types.PutRecordsRequestEntry
 	batches  []*kinesis.PutRecordsInput
 	parsed   Parsed
@@ -165,6 +167,7 @@ func (p *Parser) reset(body []byte, m Meta) {
 		p.buf = make([]byte, 0, size)
 	}
 	p.buf, p.data, p.moved, p.unfit = p.buf[:0], p.data[:0], false, p.unfit[:0]
+	p.ids = strings.Builder{} // never reused: records may keep their ids
 }
 
 func (p *parser) problem(index, line int, reason string) {
@@ -304,7 +307,17 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 		bad(fmt.Sprintf("record is %d bytes; the limit is %d", len(raw), record.MaxRecordBytes))
 	}
 	if f.id.end > 0 && !isNull(raw, f.id) {
-		if id, isStr := stringValue(raw, f.id, f.idEscaped); !isStr {
+		if v := raw[f.id.start:f.id.end]; !f.idEscaped && v[0] == '"' {
+			// The common case, an id without escapes: its bytes are the id.
+			switch id := v[1 : len(v)-1]; {
+			case len(id) == 0:
+				bad("id is empty")
+			case len(id) > record.MaxIDBytes:
+				bad(fmt.Sprintf("id is %d bytes; the limit is %d", len(id), record.MaxIDBytes))
+			default:
+				r.ID = p.keepID(id)
+			}
+		} else if id, isStr := stringValue(raw, f.id, f.idEscaped); !isStr {
 			bad("id is not a string")
 		} else if f.idEscaped && unpairedSurrogate(raw[f.id.start:f.id.end]) {
 			bad("id contains an unpaired UTF-16 surrogate escape")
@@ -316,7 +329,8 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 			r.ID = id
 		}
 	} else {
-		r.ID = DeriveID(raw)
+		var text [derivedIDLen]byte
+		r.ID = p.keepID(appendDerivedID(text[:0], raw))
 	}
 	var tsText []byte // the ts as sent, when it is the encoding's own form
 	if f.ts.end > 0 && !isNull(raw, f.ts) {
@@ -455,11 +469,33 @@ func (pr *Parsed) Batches(stream string) []*kinesis.PutRecordsInput {
 // same id and is de-duplicated downstream. Two records with identical bytes
 // are, by this definition, the same record.
 func DeriveID(raw []byte) string {
+	var buf [derivedIDLen]byte
+	return string(appendDerivedID(buf[:0], raw))
+}
+
+// derivedIDLen is the length of a derived id: "h-" and 32 hex digits.
+const derivedIDLen = 2 + 32
+
+// appendDerivedID appends DeriveID(raw) to dst.
+func appendDerivedID(dst, raw []byte) []byte {
 	sum := sha256.Sum256(raw)
-	var buf [2 + 32]byte
-	buf[0], buf[1] = 'h', '-'
-	hex.Encode(buf[2:], sum[:16])
-	return string(buf[:])
+	dst = append(dst, "h-"...)
+	return hex.AppendEncode(dst, sum[:16])
+}
+
+// keepID returns id as a string held in the request's block of ids: one
+// allocation for the ids of a whole request rather than one per record. A
+// strings.Builder only ever appends, so the strings it has handed out stay
+// unchanged; a new Builder per request (reset) keeps one request's ids from
+// sharing memory with the next, whose Parser outlives them.
+func (p *Parser) keepID(id []byte) string {
+	if p.ids.Cap() == 0 {
+		// Room for a full request's derived ids, or less for a small body.
+		p.ids.Grow(min(len(p.body), (MaxRecords+1)*derivedIDLen))
+	}
+	start := p.ids.Len()
+	p.ids.Write(id)
+	return p.ids.String()[start:]
 }
 
 // clip shortens a value quoted in a problem, so that 500 problems stay far
