@@ -14,6 +14,8 @@ type Signal struct {
 	done    chan struct{}
 	fired   bool      // guarded by v.mu
 	waiters []*waiter // guarded by v.mu
+	// one backs waiters while there is a single waiter, the usual case.
+	one [1]*waiter
 }
 
 // Fire fires the signal and wakes every waiter. Firing twice is a no-op.

@@ -168,6 +168,9 @@ func (v *Virtual) Await(ctx context.Context, s *Signal, timeout time.Duration) e
 		return err
 	}
 	w := &waiter{ctx: ctx, sig: s, ch: make(chan struct{})}
+	if s.waiters == nil {
+		s.waiters = s.one[:0]
+	}
 	s.waiters = append(s.waiters, w)
 	if timeout > 0 {
 		w.timer = v.addTimerLocked(timeout, func() {
@@ -229,6 +232,7 @@ func (v *Virtual) fireLocked(s *Signal) {
 		w.sig = nil
 		v.wakeLocked(w)
 	}
+	clear(s.one[:])
 }
 
 func (s *Signal) removeWaiterLocked(w *waiter) {
