@@ -11,7 +11,7 @@ import (
 // The JSON scanner below validates RFC 8259 JSON (strings must be valid
 // UTF-8) without building values. It exists because encoding/json cannot
 // validate a 1 MiB body of 500 records inside the per-record budget ingest
-// sets itself (< 2 µs); the benchmark in parse_test.go holds it to that.
+// sets itself (< 2 µs); BenchmarkParseAndBatch holds it to that.
 
 // maxDepth bounds nesting so a hostile body cannot exhaust the stack.
 const maxDepth = 512

@@ -27,9 +27,9 @@ func AppendJSON(dst []byte, r *Record) ([]byte, error) {
 	return e.Append(dst, r)
 }
 
-// Encoder is AppendJSON with a memory of the last time it formatted: the
-// records of one ingest request share their Received time, and often their
-// TS, so each distinct time is formatted once. The zero value is ready; an
+// Encoder is AppendJSON with a memory of the last TS and the last Received
+// it formatted: the records of one ingest request share their Received time,
+// and often their TS, so such a time is formatted once. The zero value is ready; an
 // Encoder is not safe for concurrent use.
 type Encoder struct {
 	// Two memories, one per member: a record's TS and Received usually
