@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+
+	"github.com/pendulum-dr/pendulum/pkg/states/internal/jsonvalue"
 )
 
 // marshal encodes a JSON value (what a UseNumber decoder produces, plus
@@ -24,7 +26,9 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case string:
 		return appendString(b, x), nil
 	case json.Number:
-		if x == "" || !json.Valid([]byte(x)) || x[0] == '"' {
+		// The strict grammar first: json.Valid runs a whole scanner (and
+		// also takes white space around a number, which is kept as it was).
+		if !jsonvalue.IsNumberLiteral(string(x)) && (x == "" || !json.Valid([]byte(x)) || x[0] == '"') {
 			return appendFallback(b, v)
 		}
 		return append(b, x...), nil

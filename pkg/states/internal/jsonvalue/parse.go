@@ -196,6 +196,18 @@ func (p *parser) array(depth int) (any, bool) {
 	}
 }
 
+// IsNumberLiteral reports whether s is exactly a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, nothing around it. It is what an encoder
+// checks before writing a json.Number as it is, without running a whole JSON scanner.
+func IsNumberLiteral(s string) bool {
+	if s == "" {
+		return false
+	}
+	p := parser{s: s}
+	_, ok := p.number()
+	return ok && p.i == len(s)
+}
+
 // number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and keeps its text, as
 // UseNumber does.
 func (p *parser) number() (any, bool) {

@@ -199,3 +199,38 @@ func BenchmarkParseEncodingJSON(b *testing.B) {
 		}
 	}
 }
+
+func TestIsNumberLiteral(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"0", true}, {"-0", true}, {"12.5e-3", true}, {"1E+2", true}, {"123456789012345678901234567890", true},
+		{"", false}, {" 1", false}, {"1 ", false}, {"01", false}, {"1.", false}, {".5", false}, {"+1", false},
+		{"1e", false}, {"-", false}, {"\"1\"", false}, {"NaN", false}, {"1x", false},
+	} {
+		if got := IsNumberLiteral(tc.s); got != tc.want {
+			t.Errorf("IsNumberLiteral(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
+
+// FuzzIsNumberLiteral checks that every text IsNumberLiteral accepts is a JSON document that
+// encoding/json decodes as a number, so an encoder may write it as it is.
+func FuzzIsNumberLiteral(f *testing.F) {
+	for _, s := range []string{"0", "-1.5e10", "01", " 1", "1.", "1e+", "\"1\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !IsNumberLiteral(s) {
+			return
+		}
+		v, err := decodeStd([]byte(s))
+		if err != nil {
+			t.Fatalf("IsNumberLiteral(%q) but encoding/json: %v", s, err)
+		}
+		if n, ok := v.(json.Number); !ok || string(n) != s {
+			t.Fatalf("IsNumberLiteral(%q) but encoding/json decodes %#v", s, v)
+		}
+	})
+}
