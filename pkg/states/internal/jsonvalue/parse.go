@@ -203,17 +203,25 @@ func IsNumberLiteral(s string) bool {
 	if s == "" {
 		return false
 	}
-	p := parser{s: s}
-	_, ok := p.number()
-	return ok && p.i == len(s)
+	end, ok := scanNumber(s, 0)
+	return ok && end == len(s)
 }
 
 // number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and keeps its text, as
 // UseNumber does.
 func (p *parser) number() (any, bool) {
-	s, start := p.s, p.i
-	i := p.i
-	if s[i] == '-' {
+	end, ok := scanNumber(p.s, p.i)
+	if !ok {
+		return nil, false
+	}
+	n := json.Number(p.s[p.i:end])
+	p.i = end
+	return n, true
+}
+
+// scanNumber returns the end of the JSON number starting at s[i].
+func scanNumber(s string, i int) (int, bool) {
+	if i < len(s) && s[i] == '-' {
 		i++
 	}
 	switch {
@@ -224,7 +232,7 @@ func (p *parser) number() (any, bool) {
 			i++
 		}
 	default:
-		return nil, false
+		return 0, false
 	}
 	if i < len(s) && s[i] == '.' {
 		i++
@@ -233,7 +241,7 @@ func (p *parser) number() (any, bool) {
 			i++
 		}
 		if i == d {
-			return nil, false
+			return 0, false
 		}
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -246,11 +254,10 @@ func (p *parser) number() (any, bool) {
 			i++
 		}
 		if i == d {
-			return nil, false
+			return 0, false
 		}
 	}
-	p.i = i
-	return json.Number(s[start:i]), true
+	return i, true
 }
 
 // str scans a string starting at its opening quote. One without escapes is a slice of the
