@@ -143,6 +143,45 @@ func printableASCII(s []byte) bool {
 	return acc&hi == 0
 }
 
+// special flags, in the high bit of each byte, the bytes of the
+// little-endian word x that end a run of plain string characters: '"', '\\',
+// control characters and non-ASCII. It is plainMask that also flags '"';
+// the lowest flag is exact.
+func special(x uint64) uint64 {
+	q := x ^ (lo * '"')
+	return (plainMask(x) | (q - lo)) & hi
+}
+
+// nextSpecial returns the offset of the first byte at or after i, inside a
+// string, that is not a plain character ('"', '\\', control, non-ASCII), or
+// len(b). *q is the first '"' at or after i when *q >= i (else unknown); it
+// is kept between calls until an escape steps over it, so that each byte is
+// searched for a quote once.
+func nextSpecial(b []byte, i int, q *int) int {
+	if *q < i {
+		// Most strings (member names, short values) end within sixteen
+		// bytes: two words tested in place find their end at once.
+		if i+16 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				return i + bits.TrailingZeros64(m)>>3
+			}
+			if m := special(binary.LittleEndian.Uint64(b[i+8:])); m != 0 {
+				return i + 8 + bits.TrailingZeros64(m)>>3
+			}
+			i += 16
+		}
+		// A longer one: its closing quote is the first '"' not escaped;
+		// find the next '"' (assembly, many bytes a cycle), then check
+		// that the bytes before it are plain.
+		if n := bytes.IndexByte(b[i:], '"'); n < 0 {
+			*q = len(b)
+		} else {
+			*q = i + n
+		}
+	}
+	return i + plainPrefix(b[i:*q])
+}
+
 // scanString scans the string starting at b[i] == '"'. It returns the offset
 // just past the closing quote and whether the string holds escapes.
 func scanString(b []byte, i int) (int, bool, *syntaxError) {
@@ -151,18 +190,7 @@ func scanString(b []byte, i int) (int, bool, *syntaxError) {
 	escaped := false
 	q := -1 // the first '"' at or after i (len(b) if none), once looked for
 	for {
-		// The closing quote is the first '"' not escaped: find the next
-		// '"' (assembly, many bytes a cycle), then check that the bytes
-		// before it are plain, stopping at the first that is not. q is kept
-		// until an escape steps over it, so each byte is searched once.
-		if q < i {
-			if q = bytes.IndexByte(b[i:], '"'); q < 0 {
-				q = len(b)
-			} else {
-				q += i
-			}
-		}
-		i += plainPrefix(b[i:q])
+		i = nextSpecial(b, i, &q)
 		if i >= len(b) {
 			return i, escaped, errAt(start, "unterminated string")
 		}
