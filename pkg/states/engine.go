@@ -196,9 +196,11 @@ type Execution struct {
 	overflow  atomic.Bool // the history reached MaxHistoryEvents
 	stoppedIn []*stateRun // the active states when Stop was called
 
-	// activeMu guards active; when both are held, x.mu comes first.
+	// activeMu guards active and nActive; when both are held, x.mu comes
+	// first.
 	activeMu sync.Mutex
-	active   map[*stateRun]struct{} // states entered and not yet left
+	active   *stateRun // states entered and not yet left, a list through nextActive
+	nActive  int
 }
 
 // ARN returns the execution ARN ($$.Execution.Id).
@@ -253,8 +255,8 @@ func (x *Execution) Stop(errName, cause string) {
 	x.stopped = &failure{name: errName, cause: cause}
 	// Snapshot the running states before cancelling makes them return.
 	x.activeMu.Lock()
-	x.stoppedIn = make([]*stateRun, 0, len(x.active))
-	for sr := range x.active {
+	x.stoppedIn = make([]*stateRun, 0, x.nActive)
+	for sr := x.active; sr != nil; sr = sr.nextActive {
 		x.stoppedIn = append(x.stoppedIn, sr)
 	}
 	x.activeMu.Unlock()
@@ -382,7 +384,7 @@ func (x *Execution) run() {
 		running := x.stoppedIn
 		if x.stopped == nil {
 			x.activeMu.Lock()
-			for sr := range x.active {
+			for sr := x.active; sr != nil; sr = sr.nextActive {
 				running = append(running, sr)
 			}
 			x.activeMu.Unlock()

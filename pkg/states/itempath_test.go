@@ -1,10 +1,14 @@
 package states
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
 )
 
 // TestMapItemPathsMatchContextObject checks that $$.Map.Item.Value and $$.Map.Item.Index,
@@ -34,4 +38,69 @@ func TestMapItemPathsMatchContextObject(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStopAbortsEveryActiveState stops an execution while three Map iterations wait: each
+// running Wait, then the Map, ends with a …StateAborted event, innermost (latest entered)
+// first, whatever the order the iterations entered their states in.
+func TestStopAbortsEveryActiveState(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":3,"ItemsPath":"$.items",
+	  "ItemProcessor":{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":100,"End":true}}},"End":true}}}`)
+	clk := clock.NewVirtual(conformanceStart)
+	e := New(Options{Clock: clk})
+	ctx := context.Background()
+	x, err := e.Start(ctx, m, "", json.RawMessage(`{"items":[1,2,3,4,5]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Virtual time stands still while this goroutine runs, so the Waits stay pending.
+	deadline := time.Now().Add(10 * time.Second)
+	for count(x.History(), "WaitStateEntered") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the iterations did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	x.Stop("Stopped", "by the test")
+	r, err := x.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Status, StatusAborted; got != want {
+		t.Fatalf("status = %s, want %s", got, want)
+	}
+	h := x.History()
+	if got, want := count(h, "WaitStateAborted"), 3; got != want {
+		t.Fatalf("%d WaitStateAborted, want %d", got, want)
+	}
+	var aborted []HistoryEvent
+	for _, ev := range h {
+		if strings.HasSuffix(ev.Type, "StateAborted") {
+			aborted = append(aborted, ev)
+		}
+	}
+	if got, want := len(aborted), 4; got != want {
+		t.Fatalf("%d …StateAborted events, want %d", got, want)
+	}
+	if got, want := aborted[3].Type, "MapStateAborted"; got != want {
+		t.Fatalf("last aborted event %s, want %s (the outermost state last)", got, want)
+	}
+	if got, want := h[len(h)-1].Type, "ExecutionAborted"; got != want {
+		t.Fatalf("last event %s, want %s", got, want)
+	}
+	for i, ev := range h {
+		if got, want := ev.ID, int64(i+1); got != want {
+			t.Fatalf("event %d has id %d", i, got)
+		}
+	}
+}
+
+func count(h []HistoryEvent, typ string) int {
+	n := 0
+	for _, ev := range h {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
 }

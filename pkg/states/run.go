@@ -60,6 +60,9 @@ type stateRun struct {
 	enteredID int64
 	retries   int
 	token     string
+	// prevActive and nextActive link the execution's active states
+	// (guarded by Execution.activeMu).
+	prevActive, nextActive *stateRun
 }
 
 func (t *thread) contextObject(sr *stateRun) any {
@@ -670,16 +673,28 @@ var _ = errors.New
 
 // setActive records whether a (possibly long-running) state is in progress,
 // so a stopped or timed-out execution can report it aborted. It has its own
-// lock, not x.mu, which every history event takes.
+// lock, not x.mu, which every history event takes, and a list through the
+// stateRuns rather than a map, so entering and leaving allocate nothing.
 func (x *Execution) setActive(sr *stateRun, on bool) {
 	x.activeMu.Lock()
 	defer x.activeMu.Unlock()
 	if on {
-		if x.active == nil {
-			x.active = map[*stateRun]struct{}{}
+		sr.prevActive, sr.nextActive = nil, x.active
+		if x.active != nil {
+			x.active.prevActive = sr
 		}
-		x.active[sr] = struct{}{}
+		x.active = sr
+		x.nActive++
 		return
 	}
-	delete(x.active, sr)
+	if sr.prevActive != nil {
+		sr.prevActive.nextActive = sr.nextActive
+	} else {
+		x.active = sr.nextActive
+	}
+	if sr.nextActive != nil {
+		sr.nextActive.prevActive = sr.prevActive
+	}
+	sr.prevActive, sr.nextActive = nil, nil
+	x.nActive--
 }
