@@ -26,7 +26,10 @@ type Virtual struct {
 	running int
 	seq     uint64
 	timers  timerHeap
-	blocked map[*waiter]struct{} // goroutines waiting in Sleep or Await
+	// blocked lists the goroutines waiting in Sleep or Await, through
+	// waiter.next: parking and waking are the hot path of every task, and a
+	// list needs neither hashing nor allocation.
+	blocked *waiter
 }
 
 var _ Clock = (*Virtual)(nil)
@@ -34,7 +37,7 @@ var _ Clock = (*Virtual)(nil)
 // NewVirtual returns a virtual clock set to start. The calling goroutine counts
 // as running until it blocks on the clock.
 func NewVirtual(start time.Time) *Virtual {
-	v := &Virtual{now: start, running: 1, blocked: make(map[*waiter]struct{})}
+	v := &Virtual{now: start, running: 1}
 	v.nowp.Store(&start)
 	return v
 }
@@ -54,6 +57,8 @@ type waiter struct {
 	timedOut bool
 	canceled bool
 	timer    *timer
+	// prev and next link the waiters in Virtual.blocked.
+	prev, next *waiter
 }
 
 // Now returns the virtual time.
@@ -85,7 +90,11 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 
 // parkLocked gives up the caller's running token while it waits in w.
 func (v *Virtual) parkLocked(w *waiter) {
-	v.blocked[w] = struct{}{}
+	w.prev, w.next = nil, v.blocked
+	if v.blocked != nil {
+		v.blocked.prev = w
+	}
+	v.blocked = w
 	v.running--
 	v.advanceLocked()
 }
@@ -96,7 +105,15 @@ func (v *Virtual) wakeLocked(w *waiter) {
 		return
 	}
 	w.done = true
-	delete(v.blocked, w)
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		v.blocked = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next = nil, nil
 	if w.timer != nil {
 		v.removeTimerLocked(w.timer)
 	}
@@ -264,7 +281,8 @@ func (v *Virtual) removeTimerLocked(t *timer) {
 // instant fire in the order they were set.
 func (v *Virtual) advanceLocked() {
 	for v.running == 0 {
-		for w := range v.blocked {
+		for w, next := v.blocked, (*waiter)(nil); w != nil; w = next {
+			next = w.next
 			if w.ctx.Err() != nil {
 				w.canceled = true
 				v.wakeLocked(w)
