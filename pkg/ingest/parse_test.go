@@ -260,3 +260,35 @@ func TestUnpairedSurrogateIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestDataAfterBufferGrowth: records far smaller than their envelopes make
+// the encoding buffer grow (and move) while a body is parsed; every record's
+// Kinesis data must still be its own encoding, on a fresh and a reused
+// Parser alike.
+func TestDataAfterBufferGrowth(t *testing.T) {
+	var sb strings.Builder
+	for i := range MaxRecords {
+		fmt.Fprintf(&sb, "{\"v\":%d}\n", i)
+	}
+	var ps Parser
+	for _, name := range []string{"Fresh", "Reused"} {
+		t.Run(name, func(t *testing.T) {
+			p, problems := ps.Parse([]byte(sb.String()), testMeta)
+			if problems != nil {
+				t.Fatalf("problems %+v", problems)
+			}
+			if got, want := len(p.Data), MaxRecords; got != want {
+				t.Fatalf("%d records, want %d", got, want)
+			}
+			for i := range p.Records {
+				want, err := record.AppendJSON(nil, &p.Records[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := p.Data[i]; string(got) != string(want)+"\n" {
+					t.Fatalf("record %d data %s, want %s", i, got, want)
+				}
+			}
+		})
+	}
+}
