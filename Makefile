@@ -46,8 +46,9 @@ build:
 	done; exit $$over
 
 ## cli: the command-line tools to bin/: pendulum, and pendulum-drill, which `pendulum drill` runs
+## (static: no dynamic loader at start-up)
 cli:
-	$(GO) build -o bin/ ./cmd/pendulum ./cmd/pendulum-drill
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/pendulum ./cmd/pendulum-drill
 
 ## drill: rehearse a regional outage, failover and failback on simulated regions (DRILL_ARGS=--json …)
 drill: cli

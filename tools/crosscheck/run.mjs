@@ -1,7 +1,7 @@
 // Runs one definition on aws-local-stepfunctions the way `pendulum states run`
 // runs it, for the whole-process speed comparison (bench/bench.sh):
 //
-//   node run.mjs FILE [--input JSON|@FILE] [--stub STATE=JSON]…
+//   node run.mjs FILE [--input JSON|@FILE] [--stub STATE=JSON|@FILE]…
 //
 // Prints the execution output on stdout and exits 0; a failed execution
 // prints {"error":…,"cause":…} on stderr and exits 1.

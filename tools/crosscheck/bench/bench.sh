@@ -15,7 +15,8 @@ out=$(cd "$out" && pwd) # the build below runs from the repository root
 node=node_modules/node/bin/node
 command -v hyperfine > /dev/null || { echo "bench.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 [ -x "$node" ] || { echo "bench.sh: run npm ci in tools/crosscheck first" >&2; exit 2; }
-(cd ../.. && go build -o "$out"/pendulum ./cmd/pendulum)
+# Built as `make cli` builds it: static, so no dynamic loader runs at start-up.
+(cd ../.. && CGO_ENABLED=0 go build -trimpath -o "$out"/pendulum ./cmd/pendulum)
 "$node" -e 'console.log(JSON.stringify({items: Array.from({length: 6000}, (_, i) => i)}))' > "$out"/items-6000.json
 "$node" -e 'console.log(JSON.stringify({items: Array.from({length: 3000}, (_, i) => ({id: i}))}))' > "$out"/objects-3000.json
 echo '{"ok":true}' > "$out"/stub.json
