@@ -657,30 +657,14 @@ func parseUTC(s []byte) (time.Time, bool) {
 			nsec *= 10
 		}
 	}
-	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour > 23 || minute > 59 || sec > 59 {
+	if !ok || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	// Days from 1970-01-01 (H. Hinnant's days-from-civil algorithm); the
-	// year counts from March so that a leap day ends it.
-	y := year
-	if month <= 2 {
-		y--
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // time.Date carried a day past the month's end
+		return time.Time{}, false
 	}
-	era := y / 400
-	if y < 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := month - 3
-	if month <= 2 {
-		mp = month + 9
-	}
-	doy := (153*mp+2)/5 + day - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	days := int64(era)*146097 + int64(doe) - 719468
-	unix := days*86400 + int64(hour*3600+minute*60+sec)
-	return time.Unix(unix, int64(nsec)).UTC(), true
+	return t, true
 }
 
 // canonicalUTC reports whether s, a ts parseUTC accepts, is already the
@@ -691,17 +675,6 @@ func parseUTC(s []byte) (time.Time, bool) {
 // fraction is absent or ends in a non-zero digit.
 func canonicalUTC(s []byte) bool {
 	return len(s) == len("2006-01-02T15:04:05Z") || s[len(s)-2] != '0'
-}
-
-// daysIn returns the number of days in a month of a proleptic Gregorian year.
-func daysIn(month, year int) int {
-	if month == 2 {
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	}
-	return 30 + (month+month/8)%2
 }
 
 // scanRecord scans the object at raw[0] == '{', noting the members ingest

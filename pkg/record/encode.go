@@ -109,14 +109,8 @@ func appendRFC3339Nano(dst []byte, t time.Time) []byte {
 	if t.Location() != time.UTC {
 		return t.AppendFormat(dst, time.RFC3339Nano)
 	}
-	sec := t.Unix()
-	days := sec / 86400
-	if sec%86400 < 0 {
-		days--
-	}
-	sod := int(sec - days*86400)
-	y, m, d := civil(days)
-	hh, mm, ss := sod/3600, sod/60%60, sod%60
+	y, m, d := t.Date()
+	hh, mm, ss := t.Clock()
 	dst = append(dst,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-',
@@ -138,30 +132,6 @@ func appendRFC3339Nano(dst []byte, t time.Time) []byte {
 		dst = append(dst, frac[:n]...)
 	}
 	return append(dst, 'Z')
-}
-
-// civil returns the proleptic Gregorian date of a day counted from
-// 1970-01-01 (H. Hinnant's days-to-civil algorithm).
-func civil(days int64) (year, month, day int) {
-	z := days + 719468
-	era := z / 146097
-	if z < 0 && z%146097 != 0 {
-		era--
-	}
-	doe := z - era*146097                                  // [0, 146096]
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
-	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365], from March 1
-	mp := (5*doy + 2) / 153                                // [0, 11], March first
-	day = int(doy - (153*mp+2)/5 + 1)
-	month = int(mp + 3)
-	if mp >= 10 {
-		month = int(mp - 9)
-	}
-	year = int(yoe + era*400)
-	if month <= 2 {
-		year++
-	}
-	return year, month, day
 }
 
 // Decode parses one encoded record (one NDJSON line; a trailing newline is
