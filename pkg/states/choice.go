@@ -3,6 +3,7 @@ package states
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,7 +164,7 @@ func knownRuleFields() []string {
 
 func sortedCopy(xs []string) []string {
 	out := append([]string(nil), xs...)
-	sortStrings(out)
+	slices.Sort(out)
 	return out
 }
 

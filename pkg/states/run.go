@@ -2,10 +2,8 @@ package states
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -666,10 +664,6 @@ func pathSrc(vp *valuePath) string {
 	}
 	return vp.src
 }
-
-func sortStrings(xs []string) { sort.Strings(xs) }
-
-var _ = errors.New
 
 // setActive records whether a (possibly long-running) state is in progress,
 // so a stopped or timed-out execution can report it aborted. It has its own
