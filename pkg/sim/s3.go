@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -235,7 +237,8 @@ func s3ValidBucketName(name string) error {
 	return nil
 }
 
-// HeadBucket reports whether the bucket exists in this region.
+// HeadBucket reports whether the bucket exists in this region. A bucket of
+// another region is MovedPermanently, as the SDK reports S3's bodiless 301.
 func (c *S3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
 	const op = "HeadBucket"
 	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
@@ -243,9 +246,10 @@ func (c *S3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...f
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.buckets[aws.ToString(in.Bucket)] == nil {
-		// HEAD responses have no body, so the SDK reports a bare NotFound.
-		return nil, opErr(s3ServiceID, op, &s3types.NotFound{Message: aws.String("Not Found")})
+	if _, err := c.bucketLocked(aws.ToString(in.Bucket)); err != nil {
+		// HEAD responses have no body: a missing bucket is a bare NotFound,
+		// another region's a 301.
+		return nil, opErr(s3ServiceID, op, s3HeadErr(err))
 	}
 	return &s3.HeadBucketOutput{BucketRegion: aws.String(c.r.Name)}, nil
 }
@@ -826,8 +830,9 @@ func s3CopyMeta(m map[string]string) map[string]string {
 	return out
 }
 
-// HeadObject returns an object's metadata. A missing key is NotFound (HEAD
-// responses carry no error code).
+// HeadObject returns an object's metadata. Its errors are what the SDK
+// makes of a bodiless HEAD response (see s3HeadErr): a missing bucket, key
+// or version is NotFound, never NoSuchKey or NoSuchBucket.
 func (c *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	const op = "HeadObject"
 	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
@@ -837,10 +842,7 @@ func (c *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...f
 	defer c.mu.Unlock()
 	v, err := c.lookupLocked(aws.ToString(in.Bucket), aws.ToString(in.Key), aws.ToString(in.VersionId))
 	if err != nil {
-		if _, ok := err.(*s3types.NoSuchKey); ok {
-			err = &s3types.NotFound{Message: aws.String("Not Found")}
-		}
-		return nil, opErr(s3ServiceID, op, err)
+		return nil, opErr(s3ServiceID, op, s3HeadErr(err))
 	}
 	out := &s3.HeadObjectOutput{
 		ContentLength: aws.Int64(int64(len(v.body))), ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified),
@@ -850,6 +852,28 @@ func (c *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...f
 		out.VersionId = aws.String(v.versionID)
 	}
 	return out, nil
+}
+
+// s3HeadErr turns the error a GET would get into the one the SDK reports
+// for a HEAD request. S3 answers HEAD with a status and no body, so the
+// SDK's deserializer has no error code to read and derives one from the
+// status text: 404 is the modelled *types.NotFound, 301 (another region's
+// bucket) "MovedPermanently", 405 (a delete marker's version)
+// "MethodNotAllowed".
+func s3HeadErr(err error) error {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch ae.ErrorCode() {
+	case "NoSuchKey", "NoSuchBucket", "NoSuchVersion":
+		return &s3types.NotFound{Message: aws.String(http.StatusText(http.StatusNotFound))}
+	case "PermanentRedirect":
+		return &smithy.GenericAPIError{Code: "MovedPermanently", Message: http.StatusText(http.StatusMovedPermanently)}
+	case "MethodNotAllowed":
+		return &smithy.GenericAPIError{Code: "MethodNotAllowed", Message: http.StatusText(http.StatusMethodNotAllowed)}
+	}
+	return err
 }
 
 // deleteLocked deletes key (or one version of it) and returns the result
