@@ -54,6 +54,7 @@ type ddbTable struct {
 	keySchema          []ddbtypes.KeySchemaElement
 	attrDefs           []ddbtypes.AttributeDefinition
 	billing            ddbtypes.BillingMode
+	rcu, wcu           int64 // provisioned capacity, as given; described as 0 on demand
 	stream             *ddbtypes.StreamSpecification
 	deletionProtection bool
 	tags               []ddbtypes.Tag
@@ -138,6 +139,7 @@ func (c *DynamoDB) describe(t *ddbTable) *ddbtypes.TableDescription {
 		ItemCount: aws.Int64(int64(len(t.items))), TableSizeBytes: aws.Int64(t.bytes),
 		DeletionProtectionEnabled: aws.Bool(t.deletionProtection),
 		BillingModeSummary:        &ddbtypes.BillingModeSummary{BillingMode: t.billing},
+		ProvisionedThroughput:     ddbThroughput(t.billing, t.rcu, t.wcu),
 		StreamSpecification:       t.stream,
 	}
 	if t.stream != nil && aws.ToBool(t.stream.StreamEnabled) {
@@ -152,6 +154,17 @@ func (c *DynamoDB) describe(t *ddbTable) *ddbtypes.TableDescription {
 		d.RestoreSummary = &rs
 	}
 	return d
+}
+
+// ddbThroughput describes provisioned capacity. DynamoDB describes an
+// on-demand table, and its global indexes, with ReadCapacityUnits and
+// WriteCapacityUnits 0, never without the field; capacity is never
+// decreased here, so NumberOfDecreasesToday is 0.
+func ddbThroughput(billing ddbtypes.BillingMode, rcu, wcu int64) *ddbtypes.ProvisionedThroughputDescription {
+	if billing == ddbtypes.BillingModePayPerRequest {
+		rcu, wcu = 0, 0
+	}
+	return &ddbtypes.ProvisionedThroughputDescription{ReadCapacityUnits: aws.Int64(rcu), WriteCapacityUnits: aws.Int64(wcu), NumberOfDecreasesToday: aws.Int64(0)}
 }
 
 // ddbTableName accepts a table name or a table ARN of this region.
@@ -201,6 +214,9 @@ func (c *DynamoDB) CreateTable(ctx context.Context, in *dynamodb.CreateTableInpu
 	t.billing = in.BillingMode
 	if t.billing == "" {
 		t.billing = ddbtypes.BillingModeProvisioned
+	}
+	if pt := in.ProvisionedThroughput; pt != nil {
+		t.rcu, t.wcu = aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits)
 	}
 	t.stream = in.StreamSpecification
 	t.deletionProtection = aws.ToBool(in.DeletionProtectionEnabled)
@@ -351,6 +367,9 @@ func (c *DynamoDB) UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInpu
 	}
 	if in.BillingMode != "" {
 		t.billing = in.BillingMode
+	}
+	if pt := in.ProvisionedThroughput; pt != nil {
+		t.rcu, t.wcu = aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits)
 	}
 	if in.StreamSpecification != nil {
 		t.stream = in.StreamSpecification
@@ -1677,6 +1696,7 @@ type ddbSnapshot struct {
 	keySchema []ddbtypes.KeySchemaElement
 	attrDefs  []ddbtypes.AttributeDefinition
 	billing   ddbtypes.BillingMode
+	rcu, wcu  int64
 	indexes   []*ddbIndex
 	items     []ddbItem // immutable, shared
 	bytes     int64
@@ -1695,7 +1715,7 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 			state[ch.key] = ch.item
 		}
 	}
-	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, indexes: t.indexes}
+	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, rcu: t.rcu, wcu: t.wcu, indexes: t.indexes}
 	for _, k := range ddbKeys(state) {
 		s.items = append(s.items, state[k])
 		s.bytes += int64(ddbItemSize(state[k]))
@@ -1728,7 +1748,7 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	if err != nil {
 		return nil, err
 	}
-	t.billing = snap.billing
+	t.billing, t.rcu, t.wcu = snap.billing, snap.rcu, snap.wcu
 	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
 	c.initTableLocked(t, d)
@@ -1832,6 +1852,9 @@ func (c *DynamoDB) RestoreTableToPointInTime(ctx context.Context, in *dynamodb.R
 	}
 	if in.BillingModeOverride != "" {
 		t.billing = in.BillingModeOverride
+	}
+	if pt := in.ProvisionedThroughputOverride; pt != nil {
+		t.rcu, t.wcu = aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits)
 	}
 	return &dynamodb.RestoreTableToPointInTimeOutput{TableDescription: c.describe(t)}, nil
 }

@@ -20,6 +20,7 @@ type ddbIndex struct {
 	global     bool
 	keySchema  []ddbtypes.KeySchemaElement
 	projection ddbtypes.Projection
+	rcu, wcu   int64 // a global index's provisioned capacity
 }
 
 // addIndexes validates and adds the secondary indexes of a CreateTable.
@@ -64,6 +65,10 @@ func (t *ddbTable) addIndexes(gsis []ddbtypes.GlobalSecondaryIndex, lsis []ddbty
 		if err := add(aws.ToString(g.IndexName), g.KeySchema, g.Projection, true); err != nil {
 			return err
 		}
+		if pt := g.ProvisionedThroughput; pt != nil {
+			ix := t.indexes[len(t.indexes)-1]
+			ix.rcu, ix.wcu = aws.ToInt64(pt.ReadCapacityUnits), aws.ToInt64(pt.WriteCapacityUnits)
+		}
 	}
 	for _, l := range lsis {
 		if err := add(aws.ToString(l.IndexName), l.KeySchema, l.Projection, false); err != nil {
@@ -97,7 +102,8 @@ func (c *DynamoDB) describeIndexes(t *ddbTable, d *ddbtypes.TableDescription) {
 		proj := ix.projection
 		if ix.global {
 			d.GlobalSecondaryIndexes = append(d.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndexDescription{IndexName: aws.String(ix.name),
-				IndexArn: arn, KeySchema: ix.keySchema, Projection: &proj, IndexStatus: ddbtypes.IndexStatusActive, ItemCount: aws.Int64(n)})
+				IndexArn: arn, KeySchema: ix.keySchema, Projection: &proj, IndexStatus: ddbtypes.IndexStatusActive, ItemCount: aws.Int64(n),
+				ProvisionedThroughput: ddbThroughput(t.billing, ix.rcu, ix.wcu)})
 		} else {
 			d.LocalSecondaryIndexes = append(d.LocalSecondaryIndexes, ddbtypes.LocalSecondaryIndexDescription{IndexName: aws.String(ix.name),
 				IndexArn: arn, KeySchema: ix.keySchema, Projection: &proj, ItemCount: aws.Int64(n)})
