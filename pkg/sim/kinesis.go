@@ -317,20 +317,64 @@ func kinesisShardIndex(id string) int {
 }
 
 // shardFor picks the shard whose hash key range holds the MD5 of the
-// partition key (or the explicit hash key).
-func (s *kinesisStream) shardFor(key string, explicit *string) (int, error) {
+// partition key (or the explicit hash key). An explicit hash key must have
+// passed kinesisCheckHashKey.
+func (s *kinesisStream) shardFor(key string, explicit *string) int {
 	n := uint64(len(s.shards))
 	if explicit != nil {
-		h, ok := new(big.Int).SetString(*explicit, 10)
-		if !ok || h.Sign() < 0 || h.BitLen() > 128 {
-			return 0, kinesisInvalid("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
-		}
-		return int(new(big.Int).Rsh(h.Mul(h, new(big.Int).SetUint64(n)), 128).Int64()), nil
+		h, _ := new(big.Int).SetString(*explicit, 10)
+		return int(new(big.Int).Rsh(h.Mul(h, new(big.Int).SetUint64(n)), 128).Int64())
 	}
 	sum := md5.Sum([]byte(key))
 	// floor(h*n/2^128) from the top 64 bits: exact for the on-demand 4 shards.
 	hi, _ := bits.Mul64(binary.BigEndian.Uint64(sum[:8]), n)
-	return int(hi), nil
+	return int(hi)
+}
+
+// kinesisDecimal reports whether s matches the API reference's pattern
+// 0|([1-9]\d{0,max}), the form of hash keys and sequence numbers.
+func kinesisDecimal(s string, max int) bool {
+	if s == "0" {
+		return true
+	}
+	if len(s) == 0 || len(s) > max+1 || s[0] < '1' || s[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// kinesisPatternErr is the ValidationException the service's request
+// validation answers for a member that fails its documented pattern.
+func kinesisPatternErr(member, value, pattern string) error {
+	return &kinesistypes.ValidationException{Message: aws.String(fmt.Sprintf(
+		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", value, member, pattern))}
+}
+
+const (
+	kinesisHashKeyPattern = `0|([1-9]\d{0,38})`
+	kinesisSeqPattern     = `0|([1-9]\d{0,128})`
+)
+
+// kinesisCheckHashKey validates an ExplicitHashKey (member names it in the
+// request): a value off the pattern is a ValidationException, one that fits
+// the pattern's 39 digits but not 128 bits an InvalidArgumentException, as
+// the service checks the range only after validating the request.
+func kinesisCheckHashKey(member string, explicit *string) (validation, invalid error) {
+	if explicit == nil {
+		return nil, nil
+	}
+	if !kinesisDecimal(*explicit, 38) {
+		return kinesisPatternErr(member, *explicit, kinesisHashKeyPattern), nil
+	}
+	if h, _ := new(big.Int).SetString(*explicit, 10); h.BitLen() > 128 {
+		return nil, kinesisInvalid("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
+	}
+	return nil, nil
 }
 
 func kinesisCheckEntry(data []byte, key string) error {
@@ -371,6 +415,13 @@ func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, opt
 	if err := kinesisCheckEntry(in.Data, key); err != nil {
 		return nil, opErr(kinesis.ServiceID, op, err)
 	}
+	badKey, keyRange := kinesisCheckHashKey("explicitHashKey", in.ExplicitHashKey)
+	if badKey != nil {
+		return nil, opErr(kinesis.ServiceID, op, badKey)
+	}
+	if o := in.SequenceNumberForOrdering; o != nil && !kinesisDecimal(*o, 128) {
+		return nil, opErr(kinesis.ServiceID, op, kinesisPatternErr("sequenceNumberForOrdering", *o, kinesisSeqPattern))
+	}
 	name := kinesisStreamName(in.StreamName, in.StreamARN)
 	written := false
 	defer func() {
@@ -384,10 +435,10 @@ func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, opt
 	if err != nil {
 		return nil, opErr(kinesis.ServiceID, op, err)
 	}
-	shard, err := s.shardFor(key, in.ExplicitHashKey)
-	if err != nil {
-		return nil, opErr(kinesis.ServiceID, op, err)
+	if keyRange != nil {
+		return nil, opErr(kinesis.ServiceID, op, keyRange)
 	}
+	shard := s.shardFor(key, in.ExplicitHashKey)
 	if k.throttledLocked(s.name) {
 		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ProvisionedThroughputExceededException{Message: aws.String("Rate exceeded for shard " + s.shards[shard].id)})
 	}
@@ -410,9 +461,17 @@ func (k *Kinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, o
 			"1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and %d", kinesisMaxPutRecords))})
 	}
 	total := 0
-	for _, e := range in.Records {
+	var keyRange error // the first out-of-range hash key, reported once the stream is found
+	for i, e := range in.Records {
 		if err := kinesisCheckEntry(e.Data, aws.ToString(e.PartitionKey)); err != nil {
 			return nil, opErr(kinesis.ServiceID, op, err)
+		}
+		badKey, badRange := kinesisCheckHashKey(fmt.Sprintf("records.%d.member.explicitHashKey", i+1), e.ExplicitHashKey)
+		if badKey != nil {
+			return nil, opErr(kinesis.ServiceID, op, badKey)
+		}
+		if keyRange == nil {
+			keyRange = badRange
 		}
 		total += len(e.Data) + len(aws.ToString(e.PartitionKey))
 	}
@@ -432,15 +491,16 @@ func (k *Kinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, o
 	if err != nil {
 		return nil, opErr(kinesis.ServiceID, op, err)
 	}
+	if keyRange != nil {
+		// Before any record is written: the call fails whole.
+		return nil, opErr(kinesis.ServiceID, op, keyRange)
+	}
 	now := k.r.world.Clock.Now()
 	out := &kinesis.PutRecordsOutput{Records: make([]kinesistypes.PutRecordsResultEntry, len(in.Records)), EncryptionType: kinesistypes.EncryptionTypeKms}
 	failed := int32(0)
 	for i, e := range in.Records {
 		key := aws.ToString(e.PartitionKey)
-		shard, err := s.shardFor(key, e.ExplicitHashKey)
-		if err != nil {
-			return nil, opErr(kinesis.ServiceID, op, err)
-		}
+		shard := s.shardFor(key, e.ExplicitHashKey)
 		if k.throttledLocked(s.name) {
 			failed++
 			out.Records[i] = kinesistypes.PutRecordsResultEntry{
@@ -498,6 +558,9 @@ func (k *Kinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIter
 	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
 		return nil, err
 	}
+	if seq := in.StartingSequenceNumber; seq != nil && !kinesisDecimal(*seq, 128) {
+		return nil, opErr(kinesis.ServiceID, op, kinesisPatternErr("startingSequenceNumber", *seq, kinesisSeqPattern))
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	s, err := k.stream(kinesisStreamName(in.StreamName, in.StreamARN), true)
@@ -516,6 +579,9 @@ func (k *Kinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIter
 	sh := s.shards[idx]
 	now := k.r.world.Clock.Now()
 	it := kinesisIterator{stream: s.name, epoch: s.epoch, shard: idx, issued: now}
+	if t := in.ShardIteratorType; in.StartingSequenceNumber != nil && (t == kinesistypes.ShardIteratorTypeTrimHorizon || t == kinesistypes.ShardIteratorTypeLatest) {
+		return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", t))
+	}
 	switch in.ShardIteratorType {
 	case kinesistypes.ShardIteratorTypeTrimHorizon:
 		it.next = sh.next
@@ -536,7 +602,12 @@ func (k *Kinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIter
 		}
 	case kinesistypes.ShardIteratorTypeAtTimestamp:
 		if in.Timestamp == nil {
-			return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Timestamp is required for AT_TIMESTAMP"))
+			return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter."))
+		}
+		if in.Timestamp.After(now) {
+			// Kinesis refuses a position it cannot have reached yet.
+			return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
+				in.Timestamp.UnixMilli(), now.UnixMilli()))
 		}
 		it.next = sh.next
 		for _, r := range sh.records {
