@@ -10,7 +10,7 @@
 // Every step is a type with its dependencies as small interfaces of
 // aws-sdk-go-v2 method signatures, so the SDK clients and pkg/sim both
 // satisfy them, and a Handle method taking and returning the JSON documents
-// the state machines pass (see DR-BRIEF). Steps are idempotent: the state
+// the state machines pass (see testdata/steps and docs/dr.md). Steps are idempotent: the state
 // machines retry them and re-run whole workflows. Errors come back classified
 // by pkg/fault; Edge turns them into the named types the ASL Retry and Catch
 // match. Time comes from a clock.Clock so the local drill runs the very same

@@ -10,7 +10,7 @@ import (
 )
 
 // TestStepDocumentsGolden decodes each step's documented input and output
-// (testdata/steps, the shapes of DR-BRIEF) strictly into the Go types and
+// (testdata/steps, the documented step shapes) strictly into the Go types and
 // encodes them back: a renamed or missing JSON field fails here.
 func TestStepDocumentsGolden(t *testing.T) {
 	tests := []struct {

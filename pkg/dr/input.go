@@ -16,7 +16,7 @@ const (
 	WorkflowDrill    = "drill"
 )
 
-// Input limits and defaults (DR-BRIEF, dr-control).
+// Input limits and defaults (docs/dr.md "Inputs", dr-control).
 const (
 	MaxReasonRunes                = 1024
 	MinApprovalTimeoutSeconds     = 60

@@ -47,8 +47,8 @@ type Target struct {
 }
 
 // DefaultTimeout is a probe's timeout when PROBE_TIMEOUT_MS is not set. GA
-// health checks themselves allow 5 s per check (shared/AWS-FACTS.md: checks
-// every 10 or 30 s), and the Lambda has a minute before the next run.
+// health checks themselves allow 5 s per check (docs/aws-facts.md
+// "Global Accelerator": checks every 10 or 30 s), and the Lambda has a minute before the next run.
 const DefaultTimeout = 5 * time.Second
 
 // Config is the health function's configuration.

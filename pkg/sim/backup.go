@@ -25,7 +25,7 @@ const backupServiceID = "Backup"
 // a vault in another region, and restore jobs that create a new table from
 // one. A recovery point copied to another region stays usable while the
 // source region is down: that is the fallback when a cross-region PITR
-// restore cannot reach the source (AWS-FACTS.md).
+// restore cannot reach the source (docs/aws-facts.md "AWS Backup cross-Region copy").
 //
 // Job states are derived from the clock (each job completes at a modelled
 // instant), so nothing runs in the background.
@@ -90,7 +90,7 @@ func (r *Region) Backup() *Backup {
 
 // SetDurations sets how long backup, copy and restore jobs take (defaults 1,
 // 10 and 20 minutes; a DynamoDB restore takes at least about 20 minutes,
-// AWS-FACTS.md). Zero leaves a duration unchanged.
+// docs/aws-facts.md "DynamoDB PITR"). Zero leaves a duration unchanged.
 func (c *Backup) SetDurations(backupJob, copyJob, restoreJob time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

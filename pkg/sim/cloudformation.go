@@ -46,7 +46,8 @@ type CFResourceStep struct {
 	DependsOn []string
 }
 
-// DefaultActivationPlan is the workload's costly part, from AWS-FACTS: an
+// DefaultActivationPlan is the workload's costly part, from docs/aws-facts.md
+// ("Elastic Load Balancing", "Kinesis Data Streams"): an
 // ALB takes 2–4 min to provision (3 min here); an on-demand Kinesis stream
 // under a minute (45 s); the resources that read the stream follow it, and
 // the ALB listener needs both the ALB and the ingest target group, which

@@ -89,7 +89,7 @@ func TestCloudFormationActivation(t *testing.T) {
 	cfTestValidation(t, cfTestSetActive(c, "false"), "is in UPDATE_IN_PROGRESS state and can not be updated")
 	plan := CFPlanDuration(c.ActivationPlan)
 	if plan < 2*time.Minute || plan > 5*time.Minute {
-		t.Fatalf("activation plan takes %v; AWS-FACTS: ALB 2–4 min + Kinesis under a minute", plan)
+		t.Fatalf("activation plan takes %v; docs/aws-facts.md: ALB 2–4 min + Kinesis under a minute", plan)
 	}
 	_ = clk.Sleep(ctx, plan+5*time.Second)
 	if got := cfTestDescribe(t, c).StackStatus; got != cftypes.StackStatusUpdateInProgress {

@@ -21,7 +21,7 @@ import (
 const ddbServiceID = "DynamoDB"
 
 // ddbMaxConcurrentRestores is DynamoDB's limit on restores in flight per
-// account and region (AWS-FACTS.md "DynamoDB PITR").
+// account and region (docs/aws-facts.md "DynamoDB PITR").
 const ddbMaxConcurrentRestores = 50
 
 // ddbPageBytes is the 1 MB a Query or Scan page reads at most.
@@ -113,7 +113,7 @@ func (c *DynamoDB) SetCreateDelay(d time.Duration) {
 
 // SetRestoreDuration sets how long a restored table stays CREATING. The
 // default, 20 minutes, is the field-reported floor for a PITR restore
-// regardless of size (AWS-FACTS.md).
+// regardless of size (docs/aws-facts.md "DynamoDB PITR").
 func (c *DynamoDB) SetRestoreDuration(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -1645,7 +1645,7 @@ func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.Upd
 
 // pitrWindowLocked returns the restorable window: earliest is when PITR was
 // turned on (at most RecoveryPeriodInDays back), latest about five minutes
-// before now (AWS-FACTS.md), never before earliest.
+// before now (docs/aws-facts.md "DynamoDB PITR"), never before earliest.
 func (c *DynamoDB) pitrWindowLocked(t *ddbTable) (earliest, latest time.Time) {
 	now := c.now()
 	earliest = t.pitrSince
@@ -1736,7 +1736,8 @@ func (c *DynamoDB) ddbSnapshotOf(arnOrName string) (*ddbSnapshot, error) {
 }
 
 // restoreLocked creates target from snap; it is CREATING for d. The new
-// table has no PITR, tags, TTL, stream or deletion protection (AWS-FACTS.md).
+// table has no PITR, tags, TTL, stream or deletion protection
+// (docs/aws-facts.md "DynamoDB PITR").
 func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbtypes.RestoreSummary, d time.Duration) (*ddbTable, error) {
 	if c.tables[target] != nil {
 		return nil, &ddbtypes.TableAlreadyExistsException{Message: aws.String("Table already exists: " + target)}

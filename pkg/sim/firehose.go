@@ -30,7 +30,7 @@ var _ firehoseObjectWriter = (*S3)(nil)
 // Firehose is one region's simulated Amazon Data Firehose: delivery streams
 // with a Kinesis stream or Direct PUT source and an extended S3 destination.
 // Records are buffered until the buffering hints' size or interval is
-// reached (AWS-FACTS: interval 0–900 s), then written as one object whose
+// reached (docs/aws-facts.md "Amazon Data Firehose": interval 0–900 s), then written as one object whose
 // key prefix expands !{timestamp:…} on the approximate arrival time of the
 // oldest record in it, as Firehose does, optionally GZIP-compressed. A
 // failed delivery is retried every 5 s for up to 24 h, as Firehose retries

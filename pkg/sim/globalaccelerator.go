@@ -20,7 +20,7 @@ import (
 )
 
 // GAControlRegion is the only region with a Global Accelerator control-plane
-// endpoint (AWS-FACTS "Global Accelerator"). A client configured for any
+// endpoint (docs/aws-facts.md "Global Accelerator"). A client configured for any
 // other region fails to resolve globalaccelerator.<region>.amazonaws.com.
 const GAControlRegion = "us-west-2"
 
@@ -71,7 +71,7 @@ type gaGroup struct {
 // gaHealth is one endpoint's health as the group's checks see it. Checks
 // change the observed state once the raw state has held for interval ×
 // threshold, so a region going down is seen ~90 s later with the defaults
-// (AWS-FACTS: new connections move within ~30–60 s of an endpoint turning
+// (docs/aws-facts.md "Global Accelerator": new connections move within ~30–60 s of an endpoint turning
 // unhealthy behind the checks).
 type gaHealth struct {
 	observed gatypes.HealthState
@@ -636,7 +636,7 @@ func (g *GlobalAccelerator) Route(acceleratorARN string) (endpointARN, region st
 // none (or no group took the connection by dial), it goes to the nearest
 // of the three closest groups with a healthy weighted endpoint, whatever
 // its dial: GA ignores the traffic dial when it fails over on health
-// (AWS-FACTS), which is why a region is fenced with weight 0, never with
+// (docs/aws-facts.md "Global Accelerator"), which is why a region is fenced with weight 0, never with
 // the dial.
 //
 // When none of the three closest groups has a healthy endpoint with weight

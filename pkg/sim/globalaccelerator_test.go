@@ -71,7 +71,7 @@ func gaTestSetup(t testing.TB) *gaTestRig {
 	if got, want := r, (GARoute{EndpointID: rig.albP, Region: rig.primary, Health: gatypes.HealthStateInitial, FailOpen: true}); got != want {
 		t.Fatalf("route before health checks pass = %+v, want %+v", got, want)
 	}
-	_ = clk.Sleep(ctx, 90*time.Second) // 30 s × 3 (AWS-FACTS defaults)
+	_ = clk.Sleep(ctx, 90*time.Second) // 30 s × 3 (docs/aws-facts.md "Global Accelerator" defaults)
 	return rig
 }
 

@@ -15,8 +15,8 @@ import (
 )
 
 // Glue is one region's simulated Glue Data Catalog. Catalogs are per region
-// and not replicated, as in AWS (AWS-FACTS: "No built-in cross-region
-// replication"): the partitions λ and the reconcile step keep both in step.
+// and not replicated, as in AWS (docs/aws-facts.md "Glue Data Catalog": no
+// built-in cross-Region replication): the partitions λ and the reconcile step keep both in step.
 type Glue struct {
 	r *Region
 

@@ -28,8 +28,9 @@ import (
 type Kinesis struct {
 	r *Region
 
-	// CreateDelay is how long a new stream stays CREATING. AWS-FACTS:
-	// on-demand stream creation "is typically under a minute".
+	// CreateDelay is how long a new stream stays CREATING: an on-demand
+	// stream is usually ACTIVE in under a minute (docs/aws-facts.md
+	// "Kinesis Data Streams", a field figure).
 	CreateDelay time.Duration
 	// DeleteDelay is how long a deleted stream stays DELETING.
 	DeleteDelay time.Duration

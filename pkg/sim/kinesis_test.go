@@ -78,7 +78,7 @@ func TestKinesisStreamLifecycle(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Fatalf("put to a CREATING stream: err = %v, want ResourceNotFoundException", err)
 	}
-	_ = clk.Sleep(ctx, 59*time.Second) // AWS-FACTS: on-demand creation under a minute
+	_ = clk.Sleep(ctx, 59*time.Second) // docs/aws-facts.md: on-demand creation under a minute
 	if got, want := status(), kinesistypes.StreamStatusActive; got != want {
 		t.Fatalf("status after 59 s = %s, want %s", got, want)
 	}

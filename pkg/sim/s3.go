@@ -37,7 +37,7 @@ const s3ServiceID = "S3"
 // made on the world's clock (one AfterFunc drains every replication due at
 // an instant), never by a real-time goroutine.
 // While the source or the destination region is down the version stays
-// PENDING, as S3 keeps a temporary outage's objects PENDING (AWS-FACTS.md
+// PENDING, as S3 keeps a temporary outage's objects PENDING (docs/aws-facts.md
 // "S3 replication"), and replicates as soon as both regions are up again.
 type S3 struct {
 	r *Region
@@ -104,7 +104,7 @@ func (r *Region) S3() *S3 {
 
 // s3DefaultLag models replication lag: with Replication Time Control most
 // objects replicate in seconds (SLA: 99.99% within 15 minutes); without it
-// there is no SLA and minutes are common (AWS-FACTS.md). The lag is a
+// there is no SLA and minutes are common (docs/aws-facts.md "S3 replication"). The lag is a
 // deterministic function of the key so runs are reproducible.
 func s3DefaultLag(key string, rtc bool) time.Duration {
 	h := fnv.New32a()
@@ -130,7 +130,8 @@ func (c *S3) SetReplicationLag(lag func(key string, rtc bool) time.Duration) {
 
 // SetReplicationFailure makes the replication of matching keys put to this
 // region's buckets end FAILED (nil: none fail), as a replication blocked by
-// permissions or KMS would. S3 does not retry FAILED objects (AWS-FACTS.md);
+// permissions or KMS would. S3 does not retry FAILED objects (docs/aws-facts.md
+// "S3 replication");
 // S3 Batch Replication, outside this simulator, re-drives them.
 func (c *S3) SetReplicationFailure(fail func(key string) bool) {
 	c.mu.Lock()
@@ -1280,7 +1281,8 @@ func (c *S3) drain() {
 
 // ReplicationBacklog returns the object versions of bucket still PENDING and
 // their bytes: what S3 publishes as OperationsPendingReplication and
-// BytesPendingReplication when replication metrics are on (AWS-FACTS.md).
+// BytesPendingReplication when replication metrics are on (docs/aws-facts.md
+// "S3 replication").
 func (c *S3) ReplicationBacklog(bucket string) (ops int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
