@@ -208,3 +208,15 @@ func (s *SSM) DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput,
 	delete(s.params, name)
 	return &ssm.DeleteParameterOutput{}, nil
 }
+
+// ssmParameterValue resolves a parameter's value as CloudFormation resolves
+// an AWS::SSM::Parameter::Value<String> template parameter: a GetParameter
+// call in the stack's region with the caller's identity.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types
+func (r *Region) ssmParameterValue(ctx context.Context, name string) (string, error) {
+	out, err := r.SSM().GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.Parameter.Value), nil
+}

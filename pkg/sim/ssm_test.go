@@ -70,6 +70,9 @@ func TestSSMParameterVersions(t *testing.T) {
 	if got, want := aws.ToString(old.Parameter.Value), "v1"; got != want {
 		t.Fatalf("version 1 value = %q, want %q", got, want)
 	}
+	if v, err := s.r.ssmParameterValue(ctx, name); err != nil || v != "v2" {
+		t.Fatalf("ssmParameterValue = %q, %v; want v2", v, err)
+	}
 	if _, err := s.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(name)}); err != nil {
 		t.Fatal(err)
 	}
