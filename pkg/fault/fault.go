@@ -198,6 +198,8 @@ var codeKinds = map[string]Kind{
 	// access
 	"AccessDenied":          Permission,
 	"AccessDeniedException": Permission,
+	"AuthorizationError":    Permission, // SNS ("Publish", Amazon SNS API Reference)
+	"Forbidden":             Permission, // S3 HEAD requests: a 403 has no body to name the error
 	"UnauthorizedOperation": Permission,
 	"ExpiredToken":          Permission,
 }

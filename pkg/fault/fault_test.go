@@ -27,6 +27,8 @@ func TestClassify(t *testing.T) {
 		{"ConditionFailed", &smithy.GenericAPIError{Code: "ConditionalCheckFailedException"}, Conflict},
 		{"TableExists", &smithy.GenericAPIError{Code: "TableAlreadyExistsException"}, Conflict},
 		{"AccessDenied", &smithy.GenericAPIError{Code: "AccessDenied"}, Permission},
+		{"SNSAuthorization", &smithy.GenericAPIError{Code: "AuthorizationError"}, Permission},
+		{"S3HeadForbidden", &smithy.OperationError{ServiceID: "S3", OperationName: "HeadObject", Err: &smithy.GenericAPIError{Code: "Forbidden", Message: "Forbidden"}}, Permission},
 		{"OwnType", fmt.Errorf("step: %w", &InvalidInputError{Err: errors.New("bad")}), Invalid},
 		{"Plain", errors.New("boom"), Other},
 		{"Nil", nil, Other},

@@ -133,7 +133,7 @@ func backupInvalid(format string, args ...any) error {
 // CreateBackupVault creates a vault in this region.
 func (c *Backup) CreateBackupVault(ctx context.Context, in *backup.CreateBackupVaultInput, optFns ...func(*backup.Options)) (*backup.CreateBackupVaultOutput, error) {
 	const op = "CreateBackupVault"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.BackupVaultName)
@@ -153,7 +153,7 @@ func (c *Backup) CreateBackupVault(ctx context.Context, in *backup.CreateBackupV
 // DescribeBackupVault describes a vault.
 func (c *Backup) DescribeBackupVault(ctx context.Context, in *backup.DescribeBackupVaultInput, optFns ...func(*backup.Options)) (*backup.DescribeBackupVaultOutput, error) {
 	const op = "DescribeBackupVault"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -183,7 +183,7 @@ func (c *Backup) visibleLocked(v *backupVault) []*backupPoint {
 // modelled backup duration, then COMPLETED.
 func (c *Backup) StartBackupJob(ctx context.Context, in *backup.StartBackupJobInput, optFns ...func(*backup.Options)) (*backup.StartBackupJobOutput, error) {
 	const op = "StartBackupJob"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	res := aws.ToString(in.ResourceArn)
@@ -220,7 +220,7 @@ func (c *Backup) StartBackupJob(ctx context.Context, in *backup.StartBackupJobIn
 // DescribeBackupJob describes a backup job.
 func (c *Backup) DescribeBackupJob(ctx context.Context, in *backup.DescribeBackupJobInput, optFns ...func(*backup.Options)) (*backup.DescribeBackupJobOutput, error) {
 	const op = "DescribeBackupJob"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -271,7 +271,7 @@ func (c *Backup) pointLocked(arn string) *backupPoint {
 // passed; a destination that is down or missing fails the job.
 func (c *Backup) StartCopyJob(ctx context.Context, in *backup.StartCopyJobInput, optFns ...func(*backup.Options)) (*backup.StartCopyJobOutput, error) {
 	const op = "StartCopyJob"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	region, account, destName, ok := backupParseVaultARN(aws.ToString(in.DestinationBackupVaultArn))
@@ -345,7 +345,7 @@ func (c *Backup) StartCopyJob(ctx context.Context, in *backup.StartCopyJobInput,
 // DescribeCopyJob describes a copy job.
 func (c *Backup) DescribeCopyJob(ctx context.Context, in *backup.DescribeCopyJobInput, optFns ...func(*backup.Options)) (*backup.DescribeCopyJobOutput, error) {
 	const op = "DescribeCopyJob"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -379,7 +379,7 @@ func (c *Backup) pointStatus(p *backupPoint) backuptypes.RecoveryPointStatus {
 // MaxResults/NextToken pagination.
 func (c *Backup) ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, optFns ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error) {
 	const op = "ListRecoveryPointsByBackupVault"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	max := int(aws.ToInt32(in.MaxResults))
@@ -437,7 +437,7 @@ func (c *Backup) ListRecoveryPointsByBackupVault(ctx context.Context, in *backup
 // DescribeRecoveryPoint describes one recovery point of a vault.
 func (c *Backup) DescribeRecoveryPoint(ctx context.Context, in *backup.DescribeRecoveryPointInput, optFns ...func(*backup.Options)) (*backup.DescribeRecoveryPointOutput, error) {
 	const op = "DescribeRecoveryPoint"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -472,7 +472,7 @@ func (c *Backup) DescribeRecoveryPoint(ctx context.Context, in *backup.DescribeR
 // fails the job (DescribeRestoreJob reports FAILED), as AWS Backup does.
 func (c *Backup) StartRestoreJob(ctx context.Context, in *backup.StartRestoreJobInput, optFns ...func(*backup.Options)) (*backup.StartRestoreJobOutput, error) {
 	const op = "StartRestoreJob"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	target := in.Metadata["TargetTableName"]
@@ -521,7 +521,7 @@ func (c *Backup) StartRestoreJob(ctx context.Context, in *backup.StartRestoreJob
 // ACTIVE, then COMPLETED with CreatedResourceArn, or FAILED.
 func (c *Backup) DescribeRestoreJob(ctx context.Context, in *backup.DescribeRestoreJobInput, optFns ...func(*backup.Options)) (*backup.DescribeRestoreJobOutput, error) {
 	const op = "DescribeRestoreJob"
-	if err := c.r.call(ctx, backupServiceID, op); err != nil {
+	if err := c.r.call(ctx, backupServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

@@ -213,7 +213,7 @@ func (c *CloudFormation) describable(nameOrID string) (*cfStack, error) {
 // activation plan's duration when created with Active=true.
 func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.CreateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.CreateStackOutput, error) {
 	const op = "CreateStack"
-	if err := c.r.call(ctx, cloudformation.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.StackName)
@@ -266,7 +266,7 @@ func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.Cre
 // duration when Active changes, else a minute.
 func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.UpdateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateStackOutput, error) {
 	const op = "UpdateStack"
-	if err := c.r.call(ctx, cloudformation.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -420,7 +420,7 @@ func (c *CloudFormation) setOutputsLocked(s *cfStack) {
 // CloudFormation.
 func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
 	const op = "DeleteStack"
-	if err := c.r.call(ctx, cloudformation.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -454,7 +454,7 @@ func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.Del
 // its ID, as DELETE_COMPLETE) or every live stack.
 func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
 	const op = "DescribeStacks"
-	if err := c.r.call(ctx, cloudformation.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

@@ -107,7 +107,7 @@ func cwValueSample(t time.Time, v, count float64) cwSample {
 // PutMetricData stores datapoints (Value, Values/Counts or StatisticValues).
 func (c *CloudWatch) PutMetricData(ctx context.Context, in *cloudwatch.PutMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error) {
 	const op = "PutMetricData"
-	if err := c.r.call(ctx, cloudwatch.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	ns := aws.ToString(in.Namespace)
@@ -362,7 +362,7 @@ func cwCheckPeriod(p int32) error {
 // GetMetricStatistics returns per-period statistics, oldest first.
 func (c *CloudWatch) GetMetricStatistics(ctx context.Context, in *cloudwatch.GetMetricStatisticsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricStatisticsOutput, error) {
 	const op = "GetMetricStatistics"
-	if err := c.r.call(ctx, cloudwatch.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.StartTime == nil || in.EndTime == nil || in.Period == nil || len(in.Statistics) == 0 {
@@ -413,7 +413,7 @@ func (c *CloudWatch) GetMetricStatistics(ctx context.Context, in *cloudwatch.Get
 // datapoint first as with the default ScanBy TimestampDescending.
 func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
 	const op = "GetMetricData"
-	if err := c.r.call(ctx, cloudwatch.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.StartTime == nil || in.EndTime == nil || len(in.MetricDataQueries) == 0 {
@@ -463,7 +463,7 @@ func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetric
 // state until the next evaluation.
 func (c *CloudWatch) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetricAlarmInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error) {
 	const op = "PutMetricAlarm"
-	if err := c.r.call(ctx, cloudwatch.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.AlarmName)
@@ -531,7 +531,7 @@ func (c *CloudWatch) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetri
 // DescribeAlarms lists metric alarms by name, prefix or state.
 func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	const op = "DescribeAlarms"
-	if err := c.r.call(ctx, cloudwatch.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -562,7 +562,7 @@ func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.Describe
 // test what an alarm triggers.
 func (c *CloudWatch) SetAlarmState(ctx context.Context, in *cloudwatch.SetAlarmStateInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.SetAlarmStateOutput, error) {
 	const op = "SetAlarmState"
-	if err := c.r.call(ctx, cloudwatch.ServiceID, op); err != nil {
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	switch in.StateValue {

@@ -197,7 +197,7 @@ func (c *DynamoDB) anyLocked(name string) (*ddbTable, error) {
 // CreateTable creates a table; it is CREATING for the create delay.
 func (c *DynamoDB) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
 	const op = "CreateTable"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.TableName)
@@ -283,7 +283,7 @@ func ddbKeys[V any](m map[string]V) []string {
 // DescribeTable describes a table.
 func (c *DynamoDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
 	const op = "DescribeTable"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -298,7 +298,7 @@ func (c *DynamoDB) DescribeTable(ctx context.Context, in *dynamodb.DescribeTable
 // ListTables lists table names in order, with pagination.
 func (c *DynamoDB) ListTables(ctx context.Context, in *dynamodb.ListTablesInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error) {
 	const op = "ListTables"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	limit := int(aws.ToInt32(in.Limit))
@@ -326,7 +326,7 @@ func (c *DynamoDB) ListTables(ctx context.Context, in *dynamodb.ListTablesInput,
 // with a ValidationException; a CREATING table is ResourceInUseException.
 func (c *DynamoDB) DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error) {
 	const op = "DeleteTable"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -350,7 +350,7 @@ func (c *DynamoDB) DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInpu
 // UpdateTable changes deletion protection, billing mode or streams.
 func (c *DynamoDB) UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error) {
 	const op = "UpdateTable"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -389,7 +389,7 @@ func (c *DynamoDB) tableByARNLocked(arn string) (*ddbTable, error) {
 // TagResource adds or replaces tags on a table.
 func (c *DynamoDB) TagResource(ctx context.Context, in *dynamodb.TagResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TagResourceOutput, error) {
 	const op = "TagResource"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -415,7 +415,7 @@ func (c *DynamoDB) TagResource(ctx context.Context, in *dynamodb.TagResourceInpu
 // UntagResource removes tags from a table.
 func (c *DynamoDB) UntagResource(ctx context.Context, in *dynamodb.UntagResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UntagResourceOutput, error) {
 	const op = "UntagResource"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -441,7 +441,7 @@ func (c *DynamoDB) UntagResource(ctx context.Context, in *dynamodb.UntagResource
 // ListTagsOfResource lists a table's tags.
 func (c *DynamoDB) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTagsOfResourceInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error) {
 	const op = "ListTagsOfResource"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -456,7 +456,7 @@ func (c *DynamoDB) ListTagsOfResource(ctx context.Context, in *dynamodb.ListTags
 // UpdateTimeToLive enables or disables TTL on a table.
 func (c *DynamoDB) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
 	const op = "UpdateTimeToLive"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	spec := in.TimeToLiveSpecification
@@ -489,7 +489,7 @@ func (c *DynamoDB) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTime
 // DescribeTimeToLive describes a table's TTL setting.
 func (c *DynamoDB) DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error) {
 	const op = "DescribeTimeToLive"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -817,7 +817,7 @@ func ddbOld(s *ddbStored) ddbItem {
 // PutItem writes an item, optionally under a condition.
 func (c *DynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	const op = "PutItem"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.ReturnValues != "" && in.ReturnValues != ddbtypes.ReturnValueNone && in.ReturnValues != ddbtypes.ReturnValueAllOld {
@@ -859,7 +859,7 @@ func (c *DynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFn
 // GetItem reads an item.
 func (c *DynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	const op = "GetItem"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, nil)
@@ -904,7 +904,7 @@ func ddbParseOptProjection(src *string, attrs []string, ctx *ddbExprCtx) ([]*ddb
 // UpdateItem updates (or creates) an item with an update expression.
 func (c *DynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	const op = "UpdateItem"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.AttributeUpdates != nil || in.Expected != nil {
@@ -980,7 +980,7 @@ func (c *DynamoDB) prepareUpdateLocked(t *ddbTable, keyIn ddbItem, upd *ddbUpdat
 // DeleteItem deletes an item, optionally under a condition.
 func (c *DynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	const op = "DeleteItem"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.ReturnValues != "" && in.ReturnValues != ddbtypes.ReturnValueNone && in.ReturnValues != ddbtypes.ReturnValueAllOld {
@@ -1172,7 +1172,7 @@ func ddbReadOpts(names map[string]string, values map[string]ddbAV, filterSrc, pr
 // Query reads a partition in sort-key order.
 func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	const op = "Query"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.KeyConditionExpression == nil {
@@ -1279,7 +1279,7 @@ func (t *ddbTable) scanOrderLocked() []*ddbStored {
 // Scan reads the whole table, optionally one segment of a parallel scan.
 func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	const op = "Scan"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	seg, total := int(aws.ToInt32(in.Segment)), int(aws.ToInt32(in.TotalSegments))
@@ -1361,7 +1361,7 @@ func ddbSegmentOf(hashEnc string, total int) uint32 {
 // request is processed (UnprocessedItems is always empty).
 func (c *DynamoDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
 	const op = "BatchWriteItem"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	n := 0
@@ -1422,7 +1422,7 @@ func (c *DynamoDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIt
 // BatchGetItem reads up to 100 items across tables.
 func (c *DynamoDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	const op = "BatchGetItem"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	n := 0
@@ -1478,7 +1478,7 @@ func (c *DynamoDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 // per action (ConditionalCheckFailed or None), in request order.
 func (c *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	const op = "TransactWriteItems"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {
@@ -1615,7 +1615,7 @@ func (c *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 // on starts the recovery window now.
 func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.UpdateContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateContinuousBackupsOutput, error) {
 	const op = "UpdateContinuousBackups"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	spec := in.PointInTimeRecoverySpecification
@@ -1676,7 +1676,7 @@ func (c *DynamoDB) continuousLocked(t *ddbTable) *ddbtypes.ContinuousBackupsDesc
 // DescribeContinuousBackups describes a table's point-in-time recovery.
 func (c *DynamoDB) DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error) {
 	const op = "DescribeContinuousBackups"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -1786,7 +1786,7 @@ func ddbUnreachable(op, region string) error {
 // in another region, which must be up.
 func (c *DynamoDB) RestoreTableToPointInTime(ctx context.Context, in *dynamodb.RestoreTableToPointInTimeInput, optFns ...func(*dynamodb.Options)) (*dynamodb.RestoreTableToPointInTimeOutput, error) {
 	const op = "RestoreTableToPointInTime"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	target := aws.ToString(in.TargetTableName)
@@ -1864,7 +1864,7 @@ func (c *DynamoDB) RestoreTableToPointInTime(ctx context.Context, in *dynamodb.R
 // request order, with an empty ItemResponse for a missing item.
 func (c *DynamoDB) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
 	const op = "TransactGetItems"
-	if err := c.r.call(ctx, ddbServiceID, op); err != nil {
+	if err := c.r.call(ctx, ddbServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if len(in.TransactItems) == 0 || len(in.TransactItems) > 100 {

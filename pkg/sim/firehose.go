@@ -209,7 +209,7 @@ func firehoseExpand(parts []firehosePrefixPart, t time.Time) string {
 // source is read from the moment of creation, as Firehose starts at LATEST.
 func (f *Firehose) CreateDeliveryStream(ctx context.Context, in *firehose.CreateDeliveryStreamInput, optFns ...func(*firehose.Options)) (*firehose.CreateDeliveryStreamOutput, error) {
 	const op = "CreateDeliveryStream"
-	if err := f.r.call(ctx, firehose.ServiceID, op); err != nil {
+	if err := f.r.call(ctx, firehose.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.DeliveryStreamName)
@@ -294,7 +294,7 @@ func (f *Firehose) CreateDeliveryStream(ctx context.Context, in *firehose.Create
 // lost, as in Firehose.
 func (f *Firehose) DeleteDeliveryStream(ctx context.Context, in *firehose.DeleteDeliveryStreamInput, optFns ...func(*firehose.Options)) (*firehose.DeleteDeliveryStreamOutput, error) {
 	const op = "DeleteDeliveryStream"
-	if err := f.r.call(ctx, firehose.ServiceID, op); err != nil {
+	if err := f.r.call(ctx, firehose.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -320,7 +320,7 @@ func (f *Firehose) DeleteDeliveryStream(ctx context.Context, in *firehose.Delete
 // DescribeDeliveryStream describes a delivery stream.
 func (f *Firehose) DescribeDeliveryStream(ctx context.Context, in *firehose.DescribeDeliveryStreamInput, optFns ...func(*firehose.Options)) (*firehose.DescribeDeliveryStreamOutput, error) {
 	const op = "DescribeDeliveryStream"
-	if err := f.r.call(ctx, firehose.ServiceID, op); err != nil {
+	if err := f.r.call(ctx, firehose.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -339,12 +339,13 @@ func (f *Firehose) DescribeDeliveryStream(ctx context.Context, in *firehose.Desc
 
 // PutRecordBatch writes up to 500 records to a Direct PUT delivery stream.
 func (f *Firehose) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
-	return f.putRecords(ctx, "PutRecordBatch", aws.ToString(in.DeliveryStreamName), in.Records)
+	return f.putRecords(ctx, "PutRecordBatch", aws.ToString(in.DeliveryStreamName), in.Records, in)
 }
 
-// putRecords is PutRecordBatch and PutRecord, counted as op.
-func (f *Firehose) putRecords(ctx context.Context, op, name string, records []firehosetypes.Record) (*firehose.PutRecordBatchOutput, error) {
-	if err := f.r.call(ctx, firehose.ServiceID, op); err != nil {
+// putRecords is PutRecordBatch and PutRecord, counted as op; in is the
+// caller's input, for authorization.
+func (f *Firehose) putRecords(ctx context.Context, op, name string, records []firehosetypes.Record, in any) (*firehose.PutRecordBatchOutput, error) {
+	if err := f.r.call(ctx, firehose.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if n := len(records); n == 0 || n > firehoseMaxBatch {
@@ -396,7 +397,7 @@ func (f *Firehose) PutRecord(ctx context.Context, in *firehose.PutRecordInput, o
 	if in.Record != nil {
 		recs = append(recs, *in.Record)
 	}
-	out, err := f.putRecords(ctx, "PutRecord", aws.ToString(in.DeliveryStreamName), recs)
+	out, err := f.putRecords(ctx, "PutRecord", aws.ToString(in.DeliveryStreamName), recs, in)
 	if err != nil {
 		return nil, err
 	}

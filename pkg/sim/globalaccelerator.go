@@ -113,17 +113,18 @@ func (r *Region) GlobalAccelerator() *GlobalAccelerator {
 }
 
 // call is r.call plus the us-west-2 rule: another region has no endpoint.
-func (g *GlobalAccelerator) call(ctx context.Context, op string) error {
+// Only a call that reaches the endpoint is authorized, with in.
+func (g *GlobalAccelerator) call(ctx context.Context, op string, in any) error {
+	if g.r.Name == GAControlRegion {
+		return g.r.call(ctx, globalaccelerator.ServiceID, op, in)
+	}
 	if err := g.r.call(ctx, globalaccelerator.ServiceID, op); err != nil {
 		return err
 	}
-	if g.r.Name != GAControlRegion {
-		host := "globalaccelerator." + g.r.Name + ".amazonaws.com"
-		return &smithy.OperationError{ServiceID: globalaccelerator.ServiceID, OperationName: op, Err: &smithyhttp.RequestSendError{
-			Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}},
-		}}
-	}
-	return nil
+	host := "globalaccelerator." + g.r.Name + ".amazonaws.com"
+	return &smithy.OperationError{ServiceID: globalaccelerator.ServiceID, OperationName: op, Err: &smithyhttp.RequestSendError{
+		Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}},
+	}}
 }
 
 // SetSeed makes Route's choices reproducible from seed.
@@ -238,7 +239,7 @@ func (st *gaState) arn(kind string, parent string) string {
 // CreateAccelerator creates a standard accelerator.
 func (g *GlobalAccelerator) CreateAccelerator(ctx context.Context, in *globalaccelerator.CreateAcceleratorInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateAcceleratorOutput, error) {
 	const op = "CreateAccelerator"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	if aws.ToString(in.Name) == "" {
@@ -262,7 +263,7 @@ func (g *GlobalAccelerator) CreateAccelerator(ctx context.Context, in *globalacc
 // producers send traffic).
 func (g *GlobalAccelerator) DescribeAccelerator(ctx context.Context, in *globalaccelerator.DescribeAcceleratorInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DescribeAcceleratorOutput, error) {
 	const op = "DescribeAccelerator"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	st := g.state
@@ -279,7 +280,7 @@ func (g *GlobalAccelerator) DescribeAccelerator(ctx context.Context, in *globala
 // CreateListener adds a listener to an accelerator.
 func (g *GlobalAccelerator) CreateListener(ctx context.Context, in *globalaccelerator.CreateListenerInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateListenerOutput, error) {
 	const op = "CreateListener"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	if len(in.PortRanges) == 0 || (in.Protocol != gatypes.ProtocolTcp && in.Protocol != gatypes.ProtocolUdp) {
@@ -375,7 +376,7 @@ func (grp *gaGroup) applyHealthSettings(interval, threshold *int32, dial *float3
 // CreateEndpointGroup adds a region's endpoint group to a listener.
 func (g *GlobalAccelerator) CreateEndpointGroup(ctx context.Context, in *globalaccelerator.CreateEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateEndpointGroupOutput, error) {
 	const op = "CreateEndpointGroup"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	region := aws.ToString(in.EndpointGroupRegion)
@@ -438,7 +439,7 @@ func (st *gaState) groupLocked(arn *string) (*gaGroup, error) {
 // observed health.
 func (g *GlobalAccelerator) DescribeEndpointGroup(ctx context.Context, in *globalaccelerator.DescribeEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DescribeEndpointGroupOutput, error) {
 	const op = "DescribeEndpointGroup"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	st := g.state
@@ -457,7 +458,7 @@ func (g *GlobalAccelerator) DescribeEndpointGroup(ctx context.Context, in *globa
 // RemoveEndpoints change single endpoints).
 func (g *GlobalAccelerator) UpdateEndpointGroup(ctx context.Context, in *globalaccelerator.UpdateEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.UpdateEndpointGroupOutput, error) {
 	const op = "UpdateEndpointGroup"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	st := g.state
@@ -498,7 +499,7 @@ func (g *GlobalAccelerator) UpdateEndpointGroup(ctx context.Context, in *globala
 // traffic only once its health checks pass.
 func (g *GlobalAccelerator) AddEndpoints(ctx context.Context, in *globalaccelerator.AddEndpointsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.AddEndpointsOutput, error) {
 	const op = "AddEndpoints"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	st := g.state
@@ -543,7 +544,7 @@ func (g *GlobalAccelerator) AddEndpoints(ctx context.Context, in *globalaccelera
 // there succeeds, so a retried call is harmless.
 func (g *GlobalAccelerator) RemoveEndpoints(ctx context.Context, in *globalaccelerator.RemoveEndpointsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.RemoveEndpointsOutput, error) {
 	const op = "RemoveEndpoints"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	st := g.state
@@ -572,7 +573,7 @@ func (g *GlobalAccelerator) RemoveEndpoints(ctx context.Context, in *globalaccel
 // ListEndpointGroups lists a listener's endpoint groups.
 func (g *GlobalAccelerator) ListEndpointGroups(ctx context.Context, in *globalaccelerator.ListEndpointGroupsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.ListEndpointGroupsOutput, error) {
 	const op = "ListEndpointGroups"
-	if err := g.call(ctx, op); err != nil {
+	if err := g.call(ctx, op, in); err != nil {
 		return nil, err
 	}
 	st := g.state

@@ -77,7 +77,7 @@ func (g *Glue) table(dbName, tableName *string) (*glueTable, error) {
 // CreateDatabase creates a database in the region's catalog.
 func (g *Glue) CreateDatabase(ctx context.Context, in *glue.CreateDatabaseInput, optFns ...func(*glue.Options)) (*glue.CreateDatabaseOutput, error) {
 	const op = "CreateDatabase"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.DatabaseInput == nil || aws.ToString(in.DatabaseInput.Name) == "" {
@@ -107,7 +107,7 @@ func (g *Glue) CreateDatabase(ctx context.Context, in *glue.CreateDatabaseInput,
 // GetDatabase returns a database.
 func (g *Glue) GetDatabase(ctx context.Context, in *glue.GetDatabaseInput, optFns ...func(*glue.Options)) (*glue.GetDatabaseOutput, error) {
 	const op = "GetDatabase"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
@@ -125,7 +125,7 @@ func (g *Glue) GetDatabase(ctx context.Context, in *glue.GetDatabaseInput, optFn
 // each partition has and how Expression comparisons type them.
 func (g *Glue) CreateTable(ctx context.Context, in *glue.CreateTableInput, optFns ...func(*glue.Options)) (*glue.CreateTableOutput, error) {
 	const op = "CreateTable"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.TableInput == nil || aws.ToString(in.TableInput.Name) == "" {
@@ -167,7 +167,7 @@ func (g *Glue) CreateTable(ctx context.Context, in *glue.CreateTableInput, optFn
 // GetTable returns a table.
 func (g *Glue) GetTable(ctx context.Context, in *glue.GetTableInput, optFns ...func(*glue.Options)) (*glue.GetTableOutput, error) {
 	const op = "GetTable"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
@@ -183,7 +183,7 @@ func (g *Glue) GetTable(ctx context.Context, in *glue.GetTableInput, optFns ...f
 // GetTables lists a database's tables by name, paginated.
 func (g *Glue) GetTables(ctx context.Context, in *glue.GetTablesInput, optFns ...func(*glue.Options)) (*glue.GetTablesOutput, error) {
 	const op = "GetTables"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
@@ -262,7 +262,7 @@ func (g *Glue) newPartition(t *glueTable, pi *gluetypes.PartitionInput) (*gluety
 // CreatePartition adds one partition.
 func (g *Glue) CreatePartition(ctx context.Context, in *glue.CreatePartitionInput, optFns ...func(*glue.Options)) (*glue.CreatePartitionOutput, error) {
 	const op = "CreatePartition"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.PartitionInput == nil {
@@ -291,7 +291,7 @@ func (g *Glue) CreatePartition(ctx context.Context, in *glue.CreatePartitionInpu
 // (already there, wrong number of values) in Errors.
 func (g *Glue) BatchCreatePartition(ctx context.Context, in *glue.BatchCreatePartitionInput, optFns ...func(*glue.Options)) (*glue.BatchCreatePartitionOutput, error) {
 	const op = "BatchCreatePartition"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if n := len(in.PartitionInputList); n > glueMaxBatchCreate {
@@ -331,7 +331,7 @@ func (g *Glue) BatchCreatePartition(ctx context.Context, in *glue.BatchCreatePar
 // GetPartition returns one partition by its values.
 func (g *Glue) GetPartition(ctx context.Context, in *glue.GetPartitionInput, optFns ...func(*glue.Options)) (*glue.GetPartitionOutput, error) {
 	const op = "GetPartition"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
@@ -352,7 +352,7 @@ func (g *Glue) GetPartition(ctx context.Context, in *glue.GetPartitionInput, opt
 // missing ones are simply absent, as in AWS.
 func (g *Glue) BatchGetPartition(ctx context.Context, in *glue.BatchGetPartitionInput, optFns ...func(*glue.Options)) (*glue.BatchGetPartitionOutput, error) {
 	const op = "BatchGetPartition"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if n := len(in.PartitionsToGet); n > glueMaxBatchGet {
@@ -378,7 +378,7 @@ func (g *Glue) BatchGetPartition(ctx context.Context, in *glue.BatchGetPartition
 // Expression (see ParseGlueExpression for the supported subset), paginated.
 func (g *Glue) GetPartitions(ctx context.Context, in *glue.GetPartitionsInput, optFns ...func(*glue.Options)) (*glue.GetPartitionsOutput, error) {
 	const op = "GetPartitions"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	g.mu.Lock()
@@ -422,7 +422,7 @@ func (g *Glue) GetPartitions(ctx context.Context, in *glue.GetPartitionsInput, o
 // DeletePartition removes one partition.
 func (g *Glue) DeletePartition(ctx context.Context, in *glue.DeletePartitionInput, optFns ...func(*glue.Options)) (*glue.DeletePartitionOutput, error) {
 	const op = "DeletePartition"
-	if err := g.r.call(ctx, glue.ServiceID, op); err != nil {
+	if err := g.r.call(ctx, glue.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	g.mu.Lock()

@@ -191,7 +191,7 @@ func (s *kinesisStream) status(now time.Time) kinesistypes.StreamStatus {
 // is on-demand with 4 shards unless PROVISIONED with a ShardCount.
 func (k *Kinesis) CreateStream(ctx context.Context, in *kinesis.CreateStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.CreateStreamOutput, error) {
 	const op = "CreateStream"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.StreamName)
@@ -228,7 +228,7 @@ func (k *Kinesis) CreateStream(ctx context.Context, in *kinesis.CreateStreamInpu
 // records with it.
 func (k *Kinesis) DeleteStream(ctx context.Context, in *kinesis.DeleteStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.DeleteStreamOutput, error) {
 	const op = "DeleteStream"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()
@@ -248,7 +248,7 @@ func (k *Kinesis) DeleteStream(ctx context.Context, in *kinesis.DeleteStreamInpu
 // virtual time.
 func (k *Kinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error) {
 	const op = "DescribeStreamSummary"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()
@@ -269,7 +269,7 @@ func (k *Kinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.Describ
 // ListShards lists a stream's shards (no resharding in the simulator).
 func (k *Kinesis) ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
 	const op = "ListShards"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	k.mu.Lock()
@@ -409,7 +409,7 @@ func (k *Kinesis) throttledLocked(stream string) bool {
 // PutRecord writes one record.
 func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordOutput, error) {
 	const op = "PutRecord"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	key := aws.ToString(in.PartitionKey)
@@ -454,7 +454,7 @@ func (k *Kinesis) PutRecord(ctx context.Context, in *kinesis.PutRecordInput, opt
 // retries just those, as with the real service.
 func (k *Kinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
 	const op = "PutRecords"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if n := len(in.Records); n == 0 || n > kinesisMaxPutRecords {
@@ -556,7 +556,7 @@ func kinesisDecodeIterator(s string) (kinesisIterator, error) {
 // minutes after it is issued.
 func (k *Kinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error) {
 	const op = "GetShardIterator"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if seq := in.StartingSequenceNumber; seq != nil && !kinesisDecimal(*seq, 128) {
@@ -628,7 +628,7 @@ func (k *Kinesis) GetShardIterator(ctx context.Context, in *kinesis.GetShardIter
 // position is behind the tip (MillisBehindLatest).
 func (k *Kinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error) {
 	const op = "GetRecords"
-	if err := k.r.call(ctx, kinesis.ServiceID, op); err != nil {
+	if err := k.r.call(ctx, kinesis.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	limit := kinesisMaxGetRecords

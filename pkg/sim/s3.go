@@ -198,7 +198,7 @@ func (w *World) s3FindBucket(name string) *Region {
 // CreateBucket creates a bucket in this region.
 func (c *S3) CreateBucket(ctx context.Context, in *s3.CreateBucketInput, optFns ...func(*s3.Options)) (*s3.CreateBucketOutput, error) {
 	const op = "CreateBucket"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.Bucket)
@@ -242,7 +242,7 @@ func s3ValidBucketName(name string) error {
 // another region is MovedPermanently, as the SDK reports S3's bodiless 301.
 func (c *S3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
 	const op = "HeadBucket"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -258,7 +258,7 @@ func (c *S3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, optFns ...f
 // GetBucketLocation returns the bucket's region (empty for us-east-1, as S3 does).
 func (c *S3) GetBucketLocation(ctx context.Context, in *s3.GetBucketLocationInput, optFns ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error) {
 	const op = "GetBucketLocation"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -276,7 +276,7 @@ func (c *S3) GetBucketLocation(ctx context.Context, in *s3.GetBucketLocationInpu
 // PutBucketVersioning enables or suspends versioning.
 func (c *S3) PutBucketVersioning(ctx context.Context, in *s3.PutBucketVersioningInput, optFns ...func(*s3.Options)) (*s3.PutBucketVersioningOutput, error) {
 	const op = "PutBucketVersioning"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.VersioningConfiguration == nil {
@@ -302,7 +302,7 @@ func (c *S3) PutBucketVersioning(ctx context.Context, in *s3.PutBucketVersioning
 // GetBucketVersioning returns the versioning status ("" if never set).
 func (c *S3) GetBucketVersioning(ctx context.Context, in *s3.GetBucketVersioningInput, optFns ...func(*s3.Options)) (*s3.GetBucketVersioningOutput, error) {
 	const op = "GetBucketVersioning"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -320,7 +320,7 @@ func (c *S3) GetBucketVersioning(ctx context.Context, in *s3.GetBucketVersioning
 // destination turns the object FAILED.
 func (c *S3) PutBucketReplication(ctx context.Context, in *s3.PutBucketReplicationInput, optFns ...func(*s3.Options)) (*s3.PutBucketReplicationOutput, error) {
 	const op = "PutBucketReplication"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	cfg := in.ReplicationConfiguration
@@ -355,7 +355,7 @@ func (c *S3) PutBucketReplication(ctx context.Context, in *s3.PutBucketReplicati
 // GetBucketReplication returns the replication configuration.
 func (c *S3) GetBucketReplication(ctx context.Context, in *s3.GetBucketReplicationInput, optFns ...func(*s3.Options)) (*s3.GetBucketReplicationOutput, error) {
 	const op = "GetBucketReplication"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -374,7 +374,7 @@ func (c *S3) GetBucketReplication(ctx context.Context, in *s3.GetBucketReplicati
 // DeleteBucketReplication removes the replication configuration.
 func (c *S3) DeleteBucketReplication(ctx context.Context, in *s3.DeleteBucketReplicationInput, optFns ...func(*s3.Options)) (*s3.DeleteBucketReplicationOutput, error) {
 	const op = "DeleteBucketReplication"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -391,7 +391,7 @@ func (c *S3) DeleteBucketReplication(ctx context.Context, in *s3.DeleteBucketRep
 // Queue and topic configurations are delivered through the world's sinks.
 func (c *S3) PutBucketNotificationConfiguration(ctx context.Context, in *s3.PutBucketNotificationConfigurationInput, optFns ...func(*s3.Options)) (*s3.PutBucketNotificationConfigurationOutput, error) {
 	const op = "PutBucketNotificationConfiguration"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.NotificationConfiguration == nil {
@@ -416,7 +416,7 @@ func (c *S3) PutBucketNotificationConfiguration(ctx context.Context, in *s3.PutB
 // GetBucketNotificationConfiguration returns the notification configuration.
 func (c *S3) GetBucketNotificationConfiguration(ctx context.Context, in *s3.GetBucketNotificationConfigurationInput, optFns ...func(*s3.Options)) (*s3.GetBucketNotificationConfigurationOutput, error) {
 	const op = "GetBucketNotificationConfiguration"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -720,7 +720,7 @@ func (w *World) s3Deliver(evs []s3Event) {
 // PutObject stores an object. The body is read fully.
 func (c *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	const op = "PutObject"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	key := aws.ToString(in.Key)
@@ -803,7 +803,7 @@ func (c *S3) lookupLocked(bucket, key, versionID string) (*s3Version, error) {
 // GetObject returns an object (the latest version, or the one named).
 func (c *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	const op = "GetObject"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -836,7 +836,7 @@ func s3CopyMeta(m map[string]string) map[string]string {
 // or version is NotFound, never NoSuchKey or NoSuchBucket.
 func (c *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	const op = "HeadObject"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -929,7 +929,7 @@ func (c *S3) deleteLocked(b *s3Bucket, key, versionID string) (s3types.DeletedOb
 // it adds a delete marker; with a VersionId it removes that version.
 func (c *S3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
 	const op = "DeleteObject"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -954,7 +954,7 @@ func (c *S3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns 
 // DeleteObjects deletes up to 1,000 objects.
 func (c *S3) DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
 	const op = "DeleteObjects"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.Delete == nil || len(in.Delete.Objects) == 0 || len(in.Delete.Objects) > 1000 {
@@ -1007,7 +1007,7 @@ func s3ParseCopySource(src string) (bucket, key, versionID string, err error) {
 // source region must then be up).
 func (c *S3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	const op = "CopyObject"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	sb, sk, svid, err := s3ParseCopySource(aws.ToString(in.CopySource))
@@ -1063,7 +1063,7 @@ func s3EncodeToken(after string) string {
 // MaxKeys (default and cap 1,000), ContinuationToken and StartAfter.
 func (c *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
 	const op = "ListObjectsV2"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	maxKeys := int(aws.ToInt32(in.MaxKeys))
@@ -1140,7 +1140,7 @@ func (c *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFn
 // versions newest first, with KeyMarker/VersionIdMarker pagination.
 func (c *S3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, optFns ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
 	const op = "ListObjectVersions"
-	if err := c.r.call(ctx, s3ServiceID, op); err != nil {
+	if err := c.r.call(ctx, s3ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	maxKeys := int(aws.ToInt32(in.MaxKeys))

@@ -41,6 +41,9 @@ type World struct {
 	// back, so services that notice outages over time (Global Accelerator's
 	// health checks) time them from the outage itself.
 	settlers []func()
+	// iam holds roles, policies and denials (iam.go); it has its own lock
+	// because authorizing a call reads service state.
+	iam iamState
 }
 
 // NewWorld returns a world with the named regions, all up.
@@ -62,6 +65,18 @@ func (w *World) Region(name string) *Region {
 		panic(fmt.Sprintf("sim: no region %q in this world", name))
 	}
 	return r
+}
+
+// lookupRegion returns the named region, or an error for a region the
+// world was not created with (a template that names another region).
+func (w *World) lookupRegion(name string) (*Region, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r, ok := w.regions[name]
+	if !ok {
+		return nil, fmt.Errorf("sim: no region %q in this world", name)
+	}
+	return r, nil
 }
 
 // Regions returns the region names, sorted.
@@ -198,27 +213,19 @@ func (r *Region) service(name string, mk func() any) any {
 
 // call is the first thing every simulated API method does: it counts the
 // call and returns the error the call must fail with, if any (cancelled
-// context, region down, injected fault). The error is already wrapped as the
-// SDK wraps it.
-func (r *Region) call(ctx context.Context, service, operation string) error {
+// context, region down, IAM denial, injected fault). The error is already
+// wrapped as the SDK wraps it.
+//
+// in is the operation's input: with it the call is authorized, when the
+// context carries a principal and IAM is enforced, with the actions and
+// resources iam_actions.go maps the operation to. Every exported operation
+// passes it (TestIAMEveryOperationIsGated); a call without it is not
+// authorized.
+func (r *Region) call(ctx context.Context, service, operation string, in ...any) error {
 	w := r.world
 	w.mu.Lock()
 	w.calls[CallKey{r.Name, service, operation}]++
 	down := r.down
-	var injected error
-	// A fault is spent only by a call that reached the service: one that
-	// failed on a cancelled context or an unreachable region leaves it for
-	// the next call, so a fault injected for a drill survives an outage.
-	if ctx.Err() == nil && !down {
-		for _, f := range w.faults {
-			if (f.Region == "" || f.Region == r.Name) && (f.Service == "" || f.Service == service) &&
-				(f.Operation == "" || f.Operation == operation) && (f.Times == 0 || f.hits < f.Times) {
-				f.hits++
-				injected = f.Err
-				break
-			}
-		}
-	}
 	w.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: &smithy.CanceledError{Err: err}}
@@ -228,6 +235,27 @@ func (r *Region) call(ctx context.Context, service, operation string) error {
 			Err: &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("connect to %s endpoint in %s: %w", service, r.Name, ErrUnreachable)},
 		}}
 	}
+	// AWS authorizes a request before the service acts on it, so a denied
+	// call neither spends an injected fault nor reaches the service.
+	if len(in) > 0 {
+		if err := r.authorize(ctx, service, operation, in[0]); err != nil {
+			return err
+		}
+	}
+	// A fault is spent only by a call that reached the service: one that
+	// failed on a cancelled context or an unreachable region leaves it for
+	// the next call, so a fault injected for a drill survives an outage.
+	var injected error
+	w.mu.Lock()
+	for _, f := range w.faults {
+		if (f.Region == "" || f.Region == r.Name) && (f.Service == "" || f.Service == service) &&
+			(f.Operation == "" || f.Operation == operation) && (f.Times == 0 || f.hits < f.Times) {
+			f.hits++
+			injected = f.Err
+			break
+		}
+	}
+	w.mu.Unlock()
 	if injected != nil {
 		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: injected}
 	}

@@ -72,7 +72,7 @@ func snsNotFound() error {
 // ARN, as SNS does.
 func (s *SNS) CreateTopic(ctx context.Context, in *sns.CreateTopicInput, optFns ...func(*sns.Options)) (*sns.CreateTopicOutput, error) {
 	const op = "CreateTopic"
-	if err := s.r.call(ctx, sns.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sns.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.Name)
@@ -96,7 +96,7 @@ func (s *SNS) CreateTopic(ctx context.Context, in *sns.CreateTopicInput, optFns 
 // endpoints; others are recorded pending confirmation and receive nothing.
 func (s *SNS) Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error) {
 	const op = "Subscribe"
-	if err := s.r.call(ctx, sns.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sns.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	proto, endpoint := aws.ToString(in.Protocol), aws.ToString(in.Endpoint)
@@ -141,7 +141,7 @@ func (s *SNS) Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...f
 // topic's confirmed subscriptions.
 func (s *SNS) Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error) {
 	const op = "Publish"
-	if err := s.r.call(ctx, sns.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sns.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	msg := aws.ToString(in.Message)
@@ -219,7 +219,7 @@ func snsEnvelope(m SNSMessage, subARN string) string {
 // ListTopics lists the region's topics, 100 per page.
 func (s *SNS) ListTopics(ctx context.Context, in *sns.ListTopicsInput, optFns ...func(*sns.Options)) (*sns.ListTopicsOutput, error) {
 	const op = "ListTopics"
-	if err := s.r.call(ctx, sns.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sns.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -112,7 +112,7 @@ func sqsSeconds(attrs map[string]string, name string, def, max time.Duration) (t
 // same attributes returns its URL; with different ones, QueueNameExists.
 func (s *SQS) CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns ...func(*sqs.Options)) (*sqs.CreateQueueOutput, error) {
 	const op = "CreateQueue"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.QueueName)
@@ -197,7 +197,7 @@ func (s *SQS) deliverSink(name, body string) {
 // GetQueueUrl returns a queue's URL by name.
 func (s *SQS) GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
 	const op = "GetQueueUrl"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -213,7 +213,7 @@ func (s *SQS) GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, optFns 
 // counts computed at the current virtual time.
 func (s *SQS) GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
 	const op = "GetQueueAttributes"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -300,7 +300,7 @@ func sqsCheckBody(body string) error {
 // SendMessage enqueues one message.
 func (s *SQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	const op = "SendMessage"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	body := aws.ToString(in.MessageBody)
@@ -345,7 +345,7 @@ func sqsCheckBatchIDs(ids []string) error {
 // alone, in Failed.
 func (s *SQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
 	const op = "SendMessageBatch"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
@@ -380,7 +380,7 @@ func (s *SQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInpu
 // the redrive policy's maxReceiveCount move to the dead-letter queue instead.
 func (s *SQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
 	const op = "ReceiveMessage"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	max := int(in.MaxNumberOfMessages)
@@ -536,7 +536,7 @@ func (s *SQS) findHandleLocked(q *sqsQueue, handle string) (idx int, stale bool,
 // again) succeeds without deleting, and deleting twice succeeds.
 func (s *SQS) DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
 	const op = "DeleteMessage"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -563,7 +563,7 @@ func (s *SQS) deleteLocked(q *sqsQueue, handle string) error {
 // DeleteMessageBatch deletes up to 10 received messages.
 func (s *SQS) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	const op = "DeleteMessageBatch"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
@@ -594,7 +594,7 @@ func (s *SQS) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatch
 // timeout, counted from now; 0 makes it visible at once.
 func (s *SQS) ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
 	const op = "ChangeMessageVisibility"
-	if err := s.r.call(ctx, sqs.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, sqs.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.VisibilityTimeout < 0 || time.Duration(in.VisibilityTimeout)*time.Second > sqsMaxVisibility {

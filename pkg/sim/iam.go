@@ -1,0 +1,402 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	gatypes "github.com/aws/aws-sdk-go-v2/service/globalaccelerator/types"
+	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// The simulator enforces IAM identity-based policies so that a local
+// rehearsal fails where production would on a missing permission.
+//
+// A call is evaluated only when enforcement is on (EnforceIAM) and its
+// context carries a principal (WithPrincipal): a call without one is the
+// simulator itself or a test and is allowed unevaluated. Each simulated
+// operation maps to the IAM actions and resources the Service Authorization
+// Reference lists for it (iam_actions.go); every one must be allowed.
+// Resource-based policies, permission boundaries, SCPs and session policies
+// are not modelled.
+
+// iamState is the world's IAM registry. Its zero value is ready to use.
+type iamState struct {
+	mu      sync.Mutex
+	enforce bool
+	roles   map[string]*iamRole // by role ARN
+	managed map[string]*Policy  // customer managed policies by ARN
+	denied  []DeniedCall
+	seq     uint64 // request IDs of denied calls
+}
+
+// iamRole is one role's permissions policies.
+type iamRole struct {
+	inline   map[string]*Policy // by policy name
+	attached map[string]bool    // managed policy ARNs
+}
+
+// DeniedCall is one call IAM denied, for a drill report.
+type DeniedCall struct {
+	// Principal is the role ARN the call was made as.
+	Principal string
+	// Action and Resource are the IAM action and resource that were denied.
+	Action, Resource string
+	// Region is the region called; Service and Operation the API called.
+	Region, Service, Operation string
+	// Explicit is true when a Deny statement matched, false for an
+	// implicit deny (no statement allowed the action).
+	Explicit bool
+	// Time is when the call was made, on the world's clock.
+	Time time.Time
+}
+
+// EnforceIAM turns evaluation of calls made with a principal on or off. It
+// is off in a new world, so existing tests and drills run unchanged.
+func (w *World) EnforceIAM(on bool) {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	w.iam.enforce = on
+}
+
+// IAMEnforced reports whether EnforceIAM is on.
+func (w *World) IAMEnforced() bool {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	return w.iam.enforce
+}
+
+// parseRoleARN splits arn:aws:iam::ACCOUNT:role/[PATH/]NAME.
+func parseRoleARN(arn string) (account, name string, ok bool) {
+	rest, found := strings.CutPrefix(arn, "arn:aws:iam::")
+	if !found {
+		return "", "", false
+	}
+	account, res, found := strings.Cut(rest, ":")
+	if !found || account == "" || !strings.HasPrefix(res, "role/") {
+		return "", "", false
+	}
+	name = res[strings.LastIndexByte(res, '/')+1:]
+	return account, name, name != ""
+}
+
+// iamErr is an IAM API error, so callers classify it by code as they would
+// the real IAM's answer.
+func iamErr(code, format string, args ...any) error {
+	return apiErr(code, format, args...)
+}
+
+// CreateRole declares that a role exists, with no policies. Declaring an
+// existing role keeps its policies, so a deployer may declare roles before
+// or after attaching policies in any order.
+func (w *World) CreateRole(roleARN string) error {
+	if _, _, ok := parseRoleARN(roleARN); !ok {
+		return fmt.Errorf("create role: %w", iamErr("ValidationError", "%s is not a role ARN", roleARN))
+	}
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	w.iam.roleLocked(roleARN, true)
+	return nil
+}
+
+// DeleteRole removes a role and its inline policies; calls made as it are
+// then denied.
+func (w *World) DeleteRole(roleARN string) {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	delete(w.iam.roles, roleARN)
+}
+
+func (s *iamState) roleLocked(arn string, create bool) *iamRole {
+	r := s.roles[arn]
+	if r == nil && create {
+		if s.roles == nil {
+			s.roles = make(map[string]*iamRole)
+		}
+		r = &iamRole{inline: map[string]*Policy{}, attached: map[string]bool{}}
+		s.roles[arn] = r
+	}
+	return r
+}
+
+// PutRolePolicy adds or replaces a role's inline policy, as IAM's
+// PutRolePolicy does; the role must exist (CreateRole). A document IAM would
+// reject fails with MalformedPolicyDocument, a missing role with
+// NoSuchEntity.
+func (w *World) PutRolePolicy(roleARN, policyName string, document []byte) error {
+	p, err := ParsePolicy(document)
+	if err != nil {
+		return fmt.Errorf("put role policy %s: %w", policyName, iamErr("MalformedPolicyDocument", "%v", err))
+	}
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	r := w.iam.roleLocked(roleARN, false)
+	if r == nil {
+		return fmt.Errorf("put role policy %s: %w", policyName, iamErr("NoSuchEntity", "The role with name %s cannot be found.", roleARN))
+	}
+	r.inline[policyName] = p
+	return nil
+}
+
+// DeleteRolePolicy removes a role's inline policy. A missing role or policy
+// is NoSuchEntity, as IAM answers.
+func (w *World) DeleteRolePolicy(roleARN, policyName string) error {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	r := w.iam.roleLocked(roleARN, false)
+	if r == nil || r.inline[policyName] == nil {
+		return fmt.Errorf("delete role policy %s: %w", policyName, iamErr("NoSuchEntity", "The role policy with name %s cannot be found.", policyName))
+	}
+	delete(r.inline, policyName)
+	return nil
+}
+
+// PutManagedPolicy creates a customer managed policy, or replaces its
+// document (as a new default version would); every role it is attached to
+// sees the change.
+func (w *World) PutManagedPolicy(policyARN string, document []byte) error {
+	p, err := ParsePolicy(document)
+	if err != nil {
+		return fmt.Errorf("put managed policy %s: %w", policyARN, iamErr("MalformedPolicyDocument", "%v", err))
+	}
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	if w.iam.managed == nil {
+		w.iam.managed = make(map[string]*Policy)
+	}
+	w.iam.managed[policyARN] = p
+	return nil
+}
+
+// AttachRolePolicy attaches a managed policy (PutManagedPolicy) to a role.
+func (w *World) AttachRolePolicy(roleARN, policyARN string) error {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	r := w.iam.roleLocked(roleARN, false)
+	if r == nil {
+		return fmt.Errorf("attach role policy %s: %w", policyARN, iamErr("NoSuchEntity", "The role with name %s cannot be found.", roleARN))
+	}
+	if w.iam.managed[policyARN] == nil {
+		return fmt.Errorf("attach role policy %s: %w", policyARN, iamErr("NoSuchEntity", "Policy %s does not exist or is not attachable.", policyARN))
+	}
+	r.attached[policyARN] = true
+	return nil
+}
+
+// DetachRolePolicy detaches a managed policy from a role.
+func (w *World) DetachRolePolicy(roleARN, policyARN string) error {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	r := w.iam.roleLocked(roleARN, false)
+	if r == nil || !r.attached[policyARN] {
+		return fmt.Errorf("detach role policy %s: %w", policyARN, iamErr("NoSuchEntity", "Policy %s was not found.", policyARN))
+	}
+	delete(r.attached, policyARN)
+	return nil
+}
+
+// Denied returns every call IAM denied, in order.
+func (w *World) Denied() []DeniedCall {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	return append([]DeniedCall(nil), w.iam.denied...)
+}
+
+// rolePoliciesLocked returns a role's policies, inline then attached, and
+// whether the role exists.
+func (s *iamState) rolePoliciesLocked(arn string) ([]*Policy, bool) {
+	r := s.roles[arn]
+	if r == nil {
+		return nil, false
+	}
+	var out []*Policy
+	for _, name := range sortedKeys(r.inline) {
+		out = append(out, r.inline[name])
+	}
+	for _, a := range sortedKeys(r.attached) {
+		out = append(out, s.managed[a])
+	}
+	return out, true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// principalKey is the context key of the caller's identity.
+type principalKey struct{}
+
+// callerIdentity is a role session: the role and the session name that
+// appears in the assumed-role ARN.
+type callerIdentity struct {
+	role, session string
+}
+
+// WithPrincipal returns ctx carrying a role as the caller's identity, as the
+// credentials of a Lambda function's execution role or a state machine's
+// role would. The session name is the role's name.
+func WithPrincipal(ctx context.Context, roleARN string) context.Context {
+	_, name, _ := parseRoleARN(roleARN)
+	return WithRoleSession(ctx, roleARN, name)
+}
+
+// WithRoleSession is WithPrincipal with an explicit role session name (a
+// Lambda function's session is the function's name), which appears in the
+// assumed-role ARN of denial messages.
+func WithRoleSession(ctx context.Context, roleARN, session string) context.Context {
+	return context.WithValue(ctx, principalKey{}, callerIdentity{role: roleARN, session: session})
+}
+
+// PrincipalOf returns the role ARN ctx carries, if any.
+func PrincipalOf(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(principalKey{}).(callerIdentity)
+	return id.role, ok
+}
+
+// assumedRoleARN is the STS identity a role session has, as IAM names it in
+// a denial: arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION.
+func (id callerIdentity) assumedRoleARN() string {
+	account, name, ok := parseRoleARN(id.role)
+	if !ok {
+		return id.role
+	}
+	return fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, name, id.session)
+}
+
+// authorize evaluates a call made with a principal against the principal's
+// policies, once for each action and resource the operation needs. It
+// returns the error the call fails with, already wrapped, or nil.
+func (r *Region) authorize(ctx context.Context, service, operation string, in any) error {
+	id, ok := ctx.Value(principalKey{}).(callerIdentity)
+	if !ok {
+		return nil
+	}
+	w := r.world
+	w.iam.mu.Lock()
+	on := w.iam.enforce
+	w.iam.mu.Unlock()
+	if !on {
+		return nil
+	}
+	// The checks may read service state (a stack's ID, an object's
+	// existence), so they are computed without the IAM lock held.
+	checks := iamChecksFor(r, service, operation, in)
+	now := w.Clock.Now()
+	account, _, _ := parseRoleARN(id.role)
+	base := map[string][]string{
+		"aws:RequestedRegion":  {r.Name},
+		"aws:PrincipalArn":     {id.role},
+		"aws:PrincipalAccount": {account},
+		"aws:PrincipalType":    {"AssumedRole"},
+		"aws:SecureTransport":  {"true"},
+		"aws:CurrentTime":      {now.UTC().Format(time.RFC3339)},
+		"aws:EpochTime":        {strconv.FormatInt(now.Unix(), 10)},
+	}
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	policies, known := w.iam.rolePoliciesLocked(id.role)
+	for _, c := range checks {
+		keys := base
+		if len(c.keys) > 0 {
+			keys = make(map[string][]string, len(base)+len(c.keys))
+			for k, v := range base {
+				keys[k] = v
+			}
+			for k, v := range c.keys {
+				keys[k] = v
+			}
+		}
+		d := ImplicitDeny
+		if known {
+			d = EvaluatePolicies(policies, AuthRequest{Action: c.action, Resource: c.resource, Context: keys})
+		}
+		if d == Allow {
+			continue
+		}
+		w.iam.denied = append(w.iam.denied, DeniedCall{Principal: id.role, Action: c.action, Resource: c.resource,
+			Region: r.Name, Service: service, Operation: operation, Explicit: d == ExplicitDeny, Time: now})
+		w.iam.seq++
+		reqID := fmt.Sprintf("00000000-0000-4000-8000-%012x", w.iam.seq)
+		return opErr(service, operation, &awshttp.ResponseError{
+			ResponseError: &smithyhttp.ResponseError{
+				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}}},
+				Err:      iamDenial(service, operation, id, c, d == ExplicitDeny),
+			},
+			RequestID: reqID,
+		})
+	}
+	return nil
+}
+
+// iamDenial is the API error a denied call gets, with the service's own
+// error code and AWS's message:
+//
+//	User: ARN is not authorized to perform: ACTION on resource: RESOURCE
+//	because no identity-based policy allows the ACTION action
+//
+// ("Troubleshoot access denied error messages", AWS IAM User Guide). A call
+// whose action has no resource omits "on resource".
+func iamDenial(service, operation string, id callerIdentity, c iamCheck, explicit bool) error {
+	action, resource := c.action, c.resource
+	switch service {
+	case "SNS":
+		// SNS spells its service prefix in capitals: "SNS:Publish".
+		if p, rest, ok := strings.Cut(action, ":"); ok {
+			action = strings.ToUpper(p) + ":" + rest
+		}
+	case "SQS":
+		// SQS reports actions in lower case: "sqs:sendmessage".
+		action = strings.ToLower(action)
+	case s3ServiceID:
+		resource = strconv.Quote(resource)
+	}
+	msg := fmt.Sprintf("User: %s is not authorized to perform: %s", id.assumedRoleARN(), action)
+	if c.resource != "*" {
+		msg += " on resource: " + resource
+	}
+	if explicit {
+		msg += " with an explicit deny in an identity-based policy"
+	} else {
+		msg += " because no identity-based policy allows the " + action + " action"
+	}
+	switch service {
+	case s3ServiceID:
+		if operation == "HeadObject" || operation == "HeadBucket" {
+			// A HEAD response has no body, so the SDK names the error
+			// after the status: "Forbidden" ("HeadObject", Amazon S3 API
+			// Reference).
+			return &smithy.GenericAPIError{Code: "Forbidden", Message: "Forbidden", Fault: smithy.FaultClient}
+		}
+		return &smithy.GenericAPIError{Code: "AccessDenied", Message: msg, Fault: smithy.FaultClient}
+	case "Kinesis":
+		return &kinesistypes.AccessDeniedException{Message: aws.String(msg)}
+	case "Glue":
+		return &gluetypes.AccessDeniedException{Message: aws.String(msg)}
+	case "Global Accelerator":
+		return &gatypes.AccessDeniedException{Message: aws.String(msg)}
+	case "SNS":
+		return &snstypes.AuthorizationErrorException{Message: aws.String(msg)}
+	case "SQS", "CloudWatch", "CloudFormation":
+		// SQS and CloudWatch speak JSON with the awsQueryCompatible trait:
+		// the x-amzn-query-error header carries the query code AccessDenied,
+		// which the SDK reports. CloudFormation speaks the query protocol.
+		return &smithy.GenericAPIError{Code: "AccessDenied", Message: msg, Fault: smithy.FaultClient}
+	}
+	return &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg, Fault: smithy.FaultClient}
+}
