@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // The IAM actions, resources and condition keys of each simulated
@@ -718,6 +719,28 @@ var iamOps = map[string]iamMapper{
 		return one("cloudformation:DescribeStackResources", cfStackARN(r, aws.ToString(in.StackName)))
 	}),
 
+	// AWS Systems Manager Parameter Store: the parameter ARN. GetParameters
+	// is authorized per parameter.
+	"SSM.PutParameter": on(func(r *Region, in *ssm.PutParameterInput) []iamCheck {
+		return one("ssm:PutParameter", ssmParameterARN(r, aws.ToString(in.Name)))
+	}),
+	"SSM.GetParameter": on(func(r *Region, in *ssm.GetParameterInput) []iamCheck {
+		return one("ssm:GetParameter", ssmParameterARN(r, aws.ToString(in.Name)))
+	}),
+	"SSM.GetParameters": on(func(r *Region, in *ssm.GetParametersInput) []iamCheck {
+		if len(in.Names) == 0 {
+			return one("ssm:GetParameters", ssmParameterARN(r, ""))
+		}
+		var out []iamCheck
+		for _, n := range in.Names {
+			out = append(out, iamCheck{action: "ssm:GetParameters", resource: ssmParameterARN(r, n)})
+		}
+		return out
+	}),
+	"SSM.DeleteParameter": on(func(r *Region, in *ssm.DeleteParameterInput) []iamCheck {
+		return one("ssm:DeleteParameter", ssmParameterARN(r, aws.ToString(in.Name)))
+	}),
+
 	// AWS Global Accelerator: the accelerator, listener or endpoint group
 	// ARN the call names.
 	"Global Accelerator.CreateAccelerator": on(func(r *Region, in *globalaccelerator.CreateAcceleratorInput) []iamCheck {
@@ -747,6 +770,16 @@ var iamOps = map[string]iamMapper{
 	"Global Accelerator.ListEndpointGroups": on(func(r *Region, in *globalaccelerator.ListEndpointGroupsInput) []iamCheck {
 		return one("globalaccelerator:ListEndpointGroups", aws.ToString(in.ListenerArn))
 	}),
+}
+
+// ssmParameterARN is a parameter's ARN: a hierarchical name keeps its
+// leading slash as the path separator ("Working with parameter
+// hierarchies", AWS Systems Manager User Guide).
+func ssmParameterARN(r *Region, name string) string {
+	if strings.HasPrefix(name, "arn:") {
+		return name
+	}
+	return r.arn("ssm", "parameter/"+strings.TrimPrefix(name, "/"))
 }
 
 // s3BucketOp maps a bucket-configuration operation: one action on the

@@ -83,7 +83,7 @@ func ssmNotFound(name string) error {
 // ParameterAlreadyExists. A new parameter needs a Type.
 func (s *SSM) PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
 	const op = "PutParameter"
-	if err := s.r.call(ctx, ssm.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, ssm.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name, value := aws.ToString(in.Name), aws.ToString(in.Value)
@@ -156,7 +156,7 @@ func (s *SSM) lookupLocked(ref string) (ssmtypes.Parameter, error) {
 // name:version selector names.
 func (s *SSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 	const op = "GetParameter"
-	if err := s.r.call(ctx, ssm.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, ssm.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -172,7 +172,7 @@ func (s *SSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFn
 // listed in InvalidParameters rather than failing the call, as SSM does.
 func (s *SSM) GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
 	const op = "GetParameters"
-	if err := s.r.call(ctx, ssm.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, ssm.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if n := len(in.Names); n < 1 || n > 10 {
@@ -196,7 +196,7 @@ func (s *SSM) GetParameters(ctx context.Context, in *ssm.GetParametersInput, opt
 // DeleteParameter deletes a parameter and all its versions.
 func (s *SSM) DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error) {
 	const op = "DeleteParameter"
-	if err := s.r.call(ctx, ssm.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, ssm.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.Name)
