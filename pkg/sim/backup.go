@@ -41,6 +41,7 @@ type Backup struct {
 	backupDur  time.Duration
 	copyDur    time.Duration
 	restoreDur time.Duration
+	plans      map[string]*backupPlan // backup_plan.go
 }
 
 type backupVault struct {

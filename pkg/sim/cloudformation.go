@@ -121,6 +121,14 @@ type cfStack struct {
 	customOut   map[string]string // set by SetOutputs, shown when complete
 	deleted     bool
 	deletedTime time.Time
+
+	// The template path (cfn_deploy.go): the parsed template and resolved
+	// parameters the live resources follow, what an update in progress
+	// rolls back to, and the resources created.
+	tmpl, pendingTmpl, prevTmpl  *cfnTemplate
+	resolvedParams, prevResolved map[string]any
+	prevTemplate                 string
+	live                         map[string]*cfnLive
 }
 
 // CloudFormation returns the region's CloudFormation.
@@ -246,6 +254,16 @@ func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.Cre
 		created: now,
 	}
 	c.stacks[s.id] = s
+	if body := aws.ToString(in.TemplateBody); cfnHasResources(body) {
+		c.mu.Unlock()
+		if err := c.createFromTemplate(ctx, s, body, params); err != nil {
+			c.mu.Lock()
+			delete(c.stacks, s.id)
+			c.mu.Unlock()
+			return nil, opErr(cloudformation.ServiceID, op, err)
+		}
+		return &cloudformation.CreateStackOutput{StackId: aws.String(s.id)}, nil
+	}
 	d := c.DormantCreate
 	if cfActive(params) {
 		d += CFPlanDuration(c.ActivationPlan)
@@ -309,6 +327,15 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		default:
 			params[key] = aws.ToString(p.ParameterValue)
 		}
+	}
+	if s.live != nil {
+		// A template stack: parameters not given take the template's
+		// defaults, as CloudFormation does.
+		id := s.id
+		if err := c.updateFromTemplate(ctx, s, template, params); err != nil {
+			return nil, opErr(cloudformation.ServiceID, op, err)
+		}
+		return &cloudformation.UpdateStackOutput{StackId: aws.String(id)}, nil
 	}
 	var missing []string
 	for k := range s.params {
@@ -434,6 +461,11 @@ func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.Del
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Stack [%s] cannot be deleted while in status %s", s.name, s.status))
 	}
 	s.status = cftypes.StackStatusDeleteInProgress
+	if s.live != nil {
+		c.mu.Unlock()
+		c.deleteTemplateStack(s)
+		return &cloudformation.DeleteStackOutput{}, nil
+	}
 	wasActive := cfActive(s.params)
 	hooks := append([]func(context.Context, bool) error(nil), c.hooks[s.name]...)
 	c.mu.Unlock()

@@ -452,6 +452,12 @@ var iamOps = map[string]iamMapper{
 	"Kinesis.CreateStream": on(func(r *Region, in *kinesis.CreateStreamInput) []iamCheck {
 		return one("kinesis:CreateStream", kinesisARN(r, in.StreamName, nil))
 	}),
+	"Kinesis.IncreaseStreamRetentionPeriod": on(func(r *Region, in *kinesis.IncreaseStreamRetentionPeriodInput) []iamCheck {
+		return one("kinesis:IncreaseStreamRetentionPeriod", kinesisARN(r, in.StreamName, in.StreamARN))
+	}),
+	"Kinesis.DecreaseStreamRetentionPeriod": on(func(r *Region, in *kinesis.DecreaseStreamRetentionPeriodInput) []iamCheck {
+		return one("kinesis:DecreaseStreamRetentionPeriod", kinesisARN(r, in.StreamName, in.StreamARN))
+	}),
 	"Kinesis.DeleteStream": on(func(r *Region, in *kinesis.DeleteStreamInput) []iamCheck {
 		return one("kinesis:DeleteStream", kinesisARN(r, in.StreamName, in.StreamARN))
 	}),
@@ -639,6 +645,24 @@ var iamOps = map[string]iamMapper{
 	// job descriptions have no resource type.
 	"Backup.CreateBackupVault": on(func(r *Region, in *backup.CreateBackupVaultInput) []iamCheck {
 		return one("backup:CreateBackupVault", backupVaultARN(r, in.BackupVaultName))
+	}),
+	// Backup plans and selections: actions on the plan ARN; a selection
+	// passes its role to AWS Backup.
+	"Backup.CreateBackupPlan": on(func(r *Region, in *backup.CreateBackupPlanInput) []iamCheck {
+		return one("backup:CreateBackupPlan", r.arn("backup", "backup-plan:*"))
+	}),
+	"Backup.DeleteBackupPlan": on(func(r *Region, in *backup.DeleteBackupPlanInput) []iamCheck {
+		return one("backup:DeleteBackupPlan", r.arn("backup", "backup-plan:"+aws.ToString(in.BackupPlanId)))
+	}),
+	"Backup.CreateBackupSelection": on(func(r *Region, in *backup.CreateBackupSelectionInput) []iamCheck {
+		role := ""
+		if in.BackupSelection != nil {
+			role = aws.ToString(in.BackupSelection.IamRoleArn)
+		}
+		return append(one("backup:CreateBackupSelection", r.arn("backup", "backup-plan:"+aws.ToString(in.BackupPlanId))), passRole(role, "backup.amazonaws.com")...)
+	}),
+	"Backup.DeleteBackupSelection": on(func(r *Region, in *backup.DeleteBackupSelectionInput) []iamCheck {
+		return one("backup:DeleteBackupSelection", r.arn("backup", "backup-plan:"+aws.ToString(in.BackupPlanId)))
 	}),
 	"Backup.DescribeBackupVault": on(func(r *Region, in *backup.DescribeBackupVaultInput) []iamCheck {
 		return one("backup:DescribeBackupVault", backupVaultARN(r, in.BackupVaultName))

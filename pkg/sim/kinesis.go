@@ -54,6 +54,15 @@ type kinesisStream struct {
 	goneAt    time.Time
 	epoch     int // distinguishes a re-created stream's iterators
 	shards    []*kinesisShard
+	retention time.Duration // 0: the default 24 h
+}
+
+// retentionOf is how long the stream keeps records.
+func (s *kinesisStream) retentionOf() time.Duration {
+	if s.retention == 0 {
+		return kinesisRetention
+	}
+	return s.retention
 }
 
 type kinesisShard struct {
@@ -164,7 +173,7 @@ func (k *Kinesis) stream(name string, active bool) (*kinesisStream, error) {
 	if !ok || (active && (now.Before(s.activeAt) || !s.deletedAt.IsZero())) {
 		return nil, kinesisNotFound(name, k.r.world.Account)
 	}
-	cut := now.Add(-kinesisRetention)
+	cut := now.Add(-s.retentionOf())
 	for _, sh := range s.shards {
 		i := 0
 		for i < len(sh.records) && sh.records[i].arrival.Before(cut) {
@@ -260,7 +269,7 @@ func (k *Kinesis) DescribeStreamSummary(ctx context.Context, in *kinesis.Describ
 	created := s.created
 	return &kinesis.DescribeStreamSummaryOutput{StreamDescriptionSummary: &kinesistypes.StreamDescriptionSummary{
 		StreamName: aws.String(s.name), StreamARN: aws.String(s.arn), StreamStatus: s.status(k.r.world.Clock.Now()),
-		StreamCreationTimestamp: &created, RetentionPeriodHours: aws.Int32(int32(kinesisRetention / time.Hour)),
+		StreamCreationTimestamp: &created, RetentionPeriodHours: aws.Int32(int32(s.retentionOf() / time.Hour)),
 		OpenShardCount: aws.Int32(int32(len(s.shards))), EncryptionType: kinesistypes.EncryptionTypeKms,
 		StreamModeDetails: &kinesistypes.StreamModeDetails{StreamMode: kinesistypes.StreamModeOnDemand},
 	}}, nil

@@ -44,6 +44,10 @@ type World struct {
 	// iam holds roles, policies and denials (iam.go); it has its own lock
 	// because authorizing a call reads service state.
 	iam iamState
+	// bg runs the services' own background work (background.go).
+	bg background
+	// machines runs the state machines templates deploy.
+	machines StateMachineHost
 }
 
 // NewWorld returns a world with the named regions, all up.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -133,22 +132,9 @@ func (s *SQS) CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns 
 	if err != nil {
 		return nil, opErr(sqs.ServiceID, op, err)
 	}
-	var dlqARN string
-	var maxReceive int
-	if rp, ok := in.Attributes["RedrivePolicy"]; ok && rp != "" {
-		var p struct {
-			DeadLetterTargetArn string
-			MaxReceiveCount     json.RawMessage
-		}
-		if err := json.Unmarshal([]byte(rp), &p); err != nil || p.DeadLetterTargetArn == "" {
-			return nil, opErr(sqs.ServiceID, op, &sqstypes.InvalidAttributeValue{Message: aws.String("Value for parameter RedrivePolicy is invalid.")})
-		}
-		// maxReceiveCount is a number or a numeric string in the JSON.
-		n, err := strconv.Atoi(strings.Trim(string(p.MaxReceiveCount), `"`))
-		if err != nil || n < 1 || n > 1000 {
-			return nil, opErr(sqs.ServiceID, op, &sqstypes.InvalidAttributeValue{Message: aws.String("Value for parameter RedrivePolicy is invalid. Reason: Invalid value for maxReceiveCount.")})
-		}
-		dlqARN, maxReceive = p.DeadLetterTargetArn, n
+	dlqARN, maxReceive, err := sqsRedrive(in.Attributes)
+	if err != nil {
+		return nil, opErr(sqs.ServiceID, op, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
