@@ -517,9 +517,9 @@ func cfnBucketProvider() *cfnProvider {
 			}
 			r.physicalID, r.ref = name, name
 			r.attrs = map[string]any{"Arn": "arn:aws:s3:::" + name, "DomainName": name + ".s3.amazonaws.com",
-				"RegionalDomainName": fmt.Sprintf("%s.s3.%s.amazonaws.com", name, op.r.Name),
+				"RegionalDomainName":  fmt.Sprintf("%s.s3.%s.amazonaws.com", name, op.r.Name),
 				"DualStackDomainName": fmt.Sprintf("%s.s3.dualstack.%s.amazonaws.com", name, op.r.Name),
-				"WebsiteURL": fmt.Sprintf("http://%s.s3-website-%s.amazonaws.com", name, op.r.Name)}
+				"WebsiteURL":          fmt.Sprintf("http://%s.s3-website-%s.amazonaws.com", name, op.r.Name)}
 			return nil
 		},
 		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {

@@ -61,7 +61,7 @@ type s3Bucket struct {
 	versioning   s3types.BucketVersioningStatus
 	replication  *s3types.ReplicationConfiguration
 	notification *s3types.NotificationConfiguration
-	conf         s3BucketConf // settings of s3_config.go
+	conf         s3BucketConf            // settings of s3_config.go
 	objects      map[string][]*s3Version // key → versions, oldest first
 	sorted       []string                // keys in order; nil when stale
 }
