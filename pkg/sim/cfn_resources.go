@@ -103,7 +103,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if _, err := ParsePolicy(doc); err != nil {
+			if _, err := ParseResourcePolicy(doc); err != nil {
 				return fmt.Errorf("bucket policy of %s: %w", bucket, err)
 			}
 			if _, err := op.r.S3().PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(string(doc))}); err != nil {
@@ -136,7 +136,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if _, err := ParsePolicy(doc); err != nil {
+			if _, err := ParseResourcePolicy(doc); err != nil {
 				return fmt.Errorf("queue policy: %w", err)
 			}
 			queues, _ := r.props["Queues"].([]any)
@@ -265,8 +265,8 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if _, err := ParsePolicy(trust); err != nil {
-				return fmt.Errorf("trust policy of %s: %w", name, err)
+			if !json.Valid(trust) || string(trust) == "null" {
+				return fmt.Errorf("trust policy of %s is not a JSON document", name)
 			}
 			if err := op.world().CreateRole(arn); err != nil {
 				return err
@@ -693,7 +693,7 @@ func cfnTableProvider() *cfnProvider {
 			in := &dynamodb.CreateTableInput{TableName: aws.String(name)}
 			fields := map[string]any{}
 			for _, k := range []string{"AttributeDefinitions", "KeySchema", "BillingMode", "DeletionProtectionEnabled", "ProvisionedThroughput",
-				"StreamSpecification", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TableClass", "SSESpecification"} {
+				"StreamSpecification", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "TableClass"} {
 				if v, ok := r.props[k]; ok {
 					fields[k] = v
 				}
@@ -702,6 +702,22 @@ func cfnTableProvider() *cfnProvider {
 				return err
 			}
 			in.TableName = aws.String(name)
+			// CloudFormation's SSESpecification says SSEEnabled where the API
+			// says Enabled.
+			if sse, ok := r.props["SSESpecification"].(map[string]any); ok {
+				in.SSESpecification = &ddbtypes.SSESpecification{Enabled: aws.Bool(cfnTruthy(sse["SSEEnabled"]))}
+				for k, v := range sse {
+					switch k {
+					case "SSEEnabled":
+					case "SSEType":
+						in.SSESpecification.SSEType = ddbtypes.SSEType(cfnScalarString(v))
+					case "KMSMasterKeyId":
+						in.SSESpecification.KMSMasterKeyId = aws.String(cfnScalarString(v))
+					default:
+						return fmt.Errorf("SSESpecification member %s is %w", k, errNotModelled)
+					}
+				}
+			}
 			for k, v := range cfnTags(r.props["Tags"]) {
 				in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 			}

@@ -74,7 +74,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if _, err := ParsePolicy(doc); err != nil {
+			if _, err := ParseResourcePolicy(doc); err != nil {
 				return fmt.Errorf("key policy: %w", err)
 			}
 			h := fmt.Sprintf("%032x", fnvString(op.stack.id+"/"+r.id))
@@ -128,7 +128,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if _, err := ParsePolicy(doc); err != nil {
+			if _, err := ParseResourcePolicy(doc); err != nil {
 				return fmt.Errorf("topic policy: %w", err)
 			}
 			r.physicalID = op.physicalName(r.id, 128)

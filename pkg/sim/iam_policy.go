@@ -42,6 +42,11 @@ type Statement struct {
 	// Conditions are the Condition block flattened to one entry per
 	// operator and key, sorted; all must hold for the statement to apply.
 	Conditions []Condition
+	// Principal is a resource-based policy's Principal (or NotPrincipal,
+	// when NotPrincipal is set) as written; identity-based policies have
+	// none.
+	Principal    json.RawMessage
+	NotPrincipal bool
 }
 
 // Condition is one operator and key of a Condition block with its values.
@@ -99,7 +104,14 @@ type AuthRequest struct {
 // rejects what IAM rejects with MalformedPolicyDocument: unknown elements, a
 // Principal (identity-based policies have none), a missing Effect, Action
 // or Resource, and unknown condition operators.
-func ParsePolicy(doc []byte) (*Policy, error) {
+func ParsePolicy(doc []byte) (*Policy, error) { return parsePolicy(doc, false) }
+
+// ParseResourcePolicy parses and validates a resource-based policy
+// document (a bucket, queue, topic or key policy): like ParsePolicy, but
+// every statement names its Principal or NotPrincipal.
+func ParseResourcePolicy(doc []byte) (*Policy, error) { return parsePolicy(doc, true) }
+
+func parsePolicy(doc []byte, resource bool) (*Policy, error) {
 	var top map[string]json.RawMessage
 	if err := strictUnmarshal(doc, &top); err != nil {
 		return nil, fmt.Errorf("parse policy: %w", err)
@@ -122,7 +134,7 @@ func ParsePolicy(doc []byte) (*Policy, error) {
 				return nil, fmt.Errorf("parse policy: Id: %w", err)
 			}
 		case "Statement":
-			stmts, err := parseStatements(raw)
+			stmts, err := parseStatements(raw, resource)
 			if err != nil {
 				return nil, fmt.Errorf("parse policy: %w", err)
 			}
@@ -151,7 +163,7 @@ func strictUnmarshal(data []byte, v any) error {
 	return nil
 }
 
-func parseStatements(raw json.RawMessage) ([]Statement, error) {
+func parseStatements(raw json.RawMessage, resource bool) ([]Statement, error) {
 	raw = bytes.TrimSpace(raw)
 	var objs []map[string]json.RawMessage
 	if len(raw) > 0 && raw[0] == '[' {
@@ -167,7 +179,7 @@ func parseStatements(raw json.RawMessage) ([]Statement, error) {
 	}
 	out := make([]Statement, 0, len(objs))
 	for i, o := range objs {
-		s, err := parseStatement(o)
+		s, err := parseStatement(o, resource)
 		if err != nil {
 			return nil, fmt.Errorf("statement %d: %w", i, err)
 		}
@@ -176,8 +188,9 @@ func parseStatements(raw json.RawMessage) ([]Statement, error) {
 	return out, nil
 }
 
-func parseStatement(o map[string]json.RawMessage) (Statement, error) {
+func parseStatement(o map[string]json.RawMessage, resource bool) (Statement, error) {
 	var s Statement
+	principal := false
 	if o == nil {
 		return s, fmt.Errorf("not a JSON object")
 	}
@@ -200,15 +213,24 @@ func parseStatement(o map[string]json.RawMessage) (Statement, error) {
 		case "Condition":
 			s.Conditions, err = parseConditions(raw)
 		case "Principal", "NotPrincipal":
-			// "Policy document should not specify a principal." is IAM's
-			// answer to a Principal in an identity-based policy.
-			err = fmt.Errorf("an identity-based policy must not specify a principal")
+			if !resource {
+				// "Policy document should not specify a principal." is IAM's
+				// answer to a Principal in an identity-based policy.
+				err = fmt.Errorf("an identity-based policy must not specify a principal")
+				break
+			}
+			principal = true
+			s.Principal = append(json.RawMessage(nil), raw...)
+			s.NotPrincipal = k == "NotPrincipal"
 		default:
 			err = fmt.Errorf("unknown element")
 		}
 		if err != nil {
 			return s, fmt.Errorf("%s: %w", k, err)
 		}
+	}
+	if resource && !principal {
+		return s, fmt.Errorf("a resource-based policy statement needs a Principal")
 	}
 	switch effect {
 	case "Allow":

@@ -177,7 +177,7 @@ func (c *S3) PutBucketLogging(ctx context.Context, in *s3.PutBucketLoggingInput,
 // PutBucketPolicy sets the bucket policy.
 func (c *S3) PutBucketPolicy(ctx context.Context, in *s3.PutBucketPolicyInput, optFns ...func(*s3.Options)) (*s3.PutBucketPolicyOutput, error) {
 	err := c.withBucket(ctx, "PutBucketPolicy", aws.ToString(in.Bucket), in, func(b *s3Bucket) error {
-		if _, err := ParsePolicy([]byte(aws.ToString(in.Policy))); err != nil {
+		if _, err := ParseResourcePolicy([]byte(aws.ToString(in.Policy))); err != nil {
 			return apiErr("MalformedPolicy", "%v", err)
 		}
 		b.conf.policy = aws.String(aws.ToString(in.Policy))

@@ -69,7 +69,7 @@ func (s *SQS) SetQueueAttributes(ctx context.Context, in *sqs.SetQueueAttributes
 		return nil, opErr(sqs.ServiceID, op, err)
 	}
 	if p, ok := in.Attributes["Policy"]; ok && p != "" {
-		if _, err := ParsePolicy([]byte(p)); err != nil {
+		if _, err := ParseResourcePolicy([]byte(p)); err != nil {
 			return nil, opErr(sqs.ServiceID, op, &sqstypes.InvalidAttributeValue{Message: aws.String("Invalid value for the parameter Policy.")})
 		}
 	}
