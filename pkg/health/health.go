@@ -19,8 +19,10 @@
 //	EndpointHealthy  1 when GET /health and the canary POST both answered 200, else 0
 //	ProbeLatencyMs   wall time of the whole probe (both requests), up to the failure if one failed
 //
-// The prober always runs on real time (it is never part of a simulated
-// drill's virtual clock), so it uses context deadlines directly.
+// Probe timeouts and latencies are wall-clock (context deadlines): in a
+// simulated drill, where the prober runs on a virtual clock (Prober.Clock),
+// an in-process answer takes no virtual time, and the clock only names the
+// run and starts the concurrent probes so that it can account for them.
 package health
 
 import (
@@ -34,8 +36,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
 )
 
 // Target is one endpoint to probe.
@@ -162,9 +165,15 @@ type Prober struct {
 	Region  string
 	// Metrics receives the EMF lines, one per target (os.Stdout on Lambda).
 	Metrics io.Writer
-	// Now is the time source; nil means time.Now. The prober measures
-	// latency on real time whatever Now says.
+	// Now is the time source; nil means Clock's, else time.Now. The prober
+	// measures latency on real time whatever Now says.
 	Now func() time.Time
+	// Clock starts the concurrent probes of a round and waits for them;
+	// nil means the wall clock. A virtual clock must start them itself, to
+	// account for them: a plain goroutine would run on its caller's running
+	// token, and the first probe to wait on the clock would let time move
+	// while the others still run.
+	Clock clock.Clock
 }
 
 // maxBody bounds how much of an answer is read.
@@ -192,7 +201,11 @@ func (p *Prober) Handle(ctx context.Context, ev Event) (Summary, error) {
 // time when the event has one, so a retried invocation sends the same
 // canary id and ingest's dedupe absorbs it); zero means now.
 func (p *Prober) Probe(ctx context.Context, at time.Time) (Summary, error) {
-	now := time.Now
+	clk := p.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	now := clk.Now
 	if p.Now != nil {
 		now = p.Now
 	}
@@ -209,16 +222,16 @@ func (p *Prober) Probe(ctx context.Context, at time.Time) (Summary, error) {
 		return s, fmt.Errorf("encode canary: %w", err)
 	}
 	s.Results = make([]Result, len(p.Targets))
-	var wg sync.WaitGroup
+	done := make([]*clock.Signal, len(p.Targets))
 	for i, t := range p.Targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.Results[i] = p.probe(ctx, t, canary)
-		}()
+		done[i] = clk.Go(func() { s.Results[i] = p.probe(ctx, t, canary) })
 	}
-	wg.Wait()
-	done := now().UTC()
+	for _, d := range done {
+		// Without a context: each probe ends by its own deadline, and the
+		// results are read only once every probe is done.
+		_ = clk.Await(context.Background(), d, 0)
+	}
+	end := now().UTC()
 	for _, r := range s.Results {
 		if r.Healthy {
 			s.Healthy++
@@ -226,7 +239,7 @@ func (p *Prober) Probe(ctx context.Context, at time.Time) (Summary, error) {
 			s.Unhealthy++
 		}
 		if p.Metrics != nil {
-			line, err := emfLine(done, p.Region, r)
+			line, err := emfLine(end, p.Region, r)
 			if err != nil {
 				return s, err
 			}
