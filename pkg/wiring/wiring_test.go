@@ -1,0 +1,203 @@
+package wiring_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
+	"github.com/pendulum-dr/pendulum/pkg/states"
+	"github.com/pendulum-dr/pendulum/pkg/wiring"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/batch"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/recovery"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/simclients"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/workload"
+)
+
+const (
+	regionP = "us-east-1"
+	regionB = "us-east-2"
+	global  = "us-west-2"
+)
+
+// drEnv is the common DR environment, complete.
+var drEnv = map[string]string{
+	"PRIMARY_REGION": regionP, "BACKUP_REGION": regionB, "GLOBAL_REGION": global, "NAME_PREFIX": "pendulum",
+	"CONTROL_TABLE": "pendulum-control", "AGGREGATES_TABLE": "pendulum-aggregates", "GLUE_DATABASE": "pendulum",
+	"PRIMARY_RAW_BUCKET": "raw-p", "PRIMARY_CURATED_BUCKET": "curated-p", "BACKUP_RAW_BUCKET": "raw-b",
+	"BACKUP_CURATED_BUCKET": "curated-b", "ACCELERATOR_ARN": "arn:aws:globalaccelerator::111111111111:accelerator/a",
+	"PRIMARY_ENDPOINT_GROUP_ARN": "arn:aws:globalaccelerator::111111111111:accelerator/a/listener/l/endpoint-group/p",
+	"BACKUP_ENDPOINT_GROUP_ARN":  "arn:aws:globalaccelerator::111111111111:accelerator/a/listener/l/endpoint-group/b",
+	"LOAD_BALANCER_NAME":         "pendulum-ingest", "TOPIC_ARN": "arn:aws:sns:us-east-2:111111111111:pendulum-dr",
+	"AWS_REGION": regionB,
+}
+
+// function is one function of functions/ with a complete environment.
+type function struct {
+	name        string
+	constructor func(wiring.Runtime) (lambda.Handler, error)
+	env         map[string]string
+	// optional are the variables with a default.
+	optional []string
+}
+
+func functions() []function {
+	fs := []function{
+		{"ingest", workload.Ingest, map[string]string{"STREAM_NAME": "pendulum-records", "AWS_REGION": regionP}, nil},
+		{"partitions", workload.Partitions, map[string]string{"GLUE_DATABASE": "pendulum", "AWS_REGION": regionP,
+			"TABLES": `[{"table":"raw","bucket":"raw-p","prefix":"","layout":"hive"}]`}, nil},
+		{"aggregate", workload.Aggregate, map[string]string{"TABLE_NAME": "pendulum-aggregates", "AWS_REGION": regionP, "MARKER_TTL_DAYS": "7"},
+			[]string{"MARKER_TTL_DAYS"}},
+		{"compact", batch.Compact, map[string]string{"RAW_BUCKET": "raw-p", "CURATED_BUCKET": "curated-p", "AWS_REGION": regionP}, nil},
+		{"compact-plan", batch.CompactPlan, map[string]string{"RAW_BUCKET": "raw-p", "AWS_REGION": regionP}, nil},
+		{"health", wiring.Health, map[string]string{"AWS_REGION": regionB, "PROBE_TIMEOUT_MS": "3000",
+			"TARGETS": `[{"name":"primary-regional","url":"http://alb.example/"}]`}, []string{"PROBE_TIMEOUT_MS"}},
+	}
+	for name, c := range map[string]func(wiring.Runtime) (lambda.Handler, error){
+		"dr-control": recovery.DRControl, "dr-copyback": recovery.DRCopyBack, "dr-drain": recovery.DRDrain,
+		"dr-merge": recovery.DRMerge, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
+		"dr-report": recovery.DRReport, "dr-restore": recovery.DRRestore, "dr-stack": recovery.DRStack,
+		"dr-traffic": recovery.DRTraffic, "dr-verify": recovery.DRVerify,
+	} {
+		fs = append(fs, function{name: name, constructor: c, env: drEnv})
+	}
+	return fs
+}
+
+// runtime is a Runtime on simulated clients with env.
+func runtime(env map[string]string, log *bytes.Buffer) wiring.Runtime {
+	clk := clock.NewVirtual(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	return wiring.Runtime{
+		Getenv:  func(k string) string { return env[k] },
+		Clients: simclients.Clients{World: sim.NewWorld(clk, "111111111111", regionP, regionB, global), SFN: states.SFN{}},
+		Clock:   clk,
+		HTTP:    &http.Client{},
+		Stdout:  &bytes.Buffer{},
+		Log:     slog.New(slog.NewJSONHandler(log, nil)),
+	}
+}
+
+// TestEveryFunctionBuilds builds each of the 17 functions from a complete
+// environment on simulated clients: every client it asks for exists in
+// the simulation with the methods it uses.
+func TestEveryFunctionBuilds(t *testing.T) {
+	fs := functions()
+	if len(fs) != 17 {
+		t.Fatalf("%d functions under test, want the 17 of functions/", len(fs))
+	}
+	for _, f := range fs {
+		h, err := f.constructor(runtime(f.env, &bytes.Buffer{}))
+		if err != nil || h == nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+	}
+}
+
+// TestMissingVariableIsNamed removes each required variable in turn: the
+// constructor fails, naming it.
+func TestMissingVariableIsNamed(t *testing.T) {
+	for _, f := range functions() {
+		for name := range f.env {
+			if contains(f.optional, name) {
+				continue
+			}
+			env := map[string]string{}
+			for k, v := range f.env {
+				if k != name {
+					env[k] = v
+				}
+			}
+			_, err := f.constructor(runtime(env, &bytes.Buffer{}))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s without %s: err = %v, want one naming it", f.name, name, err)
+			}
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEdgeNamesErrors checks the one edge: errors come out as the
+// pkg/fault type whose name the state machines match, a payload that is
+// not the function's input as an InvalidInputError, each logged once.
+func TestEdgeNamesErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		err     error
+		want    string
+	}{
+		{"Invalid", `1`, fault.InvalidErr(errors.New("bad")), "*fault.InvalidInputError"},
+		{"Throttled", `1`, &fault.TransientError{Err: errors.New("later")}, "*fault.TransientError"},
+		{"Other", `1`, errors.New("other"), "*fault.InternalError"},
+		{"NotTheInput", `{"not":"an int"}`, nil, "*fault.InvalidInputError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var log bytes.Buffer
+			h := wiring.Step("test", slog.New(slog.NewJSONHandler(&log, nil)), func(ctx context.Context, in int) (int, error) {
+				return 0, tc.err
+			})
+			_, err := h.Invoke(context.Background(), []byte(tc.payload))
+			if got := reflect.TypeOf(err).String(); got != tc.want {
+				t.Fatalf("error %v is a %s, want %s", err, got, tc.want)
+			}
+			if n := strings.Count(log.String(), `"level":"ERROR"`); n != 1 {
+				t.Fatalf("%d error lines, want 1:\n%s", n, log.String())
+			}
+			if !strings.Contains(log.String(), `"function":"test"`) || !strings.Contains(log.String(), `"errorType":"`+tc.want+`"`) {
+				t.Fatalf("the error line names neither the function nor the type:\n%s", log.String())
+			}
+		})
+	}
+	var log bytes.Buffer
+	h := wiring.Step("test", slog.New(slog.NewJSONHandler(&log, nil)), func(ctx context.Context, in int) (int, error) { return in + 1, nil })
+	out, err := h.Invoke(context.Background(), []byte(`1`))
+	if err != nil || string(out) != "2" {
+		t.Fatalf("success = %s, %v", out, err)
+	}
+	if !strings.Contains(log.String(), `"output":2`) {
+		t.Fatalf("the result is not logged:\n%s", log.String())
+	}
+}
+
+// TestSourceKeepsTheAnswer checks that an event-source function's answer
+// (here aggregate's batch item failures) passes the edge unchanged and
+// unlogged.
+func TestSourceKeepsTheAnswer(t *testing.T) {
+	var log bytes.Buffer
+	f := functions()[2]
+	h, err := f.constructor(runtime(f.env, &log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Invoke(context.Background(), []byte(`{"Records":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct{ BatchItemFailures []any }
+	if err := json.Unmarshal(out, &resp); err != nil || resp.BatchItemFailures == nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("answer %s, %v: want no batch item failure", out, err)
+	}
+	if strings.Contains(log.String(), "invocation") {
+		t.Fatalf("the edge logged a source function's answer:\n%s", log.String())
+	}
+}
