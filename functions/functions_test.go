@@ -282,7 +282,7 @@ func TestBootstrapsUnderRuntimeEmulator(t *testing.T) {
 		})
 	}
 
-	t.Run("MissingConfigurationExitsNonZero", func(t *testing.T) {
+	t.Run("MissingConfigurationExits2", func(t *testing.T) {
 		for _, tt := range []struct {
 			function string
 			env      []string
@@ -301,8 +301,9 @@ func TestBootstrapsUnderRuntimeEmulator(t *testing.T) {
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:1"}, tt.env...)
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-				t.Errorf("%s without %s: err = %v, want a non-zero exit\n%s", tt.function, tt.wantName, err, out)
+			// 2 is every function's configuration error (wiring.ExitConfiguration).
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Errorf("%s without %s: err = %v, want exit status 2\n%s", tt.function, tt.wantName, err, out)
 				continue
 			}
 			if !strings.Contains(string(out), tt.wantName) {

@@ -12,7 +12,7 @@
 // satisfy them, and a Handle method taking and returning the JSON documents
 // the state machines pass (see testdata/steps and docs/dr.md). Steps are idempotent: the state
 // machines retry them and re-run whole workflows. Errors come back classified
-// by pkg/fault; Edge turns them into the named types the ASL Retry and Catch
-// match. Time comes from a clock.Clock so the local drill runs the very same
+// by pkg/fault; the functions' edge (package wiring) turns them into the
+// named types the ASL Retry and Catch match. Time comes from a clock.Clock so the local drill runs the very same
 // code on virtual time.
 package dr

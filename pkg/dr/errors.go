@@ -1,29 +1,11 @@
 package dr
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 )
-
-// Edge wraps a step's Handle for lambda.StartHandlerFunc: it logs the
-// outcome once, and returns errors as the pkg/fault type whose name the
-// state machine's Retry or Catch matches.
-func Edge[I, O any](step string, log *slog.Logger, h func(context.Context, I) (O, error)) func(context.Context, I) (O, error) {
-	return func(ctx context.Context, in I) (O, error) {
-		out, err := h(ctx, in)
-		if err != nil {
-			err = fault.Edge(err)
-			log.ErrorContext(ctx, "dr step failed", "step", step, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
-			return out, err
-		}
-		log.InfoContext(ctx, "dr step done", "step", step, "output", out)
-		return out, nil
-	}
-}
 
 func invalidf(format string, args ...any) error {
 	return &fault.InvalidInputError{Err: fmt.Errorf(format, args...)}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
@@ -33,15 +32,14 @@ import (
 // the step's input, its output the task result, its error named as the
 // Lambda runtime names it.
 func lambdaOf[I, O any](step string, h func(context.Context, I) (O, error)) states.LambdaHandler {
-	edge := Edge(step, slog.New(slog.NewJSONHandler(io.Discard, nil)), h)
 	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		var in I
 		if err := json.Unmarshal(payload, &in); err != nil {
 			return nil, invalidf("decode %s input: %v", step, err)
 		}
-		out, err := edge(ctx, in)
+		out, err := h(ctx, in)
 		if err != nil {
-			return nil, err
+			return nil, fault.Edge(err)
 		}
 		return json.Marshal(out)
 	}

@@ -56,7 +56,8 @@ type pending struct {
 // Keys of no configured table and keys that are not data are skipped with a
 // debug log. For a direct S3 or EventBridge event
 // it returns an error (of a pkg/fault type) if anything failed, so Lambda's
-// asynchronous retries take over.
+// asynchronous retries take over; the function's edge logs it (package
+// wiring).
 func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.SQSEventResponse, error) {
 	// One decode serves both shapes: SQS messages carry messageId and body;
 	// a direct S3 event's records are re-read by ParseObjects.
@@ -68,9 +69,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.S
 		} `json:"Records"`
 	}
 	if err := json.Unmarshal(payload, &probe); err != nil {
-		err = fault.InvalidErr(fmt.Errorf("partitions event: %w: %v", ErrBadEvent, err))
-		h.log.ErrorContext(ctx, "unreadable event", "error", err)
-		return events.SQSEventResponse{}, err
+		return events.SQSEventResponse{}, fault.InvalidErr(fmt.Errorf("partitions event: %w: %v", ErrBadEvent, err))
 	}
 	if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
 		ids := make([]string, len(probe.Records))
@@ -83,9 +82,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (events.S
 	msgs := []message{{id: "event"}}
 	h.process(ctx, msgs, [][]byte{payload})
 	if err := msgs[0].err; err != nil {
-		err = fault.Edge(err)
-		h.log.ErrorContext(ctx, "event failed", "error", err)
-		return events.SQSEventResponse{}, err
+		return events.SQSEventResponse{}, fault.Edge(err)
 	}
 	return events.SQSEventResponse{}, nil
 }
