@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
@@ -193,26 +192,6 @@ var sdkActions = map[string][]string{
 	"glue":           {"getPartitions", "batchCreatePartition", "getTable"},
 	"sqs":            {"sendMessage"},
 	"kinesis":        {"describeStreamSummary"},
-}
-
-// Lambda adapts a typed handler (the shape of every pkg/ Lambda's Handle)
-// to the engine: the payload decoded as the Lambda Go runtime decodes it,
-// errors returned as the pkg/fault type the ASL Retry/Catch match (as the
-// functions' main wraps them with fault.Edge).
-func Lambda[I, O any](h func(context.Context, I) (O, error)) states.LambdaHandler {
-	return func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-		var in I
-		if len(payload) > 0 {
-			if err := json.Unmarshal(payload, &in); err != nil {
-				return nil, fault.Edge(&fault.InvalidInputError{Err: fmt.Errorf("decode payload: %w", err)})
-			}
-		}
-		out, err := h(ctx, in)
-		if err != nil {
-			return nil, fault.Edge(err)
-		}
-		return json.Marshal(out)
-	}
 }
 
 // StartExecution starts the named state machine (a name from

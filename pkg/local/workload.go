@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
@@ -21,12 +23,12 @@ import (
 	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/health"
 	"github.com/pendulum-dr/pendulum/pkg/ingest"
-	"github.com/pendulum-dr/pendulum/pkg/partition"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
+	"github.com/pendulum-dr/pendulum/pkg/wiring"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/workload"
 )
 
 // RegionHeader is the answer header naming the region that served a
@@ -43,7 +45,7 @@ type regionRuntime struct {
 	serving   bool // the ALB exists (stack active) and answers
 	esmCancel context.CancelFunc
 	esm       *sim.KinesisESM
-	ingest    *ingest.Handler
+	ingest    ingest.HandlerFunc
 	// traffic facts for the drill and dr-drain
 	firstAck, lastAck time.Time
 	lastRequest       time.Time
@@ -166,7 +168,8 @@ func (l *Local) setServing(region string, serving bool) {
 }
 
 // startConsumer runs the region's aggregate event-source mapping (the
-// real pkg/aggregate handler on the region's table) unless it runs.
+// aggregate function as package workload builds it, on the region's table)
+// unless it runs.
 func (l *Local) startConsumer(region string) {
 	rt := l.regions[region]
 	rt.mu.Lock()
@@ -175,8 +178,11 @@ func (l *Local) startConsumer(region string) {
 		return
 	}
 	r := l.World.Region(region)
-	agg := aggregate.New(r.DynamoDB(), aggregate.Options{Table: l.Names.AggregatesTable(), Region: region, Clock: l.Clock})
-	h := aggregate.NewHandler(agg, l.log.With("function", "aggregate", "region", region))
+	h, err := l.build("aggregate", region, workload.Aggregate)
+	if err != nil {
+		l.log.Error("consumer not started", "region", region, "err", err)
+		return
+	}
 	// The mapping publishes its IteratorAge (AWS/Lambda) itself, as Lambda
 	// does; dr-drain reads it.
 	// The error handling infra deploys (infra/workload.go): 10 retries,
@@ -194,7 +200,7 @@ func (l *Local) startConsumer(region string) {
 			l.mu.Unlock()
 			l.log.Error("consumer discarded records", "region", region, "shard", f.ShardID, "records", f.BatchSize, "reason", f.Reason)
 		},
-	}, h.Handle)
+	}, typed[events.KinesisEvent, events.KinesisEventResponse](h))
 	ctx, cancel := context.WithCancel(l.ctx)
 	rt.esmCancel, rt.esm = cancel, esm
 	s := l.Clock.Go(func() { _ = esm.Run(ctx) })
@@ -221,23 +227,23 @@ func (l *Local) ConsumerRunning(region string) bool {
 	return rt.esm != nil
 }
 
-// ingestHandler returns the region's ALB target: the real ingest handler
-// on the region's stream.
+// ingestHandler returns the region's ALB target: the ingest function as
+// package workload builds it, on the region's stream.
 func (l *Local) ingestHandler(region string) ingest.HandlerFunc {
 	rt := l.regions[region]
 	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	if rt.ingest == nil {
-		cw := l.World.Region(region).CloudWatch()
-		rt.ingest = &ingest.Handler{
-			Config:  ingest.Config{StreamName: l.Names.Stream(), Region: region},
-			Kinesis: l.World.Region(region).Kinesis(),
-			Clock:   l.Clock,
-			Metrics: emfWriter{cw},
+		h, err := l.build("ingest", region, workload.Ingest)
+		if err != nil {
+			// Answered as a failed invocation: 502 from the ALB.
+			return func(context.Context, events.ALBTargetGroupRequest) (events.ALBTargetGroupResponse, error) {
+				return events.ALBTargetGroupResponse{}, err
+			}
 		}
+		rt.ingest = typed[events.ALBTargetGroupRequest, events.ALBTargetGroupResponse](h)
 	}
-	h := rt.ingest
-	rt.mu.Unlock()
-	return h.Handle
+	return rt.ingest
 }
 
 // emfWriter turns a function's Embedded Metric Format output into metrics
@@ -329,16 +335,15 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // startBackground starts the workload's and the platform's loops.
 func (l *Local) startBackground() {
 	for _, region := range []string{l.Regions.Primary, l.Regions.Backup} {
-		r := l.World.Region(region)
-		tables := make([]partition.Table, 0, len(DataKinds))
-		for _, kind := range DataKinds {
-			tables = append(tables, partition.Table{Name: kind, Bucket: l.Names.Bucket(kind, region), Layout: partition.LayoutHive})
+		h, err := l.build("partitions", region, workload.Partitions)
+		if err != nil {
+			l.log.Error("partitions poller not started", "region", region, "err", err)
+			continue
 		}
-		reg := partition.NewRegistrar(r.Glue(), l.Names.GlueDatabase(), 4096)
-		h := partition.NewHandler(tables, reg, l.log.With("function", "partitions", "region", region))
-		q := r.SQS()
+		q := l.World.Region(region).SQS()
 		url := q.QueueURL(l.PartitionsQueue())
-		l.goLoop(func(ctx context.Context) { _ = q.Poll(ctx, url, 10, h.HandleSQS) })
+		handle := typed[events.SQSEvent, events.SQSEventResponse](h)
+		l.goLoop(func(ctx context.Context) { _ = q.Poll(ctx, url, 10, handle) })
 	}
 	cw := l.World.Region(l.Regions.Backup).CloudWatch()
 	l.goLoop(func(ctx context.Context) { _ = cw.RunAlarmEvaluation(ctx) })
@@ -354,13 +359,14 @@ func (l *Local) startBackground() {
 }
 
 // canary runs the health function in B every minute, as its EventBridge
-// schedule does: one probe round, its EMF output into B's CloudWatch.
+// schedule does: one probe round (the event carries the schedule's time),
+// its EMF output into B's CloudWatch.
 func (l *Local) canary(ctx context.Context) {
 	B := l.Regions.Backup
-	cw := l.World.Region(B).CloudWatch()
-	targets := []health.Target{
-		{Name: HealthTargetPrimary, URL: "http://" + l.regions[l.Regions.Primary].albDNS},
-		{Name: HealthTargetAccelerator, URL: "http://" + l.AcceleratorDNS},
+	h, err := l.build("health", B, wiring.Health)
+	if err != nil {
+		l.log.Error("canary not started", "err", err)
+		return
 	}
 	for {
 		next := l.Clock.Now().Truncate(time.Minute).Add(time.Minute)
@@ -370,16 +376,8 @@ func (l *Local) canary(ctx context.Context) {
 		if l.World.Down(B) {
 			continue // the canary runs in B
 		}
-		// One target per Probe: the prober probes targets in plain
-		// goroutines, and one at a time keeps the clock's accounting exact
-		// (the probing goroutine borrows the caller's running token).
-		for _, t := range targets {
-			p := &health.Prober{Client: l.HTTPClient(), Targets: []health.Target{t}, Timeout: 3 * time.Second, Region: B,
-				Metrics: emfWriter{cw}, Now: l.Clock.Now}
-			if _, err := p.Probe(ctx, next); err != nil {
-				l.log.Warn("canary", "err", err)
-			}
-		}
+		event, _ := json.Marshal(health.Event{Time: next.Format(time.RFC3339)})
+		_, _ = h.Invoke(ctx, event) // a failed round is logged by the function's edge
 	}
 }
 
