@@ -45,6 +45,9 @@ type iamState struct {
 type iamRole struct {
 	inline   map[string]*Policy // by policy name
 	attached map[string]bool    // managed policy ARNs
+	// trust is the role's trust policy, nil when CreateRole was given
+	// none (a service may then assume the role unchecked).
+	trust *trustPolicy
 }
 
 // DeniedCall is one call IAM denied, for a drill report.
@@ -54,7 +57,13 @@ type DeniedCall struct {
 	// Action and Resource are the IAM action and resource that were denied.
 	Action, Resource string
 	// Region is the region called; Service and Operation the API called.
+	// For work a service does on its own as a role (serviceAuthorize),
+	// Service is the acting service and Operation what it was doing, such
+	// as "S3" and "ReplicateObject".
 	Region, Service, Operation string
+	// Via is the service principal that acted as Principal
+	// ("s3.amazonaws.com"), empty for a call the caller made itself.
+	Via string
 	// Explicit is true when a Deny statement matched, false for an
 	// implicit deny (no statement allowed the action).
 	Explicit bool
@@ -100,13 +109,31 @@ func iamErr(code, format string, args ...any) error {
 // CreateRole declares that a role exists, with no policies. Declaring an
 // existing role keeps its policies, so a deployer may declare roles before
 // or after attaching policies in any order.
-func (w *World) CreateRole(roleARN string) error {
+//
+// trustDoc, if given, is the role's trust policy (a CloudFormation
+// role's AssumeRolePolicyDocument): a service then assumes the role only if
+// it allows sts:AssumeRole to the service's principal (serviceAuthorize).
+// A document IAM would reject fails with MalformedPolicyDocument. Without
+// one the role keeps the trust policy it had, none for a new role, and any
+// service may assume it.
+func (w *World) CreateRole(roleARN string, trustDoc ...[]byte) error {
 	if _, _, ok := parseRoleARN(roleARN); !ok {
 		return fmt.Errorf("create role: %w", iamErr("ValidationError", "%s is not a role ARN", roleARN))
 	}
+	var trust *trustPolicy
+	if len(trustDoc) > 0 && trustDoc[0] != nil {
+		t, err := parseTrustPolicy(trustDoc[0])
+		if err != nil {
+			return fmt.Errorf("create role %s: %w", roleARN, iamErr("MalformedPolicyDocument", "%v", err))
+		}
+		trust = t
+	}
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
-	w.iam.roleLocked(roleARN, true)
+	r := w.iam.roleLocked(roleARN, true)
+	if trust != nil {
+		r.trust = trust
+	}
 	return nil
 }
 
@@ -187,7 +214,7 @@ func (w *World) AttachRolePolicy(roleARN, policyARN string) error {
 	if r == nil {
 		return fmt.Errorf("attach role policy %s: %w", policyARN, iamErr("NoSuchEntity", "The role with name %s cannot be found.", roleARN))
 	}
-	if w.iam.managed[policyARN] == nil {
+	if w.iam.managedLocked(policyARN) == nil {
 		return fmt.Errorf("attach role policy %s: %w", policyARN, iamErr("NoSuchEntity", "Policy %s does not exist or is not attachable.", policyARN))
 	}
 	r.attached[policyARN] = true
@@ -225,7 +252,7 @@ func (s *iamState) rolePoliciesLocked(arn string) ([]*Policy, bool) {
 		out = append(out, r.inline[name])
 	}
 	for _, a := range sortedKeys(r.attached) {
-		out = append(out, s.managed[a])
+		out = append(out, s.managedLocked(a))
 	}
 	return out, true
 }
@@ -288,29 +315,48 @@ func (r *Region) authorize(ctx context.Context, service, operation string, in an
 		return nil
 	}
 	w := r.world
-	w.iam.mu.Lock()
-	on := w.iam.enforce
-	w.iam.mu.Unlock()
-	if !on {
+	if !w.IAMEnforced() {
 		return nil
 	}
 	// The checks may read service state (a stack's ID, an object's
 	// existence), so they are computed without the IAM lock held.
 	checks := iamChecksFor(r, service, operation, in)
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	c, d, seq := w.evaluateLocked(id.role, r.Name, service, operation, "", checks)
+	if d == Allow {
+		return nil
+	}
+	reqID := fmt.Sprintf("00000000-0000-4000-8000-%012x", seq)
+	return opErr(service, operation, &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}}},
+			Err:      iamDenial(service, operation, id, c, d == ExplicitDeny),
+		},
+		RequestID: reqID,
+	})
+}
+
+// evaluateLocked is the one evaluator of the simulator's IAM: it evaluates
+// the role's policies for each check in order, with the global condition
+// keys of a request made in region at the clock's time, and records the
+// first check that is not allowed in Denied (via names the service that
+// acted as the role, empty for the caller itself). It returns that check,
+// its decision and the denial's sequence number, or Allow. A role that
+// does not exist allows nothing. w.iam.mu must be held.
+func (w *World) evaluateLocked(role, region, service, operation, via string, checks []iamCheck) (iamCheck, Decision, uint64) {
 	now := w.Clock.Now()
-	account, _, _ := parseRoleARN(id.role)
+	account, _, _ := parseRoleARN(role)
 	base := map[string][]string{
-		"aws:RequestedRegion":  {r.Name},
-		"aws:PrincipalArn":     {id.role},
+		"aws:RequestedRegion":  {region},
+		"aws:PrincipalArn":     {role},
 		"aws:PrincipalAccount": {account},
 		"aws:PrincipalType":    {"AssumedRole"},
 		"aws:SecureTransport":  {"true"},
 		"aws:CurrentTime":      {now.UTC().Format(time.RFC3339)},
 		"aws:EpochTime":        {strconv.FormatInt(now.Unix(), 10)},
 	}
-	w.iam.mu.Lock()
-	defer w.iam.mu.Unlock()
-	policies, known := w.iam.rolePoliciesLocked(id.role)
+	policies, known := w.iam.rolePoliciesLocked(role)
 	for _, c := range checks {
 		keys := base
 		if len(c.keys) > 0 {
@@ -329,19 +375,18 @@ func (r *Region) authorize(ctx context.Context, service, operation string, in an
 		if d == Allow {
 			continue
 		}
-		w.iam.denied = append(w.iam.denied, DeniedCall{Principal: id.role, Action: c.action, Resource: c.resource,
-			Region: r.Name, Service: service, Operation: operation, Explicit: d == ExplicitDeny, Time: now})
-		w.iam.seq++
-		reqID := fmt.Sprintf("00000000-0000-4000-8000-%012x", w.iam.seq)
-		return opErr(service, operation, &awshttp.ResponseError{
-			ResponseError: &smithyhttp.ResponseError{
-				Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}}},
-				Err:      iamDenial(service, operation, id, c, d == ExplicitDeny),
-			},
-			RequestID: reqID,
-		})
+		return c, d, w.iam.recordLocked(DeniedCall{Principal: role, Action: c.action, Resource: c.resource,
+			Region: region, Service: service, Operation: operation, Via: via, Explicit: d == ExplicitDeny, Time: now})
 	}
-	return nil
+	return iamCheck{}, Allow, 0
+}
+
+// recordLocked appends a denial and returns its sequence number, from
+// which a denied call's request ID is made.
+func (s *iamState) recordLocked(d DeniedCall) uint64 {
+	s.denied = append(s.denied, d)
+	s.seq++
+	return s.seq
 }
 
 // iamDenial is the API error a denied call gets, with the service's own
