@@ -1310,7 +1310,7 @@ func (c *S3) PendingReplication() int {
 
 // replicate copies r.v to the destination bucket, or leaves it PENDING and
 // retries later when either region is down, or marks it FAILED when the
-// destination cannot take it.
+// destination cannot take it or IAM denies the replication role.
 func (c *S3) replicate(r s3Repl) {
 	w := c.r.world
 	v, dest := r.v, r.dest
@@ -1330,8 +1330,16 @@ func (c *S3) replicate(r s3Repl) {
 	var evs []s3Event
 	c.mu.Lock()
 	injected := c.fail != nil && c.fail(v.key)
+	var role string
+	if b := c.buckets[r.bucket]; b != nil && b.replication != nil {
+		role = aws.ToString(b.replication.Role)
+	}
 	c.mu.Unlock()
-	if dr == nil || injected {
+	// S3 replicates as the configuration's role; a denied replication is
+	// FAILED, and S3 does not retry a FAILED replication.
+	denied := w.serviceAuthorize(serviceCall{Region: c.r.Name, Role: role, Via: "s3.amazonaws.com", Service: s3ServiceID, Operation: s3ReplicationOp(v)},
+		s3ReplicationChecks(r.bucket, dest, v)...) != nil
+	if dr == nil || injected || denied {
 		status = s3types.ReplicationStatusFailed
 	} else {
 		ds := dr.S3()
@@ -1362,6 +1370,41 @@ func (c *S3) replicate(r s3Repl) {
 	}
 	c.mu.Unlock()
 	w.s3Deliver(evs)
+}
+
+// s3ReplicationOp is what S3 is doing when it replicates v, as Denied
+// records it.
+func s3ReplicationOp(v *s3Version) string {
+	if v.deleteMarker {
+		return "ReplicateDelete"
+	}
+	return "ReplicateObject"
+}
+
+// s3ReplicationChecks are the permissions the replication role needs to
+// replicate v ("Setting up permissions for live replication", Amazon S3
+// User Guide,
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html):
+// read the source bucket's replication configuration and list it, read
+// the source version for replication with its ACL, and write it to the
+// destination (s3:ReplicateDelete for a delete marker).
+//
+// s3:GetObjectVersionTagging and s3:ReplicateTags are not checked: they
+// concern object tags, which the simulator does not keep, and without them
+// S3 still replicates the object, only without its tags.
+func s3ReplicationChecks(bucket, dest string, v *s3Version) []iamCheck {
+	src := s3ObjectARN(bucket, v.key)
+	write := "s3:ReplicateObject"
+	if v.deleteMarker {
+		write = "s3:ReplicateDelete"
+	}
+	return []iamCheck{
+		{action: "s3:GetReplicationConfiguration", resource: s3BucketARN(bucket)},
+		{action: "s3:ListBucket", resource: s3BucketARN(bucket)},
+		{action: "s3:GetObjectVersionForReplication", resource: src},
+		{action: "s3:GetObjectVersionAcl", resource: src},
+		{action: write, resource: s3ObjectARN(dest, v.key)},
+	}
 }
 
 func s3HasVersion(b *s3Bucket, key, versionID string) bool {
