@@ -50,6 +50,8 @@ type firehoseStream struct {
 	created     time.Time
 	source      firehosetypes.DeliveryStreamType
 	kinesisName string // Kinesis source stream, in this region
+	sourceRole  string // role that reads the Kinesis source
+	destRole    string // role that writes the S3 destination
 	bucket      string
 	prefix      []firehosePrefixPart
 	gzip        bool
@@ -233,6 +235,7 @@ func (f *Firehose) CreateDeliveryStream(ctx context.Context, in *firehose.Create
 		bucket: strings.TrimPrefix(*d.BucketARN, "arn:aws:s3:::"), prefix: parts,
 		sizeBytes: firehoseDefaultSizeMiB << 20, interval: firehoseDefaultInterval,
 		checkpoints: make(map[string]string),
+		destRole:    aws.ToString(d.RoleARN),
 	}
 	switch d.CompressionFormat {
 	case "", firehosetypes.CompressionFormatUncompressed:
@@ -269,6 +272,7 @@ func (f *Firehose) CreateDeliveryStream(ctx context.Context, in *firehose.Create
 		var arn string
 		if src := in.KinesisStreamSourceConfiguration; src != nil {
 			arn = aws.ToString(src.KinesisStreamARN)
+			s.sourceRole = aws.ToString(src.RoleARN)
 		}
 		if !strings.HasPrefix(arn, fmt.Sprintf("arn:aws:kinesis:%s:", f.r.Name)) {
 			return nil, opErr(firehose.ServiceID, op, firehoseInvalid("KinesisStreamSourceConfiguration with a KinesisStreamARN in %s is required", f.r.Name))
@@ -465,10 +469,15 @@ func (f *Firehose) deliver(s *firehoseStream, batch []firehoseRecord) {
 }
 
 // put writes an object; on failure it retries under the same key every 5 s
-// for up to 24 h.
+// for up to 24 h. A write the destination role is denied is a delivery
+// error like any other.
 func (f *Firehose) put(s *firehoseStream, key string, body []byte, records, attempt int) {
 	var w firehoseObjectWriter = f.r.S3()
-	_, err := w.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	err := f.r.world.serviceAuthorize(serviceCall{Region: f.r.Name, Role: s.destRole, Via: "firehose.amazonaws.com",
+		Service: firehose.ServiceID, Operation: "DeliverToS3"}, firehoseS3Checks(s.bucket, key)...)
+	if err == nil {
+		_, err = w.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err == nil {
@@ -483,8 +492,11 @@ func (f *Firehose) put(s *firehoseStream, key string, body []byte, records, atte
 		s.pending++
 	}
 	if time.Duration(attempt+1)*firehoseRetryEvery > firehoseRetryFor || s.deleted {
-		// Firehose gives up after 24 h (it would write to the error
-		// prefix): count the loss so the drill's accounting sees it.
+		// Firehose gives up after 24 h and discards the data: an S3
+		// destination has no backup, and the error output prefix is for
+		// processing failures ("Troubleshoot errors in Amazon Data
+		// Firehose", Amazon Data Firehose Developer Guide). Count the
+		// loss so the drill's accounting sees it.
 		s.pending--
 		s.dropped++
 		s.droppedRecords += records
@@ -542,7 +554,41 @@ func (f *Firehose) read(s *firehoseStream, failures int) {
 	f.mu.Unlock()
 }
 
+// firehoseS3Checks are the permissions Firehose's destination role needs to
+// deliver an object ("Grant Firehose access to an Amazon S3 destination",
+// https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html),
+// each on the resource type the Service Authorization Reference gives it.
+func firehoseS3Checks(bucket, key string) []iamCheck {
+	b, o := s3BucketARN(bucket), s3ObjectARN(bucket, key)
+	return []iamCheck{
+		{action: "s3:AbortMultipartUpload", resource: o},
+		{action: "s3:GetBucketLocation", resource: b},
+		{action: "s3:GetObject", resource: o},
+		{action: "s3:ListBucket", resource: b},
+		{action: "s3:ListBucketMultipartUploads", resource: b},
+		{action: "s3:PutObject", resource: o},
+	}
+}
+
+// firehoseKinesisChecks are the permissions Firehose's source role needs
+// to read a Kinesis stream ("Grant Firehose access to your Kinesis data
+// stream", same page).
+func firehoseKinesisChecks(streamARN string) []iamCheck {
+	return []iamCheck{
+		{action: "kinesis:DescribeStream", resource: streamARN},
+		{action: "kinesis:GetShardIterator", resource: streamARN},
+		{action: "kinesis:GetRecords", resource: streamARN},
+		{action: "kinesis:ListShards", resource: streamARN},
+	}
+}
+
 func (f *Firehose) readOnce(ctx context.Context, k *Kinesis, s *firehoseStream) error {
+	// Firehose reads as the source role; a denied read is retried as a
+	// failed one is, and the records wait in the stream.
+	if err := f.r.world.serviceAuthorize(serviceCall{Region: f.r.Name, Role: s.sourceRole, Via: "firehose.amazonaws.com",
+		Service: firehose.ServiceID, Operation: "ReadFromKinesis"}, firehoseKinesisChecks(f.r.arn("kinesis", "stream/"+s.kinesisName))...); err != nil {
+		return err
+	}
 	shards, err := k.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(s.kinesisName)})
 	if err != nil {
 		return err
@@ -598,8 +644,8 @@ type FirehoseStats struct {
 	Pending  int // objects whose delivery is being retried
 	// Dropped counts objects given up on after 24 h of failed delivery (or
 	// whose stream was deleted while retrying); DroppedRecords the records
-	// in them. Firehose would write them to the error output prefix; the
-	// destination never receives them.
+	// in them. Firehose discards them; the destination never receives
+	// them.
 	Dropped        int
 	DroppedRecords int
 }
