@@ -63,6 +63,7 @@ type backupPoint struct {
 
 type backupJob struct {
 	id, vaultName, vaultArn, pointArn, resourceArn, iamRole string
+	failure                                                 string // StatusMessage of a FAILED job
 	created, done                                           time.Time
 	bytes                                                   int64
 }
@@ -212,9 +213,16 @@ func (c *Backup) StartBackupJob(ctx context.Context, in *backup.StartBackupJobIn
 		vaultArn: v.arn, vaultName: v.name, resourceArn: res, resource: strings.TrimPrefix(res, prefix),
 		iamRole: aws.ToString(in.IamRoleArn), created: now, availableAt: now, completed: now.Add(c.backupDur), snap: snap,
 	}
-	v.points = append(v.points, p)
-	c.backupJobs[id] = &backupJob{id: id, vaultName: v.name, vaultArn: v.arn, pointArn: p.arn, resourceArn: res, iamRole: p.iamRole,
+	job := &backupJob{id: id, vaultName: v.name, vaultArn: v.arn, pointArn: p.arn, resourceArn: res, iamRole: p.iamRole,
 		created: now, done: p.completed, bytes: snap.bytes}
+	// The job runs as its role: a denied job is FAILED and makes no
+	// recovery point.
+	if err := c.jobAuthorize(p.iamRole, "BackupJob", backupJobChecks(res)); err != nil {
+		job.failure, job.done = err.Error(), now
+	} else {
+		v.points = append(v.points, p)
+	}
+	c.backupJobs[id] = job
 	return &backup.StartBackupJobOutput{BackupJobId: aws.String(id), RecoveryPointArn: aws.String(p.arn), CreationDate: aws.Time(now)}, nil
 }
 
@@ -234,7 +242,10 @@ func (c *Backup) DescribeBackupJob(ctx context.Context, in *backup.DescribeBacku
 		RecoveryPointArn: aws.String(j.pointArn), ResourceArn: aws.String(j.resourceArn), ResourceType: aws.String("DynamoDB"),
 		IamRoleArn: aws.String(j.iamRole), CreationDate: aws.Time(j.created), BackupSizeInBytes: aws.Int64(j.bytes),
 		AccountId: aws.String(c.r.world.Account), State: backuptypes.BackupJobStateRunning, PercentDone: aws.String(backupPercent(j.created, j.done, c.now()))}
-	if !c.now().Before(j.done) {
+	switch {
+	case j.failure != "":
+		out.State, out.StatusMessage, out.CompletionDate = backuptypes.BackupJobStateFailed, aws.String(j.failure), aws.Time(j.done)
+	case !c.now().Before(j.done):
 		out.State, out.CompletionDate = backuptypes.BackupJobStateCompleted, aws.Time(j.done)
 	}
 	return out, nil
@@ -313,7 +324,10 @@ func (c *Backup) StartCopyJob(ctx context.Context, in *backup.StartCopyJobInput,
 	for _, r := range c.r.world.Regions() {
 		known = known || r == region
 	}
+	denied := c.jobAuthorize(aws.ToString(in.IamRoleArn), "CopyJob", backupCopyChecks(src.arn, aws.ToString(in.DestinationBackupVaultArn)))
 	switch {
+	case denied != nil:
+		failure = denied.Error()
 	case !known || account != c.r.world.Account:
 		failure = "Destination backup vault does not exist"
 	case c.r.world.Down(region):
@@ -503,6 +517,14 @@ func (c *Backup) StartRestoreJob(ctx context.Context, in *backup.StartRestoreJob
 	snap, dur := p.snap, c.restoreDur
 	c.mu.Unlock()
 
+	// The restore runs as the job's role: denied, it is FAILED and creates
+	// no table.
+	if err := c.jobAuthorize(job.iamRole, "RestoreJob", backupRestoreChecks(ddbARN(c.r, target))); err != nil {
+		c.mu.Lock()
+		job.failure, job.done = err.Error(), now
+		c.mu.Unlock()
+		return &backup.StartRestoreJobOutput{RestoreJobId: aws.String(job.id)}, nil
+	}
 	d := c.r.DynamoDB()
 	d.mu.Lock()
 	t, err := d.restoreLocked(target, snap, &ddbtypes.RestoreSummary{SourceBackupArn: aws.String(p.arn), SourceTableArn: aws.String(p.resourceArn),
@@ -516,6 +538,53 @@ func (c *Backup) StartRestoreJob(ctx context.Context, in *backup.StartRestoreJob
 	}
 	c.mu.Unlock()
 	return &backup.StartRestoreJobOutput{RestoreJobId: aws.String(job.id)}, nil
+}
+
+// jobAuthorize evaluates a job's role for the job's checks (see
+// serviceAuthorize): nil, or the denial whose message the FAILED job
+// reports as its StatusMessage.
+func (c *Backup) jobAuthorize(role, op string, checks []iamCheck) error {
+	return c.r.world.serviceAuthorize(serviceCall{Region: c.r.Name, Role: role, Via: "backup.amazonaws.com", Service: backupServiceID, Operation: op}, checks...)
+}
+
+// backupJobChecks are what a backup job of a DynamoDB table does as its
+// role: describe the table and back it up, with AWS Backup's advanced
+// DynamoDB features, whose recovery points have AWS Backup ARNs as the
+// simulator's do and which cross-Region copy needs (dynamodb:StartAwsBackupJob;
+// "Usage notes", Amazon DynamoDB Developer Guide,
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/UsageNotesAWS.html;
+// AWSBackupServiceRolePolicyForBackup grants all three on every table).
+func backupJobChecks(table string) []iamCheck {
+	return []iamCheck{
+		{action: "dynamodb:DescribeTable", resource: table},
+		{action: "dynamodb:CreateBackup", resource: table},
+		{action: "dynamodb:StartAwsBackupJob", resource: table},
+	}
+}
+
+// backupCopyChecks are what a copy job does as its role: copy out of the
+// source vault and into the destination vault (the BackupVaultPermissions
+// and BackupVaultCopyPermissions of AWSBackupServiceRolePolicyForBackup).
+func backupCopyChecks(sourcePoint, destVault string) []iamCheck {
+	return []iamCheck{
+		{action: "backup:CopyFromBackupVault", resource: sourcePoint},
+		{action: "backup:CopyIntoBackupVault", resource: destVault},
+	}
+}
+
+// backupRestoreChecks are what a restore job of a DynamoDB recovery point
+// does as its role on the target table: restore it from the AWS Backup
+// backup (dynamodb:RestoreTableFromAwsBackup, "Usage notes" above) and
+// read and write it ("DynamoDB read and write permissions on the target
+// table are necessary for restore functionality", "Using IAM with
+// DynamoDB backup and restore", Amazon DynamoDB Developer Guide; the
+// DynamoDBPermissions of AWSBackupServiceRolePolicyForRestores).
+func backupRestoreChecks(target string) []iamCheck {
+	out := []iamCheck{{action: "dynamodb:RestoreTableFromAwsBackup", resource: target}}
+	for _, a := range []string{"DescribeTable", "PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "BatchWriteItem"} {
+		out = append(out, iamCheck{action: "dynamodb:" + a, resource: target})
+	}
+	return out
 }
 
 // DescribeRestoreJob describes a restore job: RUNNING until the table is
