@@ -265,10 +265,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if !json.Valid(trust) || string(trust) == "null" {
-				return fmt.Errorf("trust policy of %s is not a JSON document", name)
-			}
-			if err := op.world().CreateRole(arn); err != nil {
+			if err := op.world().CreateRole(arn, trust); err != nil {
 				return err
 			}
 			if err := cfnRolePolicies(op, arn, nil, r.props); err != nil {
