@@ -10,6 +10,14 @@
 // A World holds the regions. A region can be taken down (every call to it then
 // fails as an unreachable endpoint fails) and brought back; faults can be
 // injected per operation; every call is counted.
+//
+// A region's services, each from its accessor (Region.S3, Region.Lambda, …):
+// S3, DynamoDB, Backup, Glue, SQS, SNS, Kinesis, Firehose, CloudFormation,
+// CloudWatch, ELB, Global Accelerator, Lambda (functions whose code the
+// embedding program sets with World.SetLambdaCode, and event-source
+// mappings), EventBridge (rules, targets, alarm state change events),
+// EventBridge Scheduler and SSM Parameter Store. EventBridge and Scheduler
+// start Step Functions executions through World.SetStateMachineStarter.
 package sim
 
 import (
