@@ -42,6 +42,12 @@ type StackOutput struct {
 type Stack struct {
 	// Clients returns the CloudFormation client of a region (P's or B's).
 	Clients func(region string) (StackAPI, error)
+	// RoleARNs are the CloudFormation execution roles by region. An update
+	// in a region listed here passes its role as RoleARN: without one,
+	// CloudFormation would run the update as the role the stack last had
+	// (the CDK's deploy role, AdministratorAccess by default), and IAM lets
+	// dr-stack update the stack only with the listed role.
+	RoleARNs map[string]string
 }
 
 // cfNoUpdates is how CloudFormation says a stack already has the asked
@@ -129,6 +135,7 @@ func (s *Stack) Handle(ctx context.Context, in StackInput) (StackOutput, error) 
 		UsePreviousTemplate: aws.Bool(true),
 		Parameters:          params,
 		Capabilities:        st.Capabilities,
+		RoleARN:             roleARN(s.RoleARNs[in.Region]),
 	})
 	var api smithy.APIError
 	if errors.As(err, &api) && api.ErrorCode() == "ValidationError" && api.ErrorMessage() == cfNoUpdates {
@@ -138,4 +145,12 @@ func (s *Stack) Handle(ctx context.Context, in StackInput) (StackOutput, error) 
 		return StackOutput{}, fmt.Errorf("update stack %s in %s (%s): %w", in.StackName, in.Region, strings.Join(differ, ", "), err)
 	}
 	return StackOutput{Status: string(cftypes.StackStatusUpdateInProgress), Changed: true}, nil
+}
+
+// roleARN is arn as the optional RoleARN: nil when empty.
+func roleARN(arn string) *string {
+	if arn == "" {
+		return nil
+	}
+	return aws.String(arn)
 }

@@ -116,3 +116,31 @@ func TestStackErrors(t *testing.T) {
 		})
 	}
 }
+
+// roleRecorder records the RoleARN of each UpdateStack.
+type roleRecorder struct {
+	StackAPI
+	roles []string
+}
+
+func (r *roleRecorder) UpdateStack(ctx context.Context, in *cloudformation.UpdateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateStackOutput, error) {
+	r.roles = append(r.roles, aws.ToString(in.RoleARN))
+	return r.StackAPI.UpdateStack(ctx, in, optFns...)
+}
+
+// An update passes the region's execution role, so CloudFormation does not
+// fall back to the role the stack was last deployed with.
+func TestStackPassesRoleARN(t *testing.T) {
+	s, w, _ := newStackWorld(t)
+	rec := &roleRecorder{StackAPI: w.Region(regionB).CloudFormation()}
+	s.Clients = func(string) (StackAPI, error) { return rec, nil }
+	const role = "arn:aws:iam::111111111111:role/pendulum-workload-exec-us-east-2"
+	s.RoleARNs = map[string]string{regionB: role}
+	in := StackInput{Region: regionB, StackName: stackB, Parameters: map[string]string{"Active": "true"}}
+	if _, err := s.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.roles) != 1 || rec.roles[0] != role {
+		t.Fatalf("UpdateStack RoleARNs = %q, want [%s]", rec.roles, role)
+	}
+}

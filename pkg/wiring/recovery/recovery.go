@@ -33,6 +33,10 @@ func control(rt wiring.Runtime, cfg dr.Config) *dr.Control {
 		Table: cfg.ControlTable, AggregatesTable: cfg.AggregatesTable, Clock: rt.Clock}
 }
 
+// BackupStackRoleEnv names the variable holding the CloudFormation
+// execution role dr-stack passes when it updates B's workload stack.
+const BackupStackRoleEnv = "BACKUP_STACK_ROLE_ARN"
+
 // DRStack builds dr-stack, which flips a workload stack's parameters in P
 // or B (Stack).
 func DRStack(rt wiring.Runtime) (lambda.Handler, error) {
@@ -41,6 +45,12 @@ func DRStack(rt wiring.Runtime) (lambda.Handler, error) {
 		return nil, err
 	}
 	s := &dr.Stack{Clients: inRegions(cfg, func(r string) dr.StackAPI { return wiring.Client[CloudFormationAPI](rt, CloudFormation, r) })}
+	// B's workload stack is updated as its own execution role (infra
+	// creates it; dr-stack may pass no other). Unset, as in tests that
+	// predate it, the update passes no role.
+	if arn := rt.Getenv(BackupStackRoleEnv); arn != "" {
+		s.RoleARNs = map[string]string{cfg.BackupRegion: arn}
+	}
 	return wiring.Step("dr-stack", rt.Log, s.Handle), nil
 }
 
