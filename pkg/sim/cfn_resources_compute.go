@@ -231,7 +231,7 @@ func init() {
 		createTime: 10 * time.Second, deleteTime: 5 * time.Second,
 	})
 	registerCFN("AWS::ElasticLoadBalancingV2::Listener", &cfnProvider{
-		properties: []string{"LoadBalancerArn", "Port", "Protocol", "Certificates", "SslPolicy", "DefaultActions"},
+		properties: []string{"LoadBalancerArn", "Port", "Protocol", "Certificates", "SslPolicy", "DefaultActions", "Tags"},
 		required:   []string{"LoadBalancerArn", "DefaultActions"},
 		create: func(_ context.Context, op *cfnOp, r *cfnLive) error {
 			port, _ := cfnInt(r.props["Port"])

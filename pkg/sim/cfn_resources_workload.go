@@ -168,6 +168,7 @@ func init() {
 			if err := cfnPutAlarm(ctx, op, name, r.props); err != nil {
 				return err
 			}
+			op.r.CloudWatch().EvaluateContinuously()
 			r.physicalID, r.ref = name, name
 			r.attrs = map[string]any{"Arn": op.arn("cloudwatch", "alarm:"+name)}
 			return nil

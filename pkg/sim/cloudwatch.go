@@ -30,6 +30,24 @@ type CloudWatch struct {
 	metrics   map[string]*cwSeries
 	alarms    map[string]*cwAlarm
 	callbacks []func(ctx context.Context, ch AlarmStateChange)
+	// evaluating is set once the service's own alarm evaluation runs in
+	// the world's background (EvaluateContinuously).
+	evaluating bool
+}
+
+// EvaluateContinuously runs the region's alarm evaluation in the world's
+// background until the world is closed, as CloudWatch evaluates every
+// alarm it holds; a deployed alarm starts it. Calling it again does
+// nothing.
+func (c *CloudWatch) EvaluateContinuously() {
+	c.mu.Lock()
+	if c.evaluating {
+		c.mu.Unlock()
+		return
+	}
+	c.evaluating = true
+	c.mu.Unlock()
+	c.r.world.goBackground(func(ctx context.Context) { _ = c.RunAlarmEvaluation(ctx) })
 }
 
 type cwSeries struct {
