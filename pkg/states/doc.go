@@ -51,6 +51,15 @@
 // reports it ("errorString", "wrapError", "TransientError"), or the name an
 // *Error or a Namer gives.
 //
+// In AWS a task's service call is made with the state machine's execution
+// role. Engine.RegisterMachine gives a machine its own role (Register uses
+// Options.RoleARN); every handler learns the role and machine of the task
+// it serves, from Task.RoleARN and Task.StateMachineARN or, for Lambda and
+// SDK handlers, from TaskInfoFrom(ctx), so a handler calling a simulator
+// that enforces IAM can act as that role. Map iterations and Parallel
+// branches run as their execution's machine; an execution started by
+// states:startExecution runs as its own.
+//
 // Package github.com/pendulum-dr/pendulum/pkg/integration turns any client
 // with aws-sdk-go-v2 signatures (the real client, or a simulator's) into
 // SDKHandlers, decoding Parameters as the integration does. SFN serves the engine behind

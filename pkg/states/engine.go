@@ -65,8 +65,8 @@ type Engine struct {
 	clk      clock.Clock
 	reg      *Registry
 	mu       sync.Mutex
-	machines map[string]*Machine // by name and by ARN
-	names    map[*Machine]string
+	machines map[string]*registration // by name and by ARN
+	names    map[*Machine]string      // the name each was last registered under, for Start
 	execs    map[string]*Execution
 	tokens   map[string]*pendingTask
 }
@@ -104,7 +104,7 @@ func New(opts Options) *Engine {
 		opts:     opts,
 		clk:      opts.Clock,
 		reg:      opts.Registry,
-		machines: map[string]*Machine{},
+		machines: map[string]*registration{},
 		names:    map[*Machine]string{},
 		execs:    map[string]*Execution{},
 		tokens:   map[string]*pendingTask{},
@@ -124,26 +124,136 @@ func (e *Engine) StateMachineARN(name string) string {
 
 // Register names m on the engine, so executions report that name and
 // states:startExecution tasks can start it by name or ARN. It returns the
-// machine's ARN.
+// machine's ARN. The machine runs as Options.RoleARN; RegisterMachine gives
+// it a role of its own.
 func (e *Engine) Register(name string, m *Machine) string {
+	return e.RegisterMachine(name, m, MachineOptions{})
+}
+
+// Machine types, as AWS::StepFunctions::StateMachine StateMachineType names
+// them.
+const (
+	TypeStandard = "STANDARD"
+	TypeExpress  = "EXPRESS"
+)
+
+// MachineOptions are the settings of one registered state machine, the
+// counterparts of CreateStateMachine's roleArn and type.
+type MachineOptions struct {
+	// RoleARN is the machine's execution role: its executions report it
+	// ($$.Execution.RoleArn, ExecutionStarted, DescribeStateMachine) and
+	// its tasks run as it (Task.RoleARN, TaskInfoFrom). Empty means
+	// Options.RoleARN.
+	RoleARN string
+	// Type is TypeStandard (the default when empty) or TypeExpress. It is
+	// reported only: the engine runs both kinds the same way.
+	Type string
+}
+
+// registration is one name's current state machine.
+type registration struct {
+	name, arn string
+	m         *Machine
+	opts      MachineOptions // defaults filled in
+	// created is when the name was first registered; updated when it was
+	// last (re-)registered, as DescribeStateMachineForExecution reports.
+	created, updated time.Time
+}
+
+// RegisterMachine is Register with the machine's own options, as
+// CreateStateMachine takes them. Registering a name again replaces its
+// definition and options, as UpdateStateMachine does: executions already
+// running keep the definition and role they started with; new ones get the
+// new. It returns the machine's ARN.
+func (e *Engine) RegisterMachine(name string, m *Machine, opts MachineOptions) string {
+	if opts.RoleARN == "" {
+		opts.RoleARN = e.opts.RoleARN
+	}
+	if opts.Type == "" {
+		opts.Type = TypeStandard
+	}
 	arn := e.StateMachineARN(name)
+	now := e.clk.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.machines[name] = m
-	e.machines[arn] = m
+	r := &registration{name: name, arn: arn, m: m, opts: opts, created: now, updated: now}
+	if old := e.machines[name]; old != nil {
+		r.created = old.created
+	}
+	e.machines[name] = r
+	e.machines[arn] = r
 	e.names[m] = name
 	return arn
 }
 
-// Machine returns the machine registered under a name or ARN.
+// Unregister deletes the state machine registered under a name or ARN, as
+// DeleteStateMachine does: executions already running continue, while
+// StartExecution (through SFN or a states:startExecution task) fails with
+// StateMachineDoesNotExist. Start with one of its *Machine values runs it
+// unnamed, as for a machine never registered. It reports whether the name
+// was registered.
+func (e *Engine) Unregister(nameOrARN string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.machines[nameOrARN]
+	if !ok {
+		return false
+	}
+	delete(e.machines, r.name)
+	delete(e.machines, r.arn)
+	// Every definition ever registered under the name forgets it; one still
+	// registered under another name takes that name back.
+	for m, n := range e.names {
+		if n == r.name {
+			delete(e.names, m)
+		}
+	}
+	for _, other := range e.machines {
+		if _, named := e.names[other.m]; !named {
+			e.names[other.m] = other.name
+		}
+	}
+	return true
+}
+
+// Machine returns the machine registered under a name or ARN, and its name.
 func (e *Engine) Machine(nameOrARN string) (*Machine, string, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	m, ok := e.machines[nameOrARN]
+	r, ok := e.machines[nameOrARN]
 	if !ok {
 		return nil, "", false
 	}
-	return m, e.names[m], true
+	return r.m, r.name, true
+}
+
+// StateMachine describes a registered state machine.
+type StateMachine struct {
+	Name, ARN string
+	Machine   *Machine
+	// Options are as registered, with the defaults filled in.
+	Options MachineOptions
+	// CreationDate is when the name was first registered; UpdateDate when
+	// it was last registered.
+	CreationDate, UpdateDate time.Time
+}
+
+// StateMachine returns the state machine registered under a name or ARN.
+func (e *Engine) StateMachine(nameOrARN string) (StateMachine, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.machines[nameOrARN]
+	if !ok {
+		return StateMachine{}, false
+	}
+	return StateMachine{Name: r.name, ARN: r.arn, Machine: r.m, Options: r.opts, CreationDate: r.created, UpdateDate: r.updated}, true
+}
+
+// lookup returns the registration of a name or ARN, nil if there is none.
+func (e *Engine) lookup(nameOrARN string) *registration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.machines[nameOrARN]
 }
 
 // Status is an execution's status, as DescribeExecution reports it.
@@ -183,6 +293,14 @@ type Execution struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 
+	// roleARN is the execution role, fixed at start: registering the
+	// machine again does not change it for a running execution.
+	roleARN string
+	// machineUpdated is when the definition it runs was registered (zero
+	// if unknown: an unregistered machine, or one replaced before the
+	// start).
+	machineUpdated time.Time
+
 	ctxOnce sync.Once
 	execCtx map[string]any // $$.Execution
 	// machineContext is $$.StateMachine, set with execCtx.
@@ -208,6 +326,18 @@ func (x *Execution) ARN() string { return x.arn }
 
 // Name returns the execution name.
 func (x *Execution) Name() string { return x.name }
+
+// StateMachineARN returns the ARN of the state machine the execution runs
+// ($$.StateMachine.Id).
+func (x *Execution) StateMachineARN() string { return x.machineARN }
+
+// RoleARN returns the execution role ($$.Execution.RoleArn), the role its
+// tasks run as.
+func (x *Execution) RoleARN() string { return x.roleARN }
+
+// Machine returns the definition the execution runs, which stays the same
+// when its name is registered again.
+func (x *Execution) Machine() *Machine { return x.m }
 
 // Done returns a signal that fires when the execution has ended. Await it
 // with the engine's clock (or read Done().Done() outside the clock).
@@ -268,12 +398,21 @@ func (x *Execution) Stop(errName, cause string) {
 // Start starts an execution of m with the given name ("" for a generated
 // one) and JSON input (empty means {}). The execution runs in a goroutine
 // of the engine's clock and outlives ctx's cancellation; only its values
-// are kept. Errors are the sfn types StartExecution returns:
-// ExecutionAlreadyExists, InvalidExecutionInput, InvalidName.
+// are kept. It runs as the state machine m was last registered as, with
+// that machine's current role; an m never registered (or unregistered)
+// runs unnamed, as Options.RoleARN. Errors are the sfn types
+// StartExecution returns: ExecutionAlreadyExists, InvalidExecutionInput,
+// InvalidName.
 func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.RawMessage) (*Execution, error) {
 	if m == nil {
 		return nil, fmt.Errorf("start execution: nil machine")
 	}
+	return e.start(ctx, m, nil, name, input)
+}
+
+// start starts an execution of m as r's state machine, or, with r nil, as
+// the one m was last registered as (unnamed if none).
+func (e *Engine) start(ctx context.Context, m *Machine, r *registration, name string, input json.RawMessage) (*Execution, error) {
 	if name == "" {
 		name = e.opts.UUID()
 	}
@@ -291,9 +430,21 @@ func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.
 		return nil, &sfntypes.InvalidExecutionInput{Message: aws.String(fmt.Sprintf("execution input of %d bytes exceeds the limit of %d bytes", len(input), e.opts.MaxPayloadBytes))}
 	}
 	e.mu.Lock()
-	mname, ok := e.names[m]
-	if !ok {
-		mname = "StateMachine"
+	if r == nil {
+		if n, ok := e.names[m]; ok {
+			r = e.machines[n]
+		}
+	}
+	mname, role := "StateMachine", e.opts.RoleARN
+	var updated time.Time
+	if r != nil {
+		// m may be a definition the name had before it was registered
+		// again: the execution runs m, as the name's state machine with its
+		// current role.
+		mname, role = r.name, r.opts.RoleARN
+		if r.m == m {
+			updated = r.updated
+		}
 	}
 	marn := e.StateMachineARN(mname)
 	arn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.opts.Region, e.opts.AccountID, mname, name)
@@ -303,14 +454,14 @@ func (e *Engine) Start(ctx context.Context, m *Machine, name string, input json.
 	}
 	xctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	x := &Execution{
-		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn,
+		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn, roleARN: role, machineUpdated: updated,
 		input: in, inputJSON: compactJSON(in), start: e.clk.Now(),
 		done: e.clk.NewSignal(), finish: e.clk.NewSignal(), ctx: xctx, cancel: cancel,
 	}
 	e.execs[arn] = x
 	e.mu.Unlock()
 	var prev int64
-	x.add(&prev, "ExecutionStarted", &ExecutionStartedEventDetails{Input: x.inputJSON, RoleARN: e.opts.RoleARN})
+	x.add(&prev, "ExecutionStarted", &ExecutionStartedEventDetails{Input: x.inputJSON, RoleARN: x.roleARN})
 	e.clk.Go(x.run)
 	return x, nil
 }

@@ -93,7 +93,7 @@ func (x *Execution) executionContext() map[string]any {
 			"Id":           x.arn,
 			"Input":        x.input,
 			"Name":         x.name,
-			"RoleArn":      x.eng.opts.RoleARN,
+			"RoleArn":      x.roleARN,
 			"StartTime":    formatTime(x.start),
 			"RedriveCount": 0,
 		}

@@ -14,26 +14,81 @@ import (
 // signatures, so code written against a small interface of
 // *sfn.Client methods (a Lambda handler calling SendTaskSuccess, a drill
 // starting an execution) runs unchanged against the local engine.
-// Machines are addressed by the names or ARNs given to Engine.Register.
+// Machines are addressed by the names or ARNs given to Engine.Register or
+// Engine.RegisterMachine.
 type SFN struct {
 	Engine *Engine
 }
 
-// StartExecution starts an execution of a registered machine.
+func errNoMachine(arn *string) error {
+	return &sfntypes.StateMachineDoesNotExist{Message: aws.String("State Machine Does Not Exist: '" + aws.ToString(arn) + "'")}
+}
+
+// StartExecution starts an execution of a registered machine, as its
+// execution role.
 func (s SFN) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
-	m, _, ok := s.Engine.Machine(aws.ToString(in.StateMachineArn))
-	if !ok {
-		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("State Machine Does Not Exist: '" + aws.ToString(in.StateMachineArn) + "'")}
+	r := s.Engine.lookup(aws.ToString(in.StateMachineArn))
+	if r == nil {
+		return nil, errNoMachine(in.StateMachineArn)
 	}
 	var input json.RawMessage
 	if in.Input != nil {
 		input = json.RawMessage(*in.Input)
 	}
-	x, err := s.Engine.Start(ctx, m, aws.ToString(in.Name), input)
+	x, err := s.Engine.start(ctx, r.m, r, aws.ToString(in.Name), input)
 	if err != nil {
 		return nil, err
 	}
 	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(x.arn), StartDate: aws.Time(x.start)}, nil
+}
+
+// DescribeStateMachine reports a registered machine: its current
+// definition, execution role and type. A machine Engine.Unregister deleted
+// does not exist, even while executions of it still run.
+func (s SFN) DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, _ ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error) {
+	sm, ok := s.Engine.StateMachine(aws.ToString(in.StateMachineArn))
+	if !ok {
+		return nil, errNoMachine(in.StateMachineArn)
+	}
+	return &sfn.DescribeStateMachineOutput{
+		StateMachineArn: aws.String(sm.ARN),
+		Name:            aws.String(sm.Name),
+		Definition:      aws.String(string(sm.Machine.def)),
+		RoleArn:         aws.String(sm.Options.RoleARN),
+		Type:            sfntypes.StateMachineType(sm.Options.Type),
+		Status:          sfntypes.StateMachineStatusActive,
+		CreationDate:    aws.Time(sm.CreationDate),
+	}, nil
+}
+
+// DescribeStateMachineForExecution reports the definition and role an
+// execution runs with, which registering its machine again does not change.
+func (s SFN) DescribeStateMachineForExecution(ctx context.Context, in *sfn.DescribeStateMachineForExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeStateMachineForExecutionOutput, error) {
+	x, err := s.execution(in.ExecutionArn)
+	if err != nil {
+		return nil, err
+	}
+	updated := x.machineUpdated
+	if updated.IsZero() {
+		// An unregistered machine, or a definition replaced before the
+		// execution started: its registration time is not known.
+		updated = x.start
+	}
+	return &sfn.DescribeStateMachineForExecutionOutput{
+		StateMachineArn: aws.String(x.machineARN),
+		Name:            aws.String(x.machineName),
+		Definition:      aws.String(string(x.m.def)),
+		RoleArn:         aws.String(x.roleARN),
+		UpdateDate:      aws.Time(updated),
+	}, nil
+}
+
+// DeleteStateMachine deletes a registered machine (Engine.Unregister):
+// running executions continue, new ones cannot start. Deleting a machine
+// that does not exist succeeds, as it does in AWS.
+func (s SFN) DeleteStateMachine(ctx context.Context, in *sfn.DeleteStateMachineInput, _ ...func(*sfn.Options)) (*sfn.DeleteStateMachineOutput, error) {
+	s.Engine.Unregister(aws.ToString(in.StateMachineArn))
+	return &sfn.DeleteStateMachineOutput{}, nil
 }
 
 func (s SFN) execution(arn *string) (*Execution, error) {

@@ -20,6 +20,13 @@ type Task struct {
 	StateName string
 	// ExecutionARN is the ARN of the execution running the state.
 	ExecutionARN string
+	// StateMachineARN is the ARN of the state machine the execution runs;
+	// a Map iteration or Parallel branch reports its execution's.
+	StateMachineARN string
+	// RoleARN is the state machine's execution role: in AWS the task's
+	// service call is made with its credentials, so a handler calling a
+	// service that enforces IAM acts as it.
+	RoleARN string
 	// Input is the effective input: the state input after InputPath and
 	// Parameters.
 	Input json.RawMessage
@@ -29,6 +36,50 @@ type Task struct {
 	// Heartbeat records a heartbeat, resetting the HeartbeatSeconds timer,
 	// as SendTaskHeartbeat does.
 	Heartbeat func()
+}
+
+// TaskInfo is what a task handler's context says about the Task state it
+// serves. LambdaHandler and SDKHandler get no Task, so they read it with
+// TaskInfoFrom; a TaskHandler finds the same in its Task.
+type TaskInfo struct {
+	// RoleARN is the execution role the task's service call is made as.
+	RoleARN string
+	// StateMachineARN is the ARN of the state machine the execution runs.
+	StateMachineARN string
+	// ExecutionARN is the ARN of the execution running the state.
+	ExecutionARN string
+	// StateName is the name of the Task state.
+	StateName string
+}
+
+// taskInfoKey is the context key of a *TaskInfo.
+type taskInfoKey struct{}
+
+// infoContext carries a TaskInfo, as context.WithValue would, but can live
+// in the allocation runTask makes for each task anyway. Done, Err and
+// Deadline are the parent's, so context.WithCancel on it still finds the
+// parent's cancellation without a goroutine.
+type infoContext struct {
+	context.Context
+	info TaskInfo
+}
+
+// Value returns the TaskInfo for taskInfoKey, else the parent's value.
+func (c *infoContext) Value(key any) any {
+	if key == (taskInfoKey{}) {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
+
+// TaskInfoFrom returns the TaskInfo of the task whose handler got ctx (or a
+// context derived from it). It reports false outside a task handler.
+func TaskInfoFrom(ctx context.Context) (TaskInfo, bool) {
+	ti, ok := ctx.Value(taskInfoKey{}).(*TaskInfo)
+	if !ok || ti == nil {
+		return TaskInfo{}, false
+	}
+	return *ti, true
 }
 
 // TaskHandler runs Task states. For a .waitForTaskToken resource the result

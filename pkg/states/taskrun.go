@@ -52,10 +52,12 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any, e
 		heartbeat = n
 	}
 
-	// The pending completion and the Task the handler sees, in one allocation.
+	// The pending completion, the Task the handler sees and the context
+	// carrying its TaskInfo, in one allocation.
 	call := &struct {
 		pt   pendingTask
 		task Task
+		info infoContext
 	}{pt: pendingTask{sig: clk.NewSignal(), lastBeat: clk.Now()}}
 	pt := &call.pt
 	usesToken := res.pattern == patToken && !stub
@@ -103,12 +105,16 @@ func (t *thread) runTask(ctx context.Context, s *state, sr *stateRun, eff any, e
 		t.emit("TaskStarted", &d.started)
 	}
 
-	tctx, cancel := context.WithCancel(ctx)
+	// Every handler, built-in integrations' Lambda and SDK handlers too,
+	// learns from its context which role and machine it serves, since in
+	// AWS the call is made with the machine's role.
+	call.info = infoContext{Context: ctx, info: TaskInfo{RoleARN: t.x.roleARN, StateMachineARN: t.x.machineARN, ExecutionARN: t.x.arn, StateName: s.name}}
+	tctx, cancel := context.WithCancel(&call.info)
 	defer cancel()
 	task := &call.task
 	*task = Task{
-		Resource: res.raw, StateName: s.name, ExecutionARN: t.x.arn, Input: params, Token: sr.token,
-		Heartbeat: func() { pt.beat(clk.Now()) },
+		Resource: res.raw, StateName: s.name, ExecutionARN: t.x.arn, StateMachineARN: t.x.machineARN, RoleARN: t.x.roleARN,
+		Input: params, Token: sr.token, Heartbeat: func() { pt.beat(clk.Now()) },
 	}
 	clk.Go(func() {
 		var out json.RawMessage
@@ -323,8 +329,9 @@ func (t *thread) startExecution(ctx context.Context, res *resource, eff any, sub
 	e := t.x.eng
 	p, _ := eff.(map[string]any)
 	target, _ := p["StateMachineArn"].(string)
-	m, _, ok := e.Machine(target)
-	if !ok {
+	// The child runs as its own machine, with that machine's role.
+	sm := e.lookup(target)
+	if sm == nil {
 		return nil, fail("StepFunctions.StateMachineDoesNotExistException", fmt.Sprintf("State Machine Does Not Exist: '%s' (register it with Engine.Register)", target))
 	}
 	var input json.RawMessage
@@ -336,7 +343,7 @@ func (t *thread) startExecution(ctx context.Context, res *resource, eff any, sub
 		input = json.RawMessage(compactJSON(v))
 	}
 	name, _ := p["Name"].(string)
-	child, err := e.Start(ctx, m, name, input)
+	child, err := e.start(ctx, sm.m, sm, name, input)
 	if err != nil {
 		return nil, fail("StepFunctions."+ErrorName(err), err.Error())
 	}
