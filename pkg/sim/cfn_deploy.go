@@ -341,8 +341,14 @@ func plan(order []string, deps map[string][]string, action func(id string) (stri
 // world's clock. It returns at once; the stack's status tells the outcome.
 // prev holds what to roll back to (nil for a create).
 func (c *CloudFormation) runTemplate(s *cfStack, t *cfnTemplate, params map[string]any, kind string) {
+	c.mu.Lock()
+	role := s.role
+	c.mu.Unlock()
 	c.r.world.Clock.Go(func() {
 		ctx := context.Background()
+		if role != "" {
+			ctx = WithRoleSession(ctx, role, "AWSCloudFormation")
+		}
 		err := c.apply(ctx, s, t, params)
 		c.mu.Lock()
 		if err == nil {
@@ -679,8 +685,15 @@ func (c *CloudFormation) updateFromTemplate(ctx context.Context, s *cfStack, bod
 
 // deleteTemplateStack deletes a template stack's resources on the clock.
 func (c *CloudFormation) deleteTemplateStack(s *cfStack) {
+	c.mu.Lock()
+	role := s.role
+	c.mu.Unlock()
 	c.r.world.Clock.Go(func() {
-		err := c.destroy(context.Background(), s, true)
+		ctx := context.Background()
+		if role != "" {
+			ctx = WithRoleSession(ctx, role, "AWSCloudFormation")
+		}
+		err := c.destroy(ctx, s, true)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if err != nil {

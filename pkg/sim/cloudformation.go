@@ -129,6 +129,11 @@ type cfStack struct {
 	resolvedParams, prevResolved map[string]any
 	prevTemplate                 string
 	live                         map[string]*cfnLive
+	// role is the service role the stack's operations run as (the
+	// RoleARN of the last create or update that gave one): with it, every
+	// resource operation is authorized against that role, as CloudFormation
+	// uses the role's credentials.
+	role string
 }
 
 // CloudFormation returns the region's CloudFormation.
@@ -255,6 +260,7 @@ func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.Cre
 	}
 	c.stacks[s.id] = s
 	if body := aws.ToString(in.TemplateBody); cfnHasResources(body) {
+		s.role = aws.ToString(in.RoleARN)
 		c.mu.Unlock()
 		if err := c.createFromTemplate(ctx, s, body, params); err != nil {
 			c.mu.Lock()
@@ -332,6 +338,9 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		// A template stack: parameters not given take the template's
 		// defaults, as CloudFormation does.
 		id := s.id
+		if in.RoleARN != nil {
+			s.role = aws.ToString(in.RoleARN)
+		}
 		if err := c.updateFromTemplate(ctx, s, template, params); err != nil {
 			return nil, opErr(cloudformation.ServiceID, op, err)
 		}

@@ -22,6 +22,7 @@ type ELB struct {
 	lbs       map[string]*elbLoadBalancer // by ARN
 	groups    map[string]*elbTargetGroup  // by ARN
 	listeners map[string]*elbListener     // by ARN
+	known     map[string]bool             // every load balancer ever created
 }
 
 type elbLoadBalancer struct {
@@ -46,7 +47,7 @@ type elbListener struct {
 // ELB returns the region's load balancers.
 func (r *Region) ELB() *ELB {
 	return r.service("ElasticLoadBalancingV2", func() any {
-		return &ELB{r: r, lbs: map[string]*elbLoadBalancer{}, groups: map[string]*elbTargetGroup{}, listeners: map[string]*elbListener{}}
+		return &ELB{r: r, lbs: map[string]*elbLoadBalancer{}, groups: map[string]*elbTargetGroup{}, listeners: map[string]*elbListener{}, known: map[string]bool{}}
 	}).(*ELB)
 }
 
@@ -110,6 +111,26 @@ func (e *ELB) HasLoadBalancer(arn string) bool {
 	return e.lbs[arn] != nil
 }
 
+// answers reports whether arn is a load balancer this region created
+// (known) and whether it exists now with a listener, so a health check
+// through it gets an answer (listening).
+func (e *ELB) answers(arn string) (known, listening bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.known[arn] {
+		return false, false
+	}
+	if e.lbs[arn] == nil {
+		return true, false
+	}
+	for _, l := range e.listeners {
+		if l.lb == arn {
+			return true, true
+		}
+	}
+	return true, false
+}
+
 // DNSName returns a load balancer's DNS name.
 func (e *ELB) DNSName(arn string) (string, bool) {
 	e.mu.Lock()
@@ -129,6 +150,7 @@ func (e *ELB) createLoadBalancer(name, scheme string, attrs map[string]string) *
 		arn: fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/app/%s/%016x", e.r.Name, e.r.world.Account, name, h),
 		dns: fmt.Sprintf("%s-%d.%s.elb.amazonaws.com", name, h%1_000_000_000, e.r.Name)}
 	e.lbs[lb.arn] = lb
+	e.known[lb.arn] = true
 	return lb
 }
 

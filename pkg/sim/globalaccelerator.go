@@ -184,6 +184,13 @@ func (st *gaState) rawHealthyLocked(id string) bool {
 	down := ok && r.down
 	st.world.mu.Unlock()
 	serving, set := st.serving[id]
+	if !set && ok {
+		// An ALB a template created answers its health checks while it
+		// exists with a listener (elb.go).
+		if known, listening := r.ELB().answers(id); known {
+			serving, set = listening, true
+		}
+	}
 	return ok && !down && (serving || !set)
 }
 

@@ -76,6 +76,18 @@ func one(action, resource string) []iamCheck {
 	return []iamCheck{{action: action, resource: resource}}
 }
 
+// cfnStackCheck is a stack operation's check, with the
+// cloudformation:RoleArn condition key set to the service role the call
+// passes, when it passes one
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html).
+func cfnStackCheck(action, stackARN string, roleARN *string) []iamCheck {
+	c := iamCheck{action: action, resource: stackARN}
+	if roleARN != nil {
+		c.keys = map[string][]string{"cloudformation:RoleArn": {aws.ToString(roleARN)}}
+	}
+	return []iamCheck{c}
+}
+
 // passRole is the iam:PassRole check a call that hands a role to a service
 // needs, with iam:PassedToService set ("Granting a user permissions to pass a
 // role to an AWS service", AWS IAM User Guide). No role, no check.
@@ -724,13 +736,13 @@ var iamOps = map[string]iamMapper{
 	// is passed to CloudFormation ("AWS CloudFormation service role", AWS
 	// CloudFormation User Guide).
 	"CloudFormation.CreateStack": on(func(r *Region, in *cloudformation.CreateStackInput) []iamCheck {
-		return append(one("cloudformation:CreateStack", cfStackARN(r, aws.ToString(in.StackName))), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
+		return append(cfnStackCheck("cloudformation:CreateStack", cfStackARN(r, aws.ToString(in.StackName)), in.RoleARN), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
 	}),
 	"CloudFormation.UpdateStack": on(func(r *Region, in *cloudformation.UpdateStackInput) []iamCheck {
-		return append(one("cloudformation:UpdateStack", cfStackARN(r, aws.ToString(in.StackName))), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
+		return append(cfnStackCheck("cloudformation:UpdateStack", cfStackARN(r, aws.ToString(in.StackName)), in.RoleARN), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
 	}),
 	"CloudFormation.DeleteStack": on(func(r *Region, in *cloudformation.DeleteStackInput) []iamCheck {
-		return append(one("cloudformation:DeleteStack", cfStackARN(r, aws.ToString(in.StackName))), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
+		return append(cfnStackCheck("cloudformation:DeleteStack", cfStackARN(r, aws.ToString(in.StackName)), in.RoleARN), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
 	}),
 	"CloudFormation.DescribeStacks": on(func(r *Region, in *cloudformation.DescribeStacksInput) []iamCheck {
 		if aws.ToString(in.StackName) == "" {
