@@ -9,8 +9,21 @@ import (
 
 // Scope is where a DR state machine's or Lambda's permissions may reach:
 // resource ARN patterns per IAM service prefix, all built from deterministic
-// names (plus the accelerator ARN read at deploy time).
+// names (plus the accelerator ARN read at deploy time). A key naming a
+// whole action ("dynamodb:DeleteTable") overrides its service's entry for
+// that action, so a destructive action can be confined to fewer resources
+// than the reads of the same service.
 type Scope map[string][]string
+
+// resources is where scope lets action reach, and whether it says at all.
+func (s Scope) resources(action string) ([]string, bool) {
+	if r, ok := s[action]; ok {
+		return r, true
+	}
+	svc, _, _ := strings.Cut(action, ":")
+	r, ok := s[svc]
+	return r, ok
+}
 
 // UnscopedActions are the IAM actions whose APIs support no resource-level
 // permissions: only they may be granted on Resource "*". The IAM test
@@ -50,6 +63,20 @@ var UnscopedActions = map[string]bool{
 	"logs:DescribeResourcePolicies":              true,
 	"logs:DescribeLogGroups":                     true,
 	"ssm:DescribeParameters":                     true,
+	// The reads and the consumer mapping of the workload execution role
+	// (infra/execrole.go): no resource type in the Service Authorization
+	// Reference; CreateEventSourceMapping is narrowed by lambda:FunctionArn.
+	"ec2:DescribeAccountAttributes":                       true,
+	"ec2:DescribeInternetGateways":                        true,
+	"ec2:DescribeNetworkInterfaces":                       true,
+	"ec2:DescribeSecurityGroups":                          true,
+	"ec2:DescribeSubnets":                                 true,
+	"ec2:DescribeVpcs":                                    true,
+	"elasticloadbalancing:DescribeLoadBalancerAttributes": true,
+	"elasticloadbalancing:DescribeRules":                  true,
+	"elasticloadbalancing:DescribeTags":                   true,
+	"elasticloadbalancing:DescribeTargetGroupAttributes":  true,
+	"lambda:CreateEventSourceMapping":                     true,
 }
 
 // sdkServices maps a Step Functions aws-sdk service name to its IAM prefix
@@ -67,18 +94,66 @@ var companions = map[string][]string{
 	// A restore writes the new table.
 	"dynamodb:RestoreTableToPointInTime": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
 	"dynamodb:RestoreTableFromBackup":    {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"},
-	// UpdateStack hands the stack's execution role to CloudFormation.
-	"cloudformation:UpdateStack": {"iam:PassRole"},
 	// Adding endpoints updates the endpoint group.
 	"globalaccelerator:AddEndpoints": {"globalaccelerator:UpdateEndpointGroup"},
-	// A restore job runs as the restore role.
-	"backup:StartRestoreJob": {"iam:PassRole"},
 }
 
-// Permission is one derived grant: actions on resources.
+// passesRole are the APIs that hand a role to a service, by the service
+// principal it is passed to: the caller needs iam:PassRole on that role
+// (the Scope's "iam" entry), granted only with iam:PassedToService naming
+// that service, so the role cannot be handed to anything else.
+var passesRole = map[string]string{
+	// A restore job runs as the restore role.
+	"backup:StartRestoreJob": "backup.amazonaws.com",
+}
+
+// Permission is one derived grant: actions on resources, under Conditions
+// (operator → key → values) when set.
 type Permission struct {
-	Actions   []string
-	Resources []string
+	Actions    []string
+	Resources  []string
+	Conditions map[string]map[string][]string
+}
+
+// passRole is the grant to pass the scope's roles to service.
+func passRole(scope Scope, service string) Permission {
+	return Permission{
+		Actions:    []string{"iam:PassRole"},
+		Resources:  scope["iam"],
+		Conditions: map[string]map[string][]string{"StringEquals": {"iam:PassedToService": {service}}},
+	}
+}
+
+// group turns actions into permissions on scope: one per distinct resource
+// set, in the order the sets first appear, and one on "*" for the
+// UnscopedActions. A service the scope does not cover fails, naming it.
+func group(actions []string, scope Scope) ([]Permission, error) {
+	var out []Permission
+	index := map[string]int{}
+	var unscoped []string
+	for _, a := range actions {
+		if UnscopedActions[a] {
+			unscoped = append(unscoped, a)
+			continue
+		}
+		res, ok := scope.resources(a)
+		if !ok {
+			svc, _, _ := strings.Cut(a, ":")
+			return nil, fmt.Errorf("action %s: service %q has no resource scope in infra (add it to the Recovery stack's scope)", a, svc)
+		}
+		key := strings.Join(res, "\n")
+		i, seen := index[key]
+		if !seen {
+			i = len(out)
+			index[key] = i
+			out = append(out, Permission{Resources: res})
+		}
+		out[i].Actions = append(out[i].Actions, a)
+	}
+	if len(unscoped) > 0 {
+		out = append(out, Permission{Actions: unscoped, Resources: []string{"*"}})
+	}
+	return out, nil
 }
 
 // TaskPermissions derives the IAM permissions a state machine's Task states
@@ -136,34 +211,19 @@ func TaskPermissions(def []byte, scope Scope, lambdaARNs []string) ([]Permission
 			actions[c] = true
 		}
 	}
-	// Group actions by resource set: one statement per service, one for
-	// the unscoped ones.
-	byService := map[string][]string{}
-	var unscoped []string
+	sorted := make([]string, 0, len(actions))
 	for a := range actions {
-		if UnscopedActions[a] {
-			unscoped = append(unscoped, a)
-			continue
+		sorted = append(sorted, a)
+	}
+	sort.Strings(sorted)
+	out, err := group(sorted, scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range sorted {
+		if svc, ok := passesRole[a]; ok {
+			out = append(out, passRole(scope, svc))
 		}
-		svc, _, _ := strings.Cut(a, ":")
-		if _, ok := scope[svc]; !ok {
-			return nil, fmt.Errorf("action %s: service %q has no resource scope in infra (add it to the Recovery stack's scope)", a, svc)
-		}
-		byService[svc] = append(byService[svc], a)
-	}
-	var out []Permission
-	svcs := make([]string, 0, len(byService))
-	for s := range byService {
-		svcs = append(svcs, s)
-	}
-	sort.Strings(svcs)
-	for _, s := range svcs {
-		sort.Strings(byService[s])
-		out = append(out, Permission{Actions: byService[s], Resources: scope[s]})
-	}
-	if len(unscoped) > 0 {
-		sort.Strings(unscoped)
-		out = append(out, Permission{Actions: unscoped, Resources: []string{"*"}})
 	}
 	if lambda && len(lambdaARNs) > 0 {
 		var res []string

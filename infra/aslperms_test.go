@@ -54,7 +54,7 @@ func testScope() Scope {
 	return Scope{
 		"dynamodb":       {"arn:aws:dynamodb:us-east-2:111111111111:table/pendulum-*"},
 		"cloudformation": {"arn:aws:cloudformation:us-east-2:111111111111:stack/pendulum-workload-us-east-2/*"},
-		"iam":            {"arn:aws:iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-us-east-2"},
+		"iam":            {"arn:aws:iam::111111111111:role/pendulum-backup-restore-us-east-2"},
 		"sns":            {"arn:aws:sns:us-east-2:111111111111:pendulum-dr"},
 		"states":         {"arn:aws:states:us-east-2:111111111111:stateMachine:pendulum-*"},
 		"events":         {"arn:aws:events:us-east-2:111111111111:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"},
@@ -78,7 +78,6 @@ func TestTaskPermissionsFixture(t *testing.T) {
 	}
 	want := map[string]string{
 		"cloudformation:UpdateStack":         testScope()["cloudformation"][0],
-		"iam:PassRole":                       testScope()["iam"][0],
 		"dynamodb:UpdateItem":                testScope()["dynamodb"][0],
 		"dynamodb:RestoreTableToPointInTime": testScope()["dynamodb"][0],
 		"dynamodb:PutItem":                   testScope()["dynamodb"][0], // restore companion
@@ -94,6 +93,32 @@ func TestTaskPermissionsFixture(t *testing.T) {
 		if res == "*" && !UnscopedActions[a] {
 			t.Errorf("%s granted on *, but its API supports resource scoping", a)
 		}
+	}
+}
+
+// A restore job's role is passed to AWS Backup only, and a state machine
+// passes no role for anything else (UpdateStack passes none: dr-stack,
+// not a Task, updates stacks, as the workload's own execution role).
+func TestTaskPermissionsPassRole(t *testing.T) {
+	asl := `{"StartAt":"R","States":{"R":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:backup:startRestoreJob","End":true},
+		"U":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:cloudformation:updateStack","End":true}}}`
+	perms, err := TaskPermissions([]byte(asl), Scope{
+		"backup": {"arn:aws:backup:us-east-2:111111111111:recovery-point:*"}, "cloudformation": testScope()["cloudformation"], "iam": testScope()["iam"],
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pass []Permission
+	for _, p := range perms {
+		for _, a := range p.Actions {
+			if a == "iam:PassRole" {
+				pass = append(pass, p)
+			}
+		}
+	}
+	if len(pass) != 1 || len(pass[0].Actions) != 1 || strings.Join(pass[0].Resources, ",") != testScope()["iam"][0] ||
+		strings.Join(pass[0].Conditions["StringEquals"]["iam:PassedToService"], ",") != "backup.amazonaws.com" {
+		t.Fatalf("PassRole grants = %+v, want one: the restore role, passed to backup.amazonaws.com", pass)
 	}
 }
 

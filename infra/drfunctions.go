@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -17,10 +18,18 @@ type drContext struct {
 	key         awskms.Key
 	groups      map[string]*string
 	restoreRole string
+	// execRole is the CloudFormation execution role of B's workload stack,
+	// the only role dr-stack may pass.
+	execRole string
 }
 
-// scope is where DR state machines may reach, per IAM service: resources of
-// this deployment only, by their deterministic names in both regions.
+// scope is where DR state machines and Lambdas may reach, per IAM service:
+// resources of this deployment only, by their deterministic names. Reads
+// may reach both regions (failback compares and copies them); what
+// deletes, reconfigures or restores reaches B only, since the DR machinery
+// is B's: P's data is written only by the grants that exist to write it
+// (dr-copyback's objects, dr-merge's aggregates) and restores only read
+// P's table.
 func (c drContext) scope() Scope {
 	n, P, B, acct := c.names, c.cfg.PrimaryRegion, c.cfg.BackupRegion, c.cfg.Account
 	both := []string{P, B}
@@ -31,11 +40,14 @@ func (c drContext) scope() Scope {
 		}
 		return out
 	}
-	var s3 []string
+	var s3, s3Primary []string
 	for _, r := range both {
 		for _, k := range dataKinds {
 			s3 = append(s3, n.BucketARN(k, r), n.BucketARN(k, r)+"/*")
 		}
+	}
+	for _, k := range dataKinds {
+		s3Primary = append(s3Primary, n.BucketARN(k, P)+"/*")
 	}
 	var glue []string
 	for _, r := range both {
@@ -45,19 +57,25 @@ func (c drContext) scope() Scope {
 			fmt.Sprintf("arn:aws:glue:%s:%s:table/%s/*", r, acct, n.GlueDatabase()))
 	}
 	return Scope{
-		"dynamodb": append(each("arn:aws:dynamodb:%s:"+acct+":table/"+n.Prefix+"-*"),
-			each("arn:aws:dynamodb:%s:"+acct+":table/"+n.Prefix+"-*/*")...),
+		// B's aggregates table, the one failover restores and failback
+		// removes; machines narrow it further (drMachineScope).
+		"dynamodb":       {n.TableARN(B, n.AggregatesTable())},
 		"cloudformation": each("arn:aws:cloudformation:%s:" + acct + ":stack/" + n.Prefix + "-workload-%[1]s/*"),
+		// Only B's workload stack is ever updated (activated, deactivated).
+		"cloudformation:UpdateStack": {fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/*", B, acct, n.Stack("workload", B))},
+		// Restores run in B from the copies in B's vault.
 		"backup": {
-			n.BackupVaultARN(B), n.BackupVaultARN(P),
+			n.BackupVaultARN(B),
 			fmt.Sprintf("arn:aws:backup:%s:%s:recovery-point:*", B, acct),
-			fmt.Sprintf("arn:aws:backup:%s:%s:recovery-point:*", P, acct),
 		},
 		"globalaccelerator": {c.accARN, c.accARN + "/*"},
 		"glue":              glue,
 		"s3":                s3,
-		"sns":               {*c.topic.TopicArn()},
-		"kms":               {*c.key.KeyArn()},
+		// Objects are written only to P (failback's copy-back).
+		"s3:PutObject":        s3Primary,
+		"s3:PutObjectTagging": s3Primary,
+		"sns":                 {*c.topic.TopicArn()},
+		"kms":                 {*c.key.KeyArn()},
 		"lambda": append(each("arn:aws:lambda:%s:"+acct+":function:"+n.Prefix+"-*"),
 			each("arn:aws:lambda:%s:"+acct+":event-source-mapping:*")...),
 		"states": {
@@ -68,11 +86,30 @@ func (c drContext) scope() Scope {
 		"cloudwatch": {fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s-*", B, acct, n.Prefix)},
 		"kinesis":    each("arn:aws:kinesis:%s:" + acct + ":stream/" + n.Stream()),
 		"ssm":        each("arn:aws:ssm:%s:" + acct + ":parameter/" + n.Prefix + "/*"),
-		// UpdateStack passes the role the stack was deployed with (the CDK
-		// bootstrap's CloudFormation execution role); restore jobs pass the
-		// restore role.
-		"iam": []string{cfnExecRole(acct, P), cfnExecRole(acct, B), c.restoreRole},
+		// The only role a DR state machine passes: restore jobs run as
+		// the restore role (passed to AWS Backup only).
+		"iam": {c.restoreRole},
 	}
+}
+
+// machineScope is the scope of the named DR state machine: the DR scope
+// with DynamoDB confined to the tables that machine works on.
+func (c drContext) machineScope(machine string) Scope {
+	s := c.scope()
+	n, P, B := c.names, c.cfg.PrimaryRegion, c.cfg.BackupRegion
+	// A point-in-time restore is authorized on its source table (P's), which
+	// it only reads; the restored table's writes are on the target (B's).
+	source := []string{n.TableARN(P, n.AggregatesTable())}
+	switch machine {
+	case DrillMachine:
+		// The isolated drill restores into, checks and deletes its own
+		// drill tables, never the aggregates table B may be serving.
+		s["dynamodb"] = []string{n.TableARN(B, n.AggregatesTable()+"-drill-*")}
+		s["dynamodb:RestoreTableToPointInTime"] = source
+	case FailoverMachine:
+		s["dynamodb:RestoreTableToPointInTime"] = source
+	}
+	return s
 }
 
 // DRFunction is an entry of the DRFunctions table: how a functions/dr-*
@@ -87,6 +124,9 @@ type DRFunction struct {
 	// Narrow, when set, replaces the DR scope of some services with fewer
 	// resources (e.g. only the control table).
 	Narrow func(c drContext) Scope
+	// Conditions, when set, are the Condition blocks (operator → key →
+	// values) of some actions' grants, by action.
+	Conditions func(c drContext) map[string]map[string]map[string][]string
 	// Publishes grants sns:Publish on the DR topic.
 	Publishes bool
 	// ExtraEnv adds variables to the common DR environment.
@@ -158,18 +198,27 @@ var DRFunctions = map[string]DRFunction{
 		},
 		TimeoutSeconds: 60,
 	},
-	// Activates or deactivates a workload stack (UpdateStack with the
-	// previous template and the Active/ConsumerEnabled parameters). The
-	// stack keeps its CloudFormation execution role, which UpdateStack
-	// passes.
+	// Activates or deactivates B's workload stack (UpdateStack with the
+	// previous template and the Active/ConsumerEnabled parameters), and
+	// reads either region's (DescribeStacks). The update runs as the
+	// stack's own execution role, which dr-stack passes as RoleARN: the
+	// cloudformation:RoleArn condition refuses an update without it, which
+	// CloudFormation would run as the role the stack was last deployed
+	// with (the CDK's admin execution role).
 	"dr-stack": {
 		Actions: []string{"cloudformation:DescribeStacks", "cloudformation:UpdateStack", "iam:PassRole"},
 		Narrow: func(c drContext) Scope {
-			var roles []string
-			for _, r := range c.cfg.Regions() {
-				roles = append(roles, cfnExecRole(c.cfg.Account, r))
+			return Scope{"iam": {c.execRole}}
+		},
+		Conditions: func(c drContext) map[string]map[string]map[string][]string {
+			return map[string]map[string]map[string][]string{
+				"cloudformation:UpdateStack": {"StringEquals": {"cloudformation:RoleArn": {c.execRole}}},
+				"iam:PassRole":               {"StringEquals": {"iam:PassedToService": {"cloudformation.amazonaws.com"}}},
 			}
-			return Scope{"iam": roles}
+		},
+		ExtraEnv: func(c drContext) map[string]string {
+			// Read by pkg/wiring/recovery (BackupStackRoleEnv).
+			return map[string]string{"BACKUP_STACK_ROLE_ARN": c.execRole}
 		},
 		TimeoutSeconds: 60,
 	},
@@ -202,6 +251,13 @@ var DRFunctions = map[string]DRFunction{
 			return Scope{
 				"dynamodb": {c.names.TableARN(c.cfg.BackupRegion, c.names.ControlTable())},
 				"states":   {fmt.Sprintf("arn:aws:states:%s:%s:execution:%s-*", c.cfg.BackupRegion, c.cfg.Account, c.names.Prefix)},
+			}
+		},
+		// PutMetricData has no resource; the namespace (pkg/dr's
+		// MetricNamespace) is what confines it.
+		Conditions: func(drContext) map[string]map[string]map[string][]string {
+			return map[string]map[string]map[string][]string{
+				"cloudwatch:PutMetricData": {"StringEquals": {"cloudwatch:namespace": {MetricNamespace}}},
 			}
 		},
 		TimeoutSeconds: 60,
@@ -237,55 +293,51 @@ func (d DRFunction) env(c drContext) map[string]string {
 	return e
 }
 
-// grants turns the entry's actions into permissions on the DR scope.
+// grants turns the entry's actions into permissions on the DR scope, each
+// action under its Conditions. An action that has conditions gets a grant
+// of its own, so they narrow nothing else.
 func (d DRFunction) grants(c drContext) []Permission {
 	scope := c.scope()
 	if d.Narrow != nil {
 		for svc, res := range d.Narrow(c) {
 			scope[svc] = res
+			// A narrowed service drops the DR scope's per-action entries.
+			for k := range scope {
+				if strings.HasPrefix(k, svc+":") {
+					delete(scope, k)
+				}
+			}
 		}
 	}
-	byService := map[string][]string{}
-	var order []string
-	var unscoped []string
+	var conds map[string]map[string]map[string][]string
+	if d.Conditions != nil {
+		conds = d.Conditions(c)
+	}
+	var plain []string
 	for _, a := range d.Actions {
-		if UnscopedActions[a] {
-			unscoped = append(unscoped, a)
+		if _, ok := conds[a]; !ok {
+			plain = append(plain, a)
+		}
+	}
+	out, err := group(plain, scope)
+	if err != nil {
+		// A programming error in the table itself; tests catch it.
+		panic(fmt.Sprintf("DRFunctions: %v", err))
+	}
+	for _, a := range d.Actions {
+		cond, ok := conds[a]
+		if !ok {
 			continue
 		}
-		svc := a[:indexColon(a)]
-		if _, seen := byService[svc]; !seen {
-			order = append(order, svc)
+		res := []string{"*"}
+		if !UnscopedActions[a] {
+			r, ok := scope.resources(a)
+			if !ok {
+				panic(fmt.Sprintf("DRFunctions: action %s has no DR scope", a))
+			}
+			res = r
 		}
-		byService[svc] = append(byService[svc], a)
-	}
-	var out []Permission
-	for _, svc := range order {
-		res, ok := scope[svc]
-		if !ok {
-			// A programming error in the table itself; tests catch it.
-			panic(fmt.Sprintf("DRFunctions: service %q has no DR scope", svc))
-		}
-		out = append(out, Permission{Actions: byService[svc], Resources: res})
-	}
-	if len(unscoped) > 0 {
-		out = append(out, Permission{Actions: unscoped, Resources: []string{"*"}})
+		out = append(out, Permission{Actions: []string{a}, Resources: res, Conditions: cond})
 	}
 	return out
-}
-
-func indexColon(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return i
-		}
-	}
-	return len(s)
-}
-
-// cfnExecRole is the CDK bootstrap's CloudFormation execution role (default
-// qualifier) in region: the role a CDK-deployed stack keeps, which
-// UpdateStack passes to CloudFormation.
-func cfnExecRole(account, region string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:role/cdk-hnb659fds-cfn-exec-role-%s-%s", account, account, region)
 }

@@ -143,7 +143,13 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		},
 	})
 	suppress(restoreRole, map[string]string{
-		"IAM4": "AWS Backup's documented service-role policy for restore jobs; only the DR state machines may pass this role.",
+		"IAM4": "AWS Backup's documented service-role policy for restore jobs; only the failover state machine may pass this role, and only to AWS Backup.",
+	})
+
+	// dr-stack activates and deactivates B's workload stack as this role,
+	// never as the CDK's deploy role.
+	execRole := NewWorkloadExecRole(stack, "WorkloadExecRole", WorkloadExecRoleProps{
+		Names: n, Region: B,
 	})
 
 	// The placeholders DR state machines may use (documented in docs/deploy.md),
@@ -169,7 +175,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	if err := CheckAssets(cfg, drNames...); err != nil {
 		return nil, err
 	}
-	ctx := drContext{cfg: cfg, names: n, accARN: *accARN, topic: r.Topic, key: key, groups: groupARN, restoreRole: *restoreRole.RoleArn()}
+	ctx := drContext{cfg: cfg, names: n, accARN: *accARN, topic: r.Topic, key: key, groups: groupARN, restoreRole: *restoreRole.RoleArn(), execRole: *execRole.RoleArn()}
 	var drARNs []string
 	for _, name := range drNames {
 		spec, ok := DRFunctions[name]
@@ -178,6 +184,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		}
 		fn := NewFunction(stack, cfg, B, FunctionSpec{
 			Name: name, Env: spec.env(ctx), TimeoutSeconds: spec.TimeoutSeconds, MemoryMB: spec.MemoryMB,
+			Wildcards: drWildcards,
 		})
 		for _, p := range spec.grants(ctx) {
 			fn.Role.AddToPolicy(p.statement())
@@ -196,18 +203,17 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	sort.Strings(r.Placeholders)
 
 	// The DR state machines found in statemachines/.
-	drScope := ctx.scope()
-	r.Scope = drScope
+	r.Scope = ctx.scope()
 	for _, m := range machines {
 		def, err := cfg.Machines.Definition(m)
 		if err != nil {
 			return nil, err
 		}
-		perms, err := TaskPermissions(def, drScope, drARNs)
+		perms, err := TaskPermissions(def, ctx.machineScope(m), drARNs)
 		if err != nil {
 			return nil, fmt.Errorf("state machine %s: %w", m, err)
 		}
-		sm, err := newStateMachine(stack, cfg, B, m, known)
+		sm, err := newStateMachine(stack, cfg, B, m, known, drWildcards)
 		if err != nil {
 			return nil, err
 		}
@@ -257,6 +263,11 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	}
 	return r, nil
 }
+
+// drWildcards are the only wildcards the DR scope (drContext.scope and
+// machineScope) uses, which every DR Lambda's and state machine's grants
+// are drawn from: the reason of their cdk-nag IAM5 suppressions.
+const drWildcards = "DR scope, resources of this deployment only: objects of the named buckets (<bucket>/*), tables of the named Glue database (table/<db>/*), the IDs of the named workload stacks (stack/<name>/*), the accelerator's listeners and endpoint groups (<accelerator ARN>/*), the isolated drill's tables in B (<aggregates>-drill-*), this deployment's state machines and executions in B (stateMachine:<prefix>-*, execution:<prefix>-*), recovery points of B's vault (recovery-point:*), the deployment's functions (function:<prefix>-*) and versions of the DR functions (<arn>:*), event-source mappings (event-source-mapping:*, UUIDs), parameters under /<prefix>/; CloudWatch metric reads, PutMetricData (with cloudwatch:namespace) and DescribeRestoreJob support no resource-level permissions (\"*\")."
 
 // newTopicKey is the DR topic's KMS key. Its policy is explicit (no
 // "kms:*"): administration by the account, use by CloudWatch alarms and
@@ -319,8 +330,20 @@ func drFunctionNames(cfg Config) ([]string, error) {
 
 // statement turns a Permission into an IAM statement.
 func (p Permission) statement() awsiam.PolicyStatement {
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	props := &awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(p.Actions...),
 		Resources: jsii.Strings(p.Resources...),
-	})
+	}
+	if len(p.Conditions) > 0 {
+		c := map[string]interface{}{}
+		for op, keys := range p.Conditions {
+			k := map[string]interface{}{}
+			for key, vals := range keys {
+				k[key] = vals
+			}
+			c[op] = k
+		}
+		props.Conditions = &c
+	}
+	return awsiam.NewPolicyStatement(props)
 }
