@@ -214,9 +214,14 @@ func (s *SSM) DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput,
 // call in the stack's region with the caller's identity.
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types
 func (r *Region) ssmParameterValue(ctx context.Context, name string) (string, error) {
-	out, err := r.SSM().GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	// CloudFormation resolves them with GetParameters, as the caller
+	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types).
+	out, err := r.SSM().GetParameters(ctx, &ssm.GetParametersInput{Names: []string{name}})
 	if err != nil {
 		return "", err
 	}
-	return aws.ToString(out.Parameter.Value), nil
+	if len(out.Parameters) == 0 {
+		return "", ssmNotFound(name)
+	}
+	return aws.ToString(out.Parameters[0].Value), nil
 }
