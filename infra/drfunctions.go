@@ -206,9 +206,14 @@ var DRFunctions = map[string]DRFunction{
 	// CloudFormation would run as the role the stack was last deployed
 	// with (the CDK's admin execution role).
 	"dr-stack": {
-		Actions: []string{"cloudformation:DescribeStacks", "cloudformation:UpdateStack", "iam:PassRole"},
+		Actions: []string{"cloudformation:DescribeStacks", "cloudformation:UpdateStack", "iam:PassRole", "ssm:GetParameters", "ssm:GetParameter"},
 		Narrow: func(c drContext) Scope {
-			return Scope{"iam": {c.execRole}}
+			return Scope{
+				"iam": {c.execRole},
+				// The caller of an update resolves the template's SSM
+				// parameter types: the CDK's BootstrapVersion.
+				"ssm": {fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/cdk-bootstrap/hnb659fds/version", c.cfg.BackupRegion, c.cfg.Account)},
+			}
 		},
 		Conditions: func(c drContext) map[string]map[string]map[string][]string {
 			return map[string]map[string]map[string][]string{
