@@ -50,9 +50,18 @@ build:
 cli:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/pendulum ./cmd/pendulum-drill
 
-## drill: rehearse a regional outage, failover and failback on simulated regions (DRILL_ARGS=--json …)
-drill: cli
-	bin/pendulum drill $(DRILL_ARGS)
+## drill: deploy cdk.out into simulated regions (IAM enforced) and rehearse a regional outage, failover and
+## failback (DRILL_ARGS=--json …); cdk.out is synthesized first when the CDK app's inputs changed
+drill: cli cdk.out/manifest.json
+	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
+
+# What the templates are made from: an unchanged app is not synthesized again.
+ASSEMBLY_INPUTS := $(shell find infra statemachines pkg/topology functions -name '*.go' -o -name '*.json' 2>/dev/null | grep -v _test.go) cdk.json go.mod go.sum
+
+cdk.out/manifest.json: $(ASSEMBLY_INPUTS)
+	@echo "drill: the CDK app changed since cdk.out was synthesized: building the Lambdas and running cdk synth (minutes on a cold machine)" >&2
+	$(MAKE) --no-print-directory synth
+	@touch $@
 
 ## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks)
 synth: build deps

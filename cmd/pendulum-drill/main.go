@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/drill"
 )
 
@@ -37,8 +38,8 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", 20*time.Minute, "virtual time the workload runs before the primary fails")
 	fs.DurationVar(&cfg.Outage, "outage", 30*time.Minute, "virtual time the primary region is down")
 	fs.IntVar(&cfg.MinHealthyMinutes, "min-healthy", 10, "minutes the primary must be healthy before failback")
-	fs.BoolVar(&cfg.Approval, "approval", false, "make failover and failback wait for approval (the drill's operator approves)")
-	fs.DurationVar(&cfg.BackupEvery, "backup-every", 15*time.Minute, "backup schedule of the primary's aggregates table")
+	fs.BoolVar(&cfg.Approval, "approval", false, "make failback wait for approval (the drill's operator approves); failover waits when the deployment says so")
+	dir := fs.String("assembly", "cdk.out", "the cloud assembly to deploy (`make synth` writes cdk.out)")
 	var seed uint64
 	fs.Uint64Var(&seed, "seed", 1, "seed of the accelerator's routing choices")
 	fs.Usage = func() {
@@ -53,6 +54,12 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Seed = seed
+	a, err := assembly.Read(*dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "pendulum drill: --assembly: %v\n", err)
+		return 2
+	}
+	cfg.Assembly = a
 	if !*quiet {
 		cfg.Progress = stdout
 		if *asJSON {

@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// shortDrill is a quick scenario covering every phase.
-var shortDrill = []string{"--producers", "1", "--rate", "1", "--warmup", "10m", "--outage", "25m", "--min-healthy", "5", "--backup-every", "5m"}
+// shortDrill is a quick scenario covering every phase, on the snapshot of
+// the synthesized installation (go test runs without `make synth`).
+var shortDrill = []string{"--assembly", "../../pkg/assembly/testdata/cdk.out", "--producers", "1", "--rate", "1", "--warmup", "10m", "--outage", "25m", "--min-healthy", "5"}
 
 func TestDrillCLI(t *testing.T) {
 	t.Run("Text", func(t *testing.T) {
@@ -51,6 +52,10 @@ func TestDrillCLI(t *testing.T) {
 		}
 		if code := drillMain([]string{"extra"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unexpected argument") {
 			t.Fatalf("exit %d, stderr %q", code, errb.String())
+		}
+		errb.Reset()
+		if code := drillMain([]string{"--assembly", t.TempDir()}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "make synth") {
+			t.Fatalf("exit %d for a directory with no assembly, stderr %q; want 2 and a hint to synthesize", code, errb.String())
 		}
 	})
 }

@@ -95,6 +95,11 @@ func (s *Stack) Handle(ctx context.Context, in StackInput) (StackOutput, error) 
 	var differ []string
 	for k, v := range in.Parameters {
 		cur, ok := current[k]
+		if !ok && v == "true" {
+			// A stack without the switch (the primary's workload stack is
+			// never dormant) has what the switch would turn on.
+			continue
+		}
 		if !ok {
 			return StackOutput{}, invalidf("stack %s in %s has no parameter %s", in.StackName, in.Region, k)
 		}

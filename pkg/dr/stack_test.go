@@ -144,3 +144,26 @@ func TestStackPassesRoleARN(t *testing.T) {
 		t.Fatalf("UpdateStack RoleARNs = %q, want [%s]", rec.roles, role)
 	}
 }
+
+// A stack without the switch (the primary's workload stack, never dormant)
+// already has what Active=true asks: no update, done; asking it to switch
+// off is an input error.
+func TestStackWithoutSwitchIsAlwaysOn(t *testing.T) {
+	ctx := context.Background()
+	s, w, cf := newStackWorld(t)
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("always"), TemplateBody: aws.String("{}"),
+		Parameters: []cftypes.Parameter{{ParameterKey: aws.String("Other"), ParameterValue: aws.String("x")}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Clock.Sleep(ctx, time.Hour)
+	out, err := s.Handle(ctx, StackInput{Region: regionB, StackName: "always", Parameters: map[string]string{"Active": "true", "ConsumerEnabled": "true"}})
+	if err != nil || !out.Done || out.Changed {
+		t.Fatalf("Active=true on a stack without the switch = %+v, %v; want done, unchanged", out, err)
+	}
+	if got := w.CallCount(sim.CallKey{Operation: "UpdateStack"}); got != 0 {
+		t.Fatalf("UpdateStack calls = %d, want 0", got)
+	}
+	if _, err := s.Handle(ctx, StackInput{Region: regionB, StackName: "always", Parameters: map[string]string{"Active": "false"}}); kindOf(err) != "invalid" {
+		t.Fatalf("Active=false on a stack without the switch: %v, want invalid", err)
+	}
+}

@@ -5,7 +5,7 @@
 // and RTO facts and the invariants they must meet.
 //
 // Times are virtual: the simulator's delays are AWS's documented figures
-// (AWS-FACTS.md), so the measured durations predict the RTO in AWS. Wall time
+// (docs/aws-facts.md), so the measured durations predict the RTO in AWS. Wall time
 // is reported beside them.
 package drill
 
@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
 	"github.com/pendulum-dr/pendulum/pkg/record"
@@ -50,11 +51,16 @@ type Config struct {
 	// MinHealthyMinutes is the failback precondition: P healthy for this
 	// long (10).
 	MinHealthyMinutes int
-	// Approval makes failover and failback wait for the drill's operator,
-	// who approves (false: the installation's default, no approval).
+	// Approval makes failback wait for the drill's operator, who approves;
+	// failover waits when the deployment says so (FailoverApproval).
 	Approval bool
-	// BackupEvery is the backup schedule of P's table (15 min).
-	BackupEvery time.Duration
+	// Assembly is the cloud assembly the drill deploys (required): what
+	// `cdk deploy` would create is what the drill rehearses, so the backup
+	// cadence, alarm thresholds and retention are the deployment's.
+	Assembly *assembly.Assembly
+	// EditTemplate, when set, changes each template before it is deployed
+	// (tests of the coupling between the deployment and the drill).
+	EditTemplate func(stack string, body []byte) []byte
 	// Seed makes routing choices reproducible (1).
 	Seed uint64
 	// SpoolDir holds the producers' spools ("" = a temporary directory,
@@ -82,9 +88,6 @@ func (c *Config) defaults() {
 	}
 	if c.MinHealthyMinutes <= 0 {
 		c.MinHealthyMinutes = 10
-	}
-	if c.BackupEvery <= 0 {
-		c.BackupEvery = 15 * time.Minute
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
@@ -139,8 +142,22 @@ type Report struct {
 	// RestoreSource is where failover restored the aggregates from (pitr,
 	// backup, existing).
 	RestoreSource string `json:"restoreSource,omitempty"`
-	// Missing lists the DR functions this build could not provide.
-	Missing []string `json:"missing,omitempty"`
+	// Assembly is the cloud assembly the drill deployed.
+	Assembly string `json:"assembly"`
+	// Denied lists every call IAM denied in the run (role, action,
+	// resource): a clean run has none.
+	Denied []Denial `json:"denied"`
+}
+
+// Denial is one call IAM denied: who, what, on what, where, and when
+// (seconds of virtual time into the run).
+type Denial struct {
+	Role     string  `json:"role"`
+	Action   string  `json:"action"`
+	Resource string  `json:"resource"`
+	Region   string  `json:"region"`
+	Via      string  `json:"via,omitempty"`
+	At       float64 `json:"at"`
 }
 
 // Records is the RPO accounting of producer records (canaries excluded).
@@ -164,6 +181,15 @@ type Records struct {
 	// after its retries (its on-failure destination).
 	DiscardedByConsumer int `json:"discardedByConsumer"`
 }
+
+// drillStart is when the drill deploys the installation: just before the
+// deployed backup plan's daily 03:00 UTC run, so that a recovery point
+// copied to the backup region exists when the primary fails after the
+// warm-up, as it would a day into production. With the daily cadence the
+// copy holds only the minutes of records before 03:00: the report's
+// restore source and the records counted in the backup region's
+// aggregates show what that means for the failover.
+var drillStart = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
 
 // run is one drill in progress.
 type run struct {
@@ -193,7 +219,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.progress("approval", "operator approves %s (%s)", a.State, a.Subject)
 		_ = r.l.Approve(a.Token)
 	}
-	l, err := local.New(ctx, local.Options{FailoverApproval: cfg.Approval, Approver: approver, BackupEvery: cfg.BackupEvery, Seed: cfg.Seed})
+	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, Approver: approver, Seed: cfg.Seed, Start: drillStart})
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +228,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.virtStart = l.Now()
 	rep := &Report{Scenario: "regional-outage", Records: Records{}}
 	P, B := l.Regions.Primary, l.Regions.Backup
-	rep.Missing = l.Missing()
-	if missing := rep.Missing; len(missing) > 0 {
-		r.progress("setup", "DR functions not available in this build: %s", strings.Join(missing, ", "))
-	}
+	rep.Assembly = cfg.Assembly.Dir
+	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
 	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorDNS)
 
 	spool := cfg.SpoolDir
@@ -550,6 +574,11 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 	for _, f := range l.Discarded() {
 		rep.Records.DiscardedByConsumer += f.BatchSize
 	}
+	rep.Denied = []Denial{}
+	for _, d := range l.Denied() {
+		rep.Denied = append(rep.Denied, Denial{Role: d.Principal, Action: d.Action, Resource: d.Resource, Region: d.Region, Via: d.Via, At: d.Time.Sub(r.virtStart).Seconds()})
+	}
+	ok("noAccessDenied", len(rep.Denied) == 0, "%d calls denied by IAM", len(rep.Denied))
 	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
 	rep.Passed = true
 	for _, c := range rep.Checks {

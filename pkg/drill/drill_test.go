@@ -6,18 +6,30 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 )
 
-// shortConfig is a small scenario that still covers every phase.
-func shortConfig() Config {
-	return Config{Producers: 1, Rate: 2, Warmup: 10 * time.Minute, Outage: 25 * time.Minute, MinHealthyMinutes: 5, BackupEvery: 5 * time.Minute}
+// snapshot is the synthesized installation (pkg/assembly's snapshot of
+// `make synth`), read once.
+var snapshot = sync.OnceValues(func() (*assembly.Assembly, error) { return assembly.Read("../assembly/testdata/cdk.out") })
+
+// shortConfig is a small scenario that still covers every phase, on the
+// synthesized installation.
+func shortConfig(t testing.TB) Config {
+	t.Helper()
+	a, err := snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{Producers: 1, Rate: 2, Warmup: 10 * time.Minute, Outage: 25 * time.Minute, MinHealthyMinutes: 5, Assembly: a}
 }
 
 func checks(rep *Report) map[string]Check {
@@ -33,12 +45,12 @@ func checks(rep *Report) map[string]Check {
 // alarm started failover, and the report's verdict is the conjunction of
 // its checks.
 func TestDrillAccounting(t *testing.T) {
-	rep, err := Run(context.Background(), shortConfig())
+	rep, err := Run(context.Background(), shortConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Missing) > 0 {
-		t.Fatalf("DR steps not wired: %v: failover cannot finish", rep.Missing)
+	if len(rep.Denied) > 0 {
+		t.Fatalf("IAM denied %d calls, the first %+v", len(rep.Denied), rep.Denied[0])
 	}
 	cs := checks(rep)
 	if rep.Records.Produced == 0 || rep.Records.Acknowledged == 0 {
@@ -82,7 +94,7 @@ func TestDrillAccounting(t *testing.T) {
 // TestDrillDetectsLoss deletes an object from P's raw bucket before the
 // accounting: the drill must notice the lost records and fail.
 func TestDrillDetectsLoss(t *testing.T) {
-	cfg := shortConfig()
+	cfg := shortConfig(t)
 	deleted := 0
 	cfg.BeforeAccounting = func(ctx context.Context, l *local.Local) error {
 		c := l.World.Region(l.Regions.Primary).S3()
@@ -137,7 +149,7 @@ func BenchmarkDrill(b *testing.B) {
 	b.ReportAllocs()
 	var virt, wall float64
 	for b.Loop() {
-		rep, err := Run(context.Background(), shortConfig())
+		rep, err := Run(context.Background(), shortConfig(b))
 		if err != nil {
 			b.Fatal(err)
 		}

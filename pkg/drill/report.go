@@ -62,6 +62,21 @@ func WriteText(w io.Writer, rep *Report) error {
 	sort.Strings(ops)
 	fmt.Fprintf(&b, "    Glue API calls %d (%s)\n", total, strings.Join(ops, ", "))
 	fmt.Fprintf(&b, "    notifications %d: %s\n", len(rep.Notifications), strings.Join(rep.Notifications, "; "))
+	if len(rep.Denied) > 0 {
+		fmt.Fprintf(&b, "\n  denied by IAM (%d):\n", len(rep.Denied))
+		for i, d := range rep.Denied {
+			if i == 20 {
+				fmt.Fprintf(&b, "    … %d more in --json\n", len(rep.Denied)-i)
+				break
+			}
+			via := ""
+			if d.Via != "" {
+				via = " via " + d.Via
+			}
+			fmt.Fprintf(&b, "    %s%s: %s on %s (%s)\n", d.Role, via, d.Action, d.Resource, d.Region)
+		}
+	}
+	fmt.Fprintf(&b, "\n  assembly %s\n", rep.Assembly)
 	b.WriteString("\n  checks:\n")
 	for _, c := range rep.Checks {
 		mark := "ok  "

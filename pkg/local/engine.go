@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/pendulum-dr/pendulum/pkg/integration"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
-	"github.com/pendulum-dr/pendulum/pkg/topology"
 	"github.com/pendulum-dr/pendulum/statemachines"
 )
 
@@ -48,9 +50,10 @@ func (l *Local) Deny(token, cause string) error {
 	return l.Engine.SendTaskFailure(token, "ApprovalDenied", cause)
 }
 
-// Definition returns the named state machine's ASL as deployed (with its
-// ${Name} placeholders), from package statemachines: the very files the
-// CDK app deploys.
+// Definition returns the named state machine's ASL as written (with its
+// ${Name} placeholders), from package statemachines: the files the CDK app
+// deploys. Deployed machines run their rendered definition from the
+// template.
 func (l *Local) Definition(name string) ([]byte, error) {
 	return statemachines.Definition(name)
 }
@@ -60,104 +63,64 @@ func (l *Local) MachineNames() []string {
 	return statemachines.Names()
 }
 
-// placeholder matches a DefinitionSubstitutions key, as CloudFormation
-// reads it (and package statemachines renders it).
-var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
-
-// Render substitutes the installation's DefinitionSubstitutions into def,
-// failing with every placeholder that has no value.
-func Render(def []byte, subs map[string]string) ([]byte, error) {
-	var missing []string
-	seen := map[string]bool{}
-	for _, m := range placeholder.FindAllSubmatch(def, -1) {
-		k := string(m[1])
-		if _, ok := subs[k]; !ok && !seen[k] {
-			missing = append(missing, k)
-		}
-		seen[k] = true
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("no value for placeholder(s) %s", strings.Join(missing, ", "))
-	}
-	return placeholder.ReplaceAllFunc(def, func(m []byte) []byte { return []byte(subs[string(m[2:len(m)-1])]) }), nil
-}
-
 // sdkResource matches an aws-sdk integration Resource: service, action.
 var sdkResource = regexp.MustCompile(`arn:aws:states:::aws-sdk:([a-z0-9]+):([A-Za-z0-9]+)`)
 
-// functionNames are the Lambda functions the state machines invoke.
-var functionNames = []string{"compact", "compact-plan", "dr-control", "dr-copyback", "dr-drain", "dr-merge", "dr-probe",
-	"dr-reconcile", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "dr-verify"}
-
-// wireEngine builds B's Step Functions: every state machine rendered and
-// registered under its topology ARN, the Lambda functions, the aws-sdk
-// integrations on B's simulated clients and the approval channel.
-func (l *Local) wireEngine() error {
-	B := l.Regions.Backup
-	reg := states.NewRegistry()
-	l.Engine = states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: B,
-		RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/%s-states", l.Names.Account, l.Names.Prefix), Logger: l.log})
-	l.Functions = map[string]string{}
-	for _, f := range functionNames {
-		l.Functions[f] = l.Names.FunctionARN(B, f)
-	}
-	l.Substitutions = topology.Substitutions(l.Names, l.Regions, topology.Deployed{
-		AcceleratorARN: l.AcceleratorARN, AcceleratorDNSName: l.AcceleratorDNS,
-		PrimaryEndpointGroupARN: l.PrimaryGroupARN, BackupEndpointGroupARN: l.BackupGroupARN,
-		BackupRestoreRoleARN: fmt.Sprintf("arn:aws:iam::%s:role/%s-backup-restore", l.Names.Account, l.Names.Prefix),
-		NotificationTopicARN: l.Names.TopicARN(B),
-		HealthFunctionARN:    l.Names.FunctionARN(B, "health"),
-		FailoverApproval:     l.opts.FailoverApproval,
-		StateMachines:        l.MachineNames(),
-		Functions:            l.Functions,
+// wire sets the hooks through which the simulated services run what the
+// templates deploy: Lambda code (the functions' constructors), Step
+// Functions (pkg/states, one engine per region) and the starter of
+// executions that EventBridge rules and Scheduler schedules target.
+func (l *Local) wire() {
+	l.World.SetLambdaCode(l.code)
+	l.World.SetStateMachineHost(machineHost{l})
+	l.World.SetStateMachineStarter(func(ctx context.Context, role, machineARN, input string) (string, error) {
+		e := l.engineFor(regionOfARN(machineARN))
+		out, err := states.SFN{Engine: e}.StartExecution(sim.WithPrincipal(ctx, role), &sfn.StartExecutionInput{StateMachineArn: aws.String(machineARN), Input: aws.String(input)})
+		if err != nil {
+			l.log.Error("scheduled or rule-started execution failed to start", "machine", machineARN, "err", err)
+			return "", err
+		}
+		l.log.Info("execution started by a rule or schedule", "execution", aws.ToString(out.ExecutionArn))
+		l.mu.Lock()
+		l.started = append(l.started, aws.ToString(out.ExecutionArn))
+		l.mu.Unlock()
+		return aws.ToString(out.ExecutionArn), nil
 	})
-	actions := map[string][]string{}
-	for service, list := range sdkActions {
-		actions[service] = append(actions[service], list...)
+}
+
+// regionOfARN returns the region an ARN names.
+func regionOfARN(arn string) string {
+	if f := strings.SplitN(arn, ":", 6); len(f) == 6 {
+		return f[3]
 	}
-	for _, name := range l.MachineNames() {
-		def, err := l.Definition(name)
-		if err != nil {
-			return err
-		}
-		rendered, err := Render(def, l.Substitutions)
-		if err != nil {
-			return fmt.Errorf("render %s: %w", name, err)
-		}
-		// Every aws-sdk action a definition calls is served, not only the
-		// listed ones.
-		for _, m := range sdkResource.FindAllSubmatch(rendered, -1) {
-			actions[string(m[1])] = append(actions[string(m[1])], string(m[2]))
-		}
-		m, err := states.Parse(rendered)
-		if err != nil {
-			return fmt.Errorf("parse %s: %w", name, err)
-		}
-		if got, want := l.Engine.Register(l.Names.StateMachine(name), m), l.Names.StateMachineARN(B, name); got != want {
-			return fmt.Errorf("state machine %s registered as %s, want %s", name, got, want)
-		}
+	return ""
+}
+
+// engineFor returns the region's Step Functions, made on first use with
+// the region's integrations: Lambda functions invoked through the
+// simulated Lambda, aws-sdk integrations on the region's clients, and
+// sns:publish with its approval channel — each call made as the
+// execution's role.
+func (l *Local) engineFor(region string) *states.Engine {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.engines[region]; ok {
+		return e
 	}
-	// aws-sdk integrations, on B's clients (Step Functions runs in B).
-	rb := l.World.Region(B)
-	for service, client := range map[string]any{
-		"dynamodb": rb.DynamoDB(), "backup": rb.Backup(), "sns": rb.SNS(), "cloudformation": rb.CloudFormation(),
-		"cloudwatch": rb.CloudWatch(), "s3": rb.S3(), "glue": rb.Glue(), "sqs": rb.SQS(), "kinesis": rb.Kinesis(),
-	} {
-		for _, action := range actions[service] {
-			reg.HandleSDK(service, action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
-				return integration.Call(ctx, service, client, action, params)
-			})
-		}
+	reg := states.NewRegistry()
+	e := states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: region, Logger: l.log})
+	l.engines[region] = e
+	if region == l.Regions.Backup {
+		l.Engine = e
 	}
-	// sns:publish (optimized integration), with and without a task token.
-	topic := rb.SNS()
+	rr := l.World.Region(region)
+	topic := rr.SNS()
 	reg.Handle("arn:aws:states:::sns:publish", states.TaskHandlerFunc(func(ctx context.Context, t *states.Task) (json.RawMessage, error) {
 		var in struct{ TopicArn, Subject, Message string }
 		if err := json.Unmarshal(t.Input, &in); err != nil {
 			return nil, fmt.Errorf("sns:publish parameters: %w", err)
 		}
-		out, err := topic.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(in.TopicArn), Subject: aws.String(in.Subject), Message: aws.String(in.Message)})
+		out, err := topic.Publish(sim.WithPrincipal(ctx, t.RoleARN), &sns.PublishInput{TopicArn: aws.String(in.TopicArn), Subject: aws.String(in.Subject), Message: aws.String(in.Message)})
 		if err != nil {
 			return nil, &integration.Error{Name: states.SDKErrorName("sns", err), Cause: err.Error(), Err: err}
 		}
@@ -173,49 +136,173 @@ func (l *Local) wireEngine() error {
 		}
 		return json.Marshal(map[string]string{"MessageId": aws.ToString(out.MessageId)})
 	}))
-	if err := l.wireBatch(reg); err != nil {
-		return err
+	return e
+}
+
+// machineHost is Step Functions as the simulated CloudFormation deploys
+// state machines into it.
+type machineHost struct{ l *Local }
+
+func (h machineHost) CreateStateMachine(ctx context.Context, region string, d sim.StateMachineDefinition) (string, error) {
+	m, err := states.Parse([]byte(d.Definition))
+	if err != nil {
+		return "", fmt.Errorf("state machine %s: %w", d.Name, err)
 	}
-	return l.wireDR(reg)
+	e := h.l.engineFor(region)
+	h.l.serveDefinition(region, d.Definition)
+	return e.RegisterMachine(d.Name, m, states.MachineOptions{RoleARN: d.RoleARN, Type: d.Type}), nil
 }
 
-// sdkActions are the aws-sdk actions the state machines call, per service.
-// TestErrorNames and TestRenderAll check the definitions use no other.
-var sdkActions = map[string][]string{
-	"dynamodb": {"restoreTableToPointInTime", "describeTable", "updateContinuousBackups", "updateTable", "updateTimeToLive",
-		"tagResource", "deleteTable", "describeContinuousBackups", "getItem", "putItem", "scan"},
-	"backup":         {"startRestoreJob", "describeRestoreJob", "listRecoveryPointsByBackupVault", "describeRecoveryPoint"},
-	"sns":            {"publish"},
-	"cloudformation": {"describeStacks", "updateStack"},
-	"cloudwatch":     {"putMetricData", "getMetricStatistics", "setAlarmState", "describeAlarms"},
-	"s3":             {"listObjectsV2", "headObject", "copyObject"},
-	"glue":           {"getPartitions", "batchCreatePartition", "getTable"},
-	"sqs":            {"sendMessage"},
-	"kinesis":        {"describeStreamSummary"},
+func (h machineHost) UpdateStateMachine(ctx context.Context, arn string, d sim.StateMachineDefinition) error {
+	_, err := h.CreateStateMachine(ctx, regionOfARN(arn), d)
+	return err
 }
 
-// StartExecution starts the named state machine (a name from
-// MachineNames) with input ("" for {}), as states:StartExecution, and
-// returns the execution ARN.
+func (h machineHost) DeleteStateMachine(ctx context.Context, arn string) error {
+	h.l.engineFor(regionOfARN(arn)).Unregister(arn)
+	return nil
+}
+
+// serveDefinition registers, in the region's engine, the Lambda functions
+// and aws-sdk actions a definition calls: each Lambda task invokes the
+// simulated function as the execution's role (lambda:InvokeFunction is
+// checked, then the function runs as its own role), each aws-sdk task
+// calls the region's simulated service as the execution's role.
+func (l *Local) serveDefinition(region, def string) {
+	e := l.engineFor(region)
+	reg := e.Registry()
+	rr := l.World.Region(region)
+	for _, m := range sdkResource.FindAllStringSubmatch(def, -1) {
+		service, action := m[1], m[2]
+		client := l.sdkClient(rr, service)
+		if client == nil {
+			continue // the engine reports the unserved integration when a task calls it
+		}
+		reg.HandleSDK(service, action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+			if ti, ok := states.TaskInfoFrom(ctx); ok {
+				ctx = sim.WithPrincipal(ctx, ti.RoleARN)
+			}
+			return integration.Call(ctx, service, client, action, params)
+		})
+	}
+	for _, arn := range lambdaARN.FindAllString(def, -1) {
+		fn := arn
+		reg.HandleLambda(fn, func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+			if ti, ok := states.TaskInfoFrom(ctx); ok {
+				ctx = sim.WithPrincipal(ctx, ti.RoleARN)
+			}
+			return invokeFunction(ctx, l.World.Region(regionOfARN(fn)).Lambda(), fn, payload)
+		})
+	}
+}
+
+// lambdaARN matches a Lambda function ARN in a rendered definition.
+var lambdaARN = regexp.MustCompile(`arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+`)
+
+// sdkClient is the region's simulated client of an aws-sdk integration's
+// service.
+func (l *Local) sdkClient(r *sim.Region, service string) any {
+	switch service {
+	case "dynamodb":
+		return r.DynamoDB()
+	case "backup":
+		return r.Backup()
+	case "sns":
+		return r.SNS()
+	case "cloudformation":
+		return r.CloudFormation()
+	case "cloudwatch":
+		return r.CloudWatch()
+	case "s3":
+		return r.S3()
+	case "glue":
+		return r.Glue()
+	case "sqs":
+		return r.SQS()
+	case "kinesis":
+		return r.Kinesis()
+	}
+	return nil
+}
+
+// lambdaError is a function error as Step Functions reports a Lambda
+// task's failure: named by the function's errorType.
+type lambdaError struct{ name, message string }
+
+func (e *lambdaError) Error() string     { return e.message }
+func (e *lambdaError) ErrorName() string { return e.name }
+
+// invokeFunction invokes a simulated function synchronously: its result,
+// its function error as a named error, or the Lambda API's own error
+// (throttling, access denied…) named as Step Functions names it.
+func invokeFunction(ctx context.Context, fns *sim.Lambda, arn string, payload []byte) (json.RawMessage, error) {
+	out, err := fns.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(arn), Payload: payload, InvocationType: lambdatypes.InvocationTypeRequestResponse})
+	if err != nil {
+		return nil, &integration.Error{Name: states.SDKErrorName("lambda", err), Cause: err.Error(), Err: err}
+	}
+	if out.FunctionError != nil {
+		var fe struct{ ErrorType, ErrorMessage string }
+		_ = json.Unmarshal(out.Payload, &fe)
+		if fe.ErrorType == "" {
+			fe.ErrorType = aws.ToString(out.FunctionError)
+		}
+		return nil, &lambdaError{name: fe.ErrorType, message: fe.ErrorMessage}
+	}
+	return out.Payload, nil
+}
+
+// StartExecution starts the named state machine of B (a name from
+// MachineNames) with input ("" for {}), as an operator would with
+// states:StartExecution, and returns the execution ARN.
 func (l *Local) StartExecution(ctx context.Context, machine, name, input string) (string, error) {
+	return l.StartExecutionIn(ctx, l.Regions.Backup, machine, name, input)
+}
+
+// StartExecutionIn starts the named state machine deployed in region (the
+// nightly batch runs in each workload region).
+func (l *Local) StartExecutionIn(ctx context.Context, region, machine, name, input string) (string, error) {
 	if input == "" {
 		input = "{}"
 	}
-	out, err := states.SFN{Engine: l.Engine}.StartExecution(ctx, sfnStart(l.Names.StateMachineARN(l.Regions.Backup, machine), name, input))
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(l.Names.StateMachineARN(region, machine)), Input: aws.String(input)}
+	if name != "" {
+		in.Name = aws.String(name)
+	}
+	out, err := states.SFN{Engine: l.engineFor(region)}.StartExecution(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("start %s: %w", machine, err)
+		return "", fmt.Errorf("start %s in %s: %w", machine, region, err)
 	}
 	return aws.ToString(out.ExecutionArn), nil
 }
 
-// Run starts the named state machine and waits, in virtual time, for the
-// execution to end.
+// Run starts the named state machine of B and waits, in virtual time, for
+// the execution to end.
 func (l *Local) Run(ctx context.Context, machine, input string) (*states.Execution, states.Result, error) {
-	arn, err := l.StartExecution(ctx, machine, "", input)
+	return l.RunIn(ctx, l.Regions.Backup, machine, input)
+}
+
+// RunIn starts the named state machine deployed in region and waits, in
+// virtual time, for the execution to end.
+func (l *Local) RunIn(ctx context.Context, region, machine, input string) (*states.Execution, states.Result, error) {
+	arn, err := l.StartExecutionIn(ctx, region, machine, "", input)
 	if err != nil {
 		return nil, states.Result{}, err
 	}
-	x, _ := l.Engine.Execution(arn)
+	x, _ := l.engineFor(region).Execution(arn)
 	res, err := x.Wait(ctx)
 	return x, res, err
+}
+
+// AlarmExecutions returns the failover executions started by the health
+// alarm (through the deployed EventBridge rule), oldest first.
+func (l *Local) AlarmExecutions() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, arn := range l.started {
+		if strings.Contains(arn, ":"+l.Names.StateMachine("failover")+":") {
+			out = append(out, arn)
+		}
+	}
+	return out
 }

@@ -1,15 +1,14 @@
 // Package local runs a whole Pendulum installation on one machine: the
-// simulated regions of pkg/sim provisioned as the CDK app deploys them, the
-// workload's real handlers (ingest, partitions, aggregate, health canary,
-// compact) on simulated clients, and the DR state machines of
-// statemachines/ executed by pkg/states with the real DR step code of
-// pkg/dr — all on one virtual clock, so a drill of hours runs in seconds.
+// synthesized cloud assembly (cdk.out) deployed into the simulated regions
+// of pkg/sim by its CloudFormation, with IAM enforced; every Lambda the
+// templates create runs its real handler, built by the same constructor its
+// main.go calls (package wiring) with the environment the template sets;
+// every state machine runs on pkg/states with its deployed definition and
+// role — all on one virtual clock, so a drill of hours runs in seconds.
 //
-// Names come from pkg/topology, the very scheme infra deploys; the state
-// machines are rendered with topology.Substitutions. Background work (the
-// canary, event-source mappings, queue pollers, scheduled backups, alarm
-// evaluation) runs in goroutines started with the clock's Go and stops
-// when Close is called, so a finished run lets virtual time stand still.
+// Nothing here describes the installation a second time: what the
+// templates deploy (schedules, alarms, backup plans, event-source
+// mappings, policies) is what runs.
 package local
 
 import (
@@ -17,89 +16,41 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
-// Defaults of Options.
-const (
-	DefaultPrimary = "us-east-1"
-	DefaultBackup  = "us-east-2"
-	DefaultAccount = "111111111111"
-	DefaultPrefix  = "pendulum"
-	// DefaultBackupEvery is how often the scheduled AWS Backup job of P's
-	// aggregates table runs locally (the deployed plan is daily; a drill of
-	// a few virtual hours needs a recent copy in B to exercise the fallback).
-	DefaultBackupEvery = time.Hour
-	// HealthTargetPrimary and HealthTargetAccelerator are the canary's
-	// target names, as infra configures them (infra.PrimaryTargetName,
-	// infra.AcceleratorTarget): the alarm watches the first.
-	HealthTargetPrimary     = "primary-regional"
-	HealthTargetAccelerator = "accelerator"
-	// AlarmEvaluationPeriods and AlarmDatapointsToAlarm are cdk.json's
-	// defaults for the health alarm.
-	AlarmEvaluationPeriods = 3
-	AlarmDatapointsToAlarm = 3
-)
-
-// Options configure an installation. The zero value works.
+// Options configure an installation.
 type Options struct {
-	// Primary and Backup are P and B (us-east-1, us-east-2).
-	Primary, Backup string
-	// Account and Prefix name everything (111111111111, "pendulum").
-	Account, Prefix string
-	// Start is the virtual time the run starts at (default 2026-11-25T09:00Z).
+	// Assembly is the cloud assembly to deploy (required).
+	Assembly *assembly.Assembly
+	// EditTemplate, when set, transforms each stack's template before it is
+	// deployed: tests use it to deploy a changed copy of the installation.
+	EditTemplate func(stack string, body []byte) []byte
+	// Start is the virtual time the deployment starts at (default
+	// 2026-11-25T09:00Z).
 	Start time.Time
-	// FailoverApproval is the installation's FailoverApproval setting: DR
-	// workflows wait for an operator unless their input says otherwise.
-	FailoverApproval bool
 	// Approver, when set, is called (in its own clock goroutine) for every
 	// approval request a workflow publishes; it answers with Approve or
 	// Deny, or not at all to let the request time out.
 	Approver func(ctx context.Context, a Approval)
-	// NoAutoFailover leaves the alarm's state change without a target
-	// (tests that start failover themselves).
+	// NoAutoFailover disables the deployed rule that starts failover on the
+	// health alarm (tests that start failover themselves), as an operator
+	// would with DisableRule.
 	NoAutoFailover bool
-	// NoCanary leaves the health canary off.
+	// NoCanary disables the deployed schedule of the health canary.
 	NoCanary bool
-	// BackupEvery is the backup schedule of P's table (DefaultBackupEvery);
-	// negative disables it.
-	BackupEvery time.Duration
-	// ReplicationLag overrides S3's replication lag model for P's buckets.
-	ReplicationLag func(key string, rtc bool) time.Duration
 	// Seed makes Global Accelerator's routing choices reproducible.
 	Seed uint64
 	// Logger receives the installation's log; nil discards it.
 	Logger *slog.Logger
-}
-
-func (o *Options) defaults() {
-	if o.Primary == "" {
-		o.Primary = DefaultPrimary
-	}
-	if o.Backup == "" {
-		o.Backup = DefaultBackup
-	}
-	if o.Account == "" {
-		o.Account = DefaultAccount
-	}
-	if o.Prefix == "" {
-		o.Prefix = DefaultPrefix
-	}
-	if o.Start.IsZero() {
-		o.Start = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	}
-	if o.BackupEvery == 0 {
-		o.BackupEvery = DefaultBackupEvery
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 }
 
 // Local is one simulated installation.
@@ -108,85 +59,101 @@ type Local struct {
 	Clock *clock.Virtual
 	// World holds the simulated regions P, B and us-west-2.
 	World *sim.World
-	// Engine is B's Step Functions.
+	// Engine is B's Step Functions, where the DR state machines run.
 	Engine *states.Engine
-	// Names and Regions are the installation's topology.
+	// Names and Regions are the installation's topology, read from the
+	// assembly.
 	Names   topology.Names
 	Regions topology.Regions
-	// AcceleratorARN and AcceleratorDNS address the accelerator.
-	AcceleratorARN, AcceleratorDNS string
-	// PrimaryGroupARN and BackupGroupARN are the accelerator's endpoint
-	// groups.
+	// AcceleratorARN and AcceleratorDNS address the accelerator;
+	// PrimaryGroupARN and BackupGroupARN are its endpoint groups (from the
+	// global stack's parameters).
+	AcceleratorARN, AcceleratorDNS  string
 	PrimaryGroupARN, BackupGroupARN string
-	// Substitutions are the DefinitionSubstitutions the machines were
-	// rendered with.
-	Substitutions map[string]string
-	// Functions maps each registered Lambda function name (e.g.
-	// "dr-control") to its ARN.
-	Functions map[string]string
 
-	opts   Options
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	opts    Options
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+	engines map[string]*states.Engine // by region
 
-	mu          sync.Mutex
-	loops       []*clock.Signal
-	regions     map[string]*regionRuntime
-	approvals   []Approval
-	executions  []string // execution ARNs started by the alarm
-	alarmErrors []error
-	closed      bool
-	wired       map[string]bool // DR functions registered
-	discarded   []sim.KinesisESMFailure
+	mu        sync.Mutex
+	loops     []*clock.Signal
+	approvals []Approval
+	started   []string // executions started by rules and schedules
+	stats     map[string]*regionStats
+	closed    bool
 }
 
-// Discarded returns the record batches the aggregate consumers gave up on
-// (their on-failure destination): records that never reached the
-// aggregates.
-func (l *Local) Discarded() []sim.KinesisESMFailure {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]sim.KinesisESMFailure(nil), l.discarded...)
-}
-
-// Options returns the options the installation was built with, defaults
-// applied.
+// Options returns the options the installation was built with.
 func (l *Local) Options() Options { return l.opts }
 
-// New builds and provisions an installation and starts its background
-// work. It runs on the virtual clock: the caller must be the goroutine that
-// owns the clock's timeline (it is when New creates the clock). Provisioning
-// waits, in virtual time, for the stacks to be created.
+// New deploys the assembly into a new simulated world and returns the
+// running installation. It runs on the virtual clock: the caller must be
+// the goroutine that owns the clock's timeline (it is when New creates the
+// clock). Deployment waits, in virtual time, for every stack.
 func New(ctx context.Context, opts Options) (*Local, error) {
-	opts.defaults()
-	if opts.Primary == opts.Backup {
-		return nil, fmt.Errorf("local: primary and backup are both %s", opts.Primary)
+	if opts.Assembly == nil {
+		return nil, errors.New("local: no cloud assembly (Options.Assembly)")
+	}
+	if opts.Start.IsZero() {
+		opts.Start = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	names, regions, err := topologyOf(opts.Assembly)
+	if err != nil {
+		return nil, err
 	}
 	clk := clock.NewVirtual(opts.Start)
-	world := sim.NewWorld(clk, opts.Account, opts.Primary, opts.Backup, topology.GlobalRegion)
+	world := sim.NewWorld(clk, names.Account, regions.Primary, regions.Backup, topology.GlobalRegion)
+	world.EnforceIAM(true)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Local{
-		Clock:   clk,
-		World:   world,
-		Names:   topology.Names{Prefix: opts.Prefix, Account: opts.Account},
-		Regions: topology.Regions{Primary: opts.Primary, Backup: opts.Backup},
-		opts:    opts,
-		log:     opts.Logger,
-		ctx:     bg,
-		cancel:  cancel,
-		regions: map[string]*regionRuntime{},
+		Clock: clk, World: world, Names: names, Regions: regions,
+		opts: opts, log: opts.Logger, ctx: bg, cancel: cancel,
+		engines: map[string]*states.Engine{}, stats: map[string]*regionStats{},
 	}
-	if err := l.provision(ctx); err != nil {
+	for _, r := range []string{regions.Primary, regions.Backup} {
+		l.stats[r] = &regionStats{}
+	}
+	l.wire()
+	if err := l.deploy(ctx); err != nil {
 		l.Close()
-		return nil, fmt.Errorf("provision: %w", err)
+		return nil, fmt.Errorf("deploy %s: %w", opts.Assembly.Dir, err)
 	}
-	if err := l.wireEngine(); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("wire engine: %w", err)
+	if opts.Seed != 0 {
+		l.ga().SetSeed(opts.Seed)
 	}
-	l.startBackground()
 	return l, nil
+}
+
+// topologyOf reads the installation's account, name prefix and regions
+// from the assembly's stack names (<prefix>-data-<region>, …-global,
+// …-recovery-<region>: pkg/topology's scheme): B is where the recovery
+// stack is, P the other workload region.
+func topologyOf(a *assembly.Assembly) (topology.Names, topology.Regions, error) {
+	var n topology.Names
+	var r topology.Regions
+	for _, s := range a.Stacks {
+		if i := strings.Index(s.Name, "-recovery-"); i > 0 {
+			n = topology.Names{Prefix: s.Name[:i], Account: s.Account}
+			r.Backup = s.Region
+		}
+	}
+	if r.Backup == "" {
+		return n, r, fmt.Errorf("local: the assembly in %s has no recovery stack", a.Dir)
+	}
+	for _, s := range a.Stacks {
+		if strings.HasPrefix(s.Name, n.Prefix+"-workload-") && s.Region != r.Backup {
+			r.Primary = s.Region
+		}
+	}
+	if r.Primary == "" {
+		return n, r, fmt.Errorf("local: the assembly in %s has no primary workload stack", a.Dir)
+	}
+	return n, r, nil
 }
 
 // goLoop runs f on the clock until Close.
@@ -198,7 +165,9 @@ func (l *Local) goLoop(f func(ctx context.Context)) {
 	l.mu.Unlock()
 }
 
-// Close stops every background loop and waits for them, on the clock.
+// Close stops every background loop — the installation's and the
+// simulated services' own (schedules, mappings, backup plans) — and waits
+// for them, on the clock.
 func (l *Local) Close() {
 	l.mu.Lock()
 	if l.closed {
@@ -208,6 +177,10 @@ func (l *Local) Close() {
 	l.closed = true
 	l.mu.Unlock()
 	l.cancel()
+	for _, r := range []string{l.Regions.Primary, l.Regions.Backup} {
+		l.World.Region(r).Lambda().StopEventSourceMappings()
+	}
+	l.World.Close()
 	l.mu.Lock()
 	loops := append([]*clock.Signal(nil), l.loops...)
 	l.mu.Unlock()
@@ -222,19 +195,8 @@ func (l *Local) Sleep(ctx context.Context, d time.Duration) error { return l.Clo
 // Now is the virtual time.
 func (l *Local) Now() time.Time { return l.Clock.Now() }
 
-// AlarmExecutions returns the execution ARNs the health alarm started.
-func (l *Local) AlarmExecutions() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.executions...)
-}
-
-// AlarmErrors returns the errors met starting failover from the alarm.
-func (l *Local) AlarmErrors() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.alarmErrors...)
-}
+// Denied returns every call IAM denied so far: a clean run has none.
+func (l *Local) Denied() []sim.DeniedCall { return l.World.Denied() }
 
 // ErrClosed is returned by operations on a closed installation.
 var ErrClosed = errors.New("local: installation closed")

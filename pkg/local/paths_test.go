@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -58,7 +59,6 @@ func failedOver(t *testing.T, opts Options) *Local {
 	t.Helper()
 	opts.NoAutoFailover = true
 	l := newLocal(t, opts)
-	needFunctions(t, l, l.Missing()...)
 	produce(t, l, "sensor-1", 20)
 	if err := l.Sleep(context.Background(), 10*time.Minute); err != nil {
 		t.Fatal(err)
@@ -93,7 +93,6 @@ func TestFailoverRerunIsNoop(t *testing.T) {
 func TestFailoverConcurrentStartRefused(t *testing.T) {
 	ctx := context.Background()
 	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
-	needFunctions(t, l, l.Missing()...)
 	a, err := l.StartExecution(ctx, "failover", "first", `{}`)
 	if err != nil {
 		t.Fatal(err)
@@ -160,8 +159,7 @@ func TestFailoverApproval(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			l := newLocal(t, Options{NoAutoFailover: true, FailoverApproval: true, NoCanary: true})
-			needFunctions(t, l, l.Missing()...)
+			l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true, EditTemplate: withFailoverApproval})
 			arn, err := l.StartExecution(ctx, "failover", "", tt.input)
 			if err != nil {
 				t.Fatal(err)
@@ -207,8 +205,7 @@ func TestFailoverRestoreFromBackup(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true, BackupEvery: 10 * time.Minute})
-			needFunctions(t, l, l.Missing()...)
+			l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true, EditTemplate: withBackupSchedule("cron(0/10 * * * ? *)")})
 			produce(t, l, "sensor-1", 30)
 			if err := l.Sleep(context.Background(), 40*time.Minute); err != nil { // a backup taken and copied to B
 				t.Fatal(err)
@@ -230,7 +227,6 @@ func TestFailoverRestoreFromBackup(t *testing.T) {
 // Lambda step's API calls is retried and the failover succeeds.
 func TestFailoverTransientErrors(t *testing.T) {
 	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
-	needFunctions(t, l, l.Missing()...)
 	B := l.Regions.Backup
 	l.World.Inject(&sim.Fault{Region: B, Service: "DynamoDB", Operation: "RestoreTableToPointInTime", Err: sim.ThrottlingError(), Times: 2})
 	l.World.Inject(&sim.Fault{Region: B, Service: "CloudFormation", Operation: "DescribeStacks", Err: sim.ThrottlingError(), Times: 2})
@@ -396,7 +392,7 @@ func gunzipLines(t *testing.T, body io.ReadCloser) []string {
 // registered); a re-run produces byte-identical output.
 func TestNightlyBatchRerunIdentical(t *testing.T) {
 	ctx := context.Background()
-	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true, BackupEvery: -1})
+	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
 	P := l.Regions.Primary
 	produce(t, l, "sensor-1", 25)
 	if err := l.Sleep(ctx, 5*time.Minute); err != nil {
@@ -425,7 +421,12 @@ func TestNightlyBatchRerunIdentical(t *testing.T) {
 		}
 		return objs
 	}
-	x, res := run(t, l, "nightly-batch", input)
+	// The nightly batch runs in P, on P's buckets, as its schedule there
+	// starts it.
+	x, res, err := l.RunIn(ctx, P, "nightly-batch", input)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustStatus(t, x, res, states.StatusSucceeded, "")
 	first := read()
 	if len(first) == 0 {
@@ -437,7 +438,10 @@ func TestNightlyBatchRerunIdentical(t *testing.T) {
 	if got := l.World.Region(P).Glue().PartitionCount(l.Names.GlueDatabase(), "curated"); got == 0 {
 		t.Fatal("the curated partition was not registered")
 	}
-	x2, res2 := run(t, l, "nightly-batch", input)
+	x2, res2, err := l.RunIn(ctx, P, "nightly-batch", input)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustStatus(t, x2, res2, states.StatusSucceeded, "")
 	second := read()
 	if len(second) != len(first) {
@@ -459,7 +463,6 @@ func TestNightlyBatchRerunIdentical(t *testing.T) {
 func TestDrillIsolated(t *testing.T) {
 	ctx := context.Background()
 	l := newLocal(t, Options{NoAutoFailover: true})
-	needFunctions(t, l, l.Missing()...)
 	produce(t, l, "sensor-1", 30)
 	if err := l.Sleep(ctx, 30*time.Minute); err != nil { // replicas and partitions settled, PITR window past the writes
 		t.Fatal(err)
@@ -491,7 +494,6 @@ func TestDrillIsolated(t *testing.T) {
 func TestDrillGameDay(t *testing.T) {
 	ctx := context.Background()
 	l := newLocal(t, Options{NoAutoFailover: true})
-	needFunctions(t, l, l.Missing()...)
 	produce(t, l, "sensor-1", 10)
 	if err := l.Sleep(ctx, 35*time.Minute); err != nil { // P healthy for the default failback window
 		t.Fatal(err)
@@ -515,7 +517,6 @@ func TestDrillGameDay(t *testing.T) {
 func TestFailoverResumesInterrupted(t *testing.T) {
 	ctx := context.Background()
 	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
-	needFunctions(t, l, l.Missing()...)
 	produce(t, l, "sensor-1", 10)
 	if err := l.Sleep(ctx, 10*time.Minute); err != nil {
 		t.Fatal(err)
@@ -585,7 +586,6 @@ func TestFailbackApprovalDenied(t *testing.T) {
 // report's place in the output and does not fail the workflow.
 func TestFailoverSucceedsWhenReportFails(t *testing.T) {
 	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
-	needFunctions(t, l, l.Missing()...)
 	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: cloudwatch:PutMetricData"}
 	l.World.Inject(&sim.Fault{Region: l.Regions.Backup, Service: "CloudWatch", Operation: "PutMetricData", Err: denied})
 	x, res := run(t, l, "failover", `{}`)
@@ -635,5 +635,19 @@ func TestInvalidConsoleInput(t *testing.T) {
 				t.Fatalf("%d stack updates after a rejected input", after-before)
 			}
 		})
+	}
+}
+
+// withFailoverApproval deploys the installation with FailoverApproval on
+// (cdk.json's pendulum:failoverApproval), as its synthesized template would.
+func withFailoverApproval(stack string, body []byte) []byte {
+	return bytes.ReplaceAll(body, []byte(`"FailoverApproval": "false"`), []byte(`"FailoverApproval": "true"`))
+}
+
+// withBackupSchedule deploys the installation with the aggregates' backup
+// plan on another schedule.
+func withBackupSchedule(cron string) func(string, []byte) []byte {
+	return func(stack string, body []byte) []byte {
+		return bytes.ReplaceAll(body, []byte(`"cron(0 3 * * ? *)"`), []byte(`"`+cron+`"`))
 	}
 }

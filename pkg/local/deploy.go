@@ -1,0 +1,154 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
+)
+
+// bootstrapVersion is the version `cdk bootstrap` (modern template)
+// leaves in each region's Parameter Store; the templates' rule requires 6
+// or later.
+const bootstrapVersion = "30"
+
+// deploy rehearses `cdk bootstrap` and `cdk deploy --all`: the bootstrap
+// version parameter in every region, then every stack of the assembly in
+// the manifest's order, each in its own region, each awaited.
+func (l *Local) deploy(ctx context.Context) error {
+	for _, r := range l.World.Regions() {
+		if _, err := l.World.Region(r).SSM().PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/cdk-bootstrap/hnb659fds/version"),
+			Value: aws.String(bootstrapVersion), Type: ssmtypes.ParameterTypeString}); err != nil {
+			return fmt.Errorf("bootstrap %s: %w", r, err)
+		}
+	}
+	for _, s := range l.opts.Assembly.Stacks {
+		if err := l.deployStack(ctx, s); err != nil {
+			return err
+		}
+	}
+	if err := l.readDeployed(ctx); err != nil {
+		return err
+	}
+	// Operator switches: a disabled rule is what an operator would set.
+	if l.opts.NoAutoFailover {
+		if err := l.disableRules(ctx, "failover"); err != nil {
+			return err
+		}
+	}
+	if l.opts.NoCanary {
+		if err := l.disableRules(ctx, "health"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Local) deployStack(ctx context.Context, s assembly.Stack) error {
+	body := s.Template
+	if l.opts.EditTemplate != nil {
+		body = l.opts.EditTemplate(s.Name, body)
+	}
+	c := l.World.Region(s.Region).CloudFormation()
+	start := l.Clock.Now()
+	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(s.Name), TemplateBody: aws.String(string(body))}); err != nil {
+		return fmt.Errorf("create %s: %w", s.Name, err)
+	}
+	st, err := l.waitStack(ctx, s.Region, s.Name)
+	if err != nil {
+		return err
+	}
+	if st.StackStatus != cftypes.StackStatusCreateComplete {
+		return fmt.Errorf("stack %s is %s: %s", s.Name, st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
+	l.log.Info("stack deployed", "stack", s.Name, "region", s.Region, "took", l.Clock.Now().Sub(start))
+	return nil
+}
+
+// waitStack waits, in virtual time, until the stack is no longer in
+// progress.
+func (l *Local) waitStack(ctx context.Context, region, name string) (cftypes.Stack, error) {
+	c := l.World.Region(region).CloudFormation()
+	for range 10_000 {
+		out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if err != nil {
+			return cftypes.Stack{}, fmt.Errorf("describe %s: %w", name, err)
+		}
+		if st := out.Stacks[0]; !strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
+			return st, nil
+		}
+		if err := l.Clock.Sleep(ctx, 5*time.Second); err != nil {
+			return cftypes.Stack{}, err
+		}
+	}
+	return cftypes.Stack{}, fmt.Errorf("stack %s did not settle", name)
+}
+
+// readDeployed reads what the deployment decided that the installation's
+// own tooling needs: the accelerator's DNS name (the global stack's
+// output) and the ARNs the DR functions were given (their environment).
+func (l *Local) readDeployed(ctx context.Context) error {
+	g := l.World.Region(topology.GlobalRegion).CloudFormation()
+	out, err := g.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(l.Names.Stack("global", ""))})
+	if err != nil {
+		return fmt.Errorf("global stack: %w", err)
+	}
+	for _, o := range out.Stacks[0].Outputs {
+		if aws.ToString(o.OutputKey) == "AcceleratorDnsName" {
+			l.AcceleratorDNS = aws.ToString(o.OutputValue)
+		}
+	}
+	fn, err := l.World.Region(l.Regions.Backup).Lambda().GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(l.Names.Function("dr-control"))})
+	if err != nil {
+		return fmt.Errorf("dr-control: %w", err)
+	}
+	env := fn.Environment.Variables
+	l.AcceleratorARN, l.PrimaryGroupARN, l.BackupGroupARN = env["ACCELERATOR_ARN"], env["PRIMARY_ENDPOINT_GROUP_ARN"], env["BACKUP_ENDPOINT_GROUP_ARN"]
+	if l.AcceleratorDNS == "" || l.AcceleratorARN == "" {
+		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q)", l.AcceleratorDNS, l.AcceleratorARN)
+	}
+	return nil
+}
+
+// disableRules disables B's EventBridge rules whose targets are the named
+// state machine or function, as an operator would.
+func (l *Local) disableRules(ctx context.Context, target string) error {
+	c := l.World.Region(l.Regions.Backup).CloudFormation()
+	res, err := c.StackResources(l.Names.Stack("recovery", l.Regions.Backup))
+	if err != nil {
+		return err
+	}
+	eb := l.World.Region(l.Regions.Backup).EventBridge()
+	n := 0
+	for _, r := range res {
+		if r.Type != "AWS::Events::Rule" {
+			continue
+		}
+		rule, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(r.PhysicalID)})
+		if err != nil {
+			return err
+		}
+		pattern, schedule := aws.ToString(rule.EventPattern), aws.ToString(rule.ScheduleExpression)
+		if (target == "failover" && strings.Contains(pattern, "CloudWatch Alarm State Change")) || (target == "health" && schedule != "") {
+			if _, err := eb.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: aws.String(r.PhysicalID)}); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("no rule of %s to disable in the recovery stack", target)
+	}
+	return nil
+}
