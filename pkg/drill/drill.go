@@ -142,6 +142,10 @@ type Report struct {
 	// RestoreSource is where failover restored the aggregates from (pitr,
 	// backup, existing).
 	RestoreSource string `json:"restoreSource,omitempty"`
+	// RestorePointAgeSeconds is how old, at the outage, the point the
+	// aggregates were restored to was: the deployed backup cadence (or
+	// PITR's lag) decides it.
+	RestorePointAgeSeconds float64 `json:"restorePointAgeSeconds,omitempty"`
 	// Assembly is the cloud assembly the drill deployed.
 	Assembly string `json:"assembly"`
 	// Denied lists every call IAM denied in the run (role, action,
@@ -200,6 +204,7 @@ type run struct {
 
 	mu         sync.Mutex
 	acked      map[string]string // record id -> region that acknowledged it
+	outage     time.Time
 	firstBID   string
 	generating bool
 }
@@ -259,6 +264,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// The outage.
 	down := l.Now()
+	r.outage = down
 	l.World.SetDown(P, true)
 	r.progress("outage", "%s is down", P)
 	var failoverX *states.Execution
@@ -551,11 +557,17 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 	if rep.Facts != nil {
 		var f struct {
 			FailoverFacts struct {
-				Restore struct{ Source string } `json:"restore"`
+				Restore struct {
+					Source          string
+					RestoreDateTime time.Time
+				} `json:"restore"`
 			} `json:"failoverFacts"`
 		}
 		if json.Unmarshal(rep.Facts, &f) == nil {
 			rep.RestoreSource = f.FailoverFacts.Restore.Source
+			if at := f.FailoverFacts.Restore.RestoreDateTime; !at.IsZero() && !r.outage.IsZero() {
+				rep.RestorePointAgeSeconds = r.outage.Sub(at).Seconds()
+			}
 		}
 	}
 

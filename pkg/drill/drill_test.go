@@ -158,3 +158,77 @@ func BenchmarkDrill(b *testing.B) {
 	}
 	b.ReportMetric(virt/wall, "virtual-s/wall-s")
 }
+
+// couplingConfig is the default scenario with one producer, on a changed
+// copy of the synthesized installation.
+func couplingConfig(t *testing.T, edit func(stack string, body []byte) []byte) Config {
+	cfg := shortConfig(t)
+	cfg.Warmup, cfg.Outage = 20*time.Minute, 30*time.Minute
+	cfg.EditTemplate = edit
+	return cfg
+}
+
+func runDrill(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// The drill rehearses the deployment, not a description of it: a
+// permission, the alarm's periods and the backup schedule reach the drill
+// only through the assembly, and changing them in a copy changes what the
+// drill finds.
+func TestDrillFollowsTheAssembly(t *testing.T) {
+	base := runDrill(t, couplingConfig(t, nil))
+	if !base.Passed || len(base.Denied) != 0 {
+		t.Fatalf("the synthesized installation: passed %t, %d denied", base.Passed, len(base.Denied))
+	}
+	t.Run("PermissionRemoved", func(t *testing.T) {
+		rep := runDrill(t, couplingConfig(t, func(stack string, body []byte) []byte {
+			if !strings.Contains(stack, "recovery") {
+				return body
+			}
+			return []byte(strings.Replace(string(body), `"Action": "cloudformation:UpdateStack",`, `"Action": "cloudformation:DescribeStackEvents",`, 1))
+		}))
+		if rep.Passed {
+			t.Fatal("the drill passed without dr-stack's cloudformation:UpdateStack")
+		}
+		named := false
+		for _, d := range rep.Denied {
+			if d.Action == "cloudformation:UpdateStack" && strings.Contains(d.Role, "DrStack") {
+				named = true
+			}
+		}
+		if !named {
+			t.Fatalf("the report does not name the denied call: %+v", rep.Denied)
+		}
+	})
+	t.Run("AlarmPeriods", func(t *testing.T) {
+		rep := runDrill(t, couplingConfig(t, func(stack string, body []byte) []byte {
+			if !strings.Contains(stack, "recovery") {
+				return body
+			}
+			s := strings.Replace(string(body), `"EvaluationPeriods": 3,`, `"EvaluationPeriods": 5,`, 1)
+			return []byte(strings.Replace(s, `"DatapointsToAlarm": 3,`, `"DatapointsToAlarm": 5,`, 1))
+		}))
+		t.Logf("failover started %vs after the outage (synthesized: %vs)", rep.AlarmSeconds, base.AlarmSeconds)
+		if got, want := rep.AlarmSeconds-base.AlarmSeconds, 120.0; got != want {
+			t.Fatalf("failover started %vs later with 5 of 5 periods than with 3 of 3, want %vs", got, want)
+		}
+	})
+	t.Run("BackupSchedule", func(t *testing.T) {
+		rep := runDrill(t, couplingConfig(t, func(stack string, body []byte) []byte {
+			return []byte(strings.ReplaceAll(string(body), `"cron(0 3 * * ? *)"`, `"cron(0/5 * * * ? *)"`))
+		}))
+		if rep.RestoreSource != "backup" || base.RestoreSource != "backup" {
+			t.Fatalf("restore sources %q and %q, want backup copies (the primary is down)", base.RestoreSource, rep.RestoreSource)
+		}
+		t.Logf("restore point %vs old at the outage (synthesized daily plan: %vs)", rep.RestorePointAgeSeconds, base.RestorePointAgeSeconds)
+		if rep.RestorePointAgeSeconds >= base.RestorePointAgeSeconds {
+			t.Fatalf("restore point %vs old with backups every 5 minutes, %vs with the daily plan: want younger", rep.RestorePointAgeSeconds, base.RestorePointAgeSeconds)
+		}
+	})
+}

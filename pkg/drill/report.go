@@ -31,7 +31,7 @@ func WriteText(w io.Writer, rep *Report) error {
 		}
 		fmt.Fprintf(&b, "\n  %s: %s in %s", wf.name, status(wf.w), secs(wf.w.Seconds))
 		if wf.name == "failover" && rep.RestoreSource != "" {
-			fmt.Fprintf(&b, " (aggregates restored from %s)", rep.RestoreSource)
+			fmt.Fprintf(&b, " (aggregates restored from %s, a point %s older than the outage)", rep.RestoreSource, secs(rep.RestorePointAgeSeconds))
 		}
 		b.WriteString("\n")
 		for _, s := range wf.w.Steps {
