@@ -27,8 +27,8 @@ import (
 // Health metric the health Lambda emits (Embedded Metric Format) and the
 // alarm that starts failover watches.
 const (
-	MetricNamespace   = "Pendulum"
-	MetricName        = "EndpointHealthy"
+	MetricNamespace   = topology.MetricNamespace
+	MetricName        = topology.MetricEndpointHealthy
 	PrimaryTargetName = "primary-regional"
 	AcceleratorTarget = "accelerator"
 	// FailoverMachine is the state machine the alarm starts.

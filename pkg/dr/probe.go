@@ -14,6 +14,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // RegionHeader is the header ingest answers with: the region that served
@@ -53,8 +54,8 @@ type ProbeOutput struct {
 
 // Health metric of the canary (pkg/health), read by healthyFor.
 const (
-	healthNamespace = "Pendulum"
-	healthMetric    = "EndpointHealthy"
+	healthNamespace = topology.MetricNamespace
+	healthMetric    = topology.MetricEndpointHealthy
 )
 
 // Probe is the dr-probe step: a request through the accelerator that must

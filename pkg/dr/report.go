@@ -14,6 +14,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // HistoryReader reads an execution's history.
@@ -55,7 +56,7 @@ type ReportOutput struct {
 }
 
 // MetricNamespace is where the report's metrics go.
-const MetricNamespace = "Pendulum"
+const MetricNamespace = topology.MetricNamespace
 
 // Report is the dr-report step: step durations from the execution history,
 // facts from the control record (failover, failback) or the drill's state,

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // Target is one endpoint to probe.
@@ -316,8 +317,8 @@ func (p *Prober) do(ctx context.Context, method, u string, body []byte) (int, er
 
 // Metric names and namespace, shared with the alarm in the CDK app.
 const (
-	Namespace           = "Pendulum"
-	MetricHealthy       = "EndpointHealthy"
+	Namespace           = topology.MetricNamespace
+	MetricHealthy       = topology.MetricEndpointHealthy
 	MetricLatency       = "ProbeLatencyMs"
 	DimensionEndpoint   = "Endpoint"
 	DimensionRegion     = "Region"

@@ -103,24 +103,32 @@ func (l *Local) Discarded() []ConsumerFailure {
 	ctx := context.Background()
 	for _, region := range []string{l.Regions.Primary, l.Regions.Backup} {
 		q := l.World.Region(region).SQS()
-		url, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(l.Names.Prefix + "-aggregate-failures")})
+		// The workload stack's queue is its consumer's on-failure
+		// destination; it stays when a deactivation removes the consumer.
+		res, err := l.World.Region(region).CloudFormation().StackResources(l.Names.Stack("workload", region))
 		if err != nil {
 			continue
 		}
-		for {
-			msgs, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url.QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 43200})
-			if err != nil || len(msgs.Messages) == 0 {
-				break
+		for _, r := range res {
+			if r.Type != "AWS::SQS::Queue" {
+				continue
 			}
-			for _, m := range msgs.Messages {
-				var body struct {
-					RequestContext   struct{ Condition string } `json:"requestContext"`
-					KinesisBatchInfo struct {
-						BatchSize int `json:"batchSize"`
-					}
+			url := aws.String(r.PhysicalID)
+			for {
+				msgs, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 43200})
+				if err != nil || len(msgs.Messages) == 0 {
+					break
 				}
-				_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &body)
-				out = append(out, ConsumerFailure{Region: region, BatchSize: body.KinesisBatchInfo.BatchSize, Condition: body.RequestContext.Condition})
+				for _, m := range msgs.Messages {
+					var body struct {
+						RequestContext   struct{ Condition string } `json:"requestContext"`
+						KinesisBatchInfo struct {
+							BatchSize int `json:"batchSize"`
+						}
+					}
+					_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &body)
+					out = append(out, ConsumerFailure{Region: region, BatchSize: body.KinesisBatchInfo.BatchSize, Condition: body.RequestContext.Condition})
+				}
 			}
 		}
 	}
