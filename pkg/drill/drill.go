@@ -146,8 +146,10 @@ type Report struct {
 	// aggregates were restored to was: the deployed backup cadence (or
 	// PITR's lag) decides it.
 	RestorePointAgeSeconds float64 `json:"restorePointAgeSeconds,omitempty"`
-	// Assembly is the cloud assembly the drill deployed.
-	Assembly string `json:"assembly"`
+	// Assembly is the cloud assembly the drill deployed, and Settings the
+	// deployment decisions in it that shape the figures.
+	Assembly string            `json:"assembly"`
+	Settings map[string]string `json:"settings"`
 	// Denied lists every call IAM denied in the run (role, action,
 	// resource): a clean run has none.
 	Denied []Denial `json:"denied"`
@@ -233,7 +235,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.virtStart = l.Now()
 	rep := &Report{Scenario: "regional-outage", Records: Records{}}
 	P, B := l.Regions.Primary, l.Regions.Backup
-	rep.Assembly = cfg.Assembly.Dir
+	rep.Assembly, rep.Settings = cfg.Assembly.Dir, l.Settings()
 	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
 	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorDNS)
 

@@ -76,7 +76,15 @@ func WriteText(w io.Writer, rep *Report) error {
 			fmt.Fprintf(&b, "    %s%s: %s on %s (%s)\n", d.Role, via, d.Action, d.Resource, d.Region)
 		}
 	}
-	fmt.Fprintf(&b, "\n  assembly %s\n", rep.Assembly)
+	fmt.Fprintf(&b, "\n  assembly %s:\n", rep.Assembly)
+	keys := make([]string, 0, len(rep.Settings))
+	for k := range rep.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "    %s: %s\n", k, rep.Settings[k])
+	}
 	b.WriteString("\n  checks:\n")
 	for _, c := range rep.Checks {
 		mark := "ok  "

@@ -1,0 +1,78 @@
+package local
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Settings returns the deployment decisions that shape a drill's figures,
+// as the deployed templates set them: the backup plan's schedule and
+// retention, the health alarm's periods, failover approval, the stream's
+// retention. Keys are "<stack>: <setting>" so a report can print them.
+func (l *Local) Settings() map[string]string {
+	out := map[string]string{}
+	for _, s := range l.opts.Assembly.Stacks {
+		body := s.Template
+		if l.opts.EditTemplate != nil {
+			body = l.opts.EditTemplate(s.Name, body)
+		}
+		var t struct {
+			Resources map[string]struct {
+				Type       string
+				Properties map[string]json.RawMessage
+			}
+		}
+		if json.Unmarshal(body, &t) != nil {
+			continue
+		}
+		ids := make([]string, 0, len(t.Resources))
+		for id := range t.Resources {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			r := t.Resources[id]
+			p := r.Properties
+			switch r.Type {
+			case "AWS::Backup::BackupPlan":
+				var plan struct {
+					BackupPlanRule []struct {
+						RuleName, ScheduleExpression string
+						Lifecycle                    struct{ DeleteAfterDays int }
+						CopyActions                  []struct{ DestinationBackupVaultArn string }
+					}
+				}
+				_ = json.Unmarshal(p["BackupPlan"], &plan)
+				for _, rule := range plan.BackupPlanRule {
+					copies := make([]string, 0, len(rule.CopyActions))
+					for _, c := range rule.CopyActions {
+						copies = append(copies, regionOfARN(c.DestinationBackupVaultArn))
+					}
+					out[s.Name+": backup "+rule.RuleName] = fmt.Sprintf("%s, kept %d days, copied to %s", rule.ScheduleExpression, rule.Lifecycle.DeleteAfterDays, strings.Join(copies, ", "))
+				}
+			case "AWS::CloudWatch::Alarm":
+				var name string
+				var periods, datapoints, period int
+				_ = json.Unmarshal(p["AlarmName"], &name)
+				_ = json.Unmarshal(p["EvaluationPeriods"], &periods)
+				_ = json.Unmarshal(p["DatapointsToAlarm"], &datapoints)
+				_ = json.Unmarshal(p["Period"], &period)
+				out[s.Name+": alarm "+name] = fmt.Sprintf("%d of %d periods of %ds", datapoints, periods, period)
+			case "AWS::Kinesis::Stream":
+				var hours int
+				_ = json.Unmarshal(p["RetentionPeriodHours"], &hours)
+				out[s.Name+": stream retention"] = fmt.Sprintf("%d h", hours)
+			case "AWS::StepFunctions::StateMachine":
+				var subs map[string]json.RawMessage
+				_ = json.Unmarshal(p["DefinitionSubstitutions"], &subs)
+				var approval string
+				if json.Unmarshal(subs["FailoverApproval"], &approval) == nil && approval != "" {
+					out[s.Name+": failover approval"] = approval
+				}
+			}
+		}
+	}
+	return out
+}
