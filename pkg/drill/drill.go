@@ -131,6 +131,11 @@ type Report struct {
 	AlarmSeconds float64   `json:"alarmSeconds"`
 	Failover     *Workflow `json:"failover,omitempty"`
 	Failback     *Workflow `json:"failback,omitempty"`
+	// NightlyBatch and IsolatedDrill are the runs after failback: the
+	// primary's nightly batch of the drill's day and the scheduled
+	// isolated drill.
+	NightlyBatch  *Workflow `json:"nightlyBatch,omitempty"`
+	IsolatedDrill *Workflow `json:"isolatedDrill,omitempty"`
 	Records      Records   `json:"records"`
 	// GlueCalls is every Glue API call made in the run, per operation.
 	GlueCalls map[string]int `json:"glueCalls"`
@@ -150,6 +155,10 @@ type Report struct {
 	// deployment decisions in it that shape the figures.
 	Assembly string            `json:"assembly"`
 	Settings map[string]string `json:"settings"`
+	// Invocations counts each deployed function's invocations in the run
+	// ("region/function"), so the report shows which code the scenario
+	// exercised.
+	Invocations map[string]int `json:"invocations"`
 	// Denied lists every call IAM denied in the run (role, action,
 	// resource): a clean run has none.
 	Denied []Denial `json:"denied"`
@@ -347,6 +356,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if err := l.Sleep(ctx, 10*time.Minute); err != nil {
 		return nil, err
+	}
+	// After failback, the rest of the installation's code runs as it would
+	// the next day: the nightly batch compacts the drill's day in P (the
+	// records written in B included, copied back), and the scheduled
+	// isolated drill checks B could recover again.
+	day := l.Now().Format("2006-01-02")
+	if x, res, err := l.RunIn(ctx, P, "nightly-batch", fmt.Sprintf(`{"date":%q}`, day)); err != nil {
+		return nil, err
+	} else {
+		rep.NightlyBatch = r.workflow("nightly-batch", x, res)
+		r.progress("batch", "nightly batch of %s in %s: %s", day, P, res.Status)
+	}
+	if x, res, err := l.Run(ctx, "drill", `{"mode":"isolated"}`); err != nil {
+		return nil, err
+	} else {
+		rep.IsolatedDrill = r.workflow("drill", x, res)
+		r.progress("drill", "isolated drill in %s: %s", B, res.Status)
 	}
 	r.progress("accounting", "producers idle (%d records pending); counting", pending(prods))
 	if cfg.BeforeAccounting != nil {
@@ -578,6 +604,8 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 	}
 	ok("failoverSucceeded", rep.Failover != nil && rep.Failover.Status == string(states.StatusSucceeded), "failover: %s", status(rep.Failover))
 	ok("failbackSucceeded", rep.Failback != nil && rep.Failback.Status == string(states.StatusSucceeded), "failback: %s", status(rep.Failback))
+	ok("nightlyBatchSucceeded", rep.NightlyBatch != nil && rep.NightlyBatch.Status == string(states.StatusSucceeded), "nightly batch: %s", status(rep.NightlyBatch))
+	ok("isolatedDrillSucceeded", rep.IsolatedDrill != nil && rep.IsolatedDrill.Status == string(states.StatusSucceeded), "isolated drill: %s", status(rep.IsolatedDrill))
 	ok("modePrimary", mode == "PRIMARY", "DR mode at the end: %s", mode)
 	ok("backupServed", rep.Records.AckedByBackup > 0, "%d records acknowledged by %s", rep.Records.AckedByBackup, l.Regions.Backup)
 	ok("allAcknowledged", rep.Records.Acknowledged == rep.Records.Produced, "%d of %d produced records acknowledged", rep.Records.Acknowledged, rep.Records.Produced)
@@ -588,6 +616,7 @@ func (r *run) account(ctx context.Context, rep *Report, prods []*producer.Produc
 	for _, f := range l.Discarded() {
 		rep.Records.DiscardedByConsumer += f.BatchSize
 	}
+	rep.Invocations = l.Invocations()
 	rep.Denied = []Denial{}
 	for _, d := range l.Denied() {
 		rep.Denied = append(rep.Denied, Denial{Role: d.Principal, Action: d.Action, Resource: d.Resource, Region: d.Region, Via: d.Via, At: d.Time.Sub(r.virtStart).Seconds()})

@@ -24,7 +24,7 @@ func WriteText(w io.Writer, rep *Report) error {
 	for _, wf := range []struct {
 		name string
 		w    *Workflow
-	}{{"failover", rep.Failover}, {"failback", rep.Failback}} {
+	}{{"failover", rep.Failover}, {"failback", rep.Failback}, {"nightly batch", rep.NightlyBatch}, {"isolated drill", rep.IsolatedDrill}} {
 		if wf.w == nil {
 			fmt.Fprintf(&b, "\n  %s: not run\n", wf.name)
 			continue
@@ -76,6 +76,21 @@ func WriteText(w io.Writer, rep *Report) error {
 			fmt.Fprintf(&b, "    %s%s: %s on %s (%s)\n", d.Role, via, d.Action, d.Resource, d.Region)
 		}
 	}
+	var idle []string
+	invoked := 0
+	for fn, n := range rep.Invocations {
+		if n == 0 {
+			idle = append(idle, fn)
+		} else {
+			invoked++
+		}
+	}
+	sort.Strings(idle)
+	fmt.Fprintf(&b, "    functions invoked %d of %d", invoked, len(rep.Invocations))
+	if len(idle) > 0 {
+		fmt.Fprintf(&b, " (not in this scenario: %s)", strings.Join(idle, ", "))
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "\n  assembly %s:\n", rep.Assembly)
 	keys := make([]string, 0, len(rep.Settings))
 	for k := range rep.Settings {

@@ -1,10 +1,16 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
 
 // Settings returns the deployment decisions that shape a drill's figures,
@@ -72,6 +78,41 @@ func (l *Local) Settings() map[string]string {
 					out[s.Name+": failover approval"] = approval
 				}
 			}
+		}
+	}
+	return out
+}
+
+// Invocations returns how often each deployed Go function was invoked so
+// far, by "region/function" (the AWS/Lambda Invocations metric the
+// simulated Lambda publishes); functions never invoked are listed with 0.
+func (l *Local) Invocations() map[string]int {
+	out := map[string]int{}
+	ctx := context.Background()
+	for _, s := range l.opts.Assembly.Stacks {
+		res, err := l.World.Region(s.Region).CloudFormation().StackResources(s.Name)
+		if err != nil {
+			continue
+		}
+		for _, r := range res {
+			if r.Type != "AWS::Lambda::Function" {
+				continue
+			}
+			if _, ok := constructors[strings.TrimPrefix(r.PhysicalID, l.Names.Prefix+"-")]; !ok {
+				continue // the CDK's custom-resource provider: no Go code
+			}
+			stats, err := l.World.Region(s.Region).CloudWatch().GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
+				Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Invocations"),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("FunctionName"), Value: aws.String(r.PhysicalID)}},
+				StartTime:  aws.Time(l.opts.Start), EndTime: aws.Time(l.Clock.Now().Add(time.Minute)), Period: aws.Int32(86400),
+				Statistics: []cwtypes.Statistic{cwtypes.StatisticSum}})
+			n := 0
+			if err == nil {
+				for _, d := range stats.Datapoints {
+					n += int(aws.ToFloat64(d.Sum))
+				}
+			}
+			out[s.Region+"/"+r.PhysicalID] += n
 		}
 	}
 	return out
