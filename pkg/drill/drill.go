@@ -136,7 +136,7 @@ type Report struct {
 	// isolated drill.
 	NightlyBatch  *Workflow `json:"nightlyBatch,omitempty"`
 	IsolatedDrill *Workflow `json:"isolatedDrill,omitempty"`
-	Records      Records   `json:"records"`
+	Records       Records   `json:"records"`
 	// GlueCalls is every Glue API call made in the run, per operation.
 	GlueCalls map[string]int `json:"glueCalls"`
 	// Facts are the control record's failover and failback facts.
