@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -151,18 +150,6 @@ func checkTemplateTypes(t *cfnTemplate) error {
 		return cfValidation("Template format error: Unrecognized resource types for the simulator: [%s]", strings.Join(unknown, ", "))
 	}
 	return nil
-}
-
-// cfnHasResources reports whether a template body declares resources (so
-// the template path runs it) rather than being one of the placeholder
-// templates of the modelled-plan path.
-func cfnHasResources(body string) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal([]byte(body), &top) != nil {
-		return false
-	}
-	_, ok := top["Resources"]
-	return ok
 }
 
 // templateParams validates and completes a stack's parameters against the
@@ -621,24 +608,36 @@ func (c *CloudFormation) templateOutputsLocked(s *cfStack) {
 	}
 }
 
-// createFromTemplate starts a create of a template with resources; c.mu is
-// not held. The stack is already registered in CREATE_IN_PROGRESS.
-func (c *CloudFormation) createFromTemplate(ctx context.Context, s *cfStack, body string, given map[string]string) error {
+// prepareTemplate validates a create or update of s to body with the
+// given parameters, as CloudFormation does before it touches anything: the
+// template's anatomy and resource types, its parameters and its rules. c.mu
+// is not held.
+func (c *CloudFormation) prepareTemplate(ctx context.Context, s *cfStack, body string, given map[string]string) (*cfnTemplate, map[string]string, map[string]any, error) {
 	t, err := parseCFNTemplate([]byte(body))
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if err := checkTemplateTypes(t); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	values, resolved, err := c.templateParams(ctx, t, given)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	c.mu.Lock()
 	e := c.newEval(s, t, resolved)
 	c.mu.Unlock()
 	if err := checkRules(e); err != nil {
+		return nil, nil, nil, err
+	}
+	return t, values, resolved, nil
+}
+
+// createFromTemplate starts a create of a template with resources; c.mu is
+// not held. The stack is already registered in CREATE_IN_PROGRESS.
+func (c *CloudFormation) createFromTemplate(ctx context.Context, s *cfStack, body string, given map[string]string) error {
+	t, values, resolved, err := c.prepareTemplate(ctx, s, body, given)
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -652,21 +651,8 @@ func (c *CloudFormation) createFromTemplate(ctx context.Context, s *cfStack, bod
 // c.mu is held on entry and released.
 func (c *CloudFormation) updateFromTemplate(ctx context.Context, s *cfStack, body string, given map[string]string) error {
 	c.mu.Unlock()
-	t, err := parseCFNTemplate([]byte(body))
+	t, values, resolved, err := c.prepareTemplate(ctx, s, body, given)
 	if err != nil {
-		return err
-	}
-	if err := checkTemplateTypes(t); err != nil {
-		return err
-	}
-	values, resolved, err := c.templateParams(ctx, t, given)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	e := c.newEval(s, t, resolved)
-	c.mu.Unlock()
-	if err := checkRules(e); err != nil {
 		return err
 	}
 	c.mu.Lock()
