@@ -208,7 +208,7 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 	// answers, so the point-in-time restore from P works. (With the whole
 	// region down the restore falls back to an AWS Backup copy.)
 	ga0 := w.Region(regionG).GlobalAccelerator()
-	ga0.SetEndpointServing(w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP)), false)
+	ga0.SetEndpointServing(loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP)), false)
 	x, err := eng.Start(ctx, m, "alarm-1", json.RawMessage(`{"trigger":"alarm","alarm":"pendulum-primary-unhealthy"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 	if r := mustMode(t, control, ModeFailedOver); !strings.Contains(string(r.FailoverFacts), `"source":"pitr"`) {
 		t.Fatalf("facts = %s", r.FailoverFacts)
 	}
-	bLB := w.Region(regionB).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionB))
+	bLB := loadBalancerARN(t, w, regionB, cfg.WorkloadStack(regionB))
 	if got := groupWeights(t, w, cfg.BackupEndpointGroupARN)[bLB]; got != 100 {
 		t.Fatalf("B weight %d", got)
 	}
@@ -258,7 +258,7 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 	aggB := aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk})
 	apply(t, aggB, entry("b-1", clk.Now(), "beta"), entry("b-2", clk.Now(), "beta"), entry("b-3", clk.Now(), "beta"))
 	// P recovers; its canary reports healthy for the last 40 minutes.
-	ga0.SetEndpointServing(w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP)), true)
+	ga0.SetEndpointServing(loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP)), true)
 	clk.Sleep(ctx, 45*time.Minute)
 	for i := 1; i <= 40; i++ {
 		if _, err := w.Region(regionB).CloudWatch().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Pendulum"), MetricData: []cwtypes.MetricDatum{{
@@ -295,7 +295,7 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 	if e, ok, err := aggP.Marker(ctx, "b-2"); err != nil || !ok || e.Region != regionB {
 		t.Fatalf("P lacks B's record b-2: %+v %v %v", e, ok, err)
 	}
-	pLB := w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP))
+	pLB := loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP))
 	if got := groupWeights(t, w, cfg.PrimaryEndpointGroupARN)[pLB]; got != 100 {
 		t.Fatalf("P weight %d after failback", got)
 	}
@@ -370,7 +370,7 @@ func TestFailbackRefusedWhilePrimaryUnhealthy(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	ga := r.w.Region(regionG).GlobalAccelerator()
-	ga.SetEndpointServing(r.w.Region(regionP).CloudFormation().LoadBalancerARN(r.cfg.WorkloadStack(regionP)), false)
+	ga.SetEndpointServing(loadBalancerARN(t, r.w, regionP, r.cfg.WorkloadStack(regionP)), false)
 	x, err := r.eng.Start(ctx, r.failover, "f1", json.RawMessage(`{}`))
 	if err != nil {
 		t.Fatal(err)
@@ -391,7 +391,7 @@ func TestFailbackRefusedWhilePrimaryUnhealthy(t *testing.T) {
 		t.Fatalf("record %+v", rec)
 	}
 	// Traffic stays in B.
-	bLB := r.w.Region(regionB).CloudFormation().LoadBalancerARN(r.cfg.WorkloadStack(regionB))
+	bLB := loadBalancerARN(t, r.w, regionB, r.cfg.WorkloadStack(regionB))
 	if got := groupWeights(t, r.w, r.cfg.BackupEndpointGroupARN)[bLB]; got != 100 {
 		t.Fatalf("B weight %d", got)
 	}

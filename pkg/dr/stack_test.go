@@ -2,7 +2,7 @@ package dr
 
 import (
 	"context"
-	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,15 +16,20 @@ import (
 const stackB = "pendulum-workload-us-east-2"
 
 func newStackWorld(t *testing.T) (*Stack, *sim.World, *sim.CloudFormation) {
+	return newStackWorldWith(t, testWorkload{Switch: true, Params: []string{"ConsumerEnabled", "Other"}})
+}
+
+// newStackWorldWith creates B's dormant workload stack from tw and waits
+// for it.
+func newStackWorldWith(t *testing.T, tw testWorkload) (*Stack, *sim.World, *sim.CloudFormation) {
 	t.Helper()
 	w, clk := newWorld(t)
 	cf := w.Region(regionB).CloudFormation()
-	ctx := context.Background()
-	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stackB), TemplateBody: aws.String("{}"),
-		Parameters: []cftypes.Parameter{{ParameterKey: aws.String("Active"), ParameterValue: aws.String("false")}, {ParameterKey: aws.String("ConsumerEnabled"), ParameterValue: aws.String("false")}, {ParameterKey: aws.String("Other"), ParameterValue: aws.String("x")}}}); err != nil {
-		t.Fatal(err)
+	createWorkloadStack(t, w, regionB, stackB, tw, map[string]string{"Active": "false", "ConsumerEnabled": "false", "Other": "x"})
+	clk.Sleep(context.Background(), time.Hour) // let the dormant create complete
+	if st := describeStack(t, w, regionB, stackB); st.StackStatus != cftypes.StackStatusCreateComplete {
+		t.Fatalf("create %s: %s (%s)", stackB, st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
-	clk.Sleep(ctx, time.Hour) // let the dormant create complete
 	s := &Stack{Clients: func(region string) (StackAPI, error) { return w.Region(region).CloudFormation(), nil }}
 	return s, w, cf
 }
@@ -72,15 +77,12 @@ func TestStackEnsure(t *testing.T) {
 	}
 }
 
+// An activation that fails (a resource CloudFormation cannot create) is
+// rolled back; the step reports the rolled-back stack as failed rather
+// than starting the same update again.
 func TestStackRollbackIsFailed(t *testing.T) {
 	ctx := context.Background()
-	s, w, cf := newStackWorld(t)
-	cf.OnActivate(stackB, func(ctx context.Context, active bool) error {
-		if active {
-			return errors.New("ALB quota exceeded")
-		}
-		return nil
-	})
+	s, w, _ := newStackWorldWith(t, testWorkload{Switch: true, Params: []string{"ConsumerEnabled", "Other"}, FailActivation: true})
 	in := StackInput{Region: regionB, StackName: stackB, Parameters: map[string]string{"Active": "true"}}
 	if out, err := s.Handle(ctx, in); err != nil || !out.Changed {
 		t.Fatalf("start = %+v, %v", out, err)
@@ -89,6 +91,17 @@ func TestStackRollbackIsFailed(t *testing.T) {
 	out, err := s.Handle(ctx, in)
 	if err != nil || !out.Failed || out.Done || out.Status != "UPDATE_ROLLBACK_COMPLETE" {
 		t.Fatalf("after rollback = %+v, %v; want failed", out, err)
+	}
+	st := describeStack(t, w, regionB, stackB)
+	if reason := aws.ToString(st.StackStatusReason); !strings.Contains(reason, "BrokenQueue") {
+		t.Errorf("status reason %q does not name the failed resource", reason)
+	}
+	// The rollback deleted the ALB the failed activation had created.
+	if lbs := w.Region(regionB).ELB().LoadBalancers(); len(lbs) != 0 {
+		t.Errorf("load balancers after the rollback: %v", lbs)
+	}
+	if got := w.CallCount(sim.CallKey{Operation: "UpdateStack"}); got != 1 {
+		t.Fatalf("UpdateStack calls = %d, want 1 (a rolled-back update is not retried)", got)
 	}
 }
 
@@ -150,12 +163,12 @@ func TestStackPassesRoleARN(t *testing.T) {
 // off is an input error.
 func TestStackWithoutSwitchIsAlwaysOn(t *testing.T) {
 	ctx := context.Background()
-	s, w, cf := newStackWorld(t)
-	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("always"), TemplateBody: aws.String("{}"),
-		Parameters: []cftypes.Parameter{{ParameterKey: aws.String("Other"), ParameterValue: aws.String("x")}}}); err != nil {
-		t.Fatal(err)
-	}
+	s, w, _ := newStackWorld(t)
+	createWorkloadStack(t, w, regionB, "always", testWorkload{Params: []string{"Other"}}, map[string]string{"Other": "x"})
 	w.Clock.Sleep(ctx, time.Hour)
+	if st := describeStack(t, w, regionB, "always"); st.StackStatus != cftypes.StackStatusCreateComplete {
+		t.Fatalf("create always: %s (%s)", st.StackStatus, aws.ToString(st.StackStatusReason))
+	}
 	out, err := s.Handle(ctx, StackInput{Region: regionB, StackName: "always", Parameters: map[string]string{"Active": "true", "ConsumerEnabled": "true"}})
 	if err != nil || !out.Done || out.Changed {
 		t.Fatalf("Active=true on a stack without the switch = %+v, %v; want done, unchanged", out, err)

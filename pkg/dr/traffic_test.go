@@ -23,10 +23,7 @@ func gaWorld(t *testing.T) (*sim.World, Config) {
 	w, clk := newWorld(t)
 	cfg := testConfig()
 	for _, r := range []string{regionP, regionB} {
-		if _, err := w.Region(r).CloudFormation().CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(cfg.WorkloadStack(r)), TemplateBody: aws.String("{}"),
-			Parameters: []cftypes.Parameter{{ParameterKey: aws.String("Active"), ParameterValue: aws.String("true")}}}); err != nil {
-			t.Fatal(err)
-		}
+		createWorkloadStack(t, w, r, cfg.WorkloadStack(r), testWorkload{Switch: true}, map[string]string{"Active": "true"})
 	}
 	clk.Sleep(ctx, time.Hour)
 	ga := w.Region(regionG).GlobalAccelerator()
@@ -39,7 +36,7 @@ func gaWorld(t *testing.T) (*sim.World, Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pLB := w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP))
+	pLB := loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP))
 	for _, r := range []string{regionP, regionB} {
 		in := &globalaccelerator.CreateEndpointGroupInput{ListenerArn: l.Listener.ListenerArn, EndpointGroupRegion: aws.String(r), IdempotencyToken: aws.String(r)}
 		if r == regionP {
@@ -81,8 +78,8 @@ func TestTrafficFailoverAndBack(t *testing.T) {
 	ctx := context.Background()
 	w, cfg := gaWorld(t)
 	tr := newTraffic(w, cfg, regionG)
-	pLB := w.Region(regionP).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionP))
-	bLB := w.Region(regionB).CloudFormation().LoadBalancerARN(cfg.WorkloadStack(regionB))
+	pLB := loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP))
+	bLB := loadBalancerARN(t, w, regionB, cfg.WorkloadStack(regionB))
 	writes := func() int {
 		return w.CallCount(sim.CallKey{Operation: "UpdateEndpointGroup"}) + w.CallCount(sim.CallKey{Operation: "AddEndpoints"})
 	}

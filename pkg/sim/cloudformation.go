@@ -14,98 +14,21 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 )
 
-// CloudFormation is one region's simulated CloudFormation, for the stacks
-// the DR workflows drive: the workload stack deployed dormant in the backup
-// region with a parameter Active=false, flipped to true by one UpdateStack
-// on failover and back on failback (DESIGN "Backup region: dormant, not
-// absent"). Templates are not interpreted; a stack's operations take the
-// time of a modelled resource plan, walked in dependency order, and hooks
-// make activation real (the drill creates and deletes the region's Kinesis
-// stream, Firehose, event-source mappings and ALB endpoint in them).
+// CloudFormation is one region's simulated CloudFormation. Templates are
+// interpreted and deployed (cfn_template.go, cfn_deploy.go): every resource
+// is created, updated and deleted through the provider of its type, in
+// dependency order and on the world's clock, so a stack's operations take
+// as long as its resources do. As in AWS, a template must declare at least
+// one resource. The DR workflows drive the workload stack deployed dormant
+// in the backup region with a parameter Active=false, flipped to true by
+// one UpdateStack on failover and back on failback (DESIGN "Backup region:
+// dormant, not absent").
 type CloudFormation struct {
 	r *Region
 
-	// ActivationPlan models the resources an update to Active=true creates;
-	// DeactivationPlan those an update to Active=false deletes.
-	ActivationPlan, DeactivationPlan []CFResourceStep
-	// DormantCreate is how long creating a dormant stack takes.
-	DormantCreate time.Duration
-
 	mu     sync.Mutex
 	stacks map[string]*cfStack
-	hooks  map[string][]func(ctx context.Context, active bool) error
 	seq    int
-}
-
-// CFResourceStep is one resource of a modelled plan: it starts once every
-// step it depends on has finished and takes Duration.
-type CFResourceStep struct {
-	LogicalID string
-	Type      string
-	Duration  time.Duration
-	DependsOn []string
-}
-
-// DefaultActivationPlan is the workload's costly part, from docs/aws-facts.md
-// ("Elastic Load Balancing", "Kinesis Data Streams"): an
-// ALB takes 2–4 min to provision (3 min here); an on-demand Kinesis stream
-// under a minute (45 s); the resources that read the stream follow it, and
-// the ALB listener needs both the ALB and the ingest target group, which
-// needs the stream the ingest function writes to. Critical path: ALB 180 s
-// + listener 5 s = 185 s.
-func DefaultActivationPlan() []CFResourceStep {
-	return []CFResourceStep{
-		{LogicalID: "IngestStream", Type: "AWS::Kinesis::Stream", Duration: 45 * time.Second},
-		{LogicalID: "RawDeliveryStream", Type: "AWS::KinesisFirehose::DeliveryStream", Duration: 60 * time.Second, DependsOn: []string{"IngestStream"}},
-		{LogicalID: "AggregateMapping", Type: "AWS::Lambda::EventSourceMapping", Duration: 10 * time.Second, DependsOn: []string{"IngestStream"}},
-		{LogicalID: "IngestTargetGroup", Type: "AWS::ElasticLoadBalancingV2::TargetGroup", Duration: 10 * time.Second, DependsOn: []string{"IngestStream"}},
-		{LogicalID: "IngestLoadBalancer", Type: "AWS::ElasticLoadBalancingV2::LoadBalancer", Duration: 180 * time.Second},
-		{LogicalID: "IngestListener", Type: "AWS::ElasticLoadBalancingV2::Listener", Duration: 5 * time.Second, DependsOn: []string{"IngestLoadBalancer", "IngestTargetGroup"}},
-	}
-}
-
-// DefaultDeactivationPlan deletes the same resources in reverse dependency
-// order; deletions are quicker than creations (an ALB deletes in about a
-// minute).
-func DefaultDeactivationPlan() []CFResourceStep {
-	return []CFResourceStep{
-		{LogicalID: "IngestListener", Type: "AWS::ElasticLoadBalancingV2::Listener", Duration: 5 * time.Second},
-		{LogicalID: "IngestLoadBalancer", Type: "AWS::ElasticLoadBalancingV2::LoadBalancer", Duration: 60 * time.Second, DependsOn: []string{"IngestListener"}},
-		{LogicalID: "IngestTargetGroup", Type: "AWS::ElasticLoadBalancingV2::TargetGroup", Duration: 5 * time.Second, DependsOn: []string{"IngestListener"}},
-		{LogicalID: "AggregateMapping", Type: "AWS::Lambda::EventSourceMapping", Duration: 10 * time.Second},
-		{LogicalID: "RawDeliveryStream", Type: "AWS::KinesisFirehose::DeliveryStream", Duration: 30 * time.Second},
-		{LogicalID: "IngestStream", Type: "AWS::Kinesis::Stream", Duration: 10 * time.Second, DependsOn: []string{"RawDeliveryStream", "AggregateMapping", "IngestTargetGroup"}},
-	}
-}
-
-// CFPlanDuration is how long a plan takes: its critical path.
-func CFPlanDuration(plan []CFResourceStep) time.Duration {
-	done := map[string]time.Duration{}
-	var finish func(id string, depth int) time.Duration
-	byID := map[string]CFResourceStep{}
-	for _, s := range plan {
-		byID[s.LogicalID] = s
-	}
-	finish = func(id string, depth int) time.Duration {
-		if d, ok := done[id]; ok {
-			return d
-		}
-		s, ok := byID[id]
-		if !ok || depth > len(plan) { // unknown or cyclic dependency: no wait
-			return 0
-		}
-		start := time.Duration(0)
-		for _, dep := range s.DependsOn {
-			start = max(start, finish(dep, depth+1))
-		}
-		done[id] = start + s.Duration
-		return done[id]
-	}
-	total := time.Duration(0)
-	for _, s := range plan {
-		total = max(total, finish(s.LogicalID, 0))
-	}
-	return total
 }
 
 type cfStack struct {
@@ -118,11 +41,10 @@ type cfStack struct {
 	created     time.Time
 	updated     time.Time
 	outputs     map[string]string
-	customOut   map[string]string // set by SetOutputs, shown when complete
 	deleted     bool
 	deletedTime time.Time
 
-	// The template path (cfn_deploy.go): the parsed template and resolved
+	// The deployment (cfn_deploy.go): the parsed template and resolved
 	// parameters the live resources follow, what an update in progress
 	// rolls back to, and the resources created.
 	tmpl, pendingTmpl, prevTmpl  *cfnTemplate
@@ -139,8 +61,7 @@ type cfStack struct {
 // CloudFormation returns the region's CloudFormation.
 func (r *Region) CloudFormation() *CloudFormation {
 	return r.service(cloudformation.ServiceID, func() any {
-		return &CloudFormation{r: r, ActivationPlan: DefaultActivationPlan(), DeactivationPlan: DefaultDeactivationPlan(),
-			DormantCreate: 2 * time.Minute, stacks: make(map[string]*cfStack), hooks: make(map[string][]func(context.Context, bool) error)}
+		return &CloudFormation{r: r, stacks: make(map[string]*cfStack)}
 	}).(*CloudFormation)
 }
 
@@ -149,53 +70,6 @@ func (r *Region) CloudFormation() *CloudFormation {
 func cfValidation(format string, args ...any) error {
 	return apiErr("ValidationError", format, args...)
 }
-
-// OnActivate registers fn to run when an operation on the stack that sets
-// Active completes (create or update, with the new value) or rolls back
-// (with the restored value). The stack stays IN_PROGRESS while fn runs, on
-// the world's clock; an error fails the operation and rolls it back.
-func (c *CloudFormation) OnActivate(stackName string, fn func(ctx context.Context, active bool) error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.hooks[stackName] = append(c.hooks[stackName], fn)
-}
-
-// SetOutputs sets outputs the stack reports once its current operation is
-// complete (added to the simulator's own, e.g. the ALB DNS name when
-// active). Hooks use it to publish what they created.
-func (c *CloudFormation) SetOutputs(stackName string, outputs map[string]string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	// The stacks are kept by stack ID: look the live one up by name.
-	if s, err := c.find(stackName); err == nil {
-		s.customOut = glueCopyMap(outputs)
-	}
-}
-
-// LoadBalancerARN is the ARN of the ALB the stack has while active: the
-// endpoint ID Global Accelerator routes to.
-func (c *CloudFormation) LoadBalancerARN(stackName string) string {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%s", c.r.Name, stackName)
-	return fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/app/%s-ingest/%016x", c.r.Name, c.r.world.Account, cfShort(stackName), h.Sum64())
-}
-
-// LoadBalancerDNSName is the DNS name of the stack's ALB while active.
-func (c *CloudFormation) LoadBalancerDNSName(stackName string) string {
-	h := fnv.New32a()
-	fmt.Fprintf(h, "%s/%s", c.r.Name, stackName)
-	return fmt.Sprintf("%s-ingest-%d.%s.elb.amazonaws.com", cfShort(stackName), h.Sum32(), c.r.Name)
-}
-
-// cfShort keeps an ALB name within its 32 characters.
-func cfShort(name string) string {
-	if len(name) > 20 {
-		return name[:20]
-	}
-	return name
-}
-
-func cfActive(params map[string]string) bool { return strings.EqualFold(params["Active"], "true") }
 
 // find returns a live stack by name or stack ID; c.mu must be held.
 func (c *CloudFormation) find(nameOrID string) (*cfStack, error) {
@@ -222,8 +96,10 @@ func (c *CloudFormation) describable(nameOrID string) (*cfStack, error) {
 	return nil, cfValidation("Stack with id %s does not exist", nameOrID)
 }
 
-// CreateStack creates a stack; it completes after DormantCreate, or the
-// activation plan's duration when created with Active=true.
+// CreateStack creates a stack from a template with resources: it is
+// CREATE_IN_PROGRESS while its resources are created, each taking its
+// modelled time (cfn_deploy.go). A template without resources is a
+// ValidationError, as in CloudFormation.
 func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.CreateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.CreateStackOutput, error) {
 	const op = "CreateStack"
 	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
@@ -233,8 +109,12 @@ func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.Cre
 	if name == "" || len(name) > 128 {
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("1 validation error detected: Value at 'stackName' failed to satisfy constraint: Member must have length between 1 and 128"))
 	}
-	if aws.ToString(in.TemplateBody) == "" && aws.ToString(in.TemplateURL) == "" {
+	body := aws.ToString(in.TemplateBody)
+	switch {
+	case body == "" && aws.ToString(in.TemplateURL) == "":
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Either Template URL or Template Body must be specified."))
+	case body == "":
+		return nil, opErr(cloudformation.ServiceID, op, cfTemplateURL())
 	}
 	params := map[string]string{}
 	for _, p := range in.Parameters {
@@ -255,39 +135,33 @@ func (c *CloudFormation) CreateStack(ctx context.Context, in *cloudformation.Cre
 	now := c.r.world.Clock.Now()
 	s := &cfStack{
 		name: name, id: fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%x-%x-%x-%x-%x", c.r.Name, c.r.world.Account, name, sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16]),
-		status: cftypes.StackStatusCreateInProgress, params: params, template: aws.ToString(in.TemplateBody) + aws.ToString(in.TemplateURL),
-		created: now,
+		status: cftypes.StackStatusCreateInProgress, params: params, template: body,
+		created: now, role: aws.ToString(in.RoleARN),
 	}
 	c.stacks[s.id] = s
-	if body := aws.ToString(in.TemplateBody); cfnHasResources(body) {
-		s.role = aws.ToString(in.RoleARN)
-		c.mu.Unlock()
-		if err := c.createFromTemplate(ctx, s, body, params); err != nil {
-			c.mu.Lock()
-			delete(c.stacks, s.id)
-			c.mu.Unlock()
-			return nil, opErr(cloudformation.ServiceID, op, err)
-		}
-		return &cloudformation.CreateStackOutput{StackId: aws.String(s.id)}, nil
-	}
-	d := c.DormantCreate
-	if cfActive(params) {
-		d += CFPlanDuration(c.ActivationPlan)
-	}
-	id := s.id
 	c.mu.Unlock()
-	c.r.world.Clock.AfterFunc(d, func() { c.complete(s, "CREATE") })
-	return &cloudformation.CreateStackOutput{StackId: aws.String(id)}, nil
+	if err := c.createFromTemplate(ctx, s, body, params); err != nil {
+		c.mu.Lock()
+		delete(c.stacks, s.id)
+		c.mu.Unlock()
+		return nil, opErr(cloudformation.ServiceID, op, err)
+	}
+	return &cloudformation.CreateStackOutput{StackId: aws.String(s.id)}, nil
+}
+
+// cfTemplateURL is the error for a template given by URL: the simulator
+// does not fetch templates from S3.
+func cfTemplateURL() error {
+	return cfValidation("TemplateURL is %s: pass the template as TemplateBody", errNotModelled)
 }
 
 // UpdateStack updates a stack's parameters (and template). As in
 // CloudFormation: a stack that is not in a stable state refuses the update;
 // an update that changes nothing is a ValidationError "No updates are to be
-// performed."; a parameter given neither a value nor UsePreviousValue is an
-// error here (CloudFormation would silently reset it to the template's
-// default, which the simulator cannot know — callers should say
-// UsePreviousValue). The update takes the activation or deactivation plan's
-// duration when Active changes, else a minute.
+// performed."; a parameter not given takes the template's default, and one
+// without a default must have a value. The update creates, updates and
+// deletes the resources the change asks for, each in its modelled time, and
+// rolls back when one fails.
 func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.UpdateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateStackOutput, error) {
 	const op = "UpdateStack"
 	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
@@ -305,16 +179,19 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Stack:%s is in %s state and can not be updated.", s.id, s.status))
 	}
-	template := aws.ToString(in.TemplateBody) + aws.ToString(in.TemplateURL)
+	template, url := aws.ToString(in.TemplateBody), aws.ToString(in.TemplateURL)
 	switch {
-	case aws.ToBool(in.UsePreviousTemplate) && template != "":
+	case aws.ToBool(in.UsePreviousTemplate) && template+url != "":
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("You cannot specify both usePreviousTemplate and Template Body/Template URL."))
 	case aws.ToBool(in.UsePreviousTemplate):
 		template = s.template
-	case template == "":
+	case template == "" && url == "":
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Either Template URL or Template Body must be specified."))
+	case template == "":
+		c.mu.Unlock()
+		return nil, opErr(cloudformation.ServiceID, op, cfTemplateURL())
 	}
 	params := map[string]string{}
 	for _, p := range in.Parameters {
@@ -334,126 +211,21 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 			params[key] = aws.ToString(p.ParameterValue)
 		}
 	}
-	if s.live != nil {
-		// A template stack: parameters not given take the template's
-		// defaults, as CloudFormation does.
-		id := s.id
-		if in.RoleARN != nil {
-			s.role = aws.ToString(in.RoleARN)
-		}
-		if err := c.updateFromTemplate(ctx, s, template, params); err != nil {
-			return nil, opErr(cloudformation.ServiceID, op, err)
-		}
-		return &cloudformation.UpdateStackOutput{StackId: aws.String(id)}, nil
-	}
-	var missing []string
-	for k := range s.params {
-		if _, ok := params[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		c.mu.Unlock()
-		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Parameters: [%s] must have values", strings.Join(missing, ", ")))
-	}
-	if template == s.template && cfSameParams(params, s.params) {
-		c.mu.Unlock()
-		return nil, opErr(cloudformation.ServiceID, op, cfValidation("No updates are to be performed."))
-	}
-	d := time.Minute
-	switch was, now := cfActive(s.params), cfActive(params); {
-	case !was && now:
-		d = CFPlanDuration(c.ActivationPlan)
-	case was && !now:
-		d = CFPlanDuration(c.DeactivationPlan)
-	}
-	s.prevParams, s.params, s.template = s.params, params, template
-	s.status, s.reason = cftypes.StackStatusUpdateInProgress, "User Initiated"
-	s.updated = c.r.world.Clock.Now()
 	id := s.id
-	c.mu.Unlock()
-	c.r.world.Clock.AfterFunc(d, func() { c.complete(s, "UPDATE") })
+	if in.RoleARN != nil {
+		s.role = aws.ToString(in.RoleARN)
+	}
+	if err := c.updateFromTemplate(ctx, s, template, params); err != nil {
+		return nil, opErr(cloudformation.ServiceID, op, err)
+	}
 	return &cloudformation.UpdateStackOutput{StackId: aws.String(id)}, nil
 }
 
 func cfSameParams(a, b map[string]string) bool { return sqsSameAttrs(a, b) }
 
-// complete ends a create or update: it runs the hooks (the stack stays IN
-// PROGRESS meanwhile) and settles the status, rolling back on a hook error.
-func (c *CloudFormation) complete(s *cfStack, kind string) {
-	ctx := context.Background()
-	c.mu.Lock()
-	hooks := append([]func(context.Context, bool) error(nil), c.hooks[s.name]...)
-	active := cfActive(s.params)
-	c.mu.Unlock()
-	var failed error
-	for _, h := range hooks {
-		if err := h(ctx, active); err != nil {
-			failed = err
-			break
-		}
-	}
-	c.mu.Lock()
-	if failed == nil {
-		if kind == "CREATE" {
-			s.status = cftypes.StackStatusCreateComplete
-		} else {
-			s.status = cftypes.StackStatusUpdateComplete
-		}
-		s.reason, s.prevParams = "", nil
-		c.setOutputsLocked(s)
-		c.mu.Unlock()
-		return
-	}
-	reason := fmt.Sprintf("Resource handler returned message: %q", failed.Error())
-	if kind == "CREATE" {
-		// A failed create rolls back to ROLLBACK_COMPLETE: the stack can only
-		// be deleted.
-		s.status, s.reason = cftypes.StackStatusRollbackComplete, reason
-		s.outputs = nil
-		c.mu.Unlock()
-		return
-	}
-	s.status, s.reason = cftypes.StackStatusUpdateRollbackInProgress, reason
-	s.params, s.prevParams = s.prevParams, nil
-	restored := cfActive(s.params)
-	d := time.Minute
-	if restored != active {
-		if restored {
-			d = CFPlanDuration(c.ActivationPlan)
-		} else {
-			d = CFPlanDuration(c.DeactivationPlan)
-		}
-	}
-	c.mu.Unlock()
-	c.r.world.Clock.AfterFunc(d, func() {
-		for _, h := range hooks {
-			_ = h(ctx, restored) // best effort, as a rollback's cleanup is
-		}
-		c.mu.Lock()
-		s.status = cftypes.StackStatusUpdateRollbackComplete
-		c.setOutputsLocked(s)
-		c.mu.Unlock()
-	})
-}
-
-// setOutputsLocked computes the outputs of a stable stack; c.mu held.
-func (c *CloudFormation) setOutputsLocked(s *cfStack) {
-	s.outputs = map[string]string{"Active": "false"}
-	if cfActive(s.params) {
-		s.outputs["Active"] = "true"
-		s.outputs["LoadBalancerArn"] = c.LoadBalancerARN(s.name)
-		s.outputs["LoadBalancerDNSName"] = c.LoadBalancerDNSName(s.name)
-	}
-	for k, v := range s.customOut {
-		s.outputs[k] = v
-	}
-}
-
-// DeleteStack deletes a stack (DELETE_IN_PROGRESS, then gone after the
-// deactivation plan's duration). Deleting a missing stack succeeds, as in
-// CloudFormation.
+// DeleteStack deletes a stack: DELETE_IN_PROGRESS while its resources are
+// deleted, dependents first, then DELETE_COMPLETE (visible by stack ID
+// only). Deleting a missing stack succeeds, as in CloudFormation.
 func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
 	const op = "DeleteStack"
 	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
@@ -470,24 +242,8 @@ func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.Del
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Stack [%s] cannot be deleted while in status %s", s.name, s.status))
 	}
 	s.status = cftypes.StackStatusDeleteInProgress
-	if s.live != nil {
-		c.mu.Unlock()
-		c.deleteTemplateStack(s)
-		return &cloudformation.DeleteStackOutput{}, nil
-	}
-	wasActive := cfActive(s.params)
-	hooks := append([]func(context.Context, bool) error(nil), c.hooks[s.name]...)
 	c.mu.Unlock()
-	c.r.world.Clock.AfterFunc(CFPlanDuration(c.DeactivationPlan), func() {
-		if wasActive {
-			for _, h := range hooks {
-				_ = h(context.Background(), false)
-			}
-		}
-		c.mu.Lock()
-		s.status, s.deleted, s.deletedTime = cftypes.StackStatusDeleteComplete, true, c.r.world.Clock.Now()
-		c.mu.Unlock()
-	})
+	c.deleteTemplateStack(s)
 	return &cloudformation.DeleteStackOutput{}, nil
 }
 

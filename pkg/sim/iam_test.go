@@ -443,7 +443,7 @@ func TestIAMRegistry(t *testing.T) {
 func TestIAMStackARN(t *testing.T) {
 	w, ctx := iamWorld(t)
 	r := w.Region("us-east-1")
-	out, err := r.CloudFormation().CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("pendulum"), TemplateBody: aws.String("{}")})
+	out, err := r.CloudFormation().CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("pendulum"), TemplateBody: aws.String(`{"Resources":{"Q":{"Type":"AWS::SQS::Queue"}}}`)})
 	if err != nil {
 		t.Fatalf("CreateStack: %v", err)
 	}
