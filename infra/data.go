@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pendulum-dr/pendulum/pkg/partition"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -268,7 +269,8 @@ func newCatalog(stack awscdk.Stack, cfg Config, region string) {
 	}
 }
 
-// partitionsTable is one entry of the partitions Lambda's TABLES variable.
+// partitionsTable is one entry of the partitions Lambda's TABLES variable
+// (partition.EnvTables).
 type partitionsTable struct {
 	Table  string `json:"table"`
 	Bucket string `json:"bucket"`
@@ -331,7 +333,7 @@ func newPartitions(stack awscdk.Stack, cfg Config, region string, buckets map[st
 	tablesJSON, _ := json.Marshal(tables)
 	fn := NewFunction(stack, cfg, region, FunctionSpec{
 		Name:           "partitions",
-		Env:            map[string]string{"GLUE_DATABASE": n.GlueDatabase(), "TABLES": string(tablesJSON)},
+		Env:            map[string]string{partition.EnvGlueDatabase: n.GlueDatabase(), partition.EnvTables: string(tablesJSON)},
 		TimeoutSeconds: 60,
 	})
 	glueARN := func(res string) *string {

@@ -6,6 +6,9 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+
+	"github.com/pendulum-dr/pendulum/pkg/dr"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/recovery"
 )
 
 // drContext is what DR function specs and the DR state machines' scope are
@@ -222,8 +225,7 @@ var DRFunctions = map[string]DRFunction{
 			}
 		},
 		ExtraEnv: func(c drContext) map[string]string {
-			// Read by pkg/wiring/recovery (BackupStackRoleEnv).
-			return map[string]string{"BACKUP_STACK_ROLE_ARN": c.execRole}
+			return map[string]string{recovery.EnvBackupStackRoleARN: c.execRole}
 		},
 		TimeoutSeconds: 60,
 	},
@@ -273,22 +275,22 @@ var DRFunctions = map[string]DRFunction{
 func (d DRFunction) env(c drContext) map[string]string {
 	n := c.names
 	e := map[string]string{
-		"PRIMARY_REGION":             c.cfg.PrimaryRegion,
-		"BACKUP_REGION":              c.cfg.BackupRegion,
-		"GLOBAL_REGION":              GlobalRegion,
-		"NAME_PREFIX":                n.Prefix,
-		"CONTROL_TABLE":              n.ControlTable(),
-		"AGGREGATES_TABLE":           n.AggregatesTable(),
-		"GLUE_DATABASE":              n.GlueDatabase(),
-		"PRIMARY_RAW_BUCKET":         n.Bucket("raw", c.cfg.PrimaryRegion),
-		"PRIMARY_CURATED_BUCKET":     n.Bucket("curated", c.cfg.PrimaryRegion),
-		"BACKUP_RAW_BUCKET":          n.Bucket("raw", c.cfg.BackupRegion),
-		"BACKUP_CURATED_BUCKET":      n.Bucket("curated", c.cfg.BackupRegion),
-		"ACCELERATOR_ARN":            c.accARN,
-		"PRIMARY_ENDPOINT_GROUP_ARN": *c.groups[c.cfg.PrimaryRegion],
-		"BACKUP_ENDPOINT_GROUP_ARN":  *c.groups[c.cfg.BackupRegion],
-		"LOAD_BALANCER_NAME":         n.LoadBalancer(),
-		"TOPIC_ARN":                  *c.topic.TopicArn(),
+		dr.EnvPrimaryRegion:           c.cfg.PrimaryRegion,
+		dr.EnvBackupRegion:            c.cfg.BackupRegion,
+		dr.EnvGlobalRegion:            GlobalRegion,
+		dr.EnvNamePrefix:              n.Prefix,
+		dr.EnvControlTable:            n.ControlTable(),
+		dr.EnvAggregatesTable:         n.AggregatesTable(),
+		dr.EnvGlueDatabase:            n.GlueDatabase(),
+		dr.EnvPrimaryRawBucket:        n.Bucket("raw", c.cfg.PrimaryRegion),
+		dr.EnvPrimaryCuratedBucket:    n.Bucket("curated", c.cfg.PrimaryRegion),
+		dr.EnvBackupRawBucket:         n.Bucket("raw", c.cfg.BackupRegion),
+		dr.EnvBackupCuratedBucket:     n.Bucket("curated", c.cfg.BackupRegion),
+		dr.EnvAcceleratorARN:          c.accARN,
+		dr.EnvPrimaryEndpointGroupARN: *c.groups[c.cfg.PrimaryRegion],
+		dr.EnvBackupEndpointGroupARN:  *c.groups[c.cfg.BackupRegion],
+		dr.EnvLoadBalancerName:        n.LoadBalancer(),
+		dr.EnvTopicARN:                *c.topic.TopicArn(),
 	}
 	if d.ExtraEnv != nil {
 		for k, v := range d.ExtraEnv(c) {

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pendulum-dr/pendulum/pkg/health"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -102,14 +103,14 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	}
 	targets := fmt.Sprintf(`[{"name":%q,"url":"%s://%s/"},{"name":%q,"url":"%s://%s/"}]`,
 		PrimaryTargetName, scheme, *primaryDNS, AcceleratorTarget, scheme, *accDNS)
-	health := NewFunction(stack, cfg, B, FunctionSpec{
+	healthFn := NewFunction(stack, cfg, B, FunctionSpec{
 		Name:           "health",
-		Env:            map[string]string{"TARGETS": targets, "PROBE_TIMEOUT_MS": strconv.Itoa(cfg.ProbeTimeoutMs)},
+		Env:            map[string]string{health.EnvTargets: targets, health.EnvProbeTimeoutMs: strconv.Itoa(cfg.ProbeTimeoutMs)},
 		TimeoutSeconds: 50,
 	})
 	awsevents.NewRule(stack, jsii.String("HealthSchedule"), &awsevents.RuleProps{
 		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
-		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(health.Fn, nil)},
+		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(healthFn.Fn, nil)},
 	})
 
 	r.Alarm = awscloudwatch.NewAlarm(stack, jsii.String("PrimaryUnhealthy"), &awscloudwatch.AlarmProps{
@@ -162,7 +163,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		BackupEndpointGroupARN:  *groupARN[B],
 		BackupRestoreRoleARN:    *restoreRole.RoleArn(),
 		NotificationTopicARN:    *r.Topic.TopicArn(),
-		HealthFunctionARN:       *health.Fn.FunctionArn(),
+		HealthFunctionARN:       *healthFn.Fn.FunctionArn(),
 		FailoverApproval:        cfg.FailoverApproval,
 		StateMachines:           machines,
 	})

@@ -20,6 +20,10 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
+	"github.com/pendulum-dr/pendulum/pkg/compact"
+	"github.com/pendulum-dr/pendulum/pkg/compact/plan"
+	"github.com/pendulum-dr/pendulum/pkg/ingest"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -129,7 +133,7 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 
 	fn := NewFunction(stack, cfg, region, FunctionSpec{
 		Name:           "ingest",
-		Env:            map[string]string{"STREAM_NAME": n.Stream()},
+		Env:            map[string]string{ingest.EnvStreamName: n.Stream()},
 		TimeoutSeconds: 15,
 	})
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -339,7 +343,7 @@ func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, r
 	n := NamesFor(cfg)
 	fn := NewFunction(stack, cfg, region, FunctionSpec{
 		Name:           "aggregate",
-		Env:            map[string]string{"TABLE_NAME": n.AggregatesTable()},
+		Env:            map[string]string{aggregate.EnvTableName: n.AggregatesTable()},
 		TimeoutSeconds: 60,
 	})
 	// The table's ARN by name: in B it is the table failover restores.
@@ -386,28 +390,28 @@ func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, r
 func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config, region string) error {
 	n := NamesFor(cfg)
 	raw, curated := n.Bucket("raw", region), n.Bucket("curated", region)
-	compact := NewFunction(stack, cfg, region, FunctionSpec{
+	compactFn := NewFunction(stack, cfg, region, FunctionSpec{
 		Name:           "compact",
-		Env:            map[string]string{"RAW_BUCKET": raw, "CURATED_BUCKET": curated},
+		Env:            map[string]string{compact.EnvRawBucket: raw, compact.EnvCuratedBucket: curated},
 		Wildcards:      "Objects of the named raw and curated buckets (<bucket>/*).",
 		TimeoutSeconds: 900,
 		MemoryMB:       1024,
 	})
-	plan := NewFunction(stack, cfg, region, FunctionSpec{
+	planFn := NewFunction(stack, cfg, region, FunctionSpec{
 		Name:           "compact-plan",
-		Env:            map[string]string{"RAW_BUCKET": raw},
+		Env:            map[string]string{plan.EnvRawBucket: raw},
 		TimeoutSeconds: 60,
 	})
-	compact.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	compactFn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("s3:ListBucket"), Resources: jsii.Strings(n.BucketARN("raw", region)),
 	}))
-	compact.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	compactFn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("s3:GetObject"), Resources: jsii.Strings(n.BucketARN("raw", region) + "/*"),
 	}))
-	compact.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	compactFn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload"), Resources: jsii.Strings(n.BucketARN("curated", region) + "/*"),
 	}))
-	plan.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	planFn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("s3:ListBucket"), Resources: jsii.Strings(n.BucketARN("raw", region)),
 	}))
 
@@ -422,8 +426,8 @@ func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config
 	if err != nil {
 		return err
 	}
-	compact.Fn.GrantInvoke(sm.Role())
-	plan.Fn.GrantInvoke(sm.Role())
+	compactFn.Fn.GrantInvoke(sm.Role())
+	planFn.Fn.GrantInvoke(sm.Role())
 
 	schedRole := awsiam.NewRole(stack, jsii.String("NightlyScheduleRole"), &awsiam.RoleProps{
 		// Named so the dormant stack's execution role can pass exactly it.

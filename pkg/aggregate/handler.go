@@ -100,6 +100,16 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 	return resp, nil
 }
 
+// The variables Config is read from.
+const (
+	// EnvTableName names the variable holding the aggregates DynamoDB
+	// table (Config.Table); infra sets it on the aggregate function.
+	EnvTableName = "TABLE_NAME"
+	// EnvMarkerTTLDays names the optional variable holding how many days
+	// markers are kept (Config.MarkerTTL; DefaultMarkerTTL when unset).
+	EnvMarkerTTLDays = "MARKER_TTL_DAYS"
+)
+
 // Config is the aggregate function's configuration, read from the
 // environment at start.
 type Config struct {
@@ -114,18 +124,18 @@ type Config struct {
 // ConfigFromEnv reads and validates the configuration through getenv
 // (os.Getenv in the function). Errors name the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Table: getenv("TABLE_NAME"), Region: getenv("AWS_REGION"), MarkerTTL: DefaultMarkerTTL}
+	c := Config{Table: getenv(EnvTableName), Region: getenv("AWS_REGION"), MarkerTTL: DefaultMarkerTTL}
 	var errs []error
 	if c.Table == "" {
-		errs = append(errs, errors.New("TABLE_NAME is required: the aggregates DynamoDB table"))
+		errs = append(errs, errors.New(EnvTableName+" is required: the aggregates DynamoDB table"))
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("AWS_REGION is required"))
 	}
-	if s := getenv("MARKER_TTL_DAYS"); s != "" {
+	if s := getenv(EnvMarkerTTLDays); s != "" {
 		days, err := strconv.Atoi(s)
 		if err != nil || days < 1 || days > 365 {
-			errs = append(errs, fmt.Errorf("MARKER_TTL_DAYS %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s))
+			errs = append(errs, fmt.Errorf(EnvMarkerTTLDays+" %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s))
 		} else {
 			c.MarkerTTL = time.Duration(days) * 24 * time.Hour
 		}

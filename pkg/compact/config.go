@@ -8,6 +8,16 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/compact/plan"
 )
 
+// The variables Config is read from; infra sets them on the compact function.
+const (
+	// EnvRawBucket names the variable holding the raw bucket the NDJSON is
+	// read from (Config.RawBucket): compact-plan's variable, the same one.
+	EnvRawBucket = plan.EnvRawBucket
+	// EnvCuratedBucket names the variable holding the curated bucket the
+	// Parquet files are written to (Config.CuratedBucket).
+	EnvCuratedBucket = "CURATED_BUCKET"
+)
+
 // Config is the compact function's configuration, read from the
 // environment at start.
 type Config struct {
@@ -27,12 +37,12 @@ var ErrConfig = errors.New("invalid configuration")
 // error names every missing or invalid variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		RawBucket:     strings.TrimSpace(getenv("RAW_BUCKET")),
-		CuratedBucket: strings.TrimSpace(getenv("CURATED_BUCKET")),
+		RawBucket:     strings.TrimSpace(getenv(EnvRawBucket)),
+		CuratedBucket: strings.TrimSpace(getenv(EnvCuratedBucket)),
 		Region:        strings.TrimSpace(getenv("AWS_REGION")),
 	}
 	var problems []string
-	for _, v := range [][2]string{{"RAW_BUCKET", c.RawBucket}, {"CURATED_BUCKET", c.CuratedBucket}} {
+	for _, v := range [][2]string{{EnvRawBucket, c.RawBucket}, {EnvCuratedBucket, c.CuratedBucket}} {
 		if p := plan.CheckBucketVar(v[0], v[1]); p != "" {
 			problems = append(problems, p)
 		}

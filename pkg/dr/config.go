@@ -7,6 +7,52 @@ import (
 	"strings"
 )
 
+// The variables of the common DR environment (Config), each required; infra
+// (drfunctions.go) sets them on every dr-* function.
+const (
+	// EnvPrimaryRegion names the variable holding the primary region, P.
+	EnvPrimaryRegion = "PRIMARY_REGION"
+	// EnvBackupRegion names the variable holding the backup region, B,
+	// where the DR state machines and functions run.
+	EnvBackupRegion = "BACKUP_REGION"
+	// EnvGlobalRegion names the variable holding Global Accelerator's
+	// control-plane region.
+	EnvGlobalRegion = "GLOBAL_REGION"
+	// EnvNamePrefix names the variable holding the deployment's name prefix
+	// (pkg/topology Names.Prefix).
+	EnvNamePrefix = "NAME_PREFIX"
+	// EnvControlTable names the variable holding the DR control table in B.
+	EnvControlTable = "CONTROL_TABLE"
+	// EnvAggregatesTable names the variable holding the aggregates table,
+	// the same name in P and B.
+	EnvAggregatesTable = "AGGREGATES_TABLE"
+	// EnvGlueDatabase names the variable holding the Glue catalog
+	// database, the same name in both regions.
+	EnvGlueDatabase = "GLUE_DATABASE"
+	// EnvPrimaryRawBucket names the variable holding P's raw bucket.
+	EnvPrimaryRawBucket = "PRIMARY_RAW_BUCKET"
+	// EnvPrimaryCuratedBucket names the variable holding P's curated bucket.
+	EnvPrimaryCuratedBucket = "PRIMARY_CURATED_BUCKET"
+	// EnvBackupRawBucket names the variable holding B's raw bucket.
+	EnvBackupRawBucket = "BACKUP_RAW_BUCKET"
+	// EnvBackupCuratedBucket names the variable holding B's curated bucket.
+	EnvBackupCuratedBucket = "BACKUP_CURATED_BUCKET"
+	// EnvAcceleratorARN names the variable holding the Global Accelerator's
+	// ARN.
+	EnvAcceleratorARN = "ACCELERATOR_ARN"
+	// EnvPrimaryEndpointGroupARN names the variable holding the
+	// accelerator's endpoint group of P.
+	EnvPrimaryEndpointGroupARN = "PRIMARY_ENDPOINT_GROUP_ARN"
+	// EnvBackupEndpointGroupARN names the variable holding the
+	// accelerator's endpoint group of B.
+	EnvBackupEndpointGroupARN = "BACKUP_ENDPOINT_GROUP_ARN"
+	// EnvLoadBalancerName names the variable holding the ingest ALB's name.
+	EnvLoadBalancerName = "LOAD_BALANCER_NAME"
+	// EnvTopicARN names the variable holding the DR notification topic's
+	// ARN.
+	EnvTopicARN = "TOPIC_ARN"
+)
+
 // Config is the common DR environment every dr-* Lambda reads (infra's
 // drfunctions.go env()).
 type Config struct {
@@ -45,13 +91,13 @@ func (c *Config) envVars() []struct {
 		name string
 		dst  *string
 	}{
-		{"PRIMARY_REGION", &c.PrimaryRegion}, {"BACKUP_REGION", &c.BackupRegion}, {"GLOBAL_REGION", &c.GlobalRegion},
-		{"NAME_PREFIX", &c.NamePrefix}, {"CONTROL_TABLE", &c.ControlTable}, {"AGGREGATES_TABLE", &c.AggregatesTable},
-		{"GLUE_DATABASE", &c.GlueDatabase}, {"PRIMARY_RAW_BUCKET", &c.PrimaryRawBucket},
-		{"PRIMARY_CURATED_BUCKET", &c.PrimaryCuratedBucket}, {"BACKUP_RAW_BUCKET", &c.BackupRawBucket},
-		{"BACKUP_CURATED_BUCKET", &c.BackupCuratedBucket}, {"ACCELERATOR_ARN", &c.AcceleratorARN},
-		{"PRIMARY_ENDPOINT_GROUP_ARN", &c.PrimaryEndpointGroupARN}, {"BACKUP_ENDPOINT_GROUP_ARN", &c.BackupEndpointGroupARN},
-		{"LOAD_BALANCER_NAME", &c.LoadBalancerName}, {"TOPIC_ARN", &c.TopicARN}, {"AWS_REGION", &c.Region},
+		{EnvPrimaryRegion, &c.PrimaryRegion}, {EnvBackupRegion, &c.BackupRegion}, {EnvGlobalRegion, &c.GlobalRegion},
+		{EnvNamePrefix, &c.NamePrefix}, {EnvControlTable, &c.ControlTable}, {EnvAggregatesTable, &c.AggregatesTable},
+		{EnvGlueDatabase, &c.GlueDatabase}, {EnvPrimaryRawBucket, &c.PrimaryRawBucket},
+		{EnvPrimaryCuratedBucket, &c.PrimaryCuratedBucket}, {EnvBackupRawBucket, &c.BackupRawBucket},
+		{EnvBackupCuratedBucket, &c.BackupCuratedBucket}, {EnvAcceleratorARN, &c.AcceleratorARN},
+		{EnvPrimaryEndpointGroupARN, &c.PrimaryEndpointGroupARN}, {EnvBackupEndpointGroupARN, &c.BackupEndpointGroupARN},
+		{EnvLoadBalancerName, &c.LoadBalancerName}, {EnvTopicARN, &c.TopicARN}, {"AWS_REGION", &c.Region},
 	}
 }
 
@@ -73,7 +119,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", ")))
 	}
 	if c.PrimaryRegion != "" && c.PrimaryRegion == c.BackupRegion {
-		errs = append(errs, fmt.Errorf("PRIMARY_REGION and BACKUP_REGION are both %s: they must differ", c.PrimaryRegion))
+		errs = append(errs, fmt.Errorf("%s and %s are both %s: they must differ", EnvPrimaryRegion, EnvBackupRegion, c.PrimaryRegion))
 	}
 	return c, errors.Join(errs...)
 }

@@ -55,6 +55,16 @@ type Target struct {
 // "Global Accelerator": checks every 10 or 30 s), and the Lambda has a minute before the next run.
 const DefaultTimeout = 5 * time.Second
 
+// The variables Config is read from; infra sets them on the health function.
+const (
+	// EnvTargets names the variable holding the endpoints to probe, a JSON
+	// array of {"name","url"} (Config.Targets, ParseTargets).
+	EnvTargets = "TARGETS"
+	// EnvProbeTimeoutMs names the optional variable holding each probe's
+	// timeout in milliseconds (Config.Timeout; DefaultTimeout when unset).
+	EnvProbeTimeoutMs = "PROBE_TIMEOUT_MS"
+)
+
 // Config is the health function's configuration.
 type Config struct {
 	// Targets (TARGETS, required): a JSON array of {"name","url"}.
@@ -73,17 +83,17 @@ var ErrConfig = errors.New("invalid configuration")
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var problems []string
 	c := Config{Timeout: DefaultTimeout, Region: strings.TrimSpace(getenv("AWS_REGION"))}
-	if raw := strings.TrimSpace(getenv("TARGETS")); raw == "" {
-		problems = append(problems, "TARGETS is not set (want a JSON array of {\"name\":…,\"url\":…})")
+	if raw := strings.TrimSpace(getenv(EnvTargets)); raw == "" {
+		problems = append(problems, EnvTargets+" is not set (want a JSON array of {\"name\":…,\"url\":…})")
 	} else if ts, err := ParseTargets([]byte(raw)); err != nil {
-		problems = append(problems, "TARGETS: "+err.Error())
+		problems = append(problems, EnvTargets+": "+err.Error())
 	} else {
 		c.Targets = ts
 	}
-	if raw := strings.TrimSpace(getenv("PROBE_TIMEOUT_MS")); raw != "" {
+	if raw := strings.TrimSpace(getenv(EnvProbeTimeoutMs)); raw != "" {
 		ms, err := strconv.Atoi(raw)
 		if err != nil || ms <= 0 || ms > 60_000 {
-			problems = append(problems, fmt.Sprintf("PROBE_TIMEOUT_MS=%q is not a whole number of milliseconds in 1..60000", raw))
+			problems = append(problems, fmt.Sprintf(EnvProbeTimeoutMs+"=%q is not a whole number of milliseconds in 1..60000", raw))
 		} else {
 			c.Timeout = time.Duration(ms) * time.Millisecond
 		}

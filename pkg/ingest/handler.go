@@ -62,6 +62,10 @@ const (
 	RetryAfterUnavailable = 5
 )
 
+// EnvStreamName names the variable holding the Kinesis stream records are
+// written to (Config.StreamName); infra sets it on the ingest function.
+const EnvStreamName = "STREAM_NAME"
+
 // Config is the ingest configuration, from the environment.
 type Config struct {
 	// StreamName is the Kinesis stream records go to (STREAM_NAME).
@@ -73,12 +77,12 @@ type Config struct {
 // ConfigFromEnv reads and validates the configuration; getenv is os.Getenv
 // in the Lambda. The error names the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{StreamName: strings.TrimSpace(getenv("STREAM_NAME")), Region: strings.TrimSpace(getenv("AWS_REGION"))}
+	c := Config{StreamName: strings.TrimSpace(getenv(EnvStreamName)), Region: strings.TrimSpace(getenv("AWS_REGION"))}
 	switch {
 	case c.StreamName == "":
-		return Config{}, errors.New("STREAM_NAME is not set: the Kinesis stream to write records to")
+		return Config{}, errors.New(EnvStreamName + " is not set: the Kinesis stream to write records to")
 	case len(c.StreamName) > 128 || strings.ContainsAny(c.StreamName, " /:"):
-		return Config{}, fmt.Errorf("STREAM_NAME %q is not a Kinesis stream name (1-128 of [a-zA-Z0-9_.-])", c.StreamName)
+		return Config{}, fmt.Errorf(EnvStreamName+" %q is not a Kinesis stream name (1-128 of [a-zA-Z0-9_.-])", c.StreamName)
 	case c.Region == "":
 		return Config{}, errors.New("AWS_REGION is not set (Lambda sets it; set it for local runs)")
 	}

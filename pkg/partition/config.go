@@ -6,6 +6,17 @@ import (
 	"fmt"
 )
 
+// The variables Config is read from; infra sets them on the partitions
+// function.
+const (
+	// EnvGlueDatabase names the variable holding the Glue database the
+	// tables are in (Config.Database).
+	EnvGlueDatabase = "GLUE_DATABASE"
+	// EnvTables names the variable holding the tables to keep partitioned,
+	// a JSON array of {"table","bucket","prefix","layout"} (Config.Tables).
+	EnvTables = "TABLES"
+)
+
 // Config is the partitions function's configuration, read from the
 // environment at start.
 type Config struct {
@@ -23,15 +34,15 @@ type Config struct {
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var c Config
 	var errs []error
-	if c.Database = getenv("GLUE_DATABASE"); c.Database == "" {
-		errs = append(errs, errors.New("GLUE_DATABASE is required: the Glue database holding the tables"))
+	if c.Database = getenv(EnvGlueDatabase); c.Database == "" {
+		errs = append(errs, errors.New(EnvGlueDatabase+" is required: the Glue database holding the tables"))
 	}
 	if c.Region = getenv("AWS_REGION"); c.Region == "" {
 		errs = append(errs, errors.New("AWS_REGION is required"))
 	}
-	tables, err := parseTables(getenv("TABLES"))
+	tables, err := parseTables(getenv(EnvTables))
 	if err != nil {
-		errs = append(errs, fmt.Errorf("TABLES: %w", err))
+		errs = append(errs, fmt.Errorf("%s: %w", EnvTables, err))
 	}
 	c.Tables = tables
 	return c, errors.Join(errs...)

@@ -166,6 +166,11 @@ func (p *Planner) date(in Input) (string, error) {
 	return now.UTC().AddDate(0, 0, -1).Format(time.DateOnly), nil
 }
 
+// EnvRawBucket names the variable holding the raw bucket, Firehose's gzip
+// NDJSON (Config.RawBucket); infra sets it on the compact-plan and compact
+// functions.
+const EnvRawBucket = "RAW_BUCKET"
+
 // Config is the compact-plan function's configuration, read from the
 // environment at start.
 type Config struct {
@@ -181,9 +186,9 @@ var ErrConfig = errors.New("invalid configuration")
 // ConfigFromEnv reads the configuration through getenv (os.Getenv). The
 // error names every missing or invalid variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{RawBucket: strings.TrimSpace(getenv("RAW_BUCKET")), Region: strings.TrimSpace(getenv("AWS_REGION"))}
+	c := Config{RawBucket: strings.TrimSpace(getenv(EnvRawBucket)), Region: strings.TrimSpace(getenv("AWS_REGION"))}
 	var problems []string
-	if p := CheckBucketVar("RAW_BUCKET", c.RawBucket); p != "" {
+	if p := CheckBucketVar(EnvRawBucket, c.RawBucket); p != "" {
 		problems = append(problems, p)
 	}
 	if c.Region == "" {

@@ -33,9 +33,10 @@ func control(rt wiring.Runtime, cfg dr.Config) *dr.Control {
 		Table: cfg.ControlTable, AggregatesTable: cfg.AggregatesTable, Clock: rt.Clock}
 }
 
-// BackupStackRoleEnv names the variable holding the CloudFormation
-// execution role dr-stack passes when it updates B's workload stack.
-const BackupStackRoleEnv = "BACKUP_STACK_ROLE_ARN"
+// EnvBackupStackRoleARN names the variable holding the CloudFormation
+// execution role dr-stack passes when it updates B's workload stack; infra
+// sets it on dr-stack only.
+const EnvBackupStackRoleARN = "BACKUP_STACK_ROLE_ARN"
 
 // DRStack builds dr-stack, which flips a workload stack's parameters in P
 // or B (Stack).
@@ -48,7 +49,7 @@ func DRStack(rt wiring.Runtime) (lambda.Handler, error) {
 	// B's workload stack is updated as its own execution role (infra
 	// creates it; dr-stack may pass no other). Unset, as in tests that
 	// predate it, the update passes no role.
-	if arn := rt.Getenv(BackupStackRoleEnv); arn != "" {
+	if arn := rt.Getenv(EnvBackupStackRoleARN); arn != "" {
 		s.RoleARNs = map[string]string{cfg.BackupRegion: arn}
 	}
 	return wiring.Step("dr-stack", rt.Log, s.Handle), nil
