@@ -362,18 +362,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// records written in B included, copied back), and the scheduled
 	// isolated drill checks B could recover again.
 	day := l.Now().Format("2006-01-02")
-	if x, res, err := l.RunIn(ctx, P, "nightly-batch", fmt.Sprintf(`{"date":%q}`, day)); err != nil {
+	bx, bres, err := l.RunIn(ctx, P, "nightly-batch", fmt.Sprintf(`{"date":%q}`, day))
+	if err != nil {
 		return nil, err
-	} else {
-		rep.NightlyBatch = r.workflow("nightly-batch", x, res)
-		r.progress("batch", "nightly batch of %s in %s: %s", day, P, res.Status)
 	}
-	if x, res, err := l.Run(ctx, "drill", `{"mode":"isolated"}`); err != nil {
+	rep.NightlyBatch = r.workflow("nightly-batch", bx, bres)
+	r.progress("batch", "nightly batch of %s in %s: %s", day, P, bres.Status)
+	dx, dres, err := l.Run(ctx, "drill", `{"mode":"isolated"}`)
+	if err != nil {
 		return nil, err
-	} else {
-		rep.IsolatedDrill = r.workflow("drill", x, res)
-		r.progress("drill", "isolated drill in %s: %s", B, res.Status)
 	}
+	rep.IsolatedDrill = r.workflow("drill", dx, dres)
+	r.progress("drill", "isolated drill in %s: %s", B, dres.Status)
 	r.progress("accounting", "producers idle (%d records pending); counting", pending(prods))
 	if cfg.BeforeAccounting != nil {
 		if err := cfg.BeforeAccounting(ctx, l); err != nil {
