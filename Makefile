@@ -55,8 +55,11 @@ cli:
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
-# What the templates are made from: an unchanged app is not synthesized again.
-ASSEMBLY_INPUTS := $(shell find infra statemachines pkg/topology functions -name '*.go' -o -name '*.json' 2>/dev/null | grep -v _test.go) cdk.json go.mod go.sum
+# What the templates are made from — the CDK app's own packages (infra and what it imports from
+# this module), the state machines, the functions' directories and cdk.json: an unchanged app is
+# not synthesized again.
+ASSEMBLY_DIRS   := $(shell $(GO) list -deps -f '{{if not .Standard}}{{.Dir}}{{end}}' ./infra 2>/dev/null | grep '^$(CURDIR)/')
+ASSEMBLY_INPUTS := $(filter-out %_test.go,$(wildcard $(addsuffix /*.go,$(ASSEMBLY_DIRS)))) $(shell find statemachines functions -name '*.go' -o -name '*.json' 2>/dev/null) cdk.json go.mod go.sum
 
 cdk.out/manifest.json: $(ASSEMBLY_INPUTS)
 	@echo "drill: the CDK app changed since cdk.out was synthesized: building the Lambdas and running cdk synth (minutes on a cold machine)" >&2

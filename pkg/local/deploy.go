@@ -15,6 +15,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
+	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -114,7 +115,7 @@ func (l *Local) readDeployed(ctx context.Context) error {
 		return fmt.Errorf("dr-control: %w", err)
 	}
 	env := fn.Environment.Variables
-	l.AcceleratorARN, l.PrimaryGroupARN, l.BackupGroupARN = env["ACCELERATOR_ARN"], env["PRIMARY_ENDPOINT_GROUP_ARN"], env["BACKUP_ENDPOINT_GROUP_ARN"]
+	l.AcceleratorARN, l.PrimaryGroupARN, l.BackupGroupARN = env[dr.EnvAcceleratorARN], env[dr.EnvPrimaryEndpointGroupARN], env[dr.EnvBackupEndpointGroupARN]
 	if l.AcceleratorDNS == "" || l.AcceleratorARN == "" {
 		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q)", l.AcceleratorDNS, l.AcceleratorARN)
 	}
