@@ -118,7 +118,7 @@ func (e *EventBridge) ebCheckBus(bus *string) error {
 // ScheduleExpression, ENABLED unless State says DISABLED.
 func (e *EventBridge) PutRule(ctx context.Context, in *eventbridge.PutRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutRuleOutput, error) {
 	const op = "PutRule"
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if err := e.ebCheckBus(in.EventBusName); err != nil {
@@ -212,7 +212,7 @@ func (e *EventBridge) armLocked(rule *ebRule) {
 // PutTargets adds or replaces targets of a rule (at most 5 per rule).
 func (e *EventBridge) PutTargets(ctx context.Context, in *eventbridge.PutTargetsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutTargetsOutput, error) {
 	const op = "PutTargets"
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if err := e.ebCheckBus(in.EventBusName); err != nil {
@@ -275,7 +275,7 @@ func (e *EventBridge) PutTargets(ctx context.Context, in *eventbridge.PutTargets
 // RemoveTargets removes targets from a rule by id.
 func (e *EventBridge) RemoveTargets(ctx context.Context, in *eventbridge.RemoveTargetsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.RemoveTargetsOutput, error) {
 	const op = "RemoveTargets"
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -302,7 +302,7 @@ func (e *EventBridge) RemoveTargets(ctx context.Context, in *eventbridge.RemoveT
 // does not exist succeeds.
 func (e *EventBridge) DeleteRule(ctx context.Context, in *eventbridge.DeleteRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.DeleteRuleOutput, error) {
 	const op = "DeleteRule"
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -322,7 +322,7 @@ func (e *EventBridge) DeleteRule(ctx context.Context, in *eventbridge.DeleteRule
 // DescribeRule describes a rule.
 func (e *EventBridge) DescribeRule(ctx context.Context, in *eventbridge.DescribeRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error) {
 	const op = "DescribeRule"
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -353,7 +353,7 @@ func (e *EventBridge) DescribeRule(ctx context.Context, in *eventbridge.Describe
 
 // EnableRule enables a rule (a scheduled rule's rate counts from now).
 func (e *EventBridge) EnableRule(ctx context.Context, in *eventbridge.EnableRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.EnableRuleOutput, error) {
-	if err := e.setEnabled(ctx, "EnableRule", aws.ToString(in.Name), true); err != nil {
+	if err := e.setEnabled(ctx, "EnableRule", in, aws.ToString(in.Name), true); err != nil {
 		return nil, err
 	}
 	return &eventbridge.EnableRuleOutput{}, nil
@@ -361,14 +361,14 @@ func (e *EventBridge) EnableRule(ctx context.Context, in *eventbridge.EnableRule
 
 // DisableRule disables a rule: it matches and fires nothing until enabled.
 func (e *EventBridge) DisableRule(ctx context.Context, in *eventbridge.DisableRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.DisableRuleOutput, error) {
-	if err := e.setEnabled(ctx, "DisableRule", aws.ToString(in.Name), false); err != nil {
+	if err := e.setEnabled(ctx, "DisableRule", in, aws.ToString(in.Name), false); err != nil {
 		return nil, err
 	}
 	return &eventbridge.DisableRuleOutput{}, nil
 }
 
-func (e *EventBridge) setEnabled(ctx context.Context, op, name string, on bool) error {
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+func (e *EventBridge) setEnabled(ctx context.Context, op string, in any, name string, on bool) error {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -391,7 +391,7 @@ func (e *EventBridge) setEnabled(ctx context.Context, op, name string, on bool) 
 // or with an aws. source fails alone, in the entry's ErrorCode.
 func (e *EventBridge) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
 	const op = "PutEvents"
-	if err := e.r.call(ctx, eventbridge.ServiceID, op); err != nil {
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if n := len(in.Entries); n < 1 || n > 10 {
@@ -497,7 +497,7 @@ func (e *EventBridge) dispatch(rule *ebRule, targets []ebtypes.Target, ev ebEven
 		input, err := ebTargetInput(t, rule, ev)
 		e.r.world.Clock.Go(func() {
 			if err == nil {
-				err = e.r.deliverTarget(aws.ToString(t.Arn), aws.ToString(t.RoleArn), input)
+				err = e.r.deliverTarget(serviceCall{Role: aws.ToString(t.RoleArn), Via: "events.amazonaws.com", Service: eventbridge.ServiceID}, aws.ToString(t.Arn), input)
 			}
 			d := EventDelivery{Rule: rule.name, TargetID: aws.ToString(t.Id), TargetARN: aws.ToString(t.Arn), Input: input, Time: e.r.world.Clock.Now()}
 			if err != nil {
@@ -561,14 +561,26 @@ func ebTargetInput(t ebtypes.Target, rule *ebRule, ev ebEvent) (string, error) {
 // deliverTarget invokes a target ARN with an input, as EventBridge and
 // Scheduler do for their templated targets: a Lambda function
 // asynchronously, a state machine through the starter hook with the role,
-// a queue or topic through the world's sinks.
-func (r *Region) deliverTarget(arn, roleARN, input string) error {
+// a queue or topic through the world's sinks. as names the acting service
+// and the target's role (as.Role); the region and operation are set here.
+func (r *Region) deliverTarget(as serviceCall, arn, input string) error {
 	f := strings.Split(arn, ":")
 	if len(f) < 6 {
 		return fmt.Errorf("target %s is not an ARN", arn)
 	}
 	switch f[2] {
 	case "lambda":
+		// EventBridge invokes a function as itself, authorized by the
+		// function's resource-based policy (the AWS::Lambda::Permission
+		// naming events.amazonaws.com and the rule's ARN), not by a role
+		// ("Using resource-based policies for Amazon EventBridge"). The
+		// simulator does not model resource policies yet, so a rule's
+		// Lambda target is not authorized. Scheduler invokes it as the
+		// schedule's role, which needs lambda:InvokeFunction ("Set up the
+		// execution role", EventBridge Scheduler User Guide).
+		if err := r.authorizeTargetRole(as, f[3], "Invoke", "lambda:InvokeFunction", arn); err != nil {
+			return err
+		}
 		l := r.world.Region(f[3]).Lambda()
 		name, err := l.functionName(arn, "")
 		if err == nil {
@@ -589,15 +601,46 @@ func (r *Region) deliverTarget(arn, roleARN, input string) error {
 		if start == nil {
 			return fmt.Errorf("no state machine starter for %s: the embedding program sets it with World.SetStateMachineStarter", arn)
 		}
-		_, err := start(context.Background(), roleARN, arn, input)
+		// Both services start the execution as the target's role, which
+		// needs states:StartExecution on the state machine
+		// ("Permissions for targets", EventBridge User Guide; "Set up the
+		// execution role", EventBridge Scheduler User Guide). A denial
+		// fails the invocation, as AWS reports a failed invocation.
+		as.Region, as.Operation = f[3], "StartExecution"
+		if err := r.world.serviceAuthorize(as, iamCheck{action: "states:StartExecution", resource: arn}); err != nil {
+			return err
+		}
+		_, err := start(context.Background(), as.Role, arn, input)
 		return err
 	case "sqs", "sns":
+		// EventBridge sends to a queue or topic under the queue's or
+		// topic's resource policy (not modelled); Scheduler as the
+		// schedule's role, which needs sqs:SendMessage or sns:Publish.
+		op, action := "SendMessage", "sqs:SendMessage"
+		if f[2] == "sns" {
+			op, action = "Publish", "sns:Publish"
+		}
+		if err := r.authorizeTargetRole(as, f[3], op, action, arn); err != nil {
+			return err
+		}
 		if !r.world.deliver(f[3], arn, input) {
 			return fmt.Errorf("target %s does not exist", arn)
 		}
 		return nil
 	}
 	return fmt.Errorf("target %s: the simulator delivers to Lambda, Step Functions, SQS and SNS only", arn)
+}
+
+// authorizeTargetRole authorizes what a Scheduler schedule's role does to
+// invoke a Lambda, SQS or SNS target. EventBridge reaches those targets
+// under their resource policies, which the simulator does not model, so
+// an EventBridge delivery is not checked here.
+func (r *Region) authorizeTargetRole(as serviceCall, region, op, action, arn string) error {
+	if as.Via != "scheduler.amazonaws.com" {
+		return nil
+	}
+	as.Region, as.Operation = region, op
+	return r.world.serviceAuthorize(as, iamCheck{action: action, resource: arn})
 }
 
 // alarmStateChanged puts a CloudWatch alarm's state change on the bus as

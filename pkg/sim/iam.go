@@ -290,6 +290,16 @@ func WithRoleSession(ctx context.Context, roleARN, session string) context.Conte
 	return context.WithValue(ctx, principalKey{}, callerIdentity{role: roleARN, session: session})
 }
 
+// WithoutPrincipal returns ctx carrying no caller identity: for a call
+// AWS makes as a service under a resource-based policy, which the
+// simulator does not evaluate — such as a load balancer invoking its
+// Lambda target, which Lambda authorizes by the function's policy
+// (AWS::Lambda::Permission for elasticloadbalancing.amazonaws.com), not
+// by the credentials of the client that sent the HTTP request.
+func WithoutPrincipal(ctx context.Context) context.Context {
+	return context.WithValue(ctx, principalKey{}, nil)
+}
+
 // PrincipalOf returns the role ARN ctx carries, if any.
 func PrincipalOf(ctx context.Context) (string, bool) {
 	id, ok := ctx.Value(principalKey{}).(callerIdentity)

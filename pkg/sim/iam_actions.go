@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,11 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/globalaccelerator"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -67,6 +71,8 @@ func iamPrefix(service string) string {
 		return "globalaccelerator"
 	case "CloudWatch":
 		return "cloudwatch"
+	case "EventBridge":
+		return "events"
 	}
 	return strings.ToLower(service)
 }
@@ -806,6 +812,268 @@ var iamOps = map[string]iamMapper{
 	"Global Accelerator.ListEndpointGroups": on(func(r *Region, in *globalaccelerator.ListEndpointGroupsInput) []iamCheck {
 		return one("globalaccelerator:ListEndpointGroups", aws.ToString(in.ListenerArn))
 	}),
+
+	// AWS Lambda
+	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html,
+	// "Fine-tuning the Resources and Conditions sections of policies",
+	// Lambda Developer Guide): function actions on the function ARN, the
+	// qualified ARN when the call names a version or alias; a function's
+	// execution role is passed to Lambda.
+	"Lambda.CreateFunction": on(func(r *Region, in *lambda.CreateFunctionInput) []iamCheck {
+		arn := lambdaFunctionARN(r, aws.ToString(in.FunctionName), "")
+		out := one("lambda:CreateFunction", arn)
+		// Tags on create need lambda:TagResource ("Using tags on Lambda
+		// functions", Lambda Developer Guide).
+		if len(in.Tags) > 0 {
+			out = append(out, iamCheck{action: "lambda:TagResource", resource: arn})
+		}
+		return append(out, passRole(aws.ToString(in.Role), "lambda.amazonaws.com")...)
+	}),
+	// GetFunction of a tagged function needs lambda:ListTags too ("Using
+	// tags on Lambda functions").
+	"Lambda.GetFunction": on(func(r *Region, in *lambda.GetFunctionInput) []iamCheck {
+		arn := lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier))
+		out := one("lambda:GetFunction", arn)
+		if r.Lambda().tagged(aws.ToString(in.FunctionName)) {
+			out = append(out, iamCheck{action: "lambda:ListTags", resource: lambdaFunctionARN(r, aws.ToString(in.FunctionName), "")})
+		}
+		return out
+	}),
+	"Lambda.GetFunctionConfiguration": on(func(r *Region, in *lambda.GetFunctionConfigurationInput) []iamCheck {
+		return one("lambda:GetFunctionConfiguration", lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier)))
+	}),
+	"Lambda.UpdateFunctionConfiguration": on(func(r *Region, in *lambda.UpdateFunctionConfigurationInput) []iamCheck {
+		return append(one("lambda:UpdateFunctionConfiguration", lambdaFunctionARN(r, aws.ToString(in.FunctionName), "")),
+			passRole(aws.ToString(in.Role), "lambda.amazonaws.com")...)
+	}),
+	"Lambda.DeleteFunction": on(func(r *Region, in *lambda.DeleteFunctionInput) []iamCheck {
+		return one("lambda:DeleteFunction", lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier)))
+	}),
+	"Lambda.PutFunctionConcurrency": on(func(r *Region, in *lambda.PutFunctionConcurrencyInput) []iamCheck {
+		return one("lambda:PutFunctionConcurrency", lambdaFunctionARN(r, aws.ToString(in.FunctionName), ""))
+	}),
+	"Lambda.DeleteFunctionConcurrency": on(func(r *Region, in *lambda.DeleteFunctionConcurrencyInput) []iamCheck {
+		return one("lambda:DeleteFunctionConcurrency", lambdaFunctionARN(r, aws.ToString(in.FunctionName), ""))
+	}),
+	"Lambda.PutFunctionEventInvokeConfig": on(func(r *Region, in *lambda.PutFunctionEventInvokeConfigInput) []iamCheck {
+		return one("lambda:PutFunctionEventInvokeConfig", lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier)))
+	}),
+	// Invoke is authorized as lambda:InvokeFunction, on the qualified ARN
+	// when a version or alias is named.
+	"Lambda.Invoke": on(func(r *Region, in *lambda.InvokeInput) []iamCheck {
+		return one("lambda:InvokeFunction", lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier)))
+	}),
+	// CreateEventSourceMapping has no resource type (the mapping does not
+	// exist yet): "*" with lambda:FunctionArn. The others act on the
+	// mapping's ARN, with lambda:FunctionArn of its function.
+	"Lambda.CreateEventSourceMapping": on(func(r *Region, in *lambda.CreateEventSourceMappingInput) []iamCheck {
+		return []iamCheck{{action: "lambda:CreateEventSourceMapping", resource: "*",
+			keys: map[string][]string{"lambda:FunctionArn": {lambdaFunctionARN(r, aws.ToString(in.FunctionName), "")}}}}
+	}),
+	"Lambda.GetEventSourceMapping": on(func(r *Region, in *lambda.GetEventSourceMappingInput) []iamCheck {
+		return lambdaESMCheck(r, "lambda:GetEventSourceMapping", aws.ToString(in.UUID), nil)
+	}),
+	"Lambda.UpdateEventSourceMapping": on(func(r *Region, in *lambda.UpdateEventSourceMappingInput) []iamCheck {
+		return lambdaESMCheck(r, "lambda:UpdateEventSourceMapping", aws.ToString(in.UUID), in.FunctionName)
+	}),
+	"Lambda.DeleteEventSourceMapping": on(func(r *Region, in *lambda.DeleteEventSourceMappingInput) []iamCheck {
+		return lambdaESMCheck(r, "lambda:DeleteEventSourceMapping", aws.ToString(in.UUID), nil)
+	}),
+
+	// Amazon EventBridge
+	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html):
+	// rule actions on the rule ARN, PutEvents on the event bus ARN. A role
+	// given to a rule or a target is passed to EventBridge.
+	"EventBridge.PutRule": on(func(r *Region, in *eventbridge.PutRuleInput) []iamCheck {
+		c := iamCheck{action: "events:PutRule", resource: ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name))}
+		c.keys = ebPatternKeys(aws.ToString(in.EventPattern))
+		return append([]iamCheck{c}, passRole(aws.ToString(in.RoleArn), "events.amazonaws.com")...)
+	}),
+	// PutTargets sets events:TargetArn to the targets' ARNs and passes
+	// each target's RoleArn.
+	"EventBridge.PutTargets": on(func(r *Region, in *eventbridge.PutTargetsInput) []iamCheck {
+		c := iamCheck{action: "events:PutTargets", resource: ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Rule))}
+		var arns []string
+		out := []iamCheck{c}
+		for _, t := range in.Targets {
+			if a := aws.ToString(t.Arn); a != "" {
+				arns = append(arns, a)
+			}
+			out = append(out, passRole(aws.ToString(t.RoleArn), "events.amazonaws.com")...)
+		}
+		if len(arns) > 0 {
+			out[0].keys = map[string][]string{"events:TargetArn": arns}
+		}
+		return ddbDedup(out)
+	}),
+	"EventBridge.RemoveTargets": on(func(r *Region, in *eventbridge.RemoveTargetsInput) []iamCheck {
+		return one("events:RemoveTargets", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Rule)))
+	}),
+	"EventBridge.DeleteRule": on(func(r *Region, in *eventbridge.DeleteRuleInput) []iamCheck {
+		return one("events:DeleteRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
+	}),
+	"EventBridge.DescribeRule": on(func(r *Region, in *eventbridge.DescribeRuleInput) []iamCheck {
+		return one("events:DescribeRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
+	}),
+	"EventBridge.EnableRule": on(func(r *Region, in *eventbridge.EnableRuleInput) []iamCheck {
+		return one("events:EnableRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
+	}),
+	"EventBridge.DisableRule": on(func(r *Region, in *eventbridge.DisableRuleInput) []iamCheck {
+		return one("events:DisableRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
+	}),
+	// PutEvents is authorized per entry on the entry's bus, with
+	// events:source and events:detail-type; the simulator fails the whole
+	// call on a denied entry.
+	"EventBridge.PutEvents": on(func(r *Region, in *eventbridge.PutEventsInput) []iamCheck {
+		if len(in.Entries) == 0 {
+			return one("events:PutEvents", ebBusARN(r, ""))
+		}
+		out := make([]iamCheck, 0, len(in.Entries))
+		for _, e := range in.Entries {
+			keys := map[string][]string{}
+			if s := aws.ToString(e.Source); s != "" {
+				keys["events:source"] = []string{s}
+			}
+			if d := aws.ToString(e.DetailType); d != "" {
+				keys["events:detail-type"] = []string{d}
+			}
+			out = append(out, iamCheck{action: "events:PutEvents", resource: ebBusARN(r, aws.ToString(e.EventBusName)), keys: keys})
+		}
+		return out
+	}),
+
+	// Amazon EventBridge Scheduler
+	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html):
+	// the schedule ARN; creating or updating a schedule passes its target's
+	// role to Scheduler.
+	"Scheduler.CreateSchedule": on(func(r *Region, in *scheduler.CreateScheduleInput) []iamCheck {
+		out := one("scheduler:CreateSchedule", schedARN(r, in.GroupName, in.Name))
+		if in.Target != nil {
+			out = append(out, passRole(aws.ToString(in.Target.RoleArn), "scheduler.amazonaws.com")...)
+		}
+		return out
+	}),
+	"Scheduler.UpdateSchedule": on(func(r *Region, in *scheduler.UpdateScheduleInput) []iamCheck {
+		out := one("scheduler:UpdateSchedule", schedARN(r, in.GroupName, in.Name))
+		if in.Target != nil {
+			out = append(out, passRole(aws.ToString(in.Target.RoleArn), "scheduler.amazonaws.com")...)
+		}
+		return out
+	}),
+	"Scheduler.DeleteSchedule": on(func(r *Region, in *scheduler.DeleteScheduleInput) []iamCheck {
+		return one("scheduler:DeleteSchedule", schedARN(r, in.GroupName, in.Name))
+	}),
+	"Scheduler.GetSchedule": on(func(r *Region, in *scheduler.GetScheduleInput) []iamCheck {
+		return one("scheduler:GetSchedule", schedARN(r, in.GroupName, in.Name))
+	}),
+}
+
+// lambdaFunctionARN is the ARN a function reference names: a name, a name
+// with a qualifier (NAME:QUALIFIER), a partial ARN (ACCOUNT:function:NAME)
+// or an ARN, qualified with qualifier when the reference has none.
+func lambdaFunctionARN(r *Region, ref, qualifier string) string {
+	parts := strings.Split(ref, ":")
+	var arn string
+	switch {
+	case strings.HasPrefix(ref, "arn:"):
+		arn = ref
+		if len(parts) >= 8 {
+			qualifier = ""
+		}
+	case len(parts) >= 3 && parts[1] == "function":
+		arn = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", r.Name, parts[0], strings.Join(parts[2:], ":"))
+		if len(parts) >= 4 {
+			qualifier = ""
+		}
+	case len(parts) == 2:
+		arn, qualifier = r.arn("lambda", "function:"+parts[0]), parts[1]
+	default:
+		arn = r.arn("lambda", "function:"+ref)
+	}
+	if qualifier != "" {
+		arn += ":" + qualifier
+	}
+	return arn
+}
+
+// lambdaESMCheck is the check of an action on an event-source mapping:
+// its ARN, with lambda:FunctionArn of the function the request names or
+// else the mapping's.
+func lambdaESMCheck(r *Region, action, uuid string, function *string) []iamCheck {
+	l := r.Lambda()
+	fn := ""
+	if function != nil {
+		fn = lambdaFunctionARN(r, *function, "")
+	} else {
+		l.mu.Lock()
+		if m, ok := l.mappings[uuid]; ok {
+			fn = aws.ToString(m.cfg.FunctionArn)
+		}
+		l.mu.Unlock()
+	}
+	c := iamCheck{action: action, resource: r.arn("lambda", "event-source-mapping:"+uuid)}
+	if fn != "" {
+		c.keys = map[string][]string{"lambda:FunctionArn": {fn}}
+	}
+	return []iamCheck{c}
+}
+
+// ebBusName is an event bus's name from a name or an ARN; "" is the
+// default bus.
+func ebBusName(bus string) string {
+	if i := strings.Index(bus, ":event-bus/"); strings.HasPrefix(bus, "arn:") && i >= 0 {
+		return bus[i+len(":event-bus/"):]
+	}
+	if bus == "" {
+		return "default"
+	}
+	return bus
+}
+
+func ebBusARN(r *Region, bus string) string {
+	if strings.HasPrefix(bus, "arn:") {
+		return bus
+	}
+	return r.arn("events", "event-bus/"+ebBusName(bus))
+}
+
+// ebRuleARN is a rule's ARN: rule/NAME on the default bus, rule/BUS/NAME on
+// another ("Amazon EventBridge resource types", Service Authorization
+// Reference).
+func ebRuleARN(r *Region, bus, name string) string {
+	if b := ebBusName(bus); b != "default" {
+		return r.arn("events", "rule/"+b+"/"+name)
+	}
+	return r.arn("events", "rule/"+name)
+}
+
+// ebPatternKeys are the events:source and events:detail-type keys of a
+// PutRule: the values the event pattern matches.
+func ebPatternKeys(pattern string) map[string][]string {
+	var p map[string]json.RawMessage
+	if json.Unmarshal([]byte(pattern), &p) != nil {
+		return nil
+	}
+	keys := map[string][]string{}
+	for field, key := range map[string]string{"source": "events:source", "detail-type": "events:detail-type"} {
+		var vals []string
+		if json.Unmarshal(p[field], &vals) == nil && len(vals) > 0 {
+			keys[key] = vals
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return keys
+}
+
+// schedARN is a schedule's ARN, schedule/GROUP/NAME.
+func schedARN(r *Region, group, name *string) string {
+	g := aws.ToString(group)
+	if g == "" {
+		g = "default"
+	}
+	return r.arn("scheduler", "schedule/"+g+"/"+aws.ToString(name))
 }
 
 // ssmParameterARN is a parameter's ARN: a hierarchical name keeps its

@@ -192,6 +192,15 @@ func (l *Lambda) functionName(ref, qualifier string) (string, error) {
 	return name, nil
 }
 
+// tagged reports whether the function a reference names has tags, for
+// the authorization of GetFunction.
+func (l *Lambda) tagged(ref string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn, err := l.function(ref, "")
+	return err == nil && len(fn.tags) > 0
+}
+
 // function finds a function; l.mu must be held.
 func (l *Lambda) function(ref, qualifier string) (*lambdaFunction, error) {
 	name, err := l.functionName(ref, qualifier)
@@ -252,7 +261,7 @@ func lambdaApplyConfig(cfg *LambdaFunction, role *string, env *lambdatypes.Envir
 // handler comes from World.SetLambdaCode.
 func (l *Lambda) CreateFunction(ctx context.Context, in *lambda.CreateFunctionInput, optFns ...func(*lambda.Options)) (*lambda.CreateFunctionOutput, error) {
 	const op = "CreateFunction"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	name := aws.ToString(in.FunctionName)
@@ -309,7 +318,7 @@ func (fn *lambdaFunction) configuration() *lambdatypes.FunctionConfiguration {
 // tags.
 func (l *Lambda) GetFunction(ctx context.Context, in *lambda.GetFunctionInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error) {
 	const op = "GetFunction"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -329,7 +338,7 @@ func (l *Lambda) GetFunction(ctx context.Context, in *lambda.GetFunctionInput, o
 // GetFunctionConfiguration returns a function's configuration.
 func (l *Lambda) GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error) {
 	const op = "GetFunctionConfiguration"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -351,7 +360,7 @@ func (l *Lambda) GetFunctionConfiguration(ctx context.Context, in *lambda.GetFun
 // resolved again at the next invocation, in new execution environments.
 func (l *Lambda) UpdateFunctionConfiguration(ctx context.Context, in *lambda.UpdateFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.UpdateFunctionConfigurationOutput, error) {
 	const op = "UpdateFunctionConfiguration"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -402,7 +411,7 @@ func (fn *lambdaFunction) reconfigured(now time.Time) {
 // Lambda, and fail their invocations until deleted.
 func (l *Lambda) DeleteFunction(ctx context.Context, in *lambda.DeleteFunctionInput, optFns ...func(*lambda.Options)) (*lambda.DeleteFunctionOutput, error) {
 	const op = "DeleteFunction"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -419,7 +428,7 @@ func (l *Lambda) DeleteFunction(ctx context.Context, in *lambda.DeleteFunctionIn
 // beyond it are throttled; 0 throttles every invocation.
 func (l *Lambda) PutFunctionConcurrency(ctx context.Context, in *lambda.PutFunctionConcurrencyInput, optFns ...func(*lambda.Options)) (*lambda.PutFunctionConcurrencyOutput, error) {
 	const op = "PutFunctionConcurrency"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if in.ReservedConcurrentExecutions == nil || *in.ReservedConcurrentExecutions < 0 {
@@ -439,7 +448,7 @@ func (l *Lambda) PutFunctionConcurrency(ctx context.Context, in *lambda.PutFunct
 // DeleteFunctionConcurrency returns a function to unreserved concurrency.
 func (l *Lambda) DeleteFunctionConcurrency(ctx context.Context, in *lambda.DeleteFunctionConcurrencyInput, optFns ...func(*lambda.Options)) (*lambda.DeleteFunctionConcurrencyOutput, error) {
 	const op = "DeleteFunctionConcurrency"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -456,7 +465,7 @@ func (l *Lambda) DeleteFunctionConcurrency(ctx context.Context, in *lambda.Delet
 // (0-2), the maximum event age (60 s - 6 h) and the destinations.
 func (l *Lambda) PutFunctionEventInvokeConfig(ctx context.Context, in *lambda.PutFunctionEventInvokeConfigInput, optFns ...func(*lambda.Options)) (*lambda.PutFunctionEventInvokeConfigOutput, error) {
 	const op = "PutFunctionEventInvokeConfig"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	cfg := lambdaAsyncConfig{maxRetries: lambdaAsyncRetries, maxAge: lambdaAsyncMaxAge, set: true}
@@ -501,7 +510,7 @@ func (l *Lambda) PutFunctionEventInvokeConfig(ctx context.Context, in *lambda.Pu
 // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 func (l *Lambda) Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
 	const op = "Invoke"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	ref := aws.ToString(in.FunctionName)

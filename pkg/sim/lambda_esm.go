@@ -61,7 +61,7 @@ func esmNotFound() error {
 // region to a function; enabled (the default), it starts polling at once.
 func (l *Lambda) CreateEventSourceMapping(ctx context.Context, in *lambda.CreateEventSourceMappingInput, optFns ...func(*lambda.Options)) (*lambda.CreateEventSourceMappingOutput, error) {
 	const op = "CreateEventSourceMapping"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	src := aws.ToString(in.EventSourceArn)
@@ -223,7 +223,7 @@ func (m *lambdaESM) setEnabledLocked(l *Lambda, on bool) {
 // GetEventSourceMapping describes a mapping.
 func (l *Lambda) GetEventSourceMapping(ctx context.Context, in *lambda.GetEventSourceMappingInput, optFns ...func(*lambda.Options)) (*lambda.GetEventSourceMappingOutput, error) {
 	const op = "GetEventSourceMapping"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -246,7 +246,7 @@ func (l *Lambda) GetEventSourceMapping(ctx context.Context, in *lambda.GetEventS
 // whether it is enabled; a running poller restarts with the new settings.
 func (l *Lambda) UpdateEventSourceMapping(ctx context.Context, in *lambda.UpdateEventSourceMappingInput, optFns ...func(*lambda.Options)) (*lambda.UpdateEventSourceMappingOutput, error) {
 	const op = "UpdateEventSourceMapping"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
@@ -315,7 +315,7 @@ func (l *Lambda) UpdateEventSourceMapping(ctx context.Context, in *lambda.Update
 // DeleteEventSourceMapping stops and deletes a mapping.
 func (l *Lambda) DeleteEventSourceMapping(ctx context.Context, in *lambda.DeleteEventSourceMappingInput, optFns ...func(*lambda.Options)) (*lambda.DeleteEventSourceMappingOutput, error) {
 	const op = "DeleteEventSourceMapping"
-	if err := l.r.call(ctx, lambda.ServiceID, op); err != nil {
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()

@@ -124,7 +124,7 @@ func schedParse(in *scheduler.CreateScheduleInput) (scheduleExpr, *time.Location
 // State says DISABLED; a name in use is ConflictException.
 func (s *Scheduler) CreateSchedule(ctx context.Context, in *scheduler.CreateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.CreateScheduleOutput, error) {
 	const op = "CreateSchedule"
-	if err := s.r.call(ctx, scheduler.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, scheduler.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if err := schedCheckGroup(in.GroupName); err != nil {
@@ -152,7 +152,7 @@ func (s *Scheduler) CreateSchedule(ctx context.Context, in *scheduler.CreateSche
 // does: what is not given is reset to its default).
 func (s *Scheduler) UpdateSchedule(ctx context.Context, in *scheduler.UpdateScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.UpdateScheduleOutput, error) {
 	const op = "UpdateSchedule"
-	if err := s.r.call(ctx, scheduler.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, scheduler.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	if err := schedCheckGroup(in.GroupName); err != nil {
@@ -180,7 +180,7 @@ func (s *Scheduler) UpdateSchedule(ctx context.Context, in *scheduler.UpdateSche
 // DeleteSchedule deletes a schedule.
 func (s *Scheduler) DeleteSchedule(ctx context.Context, in *scheduler.DeleteScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.DeleteScheduleOutput, error) {
 	const op = "DeleteSchedule"
-	if err := s.r.call(ctx, scheduler.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, scheduler.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -197,7 +197,7 @@ func (s *Scheduler) DeleteSchedule(ctx context.Context, in *scheduler.DeleteSche
 // GetSchedule describes a schedule.
 func (s *Scheduler) GetSchedule(ctx context.Context, in *scheduler.GetScheduleInput, optFns ...func(*scheduler.Options)) (*scheduler.GetScheduleOutput, error) {
 	const op = "GetSchedule"
-	if err := s.r.call(ctx, scheduler.ServiceID, op); err != nil {
+	if err := s.r.call(ctx, scheduler.ServiceID, op, in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -276,7 +276,7 @@ func (s *Scheduler) armLocked(sc *schedule) {
 				return
 			}
 			input := aws.ToString(target.Input)
-			err := s.r.deliverTarget(aws.ToString(target.Arn), aws.ToString(target.RoleArn), input)
+			err := s.r.deliverTarget(serviceCall{Role: aws.ToString(target.RoleArn), Via: "scheduler.amazonaws.com", Service: scheduler.ServiceID}, aws.ToString(target.Arn), input)
 			inv := ScheduleInvocation{Schedule: name, TargetARN: aws.ToString(target.Arn), Input: input, Time: clk.Now()}
 			if err != nil {
 				inv.Err = err.Error()
