@@ -18,6 +18,13 @@
 // mappings), EventBridge (rules, targets, alarm state change events),
 // EventBridge Scheduler and SSM Parameter Store. EventBridge and Scheduler
 // start Step Functions executions through World.SetStateMachineStarter.
+//
+// CloudFormation deploys templates (cfn_*.go): a synthesized cloud assembly
+// deployed stack by stack creates every resource through the services
+// above, so a rehearsal runs what `cdk deploy` would create. With
+// World.EnforceIAM, every call made as a role (WithPrincipal) and the work
+// services do as a role they were given are authorized against that role's
+// policies (iam*.go), and denials are recorded (World.Denied).
 package sim
 
 import (
