@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -20,9 +21,12 @@ func sha256Prefix(s string) []byte {
 }
 
 // FuzzParseBody: Parse never panics; it either accepts (no problems, every
-// record valid, within limits, its Kinesis data decoding back to it) or
-// rejects with at least one problem; and every accepted body round-trips:
-// the parsed records re-encoded as a body parse to the same ids, ts and data.
+// record valid, within limits, its Kinesis data decoding back to it, each id
+// once) or rejects with at least one problem; and every accepted body
+// round-trips: the parsed records re-encoded as a body parse to the same ids,
+// ts and data. Appending a copy of the first record to that body is a
+// redelivery (the same records, one duplicate); appending another record
+// with its id is a conflict, the one problem, for that record alone.
 func FuzzParseBody(f *testing.F) {
 	for _, s := range []string{
 		"{\"id\":\"a\",\"ts\":\"2026-11-25T02:00:00Z\",\"v\":1}\n{\"v\":2}\n",
@@ -36,6 +40,9 @@ func FuzzParseBody(f *testing.F) {
 		"",
 		"{",
 		"{\"id\":\"\\ud800\",\"v\":1}\n{\"id\":\"\\udc00\",\"v\":2}\n",
+		"{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":2}\n{\"id\":\"a\",\"v\":1}\n",
+		`[{"id":"a"},{"id":"\u0061"},{ "id" : "a" }]`,
+		"{\"id\":\"\\u0000\"}\n{\"id\":\"\x7f\"}\n{\"id\":\"\\n\"}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -86,10 +93,14 @@ func FuzzParseBody(f *testing.F) {
 		arr = append(arr, ']')
 		seen := make(map[string]int, len(p.Records))
 		for i, r := range p.Records {
-			// Distinct producer ids must stay distinct: records sharing an
-			// id are one record to every stage downstream.
-			if j, dup := seen[r.ID]; dup && rawID(p.Records[j].Data) != rawID(r.Data) {
-				t.Fatalf("records %d and %d: different ids %s and %s both became %q", j, i, rawID(p.Records[j].Data), rawID(r.Data), r.ID)
+			// Records sharing an id are one record to every stage
+			// downstream: each is written once, and distinct producer ids
+			// must stay distinct.
+			if j, dup := seen[r.ID]; dup {
+				t.Fatalf("records %d and %d (ids %s and %s) both accepted as %q", j, i, rawID(p.Records[j].Data), rawID(r.Data), r.ID)
+			}
+			if _, bad := controlChar(r.ID); bad {
+				t.Fatalf("record %d: id %q holds a control character", i, r.ID)
 			}
 			seen[r.ID] = i
 		}
@@ -112,6 +123,36 @@ func FuzzParseBody(f *testing.F) {
 		check("array", arr)
 		if ndjsonOK {
 			check("NDJSON", lines)
+		}
+		if len(p.Records) >= MaxRecords {
+			return // one more record would be over the limit
+		}
+		first := p.Records[0]
+		withCopy := append(append(append(bytes.Clone(arr[:len(arr)-1]), ','), first.Data...), ']')
+		if len(withCopy) <= MaxBodyBytes {
+			var ps2 Parser
+			p2, problems := ps2.Parse(withCopy, testMeta)
+			if problems != nil || p2.Duplicates != 1 || len(p2.Records) != len(p.Records) {
+				t.Fatalf("a copy of record 0 appended: problems %+v, %d duplicates, %d records; want none, 1, %d", problems, p2.Duplicates, len(p2.Records), len(p.Records))
+			}
+		}
+		q, _ := json.Marshal(first.ID)
+		probe := fmt.Appendf(nil, `{"id":%s,"fuzz-probe":%d}`, q, len(first.Data))
+		withConflict := append(append(append(bytes.Clone(arr[:len(arr)-1]), ','), probe...), ']')
+		if len(withConflict) > MaxBodyBytes {
+			return
+		}
+		var ps3 Parser
+		p3, problems := ps3.Parse(withConflict, testMeta)
+		if sameContent(first.Data, probe) { // the body's first record was the probe itself
+			if problems != nil || p3.Duplicates != 1 {
+				t.Fatalf("probe %s identical to record 0: problems %+v, want a duplicate", probe, problems)
+			}
+			return
+		}
+		if p3 != nil || len(problems) != 1 || problems[0].Index == nil || *problems[0].Index != len(p.Records) ||
+			problems[0].Status != StatusConflict || !strings.Contains(problems[0].Reason, "record 0,") {
+			t.Fatalf("record %s with record 0's id %q appended: problems %+v, want one conflict for record %d", probe, first.ID, problems, len(p.Records))
 		}
 	})
 }

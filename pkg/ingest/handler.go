@@ -3,11 +3,14 @@
 //
 // POST /records takes NDJSON or a JSON array of records (see Parse). A
 // request is accepted whole or not at all: an invalid one is answered 400 with
-// every problem and nothing is written; a valid one is written with Kinesis
-// PutRecords, and answered 200 {"accepted":N} only when every record was
-// accepted, else 503 with Retry-After. The producer then resends the whole
-// request; record ids make that safe, because every stage downstream is
-// idempotent on them. GET /health answers the ALB and Global Accelerator
+// every problem and nothing is written (a record whose id an earlier record
+// of the request holds with different content is a problem with status
+// "conflict"); a valid one is written with Kinesis PutRecords, each id once,
+// and answered 200 {"accepted":N} (N counts every record of the body,
+// "duplicates" the identical copies among them written once) only when
+// every record was accepted, else 503 with Retry-After. The producer then
+// resends the whole request; record ids make that safe, because every stage
+// downstream is idempotent on them. GET /health answers the ALB and Global Accelerator
 // health checks without calling AWS.
 package ingest
 
@@ -165,7 +168,11 @@ type healthBody struct {
 }
 
 type acceptedBody struct {
+	// Accepted counts the records of the body, identical copies included.
 	Accepted int `json:"accepted"`
+	// Duplicates counts the identical copies of an earlier record of the
+	// body (same id, same content): accepted, and written once.
+	Duplicates int `json:"duplicates,omitempty"`
 }
 
 func (h *Handler) postRecords(ctx context.Context, req events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
@@ -186,7 +193,7 @@ func (h *Handler) postRecords(ctx context.Context, req events.ALBTargetGroupRequ
 	res := h.put(ctx, parsed.Batches(h.StreamName))
 	h.emit(now, metrics{accepted: res.accepted, failed: len(parsed.Records) - res.accepted, retries: res.retries})
 	if res.err == nil {
-		return respond(req, http.StatusOK, acceptedBody{Accepted: res.accepted})
+		return respond(req, http.StatusOK, acceptedBody{Accepted: res.accepted + parsed.Duplicates, Duplicates: parsed.Duplicates})
 	}
 	failed := len(parsed.Records) - res.accepted
 	slog.WarnContext(ctx, "records not written", "stream", h.StreamName, "accepted", res.accepted, "failed", failed, "retries", res.retries, "err", res.err)

@@ -644,3 +644,75 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
 }
+
+// TestEachIDWrittenOnce: identical copies within a request are answered as
+// accepted and reach Kinesis once; every record of the body counts in
+// "accepted" (so a producer's count check holds) and the copies in
+// "duplicates".
+func TestEachIDWrittenOnce(t *testing.T) {
+	one, two := `{"id":"r-001","v":1}`, `{"id":"r-002","v":2}`
+	body := ndjson(3) + one + "\n" + two + "\n" + `{ "id":"r-001", "v":1 }` + "\n" + `{"v":"derived"}` + "\n" + `{"v":"derived"}` + "\n" + ndjson(1)
+	// MaxRecords copies of one record fit one request too, and write one.
+	full := strings.Repeat(one+"\n", MaxRecords)
+	for _, tt := range []struct {
+		name     string
+		body     string
+		wantKeys string
+		want     string
+	}{
+		{"Mixed", body, "r-000,r-001,r-002," + DeriveID([]byte(`{"v":"derived"}`)), `{"accepted":9,"duplicates":5}`},
+		{"AllCopies", full, "r-001", fmt.Sprintf(`{"accepted":%d,"duplicates":%d}`, MaxRecords, MaxRecords-1)},
+		{"NoCopies", ndjson(3), "r-000,r-001,r-002", `{"accepted":3}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k := &fakeKinesis{}
+			h, metrics := newTestHandler(k, clock.NewVirtual(testStart))
+			resp, _ := h.Handle(t.Context(), postNDJSON(tt.body))
+			if resp.StatusCode != 200 || resp.Body != tt.want {
+				t.Fatalf("answer %d %s, want 200 %s", resp.StatusCode, resp.Body, tt.want)
+			}
+			var keys []string
+			seen := map[string]bool{}
+			for _, call := range k.calls {
+				for _, e := range call {
+					if seen[*e.PartitionKey] {
+						t.Fatalf("id %s written twice", *e.PartitionKey)
+					}
+					seen[*e.PartitionKey] = true
+					keys = append(keys, *e.PartitionKey)
+					if rec, err := record.Decode(e.Data); err != nil || rec.ID != *e.PartitionKey {
+						t.Fatalf("entry %s: record %+v, %v", *e.PartitionKey, rec, err)
+					}
+				}
+			}
+			if got := strings.Join(keys, ","); got != tt.wantKeys {
+				t.Fatalf("written %s, want %s", got, tt.wantKeys)
+			}
+			var emf map[string]any
+			if err := json.Unmarshal(metrics.Bytes(), &emf); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := emf["RecordsAccepted"], float64(len(keys)); got != want {
+				t.Fatalf("RecordsAccepted = %v, want %v (records written)", got, want)
+			}
+		})
+	}
+}
+
+// TestConflictAnswer: a record reusing an id with other content makes the
+// request a 400 like any invalid record, with a problem of status
+// "conflict" for it; nothing is written.
+func TestConflictAnswer(t *testing.T) {
+	k := &fakeKinesis{}
+	h, _ := newTestHandler(k, clock.NewVirtual(testStart))
+	resp, _ := h.Handle(t.Context(), postNDJSON("{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":2}\n{\"id\":\"\\u0000\"}\n"))
+	want := `{"error":"invalid request: nothing was written","problems":[` +
+		`{"index":2,"line":3,"reason":"conflict: id \"a\" is already used in this request by record 0, whose content differs; this record was not written (every stage keeps one record per id)","status":"conflict"},` +
+		`{"index":3,"line":4,"reason":"id contains the control character U+0000; ids must not contain U+0000-U+001F or U+007F"}]}`
+	if resp.StatusCode != 400 || resp.Body != want {
+		t.Fatalf("answer %d %s\nwant 400 %s", resp.StatusCode, resp.Body, want)
+	}
+	if got := k.callCount(); got != 0 {
+		t.Fatalf("PutRecords called %d times", got)
+	}
+}

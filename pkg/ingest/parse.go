@@ -57,14 +57,30 @@ type Problem struct {
 	Line int `json:"line,omitempty"`
 	// Reason says what is wrong, for a human.
 	Reason string `json:"reason"`
+	// Status is StatusConflict for a record whose id an earlier record of
+	// the same request already holds with different content; absent for
+	// every other problem (the record, or the body, is invalid).
+	Status string `json:"status,omitempty"`
 }
+
+// StatusConflict is the Problem.Status of a conflicting record: its id was
+// already taken, earlier in the same request, by a record with different
+// content. Resending it cannot succeed (every stage downstream keeps one
+// record per id), so a producer sets it aside for a person, as it does an
+// invalid record, rather than retry it.
+const StatusConflict = "conflict"
 
 // Parsed is a validated request body, ready for Kinesis.
 type Parsed struct {
-	// Records are the accepted records, in body order.
+	// Records are the accepted records, in body order, each id once: a
+	// record identical to an earlier one with its id (a redelivery within
+	// the request) is not repeated.
 	Records []record.Record
 	// Data[i] is the Kinesis data of Records[i]: its JSON encoding and "\n".
 	Data [][]byte
+	// Duplicates counts the records of the body left out of Records as
+	// identical copies of an earlier one: accepted, but written once.
+	Duplicates int
 
 	p *Parser // owner of reusable batch memory; nil for a literal Parsed
 }
@@ -82,11 +98,13 @@ type Parser struct {
 	count    int // records seen, valid or not
 	producer string
 	enc      record.Encoder
-	buf      []byte          // the encoded records
-	data     [][]byte        // per-record slices of buf
-	moved    bool            // buf moved while growing: data must be re-pointed
-	unfit    []unfit         // records that cannot be encoded, reported last
-	ids      strings.Builder // this request's record ids; see keepID
+	buf      []byte              // the encoded records
+	data     [][]byte            // per-record slices of buf
+	moved    bool                // buf moved while growing: data must be re-pointed
+	unfit    []unfit             // records that cannot be encoded, reported last
+	ids      strings.Builder     // this request's record ids; see keepID
+	seen     map[string]firstUse // the ids accepted so far; see admit
+	dups     int                 // identical redeliveries left out
 	entries  []types.PutRecordsRequestEntry
 	batches  []*kinesis.PutRecordsInput
 	parsed   Parsed
@@ -99,6 +117,12 @@ type parser = Parser
 // object per line, blank lines ignored) or one JSON array of objects. It
 // returns the records ready for Kinesis, or every problem found (and no
 // records): a request is accepted whole or not at all.
+//
+// Ids are unique among the records returned. A record whose id an earlier
+// valid record of the body holds is, when the two are the same JSON text
+// (whitespace aside), a redelivery: accepted, counted in Duplicates, not
+// returned again. Otherwise it is a conflict, a problem with Status
+// StatusConflict. Ids accepted by earlier requests are not known here.
 //
 // Record i's Data aliases body, which must not change while the result is in
 // use.
@@ -145,7 +169,7 @@ func (p *Parser) parse(body []byte, m Meta) (*Parsed, []Problem, int) {
 	if p.count == 0 {
 		return nil, []Problem{{Reason: "no records in body"}}, 0
 	}
-	p.parsed = Parsed{Records: p.recs, Data: p.data, p: p}
+	p.parsed = Parsed{Records: p.recs, Data: p.data, Duplicates: p.dups, p: p}
 	return &p.parsed, nil, p.count
 }
 
@@ -168,18 +192,90 @@ func (p *Parser) reset(body []byte, m Meta) {
 	}
 	p.buf, p.data, p.moved, p.unfit = p.buf[:0], p.data[:0], false, p.unfit[:0]
 	p.ids = strings.Builder{} // never reused: records may keep their ids
+	clear(p.seen)             // keeps its room; drops the previous ids
+	p.dups = 0
 }
 
 func (p *parser) problem(index, line int, reason string) {
+	p.report(index, line, reason, "")
+}
+
+// report is problem with a Problem.Status.
+func (p *parser) report(index, line int, reason, status string) {
 	if len(p.problems) >= MaxProblems {
 		p.dropped++
 		return
 	}
-	pr := Problem{Line: line, Reason: reason}
+	pr := Problem{Line: line, Reason: reason, Status: status}
 	if index >= 0 {
 		pr.Index = &index
 	}
 	p.problems = append(p.problems, pr)
+}
+
+// firstUse is where an id was first accepted: the record's position in recs
+// and in the body.
+type firstUse struct{ rec, index int32 }
+
+// admit decides what becomes of the valid record r (body position idx) given
+// the records accepted before it: a new id is admitted (true); a copy of the
+// record already holding its id is an idempotent redelivery, accepted but
+// left out so that it is written once; a different record with a taken id is
+// a conflict, reported and not written. Only ids within this request are
+// known: one accepted by an earlier request cannot be seen here.
+func (p *parser) admit(r *record.Record, idx, line int) bool {
+	first, taken := p.seen[r.ID]
+	if !taken {
+		return true
+	}
+	if sameContent(p.recs[first.rec].Data, r.Data) {
+		p.dups++
+		return false
+	}
+	p.report(idx, line, fmt.Sprintf("conflict: id %q is already used in this request by record %d, whose content differs; this record was not written (every stage keeps one record per id)", clip(r.ID), first.index), StatusConflict)
+	return false
+}
+
+// noteID records that the record just appended to recs (body position idx)
+// holds its id.
+func (p *parser) noteID(idx int) {
+	if p.seen == nil {
+		p.seen = make(map[string]firstUse)
+	}
+	p.seen[p.recs[len(p.recs)-1].ID] = firstUse{rec: int32(len(p.recs) - 1), index: int32(idx)}
+}
+
+// sameContent reports whether two records are the same JSON text, whitespace
+// between tokens aside (a pretty-printed copy is still a copy). Anything else
+// — other members, another order, other escapes — counts as different: a
+// conflict is set aside for a person, where a wrong "same" would lose data.
+func sameContent(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return false
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// controlChar returns the first control character (U+0000-U+001F, U+007F)
+// in id, and whether there is one. The id becomes a Kinesis partition key
+// and is logged and stored downstream, where an invisible character is
+// trouble.
+func controlChar(id string) (byte, bool) {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c == 0x7f {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// controlReason is the problem of an id holding control character c.
+func controlReason(c byte) string {
+	return fmt.Sprintf("id contains the control character U+%04X; ids must not contain U+0000-U+001F or U+007F", c)
 }
 
 // parseLines parses NDJSON: each non-blank line is one record.
@@ -314,6 +410,9 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 				bad("id is empty")
 			case len(id) > record.MaxIDBytes:
 				bad(fmt.Sprintf("id is %d bytes; the limit is %d", len(id), record.MaxIDBytes))
+			case bytes.IndexByte(id, 0x7f) >= 0:
+				// The scanner has refused raw bytes below 0x20 already.
+				bad(controlReason(0x7f))
 			default:
 				r.ID = p.keepID(id)
 			}
@@ -325,6 +424,8 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 			bad("id is empty")
 		} else if len(id) > record.MaxIDBytes {
 			bad(fmt.Sprintf("id is %d bytes; the limit is %d", len(id), record.MaxIDBytes))
+		} else if c, has := controlChar(id); has {
+			bad(controlReason(c))
 		} else {
 			r.ID = id
 		}
@@ -369,9 +470,13 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 			bad("canary is not a boolean")
 		}
 	}
-	if ok {
+	if ok && p.admit(&r, idx, line) {
 		p.recs = append(p.recs, r)
+		unfit := len(p.unfit)
 		p.encodeLast(idx, line, tsText)
+		if len(p.unfit) == unfit {
+			p.noteID(idx)
+		}
 	}
 	return end, nil
 }

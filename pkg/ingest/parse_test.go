@@ -108,7 +108,7 @@ func TestParseFields(t *testing.T) {
 }
 
 func TestProducerFallsBackPerRecord(t *testing.T) {
-	p := mustParse(t, "{\"producer\":\"a\"}\n{\"v\":1}\n{\"producer\":\"a\"}\n{\"producer\":\"b\"}\n")
+	p := mustParse(t, "{\"producer\":\"a\"}\n{\"v\":1}\n{\"producer\":\"a\",\"v\":2}\n{\"producer\":\"b\"}\n")
 	var got []string
 	for _, r := range p.Records {
 		got = append(got, r.Producer)
@@ -291,4 +291,130 @@ func TestDataAfterBufferGrowth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDuplicateIDs: within one request an id names one record. A copy of the
+// record holding it (whitespace aside) is a redelivery, accepted and kept
+// once; a different record with the same id is a conflict for that record.
+func TestDuplicateIDs(t *testing.T) {
+	derived := DeriveID([]byte(`{"v":1}`))
+	tests := []struct {
+		name string
+		body string
+		want []string // "index:substring" per problem, each a conflict unless it says "invalid:"; nil means accepted
+		ids  []string // the accepted ids, when accepted
+		dups int
+	}{
+		{"IdenticalRedelivery", "{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":1}\n", nil, []string{"a"}, 1},
+		{"IdenticalWhitespaceAside", "{\"id\":\"a\",\"v\":[1,2]}\n{ \"id\" : \"a\", \"v\" : [ 1 , 2 ] }\n", nil, []string{"a"}, 1},
+		{"IdenticalInArray", `[{"id":"a","v":1},{"id":"b"},{"id":"a","v":1},{"id":"a","v":1}]`, nil, []string{"a", "b"}, 2},
+		{"IdenticalDerived", "{\"v\":1}\n{\"v\":1}\n{\"v\":2}\n", nil, []string{derived, DeriveID([]byte(`{"v":2}`))}, 1},
+		{"SameContentOtherIDs", "{\"id\":\"a\",\"v\":1}\n{\"id\":\"b\",\"v\":1}\n", nil, []string{"a", "b"}, 0},
+		{"Conflict", "{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":2}\n", []string{`1:id "a" is already used in this request by record 0`}, nil, 0},
+		{"ConflictInArray", `[{"id":"a","v":1},{"id":"b"},{"id":"a","v":2}]`, []string{`2:id "a" is already used in this request by record 0`}, nil, 0},
+		{"ConflictAgainstTheFirstOnly", "{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":2}\n{\"id\":\"a\",\"v\":1}\n{\"id\":\"a\",\"v\":3}\n",
+			[]string{"1:record 0, whose content differs", "3:record 0, whose content differs"}, nil, 0},
+		{"ConflictEscapedSameID", "{\"id\":\"a\"}\n{\"id\":\"\\u0061\",\"v\":2}\n", []string{`1:id "a"`}, nil, 0},
+		{"ConflictOtherEscapes", "{\"id\":\"a\",\"v\":\"\u00e9\"}\n{\"id\":\"a\",\"v\":\"\\u00e9\"}\n", []string{"1:conflict"}, nil, 0},
+		{"ConflictMemberOrder", "{\"id\":\"a\",\"v\":1,\"w\":2}\n{\"id\":\"a\",\"w\":2,\"v\":1}\n", []string{"1:conflict"}, nil, 0},
+		{"ConflictWithDerivedID", "{\"v\":1}\n{\"id\":\"" + derived + "\",\"v\":2}\n", []string{`1:id "` + derived + `"`}, nil, 0},
+		{"ConflictOtherTS", "{\"id\":\"a\",\"ts\":1}\n{\"id\":\"a\",\"ts\":2}\n", []string{"1:conflict"}, nil, 0},
+		{"ConflictLongIDClipped", "{\"id\":\"" + strings.Repeat("L", 128) + "\"}\n{\"id\":\"" + strings.Repeat("L", 128) + "\",\"v\":2}\n", []string{`1:id "` + strings.Repeat("L", 64) + `…"`}, nil, 0},
+		{"InvalidFirstHoldsNoID", "{\"id\":\"a\",\"ts\":\"noon\"}\n{\"id\":\"a\",\"v\":2}\n", []string{"0:invalid:not RFC 3339"}, nil, 0},
+		{"ConflictAndInvalid", "{\"id\":\"a\",\"v\":1}\n{\"id\":7}\n{\"id\":\"a\",\"v\":2}\n", []string{"1:invalid:id is not a string", "2:conflict"}, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ps Parser
+			for _, run := range []string{"fresh", "reused"} { // a reused Parser forgets the ids it saw
+				p, problems := ps.Parse([]byte(tt.body), testMeta)
+				if tt.want == nil {
+					if problems != nil {
+						t.Fatalf("%s: problems %+v, want none", run, problems)
+					}
+					var ids []string
+					for _, r := range p.Records {
+						ids = append(ids, r.ID)
+					}
+					if got, want := fmt.Sprintf("%q", ids), fmt.Sprintf("%q", tt.ids); got != want {
+						t.Fatalf("%s: ids = %s, want %s", run, got, want)
+					}
+					if got, want := p.Duplicates, tt.dups; got != want {
+						t.Fatalf("%s: duplicates = %d, want %d", run, got, want)
+					}
+					if got, want := len(p.Data), len(p.Records); got != want {
+						t.Fatalf("%s: %d data for %d records", run, got, want)
+					}
+					continue
+				}
+				if p != nil {
+					t.Fatalf("%s: accepted %d records, want a rejection", run, len(p.Records))
+				}
+				if got, want := len(problems), len(tt.want); got != want {
+					t.Fatalf("%s: %d problems %+v, want %d", run, got, problems, want)
+				}
+				for i, w := range tt.want {
+					idx, reason, _ := strings.Cut(w, ":")
+					status := StatusConflict
+					if r, ok := strings.CutPrefix(reason, "invalid:"); ok {
+						status, reason = "", r
+					}
+					pr := problems[i]
+					if pr.Index == nil || fmt.Sprint(*pr.Index) != idx || !strings.Contains(pr.Reason, reason) || pr.Status != status {
+						t.Fatalf("%s: problem %d = %+v, want index %s, status %q and %q", run, i, pr, idx, status, reason)
+					}
+					if status == StatusConflict && (!strings.HasPrefix(pr.Reason, "conflict: id ") || (pr.Line == 0) != (tt.body[0] == '[')) {
+						t.Fatalf("%s: conflict problem %+v: want a reason naming the id, and the line of an NDJSON record", run, pr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestControlCharacterIDs: an id holding U+0000-U+001F or U+007F, escaped or
+// (for U+007F, which JSON allows unescaped) raw, is rejected for its record.
+func TestControlCharacterIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		id   string // the id's JSON text, quotes excluded
+		want string // the control character named; "" means accepted
+	}{
+		{"NUL", `\u0000`, "U+0000"},
+		{"NULInside", `a\u0000b`, "U+0000"},
+		{"UnitSeparator", `\u001F`, "U+001F"},
+		{"Newline", `x\n`, "U+000A"},
+		{"Tab", `\tx`, "U+0009"},
+		{"CarriageReturn", `\r`, "U+000D"},
+		{"BackspaceAndFormFeed", `\b\f`, "U+0008"},
+		{"DELEscaped", `\u007f`, "U+007F"},
+		{"DELRaw", "a\x7fb", "U+007F"},
+		{"DELRawAfterEscape", "\\u00e9\x7f", "U+007F"},
+		{"Space", `a b`, ""},
+		{"Tilde", `~`, ""},
+		{"C1IsNotInTheRange", `\u0080`, ""},
+		{"EscapedBackslashN", `\\n`, ""},
+		{"Unicode", `é€😀`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"id":"` + tt.id + `","v":1}` + "\n" + `{"id":"ok"}`
+			p, problems := Parse([]byte(body), testMeta)
+			if tt.want == "" {
+				if problems != nil {
+					t.Fatalf("problems %+v, want none", problems)
+				}
+				if len(p.Records) != 2 {
+					t.Fatalf("%d records, want 2", len(p.Records))
+				}
+				return
+			}
+			if len(problems) != 1 || problems[0].Index == nil || *problems[0].Index != 0 || problems[0].Line != 1 || problems[0].Status != "" ||
+				!strings.Contains(problems[0].Reason, "id contains the control character "+tt.want) {
+				t.Fatalf("problems %+v, want one for record 0 naming %s", problems, tt.want)
+			}
+		})
+	}
+	// A derived id is hex: records free of ids are unaffected.
+	mustParse(t, "{\"v\":\"\\u0000\"}\n")
 }

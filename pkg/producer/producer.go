@@ -100,7 +100,7 @@ type Stats struct {
 	Recovered    int64 // unacknowledged records found in the spool at Open, quarantined ones included
 	Produced     int64 // records spooled by Produce since Open
 	Acknowledged int64 // records ingest acknowledged since Open
-	Rejected     int64 // records ingest refused as invalid (kept in rejected.ndjson)
+	Rejected     int64 // records ingest refused as invalid or conflicting (kept in rejected.ndjson)
 	Pending      int64 // records spooled and not yet acknowledged
 	// Quarantined counts spooled lines found unreadable at Open (corrupted
 	// on disk): not sent, kept with segment, line and reason in
@@ -108,6 +108,11 @@ type Stats struct {
 	Quarantined int64
 	Attempts    int64 // HTTP requests made
 	Failures    int64 // attempts that failed and are retried (connection errors, 5xx, 413, …)
+	// Conflicts counts the Rejected records ingest refused as conflicts: an
+	// earlier record of the same request held their id with different
+	// content. Like invalid ones they are kept, with "status":"conflict",
+	// and not resent: a resend cannot succeed.
+	Conflicts int64
 }
 
 // Producer spools and sends records. Produce is safe for concurrent use;
@@ -379,10 +384,14 @@ func (p *Producer) nextBatch() ([]entry, []byte) {
 	return p.pending[:n:n], body
 }
 
+// refusal is why ingest refused a record: its reason and, for a conflict,
+// ingest.StatusConflict.
+type refusal struct{ reason, status string }
+
 // postResult is the outcome of one attempt.
 type postResult struct {
 	delivered  bool
-	rejected   map[int]string // batch position → reason, for a 400
+	rejected   map[int]refusal // batch position → why, for a 400
 	retryAfter time.Duration
 	status     int
 	err        error
@@ -419,7 +428,7 @@ func (p *Producer) post(ctx context.Context, batch []entry, body []byte) postRes
 		res.delivered = true
 	case http.StatusRequestEntityTooLarge:
 		if len(batch) == 1 {
-			res.rejected = map[int]string{0: "the record alone is too large for the endpoint (413)"}
+			res.rejected = map[int]refusal{0: {reason: "the record alone is too large for the endpoint (413)"}}
 		}
 		res.err = fmt.Errorf("ingest answered %s", resp.Status)
 	case http.StatusBadRequest:
@@ -430,16 +439,16 @@ func (p *Producer) post(ctx context.Context, batch []entry, body []byte) postRes
 			res.err = fmt.Errorf("400 without problems: %.200q", answer)
 			return res
 		}
-		res.rejected = make(map[int]string)
+		res.rejected = make(map[int]refusal)
 		for _, pr := range bad.Problems {
 			if pr.Index != nil && *pr.Index >= 0 && *pr.Index < len(batch) {
-				res.rejected[*pr.Index] = pr.Reason
+				res.rejected[*pr.Index] = refusal{reason: pr.Reason, status: pr.Status}
 				continue
 			}
 			// A problem with the request as a whole: every record goes.
 			for i := range batch {
 				if _, ok := res.rejected[i]; !ok {
-					res.rejected[i] = pr.Reason
+					res.rejected[i] = refusal{reason: pr.Reason, status: pr.Status}
 				}
 			}
 		}
@@ -505,26 +514,31 @@ func (p *Producer) acknowledge(batch []entry) error {
 
 // reject sets aside the records ingest refused; the rest of the batch stays
 // at the front of the queue and goes in the next request.
-func (p *Producer) reject(batch []entry, rejected map[int]string) error {
+func (p *Producer) reject(batch []entry, rejected map[int]refusal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out, keep []entry
-	var reasons []string
+	var why []refusal
+	conflicts := 0
 	for i, e := range batch {
 		if r, ok := rejected[i]; ok {
 			out = append(out, e)
-			reasons = append(reasons, r)
+			why = append(why, r)
+			if r.status == ingest.StatusConflict {
+				conflicts++
+			}
 			continue
 		}
 		keep = append(keep, e)
 	}
-	if err := p.spool.reject(out, reasons); err != nil {
+	if err := p.spool.reject(out, why); err != nil {
 		return fmt.Errorf("producer: %w", err)
 	}
-	slog.Warn("producer: ingest rejected records", "records", len(out), "firstReason", reasons[0])
+	slog.Warn("producer: ingest rejected records", "records", len(out), "conflicts", conflicts, "firstReason", why[0].reason)
 	rest := p.pending[len(batch):]
 	p.pending = append(keep, rest...)
 	p.stats.Rejected += int64(len(out))
+	p.stats.Conflicts += int64(conflicts)
 	return nil
 }
 

@@ -417,6 +417,77 @@ func TestRejectedRecordsSetAside(t *testing.T) {
 	}
 }
 
+// TestConflictSetAside: the real ingest answers a record reusing an earlier
+// record's id with other content as a conflict. The producer keeps it in
+// rejected.ndjson with its status and reason, counts it, and does not resend
+// it; the identical copy is acknowledged along with the rest.
+func TestConflictSetAside(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	reg := newRegion(clk)
+	dir := t.TempDir()
+	p, err := Open(testConfig(dir, clk, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var ids []string
+	for _, rec := range []string{`{"id":"order-7","qty":1}`, `{"seq":1}`, `{"id":"order-7","qty":2}`, `{"id":"order-7","qty":1}`} {
+		id, err := p.Produce(t.Context(), []byte(rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := p.Send(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Stats()
+	if s.Acknowledged != 3 || s.Rejected != 1 || s.Conflicts != 1 || s.Pending != 0 || s.Attempts != 2 || s.Failures != 0 {
+		t.Fatalf("stats %+v: want 3 acknowledged, 1 rejected as a conflict, in 2 attempts", s)
+	}
+	if got, want := strings.Join(p.AckedIDs(), ","), strings.Join([]string{ids[0], ids[1], ids[3]}, ","); got != want {
+		t.Fatalf("acknowledged %s, want %s", got, want)
+	}
+	if got, want := strings.Join(reg.writtenIDs(), ","), "order-7,"+ids[1]; got != want {
+		t.Fatalf("written %s, want %s (each id once)", got, want)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, rejectedName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept struct {
+		Reason string          `json:"reason"`
+		Status string          `json:"status"`
+		Record json.RawMessage `json:"record"`
+	}
+	if err := json.Unmarshal(b, &kept); err != nil {
+		t.Fatalf("rejected.ndjson %s: %v", b, err)
+	}
+	if kept.Status != ingest.StatusConflict || !strings.Contains(kept.Reason, `id "order-7"`) || !strings.Contains(string(kept.Record), `"qty":2`) {
+		t.Fatalf("rejected.ndjson = %s, want the qty 2 record as a conflict naming order-7", b)
+	}
+	// Sending again finds nothing to send: the conflict is not retried.
+	if err := p.Send(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stats().Attempts; got != 2 {
+		t.Fatalf("%d attempts, want 2", got)
+	}
+}
+
+// TestProduceRejectsControlCharacterIDs: ingest's own rules apply at Produce.
+func TestProduceRejectsControlCharacterIDs(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	p, err := Open(testConfig(t.TempDir(), clk, newRegion(clk)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Produce(t.Context(), []byte(`{"id":"a\u0000"}`)); err == nil || !strings.Contains(err.Error(), "control character U+0000") {
+		t.Fatalf("Produce = %v, want the control character refused", err)
+	}
+}
+
 func TestTooLargeSplitsBatches(t *testing.T) {
 	clk := clock.NewVirtual(t0)
 	reg := newRegion(clk)

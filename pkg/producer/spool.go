@@ -19,7 +19,7 @@ import (
 //
 //	seg-000000000001.ndjson  records, one JSON object per line, append-only
 //	acked.log                ids ingest acknowledged, one JSON string per line
-//	rejected.ndjson          records ingest refused as invalid (kept, not resent)
+//	rejected.ndjson          records ingest refused as invalid or conflicting (kept, not resent)
 //	quarantine.ndjson        segment lines found unreadable at open (kept, not sent)
 //
 // A record is written (and, unless NoSync, fsynced) to the active segment
@@ -510,15 +510,17 @@ func (s *spool) ack(entries []entry) error {
 	return nil
 }
 
-// reject keeps entries ingest refused in rejected.ndjson and marks them done
-// so they are not resent.
-func (s *spool) reject(entries []entry, reasons []string) error {
+// reject keeps entries ingest refused in rejected.ndjson, each with why
+// (the status only for a conflict), and marks them done so they are not
+// resent.
+func (s *spool) reject(entries []entry, why []refusal) error {
 	var buf []byte
 	for i, e := range entries {
 		line, _ := json.Marshal(struct {
 			Reason string          `json:"reason"`
+			Status string          `json:"status,omitempty"`
 			Record json.RawMessage `json:"record"`
-		}{reasons[i], e.data})
+		}{why[i].reason, why[i].status, e.data})
 		buf = append(append(buf, line...), '\n')
 	}
 	if _, err := s.rejected.Write(buf); err != nil {
