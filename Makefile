@@ -52,6 +52,7 @@ cli:
 
 ## drill: deploy cdk.out into simulated regions (IAM enforced) and rehearse a regional outage, failover and
 ## failback (DRILL_ARGS=--json …); cdk.out is synthesized first when the CDK app's inputs changed
+## (`make -s drill DRILL_ARGS=--json > report.json`: stdout is the report only, all else goes to stderr)
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
@@ -63,7 +64,7 @@ ASSEMBLY_INPUTS := $(filter-out %_test.go,$(wildcard $(addsuffix /*.go,$(ASSEMBL
 
 cdk.out/manifest.json: $(ASSEMBLY_INPUTS)
 	@echo "drill: the CDK app changed since cdk.out was synthesized: building the Lambdas and running cdk synth (minutes on a cold machine)" >&2
-	$(MAKE) --no-print-directory synth
+	$(MAKE) --no-print-directory synth >&2
 	@touch $@
 
 ## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks)

@@ -11,11 +11,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/drill"
@@ -26,34 +26,42 @@ func main() {
 }
 
 // drillMain runs the drill: exit 0 only when every invariant holds, 1 when
-// the drill ran and failed, 2 on bad usage.
+// the drill ran and failed, 2 on bad usage (a bad flag value among them,
+// refused before anything runs).
 func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg drill.Config
-	asJSON := fs.Bool("json", false, "print the report as one JSON document (progress goes to stderr)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON document on stdout (progress goes to stderr)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
-	fs.IntVar(&cfg.Producers, "producers", 2, "number of producers")
-	fs.Float64Var(&cfg.Rate, "rate", 2, "records per second per producer")
-	fs.DurationVar(&cfg.Warmup, "warmup", 20*time.Minute, "virtual time the workload runs before the primary fails")
-	fs.DurationVar(&cfg.Outage, "outage", 30*time.Minute, "virtual time the primary region is down")
-	fs.IntVar(&cfg.MinHealthyMinutes, "min-healthy", 10, "minutes the primary must be healthy before failback")
+	// The defaults and ranges are pkg/drill's, which says why each range.
+	fs.IntVar(&cfg.Producers, "producers", drill.DefaultProducers, "number of producers, "+drill.ProducersRange)
+	fs.Float64Var(&cfg.Rate, "rate", drill.DefaultRate, "records per second per producer, "+drill.RateRange)
+	fs.DurationVar(&cfg.Warmup, "warmup", drill.DefaultWarmup, "virtual time the workload runs before the primary fails, "+drill.WarmupRange)
+	fs.DurationVar(&cfg.Outage, "outage", drill.DefaultOutage, "virtual time the primary region is down, "+drill.OutageRange)
+	fs.IntVar(&cfg.MinHealthyMinutes, "min-healthy", drill.DefaultMinHealthyMinutes, "minutes the primary must be healthy before failback, "+drill.MinHealthyMinutesRange)
 	fs.BoolVar(&cfg.Approval, "approval", false, "make failback wait for approval (the drill's operator approves); failover waits when the deployment says so")
-	dir := fs.String("assembly", "cdk.out", "the cloud assembly to deploy (`make synth` writes cdk.out)")
-	var seed uint64
-	fs.Uint64Var(&seed, "seed", 1, "seed of the accelerator's routing choices")
+	dir := fs.String("assembly", "cdk.out", "the cloud assembly `directory` to deploy (make synth writes cdk.out)")
+	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pendulum drill [flags]\n\nRuns the regional-outage scenario on a simulated installation (virtual time) and prints the RTO, each DR step's duration and the record accounting.\n\nflags:")
+		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns the regional-outage scenario on a simulated installation (virtual time) and prints the RTO, each DR step's duration and the record accounting.\n"+
+			"A bad flag value exits 2. The run's records (--producers × --rate over --warmup + --outage + --min-healthy + 2m) must stay within %d, what the simulation holds in memory.\n\nflags:\n", drill.MaxRecords)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // asked for
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "pendulum drill: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg.Seed = seed
+	if err := validate(cfg); err != nil {
+		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
+		return 2
+	}
 	a, err := assembly.Read(*dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "pendulum drill: --assembly: %v\n", err)
@@ -86,4 +94,45 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// flagOf is the flag that sets each of drill.Config's knobs.
+var flagOf = map[string]string{
+	"Producers":         "producers",
+	"Rate":              "rate",
+	"Warmup":            "warmup",
+	"Outage":            "outage",
+	"MinHealthyMinutes": "min-healthy",
+}
+
+// validate checks the knobs the flags set, in the flags' terms. Every flag
+// carries its default, so a zero is always explicit here, and out of range:
+// drill.Config would take it as "the default" and run something else.
+func validate(cfg drill.Config) error {
+	zero := func(name, rng string) error { return fmt.Errorf("--%s 0 is out of range: want %s", name, rng) }
+	switch {
+	case cfg.Producers == 0:
+		return zero("producers", drill.ProducersRange)
+	case cfg.Rate == 0:
+		return zero("rate", drill.RateRange)
+	case cfg.Warmup == 0:
+		return zero("warmup", drill.WarmupRange)
+	case cfg.Outage == 0:
+		return zero("outage", drill.OutageRange)
+	case cfg.MinHealthyMinutes == 0:
+		return zero("min-healthy", drill.MinHealthyMinutesRange)
+	case cfg.Seed == 0:
+		return zero("seed", ">= 1")
+	}
+	err := cfg.Validate()
+	var rng *drill.RangeError
+	var budget *drill.BudgetError
+	switch {
+	case errors.As(err, &rng):
+		return fmt.Errorf("--%s %s is out of range: want %s", flagOf[rng.Field], rng.Value, rng.Range)
+	case errors.As(err, &budget):
+		return fmt.Errorf("--producers %d × --rate %g over --warmup %s + --outage %s + --min-healthy %d + 2m is %.0f records, more than the %d the simulation handles: lower --producers or --rate, or shorten --warmup or --outage",
+			cfg.Producers, cfg.Rate, cfg.Warmup, cfg.Outage, cfg.MinHealthyMinutes, budget.Records, drill.MaxRecords)
+	}
+	return err
 }

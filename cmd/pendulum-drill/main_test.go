@@ -2,10 +2,29 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pendulum-dr/pendulum/pkg/drill"
 )
+
+// TestMain runs drillMain as the program itself when the test binary is
+// re-executed with PENDULUM_DRILL_AS_MAIN set: what reaches the process's
+// real stdout, not only the writer drillMain is given, is then checked.
+func TestMain(m *testing.M) {
+	if os.Getenv("PENDULUM_DRILL_AS_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
 
 // shortDrill is a quick scenario covering every phase, on the snapshot of
 // the synthesized installation (go test runs without `make synth`).
@@ -58,4 +77,144 @@ func TestDrillCLI(t *testing.T) {
 			t.Fatalf("exit %d for a directory with no assembly, stderr %q; want 2 and a hint to synthesize", code, errb.String())
 		}
 	})
+}
+
+// TestJSONStdoutOfTheProcess runs the drill as a process with --json: its
+// whole stdout is one JSON document (nothing the simulation prints reaches
+// it), and the progress is on stderr.
+func TestJSONStdoutOfTheProcess(t *testing.T) {
+	cmd := exec.Command(os.Args[0], append([]string{"--json"}, shortDrill...)...)
+	cmd.Env = append(os.Environ(), "PENDULUM_DRILL_AS_MAIN=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, errb.String())
+	}
+	dec := json.NewDecoder(&out)
+	var rep map[string]any
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out.String())
+	}
+	if _, err := dec.Token(); err == nil || !errors.Is(err, io.EOF) {
+		t.Fatalf("stdout holds more than one JSON document (next: %v)", err)
+	}
+	if rep["passed"] != true || !strings.Contains(errb.String(), "failback") {
+		t.Fatalf("passed=%v; stderr:\n%s", rep["passed"], errb.String())
+	}
+}
+
+// TestBadFlagValues: every numeric flag out of its range exits 2 before
+// anything runs (the assembly is not even read), with a message naming the
+// flag and its range.
+func TestBadFlagValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		flag string
+		want string // in the message: the range, or the budget
+	}{
+		{[]string{"--producers", "0"}, "--producers", drill.ProducersRange},
+		{[]string{"--producers", "-3"}, "--producers", drill.ProducersRange},
+		{[]string{"--producers", "251"}, "--producers", drill.ProducersRange},
+		{[]string{"--rate", "0"}, "--rate", drill.RateRange},
+		{[]string{"--rate", "-1"}, "--rate", drill.RateRange},
+		{[]string{"--rate", "100.5"}, "--rate", drill.RateRange},
+		{[]string{"--rate", "NaN"}, "--rate", drill.RateRange},
+		{[]string{"--rate", "+Inf"}, "--rate", drill.RateRange},
+		{[]string{"--warmup", "0"}, "--warmup", drill.WarmupRange},
+		{[]string{"--warmup", "-20m"}, "--warmup", drill.WarmupRange},
+		{[]string{"--warmup", "59s"}, "--warmup", drill.WarmupRange},
+		{[]string{"--warmup", "25h"}, "--warmup", drill.WarmupRange},
+		{[]string{"--outage", "-5m"}, "--outage", drill.OutageRange},
+		{[]string{"--outage", "0"}, "--outage", drill.OutageRange},
+		{[]string{"--outage", "30s"}, "--outage", drill.OutageRange},
+		{[]string{"--outage", "169h"}, "--outage", drill.OutageRange},
+		{[]string{"--min-healthy", "0"}, "--min-healthy", drill.MinHealthyMinutesRange},
+		{[]string{"--min-healthy", "-10"}, "--min-healthy", drill.MinHealthyMinutesRange},
+		{[]string{"--min-healthy", "1441"}, "--min-healthy", drill.MinHealthyMinutesRange},
+		{[]string{"--seed", "0"}, "--seed", ">= 1"},
+		// Each in range, together over the record budget.
+		{[]string{"--producers", "250", "--rate", "100"}, "--rate", "records, more than the 500000"},
+		{[]string{"--outage", "168h"}, "--outage", "records, more than the 500000"},
+	} {
+		t.Run(strings.Join(tc.args, "="), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := drillMain(append([]string{"--assembly", t.TempDir()}, tc.args...), &out, &errb)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2\nstderr: %s", code, errb.String())
+			}
+			msg := errb.String()
+			if !strings.Contains(msg, tc.flag) || !strings.Contains(msg, tc.want) || strings.Contains(msg, "make synth") {
+				t.Fatalf("message %q: want it to name %s and %q, before the assembly is read", msg, tc.flag, tc.want)
+			}
+			if out.Len() != 0 {
+				t.Fatalf("stdout %q, want nothing", out.String())
+			}
+		})
+	}
+}
+
+// TestFlagRangeEdges: the ends of each range are accepted.
+func TestFlagRangeEdges(t *testing.T) {
+	base := drill.Config{Producers: drill.DefaultProducers, Rate: drill.DefaultRate, Warmup: drill.DefaultWarmup,
+		Outage: drill.DefaultOutage, MinHealthyMinutes: drill.DefaultMinHealthyMinutes, Seed: drill.DefaultSeed}
+	for _, edit := range []func(*drill.Config){
+		func(c *drill.Config) {},
+		func(c *drill.Config) { c.Producers = 1 },
+		func(c *drill.Config) { c.Producers, c.Rate = drill.MaxProducers, 0.5 },
+		func(c *drill.Config) { c.Rate = 0.01 },
+		func(c *drill.Config) { c.Producers, c.Rate = 1, drill.MaxRate },
+		func(c *drill.Config) { c.Warmup = drill.MinWarmup },
+		func(c *drill.Config) { c.Warmup = drill.MaxWarmup },
+		func(c *drill.Config) { c.Outage = drill.MinOutage },
+		func(c *drill.Config) { c.Outage, c.Producers, c.Rate = drill.MaxOutage, 1, 0.5 },
+		func(c *drill.Config) { c.MinHealthyMinutes = drill.MinHealthyMinutes },
+		func(c *drill.Config) { c.MinHealthyMinutes = drill.MaxHealthyMinutes },
+		func(c *drill.Config) { c.Seed = 1<<64 - 1 },
+	} {
+		c := base
+		edit(&c)
+		if err := validate(c); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}
+
+// TestHelpMatchesWhatRuns: --help exits 0 and shows each knob's default and
+// range as pkg/drill has them.
+func TestHelpMatchesWhatRuns(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := drillMain([]string{"--help"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	help := errb.String()
+	for _, want := range []string{
+		fmt.Sprintf("-producers int\n    \tnumber of producers, %s (default %d)", drill.ProducersRange, drill.DefaultProducers),
+		fmt.Sprintf("%s (default %v)", drill.RateRange, drill.DefaultRate),
+		fmt.Sprintf("%s (default %v)", drill.WarmupRange, drill.DefaultWarmup),
+		fmt.Sprintf("%s (default %v)", drill.OutageRange, drill.DefaultOutage),
+		fmt.Sprintf("%s (default %d)", drill.MinHealthyMinutesRange, drill.DefaultMinHealthyMinutes),
+		fmt.Sprintf(">= 1 (default %d)", drill.DefaultSeed),
+		fmt.Sprint(drill.MaxRecords),
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+}
+
+// TestLibraryValidate: pkg/drill's callers get the same refusals from Run,
+// before anything is deployed, while a zero knob still takes its default.
+func TestLibraryValidate(t *testing.T) {
+	if err := (drill.Config{}).Validate(); err != nil {
+		t.Fatalf("zero Config: %v", err)
+	}
+	var rng *drill.RangeError
+	_, err := drill.Run(context.Background(), drill.Config{Outage: -5 * time.Minute})
+	if !errors.As(err, &rng) || rng.Field != "Outage" || rng.Range != drill.OutageRange {
+		t.Fatalf("Run with Outage -5m: %v, want a RangeError for Outage", err)
+	}
+	var budget *drill.BudgetError
+	if err := (drill.Config{Outage: drill.MaxOutage}).Validate(); !errors.As(err, &budget) {
+		t.Fatalf("a week at the default rate: %v, want a BudgetError", err)
+	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
+	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
 	"github.com/pendulum-dr/pendulum/pkg/record"
@@ -38,7 +39,11 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
-// Config is the scenario's knobs. Zero values take the defaults.
+// Config is the scenario's knobs. A zero numeric knob takes its default
+// (Default* below): library callers set only what they change. Any other
+// value must be within its range (Min*/Max*), or Validate — which Run
+// calls first — returns a *RangeError: an explicit value out of range is
+// never replaced by the default.
 type Config struct {
 	// Producers is how many producers send (2); Rate is the records per
 	// second each sends (2).
@@ -61,7 +66,8 @@ type Config struct {
 	// EditTemplate, when set, changes each template before it is deployed
 	// (tests of the coupling between the deployment and the drill).
 	EditTemplate func(stack string, body []byte) []byte
-	// Seed makes routing choices reproducible (1).
+	// Seed makes routing choices reproducible (1). Every value is valid;
+	// 0 takes the default.
 	Seed uint64
 	// SpoolDir holds the producers' spools ("" = a temporary directory,
 	// removed at the end).
@@ -73,24 +79,139 @@ type Config struct {
 	BeforeAccounting func(ctx context.Context, l *local.Local) error
 }
 
+// The defaults a zero knob takes.
+const (
+	DefaultProducers         = 2
+	DefaultRate              = 2.0
+	DefaultWarmup            = 20 * time.Minute
+	DefaultOutage            = 30 * time.Minute
+	DefaultMinHealthyMinutes = 10
+	DefaultSeed              = 1
+)
+
+// The knobs' ranges: what a production DR drill may ask for, within what
+// the simulation runs on a developer's machine or a CI runner.
+const (
+	// MaxProducers: each producer is a spool, a sender and a generator on
+	// the virtual clock, and every clock step wakes them all; 250 producers
+	// on the default timeline run in about 15 s, 1000 take more than five
+	// minutes. A fleet larger than that is rehearsed faithfully by fewer
+	// producers sending more each (the ingest path sees the same rate).
+	MaxProducers = 250
+	// MaxRate is records per second per producer: the generator spools one
+	// burst of Rate records each virtual second, and a burst above 100 is
+	// a fleet better rehearsed with more producers; the record budget
+	// (MaxRecords) bounds the total. Rate must be > 0: no records, nothing
+	// to account. 20 producers × 10/s (780 000 records) measured 104 s and
+	// 4.5 GB.
+	MaxRate = 100.0
+	// MinWarmup: the primary's one-minute health-alarm period needs a
+	// healthy data point, and the producers acknowledged records, before
+	// the outage. MaxWarmup: a day covers the deployment's daily backup
+	// (the drill starts just before 03:00 UTC); longer only adds records.
+	MinWarmup = time.Minute
+	MaxWarmup = 24 * time.Hour
+	// MinOutage is the alarm's one-minute period: a shorter outage is not
+	// a data point. An outage shorter than the deployment's alarm window
+	// (its evaluation periods) is accepted, and the drill reports that the
+	// alarm never started failover. MaxOutage: regional outages have lasted
+	// days, and the plan must hold for a week in the backup region (the
+	// drill's virtual week takes a couple of minutes of wall time at a low
+	// rate; the record budget below bounds it at a high one).
+	MinOutage = time.Minute
+	MaxOutage = 7 * 24 * time.Hour
+	// MinHealthyMinutes..MaxHealthyMinutes is what the failback state
+	// machine accepts (pkg/dr), except 0: no healthy window would skip the
+	// precondition the drill rehearses, and 0 here is the default.
+	MinHealthyMinutes = 1
+	MaxHealthyMinutes = dr.MaxHealthyMinutes
+	// MaxRecords bounds the records a run produces (Producers × Rate over
+	// Warmup + Outage + MinHealthyMinutes + 2 min): the simulation keeps
+	// each in memory several times over (spool, streams, buckets, tables,
+	// the accounting), about 6 KB a record — 500 000 is some 3 GB and a
+	// minute or two of wall time.
+	MaxRecords = 500_000
+)
+
+// A RangeError is a knob outside its range. Field is Config's field name.
+type RangeError struct {
+	Field string
+	Value string // the value given, formatted
+	Range string // the values allowed, e.g. "1..250"
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("drill: %s %s is out of range: want %s (0 takes the default)", e.Field, e.Value, e.Range)
+}
+
+// A BudgetError is a scenario whose knobs, each in range, would produce
+// more records than MaxRecords.
+type BudgetError struct {
+	Records float64 // the records the scenario would produce
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
+}
+
+// Ranges, as RangeError and the CLI's help print them.
+const (
+	ProducersRange         = "1..250"
+	RateRange              = "> 0 and <= 100"
+	WarmupRange            = "1m..24h"
+	OutageRange            = "1m..168h (7 days)"
+	MinHealthyMinutesRange = "1..1440 (minutes)"
+)
+
+// Validate reports the first knob out of its range as a *RangeError, or a
+// scenario over the record budget as a *BudgetError. A zero knob is valid
+// (it takes its default); Run calls Validate before anything runs.
+func (c Config) Validate() error {
+	if c.Producers != 0 && (c.Producers < 1 || c.Producers > MaxProducers) {
+		return &RangeError{"Producers", fmt.Sprint(c.Producers), ProducersRange}
+	}
+	// NaN and ±Inf fail the comparison too.
+	if c.Rate != 0 && !(c.Rate > 0 && c.Rate <= MaxRate) {
+		return &RangeError{"Rate", fmt.Sprint(c.Rate), RateRange}
+	}
+	if c.Warmup != 0 && (c.Warmup < MinWarmup || c.Warmup > MaxWarmup) {
+		return &RangeError{"Warmup", c.Warmup.String(), WarmupRange}
+	}
+	if c.Outage != 0 && (c.Outage < MinOutage || c.Outage > MaxOutage) {
+		return &RangeError{"Outage", c.Outage.String(), OutageRange}
+	}
+	if c.MinHealthyMinutes != 0 && (c.MinHealthyMinutes < MinHealthyMinutes || c.MinHealthyMinutes > MaxHealthyMinutes) {
+		return &RangeError{"MinHealthyMinutes", fmt.Sprint(c.MinHealthyMinutes), MinHealthyMinutesRange}
+	}
+	d := c
+	d.defaults()
+	generating := d.Warmup + d.Outage + time.Duration(d.MinHealthyMinutes+2)*time.Minute
+	if n := float64(d.Producers) * d.Rate * generating.Seconds(); n > MaxRecords {
+		return &BudgetError{Records: n}
+	}
+	return nil
+}
+
+// defaults gives each zero knob its default. Only zero: Validate has
+// refused anything else out of range.
 func (c *Config) defaults() {
-	if c.Producers <= 0 {
-		c.Producers = 2
+	if c.Producers == 0 {
+		c.Producers = DefaultProducers
 	}
-	if c.Rate <= 0 {
-		c.Rate = 2
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
 	}
-	if c.Warmup <= 0 {
-		c.Warmup = 20 * time.Minute
+	if c.Warmup == 0 {
+		c.Warmup = DefaultWarmup
 	}
-	if c.Outage <= 0 {
-		c.Outage = 30 * time.Minute
+	if c.Outage == 0 {
+		c.Outage = DefaultOutage
 	}
-	if c.MinHealthyMinutes <= 0 {
-		c.MinHealthyMinutes = 10
+	if c.MinHealthyMinutes == 0 {
+		c.MinHealthyMinutes = DefaultMinHealthyMinutes
 	}
 	if c.Seed == 0 {
-		c.Seed = 1
+		c.Seed = DefaultSeed
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -229,6 +350,9 @@ func (r *run) progress(phase, format string, args ...any) {
 // for a drill that could not run at all; a drill that ran and found a
 // problem returns a report with Passed false.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.defaults()
 	r := &run{cfg: cfg, wallStart: time.Now(), acked: map[string]string{}}
 	approver := func(ctx context.Context, a local.Approval) {
