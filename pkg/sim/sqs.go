@@ -120,19 +120,7 @@ func (s *SQS) CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns 
 	}) {
 		return nil, opErr(sqs.ServiceID, op, sqsInvalidParam("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"))
 	}
-	vis, err := sqsSeconds(in.Attributes, "VisibilityTimeout", sqsDefaultVisibility, sqsMaxVisibility)
-	if err != nil {
-		return nil, opErr(sqs.ServiceID, op, err)
-	}
-	delay, err := sqsSeconds(in.Attributes, "DelaySeconds", 0, 15*time.Minute)
-	if err != nil {
-		return nil, opErr(sqs.ServiceID, op, err)
-	}
-	wait, err := sqsSeconds(in.Attributes, "ReceiveMessageWaitTimeSeconds", 0, sqsMaxWait)
-	if err != nil {
-		return nil, opErr(sqs.ServiceID, op, err)
-	}
-	dlqARN, maxReceive, err := sqsRedrive(in.Attributes)
+	set, err := sqsQueueSettings(in.Attributes)
 	if err != nil {
 		return nil, opErr(sqs.ServiceID, op, err)
 	}
@@ -147,7 +135,7 @@ func (s *SQS) CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns 
 	q := &sqsQueue{
 		name: name, url: s.QueueURL(name), arn: s.QueueARN(name),
 		attrs: glueCopyMap(in.Attributes), created: s.r.world.Clock.Now(),
-		visibility: vis, delay: delay, wait: wait, dlqARN: dlqARN, maxReceive: maxReceive,
+		visibility: set.visibility, delay: set.delay, wait: set.wait, dlqARN: set.dlqARN, maxReceive: set.maxReceive,
 		wake: s.r.world.Clock.NewSignal(),
 	}
 	s.queues[name] = q

@@ -35,6 +35,31 @@ func sqsRedrive(attrs map[string]string) (dlqARN string, maxReceive int, err err
 	return p.DeadLetterTargetArn, n, nil
 }
 
+// sqsSettings are the attributes that change a queue's behaviour.
+type sqsSettings struct {
+	visibility, delay, wait time.Duration
+	dlqARN                  string
+	maxReceive              int
+}
+
+// sqsQueueSettings reads and checks them from a queue's attributes, as
+// CreateQueue and SetQueueAttributes take them.
+func sqsQueueSettings(attrs map[string]string) (sqsSettings, error) {
+	var set sqsSettings
+	var err error
+	if set.visibility, err = sqsSeconds(attrs, "VisibilityTimeout", sqsDefaultVisibility, sqsMaxVisibility); err != nil {
+		return set, err
+	}
+	if set.delay, err = sqsSeconds(attrs, "DelaySeconds", 0, 15*time.Minute); err != nil {
+		return set, err
+	}
+	if set.wait, err = sqsSeconds(attrs, "ReceiveMessageWaitTimeSeconds", 0, sqsMaxWait); err != nil {
+		return set, err
+	}
+	set.dlqARN, set.maxReceive, err = sqsRedrive(attrs)
+	return set, err
+}
+
 // SetQueueAttributes changes a queue's attributes (visibility timeout,
 // delay, wait time, redrive policy, policy and the rest as given).
 func (s *SQS) SetQueueAttributes(ctx context.Context, in *sqs.SetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.SetQueueAttributesOutput, error) {
@@ -52,19 +77,7 @@ func (s *SQS) SetQueueAttributes(ctx context.Context, in *sqs.SetQueueAttributes
 	for k, v := range in.Attributes {
 		merged[k] = v
 	}
-	vis, err := sqsSeconds(merged, "VisibilityTimeout", sqsDefaultVisibility, sqsMaxVisibility)
-	if err != nil {
-		return nil, opErr(sqs.ServiceID, op, err)
-	}
-	delay, err := sqsSeconds(merged, "DelaySeconds", 0, 15*time.Minute)
-	if err != nil {
-		return nil, opErr(sqs.ServiceID, op, err)
-	}
-	wait, err := sqsSeconds(merged, "ReceiveMessageWaitTimeSeconds", 0, sqsMaxWait)
-	if err != nil {
-		return nil, opErr(sqs.ServiceID, op, err)
-	}
-	dlq, maxReceive, err := sqsRedrive(merged)
+	set, err := sqsQueueSettings(merged)
 	if err != nil {
 		return nil, opErr(sqs.ServiceID, op, err)
 	}
@@ -73,7 +86,7 @@ func (s *SQS) SetQueueAttributes(ctx context.Context, in *sqs.SetQueueAttributes
 			return nil, opErr(sqs.ServiceID, op, &sqstypes.InvalidAttributeValue{Message: aws.String("Invalid value for the parameter Policy.")})
 		}
 	}
-	q.attrs, q.visibility, q.delay, q.wait, q.dlqARN, q.maxReceive = merged, vis, delay, wait, dlq, maxReceive
+	q.attrs, q.visibility, q.delay, q.wait, q.dlqARN, q.maxReceive = merged, set.visibility, set.delay, set.wait, set.dlqARN, set.maxReceive
 	return &sqs.SetQueueAttributesOutput{}, nil
 }
 
