@@ -11,28 +11,18 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
-// bootstrapVersion is the version `cdk bootstrap` (modern template)
-// leaves in each region's Parameter Store; the templates' rule requires 6
-// or later.
-const bootstrapVersion = "30"
-
 // deploy rehearses `cdk bootstrap` and `cdk deploy --all`: the bootstrap
-// version parameter in every region, then every stack of the assembly in
-// the manifest's order, each in its own region, each awaited.
+// stack in every region, then every stack of the assembly in the
+// manifest's order, each in its own region, each awaited.
 func (l *Local) deploy(ctx context.Context) error {
-	for _, r := range l.World.Regions() {
-		if _, err := l.World.Region(r).SSM().PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/cdk-bootstrap/hnb659fds/version"),
-			Value: aws.String(bootstrapVersion), Type: ssmtypes.ParameterTypeString}); err != nil {
-			return fmt.Errorf("bootstrap %s: %w", r, err)
-		}
+	if err := l.bootstrap(ctx); err != nil {
+		return err
 	}
 	for _, s := range l.opts.Assembly.Stacks {
 		if err := l.deployStack(ctx, s); err != nil {
@@ -61,19 +51,24 @@ func (l *Local) deployStack(ctx context.Context, s assembly.Stack) error {
 	if l.opts.EditTemplate != nil {
 		body = l.opts.EditTemplate(s.Name, body)
 	}
-	c := l.World.Region(s.Region).CloudFormation()
+	return l.createStack(ctx, s.Region, s.Name, body)
+}
+
+// createStack creates a stack from a template in region and waits for it.
+func (l *Local) createStack(ctx context.Context, region, name string, body []byte) error {
+	c := l.World.Region(region).CloudFormation()
 	start := l.Clock.Now()
-	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(s.Name), TemplateBody: aws.String(string(body))}); err != nil {
-		return fmt.Errorf("create %s: %w", s.Name, err)
+	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
 	}
-	st, err := l.waitStack(ctx, s.Region, s.Name)
+	st, err := l.waitStack(ctx, region, name)
 	if err != nil {
 		return err
 	}
 	if st.StackStatus != cftypes.StackStatusCreateComplete {
-		return fmt.Errorf("stack %s is %s: %s", s.Name, st.StackStatus, aws.ToString(st.StackStatusReason))
+		return fmt.Errorf("stack %s is %s: %s", name, st.StackStatus, aws.ToString(st.StackStatusReason))
 	}
-	l.log.Info("stack deployed", "stack", s.Name, "region", s.Region, "took", l.Clock.Now().Sub(start))
+	l.log.Info("stack deployed", "stack", name, "region", region, "took", l.Clock.Now().Sub(start))
 	return nil
 }
 
