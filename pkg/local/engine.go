@@ -16,6 +16,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/integration"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/simclients"
 	"github.com/pendulum-dr/pendulum/statemachines"
 )
 
@@ -171,11 +172,11 @@ func (h machineHost) DeleteStateMachine(ctx context.Context, arn string) error {
 func (l *Local) serveDefinition(region, def string) {
 	e := l.engineFor(region)
 	reg := e.Registry()
-	rr := l.World.Region(region)
+	clients := simclients.Clients{World: l.World}
 	for _, m := range sdkResource.FindAllStringSubmatch(def, -1) {
 		service, action := m[1], m[2]
-		client := l.sdkClient(rr, service)
-		if client == nil {
+		client, ok := clients.Lookup(service, region)
+		if !ok || service == "sfn" {
 			continue // the engine reports the unserved integration when a task calls it
 		}
 		reg.HandleSDK(service, action, func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
@@ -198,32 +199,6 @@ func (l *Local) serveDefinition(region, def string) {
 
 // lambdaARN matches a Lambda function ARN in a rendered definition.
 var lambdaARN = regexp.MustCompile(`arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+`)
-
-// sdkClient is the region's simulated client of an aws-sdk integration's
-// service.
-func (l *Local) sdkClient(r *sim.Region, service string) any {
-	switch service {
-	case "dynamodb":
-		return r.DynamoDB()
-	case "backup":
-		return r.Backup()
-	case "sns":
-		return r.SNS()
-	case "cloudformation":
-		return r.CloudFormation()
-	case "cloudwatch":
-		return r.CloudWatch()
-	case "s3":
-		return r.S3()
-	case "glue":
-		return r.Glue()
-	case "sqs":
-		return r.SQS()
-	case "kinesis":
-		return r.Kinesis()
-	}
-	return nil
-}
 
 // lambdaError is a function error as Step Functions reports a Lambda
 // task's failure: named by the function's errorType.

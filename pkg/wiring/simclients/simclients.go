@@ -24,33 +24,44 @@ var _ wiring.Clients = Clients{}
 
 // Client returns the simulated service s of region.
 func (c Clients) Client(s wiring.Service, region string) any {
-	if s.Name == "sfn" {
-		return c.SFN
-	}
-	r := c.World.Region(region)
-	switch s.Name {
-	case "backup":
-		return r.Backup()
-	case "cloudformation":
-		return r.CloudFormation()
-	case "cloudwatch":
-		return r.CloudWatch()
-	case "dynamodb":
-		return r.DynamoDB()
-	case "firehose":
-		return r.Firehose()
-	case "globalaccelerator":
-		return r.GlobalAccelerator()
-	case "glue":
-		return r.Glue()
-	case "kinesis":
-		return r.Kinesis()
-	case "s3":
-		return r.S3()
-	case "sns":
-		return r.SNS()
-	case "sqs":
-		return r.SQS()
+	if client, ok := c.Lookup(s.Name, region); ok {
+		return client
 	}
 	panic(fmt.Sprintf("simclients: no simulated service %q", s.Name))
+}
+
+// Lookup returns region's simulated service by its SDK service name
+// ("dynamodb", "s3", …: the names of wiring.Service and of the aws-sdk
+// Step Functions integrations alike), or false for a service the
+// simulator does not have.
+func (c Clients) Lookup(name, region string) (any, bool) {
+	if name == "sfn" {
+		return c.SFN, c.SFN != nil
+	}
+	r := c.World.Region(region)
+	switch name {
+	case "backup":
+		return r.Backup(), true
+	case "cloudformation":
+		return r.CloudFormation(), true
+	case "cloudwatch":
+		return r.CloudWatch(), true
+	case "dynamodb":
+		return r.DynamoDB(), true
+	case "firehose":
+		return r.Firehose(), true
+	case "globalaccelerator":
+		return r.GlobalAccelerator(), true
+	case "glue":
+		return r.Glue(), true
+	case "kinesis":
+		return r.Kinesis(), true
+	case "s3":
+		return r.S3(), true
+	case "sns":
+		return r.SNS(), true
+	case "sqs":
+		return r.SQS(), true
+	}
+	return nil, false
 }
