@@ -5,7 +5,7 @@
 // `pendulum states`, whose start-up would otherwise pay for their package
 // initialisation.
 //
-//	pendulum-drill [--json] [--quiet] [scenario flags]
+//	pendulum-drill [--list] [--scenario NAME|all] [--json] [--quiet] [scenario flags]
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/drill"
@@ -43,9 +44,12 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Approval, "approval", false, "make failback wait for approval (the drill's operator approves); failover waits when the deployment says so")
 	dir := fs.String("assembly", "cdk.out", "the cloud assembly `directory` to deploy (make synth writes cdk.out)")
 	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")
+	fs.StringVar(&cfg.Scenario, "scenario", drill.DefaultScenario, "the scenario to run (see --list), or all: every scenario, one after the other")
+	list := fs.Bool("list", false, "print the scenarios, one line each, and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns the regional-outage scenario on a simulated installation (virtual time) and prints the RTO, each DR step's duration and the record accounting.\n"+
-			"A bad flag value exits 2. The run's records (--producers × --rate over --warmup + --outage + --min-healthy + 2m) must stay within %d, what the simulation holds in memory.\n\nflags:\n", drill.MaxRecords)
+		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns a drill scenario (default %s; --list shows the catalogue) on a simulated installation (virtual time) and prints the RTO, the RPO per store, each DR step's duration and the record accounting.\n"+
+			"A scenario may take its own default for a flag you do not give (blip: a 2-minute outage).\n", drill.DefaultScenario)
+		fmt.Fprintf(stderr, "A bad flag value exits 2. The run's records (--producers × --rate over --warmup + --outage + --min-healthy + 2m) must stay within %d, what the simulation holds in memory.\n\nflags:\n", drill.MaxRecords)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -58,9 +62,34 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pendulum drill: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if *list {
+		for _, sc := range drill.Scenarios() {
+			fmt.Fprintf(stdout, "%-22s %s\n", sc.Name, sc.Summary)
+		}
+		return 0
+	}
+	var run []string
+	if cfg.Scenario == "all" {
+		for _, sc := range drill.Scenarios() {
+			run = append(run, sc.Name)
+		}
+	} else if _, err := drill.LookupScenario(cfg.Scenario); err != nil {
+		fmt.Fprintf(stderr, "pendulum drill: --scenario: %v\n", err)
+		return 2
+	} else {
+		run = []string{cfg.Scenario}
+	}
 	if err := validate(cfg); err != nil {
 		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
 		return 2
+	}
+	// A knob not given takes the scenario's default, then the drill's.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for field, name := range flagOf {
+		if !given[name] {
+			zeroKnob(&cfg, field)
+		}
 	}
 	a, err := assembly.Read(*dir)
 	if err != nil {
@@ -74,26 +103,69 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 			cfg.Progress = stderr
 		}
 	}
-	rep, err := drill.Run(context.Background(), cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
-		return 1
+	var reps []*drill.Report
+	passed := true
+	for _, name := range run {
+		c := cfg
+		c.Scenario = name
+		rep, err := drill.Run(context.Background(), c)
+		if err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: %s: %v\n", name, err)
+			return 1
+		}
+		reps = append(reps, rep)
+		passed = passed && rep.Passed
+		if !*asJSON {
+			if err := drill.WriteText(stdout, rep); err != nil {
+				fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
+				return 1
+			}
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		var doc any = reps[0]
+		if cfg.Scenario == "all" {
+			doc = reps // one document: the reports, in catalogue order
+		}
+		if err := enc.Encode(doc); err != nil {
 			fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
 			return 1
 		}
-	} else if err := drill.WriteText(stdout, rep); err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
-		return 1
+	} else if len(reps) > 1 {
+		fmt.Fprintf(stdout, "\nscenarios:\n")
+		for _, rep := range reps {
+			verdict := "PASSED"
+			if !rep.Passed {
+				verdict = "FAILED"
+			}
+			fmt.Fprintf(stdout, "  %-22s %s  (virtual %s, wall %.1fs)\n", rep.Scenario, verdict, time.Duration(rep.VirtualSeconds*float64(time.Second)).Round(time.Second), rep.WallSeconds)
+		}
 	}
-	if !rep.Passed {
+	if !passed {
 		return 1
 	}
 	return 0
+}
+
+// zeroKnob sets one of drill.Config's knobs (a flagOf field) to zero: the
+// scenario's or the drill's default.
+func zeroKnob(c *drill.Config, field string) {
+	switch field {
+	case "Producers":
+		c.Producers = 0
+	case "Rate":
+		c.Rate = 0
+	case "Warmup":
+		c.Warmup = 0
+	case "Outage":
+		c.Outage = 0
+	case "MinHealthyMinutes":
+		c.MinHealthyMinutes = 0
+	case "Seed":
+		c.Seed = 0
+	}
 }
 
 // flagOf is the flag that sets each of drill.Config's knobs.
@@ -103,6 +175,7 @@ var flagOf = map[string]string{
 	"Warmup":            "warmup",
 	"Outage":            "outage",
 	"MinHealthyMinutes": "min-healthy",
+	"Seed":              "seed",
 }
 
 // validate checks the knobs the flags set, in the flags' terms. Every flag

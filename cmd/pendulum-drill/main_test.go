@@ -37,7 +37,7 @@ func TestDrillCLI(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 		}
-		for _, want := range []string{"outage", "failover", "failback", "Drill regional-outage: PASSED", "ingest RTO", "lost: 0 in S3, 0 in aggregates; double-counted 0"} {
+		for _, want := range []string{"outage", "failover", "failback", "Drill regional-outage: PASSED", "ingest RTO", "final s3", "lost 0, double-counted 0"} {
 			if !strings.Contains(out.String(), want) {
 				t.Fatalf("output lacks %q:\n%s", want, out.String())
 			}
@@ -51,14 +51,26 @@ func TestDrillCLI(t *testing.T) {
 		}
 		var rep struct {
 			Passed  bool
-			Records struct{ Acknowledged, LostS3, LostAggregates, DoubleCounted int64 }
-			Checks  []struct{ Name string }
+			Records struct{ Acknowledged int64 }
+			Stores  map[string]struct{ Expected, Lost, DoubleCounted int }
+			RPO     struct {
+				AtOutage map[string]struct {
+					RPOSeconds float64
+					Records    int
+				}
+			}
+			Checks []struct{ Name string }
 		}
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 			t.Fatalf("stdout is not one JSON document: %v\n%s", err, out.String())
 		}
-		if !rep.Passed || rep.Records.Acknowledged == 0 || rep.Records.LostS3+rep.Records.LostAggregates+rep.Records.DoubleCounted != 0 || len(rep.Checks) == 0 {
+		if !rep.Passed || rep.Records.Acknowledged == 0 || len(rep.Checks) == 0 || len(rep.Stores) != 3 || len(rep.RPO.AtOutage) == 0 {
 			t.Fatalf("report %+v", rep)
+		}
+		for name, st := range rep.Stores {
+			if st.Expected == 0 || st.Lost != 0 || st.DoubleCounted != 0 {
+				t.Fatalf("store %s: %+v", name, st)
+			}
 		}
 		if !strings.Contains(errb.String(), "failback") {
 			t.Fatalf("progress should go to stderr with --json:\n%s", errb.String())
@@ -216,5 +228,50 @@ func TestLibraryValidate(t *testing.T) {
 	var budget *drill.BudgetError
 	if err := (drill.Config{Outage: drill.MaxOutage}).Validate(); !errors.As(err, &budget) {
 		t.Fatalf("a week at the default rate: %v, want a BudgetError", err)
+	}
+}
+
+// TestScenarioFlags: --list prints the catalogue one line each, an unknown
+// --scenario exits 2 naming the catalogue, and a scenario's own default
+// applies to a knob not given (blip's short outage) but never overrides
+// one given.
+func TestScenarioFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := drillMain([]string{"--list"}, &out, &errb); code != 0 {
+		t.Fatalf("--list: exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(drill.Scenarios()) || !strings.HasPrefix(lines[0], drill.DefaultScenario+" ") {
+		t.Fatalf("--list printed %d lines, the catalogue has %d, the default first:\n%s", len(lines), len(drill.Scenarios()), out.String())
+	}
+	for _, sc := range drill.Scenarios() {
+		if !strings.Contains(out.String(), sc.Name) || sc.Summary == "" || sc.Expect == "" {
+			t.Errorf("scenario %q: listed %t, summary %q, expect %q", sc.Name, strings.Contains(out.String(), sc.Name), sc.Summary, sc.Expect)
+		}
+	}
+	out.Reset()
+	errb.Reset()
+	if code := drillMain([]string{"--scenario", "nope"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), drill.DefaultScenario) {
+		t.Fatalf("unknown scenario: exit %d, stderr %q", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	args := []string{"--json", "--quiet", "--scenario", "blip", "--assembly", "../../pkg/assembly/testdata/cdk.out", "--producers", "1", "--warmup", "5m"}
+	if code := drillMain(args, &out, &errb); code != 0 {
+		t.Fatalf("blip: exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	var rep struct {
+		Scenario         string
+		IngestRTOSeconds float64
+		IngestRegion     string
+		Failover         any
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// The 2-minute outage: the first acknowledgement after it comes from
+	// the primary once it is back, 2 minutes and a retry later.
+	if rep.Scenario != "blip" || rep.Failover != nil || rep.IngestRegion != "us-east-1" || rep.IngestRTOSeconds < 120 || rep.IngestRTOSeconds > 300 {
+		t.Fatalf("blip report %+v", rep)
 	}
 }

@@ -59,7 +59,7 @@ func TestDrillAccounting(t *testing.T) {
 	if rep.Failover == nil || rep.AlarmSeconds <= 0 {
 		t.Fatalf("the alarm did not start failover: %+v", rep)
 	}
-	for _, name := range []string{"noneLostInS3", "noneLostInAggregates", "noneDoubleCounted", "catalogComplete"} {
+	for _, name := range []string{"lost:s3", "lost:aggregates", "lost:catalog", "doubleCounted:s3", "doubleCounted:aggregates", "catalogComplete"} {
 		if c, ok := cs[name]; !ok || !c.Passed {
 			t.Errorf("check %s: %+v", name, c)
 		}
@@ -84,7 +84,7 @@ func TestDrillAccounting(t *testing.T) {
 	if rep.Records.ItemsMerged == 0 || rep.Records.ObjectsCopiedBack == 0 || rep.Records.AckedByBackup == 0 {
 		t.Fatalf("failback moved nothing back: %+v", rep.Records)
 	}
-	for _, want := range []string{"ingest RTO", "full RTO", "failover:", "lost:", "Glue API calls"} {
+	for _, want := range []string{"ingest RTO", "full RTO", "failover:", "RPO at the outage", "final aggregates", "Glue API calls"} {
 		if !strings.Contains(b.String(), want) {
 			t.Fatalf("text report lacks %q:\n%s", want, b.String())
 		}
@@ -135,8 +135,8 @@ func TestDrillDetectsLoss(t *testing.T) {
 	if deleted != 1 {
 		t.Fatalf("deleted %d objects, want 1", deleted)
 	}
-	if c := checks(rep)["noneLostInS3"]; c.Passed || rep.Records.LostS3 == 0 {
-		t.Fatalf("a deleted raw object went unnoticed: check %+v, lost %d", c, rep.Records.LostS3)
+	if c := checks(rep)["lost:s3"]; c.Passed || rep.Stores[StoreS3].Lost == 0 {
+		t.Fatalf("a deleted raw object went unnoticed: check %+v, store %+v", c, rep.Stores[StoreS3])
 	}
 	if rep.Passed {
 		t.Fatal("the drill passed with records missing from the raw bucket")

@@ -17,10 +17,19 @@ func WriteText(w io.Writer, rep *Report) error {
 		verdict = "FAILED"
 	}
 	fmt.Fprintf(&b, "\nDrill %s: %s\n", rep.Scenario, verdict)
+	if rep.Expect != "" {
+		fmt.Fprintf(&b, "  expected: %s\n", rep.Expect)
+	}
 	fmt.Fprintf(&b, "  virtual time %s (the predicted AWS timeline), wall time %.2fs\n", secs(rep.VirtualSeconds), rep.WallSeconds)
-	fmt.Fprintf(&b, "  alarm → failover started   %s after the outage\n", secs(rep.AlarmSeconds))
-	fmt.Fprintf(&b, "  ingest RTO                 %s (outage → first record acknowledged by the backup region)\n", secs(rep.IngestRTOSeconds))
-	fmt.Fprintf(&b, "  full RTO                   %s (outage → the backup region's aggregates count its records)\n", secs(rep.FullRTOSeconds))
+	if rep.IngestRTOSeconds > 0 {
+		if rep.AlarmSeconds > 0 {
+			fmt.Fprintf(&b, "  alarm → failover started   %s after the outage\n", secs(rep.AlarmSeconds))
+		}
+		fmt.Fprintf(&b, "  ingest RTO                 %s (outage → first record acknowledged after it, here by %s)\n", secs(rep.IngestRTOSeconds), rep.IngestRegion)
+		fmt.Fprintf(&b, "  full RTO                   %s (outage → that region's aggregates count the records it acknowledged)\n", secs(rep.FullRTOSeconds))
+	} else {
+		b.WriteString("  no outage in this scenario: no RTO\n")
+	}
 	for _, wf := range []struct {
 		name string
 		w    *Workflow
@@ -49,10 +58,35 @@ func WriteText(w io.Writer, rep *Report) error {
 		}
 	}
 	r := rep.Records
-	fmt.Fprintf(&b, "\n  records: produced %d, acknowledged %d (%d by the backup region)\n", r.Produced, r.Acknowledged, r.AckedByBackup)
-	fmt.Fprintf(&b, "    in the primary's raw bucket %d, in its catalog's partitions %d, in its aggregates %d\n", r.LandedInS3, r.InCatalog, r.InAggregates)
-	fmt.Fprintf(&b, "    lost: %d in S3, %d in aggregates; double-counted %d\n", r.LostS3, r.LostAggregates, r.DoubleCounted)
-	fmt.Fprintf(&b, "    partitions %d (missing %d), objects copied back %d, items merged %d\n", r.Partitions, r.MissingPartitions, r.ObjectsCopiedBack, r.ItemsMerged)
+	fmt.Fprintf(&b, "\n  records: produced %d, acknowledged %d (%d by the backup region), conflicts %d\n", r.Produced, r.Acknowledged, r.AckedByBackup, r.Conflicts)
+	if at := rep.RPO.AtOutage; at != nil {
+		fmt.Fprintf(&b, "    RPO at the outage: %d records at risk (in none of the backup region's stores), the oldest acknowledged %s before\n", r.AtRisk, secs(at[StoreBackupRegion].RPOSeconds))
+		fmt.Fprintf(&b, "      %-11s %6d records (oldest %s): still in the primary's stream or delivery buffer\n", StoreStream, at[StoreStream].Records, secs(at[StoreStream].RPOSeconds))
+		fmt.Fprintf(&b, "      %-11s %6d records (oldest %s) in %d objects not yet replicated (replication lag %s)\n", StoreS3, at[StoreS3].Records, secs(at[StoreS3].RPOSeconds), at[StoreS3].Objects, secs(at[StoreS3].ReplicationLagSeconds))
+		fmt.Fprintf(&b, "      %-11s %6d partitions of the primary's catalog missing in the backup's\n", StoreCatalog, at[StoreCatalog].Partitions)
+	}
+	if df := rep.RPO.DuringFailover; df != nil {
+		fmt.Fprintf(&b, "    during failover the backup region served without (of the records acknowledged before the outage):\n")
+		fmt.Fprintf(&b, "      %-11s %6d records (oldest %s)\n", StoreS3, df[StoreS3].Records, secs(df[StoreS3].RPOSeconds))
+		ag := df[StoreAggregates]
+		fmt.Fprintf(&b, "      %-11s %6d records (oldest %s); restored to a point %s before the outage\n", StoreAggregates, ag.Records, secs(ag.RPOSeconds), secs(ag.RestorePointAgeSeconds))
+		fmt.Fprintf(&b, "      %-11s %6d partitions missing\n", StoreCatalog, df[StoreCatalog].Partitions)
+	}
+	for _, name := range []string{StoreS3, StoreCatalog, StoreAggregates} {
+		st, ok := rep.Stores[name]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "    final %-11s in %s: %d of %d acknowledged records, lost %d, double-counted %d", name, st.Region, st.Present, st.Expected, st.Lost, st.DoubleCounted)
+		if st.Uncounted > 0 {
+			fmt.Fprintf(&b, ", uncounted %d", st.Uncounted)
+		}
+		if name == StoreCatalog {
+			fmt.Fprintf(&b, " (partitions %d, missing %d)", st.Partitions, st.MissingPartitions)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "    objects copied back %d, items merged %d\n", r.ObjectsCopiedBack, r.ItemsMerged)
 	ops := make([]string, 0, len(rep.GlueCalls))
 	total := 0
 	for op, n := range rep.GlueCalls {

@@ -97,17 +97,18 @@ type s3Version struct {
 // S3 returns the region's S3 service.
 func (r *Region) S3() *S3 {
 	return r.service("s3", func() any {
-		c := &S3{r: r, buckets: make(map[string]*s3Bucket), lag: s3DefaultLag}
+		c := &S3{r: r, buckets: make(map[string]*s3Bucket), lag: DefaultReplicationLag}
 		r.world.onRegionChange(c.settle)
 		return c
 	}).(*S3)
 }
 
-// s3DefaultLag models replication lag: with Replication Time Control most
+// DefaultReplicationLag is the lag SetReplicationLag(nil) restores, the
+// default: it models replication lag: with Replication Time Control most
 // objects replicate in seconds (SLA: 99.99% within 15 minutes); without it
 // there is no SLA and minutes are common (docs/aws-facts.md "S3 replication"). The lag is a
 // deterministic function of the key so runs are reproducible.
-func s3DefaultLag(key string, rtc bool) time.Duration {
+func DefaultReplicationLag(key string, rtc bool) time.Duration {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	n := time.Duration(h.Sum32() % 1000)
@@ -124,7 +125,7 @@ func (c *S3) SetReplicationLag(lag func(key string, rtc bool) time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if lag == nil {
-		lag = s3DefaultLag
+		lag = DefaultReplicationLag
 	}
 	c.lag = lag
 }

@@ -363,10 +363,10 @@ func TestS3ReplicationLagAndStatus(t *testing.T) {
 func TestS3DefaultLagWithinRTC(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		key := fmt.Sprintf("raw/%d.json", i)
-		if d := s3DefaultLag(key, true); d <= 0 || d > 15*time.Minute {
+		if d := DefaultReplicationLag(key, true); d <= 0 || d > 15*time.Minute {
 			t.Fatalf("RTC lag for %s = %v, outside the 15-minute SLA", key, d)
 		}
-		if d := s3DefaultLag(key, false); d < s3DefaultLag(key, true) {
+		if d := DefaultReplicationLag(key, false); d < DefaultReplicationLag(key, true) {
 			t.Fatalf("lag without RTC %v shorter than with RTC", d)
 		}
 	}

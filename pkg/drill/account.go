@@ -1,0 +1,595 @@
+package drill
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/pendulum-dr/pendulum/pkg/record"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
+)
+
+// The stores the accounting reads, as the report names them.
+const (
+	// StoreStream is P's Kinesis stream and Firehose delivery buffer:
+	// records acknowledged by P's ingest not yet in P's raw bucket.
+	StoreStream = "stream"
+	// StoreS3 is the raw bucket (GZIP NDJSON objects by dt/hr).
+	StoreS3 = "s3"
+	// StoreCatalog is the Glue catalog's raw table partitions.
+	StoreCatalog = "catalog"
+	// StoreAggregates is the DynamoDB aggregates table (record markers and
+	// window summaries).
+	StoreAggregates = "aggregates"
+	// StoreBackupRegion is everything the backup region holds: a record
+	// acknowledged by P is at risk when none of B's stores has it.
+	StoreBackupRegion = "backupRegion"
+)
+
+// rawObject is one raw object's records.
+type rawObject struct {
+	key      string
+	modified time.Time
+	ids      []string // producer record ids, canaries excluded
+}
+
+// rawBucket is a raw bucket's objects, by key.
+type rawBucket map[string]rawObject
+
+// ids counts each record id's occurrences in the bucket.
+func (b rawBucket) ids() map[string]int {
+	out := map[string]int{}
+	for _, o := range b {
+		for _, id := range o.ids {
+			out[id]++
+		}
+	}
+	return out
+}
+
+// partitions maps each "dt/hr" partition holding records to its ids.
+func (b rawBucket) partitions() map[string][]string {
+	out := map[string][]string{}
+	for _, o := range b {
+		if pt := partitionOf(o.key); pt != "" && len(o.ids) > 0 {
+			out[pt] = append(out[pt], o.ids...)
+		}
+	}
+	return out
+}
+
+// partitionOf is "dt/hr" for a key "dt=…/hr=…/…", "" for another key.
+func partitionOf(key string) string {
+	dtPart, rest, ok := strings.Cut(key, "/")
+	hrPart, _, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 || !strings.HasPrefix(dtPart, "dt=") || !strings.HasPrefix(hrPart, "hr=") {
+		return ""
+	}
+	return strings.TrimPrefix(dtPart, "dt=") + "/" + strings.TrimPrefix(hrPart, "hr=")
+}
+
+// picture is what the stores hold at one instant.
+type picture struct {
+	at time.Time
+	// pRaw and bRaw are P's raw bucket and B's (replicas, while B is
+	// dormant).
+	pRaw, bRaw rawBucket
+	// pParts and bParts are the partitions in P's and B's catalogs.
+	pParts, bParts map[string]bool
+}
+
+// picture reads P's and B's raw buckets and catalogs. It runs at the
+// outage instant, before the primary is taken down, while no timer fires
+// (the caller holds the clock): no object is delivered or replicated
+// during it.
+func (r *run) picture(ctx context.Context) (*picture, error) {
+	l := r.l
+	P, B := l.Regions.Primary, l.Regions.Backup
+	s := &picture{at: l.Now()}
+	var err error
+	if s.pRaw, err = readRaw(ctx, l.World.Region(P).S3(), l.Names.Bucket("raw", P)); err != nil {
+		return nil, err
+	}
+	if s.bRaw, err = readRaw(ctx, l.World.Region(B).S3(), l.Names.Bucket("raw", B)); err != nil {
+		return nil, err
+	}
+	if s.pParts, err = catalogPartitions(ctx, l.World.Region(P).Glue(), l.Names.GlueDatabase()); err != nil {
+		return nil, err
+	}
+	if s.bParts, err = catalogPartitions(ctx, l.World.Region(B).Glue(), l.Names.GlueDatabase()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// RPO is the recovery point, per store: what the backup region lacked of
+// the records the primary had acknowledged before the outage.
+type RPO struct {
+	// AtOutage is what B's stores lacked at the outage instant, and where
+	// the missing records were: StoreStream (still in P's stream or
+	// delivery buffer), StoreS3 (in P's raw bucket, not yet replicated),
+	// StoreCatalog (partitions of P's catalog B's lacked) and
+	// StoreBackupRegion (in none of B's stores: the records at risk).
+	AtOutage map[string]StoreRPO `json:"atOutage"`
+	// DuringFailover is what B served without while failed over (measured
+	// when failback starts): StoreS3, StoreAggregates (the restored table
+	// and what was replayed into it), StoreCatalog.
+	DuringFailover map[string]StoreRPO `json:"duringFailover,omitempty"`
+}
+
+// StoreRPO is one store's recovery point: how many records acknowledged
+// before the outage it lacks, and how old the oldest of them is at the
+// outage (0 when it lacks none).
+type StoreRPO struct {
+	RPOSeconds float64 `json:"rpoSeconds"`
+	Records    int     `json:"records"`
+	// Objects is S3 objects not yet replicated; Partitions catalog
+	// partitions missing.
+	Objects    int `json:"objects,omitempty"`
+	Partitions int `json:"partitions,omitempty"`
+	// ReplicationLagSeconds (S3 at the outage) is the age of the oldest
+	// object not yet replicated.
+	ReplicationLagSeconds float64 `json:"replicationLagSeconds,omitempty"`
+	// RestorePointAgeSeconds (aggregates) is how much older than the
+	// outage the point the table was restored to is.
+	RestorePointAgeSeconds float64 `json:"restorePointAgeSeconds,omitempty"`
+}
+
+// Store is the final accounting of one store in the region that serves at
+// the end: every acknowledged record must be there once.
+type Store struct {
+	Region string `json:"region"`
+	// Expected is the acknowledged records; Present those the store holds.
+	Expected int `json:"expected"`
+	Present  int `json:"present"`
+	// Lost is acknowledged records the store lacks; DoubleCounted is extra
+	// copies (S3: a record in more than one object or twice in one;
+	// aggregates: window summaries counting more records than their
+	// markers, window by window); Uncounted (aggregates) is markers their
+	// window summary does not count.
+	Lost          int `json:"lost"`
+	DoubleCounted int `json:"doubleCounted"`
+	Uncounted     int `json:"uncounted,omitempty"`
+	// Partitions and MissingPartitions (catalog): partitions holding
+	// records in the raw bucket, and those the catalog lacks.
+	Partitions        int `json:"partitions,omitempty"`
+	MissingPartitions int `json:"missingPartitions,omitempty"`
+}
+
+// ackedBefore returns the records acknowledged before the outage began
+// (all of them by the primary), with when.
+func (r *run) ackedBefore() map[string]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]time.Time{}
+	for id, a := range r.acked {
+		if !a.at.After(r.outage) {
+			out[id] = a.at
+		}
+	}
+	return out
+}
+
+// oldest returns the RPO of the missing records: outage - the oldest
+// acknowledgement among them.
+func (r *run) oldest(before map[string]time.Time, missing func(id string) bool) (n int, rpo float64) {
+	var first time.Time
+	for id, at := range before {
+		if missing(id) {
+			n++
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+		}
+	}
+	if n > 0 {
+		rpo = r.outage.Sub(first).Seconds()
+	}
+	return n, rpo
+}
+
+// rpoAtOutage computes RPO.AtOutage from the outage snapshot.
+func (r *run) rpoAtOutage() map[string]StoreRPO {
+	s := r.atOutage
+	if s == nil {
+		return nil
+	}
+	before := r.ackedBefore()
+	inP, inB := s.pRaw.ids(), s.bRaw.ids()
+	out := map[string]StoreRPO{}
+	n, rpo := r.oldest(before, func(id string) bool { return inP[id] == 0 })
+	out[StoreStream] = StoreRPO{RPOSeconds: rpo, Records: n}
+	n, rpo = r.oldest(before, func(id string) bool { return inP[id] > 0 && inB[id] == 0 })
+	st := StoreRPO{Records: n, RPOSeconds: rpo}
+	var first time.Time
+	for key, o := range s.pRaw {
+		if _, ok := s.bRaw[key]; ok || partitionOf(key) == "" {
+			continue
+		}
+		st.Objects++
+		if first.IsZero() || o.modified.Before(first) {
+			first = o.modified
+		}
+	}
+	if st.Objects > 0 {
+		st.ReplicationLagSeconds = s.at.Sub(first).Seconds()
+	}
+	out[StoreS3] = st
+	missing := 0
+	for pt := range s.pParts {
+		if !s.bParts[pt] {
+			missing++
+		}
+	}
+	out[StoreCatalog] = StoreRPO{Partitions: missing}
+	n, rpo = r.oldest(before, func(id string) bool { return inB[id] == 0 })
+	out[StoreBackupRegion] = StoreRPO{RPOSeconds: rpo, Records: n}
+	return out
+}
+
+// measureBackup records RPO.DuringFailover: what B's stores lack of the
+// records acknowledged before the outage, as B serves them: the first call
+// counts, made just before the primary returns or, if it never does, when
+// failback is tried.
+func (r *run) measureBackup(ctx context.Context) {
+	if r.outage.IsZero() || r.rep.RPO.DuringFailover != nil {
+		return
+	}
+	l := r.l
+	B := l.Regions.Backup
+	r.readFacts(ctx)
+	before := r.ackedBefore()
+	out := map[string]StoreRPO{}
+	raw, err := readRaw(ctx, l.World.Region(B).S3(), l.Names.Bucket("raw", B))
+	if err != nil {
+		r.progress("accounting", "could not read %s's raw bucket: %v", B, err)
+		return
+	}
+	inB := raw.ids()
+	n, rpo := r.oldest(before, func(id string) bool { return inB[id] == 0 })
+	out[StoreS3] = StoreRPO{RPOSeconds: rpo, Records: n}
+	agg, err := readAggregates(ctx, l.World.Region(B).DynamoDB(), l.Names.AggregatesTable())
+	if err == nil {
+		n, rpo = r.oldest(before, func(id string) bool { return agg.markers[id] == "" })
+		out[StoreAggregates] = StoreRPO{RPOSeconds: rpo, Records: n, RestorePointAgeSeconds: r.rep.RestorePointAgeSeconds}
+	} else {
+		out[StoreAggregates] = StoreRPO{Records: len(before), RestorePointAgeSeconds: r.rep.RestorePointAgeSeconds}
+	}
+	parts, err := catalogPartitions(ctx, l.World.Region(B).Glue(), l.Names.GlueDatabase())
+	if err == nil {
+		missing := 0
+		for pt := range raw.partitions() {
+			if !parts[pt] {
+				missing++
+			}
+		}
+		out[StoreCatalog] = StoreRPO{Partitions: missing}
+	}
+	r.rep.RPO.DuringFailover = out
+}
+
+// account counts every acknowledged record where it must be at the end,
+// in the region that serves (r.final), and runs the checks.
+func (r *run) account(ctx context.Context) error {
+	l := r.l
+	rep := r.rep
+	for _, p := range r.prods {
+		s := p.Stats()
+		rep.Records.Produced += s.Produced
+		rep.Records.Acknowledged += s.Acknowledged
+		rep.Records.Conflicts += s.Conflicts
+	}
+	r.mu.Lock()
+	acked := make(map[string]ack, len(r.acked))
+	for id, a := range r.acked {
+		acked[id] = a
+		if a.region == l.Regions.Backup {
+			rep.Records.AckedByBackup++
+		}
+	}
+	r.mu.Unlock()
+	// Glue calls before the accounting's own.
+	rep.GlueCalls = map[string]int{}
+	for k, n := range l.World.Calls() {
+		if k.Service == "Glue" {
+			rep.GlueCalls[k.Operation] += n
+		}
+	}
+	r.readFacts(ctx)
+	rep.RPO.AtOutage = r.rpoAtOutage()
+	if at, ok := rep.RPO.AtOutage[StoreBackupRegion]; ok {
+		rep.Records.AtRisk = at.Records
+	}
+
+	F := r.final
+	rep.Stores = map[string]Store{}
+	raw, err := readRaw(ctx, l.World.Region(F).S3(), l.Names.Bucket("raw", F))
+	if err != nil {
+		return err
+	}
+	counts := raw.ids()
+	s3st := Store{Region: F, Expected: len(acked)}
+	for id := range acked {
+		if c := counts[id]; c > 0 {
+			s3st.Present++
+			s3st.DoubleCounted += c - 1
+		}
+	}
+	s3st.Lost = s3st.Expected - s3st.Present
+	rep.Stores[StoreS3] = s3st
+
+	parts, err := catalogPartitions(ctx, l.World.Region(F).Glue(), l.Names.GlueDatabase())
+	if err != nil {
+		return err
+	}
+	cat := Store{Region: F, Expected: len(acked)}
+	inCatalog := map[string]bool{}
+	for pt, ids := range raw.partitions() {
+		cat.Partitions++
+		if !parts[pt] {
+			cat.MissingPartitions++
+			continue
+		}
+		for _, id := range ids {
+			if _, ok := acked[id]; ok {
+				inCatalog[id] = true
+			}
+		}
+	}
+	cat.Present = len(inCatalog)
+	cat.Lost = cat.Expected - cat.Present
+	rep.Stores[StoreCatalog] = cat
+
+	agg, err := readAggregates(ctx, l.World.Region(F).DynamoDB(), l.Names.AggregatesTable())
+	if err != nil {
+		return err
+	}
+	ag := Store{Region: F, Expected: len(acked), DoubleCounted: agg.over, Uncounted: agg.under}
+	for id := range acked {
+		if agg.markers[id] != "" {
+			ag.Present++
+		}
+	}
+	ag.Lost = ag.Expected - ag.Present
+	rep.Stores[StoreAggregates] = ag
+
+	for _, m := range l.World.Region(l.Regions.Backup).SNS().Published(l.Names.TopicARN(l.Regions.Backup)) {
+		rep.Notifications = append(rep.Notifications, subject(m))
+	}
+	for _, f := range l.Discarded() {
+		rep.Records.DiscardedByConsumer += f.BatchSize
+	}
+	rep.Invocations = l.Invocations()
+	rep.Denied = []Denial{}
+	for _, d := range l.Denied() {
+		rep.Denied = append(rep.Denied, Denial{Role: d.Principal, Action: d.Action, Resource: d.Resource, Region: d.Region, Via: d.Via, At: d.Time.Sub(r.virtStart).Seconds()})
+	}
+
+	ok := func(name string, passed bool, format string, args ...any) {
+		rep.Checks = append(rep.Checks, Check{Name: name, Passed: passed, Detail: fmt.Sprintf(format, args...)})
+	}
+	r.sc.expect(r, ok)
+	ok("allAcknowledged", rep.Records.Acknowledged == rep.Records.Produced, "%d of %d produced records acknowledged", rep.Records.Acknowledged, rep.Records.Produced)
+	// What may be lost: nothing while the primary returns; with the
+	// primary lost for good, exactly the records at risk at the outage.
+	wantLost, lossWhy := 0, "none may be"
+	if F != l.Regions.Primary {
+		wantLost, lossWhy = rep.Records.AtRisk, "the records at risk at the outage"
+	}
+	for _, store := range []string{StoreS3, StoreCatalog, StoreAggregates} {
+		st := rep.Stores[store]
+		ok("lost:"+store, st.Lost == wantLost, "%d of %d acknowledged records missing from %s's %s (%s: %d)", st.Lost, st.Expected, F, store, lossWhy, wantLost)
+		ok("doubleCounted:"+store, st.DoubleCounted == 0 && st.Uncounted == 0, "%d extra copies, %d uncounted, in %s's %s", st.DoubleCounted, st.Uncounted, F, store)
+	}
+	ok("catalogComplete", cat.MissingPartitions == 0, "%d of %d partitions missing from %s's catalog", cat.MissingPartitions, cat.Partitions, F)
+	ok("noConflicts", rep.Records.Conflicts == 0, "%d records answered as conflicting duplicates", rep.Records.Conflicts)
+	ok("noAccessDenied", len(rep.Denied) == 0, "%d calls denied by IAM", len(rep.Denied))
+	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
+	rep.Passed = true
+	for _, c := range rep.Checks {
+		rep.Passed = rep.Passed && c.Passed
+	}
+	return nil
+}
+
+// controlMode reads the DR mode from the control record.
+func (r *run) controlMode(ctx context.Context) string {
+	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
+	if err == nil && out.Item != nil {
+		if m, ok := out.Item["mode"].(*ddbtypes.AttributeValueMemberS); ok {
+			return m.Value
+		}
+	}
+	return "PRIMARY"
+}
+
+// readFacts reads the control record's failover and failback facts into
+// the report.
+func (r *run) readFacts(ctx context.Context) {
+	l, rep := r.l, r.rep
+	out, err := l.World.Region(l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.Names.ControlTable()),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
+	if err != nil || out.Item == nil {
+		return
+	}
+	facts := map[string]json.RawMessage{}
+	for _, k := range []string{"failoverFacts", "failbackFacts"} {
+		if v, ok := out.Item[k].(*ddbtypes.AttributeValueMemberS); ok {
+			facts[k] = json.RawMessage(v.Value)
+		}
+	}
+	if len(facts) == 0 {
+		return
+	}
+	rep.Facts, _ = json.Marshal(facts)
+	rep.Records.ObjectsCopiedBack, rep.Records.ItemsMerged = copiedMerged(facts["failbackFacts"])
+	var f struct {
+		Restore struct {
+			Source          string
+			RestoreDateTime time.Time
+		} `json:"restore"`
+	}
+	if json.Unmarshal(facts["failoverFacts"], &f) == nil {
+		rep.RestoreSource = f.Restore.Source
+		if at := f.Restore.RestoreDateTime; !at.IsZero() && !r.outage.IsZero() {
+			rep.RestorePointAgeSeconds = r.outage.Sub(at).Seconds()
+		}
+	}
+}
+
+// readRaw reads every dt=/hr= object of a raw bucket (GZIP NDJSON) with
+// the producer record ids in it.
+func readRaw(ctx context.Context, c *sim.S3, bucket string) (rawBucket, error) {
+	out := rawBucket{}
+	var token *string
+	for {
+		page, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", bucket, err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			if partitionOf(key) == "" {
+				continue
+			}
+			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				return nil, fmt.Errorf("get %s: %w", key, err)
+			}
+			body, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			if err != nil {
+				return nil, err
+			}
+			if strings.HasSuffix(key, ".gz") || bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					return nil, fmt.Errorf("gunzip %s: %w", key, err)
+				}
+				if body, err = io.ReadAll(zr); err != nil {
+					return nil, fmt.Errorf("gunzip %s: %w", key, err)
+				}
+			}
+			ro := rawObject{key: key, modified: aws.ToTime(o.LastModified)}
+			sc := bufio.NewScanner(bytes.NewReader(body))
+			sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+			for sc.Scan() {
+				var rec record.Record
+				if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || rec.Canary {
+					continue
+				}
+				ro.ids = append(ro.ids, rec.ID)
+			}
+			out[key] = ro
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			return out, nil
+		}
+		token = page.NextContinuationToken
+	}
+}
+
+// catalogPartitions lists the raw table's partitions ("dt/hr") in a
+// region's catalog; a missing database or table has none.
+func catalogPartitions(ctx context.Context, g *sim.Glue, db string) (map[string]bool, error) {
+	out := map[string]bool{}
+	var token *string
+	for {
+		page, err := g.GetPartitions(ctx, &glue.GetPartitionsInput{DatabaseName: aws.String(db), TableName: aws.String("raw"), NextToken: token})
+		var nf *gluetypes.EntityNotFoundException
+		if errors.As(err, &nf) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("partitions of %s.raw: %w", db, err)
+		}
+		for _, p := range page.Partitions {
+			if len(p.Values) == 2 {
+				out[p.Values[0]+"/"+p.Values[1]] = true
+			}
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		token = page.NextToken
+	}
+}
+
+// aggregateTable is an aggregates table read whole: each record marker's
+// window, and per window how far the summary's count is over or under its
+// markers.
+type aggregateTable struct {
+	markers     map[string]string // record id -> window
+	over, under int
+}
+
+// readAggregates scans an aggregates table. A summary counting more
+// records than its window's markers counts the difference as over (double
+// counted), fewer as under; windows are compared one by one, so a window
+// short of a record never hides another's extra count.
+func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggregateTable, error) {
+	t := &aggregateTable{markers: map[string]string{}}
+	summed := map[string]int{}
+	var start map[string]ddbtypes.AttributeValue
+	for {
+		out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ExclusiveStartKey: start})
+		if err != nil {
+			return nil, fmt.Errorf("scan %s: %w", table, err)
+		}
+		for _, it := range out.Items {
+			pk, _ := it["pk"].(*ddbtypes.AttributeValueMemberS)
+			if pk == nil {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(pk.Value, "R#"):
+				w, _ := it["window"].(*ddbtypes.AttributeValueMemberS)
+				window := "?"
+				if w != nil {
+					window = w.Value
+				}
+				t.markers[strings.TrimPrefix(pk.Value, "R#")] = window
+			case strings.HasPrefix(pk.Value, "W#"):
+				if n, ok := it["records"].(*ddbtypes.AttributeValueMemberN); ok {
+					var v int
+					fmt.Sscan(n.Value, &v)
+					summed[strings.TrimPrefix(pk.Value, "W#")] += v
+				}
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	perWindow := map[string]int{}
+	for _, w := range t.markers {
+		perWindow[w]++
+	}
+	for w, n := range summed {
+		if d := n - perWindow[w]; d > 0 {
+			t.over += d
+		}
+	}
+	for w, n := range perWindow {
+		if d := n - summed[w]; d > 0 {
+			t.under += d
+		}
+	}
+	return t, nil
+}

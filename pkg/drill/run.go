@@ -1,0 +1,443 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/local"
+	"github.com/pendulum-dr/pendulum/pkg/producer"
+	"github.com/pendulum-dr/pendulum/pkg/states"
+)
+
+// drillStart is when the drill deploys the installation: just before the
+// deployed backup plan's daily 03:00 UTC run, so that a recovery point
+// copied to the backup region exists when the primary fails after the
+// warm-up, as it would a day into production. With the daily cadence the
+// copy holds only the minutes of records before 03:00: the report's
+// restore source and the backup region's aggregates RPO show what that
+// means for the failover.
+var drillStart = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
+
+// ack is one acknowledged record: who acknowledged it, and when.
+type ack struct {
+	region string
+	at     time.Time
+}
+
+// run is one drill in progress.
+type run struct {
+	cfg       Config
+	sc        *Scenario
+	l         *local.Local
+	rep       *Report
+	prods     []*producer.Producer
+	wallStart time.Time
+	virtStart time.Time
+	// outageAt is when the primary fails, if the scenario has an outage
+	// (the end of the warm-up).
+	outageAt time.Time
+	// final is the region whose stores the accounting reads: the primary,
+	// unless the scenario leaves the backup region serving.
+	final string
+	// noAnswer leaves approval requests unanswered.
+	noAnswer bool
+	// mode is the DR mode at the end.
+	mode string
+
+	// alarmX is the failover execution the alarm started; console the
+	// executions the scenario started itself.
+	alarmX       *states.Execution
+	console      []*states.Execution
+	failoverSeen bool
+	fullRTO      time.Duration
+	// atOutage is what the stores held at the outage instant.
+	atOutage *picture
+
+	mu         sync.Mutex
+	acked      map[string]ack // record id -> who acknowledged it, when
+	outage     time.Time      // zero until the primary fails
+	firstAfter string         // the first record acknowledged after the outage began
+	firstAt    time.Time
+	generating bool
+}
+
+func (r *run) progress(phase, format string, args ...any) {
+	fmt.Fprintf(r.cfg.Progress, "[virtual +%8s | wall %6.2fs] %-10s %s\n",
+		r.l.Now().Sub(r.virtStart).Truncate(time.Second), time.Since(r.wallStart).Seconds(), phase, fmt.Sprintf(format, args...))
+}
+
+// Run runs the scenario cfg names (DefaultScenario when empty) and returns
+// its report. The error is for a drill that could not run at all; a drill
+// that ran and found a problem returns a report with Passed false.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Scenario == "" {
+		cfg.Scenario = DefaultScenario
+	}
+	sc, err := LookupScenario(cfg.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	if sc.defaults != nil {
+		sc.defaults(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	r := &run{cfg: cfg, sc: sc, wallStart: time.Now(), acked: map[string]ack{}}
+	approver := func(ctx context.Context, a local.Approval) {
+		if r.noAnswer {
+			r.progress("approval", "nobody answers %s (%s)", a.State, a.Subject)
+			return
+		}
+		r.progress("approval", "operator approves %s (%s)", a.State, a.Subject)
+		_ = r.l.Approve(a.Token)
+	}
+	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, Approver: approver, Seed: cfg.Seed, Start: drillStart})
+	if err != nil {
+		return nil, err
+	}
+	r.l = l
+	defer l.Close()
+	r.virtStart = l.Now()
+	r.outageAt = r.virtStart.Add(cfg.Warmup)
+	r.final = l.Regions.Primary
+	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect}
+	rep := r.rep
+	P, B := l.Regions.Primary, l.Regions.Backup
+	rep.Assembly, rep.Settings = cfg.Assembly.Dir, l.Settings()
+	r.progress("setup", "scenario %s: %s", sc.Name, sc.Summary)
+	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
+	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorDNS)
+	if sc.setup != nil {
+		sc.setup(r)
+	}
+
+	spool := cfg.SpoolDir
+	if spool == "" {
+		d, err := os.MkdirTemp("", "pendulum-drill-")
+		if err != nil {
+			return nil, fmt.Errorf("spool dir: %w", err)
+		}
+		defer os.RemoveAll(d)
+		spool = d
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	prods, err := r.startProducers(pctx, spool)
+	if err != nil {
+		return nil, err
+	}
+	r.prods = prods
+	defer func() {
+		for _, p := range prods {
+			p.Close()
+		}
+	}()
+	r.progress("steady", "%d producers × %.1f records/s through the accelerator", cfg.Producers, cfg.Rate)
+	if err := l.Sleep(ctx, cfg.Warmup); err != nil {
+		return nil, err
+	}
+	if err := sc.play(ctx, r); err != nil {
+		return nil, err
+	}
+	if !r.outage.IsZero() {
+		if t := r.firstAt; !t.IsZero() {
+			rep.IngestRTOSeconds = t.Sub(r.outage).Seconds()
+			r.mu.Lock()
+			rep.IngestRegion = r.acked[r.firstAfter].region
+			r.mu.Unlock()
+		}
+		rep.FullRTOSeconds = r.fullRTO.Seconds()
+	}
+
+	// Stop producing, deliver what is spooled, let the pipeline settle.
+	r.mu.Lock()
+	r.generating = false
+	r.mu.Unlock()
+	for i := 0; i < 40 && pending(prods) > 0; i++ {
+		if err := l.Sleep(ctx, 15*time.Second); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.Sleep(ctx, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	r.mode = r.controlMode(ctx)
+	if r.final == P && r.mode == "PRIMARY" {
+		if err := r.nextDay(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r.progress("accounting", "producers idle (%d records pending); counting in %s", pending(prods), r.final)
+	if cfg.BeforeAccounting != nil {
+		if err := cfg.BeforeAccounting(ctx, l); err != nil {
+			return nil, fmt.Errorf("before accounting: %w", err)
+		}
+	}
+	if err := r.account(ctx); err != nil {
+		return nil, err
+	}
+	rep.VirtualSeconds = l.Now().Sub(r.virtStart).Seconds()
+	rep.WallSeconds = time.Since(r.wallStart).Seconds()
+	r.progress("done", "passed=%t", rep.Passed)
+	return rep, nil
+}
+
+// nextDay runs the rest of the installation's code as it would the next
+// day: the nightly batch compacts the drill's day in P (the records
+// written in B included, copied back), and the scheduled isolated drill
+// checks B could recover again.
+func (r *run) nextDay(ctx context.Context) error {
+	l := r.l
+	day := l.Now().Format("2006-01-02")
+	bx, bres, err := l.RunIn(ctx, l.Regions.Primary, "nightly-batch", fmt.Sprintf(`{"date":%q}`, day))
+	if err != nil {
+		return err
+	}
+	r.rep.NightlyBatch = r.workflow("nightly-batch", bx, bres)
+	r.progress("batch", "nightly batch of %s in %s: %s", day, l.Regions.Primary, bres.Status)
+	dx, dres, err := l.Run(ctx, "drill", `{"mode":"isolated"}`)
+	if err != nil {
+		return err
+	}
+	r.rep.IsolatedDrill = r.workflow("drill", dx, dres)
+	r.progress("drill", "isolated drill in %s: %s", l.Regions.Backup, dres.Status)
+	return nil
+}
+
+// outageBegins takes the picture of the stores at the outage instant and
+// takes the primary region down.
+func (r *run) outageBegins() {
+	l := r.l
+	snap, err := r.picture(context.Background())
+	if err != nil {
+		r.progress("outage", "could not read the stores at the outage: %v", err)
+	}
+	r.atOutage = snap
+	r.mu.Lock()
+	r.outage = l.Now()
+	r.mu.Unlock()
+	l.World.SetDown(l.Regions.Primary, true)
+	r.progress("outage", "%s is down", l.Regions.Primary)
+}
+
+// outageFor takes the primary down for d, watching the alarm and failover.
+func (r *run) outageFor(ctx context.Context, d time.Duration) error {
+	r.outageBegins()
+	if err := r.watch(ctx, d); err != nil {
+		return err
+	}
+	return r.endFailover(ctx)
+}
+
+// endFailover waits for the alarm's failover, if it started one, and
+// records it.
+func (r *run) endFailover(ctx context.Context) error {
+	if r.alarmX == nil {
+		r.progress("failover", "the alarm never started failover")
+		return nil
+	}
+	if r.rep.Failover != nil {
+		return nil
+	}
+	res, err := r.alarmX.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	r.rep.Failover = r.workflow("failover", r.alarmX, res)
+	r.progress("failover", "%s after %.0fs", res.Status, r.rep.Failover.Seconds)
+	return nil
+}
+
+func (r *run) failedOver() bool { return succeeded(r.rep.Failover) }
+
+// primaryReturns brings the primary back.
+func (r *run) primaryReturns() {
+	r.measureBackup(context.Background())
+	r.l.World.SetDown(r.l.Regions.Primary, false)
+	r.progress("recovery", "%s is back", r.l.Regions.Primary)
+}
+
+// recoverAndFailBack brings the primary back and, once it has been healthy
+// for the failback precondition, fails back (when failover succeeded).
+func (r *run) recoverAndFailBack(ctx context.Context) error {
+	r.primaryReturns()
+	r.progress("recovery", "failback after %d healthy minutes", r.cfg.MinHealthyMinutes)
+	if err := r.watch(ctx, time.Duration(r.cfg.MinHealthyMinutes+2)*time.Minute); err != nil {
+		return err
+	}
+	if !r.failedOver() {
+		return nil
+	}
+	return r.failBack(ctx)
+}
+
+// failBack runs failback as the operator would start it after a drill.
+func (r *run) failBack(ctx context.Context) error {
+	r.measureBackup(ctx)
+	input := fmt.Sprintf(`{"reason":"drill","minHealthyMinutes":%d,"approval":%t}`, r.cfg.MinHealthyMinutes, r.cfg.Approval)
+	arn, err := r.l.StartExecution(ctx, "failback", "", input)
+	if err != nil {
+		return err
+	}
+	x, _ := r.l.Engine.Execution(arn)
+	r.progress("failback", "started %s", x.Name())
+	res, err := x.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	r.rep.Failback = r.workflow("failback", x, res)
+	r.progress("failback", "%s after %.0fs", res.Status, r.rep.Failback.Seconds)
+	return nil
+}
+
+// watch advances time in 15 s steps for d, noting when the alarm starts
+// failover, when it ends, and when the aggregates of the region that
+// acknowledged the first record after the outage count it.
+func (r *run) watch(ctx context.Context, d time.Duration) error {
+	l := r.l
+	for end := l.Now().Add(d); l.Now().Before(end); {
+		if err := l.Sleep(ctx, 15*time.Second); err != nil {
+			return err
+		}
+		if r.alarmX == nil {
+			if arns := l.AlarmExecutions(); len(arns) > 0 {
+				r.alarmX, _ = l.Engine.Execution(arns[0])
+				if !r.outage.IsZero() {
+					r.rep.AlarmSeconds = l.Now().Sub(r.outage).Seconds()
+				}
+				r.progress("failover", "alarm started failover %s", r.alarmX.Name())
+			}
+		}
+		if r.alarmX != nil && !r.failoverSeen && r.alarmX.Done().Fired() {
+			r.failoverSeen = true
+			r.progress("failover", "%s ended: %s", r.alarmX.Name(), r.alarmX.Result().Status)
+		}
+		if r.fullRTO == 0 && !r.outage.IsZero() && r.firstCounted(ctx) {
+			r.fullRTO = l.Now().Sub(r.outage)
+			r.progress("failover", "records acknowledged after the outage are counted in the aggregates")
+		}
+	}
+	return nil
+}
+
+// firstCounted reports whether the first record acknowledged after the
+// outage began is counted in the aggregates of the region that
+// acknowledged it.
+func (r *run) firstCounted(ctx context.Context) bool {
+	r.mu.Lock()
+	id := r.firstAfter
+	a := r.acked[id]
+	r.mu.Unlock()
+	if id == "" {
+		return false
+	}
+	out, err := r.l.World.Region(a.region).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.AggregatesTable()),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "R#" + id}, "sk": &ddbtypes.AttributeValueMemberS{Value: "R"}}})
+	return err == nil && len(out.Item) > 0
+}
+
+func pending(ps []*producer.Producer) int64 {
+	var n int64
+	for _, p := range ps {
+		n += p.Stats().Pending
+	}
+	return n
+}
+
+// regionRecorder notes which region answered each producer's last request,
+// so OnAck (called right after, in the same goroutine) knows who
+// acknowledged the batch.
+type regionRecorder struct {
+	next http.RoundTripper
+	last string
+}
+
+// RoundTrip sends the request and notes the region that answered.
+func (rr *regionRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rr.next.RoundTrip(req)
+	if err == nil {
+		rr.last = resp.Header.Get(local.RegionHeader)
+	}
+	return resp, err
+}
+
+// startProducers opens the producers and runs each with a generator at
+// the configured rate, until the drill stops generating.
+func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Producer, error) {
+	l := r.l
+	r.generating = true
+	var prods []*producer.Producer
+	// Each producer spools a burst every second (rate records on average),
+	// or one record every 1/rate seconds below one a second: per-record
+	// timers would cost wall time without changing the picture.
+	step, perStep := time.Second, r.cfg.Rate
+	if r.cfg.Rate < 1 {
+		step, perStep = time.Duration(float64(time.Second)/r.cfg.Rate), 1
+	}
+	for i := range r.cfg.Producers {
+		name := fmt.Sprintf("drill-%d", i+1)
+		rec := &regionRecorder{next: l.HTTPClient().Transport}
+		p, err := producer.Open(producer.Config{
+			Dir: spool + "/" + name, Endpoint: "http://" + l.AcceleratorDNS, Client: &http.Client{Transport: rec},
+			Clock: l.Clock, Name: name, NoSync: true,
+			OnAck: func(ids []string) {
+				now := l.Now()
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				for _, id := range ids {
+					r.acked[id] = ack{region: rec.last, at: now}
+					if !r.outage.IsZero() && r.firstAfter == "" && now.After(r.outage) {
+						r.firstAfter, r.firstAt = id, now
+					}
+				}
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open producer %s: %w", name, err)
+		}
+		prods = append(prods, p)
+		l.Clock.Go(func() { _ = p.Run(ctx) })
+		seq := 0
+		l.Clock.Go(func() {
+			owed := 0.0
+			for {
+				r.mu.Lock()
+				on := r.generating
+				r.mu.Unlock()
+				if !on {
+					return
+				}
+				for owed += perStep; owed >= 1; owed-- {
+					seq++
+					if _, err := p.Produce(ctx, fmt.Appendf(nil, `{"id":"%s-%06d","reading":%d}`, name, seq, seq)); err != nil {
+						return
+					}
+				}
+				if err := l.Clock.Sleep(ctx, step); err != nil {
+					return
+				}
+			}
+		})
+	}
+	return prods, nil
+}
+
+func (r *run) workflow(machine string, x *states.Execution, res states.Result) *Workflow {
+	w := &Workflow{Execution: x.ARN(), Status: string(res.Status), Error: res.Error, Cause: res.Cause,
+		Seconds: res.StopDate.Sub(res.StartDate).Seconds()}
+	w.Steps, _ = r.l.StepDurations(machine, x)
+	if res.Status != states.StatusSucceeded {
+		w.Failures = local.FailureLog(x)
+	}
+	return w
+}
