@@ -18,7 +18,7 @@ RIE       := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth drill deps clean crosscheck crosscheck-bench
+.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth drill drills deps clean crosscheck crosscheck-bench
 
 all: build
 
@@ -56,6 +56,11 @@ cli:
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
+## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one after the other;
+## exits non-zero if any fails (its whole report is printed)
+drills: cli cdk.out/manifest.json
+	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(DRILL_ARGS)
+
 # What the templates are made from — the CDK app's own packages (infra and what it imports from
 # this module), the state machines, the functions' directories and cdk.json: an unchanged app is
 # not synthesized again.
@@ -78,7 +83,7 @@ snapshot: synth
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly -update
 
 ## test: what CI runs
-test: deps fmt-check vet unit bench-compile asl synth drill
+test: deps fmt-check vet unit bench-compile asl synth drills
 	@echo "make test: all checks passed"
 
 unit:

@@ -108,6 +108,9 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	for _, name := range run {
 		c := cfg
 		c.Scenario = name
+		if len(run) > 1 {
+			fmt.Fprintf(stderr, "pendulum drill: scenario %s (%d of %d)\n", name, len(reps)+1, len(run))
+		}
 		rep, err := drill.Run(context.Background(), c)
 		if err != nil {
 			fmt.Fprintf(stderr, "pendulum drill: %s: %v\n", name, err)
@@ -115,7 +118,9 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		}
 		reps = append(reps, rep)
 		passed = passed && rep.Passed
-		if !*asJSON {
+		// With all, a passing scenario is its summary line below; a failing
+		// one prints its whole report.
+		if !*asJSON && (len(run) == 1 || !rep.Passed) {
 			if err := drill.WriteText(stdout, rep); err != nil {
 				fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
 				return 1
@@ -140,7 +145,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 			if !rep.Passed {
 				verdict = "FAILED"
 			}
-			fmt.Fprintf(stdout, "  %-22s %s  (virtual %s, wall %.1fs)\n", rep.Scenario, verdict, time.Duration(rep.VirtualSeconds*float64(time.Second)).Round(time.Second), rep.WallSeconds)
+			fmt.Fprintf(stdout, "  %-22s %s  virtual %-8s wall %5.1fs  %s\n", rep.Scenario, verdict, time.Duration(rep.VirtualSeconds*float64(time.Second)).Round(time.Second), rep.WallSeconds, drill.Figures(rep))
 		}
 	}
 	if !passed {

@@ -149,3 +149,23 @@ func WriteText(w io.Writer, rep *Report) error {
 func secs(s float64) string {
 	return (time.Duration(s * float64(time.Second))).Round(time.Second).String()
 }
+
+// Figures is a scenario's headline in one line: RTOs, the records at risk
+// at the outage, and what was lost or counted twice in the end.
+func Figures(rep *Report) string {
+	var parts []string
+	if rep.IngestRTOSeconds > 0 {
+		parts = append(parts, fmt.Sprintf("ingest RTO %s, full RTO %s", secs(rep.IngestRTOSeconds), secs(rep.FullRTOSeconds)))
+	}
+	if rep.RPO.AtOutage != nil {
+		at := rep.RPO.AtOutage[StoreBackupRegion]
+		parts = append(parts, fmt.Sprintf("at risk %d (RPO %s)", at.Records, secs(at.RPOSeconds)))
+	}
+	lost, double := 0, 0
+	for _, st := range rep.Stores {
+		lost += st.Lost
+		double += st.DoubleCounted
+	}
+	parts = append(parts, fmt.Sprintf("lost %d, double-counted %d", lost, double))
+	return strings.Join(parts, "; ")
+}
