@@ -68,7 +68,7 @@ func functions() []function {
 		"dr-control": recovery.DRControl, "dr-copyback": recovery.DRCopyBack, "dr-drain": recovery.DRDrain,
 		"dr-merge": recovery.DRMerge, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 		"dr-report": recovery.DRReport, "dr-restore": recovery.DRRestore, "dr-stack": recovery.DRStack,
-		"dr-traffic": recovery.DRTraffic, "dr-verify": recovery.DRVerify,
+		"dr-traffic": recovery.DRTraffic, "dr-verify": recovery.DRVerify, "dr-replay": recovery.DRReplay,
 	} {
 		fs = append(fs, function{name: name, constructor: c, env: drEnv})
 	}
