@@ -18,7 +18,7 @@ import (
 var stepInputs = map[string]any{
 	"Control": ControlInput{}, "Stack": StackInput{}, "Restore": RestoreInput{}, "Reconcile": ReconcileInput{},
 	"Traffic": TrafficInput{}, "Probe": ProbeInput{}, "Copyback": CopyInput{}, "Merge": MergeInput{},
-	"Drain": DrainInput{}, "Verify": VerifyInput{}, "Report": ReportInput{},
+	"Drain": DrainInput{}, "Verify": VerifyInput{}, "Report": ReportInput{}, "Replay": ReplayInput{},
 }
 
 func jsonFields(v any) map[string]bool {
