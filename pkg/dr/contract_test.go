@@ -148,3 +148,52 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestFailoverDegradedStages: every stage the failover's aggregates branch
+// ends degraded with is one dr-control's degrade accepts, and each is used.
+func TestFailoverDegradedStages(t *testing.T) {
+	dir := os.Getenv("DR_ASL_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "statemachines")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "failover.asl.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("no failover.asl.json in %s (set DR_ASL_DIR)", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		States map[string]struct {
+			Branches []struct {
+				States map[string]struct {
+					Type       string
+					Parameters map[string]any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, b := range doc.States["Recover"].Branches {
+		for name, st := range b.States {
+			if st.Type != "Pass" || st.Parameters["degraded"] != true {
+				continue
+			}
+			stage, _ := st.Parameters["stage"].(string)
+			switch stage {
+			case StageRestore, StageTable, StageReplay:
+				used[stage] = true
+			default:
+				t.Errorf("failover state %s ends degraded with stage %q, which dr-control's degrade refuses", name, stage)
+			}
+		}
+	}
+	for _, s := range []string{StageRestore, StageTable, StageReplay} {
+		if !used[s] {
+			t.Errorf("no failover state ends degraded with stage %q", s)
+		}
+	}
+}
