@@ -181,6 +181,22 @@ var DRFunctions = map[string]DRFunction{
 		},
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
+	// Brings B's restored aggregates table current during failover: lists
+	// and reads B's raw bucket (HeadObject is authorized by s3:GetObject),
+	// reads the table's RestoreSummary and applies records with the
+	// aggregate Lambda's conditional TransactWriteItems (a marker Put and a
+	// summary Update per record) — B's raw bucket and B's table only.
+	"dr-replay": {
+		Actions: []string{"s3:ListBucket", "s3:GetObject", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		Narrow: func(c drContext) Scope {
+			n, B := c.names, c.cfg.BackupRegion
+			return Scope{
+				"s3":       {n.BucketARN("raw", B), n.BucketARN("raw", B) + "/*"},
+				"dynamodb": {n.TableARN(B, n.AggregatesTable())},
+			}
+		},
+		TimeoutSeconds: 900, MemoryMB: 1024,
+	},
 	// Traffic switch through the accelerator's us-west-2 API; it reads the
 	// serving region's ALB ARN from that workload stack's LoadBalancerArn
 	// output. AddEndpoints is authorized by AddEndpoints and

@@ -18,7 +18,7 @@ import (
 var stepInputs = map[string]any{
 	"Control": ControlInput{}, "Stack": StackInput{}, "Restore": RestoreInput{}, "Reconcile": ReconcileInput{},
 	"Traffic": TrafficInput{}, "Probe": ProbeInput{}, "Copyback": CopyInput{}, "Merge": MergeInput{},
-	"Drain": DrainInput{}, "Verify": VerifyInput{}, "Report": ReportInput{},
+	"Drain": DrainInput{}, "Verify": VerifyInput{}, "Report": ReportInput{}, "Replay": ReplayInput{},
 }
 
 func jsonFields(v any) map[string]bool {
@@ -146,5 +146,54 @@ func TestConfigFromEnv(t *testing.T) {
 	_, err = ConfigFromEnv(func(k string) string { return env[k] })
 	if err == nil || !strings.Contains(err.Error(), "CONTROL_TABLE, ACCELERATOR_ARN") || !strings.Contains(err.Error(), "must differ") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFailoverDegradedStages: every stage the failover's aggregates branch
+// ends degraded with is one dr-control's degrade accepts, and each is used.
+func TestFailoverDegradedStages(t *testing.T) {
+	dir := os.Getenv("DR_ASL_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "statemachines")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "failover.asl.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("no failover.asl.json in %s (set DR_ASL_DIR)", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		States map[string]struct {
+			Branches []struct {
+				States map[string]struct {
+					Type       string
+					Parameters map[string]any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, b := range doc.States["Recover"].Branches {
+		for name, st := range b.States {
+			if st.Type != "Pass" || st.Parameters["degraded"] != true {
+				continue
+			}
+			stage, _ := st.Parameters["stage"].(string)
+			switch stage {
+			case StageRestore, StageTable, StageReplay:
+				used[stage] = true
+			default:
+				t.Errorf("failover state %s ends degraded with stage %q, which dr-control's degrade refuses", name, stage)
+			}
+		}
+	}
+	for _, s := range []string{StageRestore, StageTable, StageReplay} {
+		if !used[s] {
+			t.Errorf("no failover state ends degraded with stage %q", s)
+		}
 	}
 }

@@ -62,6 +62,13 @@ type ControlRecord struct {
 	// LastAbort is the execution that last released the lock by abort, so
 	// a retried abort is recognised.
 	LastAbort string `json:"lastAbort,omitempty"`
+	// RestorePending marks a degraded failover (op degrade): traffic is in
+	// B but B's aggregates table could not be restored, so the consumer is
+	// off. It stays set through a restore retry's lock (failover input
+	// retryRestore) until a failover completes; failback is refused while
+	// it is set. DegradedReason says why, in a few words.
+	RestorePending bool   `json:"restorePending,omitempty"`
+	DegradedReason string `json:"degradedReason,omitempty"`
 }
 
 // ControlInput is dr-control's input; which fields apply depends on Op.
@@ -76,6 +83,9 @@ type ControlInput struct {
 	} `json:"defaults"`
 	Error json.RawMessage `json:"error,omitempty"`
 	Facts json.RawMessage `json:"facts,omitempty"`
+	// Stage is op degrade's failed stage (StageRestore, StageTable,
+	// StageReplay).
+	Stage string `json:"stage,omitempty"`
 }
 
 // ControlOutput is dr-control's output; which fields are set depends on Op.
@@ -87,6 +97,9 @@ type ControlOutput struct {
 	Config     *WorkflowConfig `json:"config,omitempty"`
 	Mode       string          `json:"mode,omitempty"`
 	DrillTable string          `json:"drillTable,omitempty"`
+	// Reason is op degrade's short why (at most MaxDegradedReasonChars
+	// ASCII characters: it goes into the notification's subject).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Control is the dr-control step: the control record with conditional
@@ -114,10 +127,12 @@ func (c *Control) Handle(ctx context.Context, in ControlInput) (ControlOutput, e
 		return c.fail(ctx, in)
 	case "complete":
 		return c.complete(ctx, in)
+	case "degrade":
+		return c.degrade(ctx, in)
 	case "drill":
 		return c.drill(ctx, in)
 	}
-	return ControlOutput{}, invalidf("op %q: want begin, abort, fail, complete or drill", in.Op)
+	return ControlOutput{}, invalidf("op %q: want begin, abort, fail, complete, degrade or drill", in.Op)
 }
 
 func (c *Control) now() string { return c.Clock.Now().UTC().Format(time.RFC3339) }
@@ -198,15 +213,16 @@ func (c *Control) write(ctx context.Context, r ControlRecord, prevVersion int64,
 
 func encodeRecord(r ControlRecord) map[string]ddbtypes.AttributeValue {
 	item := map[string]ddbtypes.AttributeValue{
-		"pk":      &ddbtypes.AttributeValueMemberS{Value: controlKey},
-		"mode":    &ddbtypes.AttributeValueMemberS{Value: r.Mode},
-		"version": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(r.Version, 10)},
-		"failed":  &ddbtypes.AttributeValueMemberBOOL{Value: r.Failed},
+		"pk":             &ddbtypes.AttributeValueMemberS{Value: controlKey},
+		"mode":           &ddbtypes.AttributeValueMemberS{Value: r.Mode},
+		"version":        &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(r.Version, 10)},
+		"failed":         &ddbtypes.AttributeValueMemberBOOL{Value: r.Failed},
+		"restorePending": &ddbtypes.AttributeValueMemberBOOL{Value: r.RestorePending},
 	}
 	for name, v := range map[string]string{
 		"workflow": r.Workflow, "execution": r.Execution, "since": r.Since, "updated": r.Updated,
 		"lastError": r.LastError, "failoverFacts": string(r.FailoverFacts), "failbackFacts": string(r.FailbackFacts),
-		"lastAbort": r.LastAbort,
+		"lastAbort": r.LastAbort, "degradedReason": r.DegradedReason,
 	} {
 		if v != "" {
 			item[name] = &ddbtypes.AttributeValueMemberS{Value: v}
@@ -224,7 +240,7 @@ func decodeRecord(item map[string]ddbtypes.AttributeValue) (ControlRecord, error
 	}
 	r := ControlRecord{
 		Mode: s("mode"), Workflow: s("workflow"), Execution: s("execution"), Since: s("since"), Updated: s("updated"),
-		LastError: s("lastError"), LastAbort: s("lastAbort"),
+		LastError: s("lastError"), LastAbort: s("lastAbort"), DegradedReason: s("degradedReason"),
 	}
 	if f := s("failoverFacts"); f != "" {
 		r.FailoverFacts = json.RawMessage(f)
@@ -234,6 +250,9 @@ func decodeRecord(item map[string]ddbtypes.AttributeValue) (ControlRecord, error
 	}
 	if b, ok := item["failed"].(*ddbtypes.AttributeValueMemberBOOL); ok {
 		r.Failed = b.Value
+	}
+	if b, ok := item["restorePending"].(*ddbtypes.AttributeValueMemberBOOL); ok {
+		r.RestorePending = b.Value
 	}
 	v, ok := item["version"].(*ddbtypes.AttributeValueMemberN)
 	if !ok {
@@ -290,11 +309,18 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			next.Failed, next.LastError = false, ""
 			return proceed(next, resumed, msg)
 		}
+		retry := cfg.RetryRestore != nil && *cfg.RetryRestore
 		switch {
 		case cur.Mode == modes.during && cur.Execution == in.Execution:
 			// This execution already holds the lock (a retried Begin).
 			return decision{out: ControlOutput{Proceed: ptr(true), Resumed: ptr(false), Message: in.Workflow + " lock held by this execution", Since: cur.Since, Config: &cfg}}, nil
 		case cur.Mode == modes.from:
+			if retry {
+				return decision{err: conflictf("retryRestore refused: the DR mode is %s, so there is no degraded failover whose aggregates restore to retry; start failover without retryRestore", cur.Mode)}, nil
+			}
+			if in.Workflow == WorkflowFailback && cur.RestorePending {
+				return decision{err: conflictf("failback refused: the failover since %s is degraded (%s): the backup region's aggregates table was not restored, so its consumer is off and the records it accepted are counted nowhere; failback merges the backup region's table into the primary's and would leave them out. Retry the restore first (start the failover state machine with {\"retryRestore\":true}), then fail back", cur.Since, cur.DegradedReason)}, nil
+			}
 			since := cur.Since
 			if in.Workflow == WorkflowFailover {
 				since = start.UTC().Format(time.RFC3339)
@@ -304,8 +330,15 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			return take(false, since, in.Workflow+" started"), nil
 		case cur.Mode == modes.to:
 			msg := "already failed over to the backup region (since " + cur.Since + "); nothing to do: run failback to return to the primary"
-			if in.Workflow == WorkflowFailback {
+			switch {
+			case in.Workflow == WorkflowFailback:
 				msg = "already primary: no failover to undo; nothing to do"
+			case cur.RestorePending && retry:
+				return take(false, cur.Since, fmt.Sprintf("retrying the aggregates restore of the degraded failover since %s (%s); traffic stays in the backup region", cur.Since, cur.DegradedReason)), nil
+			case cur.RestorePending:
+				msg = "already failed over to the backup region (since " + cur.Since + "), degraded: the aggregates restore is pending (" + cur.DegradedReason + "); start failover with {\"retryRestore\":true} to retry it"
+			case retry:
+				msg = "the failover since " + cur.Since + " restored the aggregates: no restore to retry; nothing to do"
 			}
 			return decision{out: ControlOutput{Proceed: ptr(false), Resumed: ptr(false), Message: msg, Since: cur.Since, Config: &cfg}}, nil
 		case cur.Mode == modes.during:
@@ -315,6 +348,9 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			}
 			if running {
 				return decision{err: conflictf("%s refused: execution %s holds the DR lock (%s) and is still RUNNING; wait for it to end or stop it, then start again", in.Workflow, cur.Execution, cur.Mode)}, nil
+			}
+			if retry && !cur.RestorePending {
+				return decision{err: conflictf("retryRestore refused: the failover of execution %s (%s) ended before it had moved traffic and degraded; start failover without retryRestore to resume it", cur.Execution, status)}, nil
 			}
 			return take(true, cur.Since, fmt.Sprintf("resumed the %s of execution %s (%s): every step is idempotent", in.Workflow, cur.Execution, status)), nil
 		default:
@@ -365,12 +401,18 @@ func (c *Control) abort(ctx context.Context, in ControlInput) (ControlOutput, er
 	return c.update(ctx, func(cur ControlRecord, _ bool) (decision, error) {
 		switch {
 		case cur.Mode == modes.during && cur.Execution == in.Execution:
+			// A restore retry took the lock from FAILED_OVER (degraded):
+			// aborted, it goes back there.
+			back := modes.from
+			if in.Workflow == WorkflowFailover && cur.RestorePending {
+				back = ModeFailedOver
+			}
 			next := cur
-			next.Mode, next.Failed, next.LastError, next.LastAbort = modes.from, false, "aborted: "+errorText(in.Error), in.Execution
+			next.Mode, next.Failed, next.LastError, next.LastAbort = back, false, "aborted: "+errorText(in.Error), in.Execution
 			next.Execution = ""
-			return decision{next: &next, out: ControlOutput{Mode: modes.from, Message: in.Workflow + " aborted; lock released"}}, nil
-		case cur.LastAbort == in.Execution && cur.Mode == modes.from:
-			return decision{out: ControlOutput{Mode: cur.Mode, Message: in.Workflow + " already aborted"}}, nil
+			return decision{next: &next, out: ControlOutput{Mode: back, Message: in.Workflow + " aborted; lock released; the DR mode is " + back + " again"}}, nil
+		case cur.LastAbort == in.Execution && (cur.Mode == modes.from || in.Workflow == WorkflowFailover && cur.RestorePending && cur.Mode == ModeFailedOver):
+			return decision{out: ControlOutput{Mode: cur.Mode, Message: in.Workflow + " already aborted; the DR mode is " + cur.Mode}}, nil
 		}
 		return decision{err: conflictf("abort %s: execution %s does not hold the DR lock (mode %s, holder %q)", in.Workflow, in.Execution, cur.Mode, cur.Execution)}, nil
 	})
@@ -409,7 +451,11 @@ func (c *Control) complete(ctx context.Context, in ControlInput) (ControlOutput,
 			next := cur
 			next.Mode, next.Failed, next.LastError = modes.to, false, ""
 			if in.Workflow == WorkflowFailover {
-				next.FailoverFacts = in.Facts
+				facts, err := failoverFacts(cur, in.Facts, in.Execution, OutcomeComplete, nil)
+				if err != nil {
+					return decision{}, err
+				}
+				next.FailoverFacts, next.RestorePending, next.DegradedReason = facts, false, ""
 			} else {
 				next.FailbackFacts = in.Facts
 			}

@@ -98,7 +98,7 @@ func TestControlFailoverLifecycle(t *testing.T) {
 		t.Fatalf("complete = %+v, %v", done, err)
 	}
 	rec = mustMode(t, c, ModeFailedOver)
-	if got, want := string(rec.FailoverFacts), `{"restore":{"source":"pitr"}}`; got != want {
+	if got, want := string(rec.FailoverFacts), `{"outcome":"complete","restore":{"source":"pitr"}}`; got != want {
 		t.Fatalf("facts = %s, want %s", got, want)
 	}
 	// A retried complete answers the same.
@@ -354,5 +354,142 @@ func TestControlLostRaceRereads(t *testing.T) {
 	}
 	if r := mustMode(t, c, ModeFailingOver); r.Execution != winner || r.Version != 1 {
 		t.Fatalf("record = %+v", r)
+	}
+}
+
+// TestControlDegradedAndRetry: a failover whose restore failed ends
+// FAILED_OVER with the restore pending; a plain re-run is a no-op that
+// says how to retry, failback is refused saying why, retryRestore takes the
+// lock, an aborted retry goes back to degraded, a completed one clears it
+// and keeps the first run's facts beside the retry's restore and replay.
+func TestControlDegradedAndRetry(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	a := execARN("failover", "a")
+	if _, err := c.Handle(ctx, begin("failover", a, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	noPoint := json.RawMessage(`{"Error":"NotFoundError","Cause":"no COMPLETED recovery point of arn:…table/pendulum-aggregates in vault pendulum"}`)
+	deg := ControlInput{Op: "degrade", Workflow: "failover", Execution: a, Stage: StageRestore, Error: noPoint,
+		Facts: json.RawMessage(`{"fence":{"fenced":false},"probe":{"region":"us-east-2"},"reconcile":{"tables":[]}}`)}
+	out, err := c.Handle(ctx, deg)
+	if err != nil || out.Mode != ModeFailedOver || out.Reason != "no recovery point of the aggregates table" {
+		t.Fatalf("degrade = %+v, %v", out, err)
+	}
+	if !strings.Contains(out.Message, `{"retryRestore":true}`) || !strings.Contains(out.Message, "NotFoundError") {
+		t.Fatalf("degrade message %q does not say what failed and how to retry", out.Message)
+	}
+	rec := mustMode(t, c, ModeFailedOver)
+	if !rec.RestorePending || rec.DegradedReason != out.Reason || rec.Execution != a {
+		t.Fatalf("record after degrade = %+v", rec)
+	}
+	var facts map[string]json.RawMessage
+	if err := json.Unmarshal(rec.FailoverFacts, &facts); err != nil {
+		t.Fatal(err)
+	}
+	if string(facts["outcome"]) != `"degraded"` || string(facts["restorePending"]) != "true" || !strings.Contains(string(facts["degraded"]), `"stage":"restore"`) || string(facts["probe"]) != `{"region":"us-east-2"}` {
+		t.Fatalf("degraded facts %s", rec.FailoverFacts)
+	}
+	// A retried degrade is harmless.
+	if again, err := c.Handle(ctx, deg); err != nil || again.Reason != out.Reason || mustMode(t, c, ModeFailedOver).Version != rec.Version {
+		t.Fatalf("retried degrade = %+v, %v", again, err)
+	}
+	// A degrade by a non-holder is refused.
+	if _, err := c.Handle(ctx, ControlInput{Op: "degrade", Workflow: "failover", Execution: execARN("failover", "x"), Stage: StageReplay}); kindOf(err) != "conflict" {
+		t.Fatalf("degrade by a non-holder: %v", err)
+	}
+	// A plain failover is a no-op that says the restore is pending.
+	out, err = c.Handle(ctx, begin("failover", execARN("failover", "alarm-again"), `{"trigger":"alarm"}`))
+	if err != nil || *out.Proceed || !strings.Contains(out.Message, "degraded") || !strings.Contains(out.Message, "retryRestore") {
+		t.Fatalf("plain re-run while degraded = %+v, %v", out, err)
+	}
+	// Failback is refused, saying why and what to do.
+	_, err = c.Handle(ctx, begin("failback", execARN("failback", "f"), `{}`))
+	if kindOf(err) != "conflict" || !strings.Contains(err.Error(), "degraded") || !strings.Contains(err.Error(), "retryRestore") {
+		t.Fatalf("failback while degraded: %v, want a refusal naming the degraded failover and the retry", err)
+	}
+	// A retry takes the lock from FAILED_OVER; an abort (approval denied)
+	// goes back to degraded FAILED_OVER, not PRIMARY.
+	r1 := execARN("failover", "retry-1")
+	out, err = c.Handle(ctx, begin("failover", r1, `{"retryRestore":true}`))
+	if err != nil || !*out.Proceed || !*out.Config.RetryRestore || out.Since != "2026-11-25T10:00:00Z" {
+		t.Fatalf("retry begin = %+v, %v", out, err)
+	}
+	if r := mustMode(t, c, ModeFailingOver); r.Execution != r1 || !r.RestorePending {
+		t.Fatalf("record during the retry = %+v", r)
+	}
+	if ab, err := c.Handle(ctx, ControlInput{Op: "abort", Workflow: "failover", Execution: r1, Error: json.RawMessage(`{"Error":"ApprovalDenied"}`)}); err != nil || ab.Mode != ModeFailedOver {
+		t.Fatalf("abort of the retry = %+v, %v", ab, err)
+	}
+	if r := mustMode(t, c, ModeFailedOver); !r.RestorePending {
+		t.Fatalf("record after the aborted retry = %+v", r)
+	}
+	// A second retry completes: the restore is no longer pending and the
+	// facts keep the first run's probe with the retry's restore and replay.
+	r2 := execARN("failover", "retry-2")
+	if _, err := c.Handle(ctx, begin("failover", r2, `{"retryRestore":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: r2,
+		Facts: json.RawMessage(`{"restore":{"source":"pitr"},"replay":{"applied":5},"fence":{"skipped":true},"probe":{},"reconcile":{"skipped":true}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	rec = mustMode(t, c, ModeFailedOver)
+	if rec.RestorePending || rec.DegradedReason != "" {
+		t.Fatalf("record after the completed retry = %+v", rec)
+	}
+	facts = nil
+	if err := json.Unmarshal(rec.FailoverFacts, &facts); err != nil {
+		t.Fatal(err)
+	}
+	if string(facts["outcome"]) != `"complete"` || facts["restorePending"] != nil || facts["degraded"] != nil || string(facts["probe"]) != `{"region":"us-east-2"}` ||
+		string(facts["restore"]) != `{"source":"pitr"}` || string(facts["replay"]) != `{"applied":5}` || string(facts["restoreRetriedBy"]) != `"`+r2+`"` {
+		t.Fatalf("facts after the retry %s", rec.FailoverFacts)
+	}
+	// Now failback may start, and a retry has nothing to do.
+	out, err = c.Handle(ctx, begin("failover", execARN("failover", "retry-3"), `{"retryRestore":true}`))
+	if err != nil || *out.Proceed || !strings.Contains(out.Message, "no restore to retry") {
+		t.Fatalf("retry after completion = %+v, %v", out, err)
+	}
+	if out, err := c.Handle(ctx, begin("failback", execARN("failback", "g"), `{}`)); err != nil || !*out.Proceed {
+		t.Fatalf("failback after the retry = %+v, %v", out, err)
+	}
+}
+
+// TestControlRetryRestoreRefused: retryRestore applies only to a degraded
+// failover: from PRIMARY, or to resume a failover that ended before it
+// moved traffic, it is refused.
+func TestControlRetryRestoreRefused(t *testing.T) {
+	ctx := context.Background()
+	c, f, _ := newControl(t)
+	_, err := c.Handle(ctx, begin("failover", execARN("failover", "a"), `{"retryRestore":true}`))
+	if kindOf(err) != "conflict" || !strings.Contains(err.Error(), "PRIMARY") {
+		t.Fatalf("retry from PRIMARY: %v, want a refusal", err)
+	}
+	mustMode(t, c, ModePrimary)
+	b := execARN("failover", "b")
+	if _, err := c.Handle(ctx, begin("failover", b, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	f.status[b] = sfntypes.ExecutionStatusFailed
+	_, err = c.Handle(ctx, begin("failover", execARN("failover", "c"), `{"retryRestore":true}`))
+	if kindOf(err) != "conflict" || !strings.Contains(err.Error(), "without retryRestore") {
+		t.Fatalf("retry of an interrupted failover: %v, want a refusal saying to resume it", err)
+	}
+	if r := mustMode(t, c, ModeFailingOver); r.Execution != b {
+		t.Fatalf("record after the refused retry = %+v", r)
+	}
+	// Degrade names each stage in the reason; the reason fits a subject.
+	for _, tc := range []struct{ stage, err, want string }{
+		{StageRestore, `{"Error":"DynamoDb.PointInTimeRecoveryUnavailableException"}`, "aggregates restore failed: DynamoDb.PointInTime..."},
+		{StageTable, `{"Error":"States.Timeout"}`, "restored table setup failed: States.Timeout"},
+		{StageReplay, `{"Error":"TransientError"}`, "aggregates replay failed: TransientError"},
+	} {
+		if got := degradedReason(tc.stage, json.RawMessage(tc.err)); got != tc.want || len(got) > MaxDegradedReasonChars {
+			t.Errorf("reason(%s, %s) = %q, want %q", tc.stage, tc.err, got, tc.want)
+		}
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "degrade", Workflow: "failover", Execution: b, Stage: "somewhere"}); kindOf(err) != "invalid" {
+		t.Fatalf("degrade with an unknown stage: %v", err)
 	}
 }

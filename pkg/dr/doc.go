@@ -1,7 +1,9 @@
 // Package dr holds the logic of the DR step Lambdas (functions/dr-*) that the
 // failover, failback and drill state machines call: the control record that
-// lets one DR workflow run at a time (Control), stack activation (Stack), the
-// AWS Backup fallback (Restore), the catalog reconcile (Reconcile), the
+// lets one DR workflow run at a time, and records a degraded failover
+// (Control), stack activation (Stack), the AWS Backup fallback (Restore), the
+// replay of replicated raw records into the restored aggregates table
+// (Replay), the catalog reconcile (Reconcile), the
 // traffic switch through Global Accelerator (Traffic), the probes (Probe),
 // the copy-back of objects and the merge of aggregates written in the backup
 // region (CopyBack, Merge), the drain check (Drain), the isolated drill's

@@ -59,6 +59,9 @@ type rig struct {
 	control        *Control
 	aggP           *aggregate.Aggregator
 	failover, back *states.Machine
+	// published are the SNS publish calls' parameters (TopicArn, Subject,
+	// Message), in order.
+	published *[]map[string]string
 }
 
 func newRig(t *testing.T) *rig {
@@ -143,6 +146,9 @@ func newRig(t *testing.T) *rig {
 	aggP := aggregate.New(pdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: clk})
 	merge := &Merge{B: bdb, P: aggP, Table: aggTable, BackupRegion: regionB, Clock: clk, Budget: Budget{MaxItems: 2}}
 	reg.HandleLambda(fn("dr-merge"), lambdaOf("dr-merge", merge.Handle))
+	replay := &Replay{S3: cw.b, DB: bdb, Agg: aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk}),
+		Bucket: cfg.BackupRawBucket, Table: aggTable, Clock: clk, Budget: Budget{MaxItems: 2}}
+	reg.HandleLambda(fn("dr-replay"), lambdaOf("dr-replay", replay.Handle))
 	drain := &Drain{Metrics: func(r string) (MetricStatistics, error) { return w.Region(r).CloudWatch(), nil }, ConsumerFunction: "pendulum-aggregate",
 		IngestQuiet: time.Minute, MaxConsumerLag: time.Second, Clock: clk, Config: cfg}
 	reg.HandleLambda(fn("dr-drain"), lambdaOf("dr-drain", drain.Handle))
@@ -156,7 +162,13 @@ func newRig(t *testing.T) *rig {
 			return integration.Call(ctx, "backup", w.Region(regionB).Backup(), action, params)
 		})
 	}
+	published := &[]map[string]string{}
 	reg.HandleSDK("sns", "publish", func(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+		var p map[string]string
+		if err := json.Unmarshal(params, &p); err != nil {
+			return nil, err
+		}
+		*published = append(*published, p)
 		return json.RawMessage(`{"MessageId":"m-1"}`), nil
 	})
 
@@ -168,7 +180,7 @@ func newRig(t *testing.T) *rig {
 		"NotificationTopicArn": cfg.TopicARN, "PrimaryAggregatesTableArn": "arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable,
 	}
 	subst["PrimaryWorkloadStackName"] = cfg.WorkloadStack(regionP)
-	for _, f := range []string{"Control", "Probe", "Reconcile", "Report", "Restore", "Stack", "Traffic", "Copyback", "Merge", "Drain"} {
+	for _, f := range []string{"Control", "Probe", "Reconcile", "Report", "Restore", "Stack", "Traffic", "Copyback", "Merge", "Drain", "Replay"} {
 		subst["Dr"+f+"FunctionArn"] = fn("dr-" + strings.ToLower(f))
 	}
 	load := func(name string, raw []byte) *states.Machine {
@@ -188,7 +200,7 @@ func newRig(t *testing.T) *rig {
 	}
 	m := load("failover", raw)
 	back := load("failback", rawBack)
-	return &rig{w: w, clk: clk, cfg: cfg, cw: cw, pdb: pdb, bdb: bdb, eng: eng, control: control, aggP: aggP, failover: m, back: back}
+	return &rig{w: w, clk: clk, cfg: cfg, cw: cw, pdb: pdb, bdb: bdb, eng: eng, control: control, aggP: aggP, failover: m, back: back, published: published}
 }
 
 // TestFailoverFailbackStateMachines runs failover.asl.json and
@@ -394,5 +406,96 @@ func TestFailbackRefusedWhilePrimaryUnhealthy(t *testing.T) {
 	bLB := loadBalancerARN(t, r.w, regionB, r.cfg.WorkloadStack(regionB))
 	if got := groupWeights(t, r.w, r.cfg.BackupEndpointGroupARN)[bLB]; got != 100 {
 		t.Fatalf("B weight %d", got)
+	}
+}
+
+// TestFailoverDegradedThenRetry runs failover.asl.json with P down and no
+// recovery point in B's vault: traffic still moves to B, the execution
+// ends RestoreDegraded with the mode FAILED_OVER and the restore pending,
+// the DR topic hears why, and the consumer is not started; failback is
+// refused; once P answers again, {"retryRestore":true} restores, replays
+// and completes without touching traffic.
+func TestFailoverDegradedThenRetry(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	w, clk := r.w, r.clk
+	apply(t, r.aggP, entry("p-1", t0, "alpha"), entry("p-2", t0, "alpha"))
+	if _, err := w.Region(regionB).Backup().CreateBackupVault(ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("pendulum-vault")}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Sleep(ctx, 10*time.Minute)
+	w.SetDown(regionP, true)
+	x, err := r.eng.Start(ctx, r.failover, "no-point", json.RawMessage(`{"trigger":"alarm","alarm":"pendulum-primary-unhealthy"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := x.Wait(ctx)
+	if res.Status != states.StatusFailed || res.Error != "RestoreDegraded" || !strings.Contains(res.Cause, "retryRestore") {
+		t.Fatalf("failover %s %s (%s), want FAILED RestoreDegraded with a cause saying how to retry", res.Status, res.Error, res.Cause)
+	}
+	rec := mustMode(t, r.control, ModeFailedOver)
+	if !rec.RestorePending || rec.DegradedReason != "no recovery point of the aggregates table" {
+		t.Fatalf("record %+v", rec)
+	}
+	bLB := loadBalancerARN(t, w, regionB, r.cfg.WorkloadStack(regionB))
+	if got := groupWeights(t, w, r.cfg.BackupEndpointGroupARN)[bLB]; got != 100 {
+		t.Fatalf("B weight %d: traffic did not move although only the restore failed", got)
+	}
+	var subjects []string
+	for _, p := range *r.published {
+		subjects = append(subjects, p["Subject"])
+	}
+	if len(subjects) == 0 || subjects[len(subjects)-1] != "Pendulum: failover to "+regionB+" DEGRADED: no recovery point of the aggregates table" {
+		t.Fatalf("notifications %q, want the degraded one last", subjects)
+	}
+	for _, ev := range x.History() {
+		if d := ev.StateEnteredEventDetails; d != nil && (d.Name == "StartConsumer" || d.Name == "RecordFailure") {
+			t.Fatalf("the degraded failover entered %s", d.Name)
+		}
+	}
+	// Failback is refused while degraded.
+	fb, err := r.eng.Start(ctx, r.back, "too-early", json.RawMessage(`{"minHealthyMinutes":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := fb.Wait(ctx); res.Status != states.StatusFailed || res.Error != "Refused" || !strings.Contains(res.Cause, "degraded") {
+		t.Fatalf("failback while degraded %s %s (%s), want Refused naming the degraded failover", res.Status, res.Error, res.Cause)
+	}
+
+	// P answers again: the retry restores from PITR and completes.
+	w.SetDown(regionP, false)
+	clk.Sleep(ctx, 10*time.Minute)
+	updates := w.CallCount(sim.CallKey{Region: regionG, Service: "Global Accelerator", Operation: "UpdateEndpointGroup"})
+	if updates == 0 {
+		t.Fatal("the first run made no UpdateEndpointGroup call: the count below would prove nothing")
+	}
+	x2, err := r.eng.Start(ctx, r.failover, "retry", json.RawMessage(`{"retryRestore":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ = x2.Wait(ctx)
+	if res.Status != states.StatusSucceeded {
+		t.Fatalf("retry %s %s (%s)", res.Status, res.Error, res.Cause)
+	}
+	if got := w.CallCount(sim.CallKey{Region: regionG, Service: "Global Accelerator", Operation: "UpdateEndpointGroup"}); got != updates {
+		t.Fatalf("the retry changed endpoint weights (%d → %d UpdateEndpointGroup calls)", updates, got)
+	}
+	rec = mustMode(t, r.control, ModeFailedOver)
+	var facts struct {
+		Outcome          string
+		RestoreRetriedBy string
+		Restore          struct{ Source string }
+		Replay           ReplayTotals
+		Probe            map[string]any
+	}
+	if err := json.Unmarshal(rec.FailoverFacts, &facts); err != nil {
+		t.Fatal(err)
+	}
+	if rec.RestorePending || facts.Outcome != "complete" || facts.Restore.Source != "pitr" || facts.Replay.RestorePoint == "" || !strings.HasSuffix(facts.RestoreRetriedBy, ":retry") || len(facts.Probe) == 0 {
+		t.Fatalf("record after the retry: pending %v, facts %s", rec.RestorePending, rec.FailoverFacts)
+	}
+	aggB := aggregate.New(r.bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk})
+	if _, ok, err := aggB.Marker(ctx, "p-2"); err != nil || !ok {
+		t.Fatalf("B's restored table lacks p-2: %v %v", ok, err)
 	}
 }

@@ -24,6 +24,7 @@ func TestStepDocumentsGolden(t *testing.T) {
 		{"probe.json", &ProbeInput{}, &ProbeOutput{}},
 		{"copyback.json", &CopyInput{}, &CopyOutput{}},
 		{"merge.json", &MergeInput{}, &MergeOutput{}},
+		{"replay.json", &ReplayInput{}, &ReplayOutput{}},
 		{"drain.json", &DrainInput{}, &DrainOutput{}},
 		{"verify.json", &VerifyInput{}, &VerifyOutput{}},
 		{"report.json", &ReportInput{}, &ReportOutput{}},

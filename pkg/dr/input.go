@@ -36,13 +36,17 @@ type WorkflowConfig struct {
 	Approval               *bool  `json:"approval,omitempty"`
 	ApprovalTimeoutSeconds int    `json:"approvalTimeoutSeconds,omitempty"`
 	RestoreSource          string `json:"restoreSource,omitempty"`
-	MinHealthyMinutes      *int   `json:"minHealthyMinutes,omitempty"`
-	Mode                   string `json:"mode,omitempty"`
+	// RetryRestore (failover only, always set there) asks for the
+	// aggregates restore alone of a degraded failover: traffic stays where
+	// it is (docs/dr.md "Degraded failover").
+	RetryRestore      *bool  `json:"retryRestore,omitempty"`
+	MinHealthyMinutes *int   `json:"minHealthyMinutes,omitempty"`
+	Mode              string `json:"mode,omitempty"`
 }
 
 // inputFields lists the fields each workflow's input may have.
 var inputFields = map[string][]string{
-	WorkflowFailover: {"trigger", "alarm", "reason", "approval", "approvalTimeoutSeconds", "restoreSource"},
+	WorkflowFailover: {"trigger", "alarm", "reason", "approval", "approvalTimeoutSeconds", "restoreSource", "retryRestore"},
 	WorkflowFailback: {"reason", "approval", "approvalTimeoutSeconds", "minHealthyMinutes"},
 	WorkflowDrill:    {"mode", "minHealthyMinutes"},
 }
@@ -162,6 +166,7 @@ func ParseWorkflowInput(workflow string, input []byte, defaultApproval bool) (Wo
 		c.Approval = ptr(boolean("approval", defaultApproval))
 		c.ApprovalTimeoutSeconds = integer("approvalTimeoutSeconds", MinApprovalTimeoutSeconds, MaxApprovalTimeoutSeconds, DefaultApprovalTimeoutSeconds)
 		c.RestoreSource = oneOf("restoreSource", restoreSources, "auto")
+		c.RetryRestore = ptr(boolean("retryRestore", false))
 	case WorkflowFailback:
 		c.Reason, _ = str("reason", MaxReasonRunes)
 		if c.Reason == "" {
@@ -204,10 +209,10 @@ func (c WorkflowConfig) Validate(workflow string) error {
 			problems = append(problems, "approvalTimeoutSeconds out of range")
 		}
 		if workflow == WorkflowFailover {
-			if !in(c.Trigger, triggers) || !in(c.RestoreSource, restoreSources) || c.MinHealthyMinutes != nil || c.Mode != "" {
+			if !in(c.Trigger, triggers) || !in(c.RestoreSource, restoreSources) || c.RetryRestore == nil || c.MinHealthyMinutes != nil || c.Mode != "" {
 				problems = append(problems, "failover fields wrong")
 			}
-		} else if c.MinHealthyMinutes == nil || *c.MinHealthyMinutes < 0 || *c.MinHealthyMinutes > MaxHealthyMinutes || c.Trigger != "" || c.RestoreSource != "" {
+		} else if c.MinHealthyMinutes == nil || *c.MinHealthyMinutes < 0 || *c.MinHealthyMinutes > MaxHealthyMinutes || c.Trigger != "" || c.RestoreSource != "" || c.RetryRestore != nil {
 			problems = append(problems, "failback fields wrong")
 		}
 	case WorkflowDrill:

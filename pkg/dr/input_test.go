@@ -16,11 +16,14 @@ func TestParseWorkflowInput(t *testing.T) {
 		want                  string // golden config JSON, or the error's substrings separated by |
 		wantErr               bool
 	}{
-		{name: "FailoverEmpty", workflow: "failover", input: `{}`, want: `{"trigger":"console","reason":"failover started by console","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
-		{name: "FailoverNull", workflow: "failover", input: `null`, defApproval: true, want: `{"trigger":"console","reason":"failover started by console","approval":true,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
-		{name: "FailoverAlarm", workflow: "failover", input: `{"trigger":"alarm","alarm":"pendulum-primary-unhealthy"}`, want: `{"trigger":"alarm","alarm":"pendulum-primary-unhealthy","reason":"failover started by alarm pendulum-primary-unhealthy","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
-		{name: "FailoverAlarmImpliesTrigger", workflow: "failover", input: `{"alarm":"a"}`, want: `{"trigger":"alarm","alarm":"a","reason":"failover started by alarm a","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
-		{name: "FailoverAll", workflow: "failover", input: `{"trigger":"gameday","reason":"game day","approval":true,"approvalTimeoutSeconds":60,"restoreSource":"backup"}`, want: `{"trigger":"gameday","reason":"game day","approval":true,"approvalTimeoutSeconds":60,"restoreSource":"backup"}`},
+		{name: "FailoverEmpty", workflow: "failover", input: `{}`, want: `{"trigger":"console","reason":"failover started by console","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto","retryRestore":false}`},
+		{name: "FailoverNull", workflow: "failover", input: `null`, defApproval: true, want: `{"trigger":"console","reason":"failover started by console","approval":true,"approvalTimeoutSeconds":3600,"restoreSource":"auto","retryRestore":false}`},
+		{name: "FailoverAlarm", workflow: "failover", input: `{"trigger":"alarm","alarm":"pendulum-primary-unhealthy"}`, want: `{"trigger":"alarm","alarm":"pendulum-primary-unhealthy","reason":"failover started by alarm pendulum-primary-unhealthy","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto","retryRestore":false}`},
+		{name: "FailoverAlarmImpliesTrigger", workflow: "failover", input: `{"alarm":"a"}`, want: `{"trigger":"alarm","alarm":"a","reason":"failover started by alarm a","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto","retryRestore":false}`},
+		{name: "FailoverAll", workflow: "failover", input: `{"trigger":"gameday","reason":"game day","approval":true,"approvalTimeoutSeconds":60,"restoreSource":"backup"}`, want: `{"trigger":"gameday","reason":"game day","approval":true,"approvalTimeoutSeconds":60,"restoreSource":"backup","retryRestore":false}`},
+		{name: "FailoverRetryRestore", workflow: "failover", input: `{"retryRestore":true,"restoreSource":"pitr"}`, want: `{"trigger":"console","reason":"failover started by console","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"pitr","retryRestore":true}`},
+		{name: "RetryRestoreNotBoolean", workflow: "failover", input: `{"retryRestore":"yes"}`, wantErr: true, want: "retryRestore: want true or false"},
+		{name: "FailbackRejectsRetryRestore", workflow: "failback", input: `{"retryRestore":true}`, wantErr: true, want: `unknown field "retryRestore"`},
 		{name: "FailbackEmpty", workflow: "failback", input: `{}`, want: `{"reason":"failback started from the console","approval":false,"approvalTimeoutSeconds":3600,"minHealthyMinutes":30}`},
 		{name: "FailbackZeroMinutes", workflow: "failback", input: `{"minHealthyMinutes":0,"approvalTimeoutSeconds":86400}`, want: `{"reason":"failback started from the console","approval":false,"approvalTimeoutSeconds":86400,"minHealthyMinutes":0}`},
 		{name: "DrillEmpty", workflow: "drill", input: `{}`, want: `{"minHealthyMinutes":30,"mode":"isolated"}`},

@@ -24,7 +24,7 @@ var constructors = map[string]func(wiring.Runtime) (lambda.Handler, error){
 	"dr-control": recovery.DRControl, "dr-stack": recovery.DRStack, "dr-restore": recovery.DRRestore,
 	"dr-traffic": recovery.DRTraffic, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 	"dr-copyback": recovery.DRCopyBack, "dr-merge": recovery.DRMerge, "dr-drain": recovery.DRDrain,
-	"dr-verify": recovery.DRVerify, "dr-report": recovery.DRReport,
+	"dr-verify": recovery.DRVerify, "dr-report": recovery.DRReport, "dr-replay": recovery.DRReplay,
 }
 
 // code is the simulated Lambda's code resolver: a deployed function runs

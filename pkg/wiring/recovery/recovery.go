@@ -177,6 +177,29 @@ func DRMerge(rt wiring.Runtime) (lambda.Handler, error) {
 	return wiring.Step("dr-merge", rt.Log, m.Handle), nil
 }
 
+// DRReplay builds dr-replay, which applies to B's restored aggregates
+// table the records of the raw objects replicated from P since shortly
+// before the restore point, with the aggregate consumer's idempotent
+// transaction, a bounded slice per invocation (Replay, pkg/aggregate).
+func DRReplay(rt wiring.Runtime) (lambda.Handler, error) {
+	cfg, err := dr.ConfigFromEnv(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	db := wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.BackupRegion)
+	r := &dr.Replay{
+		S3:     wiring.Client[S3API](rt, S3, cfg.BackupRegion),
+		DB:     db,
+		Agg:    aggregate.New(db, aggregate.Options{Table: cfg.AggregatesTable, Region: cfg.BackupRegion, Clock: rt.Clock}),
+		Bucket: cfg.BackupRawBucket,
+		Table:  cfg.AggregatesTable,
+		Margin: dr.DefaultReplayMargin,
+		Clock:  rt.Clock,
+		Budget: dr.DefaultBudget,
+	}
+	return wiring.Step("dr-replay", rt.Log, r.Handle), nil
+}
+
 // drainQuiet is how long a region's ingest must have accepted nothing for
 // it to be drained: the raw delivery stream's buffer interval
 // (infra/workload.go).

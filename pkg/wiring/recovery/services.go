@@ -67,8 +67,9 @@ type CloudWatchAPI interface {
 }
 
 // DynamoDBAPI is the part of DynamoDB the DR functions use (dr-control,
-// dr-merge, dr-report, dr-verify).
+// dr-merge, dr-replay, dr-report, dr-verify).
 type DynamoDBAPI interface {
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
@@ -92,7 +93,7 @@ type GlueAPI interface {
 }
 
 // S3API is the part of S3 the DR functions use (dr-copyback, dr-reconcile,
-// dr-verify).
+// dr-replay, dr-verify).
 type S3API interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
