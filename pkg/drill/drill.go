@@ -247,6 +247,9 @@ type Report struct {
 	// AlarmSeconds: P down → the alarm started failover.
 	AlarmSeconds float64   `json:"alarmSeconds"`
 	Failover     *Workflow `json:"failover,omitempty"`
+	// RestoreRetry is failover {"retryRestore":true} after a degraded
+	// failover.
+	RestoreRetry *Workflow `json:"restoreRetry,omitempty"`
 	Failback     *Workflow `json:"failback,omitempty"`
 	// NightlyBatch and IsolatedDrill are the runs after failback: the
 	// primary's nightly batch of the drill's day and the scheduled

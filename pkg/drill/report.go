@@ -33,13 +33,15 @@ func WriteText(w io.Writer, rep *Report) error {
 	for _, wf := range []struct {
 		name string
 		w    *Workflow
-	}{{"failover", rep.Failover}, {"failback", rep.Failback}, {"nightly batch", rep.NightlyBatch}, {"isolated drill", rep.IsolatedDrill}} {
+	}{{"failover", rep.Failover}, {"restore retry", rep.RestoreRetry}, {"failback", rep.Failback}, {"nightly batch", rep.NightlyBatch}, {"isolated drill", rep.IsolatedDrill}} {
 		if wf.w == nil {
-			fmt.Fprintf(&b, "\n  %s: not run\n", wf.name)
+			if wf.name != "restore retry" {
+				fmt.Fprintf(&b, "\n  %s: not run\n", wf.name)
+			}
 			continue
 		}
 		fmt.Fprintf(&b, "\n  %s: %s in %s", wf.name, status(wf.w), secs(wf.w.Seconds))
-		if wf.name == "failover" && rep.RestoreSource != "" {
+		if (wf.name == "failover" || wf.name == "restore retry") && succeeded(wf.w) && rep.RestoreSource != "" {
 			fmt.Fprintf(&b, " (aggregates restored from %s, a point %s older than the outage)", rep.RestoreSource, secs(rep.RestorePointAgeSeconds))
 		}
 		b.WriteString("\n")

@@ -258,7 +258,9 @@ func (r *run) endFailover(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) failedOver() bool { return succeeded(r.rep.Failover) }
+// failedOver reports whether B took over: failover succeeded, or its
+// restore retried alone did.
+func (r *run) failedOver() bool { return succeeded(r.rep.Failover) || succeeded(r.rep.RestoreRetry) }
 
 // primaryReturns brings the primary back.
 func (r *run) primaryReturns() {

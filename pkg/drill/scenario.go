@@ -262,6 +262,55 @@ func init() {
 	})
 }
 
+func init() {
+	register(&Scenario{
+		Name:    "restore-fails",
+		Summary: "during an outage both restores of the aggregates fail (PITR needs the primary; the Backup copy's restore job errors): ingest still moves to B",
+		Expect: "PASS: producers are served by B (an ingest RTO) although failover ends RestoreDegraded and notifies DEGRADED; " +
+			"once the restore service is back, failover {\"retryRestore\":true} restores, replays and starts the consumer; failback then loses nothing",
+		play: func(ctx context.Context, r *run) error {
+			l := r.l
+			r.outageBegins()
+			// With P down, the point-in-time restore of P's table cannot run;
+			// the copy in B's vault fails too, until the fault is cleared.
+			l.World.Inject(&sim.Fault{Region: l.Regions.Backup, Service: "Backup", Operation: "StartRestoreJob", Err: sim.ServiceUnavailableError()})
+			if err := r.watch(ctx, 15*time.Minute); err != nil {
+				return err
+			}
+			if err := r.endFailover(ctx); err != nil {
+				return err
+			}
+			l.World.ClearFaults()
+			r.progress("restore", "the restore service is back; the operator retries the restore alone")
+			x, res, err := l.Run(ctx, "failover", `{"retryRestore":true,"reason":"drill: restore-fails"}`)
+			if err != nil {
+				return err
+			}
+			r.rep.RestoreRetry = r.workflow("failover", x, res)
+			r.progress("restore", "retry %s after %.0fs", res.Status, r.rep.RestoreRetry.Seconds)
+			if rest := r.outageAt.Add(r.cfg.Outage).Sub(l.Now()); rest > 0 {
+				if err := r.watch(ctx, rest); err != nil {
+					return err
+				}
+			}
+			return r.recoverAndFailBack(ctx)
+		},
+		expect: func(r *run, ok checkFunc) {
+			ok("failoverDegraded", r.rep.Failover != nil && r.rep.Failover.Error == "RestoreDegraded", "failover: %s", status(r.rep.Failover))
+			ok("ingestMoved", r.rep.IngestRTOSeconds > 0 && r.rep.IngestRegion == r.l.Regions.Backup, "ingest RTO %s (by %s)", secs(r.rep.IngestRTOSeconds), r.rep.IngestRegion)
+			degraded := false
+			for _, n := range r.rep.Notifications {
+				degraded = degraded || strings.Contains(n, "DEGRADED")
+			}
+			ok("degradedNotified", degraded, "notifications: %s", strings.Join(r.rep.Notifications, "; "))
+			ok("restoreRetried", succeeded(r.rep.RestoreRetry), "restore retry: %s", status(r.rep.RestoreRetry))
+			ok("failbackSucceeded", succeeded(r.rep.Failback), "failback: %s", status(r.rep.Failback))
+			ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
+			r.expectBatchAndDrill(ok)
+		},
+	})
+}
+
 // stallBeforeOutage is how long before the outage replication-stalled's
 // replication stops.
 const stallBeforeOutage = 10 * time.Minute
