@@ -278,6 +278,22 @@ func TestStoppedFailoverRecovery(t *testing.T) {
 			t.Fatalf("mode %s, served by %s: want FAILED_OVER, served by B", got, servedBy(t, l))
 		}
 	})
+	t.Run("IsolatedDrillNotBlocked", func(t *testing.T) {
+		l := newLocal(t, Options{NoAutoFailover: true})
+		produce(t, l, "sensor-1", 10)
+		arn := stoppedDuringApproval(t, l, "failover", `{"approval":true}`)
+		if err := l.Sleep(context.Background(), 30*time.Minute); err != nil { // replicas and partitions settled
+			t.Fatal(err)
+		}
+		x, res := run(t, l, "drill", `{"mode":"isolated"}`)
+		mustStatus(t, x, res, states.StatusSucceeded, "")
+		if _, out := begun(t, x); !strings.Contains(out, arn) {
+			t.Fatalf("the drill's Begin does not name the stale lock: %s", out)
+		}
+		if got := controlMode(t, l); got != "FAILING_OVER" || controlItem(t, l, "execution") != arn {
+			t.Fatalf("mode %s holder %q: the drill must leave the lock to the operator", got, controlItem(t, l, "execution"))
+		}
+	})
 	t.Run("RollbackRefusedAfterChanges", func(t *testing.T) {
 		ctx := context.Background()
 		l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
