@@ -15,8 +15,11 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -107,6 +110,22 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		Name:           "health",
 		Env:            map[string]string{health.EnvTargets: targets, health.EnvProbeTimeoutMs: strconv.Itoa(cfg.ProbeTimeoutMs)},
 		TimeoutSeconds: 50,
+	})
+	// The canary is invoked asynchronously (the schedule below): an
+	// invocation that fails is not retried (the next minute's run is the
+	// retry, and a late probe would report a minute it did not see) and
+	// its record goes to this queue instead of being dropped.
+	canaryFailures := awssqs.NewQueue(stack, jsii.String("HealthFailures"), &awssqs.QueueProps{
+		QueueName:       jsii.String(n.Prefix + "-health-failures"),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	suppress(canaryFailures, map[string]string{"SQS3": "This queue is the on-failure destination (dead letters) of the health canary's asynchronous invocations."})
+	healthFn.Fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		RetryAttempts: jsii.Number(0),
+		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(60)),
+		OnFailure:     awslambdadestinations.NewSqsDestination(canaryFailures),
 	})
 	awsevents.NewRule(stack, jsii.String("HealthSchedule"), &awsevents.RuleProps{
 		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
@@ -223,6 +242,12 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		}
 		key.GrantEncryptDecrypt(sm.Role())
 		r.Machines[m] = sm
+	}
+
+	// Every unsuccessful end of a DR workflow (and of the nightly batch)
+	// notifies the topic once.
+	if err := r.addEndedNotifications(cfg); err != nil {
+		return nil, err
 	}
 
 	// ALARM → failover (when the failover machine exists) and a notice.

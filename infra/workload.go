@@ -428,6 +428,10 @@ func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config
 	}
 	compactFn.Fn.GrantInvoke(sm.Role())
 	planFn.Fn.GrantInvoke(sm.Role())
+	if region != cfg.BackupRegion {
+		// The DR topic is in B: this region's unsuccessful ends go there.
+		addNightlyForward(stack, cfg, region)
+	}
 
 	schedRole := awsiam.NewRole(stack, jsii.String("NightlyScheduleRole"), &awsiam.RoleProps{
 		// Named so the dormant stack's execution role can pass exactly it.
@@ -454,7 +458,8 @@ func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config
 }
 
 // newStateMachine deploys an embedded state machine with its
-// DefinitionSubstitutions, logging every event and tracing with X-Ray.
+// DefinitionSubstitutions, logging every event (without execution data)
+// and tracing with X-Ray.
 // wildcards, when set, says why the role's other wildcard resources are
 // needed (the reason of its cdk-nag IAM5 suppression).
 func newStateMachine(stack awscdk.Stack, cfg Config, region, name string, known map[string]string, wildcards string) (awsstepfunctions.StateMachine, error) {
@@ -484,10 +489,15 @@ func newStateMachine(stack awscdk.Stack, cfg Config, region, name string, known 
 		DefinitionSubstitutions: &js,
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		TracingEnabled:          jsii.Bool(true),
+		// Every event is logged, without execution data: inputs, outputs
+		// and task parameters — an approval's task token among them — stay
+		// in the execution history (states:GetExecutionHistory, IAM
+		// scoped) and are never written to the log group (docs/dr.md
+		// "Logs").
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          lg,
 			Level:                awsstepfunctions.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(true),
+			IncludeExecutionData: jsii.Bool(false),
 		},
 	})
 	reason := "CloudWatch Logs vended-delivery and X-Ray actions support no resource-level permissions (Resource \"*\" is required); Lambda invoke grants cover the named functions' versions (<arn>:*)."

@@ -244,3 +244,43 @@ func TestUnknownStateMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifiedFailures: the ends whose Catch path already published to the
+// DR topic, read from the documents themselves: failover's and failback's
+// Catch (RecordFailure → NotifyFailure → FailoverFailed/FailbackFailed)
+// and the drill's report (Notify → Passed? → DrillFailed), and the
+// degraded failover (NotifyDegraded → FailoverDegraded, error
+// RestoreDegraded). Approval
+// timeouts and denials, refusals, invalid input and the nightly batch's
+// failures publish nothing, so they are not among them.
+func TestNotifiedFailures(t *testing.T) {
+	want := map[string]string{"failover": "FailoverFailed,RestoreDegraded", "failback": "FailbackFailed", "drill": "DrillFailed", "nightly-batch": ""}
+	for _, name := range Names() {
+		def, err := Definition(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := NotifiedFailures(def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := want[name]; !ok || strings.Join(got, ",") != w {
+			t.Errorf("%s: NotifiedFailures = %v, want [%s]", name, got, w)
+		}
+	}
+	for _, tc := range []struct{ name, def, want string }{
+		{"PublishThenFail", `{"StartAt":"P","States":{"P":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:publish","Parameters":{"TopicArn":"${NotificationTopicArn}"},"Next":"F"},"F":{"Type":"Fail","Error":"E"}}}`, "E"},
+		{"OtherTopic", `{"StartAt":"P","States":{"P":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sns:publish","Parameters":{"TopicArn":"arn:aws:sns:us-east-1:1:x"},"Next":"F"},"F":{"Type":"Fail","Error":"E"}}}`, ""},
+		{"AlsoReachedSilently", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.x","IsPresent":true,"Next":"F"}],"Default":"P"},"P":{"Type":"Task","Resource":"arn:aws:states:::sns:publish","Parameters":{"TopicArn":"${NotificationTopicArn}"},"Next":"F"},"F":{"Type":"Fail","Error":"E"}}}`, ""},
+		{"SameNameElsewhere", `{"StartAt":"P","States":{"P":{"Type":"Task","Resource":"arn:aws:states:::sns:publish","Parameters":{"TopicArn":"${NotificationTopicArn}"},"Next":"F"},"F":{"Type":"Fail","Error":"E"},"X":{"Type":"Parallel","Branches":[{"StartAt":"G","States":{"G":{"Type":"Fail","Error":"E"}}}],"End":true}}}`, ""},
+		{"CallbackIsNotANotice", `{"StartAt":"P","States":{"P":{"Type":"Task","Resource":"arn:aws:states:::sns:publish.waitForTaskToken","Parameters":{"TopicArn":"${NotificationTopicArn}"},"Next":"F"},"F":{"Type":"Fail","Error":"E"}}}`, ""},
+	} {
+		got, err := NotifiedFailures([]byte(tc.def))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("%s: %v, want [%s]", tc.name, got, tc.want)
+		}
+	}
+}

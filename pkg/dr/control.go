@@ -53,7 +53,11 @@ type ControlRecord struct {
 	Version int64  `json:"version"`
 	// Failed marks a lock whose holder ran its Catch path (op fail): a
 	// re-run takes over without waiting for that execution to end.
-	Failed    bool   `json:"failed,omitempty"`
+	Failed bool `json:"failed,omitempty"`
+	// Committed marks a lock whose holder (or a run it resumed) passed its
+	// Commit state (op commit): from there on it changes the installation,
+	// so an abandoned run can be resumed but not rolled back.
+	Committed bool   `json:"committed,omitempty"`
 	LastError string `json:"lastError,omitempty"`
 	// FailoverFacts and FailbackFacts are the facts the last completed
 	// failover and failback recorded (RPO, restore source, counts).
@@ -125,6 +129,8 @@ func (c *Control) Handle(ctx context.Context, in ControlInput) (ControlOutput, e
 		return c.abort(ctx, in)
 	case "fail":
 		return c.fail(ctx, in)
+	case "commit":
+		return c.commit(ctx, in)
 	case "complete":
 		return c.complete(ctx, in)
 	case "degrade":
@@ -132,7 +138,7 @@ func (c *Control) Handle(ctx context.Context, in ControlInput) (ControlOutput, e
 	case "drill":
 		return c.drill(ctx, in)
 	}
-	return ControlOutput{}, invalidf("op %q: want begin, abort, fail, complete, degrade or drill", in.Op)
+	return ControlOutput{}, invalidf("op %q: want begin, commit, abort, fail, complete, degrade or drill", in.Op)
 }
 
 func (c *Control) now() string { return c.Clock.Now().UTC().Format(time.RFC3339) }
@@ -219,6 +225,9 @@ func encodeRecord(r ControlRecord) map[string]ddbtypes.AttributeValue {
 		"failed":         &ddbtypes.AttributeValueMemberBOOL{Value: r.Failed},
 		"restorePending": &ddbtypes.AttributeValueMemberBOOL{Value: r.RestorePending},
 	}
+	if r.Committed {
+		item["committed"] = &ddbtypes.AttributeValueMemberBOOL{Value: true}
+	}
 	for name, v := range map[string]string{
 		"workflow": r.Workflow, "execution": r.Execution, "since": r.Since, "updated": r.Updated,
 		"lastError": r.LastError, "failoverFacts": string(r.FailoverFacts), "failbackFacts": string(r.FailbackFacts),
@@ -253,6 +262,9 @@ func decodeRecord(item map[string]ddbtypes.AttributeValue) (ControlRecord, error
 	}
 	if b, ok := item["restorePending"].(*ddbtypes.AttributeValueMemberBOOL); ok {
 		r.RestorePending = b.Value
+	}
+	if b, ok := item["committed"].(*ddbtypes.AttributeValueMemberBOOL); ok {
+		r.Committed = b.Value
 	}
 	v, ok := item["version"].(*ddbtypes.AttributeValueMemberN)
 	if !ok {
@@ -307,9 +319,15 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			next := cur
 			next.Mode, next.Workflow, next.Execution, next.Since = modes.during, in.Workflow, in.Execution, since
 			next.Failed, next.LastError = false, ""
+			if !resumed {
+				next.Committed = false
+			}
 			return proceed(next, resumed, msg)
 		}
 		retry := cfg.RetryRestore != nil && *cfg.RetryRestore
+		noop := func(msg string) decision {
+			return decision{out: ControlOutput{Proceed: ptr(false), Resumed: ptr(false), Message: msg, Since: cur.Since, Config: &cfg}}
+		}
 		switch {
 		case cur.Mode == modes.during && cur.Execution == in.Execution:
 			// This execution already holds the lock (a retried Begin).
@@ -320,6 +338,12 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			}
 			if in.Workflow == WorkflowFailback && cur.RestorePending {
 				return decision{err: conflictf("failback refused: the failover since %s is degraded (%s): the backup region's aggregates table was not restored, so its consumer is off and the records it accepted are counted nowhere; failback merges the backup region's table into the primary's and would leave them out. Retry the restore first (start the failover state machine with {\"retryRestore\":true}), then fail back", cur.Since, cur.DegradedReason)}, nil
+			}
+			switch cfg.Abandoned {
+			case AbandonedRollback:
+				return noop(fmt.Sprintf("nothing to roll back: the DR mode is %s and no %s holds the lock; nothing to do", cur.Mode, in.Workflow)), nil
+			case AbandonedResume:
+				return decision{err: conflictf("%s refused: \"abandoned\":\"resume\" was given but no abandoned %s holds the DR lock (the mode is %s); start %s without \"abandoned\" to run a new one", in.Workflow, in.Workflow, cur.Mode, in.Workflow)}, nil
 			}
 			since := cur.Since
 			if in.Workflow == WorkflowFailover {
@@ -340,7 +364,7 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			case retry:
 				msg = "the failover since " + cur.Since + " restored the aggregates: no restore to retry; nothing to do"
 			}
-			return decision{out: ControlOutput{Proceed: ptr(false), Resumed: ptr(false), Message: msg, Since: cur.Since, Config: &cfg}}, nil
+			return noop(msg), nil
 		case cur.Mode == modes.during:
 			running, status, err := c.holderRunning(ctx, cur)
 			if err != nil {
@@ -352,11 +376,51 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 			if retry && !cur.RestorePending {
 				return decision{err: conflictf("retryRestore refused: the failover of execution %s (%s) ended before it had moved traffic and degraded; start failover without retryRestore to resume it", cur.Execution, status)}, nil
 			}
-			return take(true, cur.Since, fmt.Sprintf("resumed the %s of execution %s (%s): every step is idempotent", in.Workflow, cur.Execution, status)), nil
+			switch {
+			case cfg.Abandoned == AbandonedRollback && cur.Committed:
+				return decision{err: conflictf("%s rollback refused: execution %s (%s), which holds the DR lock (%s), had already started changing the installation, so the mode cannot simply return to %s; start %s with {\"abandoned\":\"resume\"} to finish it%s", in.Workflow, cur.Execution, status, cur.Mode, modes.from, in.Workflow, undoHint(in.Workflow))}, nil
+			case cfg.Abandoned == AbandonedRollback:
+				// A stopped restore retry goes back to the degraded
+				// FAILED_OVER it took the lock from.
+				back := modes.from
+				if in.Workflow == WorkflowFailover && cur.RestorePending {
+					back = ModeFailedOver
+				}
+				next := cur
+				next.Mode, next.Execution, next.Failed, next.Committed = back, "", false, false
+				next.LastError = fmt.Sprintf("rolled back by %s: %s ended (%s) before changing anything", in.Execution, cur.Execution, status)
+				return decision{next: &next, out: ControlOutput{Proceed: ptr(false), Resumed: ptr(false), Since: cur.Since, Config: &cfg,
+					Message: fmt.Sprintf("rolled back the %s of execution %s (%s): it had changed nothing; the DR mode is %s again", in.Workflow, cur.Execution, status, back)}}, nil
+			case cfg.Abandoned == AbandonedResume || cur.Failed:
+				// A holder that ran its Catch path (Failed) notified the
+				// operator that a re-run resumes; a plain re-run does.
+				return take(true, cur.Since, fmt.Sprintf("resumed the %s of execution %s (%s): every step is idempotent", in.Workflow, cur.Execution, status)), nil
+			}
+			return decision{err: conflictf("%s", abandonedCause(in.Workflow, cur, status, modes.from))}, nil
 		default:
-			return decision{err: conflictf("%s refused: the DR mode is %s (execution %s); finish that %s first by starting it again", in.Workflow, cur.Mode, cur.Execution, cur.Workflow)}, nil
+			return decision{err: conflictf("%s refused: the DR mode is %s (execution %s); finish that %s first by starting it again (if that execution ended without finishing, with \"abandoned\" set: see docs/dr.md \"When a workflow stops\")", in.Workflow, cur.Mode, cur.Execution, cur.Workflow)}, nil
 		}
 	})
+}
+
+// undoHint is what follows a resumed workflow to undo its effect.
+func undoHint(workflow string) string {
+	if workflow == WorkflowFailover {
+		return ", then run failback to return to the primary"
+	}
+	return ""
+}
+
+// abandonedCause is the refusal of a plain run while the lock is held by an
+// execution that ended without its Catch path: it names the holder and the
+// operator's choices.
+func abandonedCause(workflow string, cur ControlRecord, status, from string) string {
+	if cur.Committed {
+		return fmt.Sprintf("%s refused: execution %s holds the DR lock (%s) but ended (%s) after it had started changing the installation; "+
+			"start %s with {\"abandoned\":\"resume\"} to finish it%s (a rollback is not possible)", workflow, cur.Execution, cur.Mode, status, workflow, undoHint(workflow))
+	}
+	return fmt.Sprintf("%s refused: execution %s holds the DR lock (%s) but ended (%s) before changing anything; "+
+		"start %s with {\"abandoned\":\"rollback\"} to return the DR mode to %s, or with {\"abandoned\":\"resume\"} to carry on with the %s", workflow, cur.Execution, cur.Mode, status, workflow, from, workflow)
 }
 
 // holderRunning reports whether the lock holder still runs. A holder that
@@ -409,7 +473,7 @@ func (c *Control) abort(ctx context.Context, in ControlInput) (ControlOutput, er
 			}
 			next := cur
 			next.Mode, next.Failed, next.LastError, next.LastAbort = back, false, "aborted: "+errorText(in.Error), in.Execution
-			next.Execution = ""
+			next.Execution, next.Committed = "", false
 			return decision{next: &next, out: ControlOutput{Mode: back, Message: in.Workflow + " aborted; lock released; the DR mode is " + back + " again"}}, nil
 		case cur.LastAbort == in.Execution && (cur.Mode == modes.from || in.Workflow == WorkflowFailover && cur.RestorePending && cur.Mode == ModeFailedOver):
 			return decision{out: ControlOutput{Mode: cur.Mode, Message: in.Workflow + " already aborted; the DR mode is " + cur.Mode}}, nil
@@ -437,6 +501,28 @@ func (c *Control) fail(ctx context.Context, in ControlInput) (ControlOutput, err
 	})
 }
 
+// commit records that the holder is about to change the installation (its
+// Commit state, after approval): from then on an abandoned run can only be
+// resumed. Only the holder may commit; a retried commit writes nothing.
+func (c *Control) commit(ctx context.Context, in ControlInput) (ControlOutput, error) {
+	modes, ok := workflowModes[in.Workflow]
+	if !ok {
+		return ControlOutput{}, invalidf("workflow %q: want failover or failback", in.Workflow)
+	}
+	return c.update(ctx, func(cur ControlRecord, _ bool) (decision, error) {
+		if cur.Mode != modes.during || cur.Execution != in.Execution {
+			return decision{err: conflictf("commit %s: execution %s does not hold the DR lock (mode %s, holder %q); it changes nothing", in.Workflow, in.Execution, cur.Mode, cur.Execution)}, nil
+		}
+		out := ControlOutput{Mode: cur.Mode, Since: cur.Since, Message: in.Workflow + " committed: from here on a stopped run can be resumed, not rolled back"}
+		if cur.Committed {
+			return decision{out: out}, nil
+		}
+		next := cur
+		next.Committed = true
+		return decision{next: &next, out: out}, nil
+	})
+}
+
 func (c *Control) complete(ctx context.Context, in ControlInput) (ControlOutput, error) {
 	modes, ok := workflowModes[in.Workflow]
 	if !ok {
@@ -449,7 +535,7 @@ func (c *Control) complete(ctx context.Context, in ControlInput) (ControlOutput,
 		switch {
 		case cur.Mode == modes.during && cur.Execution == in.Execution:
 			next := cur
-			next.Mode, next.Failed, next.LastError = modes.to, false, ""
+			next.Mode, next.Failed, next.LastError, next.Committed = modes.to, false, "", false
 			if in.Workflow == WorkflowFailover {
 				facts, err := failoverFacts(cur, in.Facts, in.Execution, OutcomeComplete, nil)
 				if err != nil {
@@ -476,10 +562,29 @@ func (c *Control) drill(ctx context.Context, in ControlInput) (ControlOutput, er
 	if err != nil {
 		return ControlOutput{}, err
 	}
-	if cur.Mode != ModePrimary {
+	out := ControlOutput{Config: &cfg, DrillTable: DrillTable(c.AggregatesTable, in.Execution)}
+	if cur.Mode == ModePrimary {
+		return out, nil
+	}
+	if cur.Mode != ModeFailingOver && cur.Mode != ModeFailingBack {
 		return ControlOutput{}, conflictf("drill refused: the DR mode is %s (execution %s); drills run only while the primary serves", cur.Mode, cur.Execution)
 	}
-	return ControlOutput{Config: &cfg, DrillTable: DrillTable(c.AggregatesTable, in.Execution)}, nil
+	running, status, err := c.holderRunning(ctx, cur)
+	if err != nil {
+		return ControlOutput{}, err
+	}
+	if running {
+		return ControlOutput{}, conflictf("drill refused: execution %s holds the DR lock (%s) and is still RUNNING; drills run only while no DR workflow is in progress", cur.Execution, cur.Mode)
+	}
+	// The holder ended without releasing the lock. A failover that changed
+	// nothing left production as it was: the isolated drill, which never
+	// touches production, runs (and says so). Anything else needs the
+	// operator's recovery first, which the refusal names.
+	if cfg.Mode == "isolated" && cur.Mode == ModeFailingOver && !cur.Committed {
+		out.Message = fmt.Sprintf("the DR lock (%s) is held by execution %s, which ended (%s) before changing anything; the isolated drill runs, production is untouched. Recover the lock: start failover with {\"abandoned\":\"rollback\"} or {\"abandoned\":\"resume\"}", cur.Mode, cur.Execution, status)
+		return out, nil
+	}
+	return ControlOutput{}, conflictf("drill refused: %s; run the drill again once the DR mode is %s", abandonedCause(cur.Workflow, cur, status, workflowModes[cur.Workflow].from), ModePrimary)
 }
 
 // DrillTable is the table an isolated drill restores into: the aggregates

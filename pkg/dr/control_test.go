@@ -137,16 +137,35 @@ func TestControlConcurrentAndResume(t *testing.T) {
 	tests := []struct {
 		name       string
 		holder     sfntypes.ExecutionStatus // "" = does not exist
-		noteFailed bool
+		noteFailed bool                     // the holder ran its Catch path (op fail)
+		committed  bool                     // the holder passed its Commit state
+		input      string                   // the second run's input
 		wantKind   string
 		wantResume bool
+		wantCause  []string // substrings of the refusal
 	}{
-		{name: "HolderRunningRefused", holder: sfntypes.ExecutionStatusRunning, wantKind: "conflict"},
-		{name: "HolderAbortedResumes", holder: sfntypes.ExecutionStatusAborted, wantKind: "nil", wantResume: true},
-		{name: "HolderFailedResumes", holder: sfntypes.ExecutionStatusFailed, wantKind: "nil", wantResume: true},
-		{name: "HolderTimedOutResumes", holder: sfntypes.ExecutionStatusTimedOut, wantKind: "nil", wantResume: true},
-		{name: "HolderGoneResumes", wantKind: "nil", wantResume: true},
-		{name: "HolderNotedFailureResumesWhileRunning", holder: sfntypes.ExecutionStatusRunning, noteFailed: true, wantKind: "nil", wantResume: true},
+		{name: "HolderRunningRefused", holder: sfntypes.ExecutionStatusRunning, input: `{}`, wantKind: "conflict", wantCause: []string{"RUNNING"}},
+		{name: "HolderRunningRefusedEvenWithChoice", holder: sfntypes.ExecutionStatusRunning, input: `{"abandoned":"resume"}`, wantKind: "conflict", wantCause: []string{"RUNNING"}},
+		// An execution that ended without its Catch path: a plain run does
+		// not silently resume; the refusal names the choices.
+		{name: "HolderAbortedPlainRefused", holder: sfntypes.ExecutionStatusAborted, input: `{}`, wantKind: "conflict",
+			wantCause: []string{"ABORTED", `{"abandoned":"rollback"}`, `{"abandoned":"resume"}`, "before changing anything"}},
+		{name: "HolderAbortedAfterCommitPlainRefused", holder: sfntypes.ExecutionStatusAborted, committed: true, input: `{}`, wantKind: "conflict",
+			wantCause: []string{"ABORTED", `{"abandoned":"resume"}`, "then run failback", "rollback is not possible"}},
+		{name: "HolderTimedOutPlainRefused", holder: sfntypes.ExecutionStatusTimedOut, input: `{"abandoned":null}`, wantKind: "conflict", wantCause: []string{"TIMED_OUT"}},
+		{name: "HolderFailedUncaughtPlainRefused", holder: sfntypes.ExecutionStatusFailed, input: `{}`, wantKind: "conflict", wantCause: []string{"FAILED"}},
+		{name: "HolderGonePlainRefused", input: `{}`, wantKind: "conflict", wantCause: []string{"no longer exists"}},
+		{name: "HolderAbortedResumes", holder: sfntypes.ExecutionStatusAborted, input: `{"abandoned":"resume"}`, wantKind: "nil", wantResume: true},
+		{name: "HolderAbortedAfterCommitResumes", holder: sfntypes.ExecutionStatusAborted, committed: true, input: `{"abandoned":"resume"}`, wantKind: "nil", wantResume: true},
+		{name: "HolderTimedOutResumes", holder: sfntypes.ExecutionStatusTimedOut, input: `{"abandoned":"resume"}`, wantKind: "nil", wantResume: true},
+		{name: "HolderGoneResumes", input: `{"abandoned":"resume"}`, wantKind: "nil", wantResume: true},
+		// A holder that ran its Catch path told the operator a re-run
+		// resumes: a plain run does, even while that execution still runs.
+		{name: "HolderNotedFailureResumesWhileRunning", holder: sfntypes.ExecutionStatusRunning, noteFailed: true, committed: true, input: `{}`, wantKind: "nil", wantResume: true},
+		{name: "HolderNotedFailureRollbackRefused", holder: sfntypes.ExecutionStatusFailed, noteFailed: true, committed: true, input: `{"abandoned":"rollback"}`, wantKind: "conflict",
+			wantCause: []string{"rollback refused", `{"abandoned":"resume"}`}},
+		{name: "HolderAbortedAfterCommitRollbackRefused", holder: sfntypes.ExecutionStatusAborted, committed: true, input: `{"abandoned":"rollback"}`, wantKind: "conflict",
+			wantCause: []string{"rollback refused", "already started changing", `{"abandoned":"resume"}`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,6 +174,11 @@ func TestControlConcurrentAndResume(t *testing.T) {
 			first := begin("failover", a, `{}`)
 			if _, err := c.Handle(ctx, first); err != nil {
 				t.Fatal(err)
+			}
+			if tc.committed {
+				if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failover", Execution: a}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if tc.holder != "" {
 				f.status[a] = tc.holder
@@ -167,34 +191,216 @@ func TestControlConcurrentAndResume(t *testing.T) {
 					t.Fatalf("fail did not note: %+v", r)
 				}
 			}
-			second := begin("failover", b, `{}`)
+			before := mustMode(t, c, ModeFailingOver)
+			second := begin("failover", b, tc.input)
 			second.StartTime = "2026-11-25T11:00:00Z"
 			out, err := c.Handle(ctx, second)
 			if got := kindOf(err); got != tc.wantKind {
 				t.Fatalf("second begin error kind = %s (%v), want %s", got, err, tc.wantKind)
 			}
 			if err != nil {
-				if !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), "RUNNING") {
-					t.Fatalf("refusal %q does not name the holder and its state", err)
+				for _, want := range append([]string{a}, tc.wantCause...) {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("refusal %q does not say %q", err, want)
+					}
 				}
-				if got := mustMode(t, c, ModeFailingOver).Execution; got != a {
-					t.Fatalf("holder after refusal = %s, want %s", got, a)
+				if r := mustMode(t, c, ModeFailingOver); r.Execution != a || r.Version != before.Version {
+					t.Fatalf("record after refusal = %+v, want it unchanged (%+v)", r, before)
 				}
 				return
 			}
 			if *out.Resumed != tc.wantResume || !*out.Proceed {
 				t.Fatalf("second begin = %+v", out)
 			}
-			// The resume keeps the original start time.
+			// The resume keeps the original start time and what the run
+			// it took over had done.
 			if got, want := out.Since, "2026-11-25T10:00:00Z"; got != want {
 				t.Fatalf("since = %s, want %s", got, want)
 			}
-			if r := mustMode(t, c, ModeFailingOver); r.Execution != b || r.Failed {
-				t.Fatalf("record after resume = %+v", r)
+			if r := mustMode(t, c, ModeFailingOver); r.Execution != b || r.Failed || r.Committed != tc.committed {
+				t.Fatalf("record after resume = %+v (committed want %v)", r, tc.committed)
 			}
 			// The old holder can no longer complete.
 			if _, err := c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: a}); kindOf(err) != "conflict" {
 				t.Fatalf("old holder complete: %v, want conflict", err)
+			}
+		})
+	}
+}
+
+// TestControlRollback: a failover stopped before it changed anything is
+// rolled back to PRIMARY on the operator's choice, and the next plain
+// failover starts afresh; with nothing to roll back the choice is a no-op,
+// and resume with nothing to resume is refused.
+func TestControlRollback(t *testing.T) {
+	ctx := context.Background()
+	c, f, _ := newControl(t)
+	a, b, d := execARN("failover", "a"), execARN("failover", "b"), execARN("failover", "d")
+	if _, err := c.Handle(ctx, begin("failover", a, `{"approval":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	f.status[a] = sfntypes.ExecutionStatusAborted
+	out, err := c.Handle(ctx, begin("failover", b, `{"abandoned":"rollback"}`))
+	if err != nil || *out.Proceed || !strings.Contains(out.Message, "rolled back") || !strings.Contains(out.Message, a) {
+		t.Fatalf("rollback = %+v, %v; want proceed=false, a message naming %s", out, err, a)
+	}
+	r := mustMode(t, c, ModePrimary)
+	if r.Execution != "" || r.Committed || !strings.Contains(r.LastError, "rolled back by "+b) {
+		t.Fatalf("record after rollback = %+v", r)
+	}
+	// Retried (or repeated) rollback: nothing to do, nothing written.
+	out, err = c.Handle(ctx, begin("failover", b, `{"abandoned":"rollback"}`))
+	if err != nil || *out.Proceed || !strings.Contains(out.Message, "nothing to roll back") {
+		t.Fatalf("second rollback = %+v, %v", out, err)
+	}
+	if got := mustMode(t, c, ModePrimary).Version; got != r.Version {
+		t.Fatalf("second rollback wrote: version %d → %d", r.Version, got)
+	}
+	if _, err := c.Handle(ctx, begin("failover", b, `{"abandoned":"resume"}`)); kindOf(err) != "conflict" || !strings.Contains(err.Error(), "no abandoned failover") {
+		t.Fatalf("resume with nothing to resume: %v, want conflict", err)
+	}
+	// A later plain failover takes the lock as a new run.
+	next := begin("failover", d, `{}`)
+	next.StartTime = "2026-11-25T12:00:00Z"
+	out, err = c.Handle(ctx, next)
+	if err != nil || !*out.Proceed || *out.Resumed || out.Since != "2026-11-25T12:00:00Z" {
+		t.Fatalf("failover after rollback = %+v, %v; want a fresh run since 12:00", out, err)
+	}
+	if r := mustMode(t, c, ModeFailingOver); r.Execution != d || r.Committed {
+		t.Fatalf("record = %+v", r)
+	}
+}
+
+// TestControlFailbackRollback: a failback stopped during approval rolls
+// back to FAILED_OVER with the failover's start time kept; after its Commit
+// only resume is offered.
+func TestControlFailbackRollback(t *testing.T) {
+	ctx := context.Background()
+	for _, committed := range []bool{false, true} {
+		c, f, _ := newControl(t)
+		fo, fb := execARN("failover", "a"), execARN("failback", "b")
+		for _, in := range []ControlInput{begin("failover", fo, `{}`), {Op: "commit", Workflow: "failover", Execution: fo},
+			{Op: "complete", Workflow: "failover", Execution: fo}, begin("failback", fb, `{}`)} {
+			if _, err := c.Handle(ctx, in); err != nil {
+				t.Fatalf("%s %s: %v", in.Op, in.Workflow, err)
+			}
+		}
+		if committed {
+			if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failback", Execution: fb}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.status[fb] = sfntypes.ExecutionStatusAborted
+		_, err := c.Handle(ctx, begin("failback", execARN("failback", "c"), `{}`))
+		if kindOf(err) != "conflict" || !strings.Contains(err.Error(), `{"abandoned":"resume"}`) {
+			t.Fatalf("committed=%v plain failback: %v, want a refusal naming resume", committed, err)
+		}
+		if got := strings.Contains(err.Error(), `{"abandoned":"rollback"}`); got == committed {
+			t.Fatalf("committed=%v: refusal %q offers rollback = %v", committed, err, got)
+		}
+		out, err := c.Handle(ctx, begin("failback", execARN("failback", "c"), `{"abandoned":"rollback"}`))
+		if committed {
+			if kindOf(err) != "conflict" {
+				t.Fatalf("rollback after commit: %v, want conflict", err)
+			}
+			mustMode(t, c, ModeFailingBack)
+			continue
+		}
+		if err != nil || *out.Proceed {
+			t.Fatalf("rollback = %+v, %v", out, err)
+		}
+		if r := mustMode(t, c, ModeFailedOver); r.Since != "2026-11-25T10:00:00Z" || r.Execution != "" {
+			t.Fatalf("record after failback rollback = %+v", r)
+		}
+	}
+}
+
+// TestControlCommit: only the holder commits; a retried commit writes
+// nothing; abort and complete clear the mark.
+func TestControlCommit(t *testing.T) {
+	ctx := context.Background()
+	c, _, _ := newControl(t)
+	a := execARN("failover", "a")
+	if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failover", Execution: a}); kindOf(err) != "conflict" {
+		t.Fatalf("commit without the lock: %v, want conflict", err)
+	}
+	if _, err := c.Handle(ctx, begin("failover", a, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failover", Execution: execARN("failover", "x")}); kindOf(err) != "conflict" {
+		t.Fatalf("commit by another execution: %v, want conflict", err)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failback", Execution: a}); kindOf(err) != "conflict" {
+		t.Fatalf("commit of the other workflow: %v, want conflict", err)
+	}
+	out, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failover", Execution: a})
+	if err != nil || out.Mode != ModeFailingOver {
+		t.Fatalf("commit = %+v, %v", out, err)
+	}
+	r := mustMode(t, c, ModeFailingOver)
+	if !r.Committed {
+		t.Fatalf("record after commit = %+v", r)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failover", Execution: a}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustMode(t, c, ModeFailingOver).Version; got != r.Version {
+		t.Fatalf("retried commit wrote: version %d → %d", r.Version, got)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: a}); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustMode(t, c, ModeFailedOver); r.Committed {
+		t.Fatalf("record after complete = %+v, want the commit mark cleared", r)
+	}
+}
+
+// TestControlDrillWithStaleLock: an abandoned failover that changed nothing
+// does not block the isolated drill (production is as it was); one that
+// changed things, or a game day, is refused with the recovery to run.
+func TestControlDrillWithStaleLock(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, mode string
+		committed  bool
+		running    bool
+		wantErr    []string // nil: the drill runs
+	}{
+		{name: "IsolatedRunsBesideUncommitted", mode: "isolated"},
+		{name: "GameDayRefused", mode: "gameday", wantErr: []string{`{"abandoned":"rollback"}`, `{"abandoned":"resume"}`}},
+		{name: "IsolatedRefusedAfterCommit", mode: "isolated", committed: true, wantErr: []string{`{"abandoned":"resume"}`, "changing the installation"}},
+		{name: "RefusedWhileRunning", mode: "isolated", running: true, wantErr: []string{"RUNNING"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, f, _ := newControl(t)
+			a := execARN("failover", "a")
+			if _, err := c.Handle(ctx, begin("failover", a, `{}`)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.committed {
+				if _, err := c.Handle(ctx, ControlInput{Op: "commit", Workflow: "failover", Execution: a}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.status[a] = sfntypes.ExecutionStatusAborted
+			if tc.running {
+				f.status[a] = sfntypes.ExecutionStatusRunning
+			}
+			d := execARN("drill", "nightly")
+			out, err := c.Handle(ctx, ControlInput{Op: "drill", Execution: d, Input: json.RawMessage(`{"mode":"` + tc.mode + `"}`)})
+			if tc.wantErr == nil {
+				if err != nil || out.DrillTable == "" || !strings.Contains(out.Message, a) {
+					t.Fatalf("drill = %+v, %v; want it to run and name the stale lock", out, err)
+				}
+				return
+			}
+			if kindOf(err) != "conflict" {
+				t.Fatalf("drill: %v, want conflict", err)
+			}
+			for _, want := range append(tc.wantErr, a) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("refusal %q does not say %q", err, want)
+				}
 			}
 		})
 	}

@@ -26,6 +26,19 @@ const (
 	DefaultMinHealthyMinutes      = 30
 )
 
+// The operator's choices for a failover or failback whose execution ended
+// without its Catch path (stopped, timed out, failed on an uncaught error)
+// while holding the DR lock: the input field "abandoned" (docs/dr.md "When
+// a workflow stops").
+const (
+	// AbandonedResume takes the lock over and carries on: every step is
+	// idempotent.
+	AbandonedResume = "resume"
+	// AbandonedRollback returns the DR mode to what it was before the
+	// stopped run, allowed only while that run had changed nothing.
+	AbandonedRollback = "rollback"
+)
+
 // WorkflowConfig is the normalized input of a failover, failback or drill:
 // what the state machine's later states read from $.begin.config. Fields
 // that do not apply to the workflow are omitted.
@@ -42,12 +55,15 @@ type WorkflowConfig struct {
 	RetryRestore      *bool  `json:"retryRestore,omitempty"`
 	MinHealthyMinutes *int   `json:"minHealthyMinutes,omitempty"`
 	Mode              string `json:"mode,omitempty"`
+	// Abandoned is the operator's choice for an abandoned lock holder:
+	// AbandonedResume, AbandonedRollback, or "" (none given).
+	Abandoned string `json:"abandoned,omitempty"`
 }
 
 // inputFields lists the fields each workflow's input may have.
 var inputFields = map[string][]string{
-	WorkflowFailover: {"trigger", "alarm", "reason", "approval", "approvalTimeoutSeconds", "restoreSource", "retryRestore"},
-	WorkflowFailback: {"reason", "approval", "approvalTimeoutSeconds", "minHealthyMinutes"},
+	WorkflowFailover: {"trigger", "alarm", "reason", "approval", "approvalTimeoutSeconds", "restoreSource", "retryRestore", "abandoned"},
+	WorkflowFailback: {"reason", "approval", "approvalTimeoutSeconds", "minHealthyMinutes", "abandoned"},
 	WorkflowDrill:    {"mode", "minHealthyMinutes"},
 }
 
@@ -55,12 +71,15 @@ var (
 	triggers       = []string{"console", "alarm", "gameday"}
 	restoreSources = []string{"auto", "pitr", "backup"}
 	drillModes     = []string{"isolated", "gameday"}
+	abandonedModes = []string{AbandonedResume, AbandonedRollback}
 )
 
 // ParseWorkflowInput validates a workflow's execution input (a JSON object,
 // every field optional, unknown fields rejected) and returns it normalized
-// with the defaults applied. defaultApproval is the deployment's default
-// for the approval step. All problems are reported in one InvalidInputError.
+// with the defaults applied. A field given as null is absent, whichever
+// field it is (a console user clearing a value means "the default").
+// defaultApproval is the deployment's default for the approval step. All
+// problems are reported in one InvalidInputError.
 func ParseWorkflowInput(workflow string, input []byte, defaultApproval bool) (WorkflowConfig, error) {
 	allowed, ok := inputFields[workflow]
 	if !ok {
@@ -79,9 +98,12 @@ func ParseWorkflowInput(workflow string, input []byte, defaultApproval bool) (Wo
 	for _, f := range allowed {
 		known[f] = true
 	}
-	for k := range fields {
-		if !known[k] {
+	for k, v := range fields {
+		switch {
+		case !known[k]:
 			unknown = append(unknown, k)
+		case bytes.Equal(bytes.TrimSpace(v), []byte("null")):
+			delete(fields, k) // null is absent: the default applies
 		}
 	}
 	sort.Strings(unknown)
@@ -167,6 +189,7 @@ func ParseWorkflowInput(workflow string, input []byte, defaultApproval bool) (Wo
 		c.ApprovalTimeoutSeconds = integer("approvalTimeoutSeconds", MinApprovalTimeoutSeconds, MaxApprovalTimeoutSeconds, DefaultApprovalTimeoutSeconds)
 		c.RestoreSource = oneOf("restoreSource", restoreSources, "auto")
 		c.RetryRestore = ptr(boolean("retryRestore", false))
+		c.Abandoned = oneOf("abandoned", abandonedModes, "")
 	case WorkflowFailback:
 		c.Reason, _ = str("reason", MaxReasonRunes)
 		if c.Reason == "" {
@@ -175,6 +198,7 @@ func ParseWorkflowInput(workflow string, input []byte, defaultApproval bool) (Wo
 		c.Approval = ptr(boolean("approval", defaultApproval))
 		c.ApprovalTimeoutSeconds = integer("approvalTimeoutSeconds", MinApprovalTimeoutSeconds, MaxApprovalTimeoutSeconds, DefaultApprovalTimeoutSeconds)
 		c.MinHealthyMinutes = ptr(integer("minHealthyMinutes", 0, MaxHealthyMinutes, DefaultMinHealthyMinutes))
+		c.Abandoned = oneOf("abandoned", abandonedModes, "")
 	case WorkflowDrill:
 		c.Mode = oneOf("mode", drillModes, "isolated")
 		c.MinHealthyMinutes = ptr(integer("minHealthyMinutes", 0, MaxHealthyMinutes, DefaultMinHealthyMinutes))
@@ -208,6 +232,9 @@ func (c WorkflowConfig) Validate(workflow string) error {
 		if c.ApprovalTimeoutSeconds < MinApprovalTimeoutSeconds || c.ApprovalTimeoutSeconds > MaxApprovalTimeoutSeconds {
 			problems = append(problems, "approvalTimeoutSeconds out of range")
 		}
+		if c.Abandoned != "" && !in(c.Abandoned, abandonedModes) {
+			problems = append(problems, "abandoned not one of "+strings.Join(abandonedModes, ", "))
+		}
 		if workflow == WorkflowFailover {
 			if !in(c.Trigger, triggers) || !in(c.RestoreSource, restoreSources) || c.RetryRestore == nil || c.MinHealthyMinutes != nil || c.Mode != "" {
 				problems = append(problems, "failover fields wrong")
@@ -216,7 +243,7 @@ func (c WorkflowConfig) Validate(workflow string) error {
 			problems = append(problems, "failback fields wrong")
 		}
 	case WorkflowDrill:
-		if !in(c.Mode, drillModes) || c.MinHealthyMinutes == nil || *c.MinHealthyMinutes < 0 || *c.MinHealthyMinutes > MaxHealthyMinutes {
+		if !in(c.Mode, drillModes) || c.MinHealthyMinutes == nil || *c.MinHealthyMinutes < 0 || *c.MinHealthyMinutes > MaxHealthyMinutes || c.Abandoned != "" {
 			problems = append(problems, "drill fields wrong")
 		}
 	default:

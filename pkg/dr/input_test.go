@@ -28,6 +28,21 @@ func TestParseWorkflowInput(t *testing.T) {
 		{name: "FailbackZeroMinutes", workflow: "failback", input: `{"minHealthyMinutes":0,"approvalTimeoutSeconds":86400}`, want: `{"reason":"failback started from the console","approval":false,"approvalTimeoutSeconds":86400,"minHealthyMinutes":0}`},
 		{name: "DrillEmpty", workflow: "drill", input: `{}`, want: `{"minHealthyMinutes":30,"mode":"isolated"}`},
 		{name: "DrillGameday", workflow: "drill", input: `{"mode":"gameday","minHealthyMinutes":1}`, want: `{"minHealthyMinutes":1,"mode":"gameday"}`},
+		// null is absent for every optional field: the default applies.
+		{name: "FailoverAllNull", workflow: "failover", defApproval: true,
+			input: `{"trigger":null,"alarm":null,"reason":null,"approval":null,"approvalTimeoutSeconds":null,"restoreSource":null,"abandoned":null}`,
+			want:  `{"trigger":"console","reason":"failover started by console","approval":true,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
+		{name: "FailoverApprovalNullIsDefaultNotFalse", workflow: "failover", input: `{"approval":null}`, defApproval: true, want: `{"trigger":"console","reason":"failover started by console","approval":true,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
+		{name: "FailoverRestoreSourceNull", workflow: "failover", input: `{"restoreSource":null,"approval":false}`, want: `{"trigger":"console","reason":"failover started by console","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
+		{name: "FailoverTimeoutNull", workflow: "failover", input: `{"approvalTimeoutSeconds":null}`, want: `{"trigger":"console","reason":"failover started by console","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto"}`},
+		{name: "FailbackAllNull", workflow: "failback", input: `{"reason":null,"approval":null,"approvalTimeoutSeconds":null,"minHealthyMinutes":null,"abandoned":null}`,
+			want: `{"reason":"failback started from the console","approval":false,"approvalTimeoutSeconds":3600,"minHealthyMinutes":30}`},
+		{name: "DrillAllNull", workflow: "drill", input: `{"mode":null,"minHealthyMinutes":null}`, want: `{"minHealthyMinutes":30,"mode":"isolated"}`},
+		{name: "UnknownNullStillUnknown", workflow: "failover", input: `{"reasn":null}`, wantErr: true, want: `unknown field "reasn"`},
+		{name: "FailoverAbandonedResume", workflow: "failover", input: `{"abandoned":"resume"}`, want: `{"trigger":"console","reason":"failover started by console","approval":false,"approvalTimeoutSeconds":3600,"restoreSource":"auto","abandoned":"resume"}`},
+		{name: "FailbackAbandonedRollback", workflow: "failback", input: `{"abandoned":"rollback"}`, want: `{"reason":"failback started from the console","approval":false,"approvalTimeoutSeconds":3600,"minHealthyMinutes":30,"abandoned":"rollback"}`},
+		{name: "AbandonedBadValue", workflow: "failover", input: `{"abandoned":"undo"}`, wantErr: true, want: `abandoned: "undo" is not one of resume, rollback`},
+		{name: "AbandonedNotForDrill", workflow: "drill", input: `{"abandoned":"resume"}`, wantErr: true, want: `unknown field "abandoned"`},
 		{name: "NotAnObject", workflow: "failover", input: `[1]`, wantErr: true, want: "want a JSON object"},
 		{name: "NotJSON", workflow: "failback", input: `{"reason":`, wantErr: true, want: "want a JSON object"},
 		{name: "AllProblemsAtOnce", workflow: "failover", input: `{"trigger":"pager","approval":1,"approvalTimeoutSeconds":59.5,"restoreSource":"tape","x":1,"reason":7}`, wantErr: true,
@@ -100,7 +115,7 @@ func TestControlGolden(t *testing.T) {
 // normalizes to a valid configuration that parses back to itself.
 func FuzzBeginInput(f *testing.F) {
 	for _, s := range []string{`{}`, `null`, ``, `[]`, `{"trigger":"alarm","alarm":"x"}`, `{"reason":"r","approval":true,"approvalTimeoutSeconds":60,"restoreSource":"pitr"}`,
-		`{"minHealthyMinutes":0}`, `{"mode":"gameday"}`, `{"approvalTimeoutSeconds":1e3}`, `{"a":1,"b":2}`, `{"reason":"\ud800"}`} {
+		`{"minHealthyMinutes":0}`, `{"mode":"gameday"}`, `{"approval":null,"restoreSource":null}`, `{"abandoned":"rollback"}`, `{"approvalTimeoutSeconds":1e3}`, `{"a":1,"b":2}`, `{"reason":"\ud800"}`} {
 		for _, wf := range []string{"failover", "failback", "drill"} {
 			f.Add(wf, []byte(s), false)
 		}

@@ -109,7 +109,21 @@ func (l *Local) engineFor(region string) *states.Engine {
 		return e
 	}
 	reg := states.NewRegistry()
-	e := states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: region, Logger: l.log})
+	var e *states.Engine
+	bus := l.World.Region(region).EventBridge()
+	// Step Functions sends every status change of a Standard workflow
+	// execution to the region's default bus; the deployed rules that
+	// notify the DR topic match them there.
+	statusChange := func(x *states.Execution, r states.Result) {
+		if _, _, ok := e.Machine(x.StateMachineARN()); !ok {
+			return // an execution of no registered state machine
+		}
+		bus.PutStatesExecutionStatusChange(sim.StatesExecutionStatus{
+			ExecutionARN: x.ARN(), StateMachineARN: x.StateMachineARN(), Name: x.Name(), Status: string(r.Status),
+			StartDate: r.StartDate, StopDate: r.StopDate, Input: x.Input(), Output: string(r.Output), Error: r.Error, Cause: r.Cause,
+		})
+	}
+	e = states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: region, Logger: l.log, StatusChange: statusChange})
 	l.engines[region] = e
 	if region == l.Regions.Backup {
 		l.Engine = e

@@ -512,8 +512,10 @@ func TestDrillGameDay(t *testing.T) {
 }
 
 // TestFailoverResumesInterrupted: a failover stopped mid-way leaves the
-// lock FAILING_OVER; the next run takes it over and finishes (every step
-// is idempotent: the restore already under way is resumed, not repeated).
+// lock FAILING_OVER; a plain run is refused (the stop was not the Catch
+// path: the operator chooses), and the run with {"abandoned":"resume"}
+// takes it over and finishes (every step is idempotent: the restore
+// already under way is resumed, not repeated).
 func TestFailoverResumesInterrupted(t *testing.T) {
 	ctx := context.Background()
 	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true})
@@ -534,7 +536,9 @@ func TestFailoverResumesInterrupted(t *testing.T) {
 	if got := controlMode(t, l); got != "FAILING_OVER" {
 		t.Fatalf("mode %s after the interruption, want FAILING_OVER", got)
 	}
-	x2, res := run(t, l, "failover", `{}`)
+	xr, res := run(t, l, "failover", `{}`)
+	mustStatus(t, xr, res, states.StatusFailed, "Refused")
+	x2, res := run(t, l, "failover", `{"abandoned":"resume"}`)
 	mustStatus(t, x2, res, states.StatusSucceeded, "")
 	var resumed bool
 	for _, ev := range x2.History() {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -127,6 +128,36 @@ func init() {
 		createTime: cfnQuick, deleteTime: cfnQuick,
 	})
 
+	// Lambda::EventInvokeConfig is a function's asynchronous invocation
+	// configuration: retries, maximum event age and destinations
+	// (PutFunctionEventInvokeConfig), removed with the resource.
+	registerCFN("AWS::Lambda::EventInvokeConfig", &cfnProvider{
+		properties: []string{"FunctionName", "Qualifier", "MaximumEventAgeInSeconds", "MaximumRetryAttempts", "DestinationConfig"},
+		required:   []string{"FunctionName", "Qualifier"},
+		create: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			if err := cfnPutEventInvokeConfig(ctx, op, r); err != nil {
+				return err
+			}
+			r.physicalID = cfnString(r.props, "FunctionName") + ":" + cfnString(r.props, "Qualifier")
+			r.ref = r.physicalID
+			return nil
+		},
+		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
+			return cfnPutEventInvokeConfig(ctx, op, r)
+		},
+		replaceOn: []string{"FunctionName", "Qualifier"},
+		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			_, err := op.r.Lambda().DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{
+				FunctionName: aws.String(cfnString(r.props, "FunctionName")), Qualifier: aws.String(cfnString(r.props, "Qualifier"))})
+			var nf *lambdatypes.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				return nil // the function went first
+			}
+			return err
+		},
+		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
+	})
+
 	registerCFN("AWS::Lambda::EventSourceMapping", &cfnProvider{
 		properties: []string{"FunctionName", "EventSourceArn", "BatchSize", "BisectBatchOnFunctionError", "DestinationConfig", "Enabled",
 			"FunctionResponseTypes", "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
@@ -178,4 +209,14 @@ func cfnWithout(props map[string]any, keys ...string) map[string]any {
 		delete(out, k)
 	}
 	return out
+}
+
+// cfnPutEventInvokeConfig applies an EventInvokeConfig's properties.
+func cfnPutEventInvokeConfig(ctx context.Context, op *cfnOp, r *cfnLive) error {
+	in := &lambda.PutFunctionEventInvokeConfigInput{}
+	if err := cfnInto(r.props, in); err != nil {
+		return err
+	}
+	_, err := op.r.Lambda().PutFunctionEventInvokeConfig(ctx, in)
+	return err
 }

@@ -74,16 +74,32 @@ func init() {
 			if err != nil {
 				return err
 			}
-			if _, err := ParseResourcePolicy(doc); err != nil {
+			p, err := ParseResourcePolicy(doc)
+			if err != nil {
 				return fmt.Errorf("key policy: %w", err)
 			}
 			h := fmt.Sprintf("%032x", fnvString(op.stack.id+"/"+r.id))
 			id := fmt.Sprintf("%s-%s-%s-%s-%s", h[:8], h[8:12], h[12:16], h[16:20], h[20:32])
 			r.physicalID, r.ref = id, id
-			r.attrs = map[string]any{"Arn": op.arn("kms", "key/"+id), "KeyId": id}
+			arn := op.arn("kms", "key/"+id)
+			r.attrs = map[string]any{"Arn": arn, "KeyId": id}
+			// The key policy decides what services may do with the key
+			// (iam_resource.go).
+			op.r.world.setResourcePolicy(arn, p)
 			return nil
 		},
-		update:     func(context.Context, *cfnOp, *cfnLive, *cfnLive) error { return nil },
+		update: func(_ context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
+			doc, err := json.Marshal(r.props["KeyPolicy"])
+			if err != nil {
+				return err
+			}
+			p, err := ParseResourcePolicy(doc)
+			if err != nil {
+				return fmt.Errorf("key policy: %w", err)
+			}
+			op.r.world.setResourcePolicy(op.arn("kms", "key/"+r.physicalID), p)
+			return nil
+		},
 		delete:     func(context.Context, *cfnOp, *cfnLive) error { return nil },
 		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
 	})
@@ -124,19 +140,20 @@ func init() {
 		properties: []string{"PolicyDocument", "Topics"},
 		required:   []string{"PolicyDocument", "Topics"},
 		create: func(_ context.Context, op *cfnOp, r *cfnLive) error {
-			doc, err := json.Marshal(r.props["PolicyDocument"])
-			if err != nil {
+			if err := cfnSetTopicPolicy(op, nil, r); err != nil {
 				return err
-			}
-			if _, err := ParseResourcePolicy(doc); err != nil {
-				return fmt.Errorf("topic policy: %w", err)
 			}
 			r.physicalID = op.physicalName(r.id, 128)
 			r.ref = r.physicalID
 			return nil
 		},
-		update:     func(context.Context, *cfnOp, *cfnLive, *cfnLive) error { return nil },
-		delete:     func(context.Context, *cfnOp, *cfnLive) error { return nil },
+		update: func(_ context.Context, op *cfnOp, old, r *cfnLive) error { return cfnSetTopicPolicy(op, old, r) },
+		delete: func(_ context.Context, op *cfnOp, r *cfnLive) error {
+			for _, t := range cfnAnyList(r.props["Topics"]) {
+				op.r.world.setResourcePolicy(cfnScalarString(t), nil) // the topic's default policy again
+			}
+			return nil
+		},
 		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
 	})
 	registerCFN("AWS::SNS::Subscription", &cfnProvider{
@@ -428,4 +445,36 @@ func cfnRegionOf(arn string) string {
 		return ""
 	}
 	return parts[3]
+}
+
+// cfnSetTopicPolicy attaches a TopicPolicy's document to each of its
+// topics (the policies EventBridge's deliveries are authorized by); topics
+// the old properties listed and the new ones do not get their default
+// policy back.
+func cfnSetTopicPolicy(op *cfnOp, old, r *cfnLive) error {
+	doc, err := json.Marshal(r.props["PolicyDocument"])
+	if err != nil {
+		return err
+	}
+	p, err := ParseResourcePolicy(doc)
+	if err != nil {
+		return fmt.Errorf("topic policy: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, t := range cfnAnyList(r.props["Topics"]) {
+		arn := cfnScalarString(t)
+		if !strings.HasPrefix(arn, "arn:aws:sns:") {
+			return fmt.Errorf("topic policy: Topics member %q is not a topic ARN", arn)
+		}
+		keep[arn] = true
+		op.r.world.setResourcePolicy(arn, p)
+	}
+	if old != nil {
+		for _, t := range cfnAnyList(old.props["Topics"]) {
+			if arn := cfnScalarString(t); !keep[arn] {
+				op.r.world.setResourcePolicy(arn, nil)
+			}
+		}
+	}
+	return nil
 }

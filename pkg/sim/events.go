@@ -19,14 +19,19 @@ import (
 // rules with an event pattern or a schedule (rate or cron, in UTC, on the
 // world's clock), their targets, and PutEvents. The region's CloudWatch
 // alarm state changes arrive on the bus as "CloudWatch Alarm State Change"
-// events. Targets are Lambda functions (invoked asynchronously), Step
-// Functions state machines (through World.SetStateMachineStarter, with the
-// target's RoleArn), SQS queues and SNS topics; the input is the event,
-// Input, InputPath or an InputTransformer's rendering.
+// events, and Step Functions execution status changes
+// (PutStatesExecutionStatusChange) as "Step Functions Execution Status
+// Change" events. Targets are Lambda functions (invoked asynchronously),
+// Step Functions state machines (through World.SetStateMachineStarter,
+// with the target's RoleArn), SQS queues, SNS topics (under the topic's
+// and its KMS key's policies) and the default bus of a region (as the
+// target's RoleArn); the input is the event, Input, InputPath or an
+// InputTransformer's rendering.
 //
 // Not modelled: custom event buses, archives and replays, a target's retry
 // policy (a delivery that fails is recorded, not retried) and dead-letter
-// queue, cross-account delivery.
+// queue, cross-account delivery, the resource policies of queues and
+// functions.
 type EventBridge struct {
 	r *Region
 
@@ -490,6 +495,18 @@ func (e *EventBridge) route(ev ebEvent) {
 	}
 }
 
+// routeForwarded routes an event another bus's rule sent here: its
+// envelope (source, account, region, time) stays as it was.
+func (e *EventBridge) routeForwarded(raw []byte) error {
+	var decoded map[string]any
+	if err := json.Unmarshal(raw, &decoded); err != nil || decoded == nil {
+		return fmt.Errorf("forwarded event is not a JSON object")
+	}
+	id, _ := decoded["id"].(string)
+	e.route(ebEvent{id: id, raw: append([]byte(nil), raw...), decoded: decoded, at: e.r.world.Clock.Now()})
+	return nil
+}
+
 // dispatch delivers an event to targets, each in its own goroutine on the
 // clock: EventBridge delivers asynchronously.
 func (e *EventBridge) dispatch(rule *ebRule, targets []ebtypes.Target, ev ebEvent) {
@@ -497,7 +514,7 @@ func (e *EventBridge) dispatch(rule *ebRule, targets []ebtypes.Target, ev ebEven
 		input, err := ebTargetInput(t, rule, ev)
 		e.r.world.Clock.Go(func() {
 			if err == nil {
-				err = e.r.deliverTarget(serviceCall{Role: aws.ToString(t.RoleArn), Via: "events.amazonaws.com", Service: eventbridge.ServiceID}, aws.ToString(t.Arn), input)
+				err = e.r.deliverTarget(serviceCall{Role: aws.ToString(t.RoleArn), Via: "events.amazonaws.com", Service: eventbridge.ServiceID, SourceARN: rule.arn}, aws.ToString(t.Arn), input)
 			}
 			d := EventDelivery{Rule: rule.name, TargetID: aws.ToString(t.Id), TargetARN: aws.ToString(t.Arn), Input: input, Time: e.r.world.Clock.Now()}
 			if err != nil {
@@ -613,9 +630,11 @@ func (r *Region) deliverTarget(as serviceCall, arn, input string) error {
 		_, err := start(context.Background(), as.Role, arn, input)
 		return err
 	case "sqs", "sns":
-		// EventBridge sends to a queue or topic under the queue's or
-		// topic's resource policy (not modelled); Scheduler as the
-		// schedule's role, which needs sqs:SendMessage or sns:Publish.
+		// EventBridge sends to a topic under the topic's resource policy
+		// (and the policy of the topic's KMS key: see
+		// authorizeEventsToTopic), to a queue under the queue's (not
+		// modelled); Scheduler as the schedule's role, which needs
+		// sqs:SendMessage or sns:Publish.
 		op, action := "SendMessage", "sqs:SendMessage"
 		if f[2] == "sns" {
 			op, action = "Publish", "sns:Publish"
@@ -623,12 +642,65 @@ func (r *Region) deliverTarget(as serviceCall, arn, input string) error {
 		if err := r.authorizeTargetRole(as, f[3], op, action, arn); err != nil {
 			return err
 		}
+		if f[2] == "sns" && as.Via == "events.amazonaws.com" {
+			if err := r.authorizeEventsToTopic(as, f[3], arn); err != nil {
+				return err
+			}
+		}
 		if !r.world.deliver(f[3], arn, input) {
 			return fmt.Errorf("target %s does not exist", arn)
 		}
 		return nil
+	case "events":
+		// An event bus in another region (or this one): the event goes on
+		// that bus as it is, put as the target's role, which needs
+		// events:PutEvents on the bus ("Sending and receiving events
+		// between AWS Regions", EventBridge User Guide). Only default
+		// buses of this account are modelled.
+		bus := fmt.Sprintf("arn:aws:events:%s:%s:event-bus/default", f[3], r.world.Account)
+		if arn != bus {
+			return fmt.Errorf("target %s: the simulator models only the default event bus of each region of account %s", arn, r.world.Account)
+		}
+		if as.Role == "" && r.world.IAMEnforced() {
+			return fmt.Errorf("target %s: an event bus target needs a RoleArn", arn)
+		}
+		as.Region, as.Operation = f[3], "PutEvents"
+		if err := r.world.serviceAuthorize(as, iamCheck{action: "events:PutEvents", resource: arn}); err != nil {
+			return err
+		}
+		if r.world.Down(f[3]) {
+			return fmt.Errorf("target %s: %s is unavailable", arn, f[3])
+		}
+		return r.world.Region(f[3]).EventBridge().routeForwarded([]byte(input))
 	}
-	return fmt.Errorf("target %s: the simulator delivers to Lambda, Step Functions, SQS and SNS only", arn)
+	return fmt.Errorf("target %s: the simulator delivers to Lambda, Step Functions, SQS, SNS and event buses only", arn)
+}
+
+// authorizeEventsToTopic authorizes EventBridge publishing to a topic on a
+// rule's behalf: the topic's policy must allow events.amazonaws.com
+// sns:Publish and, for a topic encrypted with a KMS key, the key's policy
+// must allow it kms:GenerateDataKey and kms:Decrypt; the AWS managed key
+// (alias/aws/sns) allows no service principal
+// (https://repost.aws/knowledge-center/sns-not-getting-eventbridge-notification).
+func (r *Region) authorizeEventsToTopic(as serviceCall, region, topicARN string) error {
+	rc := resourceCall{Principal: as.Via, Region: region, Service: as.Service, Operation: "Publish",
+		Context: map[string][]string{"aws:SourceAccount": {r.world.Account}}}
+	if as.SourceARN != "" {
+		rc.Context["aws:SourceArn"] = []string{as.SourceARN}
+	}
+	checks := []iamCheck{{action: "sns:Publish", resource: topicARN}}
+	if key := r.world.Region(region).SNS().topicKMSKey(topicARN); key != "" {
+		keyARN := key
+		switch {
+		case strings.HasPrefix(key, "arn:aws:kms:"):
+		case strings.HasPrefix(key, "alias/"):
+			keyARN = fmt.Sprintf("arn:aws:kms:%s:%s:%s", region, r.world.Account, key)
+		default:
+			keyARN = fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", region, r.world.Account, key)
+		}
+		checks = append(checks, iamCheck{action: "kms:GenerateDataKey", resource: keyARN}, iamCheck{action: "kms:Decrypt", resource: keyARN})
+	}
+	return r.world.resourceAuthorize(rc, checks...)
 }
 
 // authorizeTargetRole authorizes what a Scheduler schedule's role does to

@@ -28,8 +28,10 @@ import (
 // simulator itself or a test and is allowed unevaluated. Each simulated
 // operation maps to the IAM actions and resources the Service Authorization
 // Reference lists for it (iam_actions.go); every one must be allowed.
-// Resource-based policies, permission boundaries, SCPs and session policies
-// are not modelled.
+// Resource-based policies are evaluated only for the service deliveries
+// that rest on them alone (iam_resource.go: EventBridge publishing to an
+// SNS topic and its KMS key); for calls made as a role they, permission
+// boundaries, SCPs and session policies are not modelled.
 
 // iamState is the world's IAM registry. Its zero value is ready to use.
 type iamState struct {
@@ -39,6 +41,9 @@ type iamState struct {
 	managed map[string]*Policy  // customer managed policies by ARN
 	denied  []DeniedCall
 	seq     uint64 // request IDs of denied calls
+	// resources are the resource-based policies services' deliveries are
+	// authorized by (iam_resource.go), by resource ARN.
+	resources map[string]*Policy
 }
 
 // iamRole is one role's permissions policies.

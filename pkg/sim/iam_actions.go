@@ -858,6 +858,9 @@ var iamOps = map[string]iamMapper{
 	"Lambda.PutFunctionEventInvokeConfig": on(func(r *Region, in *lambda.PutFunctionEventInvokeConfigInput) []iamCheck {
 		return one("lambda:PutFunctionEventInvokeConfig", lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier)))
 	}),
+	"Lambda.DeleteFunctionEventInvokeConfig": on(func(r *Region, in *lambda.DeleteFunctionEventInvokeConfigInput) []iamCheck {
+		return one("lambda:DeleteFunctionEventInvokeConfig", lambdaFunctionARN(r, aws.ToString(in.FunctionName), aws.ToString(in.Qualifier)))
+	}),
 	// Invoke is authorized as lambda:InvokeFunction, on the qualified ARN
 	// when a version or alias is named.
 	"Lambda.Invoke": on(func(r *Region, in *lambda.InvokeInput) []iamCheck {

@@ -71,6 +71,10 @@ type serviceCall struct {
 	// Session is the role session name in the denial message; empty: the
 	// role's name.
 	Session string
+	// SourceARN is the resource on whose behalf the service acts (an
+	// EventBridge rule's ARN): aws:SourceArn where a resource policy
+	// decides (iam_resource.go).
+	SourceARN string
 }
 
 // ServiceDenied is the error serviceAuthorize returns for a denial: the

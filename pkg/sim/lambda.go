@@ -502,6 +502,27 @@ func (l *Lambda) PutFunctionEventInvokeConfig(ctx context.Context, in *lambda.Pu
 		DestinationConfig: in.DestinationConfig}, nil
 }
 
+// DeleteFunctionEventInvokeConfig removes a function's asynchronous
+// invocation configuration: the defaults apply again (two retries, six
+// hours, no destinations). A function without one is ResourceNotFound.
+func (l *Lambda) DeleteFunctionEventInvokeConfig(ctx context.Context, in *lambda.DeleteFunctionEventInvokeConfigInput, optFns ...func(*lambda.Options)) (*lambda.DeleteFunctionEventInvokeConfigOutput, error) {
+	const op = "DeleteFunctionEventInvokeConfig"
+	if err := l.r.call(ctx, lambda.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn, err := l.function(aws.ToString(in.FunctionName), aws.ToString(in.Qualifier))
+	if err != nil {
+		return nil, opErr(lambda.ServiceID, op, err)
+	}
+	if !fn.async.set {
+		return nil, opErr(lambda.ServiceID, op, &lambdatypes.ResourceNotFoundException{Message: aws.String("The function " + fn.cfg.ARN + " doesn't have an EventInvokeConfig")})
+	}
+	fn.async = lambdaAsyncConfig{}
+	return &lambda.DeleteFunctionEventInvokeConfigOutput{}, nil
+}
+
 // Invoke invokes a function: RequestResponse (the default) runs it and
 // returns its result, a function error as FunctionError "Unhandled" with
 // the error payload; Event queues it for asynchronous invocation (202);
@@ -804,7 +825,7 @@ func (l *Lambda) invokeAsync(name string, payload []byte) {
 			}
 			attempts++
 			if last.funcErr == "" {
-				if async.onSuccess != "" {
+				if async.onSuccess != "" && l.destinationAuthorized(name, async.onSuccess) {
 					l.deliverRecord(async.onSuccess, l.asyncRecord(name, payload, last, attempts, "Success"))
 				}
 				return
@@ -823,10 +844,50 @@ func (l *Lambda) invokeAsync(name string, payload []byte) {
 func (l *Lambda) asyncFailed(name string, async lambdaAsyncConfig, dlq string, payload []byte, last lambdaResult, attempts int, condition string) {
 	switch {
 	case async.onFailure != "":
-		l.deliverRecord(async.onFailure, l.asyncRecord(name, payload, last, attempts, condition))
+		if l.destinationAuthorized(name, async.onFailure) {
+			l.deliverRecord(async.onFailure, l.asyncRecord(name, payload, last, attempts, condition))
+		}
 	case dlq != "":
-		l.deliverTo(dlq, string(payload))
+		if l.destinationAuthorized(name, dlq) {
+			l.deliverTo(dlq, string(payload))
+		}
 	}
+}
+
+// destinationAuthorized reports whether the function's execution role may
+// send to an asynchronous invocation's destination or dead-letter queue:
+// Lambda sends with that role, which needs sqs:SendMessage, sns:Publish,
+// lambda:InvokeFunction or events:PutEvents on it
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+// A denial is recorded (Denied) and the record is lost, as in AWS.
+func (l *Lambda) destinationAuthorized(name, dest string) bool {
+	l.mu.Lock()
+	fn, ok := l.functions[name]
+	role := ""
+	if ok {
+		role = fn.cfg.Role
+	}
+	l.mu.Unlock()
+	f := strings.Split(dest, ":")
+	if len(f) < 6 {
+		return false
+	}
+	action, op := "", ""
+	switch f[2] {
+	case "sqs":
+		action, op = "sqs:SendMessage", "SendMessage"
+	case "sns":
+		action, op = "sns:Publish", "Publish"
+	case "lambda":
+		action, op = "lambda:InvokeFunction", "Invoke"
+	case "events":
+		action, op = "events:PutEvents", "PutEvents"
+	default:
+		return false
+	}
+	err := l.r.world.serviceAuthorize(serviceCall{Region: f[3], Role: role, Via: "lambda.amazonaws.com", Service: lambda.ServiceID,
+		Operation: "AsyncDestination" + op}, iamCheck{action: action, resource: dest})
+	return err == nil
 }
 
 // asyncRecord is the invocation record Lambda sends to a destination

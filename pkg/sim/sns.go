@@ -247,6 +247,17 @@ func (s *SNS) ListTopics(ctx context.Context, in *sns.ListTopicsInput, optFns ..
 	return out, nil
 }
 
+// topicKMSKey returns the topic's KmsMasterKeyId ("" when it is not
+// encrypted, or does not exist).
+func (s *SNS) topicKMSKey(arn string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.topics[arn]; ok {
+		return t.attrs["KmsMasterKeyId"]
+	}
+	return ""
+}
+
 // Published returns the messages published to a topic so far, oldest first,
 // without counting an API call: the drill reports its notifications.
 func (s *SNS) Published(topicARN string) []SNSMessage {

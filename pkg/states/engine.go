@@ -56,6 +56,11 @@ type Options struct {
 	UUID func() string
 	// Logger receives one line per finished execution; nil means none.
 	Logger *slog.Logger
+	// StatusChange, when set, is called when an execution starts (status
+	// RUNNING) and when it ends (with its result, before Wait returns), on
+	// the execution's clock goroutine: how an embedding program emits Step
+	// Functions' "Execution Status Change" events. It must not block.
+	StatusChange func(x *Execution, r Result)
 }
 
 // Engine runs executions of parsed machines. It is safe for concurrent use;
@@ -335,6 +340,10 @@ func (x *Execution) StateMachineARN() string { return x.machineARN }
 // tasks run as.
 func (x *Execution) RoleARN() string { return x.roleARN }
 
+// Input returns the execution's input as JSON, as DescribeExecution
+// reports it.
+func (x *Execution) Input() string { return x.inputJSON }
+
 // Machine returns the definition the execution runs, which stays the same
 // when its name is registered again.
 func (x *Execution) Machine() *Machine { return x.m }
@@ -462,6 +471,9 @@ func (e *Engine) start(ctx context.Context, m *Machine, r *registration, name st
 	e.mu.Unlock()
 	var prev int64
 	x.add(&prev, "ExecutionStarted", &ExecutionStartedEventDetails{Input: x.inputJSON, RoleARN: x.roleARN})
+	if f := e.opts.StatusChange; f != nil {
+		f(x, Result{Status: StatusRunning, StartDate: x.start})
+	}
 	e.clk.Go(x.run)
 	return x, nil
 }
@@ -560,6 +572,9 @@ func (x *Execution) run() {
 	x.cancel()
 	if l := x.eng.opts.Logger; l != nil {
 		l.Info("execution ended", "executionArn", x.arn, "status", string(r.Status), "error", r.Error)
+	}
+	if f := x.eng.opts.StatusChange; f != nil {
+		f(x, r)
 	}
 	x.done.Fire()
 }

@@ -519,3 +519,57 @@ func TestExecutionsAndForget(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStatusChange: the hook sees every execution start RUNNING and end
+// with its final status (succeeded, failed, timed out, aborted), before
+// Wait returns.
+func TestStatusChange(t *testing.T) {
+	clk := clock.NewVirtual(conformanceStart)
+	var mu sync.Mutex
+	seen := map[string][]Result{}
+	e := New(Options{Clock: clk, StatusChange: func(x *Execution, r Result) {
+		mu.Lock()
+		seen[x.Name()] = append(seen[x.Name()], r)
+		mu.Unlock()
+	}})
+	wait := mustParse(t, `{"StartAt":"W","TimeoutSeconds":50,"States":{"W":{"Type":"Wait","SecondsPath":"$.s","Next":"F?"},
+		"F?":{"Type":"Choice","Choices":[{"Variable":"$.fail","BooleanEquals":true,"Next":"F"}],"Default":"D"},
+		"F":{"Type":"Fail","Error":"Boom","Cause":"on purpose"},"D":{"Type":"Succeed"}}}`)
+	ctx := context.Background()
+	start := func(name, input string) *Execution {
+		x, err := e.Start(ctx, wait, name, json.RawMessage(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	cases := map[string]struct {
+		x      *Execution
+		status Status
+		err    string
+	}{
+		"ok":      {start("ok", `{"s":1,"fail":false}`), StatusSucceeded, ""},
+		"fail":    {start("fail", `{"s":1,"fail":true}`), StatusFailed, "Boom"},
+		"slow":    {start("slow", `{"s":100,"fail":false}`), StatusTimedOut, ErrorTimeout},
+		"stopped": {start("stopped", `{"s":40,"fail":false}`), StatusAborted, "Operator"},
+	}
+	if err := clk.Sleep(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cases["stopped"].x.Stop("Operator", "by hand")
+	for name, c := range cases {
+		r, err := c.x.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := append([]Result(nil), seen[name]...)
+		mu.Unlock()
+		if len(got) != 2 || got[0].Status != StatusRunning || got[1].Status != c.status || got[1].Error != c.err || got[1].StopDate != r.StopDate {
+			t.Fatalf("%s: status changes %+v, want RUNNING then %s %s (result %+v)", name, got, c.status, c.err, r)
+		}
+		if c.x.Input() == "" || !strings.Contains(c.x.Input(), `"s"`) {
+			t.Fatalf("%s: Input() = %q", name, c.x.Input())
+		}
+	}
+}

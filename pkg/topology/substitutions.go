@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// TopicPlaceholder is the DefinitionSubstitutions key of the DR
+// notification topic's ARN in the DR state machines.
+const TopicPlaceholder = "NotificationTopicArn"
+
 // Deployed holds the values an installation learns only when it is deployed
 // (AWS picks them) or that come from its configuration: CDK tokens in the
 // app, simulated values in the local runner.
@@ -56,7 +60,7 @@ func Substitutions(n Names, r Regions, d Deployed) map[string]string {
 		"LoadBalancerName":          n.LoadBalancer(),
 		"StreamName":                n.Stream(),
 		"AggregateFunctionName":     n.Function("aggregate"),
-		"NotificationTopicArn":      d.NotificationTopicARN,
+		TopicPlaceholder:            d.NotificationTopicARN,
 		"AlarmName":                 n.AlarmName(),
 		"FailoverApproval":          strconv.FormatBool(d.FailoverApproval),
 		"HealthFunctionArn":         d.HealthFunctionARN,
