@@ -330,9 +330,21 @@ func subject(m sim.SNSMessage) string {
 	if m.Subject != "" {
 		return m.Subject
 	}
-	var alarm struct{ AlarmName, NewStateValue string }
-	if json.Unmarshal([]byte(m.Message), &alarm) == nil && alarm.AlarmName != "" {
-		return alarm.NewStateValue + ": " + alarm.AlarmName
+	var msg struct {
+		AlarmName, NewStateValue string
+		// The execution status rules' notices (no subject: EventBridge's
+		// SNS target sets none).
+		Notice, Error string
+	}
+	if json.Unmarshal([]byte(m.Message), &msg) == nil {
+		switch {
+		case msg.AlarmName != "":
+			return msg.NewStateValue + ": " + msg.AlarmName
+		case msg.Notice != "" && msg.Error != "":
+			return msg.Notice + " (" + msg.Error + ")"
+		case msg.Notice != "":
+			return msg.Notice
+		}
 	}
 	if len(m.Message) > 60 {
 		return m.Message[:60] + "…"

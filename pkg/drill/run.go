@@ -49,8 +49,9 @@ type run struct {
 	final string
 	// noAnswer leaves approval requests unanswered.
 	noAnswer bool
-	// mode is the DR mode at the end.
-	mode string
+	// mode is the DR mode at the end; rollbackMode after an operator's
+	// rollback (failover-stopped).
+	mode, rollbackMode string
 
 	// alarmX is the failover execution the alarm started; console the
 	// executions the scenario started itself.

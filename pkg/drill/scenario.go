@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -193,6 +194,7 @@ func init() {
 			return r.watch(ctx, 5*time.Minute)
 		},
 		expect: func(r *run, ok checkFunc) {
+			ok("timeoutNotified", notified(r, "failover execution FAILED (ApprovalTimedOut)"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
 			ok("approvalTimedOut", r.rep.Failover != nil && r.rep.Failover.Error == "ApprovalTimedOut", "failover: %s", status(r.rep.Failover))
 			ok("approvalRequested", len(r.l.Approvals()) == 1, "%d approval requests published", len(r.l.Approvals()))
 			ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
@@ -309,6 +311,105 @@ func init() {
 			r.expectBatchAndDrill(ok)
 		},
 	})
+}
+
+func init() {
+	register(&Scenario{
+		Name:    "failover-stopped",
+		Summary: "an operator stops a console failover while it waits for approval; a plain re-run is refused; the operator rolls back; later a real outage fails over and back",
+		Expect: "PASS: the stopped run is notified (ABORTED); a plain failover is refused naming {\"abandoned\":\"rollback\"} and {\"abandoned\":\"resume\"}; " +
+			"the rollback returns the mode to PRIMARY having changed nothing; then the outage's alarm failover and the failback succeed and nothing is lost",
+		play: func(ctx context.Context, r *run) error {
+			l := r.l
+			r.noAnswer = true
+			arn, err := l.StartExecution(ctx, "failover", "", `{"reason":"drill: failover-stopped","approval":true}`)
+			if err != nil {
+				return err
+			}
+			x, _ := l.Engine.Execution(arn)
+			for i := 0; len(l.Approvals()) == 0 && i < 20; i++ {
+				if err := l.Sleep(ctx, 15*time.Second); err != nil {
+					return err
+				}
+			}
+			r.progress("stopped", "the operator stops %s while it waits for approval", x.Name())
+			x.Stop("Operator", "drill: the operator changed their mind")
+			res, err := x.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			r.rep.Console = append(r.rep.Console, r.workflow("failover", x, res))
+			if err := r.watch(ctx, time.Minute); err != nil {
+				return err
+			}
+			px, pres, err := l.Run(ctx, "failover", `{"reason":"drill: plain re-run"}`)
+			if err != nil {
+				return err
+			}
+			r.rep.Console = append(r.rep.Console, r.workflow("failover", px, pres))
+			r.progress("stopped", "a plain failover: %s (%s)", pres.Status, pres.Error)
+			rx, rres, err := l.Run(ctx, "failover", `{"reason":"drill: roll back the stopped failover","abandoned":"rollback"}`)
+			if err != nil {
+				return err
+			}
+			r.rep.Console = append(r.rep.Console, r.workflow("failover", rx, rres))
+			r.rollbackMode = r.controlMode(ctx)
+			r.progress("stopped", "rollback: %s; the DR mode is %s", rres.Status, r.rollbackMode)
+			r.noAnswer = false
+			// Later, a real outage: the alarm's failover must run as usual.
+			if err := r.watch(ctx, 10*time.Minute); err != nil {
+				return err
+			}
+			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
+				return err
+			}
+			return r.recoverAndFailBack(ctx)
+		},
+		expect: func(r *run, ok checkFunc) {
+			c := r.rep.Console
+			ok("stopped", len(c) == 3 && c[0].Status == string(states.StatusAborted), "stopped failover: %s", statusAt(c, 0))
+			ok("abortNotified", notified(r, "failover execution ABORTED"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
+			refusedWithChoices := len(c) == 3 && c[1].Error == "Refused" && strings.Contains(errorMessage(c[1].Cause), `{"abandoned":"rollback"}`) &&
+				strings.Contains(errorMessage(c[1].Cause), `{"abandoned":"resume"}`)
+			ok("plainRerunRefused", refusedWithChoices, "plain re-run: %s (%s)", statusAt(c, 1), causeAt(c, 1))
+			ok("rolledBack", len(c) == 3 && succeeded(c[2]) && r.rollbackMode == "PRIMARY" && !entered(c[2], "Recover"), "rollback: %s, mode %s", statusAt(c, 2), r.rollbackMode)
+			r.expectFailedOverAndBack(ok)
+		},
+	})
+}
+
+// notified reports whether a notification contains text.
+func notified(r *run, text string) bool {
+	for _, n := range r.rep.Notifications {
+		if strings.Contains(n, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// errorMessage is a Lambda error cause's message ({"errorMessage":…}), or
+// the cause itself.
+func errorMessage(cause string) string {
+	var e struct{ ErrorMessage string }
+	if json.Unmarshal([]byte(cause), &e) == nil && e.ErrorMessage != "" {
+		return e.ErrorMessage
+	}
+	return cause
+}
+
+func statusAt(ws []*Workflow, i int) string {
+	if i >= len(ws) {
+		return "not run"
+	}
+	return status(ws[i])
+}
+
+func causeAt(ws []*Workflow, i int) string {
+	if i >= len(ws) {
+		return ""
+	}
+	return cause(ws[i])
 }
 
 // stallBeforeOutage is how long before the outage replication-stalled's
