@@ -25,6 +25,9 @@ type failoverRun struct {
 	pitr        func() (json.RawMessage, error)         // restoreTableToPointInTime
 	latestPoint func() (json.RawMessage, error)         // dr-restore
 	replay      func(call int) (json.RawMessage, error) // dr-replay
+	// tableExists: B's aggregates table is there before the run (otherwise
+	// it appears once a restore starts).
+	tableExists bool
 	mu          sync.Mutex
 	calls       []string            // "<function>:<op>" and "sdk:<service>:<action>", in order
 	params      map[string][]string // each call's parameters, by the same name
@@ -111,14 +114,23 @@ func (f *failoverRun) run(t *testing.T) states.Result {
 		})
 	}
 	ok := func(json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
-	sdk("dynamodb", "restoreTableToPointInTime", func(json.RawMessage) (json.RawMessage, error) { return f.pitr() })
+	restoring := f.tableExists
+	sdk("dynamodb", "restoreTableToPointInTime", func(json.RawMessage) (json.RawMessage, error) {
+		out, err := f.pitr()
+		restoring = restoring || err == nil
+		return out, err
+	})
 	sdk("dynamodb", "describeTable", func(json.RawMessage) (json.RawMessage, error) {
+		if !restoring {
+			return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "Requested resource not found: Table: pendulum-aggregates not found"}
+		}
 		return json.RawMessage(`{"Table":{"TableStatus":"ACTIVE","TableArn":"arn:aws:dynamodb:us-east-2:111111111111:table/pendulum-aggregates"}}`), nil
 	})
 	for _, a := range []string{"updateContinuousBackups", "updateTable", "updateTimeToLive", "tagResource"} {
 		sdk("dynamodb", a, ok)
 	}
 	sdk("backup", "startRestoreJob", func(json.RawMessage) (json.RawMessage, error) {
+		restoring = true
 		return json.RawMessage(`{"RestoreJobId":"job-1"}`), nil
 	})
 	sdk("backup", "describeRestoreJob", func(json.RawMessage) (json.RawMessage, error) {
@@ -311,5 +323,26 @@ func TestFailoverAggregatesBranchCannotFail(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no Recover branch with the Replay state")
+	}
+}
+
+// TestFailoverKeepsAnExistingTable: B's aggregates table is already there
+// (a failover after a failback that stopped before retiring it, or a
+// resumed restore): no restore is started over it, the facts say
+// "existing", the replay still runs before the consumer starts.
+func TestFailoverKeepsAnExistingTable(t *testing.T) {
+	f := &failoverRun{tableExists: true, pitr: pitrRestored, latestPoint: noPoint, replay: replayedOnce}
+	r := f.run(t)
+	if r.Status != states.StatusSucceeded {
+		t.Fatalf("result %s %s (%s), want SUCCEEDED", r.Status, r.Error, r.Cause)
+	}
+	if n := f.count("sdk:dynamodb:restoreTableToPointInTime") + f.count("sdk:backup:startRestoreJob"); n != 0 {
+		t.Fatalf("%d restores started over an existing table", n)
+	}
+	if f.count("DrReplay:") != 1 || f.consumerStarts() != 1 {
+		t.Fatalf("calls %v, want one replay and the consumer started", f.calls)
+	}
+	if c := f.params["DrControl:complete"]; len(c) != 1 || !strings.Contains(c[0], `"restore":{"source":"existing"}`) {
+		t.Fatalf("complete %v, want the restore source existing", c)
 	}
 }

@@ -397,6 +397,22 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 				return take(true, cur.Since, fmt.Sprintf("resumed the %s of execution %s (%s): every step is idempotent", in.Workflow, cur.Execution, status)), nil
 			}
 			return decision{err: conflictf("%s", abandonedCause(in.Workflow, cur, status, modes.from))}, nil
+		case in.Workflow == WorkflowFailover && cur.Mode == ModeFailingBack && cur.Execution != in.Execution && !retry:
+			// The primary failed again during failback: once that failback
+			// has ended (its Catch path, or stopped), failover takes the
+			// lock back and returns everything to B; the failover start
+			// (since) stands, so the next failback copies back all B wrote.
+			running, status, err := c.holderRunning(ctx, cur)
+			if err != nil {
+				return decision{}, err
+			}
+			if running {
+				return decision{err: conflictf("failover refused: failback execution %s holds the DR lock (%s) and is still RUNNING; if the primary is failing again, stop that failback (states:StopExecution) and start failover again", cur.Execution, cur.Mode)}, nil
+			}
+			next := cur
+			next.Mode, next.Workflow, next.Execution = ModeFailingOver, in.Workflow, in.Execution
+			next.Failed, next.LastError = false, ""
+			return proceed(next, true, fmt.Sprintf("failover after the failback of execution %s ended (%s): back to the backup region; the failover since %s stands", cur.Execution, status, cur.Since)), nil
 		default:
 			return decision{err: conflictf("%s refused: the DR mode is %s (execution %s); finish that %s first by starting it again (if that execution ended without finishing, with \"abandoned\" set: see docs/dr.md \"When a workflow stops\")", in.Workflow, cur.Mode, cur.Execution, cur.Workflow)}, nil
 		}

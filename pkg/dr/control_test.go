@@ -64,7 +64,7 @@ func mustMode(t *testing.T, c *Control, want string) ControlRecord {
 
 func TestControlFailoverLifecycle(t *testing.T) {
 	ctx := context.Background()
-	c, _, _ := newControl(t)
+	c, f, _ := newControl(t)
 	a := execARN("failover", "a")
 
 	out, err := c.Handle(ctx, begin("failover", a, `{}`))
@@ -119,7 +119,8 @@ func TestControlFailoverLifecycle(t *testing.T) {
 		t.Fatalf("failback begin = %+v, %v", out, err)
 	}
 	mustMode(t, c, ModeFailingBack)
-	// A failover while failing back is refused.
+	// A failover while failback runs is refused.
+	f.status[fb] = sfntypes.ExecutionStatusRunning
 	if _, err := c.Handle(ctx, begin("failover", execARN("failover", "d"), `{}`)); kindOf(err) != "conflict" {
 		t.Fatalf("failover during failback: %v, want conflict", err)
 	}
@@ -697,5 +698,46 @@ func TestControlRetryRestoreRefused(t *testing.T) {
 	}
 	if _, err := c.Handle(ctx, ControlInput{Op: "degrade", Workflow: "failover", Execution: b, Stage: "somewhere"}); kindOf(err) != "invalid" {
 		t.Fatalf("degrade with an unknown stage: %v", err)
+	}
+}
+
+// TestControlFailoverAfterFailedFailback: the primary fails again during
+// failback. While that failback runs, failover is refused (it says to stop
+// it); once it has ended, failover takes the lock back, keeps the first
+// failover's start, and completes to FAILED_OVER; a later failback then
+// runs from there.
+func TestControlFailoverAfterFailedFailback(t *testing.T) {
+	ctx := context.Background()
+	c, f, _ := newControl(t)
+	a, fb, b := execARN("failover", "a"), execARN("failback", "fb"), execARN("failover", "b")
+	for _, in := range []ControlInput{begin("failover", a, `{}`), {Op: "complete", Workflow: "failover", Execution: a}, begin("failback", fb, `{}`)} {
+		if _, err := c.Handle(ctx, in); err != nil {
+			t.Fatalf("%s %s: %v", in.Op, in.Workflow, err)
+		}
+	}
+	f.status[fb] = sfntypes.ExecutionStatusRunning
+	_, err := c.Handle(ctx, begin("failover", b, `{}`))
+	if fault.Classify(err) != fault.Conflict || !strings.Contains(err.Error(), "stop that failback") {
+		t.Fatalf("failover while the failback runs: %v, want a conflict saying to stop it", err)
+	}
+	mustMode(t, c, ModeFailingBack)
+	if _, err := c.Handle(ctx, ControlInput{Op: "fail", Workflow: "failback", Execution: fb, Error: json.RawMessage(`{"Error":"States.TaskFailed"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	f.status[fb] = sfntypes.ExecutionStatusFailed
+	out, err := c.Handle(ctx, begin("failover", b, `{}`))
+	if err != nil || out.Proceed == nil || !*out.Proceed || !strings.Contains(out.Message, "back to the backup region") {
+		t.Fatalf("failover after the failed failback: %+v, %v", out, err)
+	}
+	if r := mustMode(t, c, ModeFailingOver); r.Since != "2026-11-25T10:00:00Z" || r.Execution != b {
+		t.Fatalf("the first failover's start or the holder lost: %+v", r)
+	}
+	if _, err := c.Handle(ctx, ControlInput{Op: "complete", Workflow: "failover", Execution: b}); err != nil {
+		t.Fatal(err)
+	}
+	mustMode(t, c, ModeFailedOver)
+	fb2 := execARN("failback", "fb2")
+	if out, err := c.Handle(ctx, begin("failback", fb2, `{}`)); err != nil || !*out.Proceed {
+		t.Fatalf("failback after the second failover: %+v, %v", out, err)
 	}
 }

@@ -15,7 +15,18 @@ import (
 // DrainInput is dr-drain's input.
 type DrainInput struct {
 	Region string `json:"region"`
+	// StartedAt (RFC 3339) is when the drain began waiting: a drain still
+	// not done MaxDrainWait later fails instead of waiting on.
+	StartedAt string `json:"startedAt,omitempty"`
 }
+
+// MaxDrainWait bounds the drain. Once traffic has moved, B's ingest falls
+// quiet within the accelerator's health-check failover and Firehose's
+// buffer interval (a few minutes); B still accepting records half an hour
+// later means producers are being sent back to B — the primary's endpoints
+// are unhealthy, it is failing again — and failback must stop rather than
+// wait out its execution timeout.
+const MaxDrainWait = 30 * time.Minute
 
 // DrainOutput says whether the region is drained.
 type DrainOutput struct {
@@ -103,5 +114,15 @@ func (d *Drain) Handle(ctx context.Context, in DrainInput) (DrainOutput, error) 
 	}
 	out := DrainOutput{LastIngestAgeSeconds: int64(age / time.Second), ConsumerLagMs: int64(lagMs)}
 	out.Drained = age >= d.IngestQuiet && time.Duration(lagMs)*time.Millisecond <= d.MaxConsumerLag
+	if !out.Drained && in.StartedAt != "" {
+		started, err := time.Parse(time.RFC3339, in.StartedAt)
+		if err != nil {
+			return DrainOutput{}, invalidf("startedAt %q: want an RFC 3339 time", in.StartedAt)
+		}
+		if waited := now.Sub(started); waited > MaxDrainWait {
+			return DrainOutput{}, conflictf("%s not drained after %s (last record accepted %ds ago, consumer lag %dms): producers are still sent to %s although traffic was moved to the primary, so the primary's endpoints are unhealthy — it may be failing again. Failback stops here; if the primary is down, start failover (it takes the lock back from this failback)",
+				in.Region, waited.Round(time.Second), out.LastIngestAgeSeconds, out.ConsumerLagMs, in.Region)
+		}
+	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package dr
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +93,43 @@ func TestDrainOnSimulatedCloudWatch(t *testing.T) {
 	}
 	if _, err := d.Handle(ctx, DrainInput{Region: "mars-1"}); kindOf(err) != "invalid" {
 		t.Fatalf("unknown region: %v", err)
+	}
+}
+
+// TestDrainGivesUp: a region still ingesting MaxDrainWait after the drain
+// began fails with a conflict that says why (producers sent back to it: the
+// primary may be failing again); before that, and once drained, it waits
+// or passes; a bad startedAt is invalid input.
+func TestDrainGivesUp(t *testing.T) {
+	now := t0.Add(2 * time.Hour)
+	busy := []cwtypes.Datapoint{{Timestamp: aws.Time(now.Truncate(time.Minute)), Sum: aws.Float64(3)}}
+	quiet := []cwtypes.Datapoint{{Timestamp: aws.Time(now.Add(-10 * time.Minute).Truncate(time.Minute)), Sum: aws.Float64(3)}}
+	for _, tc := range []struct {
+		name    string
+		ingest  []cwtypes.Datapoint
+		started string
+		kind    string // kindOf's name; "nil" = no error
+		drained bool
+	}{
+		{name: "StillWithinTheWait", ingest: busy, started: now.Add(-MaxDrainWait + time.Minute).Format(time.RFC3339), kind: "nil"},
+		{name: "WaitedTooLong", ingest: busy, started: now.Add(-MaxDrainWait - time.Minute).Format(time.RFC3339), kind: "conflict"},
+		{name: "DrainedLateIsStillDrained", ingest: quiet, started: now.Add(-2 * MaxDrainWait).Format(time.RFC3339), kind: "nil", drained: true},
+		{name: "BadStart", ingest: busy, started: "yesterday", kind: "invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeMetrics{points: map[string][]cwtypes.Datapoint{"RecordsAccepted": tc.ingest}}
+			d := &Drain{Metrics: func(string) (MetricStatistics, error) { return f, nil }, ConsumerFunction: "pendulum-aggregate",
+				IngestQuiet: time.Minute, MaxConsumerLag: time.Second, Clock: newVirtualAt(now), Config: testConfig()}
+			out, err := d.Handle(context.Background(), DrainInput{Region: regionB, StartedAt: tc.started})
+			if kindOf(err) != tc.kind {
+				t.Fatalf("err %v (kind %q), want kind %q", err, kindOf(err), tc.kind)
+			}
+			if tc.kind == "conflict" && !strings.Contains(err.Error(), "start failover") {
+				t.Fatalf("the cause does not say what to do: %v", err)
+			}
+			if err == nil && out.Drained != tc.drained {
+				t.Fatalf("drained %t, want %t", out.Drained, tc.drained)
+			}
+		})
 	}
 }

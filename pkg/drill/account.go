@@ -418,6 +418,18 @@ func (r *run) controlMode(ctx context.Context) string {
 	return "PRIMARY"
 }
 
+// controlSince reads the failover start from the control record.
+func (r *run) controlSince(ctx context.Context) string {
+	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
+	if err == nil && out.Item != nil {
+		if m, ok := out.Item["since"].(*ddbtypes.AttributeValueMemberS); ok {
+			return m.Value
+		}
+	}
+	return ""
+}
+
 // readFacts reads the control record's failover and failback facts into
 // the report.
 func (r *run) readFacts(ctx context.Context) {

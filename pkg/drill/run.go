@@ -59,6 +59,10 @@ type run struct {
 	console      []*states.Execution
 	failoverSeen bool
 	fullRTO      time.Duration
+	// outage-during-failback's runs, and the control record's failover
+	// start after the first failover and at the end.
+	firstFailback, secondFailover *Workflow
+	sinceFirst, sinceAtEnd        string
 	// atOutage is what the stores held at the outage instant.
 	atOutage *picture
 

@@ -378,6 +378,82 @@ func init() {
 	})
 }
 
+func init() {
+	register(&Scenario{
+		Name:    "outage-during-failback",
+		Summary: "the primary fails again while failback copies B's objects back: failback stops, B keeps serving, a second failover and a later failback complete",
+		Expect: "PASS: the first failback ends FailbackFailed with the traffic still in B; failover, started by the operator once that failback ended, completes from FAILING_BACK keeping the first failover's start; " +
+			"when the primary is back for good a second failback succeeds and nothing is lost or counted twice",
+		play: func(ctx context.Context, r *run) error {
+			l := r.l
+			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
+				return err
+			}
+			r.primaryReturns()
+			if err := r.watch(ctx, time.Duration(r.cfg.MinHealthyMinutes+2)*time.Minute); err != nil {
+				return err
+			}
+			if !r.failedOver() {
+				return nil
+			}
+			r.sinceFirst = r.controlSince(ctx)
+			arn, err := l.StartExecution(ctx, "failback", "", fmt.Sprintf(`{"reason":"drill: first failback","minHealthyMinutes":%d}`, r.cfg.MinHealthyMinutes))
+			if err != nil {
+				return err
+			}
+			fb, _ := l.Engine.Execution(arn)
+			for !fb.Done().Fired() && !inState(fb, "CopyBack1") {
+				if err := l.Sleep(ctx, time.Second); err != nil {
+					return err
+				}
+			}
+			l.World.SetDown(l.Regions.Primary, true)
+			r.progress("outage", "%s is down again, during failback's copy-back", l.Regions.Primary)
+			res, err := fb.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			r.firstFailback = r.workflow("failback", fb, res)
+			r.progress("failback", "first failback %s (%s) after %.0fs", res.Status, res.Error, r.firstFailback.Seconds)
+			// The operator, told the failback failed with the primary
+			// down, fails over again.
+			x, xres, err := l.Run(ctx, "failover", `{"reason":"drill: the primary failed again during failback"}`)
+			if err != nil {
+				return err
+			}
+			r.secondFailover = r.workflow("failover", x, xres)
+			r.sinceAtEnd = r.controlSince(ctx)
+			r.progress("failover", "second failover %s after %.0fs", xres.Status, r.secondFailover.Seconds)
+			if err := r.watch(ctx, 20*time.Minute); err != nil {
+				return err
+			}
+			r.rep.Console = append(r.rep.Console, r.firstFailback, r.secondFailover)
+			l.World.SetDown(l.Regions.Primary, false)
+			r.progress("recovery", "%s is back for good", l.Regions.Primary)
+			if err := r.watch(ctx, time.Duration(r.cfg.MinHealthyMinutes+2)*time.Minute); err != nil {
+				return err
+			}
+			return r.failBack(ctx)
+		},
+		expect: func(r *run, ok checkFunc) {
+			ok("firstFailbackStopped", r.firstFailback != nil && r.firstFailback.Error == "FailbackFailed", "first failback: %s", status(r.firstFailback))
+			ok("secondFailover", succeeded(r.secondFailover) && entered(r.secondFailover, "Recover"), "second failover: %s", status(r.secondFailover))
+			ok("sinceKept", r.sinceAtEnd == r.sinceFirst && r.sinceFirst != "", "failover start %q, after the second failover %q", r.sinceFirst, r.sinceAtEnd)
+			r.expectFailedOverAndBack(ok)
+		},
+	})
+}
+
+// inState reports whether the execution has entered the named state.
+func inState(x *states.Execution, name string) bool {
+	for _, e := range x.History() {
+		if e.StateEnteredEventDetails != nil && e.StateEnteredEventDetails.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // notified reports whether a notification contains text.
 func notified(r *run, text string) bool {
 	for _, n := range r.rep.Notifications {
