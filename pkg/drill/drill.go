@@ -245,9 +245,17 @@ type Report struct {
 	// done and the consumer running).
 	FullRTOSeconds float64 `json:"fullRtoSeconds"`
 	// AlarmSeconds: P down → the alarm started failover.
-	AlarmSeconds float64   `json:"alarmSeconds"`
-	Failover     *Workflow `json:"failover,omitempty"`
-	Failback     *Workflow `json:"failback,omitempty"`
+	AlarmSeconds float64 `json:"alarmSeconds"`
+	// FaultSeconds is how long a consumer fault behind P's healthy front
+	// door lasted (partial-primary); DetectionSeconds: the fault began →
+	// the pipeline alarm went to ALARM (0: it never did); CatchUpSeconds:
+	// the fault cleared → every record acknowledged before that counted
+	// (0: not within the wait).
+	FaultSeconds     float64   `json:"faultSeconds,omitempty"`
+	DetectionSeconds float64   `json:"detectionSeconds,omitempty"`
+	CatchUpSeconds   float64   `json:"catchUpSeconds,omitempty"`
+	Failover         *Workflow `json:"failover,omitempty"`
+	Failback         *Workflow `json:"failback,omitempty"`
 	// NightlyBatch and IsolatedDrill are the runs after failback: the
 	// primary's nightly batch of the drill's day and the scheduled
 	// isolated drill.

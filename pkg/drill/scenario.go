@@ -35,6 +35,10 @@ type Scenario struct {
 	play func(ctx context.Context, r *run) error
 	// expect adds the scenario's own checks.
 	expect func(r *run, ok checkFunc)
+	// pipelineStall says the scenario stalls the primary's pipeline behind
+	// a healthy front door; every other scenario checks that the pipeline
+	// alarm stayed quiet.
+	pipelineStall bool
 }
 
 type checkFunc func(name string, passed bool, format string, args ...any)
@@ -178,6 +182,32 @@ func init() {
 		},
 	})
 	register(&Scenario{
+		Name: "partial-primary",
+		Summary: "the primary's aggregate consumer fails every write for 20 minutes while its ALB and ingest answer 200: " +
+			"the pipeline alarm notifies, nothing fails over",
+		Expect: "PASS: no failover starts and the front door's alarm stays quiet, the pipeline alarm goes to ALARM and notifies the DR topic, " +
+			"and back to OK after the fault; the consumer catches up with nothing discarded, lost or counted twice",
+		pipelineStall: true,
+		play: func(ctx context.Context, r *run) error {
+			return r.consumerFault(ctx, pipelineFaultFor)
+		},
+		expect: func(r *run, ok checkFunc) {
+			rep, n := r.rep, r.l.Names
+			ok("noFailover", rep.Failover == nil && len(r.l.AlarmExecutions()) == 0, "failover executions started by the alarm: %d", len(r.l.AlarmExecutions()))
+			ok("frontDoorQuiet", notified(rep, "ALARM: "+n.AlarmName()) < 0, "%s: %s", n.AlarmName(), alarmNotices(rep, n.AlarmName()))
+			ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
+			ok("backupNeverServed", rep.Records.AckedByBackup == 0, "%d records acknowledged by %s", rep.Records.AckedByBackup, r.l.Regions.Backup)
+			ok("consumerStalled", r.pipe.stalled > 0, "%d records acknowledged during the fault were not counted when it cleared", r.pipe.stalled)
+			alarmed, recovered := notified(rep, "ALARM: "+n.PipelineAlarmName()), lastNotified(rep, "OK: "+n.PipelineAlarmName())
+			ok("pipelineAlarmed", rep.DetectionSeconds > 0 && alarmed >= 0,
+				"%s in ALARM %s after the fault began, notified: %t", n.PipelineAlarmName(), secs(rep.DetectionSeconds), alarmed >= 0)
+			ok("pipelineRecovered", alarmed >= 0 && recovered > alarmed && !r.pipe.okAt.IsZero(),
+				"%s: %s", n.PipelineAlarmName(), alarmNotices(rep, n.PipelineAlarmName()))
+			ok("consumerCaughtUp", rep.CatchUpSeconds > 0, "every record acknowledged before the fault cleared counted %s after (within %s)", secs(rep.CatchUpSeconds), catchUpWithin)
+			r.expectBatchAndDrill(ok)
+		},
+	})
+	register(&Scenario{
 		Name:    "approval-timeout",
 		Summary: "an operator starts failover from the console with approval; nobody answers; it times out and changes nothing",
 		Expect: "PASS: the failover ends ApprovalTimedOut after the 60 s asked for, the DR mode is PRIMARY again, traffic never left the primary, " +
@@ -275,6 +305,20 @@ func (r *run) expectFailedOverAndBack(ok checkFunc) {
 	ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
 	ok("backupServed", r.rep.Records.AckedByBackup > 0, "%d records acknowledged by %s", r.rep.Records.AckedByBackup, r.l.Regions.Backup)
 	r.expectBatchAndDrill(ok)
+}
+
+// alarmNotices lists the DR topic's notifications of alarm, in order.
+func alarmNotices(rep *Report, alarm string) string {
+	var out []string
+	for _, s := range rep.Notifications {
+		if strings.HasSuffix(s, ": "+alarm) {
+			out = append(out, strings.TrimSuffix(s, ": "+alarm))
+		}
+	}
+	if len(out) == 0 {
+		return "no notification"
+	}
+	return "notified " + strings.Join(out, " → ")
 }
 
 func (r *run) expectBatchAndDrill(ok checkFunc) {
