@@ -4,8 +4,10 @@
 // down, the health alarm starts failover, producers are served by B, P
 // comes back, failback runs, and the run ends with the RPO and RTO facts
 // and the invariants they must meet; the other scenarios vary the outage
-// (a blip, a primary lost for good, stalled replication) or rehearse the
-// console's paths (an approval nobody answers, two operators at once).
+// (a blip, a primary lost for good, stalled replication), fail the
+// primary's pipeline behind its healthy front door (partial-primary: the
+// pipeline alarm notifies, nothing fails over) or rehearse the console's
+// paths (an approval nobody answers, two operators at once).
 //
 // Times are virtual: the simulator's delays are AWS's documented figures
 // (docs/aws-facts.md), so the measured durations predict the RTO in AWS. Wall time
