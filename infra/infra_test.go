@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/pendulum-dr/pendulum/pkg/health"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -459,13 +460,16 @@ func TestAlarmStartsFailover(t *testing.T) {
 	s := deployment(t)
 	R := s.name("recovery", s.cfg.BackupRegion)
 	alarms := s.resources(R, "AWS::CloudWatch::Alarm")
-	if len(alarms) != 1 {
-		t.Fatalf("alarms = %d, want 1", len(alarms))
+	if len(alarms) != 2 {
+		t.Fatalf("alarms = %d, want 2 (P unhealthy, P's pipeline stalled)", len(alarms))
 	}
 	var alarmID string
 	for id, a := range alarms {
-		alarmID = id
 		p := props(a)
+		if p["AlarmName"] != NamesFor(s.cfg).AlarmName() {
+			continue
+		}
+		alarmID = id
 		if p["Namespace"] != MetricNamespace || p["MetricName"] != MetricName || p["ComparisonOperator"] != "LessThanThreshold" {
 			t.Fatalf("alarm metric = %v/%v %v", p["Namespace"], p["MetricName"], p["ComparisonOperator"])
 		}
@@ -506,6 +510,9 @@ func TestAlarmStartsFailover(t *testing.T) {
 	if !found {
 		t.Fatal("no EventBridge rule on the alarm's ALARM state")
 	}
+	if alarmID == "" {
+		t.Fatal("no alarm named " + NamesFor(s.cfg).AlarmName())
+	}
 	// The topic is encrypted.
 	s.templates[R].HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{
 		"KmsMasterKeyId": assertions.Match_AnyValue(),
@@ -534,7 +541,7 @@ func TestLambdas(t *testing.T) {
 	P, B := s.cfg.PrimaryRegion, s.cfg.BackupRegion
 	wantEnv := map[string][]string{
 		"ingest": {"STREAM_NAME"}, "partitions": {"GLUE_DATABASE", "TABLES"}, "aggregate": {"TABLE_NAME"},
-		"compact": {"CURATED_BUCKET", "RAW_BUCKET"}, "compact-plan": {"RAW_BUCKET"}, "health": {"PROBE_TIMEOUT_MS", "TARGETS"},
+		"compact": {"CURATED_BUCKET", "RAW_BUCKET"}, "compact-plan": {"RAW_BUCKET"}, "health": {"PIPELINE_REGION", "PIPELINE_TABLE", "PIPELINE_TARGET", "PROBE_TIMEOUT_MS", "TARGETS"},
 	}
 	wantIn := map[string][]string{
 		s.name("data", P): {"partitions"}, s.name("data", B): {"partitions"},
@@ -587,8 +594,87 @@ func TestLambdas(t *testing.T) {
 	})
 	s.templates[s.name("workload", P)].HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
 		"FunctionResponseTypes": []any{"ReportBatchItemFailures"}, "BisectBatchOnFunctionError": true,
-		"MaximumRetryAttempts": assertions.Match_AnyValue(), "DestinationConfig": map[string]any{"OnFailure": assertions.Match_AnyValue()},
+		// No retry count: retried until the record is as old as the stream
+		// keeps records (MaximumRecordAgeInSeconds), never given up sooner.
+		"MaximumRetryAttempts": assertions.Match_Absent(), "MaximumRecordAgeInSeconds": float64(min(s.cfg.StreamRetentionHours, 7*24) * 3600),
+		"DestinationConfig": map[string]any{"OnFailure": assertions.Match_AnyValue()},
 	})
+}
+
+// TestPipelineAlarmOnlyNotifies: the canary checks P's pipeline (its
+// heartbeat in P's aggregates table, read with GetItem only), and the
+// alarm on PipelineFresh notifies the DR topic on ALARM and OK while no
+// rule starts anything on it.
+func TestPipelineAlarmOnlyNotifies(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	P, B := s.cfg.PrimaryRegion, s.cfg.BackupRegion
+	R := s.name("recovery", B)
+	s.templates[R].HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+		"FunctionName": n.Function("health"),
+		"Environment": map[string]any{"Variables": map[string]any{
+			health.EnvPipelineTable: n.AggregatesTable(), health.EnvPipelineRegion: P, health.EnvPipelineTarget: PrimaryTargetName,
+		}},
+	})
+	var pipelineID string
+	for id, a := range s.resources(R, "AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if p["AlarmName"] != n.PipelineAlarmName() {
+			continue
+		}
+		pipelineID = id
+		dims := map[string]any{}
+		for _, d := range p["Dimensions"].([]any) {
+			dims[d.(map[string]any)["Name"].(string)] = d.(map[string]any)["Value"]
+		}
+		if p["Namespace"] != MetricNamespace || p["MetricName"] != health.MetricPipelineFresh || p["ComparisonOperator"] != "LessThanThreshold" ||
+			p["Threshold"] != 1.0 || dims["Endpoint"] != PrimaryTargetName || dims["Region"] != B || p["TreatMissingData"] != "notBreaching" {
+			t.Fatalf("pipeline alarm = %v", p)
+		}
+		if p["DatapointsToAlarm"].(float64) < 2 {
+			t.Fatalf("pipeline alarm DatapointsToAlarm %v: the round right after an outage is stale, one datapoint must not alarm", p["DatapointsToAlarm"])
+		}
+		for _, k := range []string{"AlarmActions", "OKActions"} {
+			if acts, _ := p[k].([]any); len(acts) != 1 || get(p, k, 0, "Ref") == nil {
+				t.Fatalf("pipeline alarm %s = %v, want the DR topic", k, p[k])
+			}
+		}
+	}
+	if pipelineID == "" {
+		t.Fatal("no alarm named " + n.PipelineAlarmName())
+	}
+	for id, r := range s.resources(R, "AWS::Events::Rule") {
+		if strings.Contains(fmt.Sprint(props(r)["EventPattern"]), pipelineID) {
+			t.Fatalf("rule %s matches the pipeline alarm: it must start nothing", id)
+		}
+	}
+	// The canary's role reads P's table, GetItem only, and no other
+	// DynamoDB resource.
+	var healthRole any
+	for _, fn := range s.resources(R, "AWS::Lambda::Function") {
+		if props(fn)["FunctionName"] == n.Function("health") {
+			healthRole = get(props(fn), "Role", "Fn::GetAtt", 0)
+		}
+	}
+	found := false
+	for _, pol := range s.resources(R, "AWS::IAM::Policy") {
+		if healthRole == nil || get(props(pol), "Roles", 0, "Ref") != healthRole {
+			continue
+		}
+		for _, st := range asList(get(props(pol), "PolicyDocument", "Statement")) {
+			actions := fmt.Sprint(get(st, "Action"))
+			if !strings.Contains(actions, "dynamodb:") {
+				continue
+			}
+			if actions != "dynamodb:GetItem" || fmt.Sprint(get(st, "Resource")) != n.TableARN(P, n.AggregatesTable()) {
+				t.Fatalf("the canary's DynamoDB grant: %v on %v, want dynamodb:GetItem on %s only", actions, get(st, "Resource"), n.TableARN(P, n.AggregatesTable()))
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no dynamodb:GetItem grant on P's aggregates table for the canary's role %v", healthRole)
+	}
 }
 
 // TestIAMScoped walks every policy document of every template: no "*" or

@@ -35,6 +35,11 @@ const (
 	MetricName        = topology.MetricEndpointHealthy
 	PrimaryTargetName = "primary-regional"
 	AcceleratorTarget = "accelerator"
+	// PipelineEvaluationPeriods and PipelineDatapointsToAlarm shape the
+	// one-minute PipelineFresh alarm: three stale minutes in a row, after
+	// the canary's own DefaultPipelineMaxLag.
+	PipelineEvaluationPeriods = 3
+	PipelineDatapointsToAlarm = 3
 	// FailoverMachine is the state machine the alarm starts.
 	FailoverMachine = "failover"
 	// DrillMachine is the state machine the drill schedule starts.
@@ -42,17 +47,20 @@ const (
 )
 
 // RecoveryStack is everything B needs to detect P's outage and recover:
-// the health canary and its alarm, the rule that starts failover, the DR
+// the health canary and its alarms (P down: failover; P's pipeline
+// stalled: a notice), the rule that starts failover, the DR
 // notification topic, the DR control table, the dr-* Lambdas and the DR
 // state machines.
 type RecoveryStack struct {
 	awscdk.Stack
-	Alarm        awscloudwatch.Alarm
-	AlarmRule    awsevents.Rule
-	Topic        awssns.Topic
-	ControlTable awsdynamodb.Table
-	Machines     map[string]awsstepfunctions.StateMachine
-	DRFunctions  map[string]Function
+	Alarm     awscloudwatch.Alarm
+	AlarmRule awsevents.Rule
+	// PipelineAlarm watches P's pipeline freshness; it only notifies.
+	PipelineAlarm awscloudwatch.Alarm
+	Topic         awssns.Topic
+	ControlTable  awsdynamodb.Table
+	Machines      map[string]awsstepfunctions.StateMachine
+	DRFunctions   map[string]Function
 	// Placeholders are the DefinitionSubstitutions keys DR machines may use.
 	Placeholders []string
 	// Scope is where DR machines' derived permissions may reach, by service.
@@ -106,9 +114,14 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	}
 	targets := fmt.Sprintf(`[{"name":%q,"url":"%s://%s/"},{"name":%q,"url":"%s://%s/"}]`,
 		PrimaryTargetName, scheme, *primaryDNS, AcceleratorTarget, scheme, *accDNS)
+	// Behind P's regional front door it also checks P's pipeline: the
+	// aggregate consumer's canary heartbeat in P's aggregates table.
 	healthFn := NewFunction(stack, cfg, B, FunctionSpec{
-		Name:           "health",
-		Env:            map[string]string{health.EnvTargets: targets, health.EnvProbeTimeoutMs: strconv.Itoa(cfg.ProbeTimeoutMs)},
+		Name: "health",
+		Env: map[string]string{
+			health.EnvTargets: targets, health.EnvProbeTimeoutMs: strconv.Itoa(cfg.ProbeTimeoutMs),
+			health.EnvPipelineTable: n.AggregatesTable(), health.EnvPipelineRegion: P, health.EnvPipelineTarget: PrimaryTargetName,
+		},
 		TimeoutSeconds: 50,
 	})
 	// The canary is invoked asynchronously (the schedule below): an
@@ -127,6 +140,10 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(60)),
 		OnFailure:     awslambdadestinations.NewSqsDestination(canaryFailures),
 	})
+	healthFn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:GetItem"),
+		Resources: jsii.Strings(n.TableARN(P, n.AggregatesTable())),
+	}))
 	awsevents.NewRule(stack, jsii.String("HealthSchedule"), &awsevents.RuleProps{
 		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
 		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(healthFn.Fn, nil)},
@@ -152,6 +169,32 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	})
 	r.Alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(r.Topic))
 	r.Alarm.AddOkAction(awscloudwatchactions.NewSnsAction(r.Topic))
+
+	// P's pipeline behind its answering front door: notify, never fail
+	// over (ingest still works in P; moving producers to B, whose
+	// consumer is off, would not help). The canary judges the pipeline only
+	// in rounds where P's front door answered, so an outage leaves no
+	// datapoints (not breaching) and the first round after it is the only
+	// stale one: PipelineDatapointsToAlarm must be more than one.
+	r.PipelineAlarm = awscloudwatch.NewAlarm(stack, jsii.String("PrimaryPipelineStalled"), &awscloudwatch.AlarmProps{
+		AlarmName: jsii.String(n.PipelineAlarmName()),
+		AlarmDescription: jsii.String(fmt.Sprintf("P's aggregate consumer has not got past a health canary for more than %.0f s while P's front door answers; "+
+			"notifies only, starts no failover (docs/dr.md \"Partial failure of the primary\").", health.DefaultPipelineMaxLag.Seconds())),
+		Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(MetricNamespace),
+			MetricName:    jsii.String(health.MetricPipelineFresh),
+			DimensionsMap: &map[string]*string{health.DimensionEndpoint: jsii.String(PrimaryTargetName), health.DimensionRegion: jsii.String(B)},
+			Statistic:     jsii.String("Minimum"),
+			Period:        awscdk.Duration_Minutes(jsii.Number(1)),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(PipelineEvaluationPeriods),
+		DatapointsToAlarm:  jsii.Number(PipelineDatapointsToAlarm),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	r.PipelineAlarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(r.Topic))
+	r.PipelineAlarm.AddOkAction(awscloudwatchactions.NewSnsAction(r.Topic))
 
 	// Backup restores (the fallback when cross-region PITR cannot run) run
 	// as this role.

@@ -337,8 +337,9 @@ func newFirehose(stack awscdk.Stack, active constructs.Construct, cfg Config, re
 }
 
 // newAggregate is the aggregate Lambda and its Kinesis event-source
-// mapping: partial batch failures, bisect on error, bounded retries, and
-// an SQS on-failure destination.
+// mapping: partial batch failures, bisect on error, retries until a record
+// is as old as the stream keeps records, and an SQS on-failure destination
+// for what is older.
 func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, region string, stream awskinesis.CfnStream, consumerOn awscdk.CfnCondition) {
 	n := NamesFor(cfg)
 	fn := NewFunction(stack, cfg, region, FunctionSpec{
@@ -371,8 +372,16 @@ func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, r
 		BatchSize:          jsii.Number(500),
 		MaxBatchingWindow:  awscdk.Duration_Seconds(jsii.Number(5)),
 		BisectBatchOnError: jsii.Bool(true),
-		RetryAttempts:      jsii.Number(10),
-		// Up to the stream's retention, at most the 7 days Lambda allows.
+		// No retry count (RetryAttempts unset: MaximumRetryAttempts takes
+		// Lambda's default, -1, retry until the record expires). The
+		// handler skips what can never be counted (undecodable, invalid),
+		// so what fails is a write that can succeed later — the table
+		// throttled, erroring, or not yet restored — and a count of retries
+		// would give acknowledged records up to the on-failure queue, which
+		// keeps only their sequence numbers, after seconds of such an
+		// outage (docs/aws-facts.md "Lambda stream event-source mappings").
+		// Records are given up only by age: up to the stream's retention,
+		// at most the 7 days Lambda allows.
 		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(float64(min(cfg.StreamRetentionHours, 7*24)))),
 		ReportBatchItemFailures: jsii.Bool(true),
 		ParallelizationFactor:   jsii.Number(2),

@@ -11,7 +11,9 @@
 //   - producers: the set of distinct non-empty producer names (its size is
 //     the distinct-producer count).
 //
-// Canary records never reach the aggregates.
+// Canary records are never counted; the consumer only notes, in the
+// canary heartbeat item, the newest canary it has got past (heartbeat.go),
+// so that the health canary can tell the pipeline's lag.
 //
 // # Exactly once
 //
@@ -32,6 +34,8 @@
 //	                                               at (S, RFC 3339), expires (N, epoch s, TTL)
 //	window summary  pk "W#<window>"  sk "SUMMARY"  records (N), bytes (N),
 //	                                               producers (SS, absent if empty), updated (S)
+//	heartbeat       pk "C#heartbeat" sk "C"        received (N, epoch ms), id (S), region (S), at (S)
+//	                                               (one item; see heartbeat.go)
 //
 // Summaries are derived data: never copy one between tables. To merge the
 // backup region's table into the primary's, read its markers (MarkerEntry)

@@ -17,8 +17,9 @@ import (
 // Handler is the aggregate Lambda, fed by a Kinesis event-source mapping
 // with ReportBatchItemFailures.
 type Handler struct {
-	agg *Aggregator
-	log *slog.Logger
+	agg   *Aggregator
+	log   *slog.Logger
+	beats HeartbeatDB // nil: canaries are only skipped (WithHeartbeat)
 }
 
 // NewHandler returns a Handler applying records through agg.
@@ -29,7 +30,15 @@ func NewHandler(agg *Aggregator, log *slog.Logger) *Handler {
 // Handle applies a batch of stream records. Each record's data is
 // json(record.Record) followed by a newline.
 //
-// Canary records are skipped. A record that cannot be decoded, or whose id
+// Canary records are not counted. With WithHeartbeat, the newest canary of
+// the batch that the consumer got past — every record before it in the
+// batch applied, dropped as a duplicate or skipped as invalid — raises the
+// table's heartbeat (heartbeat.go); a canary after the record the batch
+// stopped at is left for the retry, which reaches it once that record is
+// applied. A heartbeat that cannot be written is logged and does not fail
+// the batch: the records are counted, and the next canary writes it again.
+//
+// A record that cannot be decoded, or whose id
 // is empty or longer than record.MaxIDBytes, can never be counted: retrying
 // it would only stall the shard, so it is skipped and logged at error level
 // with its sequence number (the raw bucket keeps it, through Firehose). So is
@@ -44,6 +53,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 	entries := make([]Entry, 0, len(ev.Records))
 	from := make([]int, 0, len(ev.Records)) // entry → index in ev.Records
 	var canaries, bad int
+	type canary struct {
+		at int // index in ev.Records
+		hb Heartbeat
+	}
+	var seen []canary
 	for i, r := range ev.Records {
 		rec, err := record.Decode(r.Kinesis.Data)
 		switch {
@@ -61,6 +75,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 		}
 		if rec.Canary {
 			canaries++
+			received := rec.Received
+			if received.IsZero() {
+				received = r.Kinesis.ApproximateArrivalTimestamp.UTC()
+			}
+			seen = append(seen, canary{at: i, hb: Heartbeat{ID: rec.ID, Received: received, Region: rec.Region}})
 			continue
 		}
 		e := EntryOf(rec)
@@ -75,6 +94,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 	results := h.agg.applyAll(ctx, entries, true)
 	var counted, dups, invalid int
 	var firstErr error
+	stoppedAt := len(ev.Records) // index in ev.Records of the record to retry from
 	for i, res := range results {
 		r := ev.Records[from[i]]
 		switch {
@@ -88,10 +108,27 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 				"eventSourceArn", r.EventSourceArn, "partitionKey", r.Kinesis.PartitionKey, "id", entries[i].ID, "error", res.Err)
 		case firstErr == nil:
 			firstErr = res.Err
+			stoppedAt = from[i]
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: r.Kinesis.SequenceNumber})
 		}
 	}
 	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "canaries", canaries, "undecodable", bad, "invalid", invalid}
+	if h.beats != nil {
+		var newest *Heartbeat
+		for k := range seen {
+			if c := &seen[k]; c.at < stoppedAt && (newest == nil || c.hb.Received.After(newest.Received)) {
+				newest = &c.hb
+			}
+		}
+		if newest != nil {
+			newest.At = h.agg.opt.Clock.Now()
+			if moved, err := h.beat(ctx, *newest); err != nil {
+				h.log.WarnContext(ctx, "canary heartbeat not recorded", "id", newest.ID, "error", err)
+			} else if moved {
+				attrs = append(attrs, "heartbeat", newest.ID)
+			}
+		}
+	}
 	if firstErr != nil {
 		h.log.ErrorContext(ctx, "aggregate batch failed", append(attrs, "failedSequenceNumber", resp.BatchItemFailures[0].ItemIdentifier, "error", firstErr)...)
 	} else {

@@ -399,6 +399,9 @@ func (r *run) account(ctx context.Context) error {
 	ok("noConflicts", rep.Records.Conflicts == 0, "%d records answered as conflicting duplicates", rep.Records.Conflicts)
 	ok("noAccessDenied", len(rep.Denied) == 0, "%d calls denied by IAM", len(rep.Denied))
 	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
+	if !r.sc.pipelineStall {
+		r.pipelineAlarmQuiet(ok)
+	}
 	rep.Passed = true
 	for _, c := range rep.Checks {
 		rep.Passed = rep.Passed && c.Passed

@@ -4,8 +4,10 @@
 // down, the health alarm starts failover, producers are served by B, P
 // comes back, failback runs, and the run ends with the RPO and RTO facts
 // and the invariants they must meet; the other scenarios vary the outage
-// (a blip, a primary lost for good, stalled replication) or rehearse the
-// console's paths (an approval nobody answers, two operators at once).
+// (a blip, a primary lost for good, stalled replication), fail the
+// primary's pipeline behind its healthy front door (partial-primary: the
+// pipeline alarm notifies, nothing fails over) or rehearse the console's
+// paths (an approval nobody answers, two operators at once).
 //
 // Times are virtual: the simulator's delays are AWS's documented figures
 // (docs/aws-facts.md), so the measured durations predict the RTO in AWS. Wall time
@@ -245,8 +247,16 @@ type Report struct {
 	// done and the consumer running).
 	FullRTOSeconds float64 `json:"fullRtoSeconds"`
 	// AlarmSeconds: P down → the alarm started failover.
-	AlarmSeconds float64   `json:"alarmSeconds"`
-	Failover     *Workflow `json:"failover,omitempty"`
+	AlarmSeconds float64 `json:"alarmSeconds"`
+	// FaultSeconds is how long a consumer fault behind P's healthy front
+	// door lasted (partial-primary); DetectionSeconds: the fault began →
+	// the pipeline alarm went to ALARM (0: it never did); CatchUpSeconds:
+	// the fault cleared → every record acknowledged before that counted
+	// (0: not within the wait).
+	FaultSeconds     float64   `json:"faultSeconds,omitempty"`
+	DetectionSeconds float64   `json:"detectionSeconds,omitempty"`
+	CatchUpSeconds   float64   `json:"catchUpSeconds,omitempty"`
+	Failover         *Workflow `json:"failover,omitempty"`
 	// RestoreRetry is failover {"retryRestore":true} after a degraded
 	// failover.
 	RestoreRetry *Workflow `json:"restoreRetry,omitempty"`

@@ -30,6 +30,19 @@ func WriteText(w io.Writer, rep *Report) error {
 	} else {
 		b.WriteString("  no outage in this scenario: no RTO\n")
 	}
+	if rep.FaultSeconds > 0 {
+		fmt.Fprintf(&b, "  consumer fault             %s behind a healthy front door\n", secs(rep.FaultSeconds))
+		if rep.DetectionSeconds > 0 {
+			fmt.Fprintf(&b, "  fault → pipeline alarm     %s (detection)\n", secs(rep.DetectionSeconds))
+		} else {
+			b.WriteString("  fault → pipeline alarm     never: the fault went undetected\n")
+		}
+		if rep.CatchUpSeconds > 0 {
+			fmt.Fprintf(&b, "  fault cleared → caught up  %s (every record acknowledged before counted)\n", secs(rep.CatchUpSeconds))
+		} else {
+			b.WriteString("  fault cleared → caught up  not within the wait\n")
+		}
+	}
 	for _, wf := range []struct {
 		name string
 		w    *Workflow

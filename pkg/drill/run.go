@@ -65,6 +65,9 @@ type run struct {
 	sinceFirst, sinceAtEnd        string
 	// atOutage is what the stores held at the outage instant.
 	atOutage *picture
+	// pipe is what the drill saw of the pipeline alarm and of a consumer
+	// fault (partial-primary).
+	pipe pipelineWatch
 
 	mu         sync.Mutex
 	acked      map[string]ack // record id -> who acknowledged it, when
@@ -162,6 +165,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			r.mu.Unlock()
 		}
 		rep.FullRTOSeconds = r.fullRTO.Seconds()
+	}
+	if p := r.pipe; !p.faultAt.IsZero() {
+		if !p.alarmAt.IsZero() {
+			rep.DetectionSeconds = p.alarmAt.Sub(p.faultAt).Seconds()
+		}
+		if !p.caughtUpAt.IsZero() {
+			rep.CatchUpSeconds = p.caughtUpAt.Sub(p.clearedAt).Seconds()
+		}
+		rep.FaultSeconds = p.clearedAt.Sub(p.faultAt).Seconds()
 	}
 
 	// Stop producing, deliver what is spooled, let the pipeline settle.
@@ -308,7 +320,7 @@ func (r *run) failBack(ctx context.Context) error {
 }
 
 // watch advances time in 15 s steps for d, noting when the alarm starts
-// failover, when it ends, and when the aggregates of the region that
+// failover, when it ends, the pipeline alarm's transitions, and when the aggregates of the region that
 // acknowledged the first record after the outage count it.
 func (r *run) watch(ctx context.Context, d time.Duration) error {
 	l := r.l
@@ -316,6 +328,7 @@ func (r *run) watch(ctx context.Context, d time.Duration) error {
 		if err := l.Sleep(ctx, 15*time.Second); err != nil {
 			return err
 		}
+		r.watchPipelineAlarm(ctx)
 		if r.alarmX == nil {
 			if arns := l.AlarmExecutions(); len(arns) > 0 {
 				r.alarmX, _ = l.Engine.Execution(arns[0])

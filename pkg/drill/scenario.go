@@ -36,6 +36,10 @@ type Scenario struct {
 	play func(ctx context.Context, r *run) error
 	// expect adds the scenario's own checks.
 	expect func(r *run, ok checkFunc)
+	// pipelineStall says the scenario stalls the primary's pipeline behind
+	// a healthy front door; every other scenario checks that the pipeline
+	// alarm stayed quiet.
+	pipelineStall bool
 }
 
 type checkFunc func(name string, passed bool, format string, args ...any)
@@ -179,6 +183,32 @@ func init() {
 		},
 	})
 	register(&Scenario{
+		Name: "partial-primary",
+		Summary: "the primary's aggregate consumer fails every write for 20 minutes while its ALB and ingest answer 200: " +
+			"the pipeline alarm notifies, nothing fails over",
+		Expect: "PASS: no failover starts and the front door's alarm stays quiet, the pipeline alarm goes to ALARM and notifies the DR topic, " +
+			"and back to OK after the fault; the consumer catches up with nothing discarded, lost or counted twice",
+		pipelineStall: true,
+		play: func(ctx context.Context, r *run) error {
+			return r.consumerFault(ctx, pipelineFaultFor)
+		},
+		expect: func(r *run, ok checkFunc) {
+			rep, n := r.rep, r.l.Names
+			ok("noFailover", rep.Failover == nil && len(r.l.AlarmExecutions()) == 0, "failover executions started by the alarm: %d", len(r.l.AlarmExecutions()))
+			ok("frontDoorQuiet", notified(rep, "ALARM: "+n.AlarmName()) < 0, "%s: %s", n.AlarmName(), alarmNotices(rep, n.AlarmName()))
+			ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
+			ok("backupNeverServed", rep.Records.AckedByBackup == 0, "%d records acknowledged by %s", rep.Records.AckedByBackup, r.l.Regions.Backup)
+			ok("consumerStalled", r.pipe.stalled > 0, "%d records acknowledged during the fault were not counted when it cleared", r.pipe.stalled)
+			alarmed, recovered := notified(rep, "ALARM: "+n.PipelineAlarmName()), lastNotified(rep, "OK: "+n.PipelineAlarmName())
+			ok("pipelineAlarmed", rep.DetectionSeconds > 0 && alarmed >= 0,
+				"%s in ALARM %s after the fault began, notified: %t", n.PipelineAlarmName(), secs(rep.DetectionSeconds), alarmed >= 0)
+			ok("pipelineRecovered", alarmed >= 0 && recovered > alarmed && !r.pipe.okAt.IsZero(),
+				"%s: %s", n.PipelineAlarmName(), alarmNotices(rep, n.PipelineAlarmName()))
+			ok("consumerCaughtUp", rep.CatchUpSeconds > 0, "every record acknowledged before the fault cleared counted %s after (within %s)", secs(rep.CatchUpSeconds), catchUpWithin)
+			r.expectBatchAndDrill(ok)
+		},
+	})
+	register(&Scenario{
 		Name:    "approval-timeout",
 		Summary: "an operator starts failover from the console with approval; nobody answers; it times out and changes nothing",
 		Expect: "PASS: the failover ends ApprovalTimedOut after the 60 s asked for, the DR mode is PRIMARY again, traffic never left the primary, " +
@@ -194,7 +224,7 @@ func init() {
 			return r.watch(ctx, 5*time.Minute)
 		},
 		expect: func(r *run, ok checkFunc) {
-			ok("timeoutNotified", notified(r, "failover execution FAILED (ApprovalTimedOut)"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
+			ok("timeoutNotified", notifiedWith(r, "failover execution FAILED (ApprovalTimedOut)"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
 			ok("approvalTimedOut", r.rep.Failover != nil && r.rep.Failover.Error == "ApprovalTimedOut", "failover: %s", status(r.rep.Failover))
 			ok("approvalRequested", len(r.l.Approvals()) == 1, "%d approval requests published", len(r.l.Approvals()))
 			ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
@@ -368,7 +398,7 @@ func init() {
 		expect: func(r *run, ok checkFunc) {
 			c := r.rep.Console
 			ok("stopped", len(c) == 3 && c[0].Status == string(states.StatusAborted), "stopped failover: %s", statusAt(c, 0))
-			ok("abortNotified", notified(r, "failover execution ABORTED"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
+			ok("abortNotified", notifiedWith(r, "failover execution ABORTED"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
 			refusedWithChoices := len(c) == 3 && c[1].Error == "Refused" && strings.Contains(errorMessage(c[1].Cause), `{"abandoned":"rollback"}`) &&
 				strings.Contains(errorMessage(c[1].Cause), `{"abandoned":"resume"}`)
 			ok("plainRerunRefused", refusedWithChoices, "plain re-run: %s (%s)", statusAt(c, 1), causeAt(c, 1))
@@ -381,9 +411,9 @@ func init() {
 func init() {
 	register(&Scenario{
 		Name:    "outage-during-failback",
-		Summary: "the primary fails again while failback copies B's objects back: failback stops, B keeps serving, a second failover and a later failback complete",
-		Expect: "PASS: the first failback ends FailbackFailed with the traffic still in B; failover, started by the operator once that failback ended, completes from FAILING_BACK keeping the first failover's start; " +
-			"when the primary is back for good a second failback succeeds and nothing is lost or counted twice",
+		Summary: "the primary fails again while failback drains B (traffic already moved to the primary): failback stops, B serves, a second failover and a later failback complete",
+		Expect: "PASS: the alarm's failover is refused while that failback runs (notified); the failback gives up draining after dr.MaxDrainWait and ends FailbackFailed; " +
+			"the operator's failover then takes the lock back from FAILING_BACK keeping the first failover's start; when the primary is back for good a second failback succeeds and nothing is lost or counted twice",
 		play: func(ctx context.Context, r *run) error {
 			l := r.l
 			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
@@ -402,13 +432,13 @@ func init() {
 				return err
 			}
 			fb, _ := l.Engine.Execution(arn)
-			for !fb.Done().Fired() && !inState(fb, "CopyBack1") {
+			for !fb.Done().Fired() && !inState(fb, "DrainBackup") {
 				if err := l.Sleep(ctx, time.Second); err != nil {
 					return err
 				}
 			}
 			l.World.SetDown(l.Regions.Primary, true)
-			r.progress("outage", "%s is down again, during failback's copy-back", l.Regions.Primary)
+			r.progress("outage", "%s is down again, while failback drains %s (traffic already moved to it)", l.Regions.Primary, l.Regions.Backup)
 			res, err := fb.Wait(ctx)
 			if err != nil {
 				return err
@@ -436,6 +466,7 @@ func init() {
 			return r.failBack(ctx)
 		},
 		expect: func(r *run, ok checkFunc) {
+			ok("refusedFailoverNotified", notifiedWith(r, "failover execution FAILED (Refused)"), "notifications: %s", strings.Join(r.rep.Notifications, "; "))
 			ok("firstFailbackStopped", r.firstFailback != nil && r.firstFailback.Error == "FailbackFailed", "first failback: %s", status(r.firstFailback))
 			ok("secondFailover", succeeded(r.secondFailover) && entered(r.secondFailover, "Recover"), "second failover: %s", status(r.secondFailover))
 			ok("sinceKept", r.sinceAtEnd == r.sinceFirst && r.sinceFirst != "", "failover start %q, after the second failover %q", r.sinceFirst, r.sinceAtEnd)
@@ -454,8 +485,8 @@ func inState(x *states.Execution, name string) bool {
 	return false
 }
 
-// notified reports whether a notification contains text.
-func notified(r *run, text string) bool {
+// notifiedWith reports whether a notification contains text.
+func notifiedWith(r *run, text string) bool {
 	for _, n := range r.rep.Notifications {
 		if strings.Contains(n, text) {
 			return true
@@ -501,6 +532,20 @@ func (r *run) expectFailedOverAndBack(ok checkFunc) {
 	ok("modePrimary", r.mode == "PRIMARY", "DR mode at the end: %s", r.mode)
 	ok("backupServed", r.rep.Records.AckedByBackup > 0, "%d records acknowledged by %s", r.rep.Records.AckedByBackup, r.l.Regions.Backup)
 	r.expectBatchAndDrill(ok)
+}
+
+// alarmNotices lists the DR topic's notifications of alarm, in order.
+func alarmNotices(rep *Report, alarm string) string {
+	var out []string
+	for _, s := range rep.Notifications {
+		if strings.HasSuffix(s, ": "+alarm) {
+			out = append(out, strings.TrimSuffix(s, ": "+alarm))
+		}
+	}
+	if len(out) == 0 {
+		return "no notification"
+	}
+	return "notified " + strings.Join(out, " → ")
 }
 
 func (r *run) expectBatchAndDrill(ok checkFunc) {

@@ -19,6 +19,10 @@
 //	EndpointHealthy  1 when GET /health and the canary POST both answered 200, else 0
 //	ProbeLatencyMs   wall time of the whole probe (both requests), up to the failure if one failed
 //
+// and, on the line of the pipeline check's target when it answered,
+// PipelineFresh and PipelineLagSeconds (pipeline.go): whether the
+// primary's pipeline behind that front door keeps up.
+//
 // Probe timeouts and latencies are wall-clock (context deadlines): in a
 // simulated drill, where the prober runs on a virtual clock (Prober.Clock),
 // an in-process answer takes no virtual time, and the clock only names the
@@ -32,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -73,6 +78,9 @@ type Config struct {
 	Timeout time.Duration
 	// Region (AWS_REGION, required) is the vantage point, a metric dimension.
 	Region string
+	// Pipeline (PIPELINE_*, optional) configures the pipeline check; nil
+	// without PIPELINE_TABLE.
+	Pipeline *PipelineConfig
 }
 
 // ErrConfig is in the chain of every configuration error.
@@ -101,6 +109,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Region == "" {
 		problems = append(problems, "AWS_REGION is not set")
 	}
+	var pp []string
+	c.Pipeline, pp = pipelineFromEnv(getenv, c.Targets)
+	problems = append(problems, pp...)
 	if len(problems) > 0 {
 		return Config{}, fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
 	}
@@ -153,6 +164,8 @@ type Result struct {
 	CanaryStatus int `json:"canaryStatus"`
 	// Error says why the endpoint is unhealthy.
 	Error string `json:"error,omitempty"`
+	// Pipeline is the pipeline check, for its target when it answered.
+	Pipeline *PipelineResult `json:"pipeline,omitempty"`
 }
 
 // Summary is the health function's answer.
@@ -179,6 +192,10 @@ type Prober struct {
 	// Now is the time source; nil means Clock's, else time.Now. The prober
 	// measures latency on real time whatever Now says.
 	Now func() time.Time
+	// Pipeline, when set, checks the pipeline behind one target
+	// (pipeline.go); Log receives what it finds wrong (nil: discarded).
+	Pipeline *Pipeline
+	Log      *slog.Logger
 	// Clock starts the concurrent probes of a round and waits for them;
 	// nil means the wall clock. A virtual clock must start them itself, to
 	// account for them: a plain goroutine would run on its caller's running
@@ -235,7 +252,12 @@ func (p *Prober) Probe(ctx context.Context, at time.Time) (Summary, error) {
 	s.Results = make([]Result, len(p.Targets))
 	done := make([]*clock.Signal, len(p.Targets))
 	for i, t := range p.Targets {
-		done[i] = clk.Go(func() { s.Results[i] = p.probe(ctx, t, canary) })
+		done[i] = clk.Go(func() {
+			s.Results[i] = p.probe(ctx, t, canary)
+			if pl := p.Pipeline; pl != nil && pl.Target == t.Name && s.Results[i].Healthy {
+				s.Results[i].Pipeline = pl.check(ctx, p.timeout(), now, p.log())
+			}
+		})
 	}
 	for _, d := range done {
 		// Without a context: each probe ends by its own deadline, and the
@@ -262,13 +284,23 @@ func (p *Prober) Probe(ctx context.Context, at time.Time) (Summary, error) {
 	return s, nil
 }
 
+func (p *Prober) timeout() time.Duration {
+	if p.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return p.Timeout
+}
+
+func (p *Prober) log() *slog.Logger {
+	if p.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Log
+}
+
 func (p *Prober) probe(ctx context.Context, t Target, canary []byte) (r Result) {
 	r = Result{Endpoint: t.Name, URL: t.URL}
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	start := time.Now()
 	defer func() { r.LatencyMs = float64(time.Since(start).Microseconds()) / 1000 }()
@@ -336,32 +368,47 @@ const (
 	emfUnitMilliseconds = "Milliseconds"
 )
 
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // emfLine renders one target's result as an Embedded Metric Format line
 // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
 func emfLine(at time.Time, region string, r Result) ([]byte, error) {
-	healthy := 0
-	if r.Healthy {
-		healthy = 1
+	metrics := []any{
+		map[string]string{"Name": MetricHealthy, "Unit": emfUnitNone},
+		map[string]string{"Name": MetricLatency, "Unit": emfUnitMilliseconds},
 	}
 	doc := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": at.UnixMilli(),
-			"CloudWatchMetrics": []any{map[string]any{
-				"Namespace":  Namespace,
-				"Dimensions": [][]string{{DimensionEndpoint, DimensionRegion}},
-				"Metrics": []any{
-					map[string]string{"Name": MetricHealthy, "Unit": emfUnitNone},
-					map[string]string{"Name": MetricLatency, "Unit": emfUnitMilliseconds},
-				},
-			}},
-		},
 		DimensionEndpoint: r.Endpoint,
 		DimensionRegion:   region,
-		MetricHealthy:     healthy,
+		MetricHealthy:     flag(r.Healthy),
 		MetricLatency:     r.LatencyMs,
 	}
 	if r.Error != "" {
 		doc["error"] = r.Error // a property, not a metric: searchable in Logs Insights
+	}
+	if pl := r.Pipeline; pl != nil {
+		metrics = append(metrics, map[string]string{"Name": MetricPipelineFresh, "Unit": emfUnitNone})
+		doc[MetricPipelineFresh] = flag(pl.Fresh)
+		if pl.LagSeconds != nil {
+			metrics = append(metrics, map[string]string{"Name": MetricPipelineLag, "Unit": emfUnitSeconds})
+			doc[MetricPipelineLag] = *pl.LagSeconds
+		}
+		if pl.Error != "" {
+			doc["pipelineError"] = pl.Error
+		}
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp": at.UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  Namespace,
+			"Dimensions": [][]string{{DimensionEndpoint, DimensionRegion}},
+			"Metrics":    metrics,
+		}},
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/wiring"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/batch"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/monitor"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/recovery"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/simclients"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/workload"
@@ -20,7 +21,7 @@ import (
 // the installation's prefix): the ones their main.go calls.
 var constructors = map[string]func(wiring.Runtime) (lambda.Handler, error){
 	"ingest": workload.Ingest, "partitions": workload.Partitions, "aggregate": workload.Aggregate,
-	"compact": batch.Compact, "compact-plan": batch.CompactPlan, "health": wiring.Health,
+	"compact": batch.Compact, "compact-plan": batch.CompactPlan, "health": monitor.Health,
 	"dr-control": recovery.DRControl, "dr-stack": recovery.DRStack, "dr-restore": recovery.DRRestore,
 	"dr-traffic": recovery.DRTraffic, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 	"dr-copyback": recovery.DRCopyBack, "dr-merge": recovery.DRMerge, "dr-drain": recovery.DRDrain,

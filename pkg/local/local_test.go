@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"github.com/aws/smithy-go"
@@ -264,12 +265,44 @@ func TestFailoverHappyPath(t *testing.T) {
 	}
 }
 
-// TestConsumerDiscardsAfterRetries: with P's aggregates table refusing
-// writes, the aggregate consumer retries a batch as deployed (10 times),
-// then hands it to its on-failure destination, which the installation
-// records (the drill's noneDiscardedByConsumer check reads it).
-func TestConsumerDiscardsAfterRetries(t *testing.T) {
+// TestConsumerRetriesUntilWritesReturn: with P's aggregates table
+// refusing writes for 30 minutes, the deployed aggregate consumer gives
+// nothing up (no retry count: records are retried until they are as old
+// as the stream keeps them) and counts every record once writes return.
+func TestConsumerRetriesUntilWritesReturn(t *testing.T) {
 	l := newLocal(t, Options{NoCanary: true, NoAutoFailover: true})
+	P := l.Regions.Primary
+	down := &sim.Fault{Region: P, Service: "DynamoDB", Operation: "TransactWriteItems", Err: &ddbtypes.InternalServerError{Message: aws.String("Internal server error")}}
+	l.World.Inject(down)
+	produce(t, l, "sensor-1", 20)
+	if err := l.Sleep(context.Background(), 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := countMarkers(t, l, P); got != 0 {
+		t.Fatalf("%d records counted while writes were refused", got)
+	}
+	l.World.RemoveFault(down)
+	if err := l.Sleep(context.Background(), 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := countMarkers(t, l, P); got != 20 {
+		t.Fatalf("%d records counted after writes returned, want the 20 acknowledged", got)
+	}
+	if d := l.Discarded(); len(d) != 0 {
+		t.Fatalf("discarded %+v, want nothing", d)
+	}
+}
+
+// TestConsumerDiscardsTooOldRecords: records are given up only by age. With
+// the mapping's MaximumRecordAgeInSeconds edited down to a minute and the
+// writes refused, the consumer hands the records to its on-failure
+// destination as too old, which the installation records (the drill's
+// noneDiscardedByConsumer check reads it).
+func TestConsumerDiscardsTooOldRecords(t *testing.T) {
+	edit := func(stack string, body []byte) []byte {
+		return bytes.ReplaceAll(body, []byte(`"MaximumRecordAgeInSeconds": 604800`), []byte(`"MaximumRecordAgeInSeconds": 60`))
+	}
+	l := newLocal(t, Options{NoCanary: true, NoAutoFailover: true, EditTemplate: edit})
 	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: dynamodb:PutItem"}
 	l.World.Inject(&sim.Fault{Region: l.Regions.Primary, Service: "DynamoDB", Operation: "TransactWriteItems", Err: denied})
 	produce(t, l, "sensor-1", 20)
@@ -278,8 +311,8 @@ func TestConsumerDiscardsAfterRetries(t *testing.T) {
 	}
 	n := 0
 	for _, f := range l.Discarded() {
-		if f.Condition != "RetryAttemptsExhausted" {
-			t.Errorf("discarded batch %+v, want retries exhausted", f)
+		if f.Condition != "RecordAgeExceeded" {
+			t.Errorf("discarded batch %+v, want records too old", f)
 		}
 		n += f.BatchSize
 	}

@@ -15,8 +15,8 @@ import (
 
 // Settings returns the deployment decisions that shape a drill's figures,
 // as the deployed templates set them: the backup plan's schedule and
-// retention, the health alarm's periods, failover approval, the stream's
-// retention. Keys are "<stack>: <setting>" so a report can print them.
+// retention, the health alarms' periods, failover approval, the stream's
+// retention, how long the aggregate consumer retries. Keys are "<stack>: <setting>" so a report can print them.
 func (l *Local) Settings() map[string]string {
 	out := map[string]string{}
 	for _, s := range l.opts.Assembly.Stacks {
@@ -66,6 +66,28 @@ func (l *Local) Settings() map[string]string {
 				_ = json.Unmarshal(p["DatapointsToAlarm"], &datapoints)
 				_ = json.Unmarshal(p["Period"], &period)
 				out[s.Name+": alarm "+name] = fmt.Sprintf("%d of %d periods of %ds", datapoints, periods, period)
+			case "AWS::Lambda::EventSourceMapping":
+				if _, kinesis := p["StartingPosition"]; !kinesis {
+					continue // an SQS mapping: the queue's redrive policy decides
+				}
+				retries, age := -1, -1
+				if raw, ok := p["MaximumRetryAttempts"]; ok {
+					_ = json.Unmarshal(raw, &retries)
+				}
+				if raw, ok := p["MaximumRecordAgeInSeconds"]; ok {
+					_ = json.Unmarshal(raw, &age)
+				}
+				until := "until the stream's retention drops the records"
+				switch {
+				case age > 0 && age%3600 == 0:
+					until = fmt.Sprintf("until records are %d h old", age/3600)
+				case age > 0:
+					until = fmt.Sprintf("until records are %d s old", age)
+				}
+				if retries >= 0 {
+					until = fmt.Sprintf("%d times at most, %s", retries, until)
+				}
+				out[s.Name+": consumer retries"] = until + ", then the failure queue"
 			case "AWS::Kinesis::Stream":
 				var hours int
 				_ = json.Unmarshal(p["RetentionPeriodHours"], &hours)

@@ -164,6 +164,18 @@ func (w *World) Inject(f *Fault) {
 	w.faults = append(w.faults, f)
 }
 
+// RemoveFault removes f (the pointer Inject was given), leaving the others.
+func (w *World) RemoveFault(f *Fault) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, g := range w.faults {
+		if g == f {
+			w.faults = append(w.faults[:i:i], w.faults[i+1:]...)
+			return
+		}
+	}
+}
+
 // ClearFaults removes every fault.
 func (w *World) ClearFaults() {
 	w.mu.Lock()

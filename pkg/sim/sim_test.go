@@ -41,3 +41,22 @@ func TestInjectedFaultSurvivesOutage(t *testing.T) {
 		t.Fatalf("calls counted = %d, want %d (failed calls count too)", got, want)
 	}
 }
+
+// TestRemoveFault removes one fault and keeps the others.
+func TestRemoveFault(t *testing.T) {
+	w := NewWorld(clock.NewVirtual(time.Unix(0, 0)), "111111111111", "us-east-1")
+	first, second := errors.New("first"), errors.New("second")
+	f1 := &Fault{Service: sns.ServiceID, Operation: "CreateTopic", Err: first}
+	w.Inject(f1)
+	w.Inject(&Fault{Service: sns.ServiceID, Operation: "CreateTopic", Err: second})
+	topics := w.Region("us-east-1").SNS()
+	in := &sns.CreateTopicInput{Name: aws.String("t")}
+	if _, err := topics.CreateTopic(context.Background(), in); !errors.Is(err, first) {
+		t.Fatalf("with both faults: %v, want the first", err)
+	}
+	w.RemoveFault(f1)
+	w.RemoveFault(f1) // removing it again changes nothing
+	if _, err := topics.CreateTopic(context.Background(), in); !errors.Is(err, second) {
+		t.Fatalf("after removing the first: %v, want the second", err)
+	}
+}

@@ -107,6 +107,10 @@ func (n Names) TopicARN(region string) string {
 // AlarmName is the CloudWatch alarm in B that starts failover.
 func (n Names) AlarmName() string { return n.Prefix + "-primary-unhealthy" }
 
+// PipelineAlarmName is the CloudWatch alarm in B on the primary's pipeline
+// freshness: it notifies the DR topic and starts nothing.
+func (n Names) PipelineAlarmName() string { return n.Prefix + "-primary-pipeline-stalled" }
+
 // Parameter is an SSM parameter name under the prefix. AWS picks some
 // identifiers at creation (ALB and accelerator ARNs, DNS names); their
 // stacks publish them under these fixed names so readers elsewhere find

@@ -56,8 +56,8 @@ func Main(name string, build func(Runtime) (lambda.Handler, error)) {
 }
 
 // awsClients makes SDK clients from the default AWS configuration, which
-// it loads when the first client is made: a function that makes none
-// (health) then links none of the SDK's configuration code. Every
+// it loads when the first client is made: a function that makes none (health
+// without its pipeline check) then loads no AWS configuration. Every
 // constructor makes its clients while it builds, so Main sees a loading
 // error in err before the function starts.
 type awsClients struct {

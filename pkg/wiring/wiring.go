@@ -16,10 +16,10 @@
 // links its package initialization (schemas, endpoint tables), about
 // 2.4 MB for the eight services compact does not use. So:
 //
-//   - wiring (this package): Runtime, Main, the edge, and Health, which
-//     uses no SDK client;
+//   - wiring (this package): Runtime, Main and the edge;
 //   - wiring/workload: Ingest, Partitions, Aggregate (Kinesis, Glue,
 //     DynamoDB);
+//   - wiring/monitor: Health (DynamoDB, for the pipeline check);
 //   - wiring/batch: Compact, CompactPlan (S3);
 //   - wiring/recovery: the dr-* functions (pkg/dr's services);
 //   - wiring/simclients: Clients over the simulator, for pkg/local and the

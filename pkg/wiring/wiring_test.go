@@ -21,6 +21,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/wiring"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/batch"
+	"github.com/pendulum-dr/pendulum/pkg/wiring/monitor"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/recovery"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/simclients"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/workload"
@@ -62,8 +63,10 @@ func functions() []function {
 			[]string{"MARKER_TTL_DAYS"}},
 		{"compact", batch.Compact, map[string]string{"RAW_BUCKET": "raw-p", "CURATED_BUCKET": "curated-p", "AWS_REGION": regionP}, nil},
 		{"compact-plan", batch.CompactPlan, map[string]string{"RAW_BUCKET": "raw-p", "AWS_REGION": regionP}, nil},
-		{"health", wiring.Health, map[string]string{"AWS_REGION": regionB, "PROBE_TIMEOUT_MS": "3000",
-			"TARGETS": `[{"name":"primary-regional","url":"http://alb.example/"}]`}, []string{"PROBE_TIMEOUT_MS"}},
+		{"health", monitor.Health, map[string]string{"AWS_REGION": regionB, "PROBE_TIMEOUT_MS": "3000",
+			"TARGETS":        `[{"name":"primary-regional","url":"http://alb.example/"}]`,
+			"PIPELINE_TABLE": "pendulum-aggregates", "PIPELINE_REGION": regionP, "PIPELINE_TARGET": "primary-regional", "PIPELINE_MAX_LAG_SECONDS": "180"},
+			[]string{"PROBE_TIMEOUT_MS", "PIPELINE_MAX_LAG_SECONDS"}},
 	}
 	for name, c := range map[string]func(wiring.Runtime) (lambda.Handler, error){
 		"dr-control": recovery.DRControl, "dr-copyback": recovery.DRCopyBack, "dr-drain": recovery.DRDrain,

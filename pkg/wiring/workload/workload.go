@@ -46,15 +46,16 @@ func Partitions(rt wiring.Runtime) (lambda.Handler, error) {
 // Aggregate builds aggregate, the Kinesis consumer that keeps per-minute
 // window aggregates in the region's table (TABLE_NAME, MARKER_TTL_DAYS,
 // AWS_REGION; pkg/aggregate). It reports the record to retry from as a
-// batch item failure.
+// batch item failure, and records the newest health canary it got past in
+// the table's heartbeat item.
 func Aggregate(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := aggregate.ConfigFromEnv(rt.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	agg := aggregate.New(wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.Region),
-		aggregate.Options{Table: cfg.Table, Region: cfg.Region, MarkerTTL: cfg.MarkerTTL, Clock: rt.Clock})
-	return wiring.Source("aggregate", rt.Log, aggregate.NewHandler(agg, rt.Log).Handle), nil
+	db := wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.Region)
+	agg := aggregate.New(db, aggregate.Options{Table: cfg.Table, Region: cfg.Region, MarkerTTL: cfg.MarkerTTL, Clock: rt.Clock})
+	return wiring.Source("aggregate", rt.Log, aggregate.NewHandler(agg, rt.Log).WithHeartbeat(db).Handle), nil
 }
 
 // The services these functions use.
@@ -74,6 +75,7 @@ var (
 type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // GlueAPI is the part of Glue these functions use (partitions).
