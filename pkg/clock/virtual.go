@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,8 +44,9 @@ var checkAccounting atomic.Bool
 
 // CheckAccounting makes every Virtual clock created afterwards check that
 // each goroutine waiting on it (Sleep, Advance, Await) is one it accounts
-// for: the one that created it, or one started with Go or AfterFunc and
-// still running. A wait from any other goroutine panics, naming the
+// for: the one that created it, one started with Go or AfterFunc and
+// still running, or a subtest started by one of those (its parent waits in
+// t.Run meanwhile). A wait from any other goroutine panics, naming the
 // operation: such a wait gives up a running token its goroutine never had,
 // so time either jumps while a goroutine is still running or never moves
 // again. Tests turn it on (it reads the goroutine's id from its stack on
@@ -98,10 +100,63 @@ func (v *Virtual) mustBeAccountedLocked(op string) {
 	if v.owned == nil {
 		return
 	}
-	if _, ok := v.owned[goroutineID()]; !ok {
-		v.mu.Unlock()
-		panic(fmt.Sprintf("clock: %s on a goroutine the virtual clock does not account for: start it with Go or AfterFunc", op))
+	id := goroutineID()
+	if _, ok := v.owned[id]; ok {
+		return
 	}
+	// A subtest runs on a goroutine of its own while its parent waits in
+	// t.Run: it carries on its parent's work, with the parent's token.
+	for _, parent := range subtestAncestors(id) {
+		if _, ok := v.owned[parent]; ok {
+			v.owned[id] = struct{}{}
+			return
+		}
+	}
+	v.mu.Unlock()
+	panic(fmt.Sprintf("clock: %s on a goroutine the virtual clock does not account for: start it with Go or AfterFunc", op))
+}
+
+// subtestAncestors returns, for a subtest's goroutine (one made by
+// testing.(*T).Run), the goroutines that started it, its parent first:
+// each waits in t.Run until its subtest ends (unless the subtest calls
+// t.Parallel, which tests on a virtual clock must not). It reads every
+// goroutine's stack, so it is for CheckAccounting's slow path only.
+func subtestAncestors(id int64) []int64 {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	// Each goroutine's dump starts "goroutine N [" and, for one started
+	// by t.Run, ends "created by testing.(*T).Run in goroutine P".
+	creator := map[int64]int64{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		var gid int64
+		if _, err := fmt.Sscanf(g, "goroutine %d ", &gid); err != nil {
+			continue
+		}
+		const created = "created by testing.(*T).Run in goroutine "
+		i := strings.LastIndex(g, created)
+		if i < 0 {
+			continue
+		}
+		rest := g[i+len(created):]
+		if j := strings.IndexAny(rest, "\n "); j >= 0 {
+			rest = rest[:j]
+		}
+		if p, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			creator[gid] = p
+		}
+	}
+	var out []int64
+	for p, ok := creator[id]; ok && len(out) < 64; p, ok = creator[p] {
+		out = append(out, p)
+	}
+	return out
 }
 
 var _ Clock = (*Virtual)(nil)

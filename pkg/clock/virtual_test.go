@@ -266,3 +266,38 @@ func TestVirtualCheckAccounting(t *testing.T) {
 		t.Fatalf("%d goroutines accounted for after the others ended, want 1 (the creator)", got)
 	}
 }
+
+func TestVirtualCheckAccountingSubtests(t *testing.T) {
+	CheckAccounting(true)
+	v := NewVirtual(epoch)
+	CheckAccounting(false)
+	ctx := context.Background()
+	// A subtest carries on its parent's work while the parent waits in
+	// t.Run, so it may wait on the parent's clock, nested or not.
+	t.Run("Child", func(t *testing.T) {
+		if err := v.Sleep(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("Grandchild", func(t *testing.T) {
+			if err := v.Sleep(ctx, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("GrandchildOnly", func(t *testing.T) {
+		t.Run("Grandchild", func(t *testing.T) {
+			if err := v.Sleep(ctx, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	if got, want := v.Now().Sub(epoch), 3*time.Second; got != want {
+		t.Fatalf("now = +%v, want +%v", got, want)
+	}
+	// A plain goroutine of a subtest is still not accounted for.
+	t.Run("PlainGoroutine", func(t *testing.T) {
+		if p := waitPanic(func() { _ = v.Sleep(ctx, time.Second) }); p == nil {
+			t.Fatal("Sleep on a subtest's plain goroutine did not panic")
+		}
+	})
+}
