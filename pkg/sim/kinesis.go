@@ -877,7 +877,9 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 	var cursors []*kinesisShardCursor
 	for ctx.Err() == nil {
 		if cursors == nil {
-			out, err := m.k.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(m.cfg.Stream)})
+			// The poller's own calls are timed by its polling, unmetered;
+			// the handler's calls are its own.
+			out, err := m.k.ListShards(Unmetered(ctx), &kinesis.ListShardsInput{StreamName: aws.String(m.cfg.Stream)})
 			if err != nil {
 				m.apiError()
 				if err := clk.Sleep(ctx, m.cfg.RetryInterval); err != nil {
@@ -938,7 +940,7 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		case c.done != "":
 			in.ShardIteratorType, in.StartingSequenceNumber = kinesistypes.ShardIteratorTypeAfterSequenceNumber, aws.String(c.done)
 		}
-		out, err := m.k.GetShardIterator(ctx, in)
+		out, err := m.k.GetShardIterator(Unmetered(ctx), in)
 		if err != nil {
 			m.apiError()
 			return false, err
@@ -946,7 +948,7 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		c.iterator = aws.ToString(out.ShardIterator)
 	}
 	limit := c.limit(m.cfg.BatchSize)
-	out, err := m.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(limit))})
+	out, err := m.k.GetRecords(Unmetered(ctx), &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(limit))})
 	if err != nil {
 		m.apiError()
 		c.iterator = "" // re-acquire from the checkpoint (expired, region back…)
