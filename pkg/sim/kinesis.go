@@ -869,9 +869,13 @@ func (k *Kinesis) NewEventSourceMapping(cfg KinesisESMConfig, handler KinesisHan
 // By default a failing batch is retried until its records expire; the
 // config's MaximumRetryAttempts, MaximumRecordAge and
 // BisectBatchOnFunctionError bound that as the deployed mapping does,
-// discarding records to OnFailure and reading on. API errors (stream missing, region down) back off and retry. Shards are
-// polled in turn in one goroutine, so runs are deterministic. Start it with
-// the world clock's Go. It returns ctx's error.
+// discarding records to OnFailure and reading on. API errors (stream
+// missing, region down) back off and retry. Shards are polled in turn in
+// one goroutine, so runs are deterministic, each round PollInterval after
+// the previous one began (Lambda polls each shard about once a second,
+// https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html): the
+// time the round's invocations take does not stretch the interval. Start
+// it with the world clock's Go. It returns ctx's error.
 func (m *KinesisESM) Run(ctx context.Context) error {
 	clk := m.k.r.world.Clock
 	var cursors []*kinesisShardCursor
@@ -892,6 +896,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 			}
 		}
 		busy, failed := false, false
+		round := clk.Now()
 		for _, c := range cursors {
 			more, err := m.pollShard(ctx, c)
 			if err != nil {
@@ -909,7 +914,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 			}
 			busy = busy || more
 		}
-		wait := m.cfg.PollInterval
+		wait := m.cfg.PollInterval - clk.Now().Sub(round)
 		switch {
 		case failed:
 			wait = m.cfg.RetryInterval
