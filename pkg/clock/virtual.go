@@ -3,6 +3,10 @@ package clock
 import (
 	"container/heap"
 	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +34,129 @@ type Virtual struct {
 	// waiter.next: parking and waking are the hot path of every task, and a
 	// list needs neither hashing nor allocation.
 	blocked *waiter
+	// owned holds the ids of the goroutines the clock accounts for, when
+	// the clock checks its waiters (CheckAccounting); nil otherwise.
+	owned map[int64]struct{}
+}
+
+// checkAccounting is CheckAccounting's setting.
+var checkAccounting atomic.Bool
+
+// CheckAccounting makes every Virtual clock created afterwards check that
+// each goroutine waiting on it (Sleep, Advance, Await) is one it accounts
+// for: the one that created it, one started with Go or AfterFunc and
+// still running, or a subtest started by one of those (its parent waits in
+// t.Run meanwhile). A wait from any other goroutine panics, naming the
+// operation: such a wait gives up a running token its goroutine never had,
+// so time either jumps while a goroutine is still running or never moves
+// again. Tests turn it on (it reads the goroutine's id from its stack on
+// every Go and every wait); without it a clock catches only the case where
+// no goroutine at all is running.
+func CheckAccounting(on bool) { checkAccounting.Store(on) }
+
+// goroutineID returns the calling goroutine's id, from the first line of
+// its stack ("goroutine 42 [running]:").
+func goroutineID() int64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	for i, c := range b {
+		if c == ' ' {
+			b = b[:i]
+			break
+		}
+	}
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		panic("clock: cannot read the goroutine id: " + err.Error())
+	}
+	return id
+}
+
+// own records the calling goroutine as accounted for, when the clock
+// checks its waiters; the returned function forgets it.
+func (v *Virtual) own() (disown func()) {
+	if v.owned == nil {
+		return func() {}
+	}
+	id := goroutineID()
+	v.mu.Lock()
+	v.owned[id] = struct{}{}
+	v.mu.Unlock()
+	return func() {
+		v.mu.Lock()
+		delete(v.owned, id)
+		v.mu.Unlock()
+	}
+}
+
+// mustBeAccountedLocked panics, releasing mu first, when the caller of a
+// wait cannot be a goroutine the clock accounts for.
+func (v *Virtual) mustBeAccountedLocked(op string) {
+	if v.running <= 0 {
+		v.mu.Unlock()
+		panic(fmt.Sprintf("clock: %s on a goroutine the virtual clock does not account for (no accounted goroutine is running): start it with Go or AfterFunc", op))
+	}
+	if v.owned == nil {
+		return
+	}
+	id := goroutineID()
+	if _, ok := v.owned[id]; ok {
+		return
+	}
+	// A subtest runs on a goroutine of its own while its parent waits in
+	// t.Run: it carries on its parent's work, with the parent's token.
+	for _, parent := range subtestAncestors(id) {
+		if _, ok := v.owned[parent]; ok {
+			v.owned[id] = struct{}{}
+			return
+		}
+	}
+	v.mu.Unlock()
+	panic(fmt.Sprintf("clock: %s on a goroutine the virtual clock does not account for: start it with Go or AfterFunc", op))
+}
+
+// subtestAncestors returns, for a subtest's goroutine (one made by
+// testing.(*T).Run), the goroutines that started it, its parent first:
+// each waits in t.Run until its subtest ends (unless the subtest calls
+// t.Parallel, which tests on a virtual clock must not). It reads every
+// goroutine's stack, so it is for CheckAccounting's slow path only.
+func subtestAncestors(id int64) []int64 {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	// Each goroutine's dump starts "goroutine N [" and, for one started
+	// by t.Run, ends "created by testing.(*T).Run in goroutine P".
+	creator := map[int64]int64{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		var gid int64
+		if _, err := fmt.Sscanf(g, "goroutine %d ", &gid); err != nil {
+			continue
+		}
+		const created = "created by testing.(*T).Run in goroutine "
+		i := strings.LastIndex(g, created)
+		if i < 0 {
+			continue
+		}
+		rest := g[i+len(created):]
+		if j := strings.IndexAny(rest, "\n "); j >= 0 {
+			rest = rest[:j]
+		}
+		if p, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			creator[gid] = p
+		}
+	}
+	var out []int64
+	for p, ok := creator[id]; ok && len(out) < 64; p, ok = creator[p] {
+		out = append(out, p)
+	}
+	return out
 }
 
 var _ Clock = (*Virtual)(nil)
@@ -39,6 +166,9 @@ var _ Clock = (*Virtual)(nil)
 func NewVirtual(start time.Time) *Virtual {
 	v := &Virtual{now: start, running: 1}
 	v.nowp.Store(&start)
+	if checkAccounting.Load() {
+		v.owned = map[int64]struct{}{goroutineID(): {}}
+	}
 	return v
 }
 
@@ -82,6 +212,7 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	w := &waiter{ctx: ctx, ch: make(chan struct{})}
 	v.mu.Lock()
+	v.mustBeAccountedLocked("Sleep")
 	w.timer = v.addTimerLocked(d, func() { v.wakeLocked(w) })
 	v.parkLocked(w)
 	v.mu.Unlock()
@@ -155,7 +286,9 @@ func (v *Virtual) Go(f func()) *Signal {
 	v.running++
 	v.mu.Unlock()
 	go func() {
+		disown := v.own()
 		defer func() {
+			disown()
 			v.mu.Lock()
 			v.fireLocked(s)
 			v.running--
@@ -184,6 +317,7 @@ func (v *Virtual) Await(ctx context.Context, s *Signal, timeout time.Duration) e
 		v.mu.Unlock()
 		return err
 	}
+	v.mustBeAccountedLocked("Await")
 	w := &waiter{ctx: ctx, sig: s, ch: make(chan struct{})}
 	if s.waiters == nil {
 		s.waiters = s.one[:0]
@@ -208,7 +342,9 @@ func (v *Virtual) AfterFunc(d time.Duration, f func()) func() bool {
 	t := v.addTimerLocked(d, func() {
 		v.running++
 		go func() {
+			disown := v.own()
 			defer func() {
+				disown()
 				v.mu.Lock()
 				v.running--
 				v.advanceLocked()

@@ -182,3 +182,122 @@ func BenchmarkVirtualSleep(b *testing.B) {
 		v.Sleep(ctx, time.Second)
 	}
 }
+
+// waitPanic runs wait on a plain goroutine, one the clock does not account
+// for, and returns what it panicked with (nil if it returned).
+func waitPanic(wait func()) (p any) {
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		wait()
+	}()
+	return <-done
+}
+
+func TestVirtualRefusesUnaccountedWaitWhenNothingRuns(t *testing.T) {
+	v := NewVirtual(epoch)
+	ctx := context.Background()
+	// Every accounted goroutine parks on the clock with no timer pending:
+	// the creator on a, a on s. A plain goroutine waiting then can only be
+	// one the clock does not account for.
+	s := v.NewSignal()
+	res := make(chan any, 1)
+	go func() {
+		for {
+			v.mu.Lock()
+			idle := v.running == 0
+			v.mu.Unlock()
+			if idle {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		res <- waitPanic(func() { _ = v.Sleep(ctx, time.Second) })
+		s.Fire() // a plain goroutine may fire a signal
+	}()
+	a := v.Go(func() { _ = v.Await(ctx, s, 0) })
+	if err := v.Await(ctx, a, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-res; p == nil {
+		t.Fatal("Sleep on an unaccounted goroutine with nothing running did not panic")
+	}
+	if got := v.Now(); !got.Equal(epoch) {
+		t.Fatalf("now = %v, want %v: the refused Sleep moved time", got, epoch)
+	}
+}
+
+func TestVirtualCheckAccounting(t *testing.T) {
+	CheckAccounting(true)
+	v := NewVirtual(epoch)
+	CheckAccounting(false)
+	ctx := context.Background()
+	// The creator is running, so only the goroutine check catches it.
+	if p := waitPanic(func() { _ = v.Sleep(ctx, time.Second) }); p == nil {
+		t.Fatal("Sleep on an unaccounted goroutine did not panic")
+	}
+	s := v.NewSignal()
+	if p := waitPanic(func() { _ = v.Await(ctx, s, time.Second) }); p == nil {
+		t.Fatal("Await on an unaccounted goroutine did not panic")
+	}
+	// Accounted goroutines wait as usual: the creator, Go, AfterFunc.
+	done := v.Go(func() { _ = v.Sleep(ctx, time.Second) })
+	fired := v.NewSignal()
+	v.AfterFunc(time.Second, func() {
+		_ = v.Sleep(ctx, time.Second)
+		fired.Fire()
+	})
+	if err := v.Await(ctx, done, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Await(ctx, fired, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v.Now().Sub(epoch), 2*time.Second; got != want {
+		t.Fatalf("now = +%v, want +%v", got, want)
+	}
+	// A goroutine is accounted for only while it runs under the clock:
+	// once time moves again, the AfterFunc goroutine has ended.
+	_ = v.Sleep(ctx, time.Second)
+	v.mu.Lock()
+	n := len(v.owned)
+	v.mu.Unlock()
+	if got := n; got != 1 {
+		t.Fatalf("%d goroutines accounted for after the others ended, want 1 (the creator)", got)
+	}
+}
+
+func TestVirtualCheckAccountingSubtests(t *testing.T) {
+	CheckAccounting(true)
+	v := NewVirtual(epoch)
+	CheckAccounting(false)
+	ctx := context.Background()
+	// A subtest carries on its parent's work while the parent waits in
+	// t.Run, so it may wait on the parent's clock, nested or not.
+	t.Run("Child", func(t *testing.T) {
+		if err := v.Sleep(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("Grandchild", func(t *testing.T) {
+			if err := v.Sleep(ctx, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	t.Run("GrandchildOnly", func(t *testing.T) {
+		t.Run("Grandchild", func(t *testing.T) {
+			if err := v.Sleep(ctx, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	if got, want := v.Now().Sub(epoch), 3*time.Second; got != want {
+		t.Fatalf("now = +%v, want +%v", got, want)
+	}
+	// A plain goroutine of a subtest is still not accounted for.
+	t.Run("PlainGoroutine", func(t *testing.T) {
+		if p := waitPanic(func() { _ = v.Sleep(ctx, time.Second) }); p == nil {
+			t.Fatal("Sleep on a subtest's plain goroutine did not panic")
+		}
+	})
+}

@@ -56,7 +56,7 @@ type Drain struct {
 	ConsumerFunction string
 	// IngestQuiet is Firehose's buffer interval (infra: 60 s).
 	IngestQuiet time.Duration
-	// MaxConsumerLag is the iterator age taken as caught up (1 s).
+	// MaxConsumerLag is the iterator age taken as caught up (2 s).
 	MaxConsumerLag time.Duration
 	Clock          clock.Clock
 	Config         Config

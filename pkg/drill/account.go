@@ -97,6 +97,7 @@ type picture struct {
 // (the caller holds the clock): no object is delivered or replicated
 // during it.
 func (r *run) picture(ctx context.Context) (*picture, error) {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	l := r.l
 	P, B := l.Regions.Primary, l.Regions.Backup
 	s := &picture{at: l.Now()}
@@ -246,6 +247,7 @@ func (r *run) rpoAtOutage() map[string]StoreRPO {
 // counts, made just before the primary returns or, if it never does, when
 // failback is tried.
 func (r *run) measureBackup(ctx context.Context) {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	if r.outage.IsZero() || r.rep.RPO.DuringFailover != nil {
 		return
 	}
@@ -285,6 +287,7 @@ func (r *run) measureBackup(ctx context.Context) {
 // account counts every acknowledged record where it must be at the end,
 // in the region that serves (r.final), and runs the checks.
 func (r *run) account(ctx context.Context) error {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	l := r.l
 	rep := r.rep
 	for _, p := range r.prods {
@@ -411,6 +414,7 @@ func (r *run) account(ctx context.Context) error {
 
 // controlMode reads the DR mode from the control record.
 func (r *run) controlMode(ctx context.Context) string {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
 		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
 	if err == nil && out.Item != nil {
@@ -423,6 +427,7 @@ func (r *run) controlMode(ctx context.Context) string {
 
 // controlSince reads the failover start from the control record.
 func (r *run) controlSince(ctx context.Context) string {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
 		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
 	if err == nil && out.Item != nil {
@@ -436,6 +441,7 @@ func (r *run) controlSince(ctx context.Context) string {
 // readFacts reads the control record's failover and failback facts into
 // the report.
 func (r *run) readFacts(ctx context.Context) {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	l, rep := r.l, r.rep
 	out, err := l.World.Region(l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.Names.ControlTable()),
 		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})

@@ -161,8 +161,15 @@ func WriteText(w io.Writer, rep *Report) error {
 	return err
 }
 
+// secs writes a duration of s seconds: to the second from a minute up, to
+// the hundredth below (steps made of API calls take fractions of a
+// second).
 func secs(s float64) string {
-	return (time.Duration(s * float64(time.Second))).Round(time.Second).String()
+	d := time.Duration(s * float64(time.Second))
+	if d < time.Minute {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // Figures is a scenario's headline in one line: RTOs, the records at risk

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
@@ -196,7 +197,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.progress("accounting", "producers idle (%d records pending); counting in %s", pending(prods), r.final)
 	if cfg.BeforeAccounting != nil {
-		if err := cfg.BeforeAccounting(ctx, l); err != nil {
+		if err := cfg.BeforeAccounting(sim.Unmetered(ctx), l); err != nil {
 			return nil, fmt.Errorf("before accounting: %w", err)
 		}
 	}
@@ -333,7 +334,8 @@ func (r *run) watch(ctx context.Context, d time.Duration) error {
 			if arns := l.AlarmExecutions(); len(arns) > 0 {
 				r.alarmX, _ = l.Engine.Execution(arns[0])
 				if !r.outage.IsZero() {
-					r.rep.AlarmSeconds = l.Now().Sub(r.outage).Seconds()
+					// When the execution started, not when this 15 s watch saw it.
+					r.rep.AlarmSeconds = r.alarmX.Result().StartDate.Sub(r.outage).Seconds()
 				}
 				r.progress("failover", "alarm started failover %s", r.alarmX.Name())
 			}
@@ -354,6 +356,7 @@ func (r *run) watch(ctx context.Context, d time.Duration) error {
 // outage began is counted in the aggregates of the region that
 // acknowledged it.
 func (r *run) firstCounted(ctx context.Context) bool {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	r.mu.Lock()
 	id := r.firstAfter
 	a := r.acked[id]

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/dr"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -95,6 +96,7 @@ func (l *Local) waitStack(ctx context.Context, region, name string) (cftypes.Sta
 // own tooling needs: the accelerator's DNS name (the global stack's
 // output) and the ARNs the DR functions were given (their environment).
 func (l *Local) readDeployed(ctx context.Context) error {
+	ctx = sim.Unmetered(ctx) // the tooling's own reads, outside the timeline
 	g := l.World.Region(topology.GlobalRegion).CloudFormation()
 	out, err := g.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(l.Names.Stack("global", ""))})
 	if err != nil {

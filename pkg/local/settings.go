@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
 
 // Settings returns the deployment decisions that shape a drill's figures,
@@ -110,7 +112,7 @@ func (l *Local) Settings() map[string]string {
 // simulated Lambda publishes); functions never invoked are listed with 0.
 func (l *Local) Invocations() map[string]int {
 	out := map[string]int{}
-	ctx := context.Background()
+	ctx := sim.Unmetered(context.Background()) // an observer's read, outside the timeline
 	for _, s := range l.opts.Assembly.Stacks {
 		res, err := l.World.Region(s.Region).CloudFormation().StackResources(s.Name)
 		if err != nil {

@@ -100,7 +100,7 @@ type ConsumerFailure struct {
 // end of a run.
 func (l *Local) Discarded() []ConsumerFailure {
 	var out []ConsumerFailure
-	ctx := context.Background()
+	ctx := sim.Unmetered(context.Background()) // an observer's read, outside the timeline
 	for _, region := range []string{l.Regions.Primary, l.Regions.Backup} {
 		q := l.World.Region(region).SQS()
 		// The workload stack's queue is its consumer's on-failure
@@ -266,7 +266,7 @@ func (l *Local) ConsumerRunning(region string) bool {
 		if r.Type != "AWS::Lambda::EventSourceMapping" {
 			continue
 		}
-		m, err := l.World.Region(region).Lambda().GetEventSourceMapping(context.Background(), &lambda.GetEventSourceMappingInput{UUID: aws.String(r.PhysicalID)})
+		m, err := l.World.Region(region).Lambda().GetEventSourceMapping(sim.Unmetered(context.Background()), &lambda.GetEventSourceMappingInput{UUID: aws.String(r.PhysicalID)})
 		if err == nil && aws.ToString(m.State) == "Enabled" {
 			return true
 		}

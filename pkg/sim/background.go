@@ -20,7 +20,9 @@ type background struct {
 }
 
 // goBackground runs f on the world's clock until Close or until the
-// returned stop is called; f must return when its context is done.
+// returned stop is called; f must return when its context is done. f's
+// context is Unmetered: the services' own work follows their own
+// schedule, not the latency of the calls it makes.
 func (w *World) goBackground(f func(ctx context.Context)) (stop func()) {
 	b := &w.bg
 	b.mu.Lock()
@@ -32,6 +34,7 @@ func (w *World) goBackground(f func(ctx context.Context)) (stop func()) {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(b.ctx)
+	ctx = Unmetered(ctx)
 	s := w.Clock.Go(func() { f(ctx) })
 	b.loops = append(b.loops, s)
 	b.mu.Unlock()

@@ -332,7 +332,9 @@ func (c *CloudFormation) runTemplate(s *cfStack, t *cfnTemplate, params map[stri
 	role := s.role
 	c.mu.Unlock()
 	c.r.world.Clock.Go(func() {
-		ctx := context.Background()
+		// CloudFormation's calls take the resources' modelled creation
+		// times (cfn_resources*.go), not each call's latency on top.
+		ctx := Unmetered(context.Background())
 		if role != "" {
 			ctx = WithRoleSession(ctx, role, "AWSCloudFormation")
 		}
@@ -675,7 +677,7 @@ func (c *CloudFormation) deleteTemplateStack(s *cfStack) {
 	role := s.role
 	c.mu.Unlock()
 	c.r.world.Clock.Go(func() {
-		ctx := context.Background()
+		ctx := Unmetered(context.Background())
 		if role != "" {
 			ctx = WithRoleSession(ctx, role, "AWSCloudFormation")
 		}

@@ -41,11 +41,13 @@ func ddbPITRSetup(t *testing.T) *ddbPITRFixture {
 		t.Fatal(err)
 	}
 	f := &ddbPITRFixture{w: w, p: p, tableARN: arn}
-	f.enabled = w.Clock.Now()
 	if _, err := p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("aggregates"),
 		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
 		t.Fatal(err)
 	}
+	// DynamoDB acts on the request once its latency has passed: PITR is on
+	// from the moment the call returns.
+	f.enabled = w.Clock.Now()
 	put := func(sk int) {
 		if _, err := p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("aggregates"), Item: ddbItem{"pk": ddbS("p"), "sk": ddbN(fmt.Sprint(sk))}}); err != nil {
 			t.Fatal(err)
@@ -256,9 +258,10 @@ func TestDynamoDBPITRWindowLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	reenabled := f.w.Clock.Now()
 	e, l := window()
-	if now := f.w.Clock.Now(); !e.Equal(now) || !l.Equal(now) {
-		t.Fatalf("window right after re-enabling = [%v, %v], want both %v", e, l, now)
+	if !e.Equal(reenabled) || !l.Equal(reenabled) {
+		t.Fatalf("window right after re-enabling = [%v, %v], want both %v", e, l, reenabled)
 	}
 	_, err := f.p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("nope"),
 		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}})

@@ -476,7 +476,8 @@ func (f *Firehose) put(s *firehoseStream, key string, body []byte, records, atte
 	err := f.r.world.serviceAuthorize(serviceCall{Region: f.r.Name, Role: s.destRole, Via: "firehose.amazonaws.com",
 		Service: firehose.ServiceID, Operation: "DeliverToS3"}, firehoseS3Checks(s.bucket, key)...)
 	if err == nil {
-		_, err = w.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+		// Delivery is timed by the buffer and the retry interval.
+		_, err = w.PutObject(Unmetered(context.Background()), &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -537,7 +538,8 @@ func (f *Firehose) kick(s *firehoseStream, d time.Duration) {
 // (counted, and failing while the region is down). On failure it retries
 // every 5 s for up to 24 h (Kinesis keeps the records for 24 h).
 func (f *Firehose) read(s *firehoseStream, failures int) {
-	ctx := context.Background()
+	// Reading the source is timed by the buffer and the retry interval.
+	ctx := Unmetered(context.Background())
 	k := f.r.Kinesis()
 	err := f.readOnce(ctx, k, s)
 	var gone *kinesistypes.ResourceNotFoundException

@@ -869,15 +869,21 @@ func (k *Kinesis) NewEventSourceMapping(cfg KinesisESMConfig, handler KinesisHan
 // By default a failing batch is retried until its records expire; the
 // config's MaximumRetryAttempts, MaximumRecordAge and
 // BisectBatchOnFunctionError bound that as the deployed mapping does,
-// discarding records to OnFailure and reading on. API errors (stream missing, region down) back off and retry. Shards are
-// polled in turn in one goroutine, so runs are deterministic. Start it with
-// the world clock's Go. It returns ctx's error.
+// discarding records to OnFailure and reading on. API errors (stream
+// missing, region down) back off and retry. Shards are polled in turn in
+// one goroutine, so runs are deterministic, each round PollInterval after
+// the previous one began (Lambda polls each shard about once a second,
+// https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html): the
+// time the round's invocations take does not stretch the interval. Start
+// it with the world clock's Go. It returns ctx's error.
 func (m *KinesisESM) Run(ctx context.Context) error {
 	clk := m.k.r.world.Clock
 	var cursors []*kinesisShardCursor
 	for ctx.Err() == nil {
 		if cursors == nil {
-			out, err := m.k.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(m.cfg.Stream)})
+			// The poller's own calls are timed by its polling, unmetered;
+			// the handler's calls are its own.
+			out, err := m.k.ListShards(Unmetered(ctx), &kinesis.ListShardsInput{StreamName: aws.String(m.cfg.Stream)})
 			if err != nil {
 				m.apiError()
 				if err := clk.Sleep(ctx, m.cfg.RetryInterval); err != nil {
@@ -890,6 +896,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 			}
 		}
 		busy, failed := false, false
+		round := clk.Now()
 		for _, c := range cursors {
 			more, err := m.pollShard(ctx, c)
 			if err != nil {
@@ -907,7 +914,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 			}
 			busy = busy || more
 		}
-		wait := m.cfg.PollInterval
+		wait := m.cfg.PollInterval - clk.Now().Sub(round)
 		switch {
 		case failed:
 			wait = m.cfg.RetryInterval
@@ -938,7 +945,7 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		case c.done != "":
 			in.ShardIteratorType, in.StartingSequenceNumber = kinesistypes.ShardIteratorTypeAfterSequenceNumber, aws.String(c.done)
 		}
-		out, err := m.k.GetShardIterator(ctx, in)
+		out, err := m.k.GetShardIterator(Unmetered(ctx), in)
 		if err != nil {
 			m.apiError()
 			return false, err
@@ -946,7 +953,7 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		c.iterator = aws.ToString(out.ShardIterator)
 	}
 	limit := c.limit(m.cfg.BatchSize)
-	out, err := m.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(limit))})
+	out, err := m.k.GetRecords(Unmetered(ctx), &kinesis.GetRecordsInput{ShardIterator: aws.String(c.iterator), Limit: aws.Int32(int32(limit))})
 	if err != nil {
 		m.apiError()
 		c.iterator = "" // re-acquire from the checkpoint (expired, region back…)

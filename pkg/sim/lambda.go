@@ -37,14 +37,24 @@ type Lambda struct {
 	r *Region
 
 	// InvokeLatency is added to every invocation before the handler runs:
-	// the service's own overhead. Zero by default, so a rehearsal's timing
-	// is the handlers' own until a change turns it on.
+	// the service's own overhead, on every path that runs a function (the
+	// Invoke API, whose request takes its own latency too, asynchronous
+	// events, event-source mappings, a load balancer's target). It starts
+	// as the latency model's figure (latency.go); set it before the
+	// region's functions run.
 	InvokeLatency time.Duration
 	// ColdStart is added to an invocation that needs a new execution
 	// environment: the first after a function is created or reconfigured,
 	// and each one that runs while all warm environments are busy
 	// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
-	// Zero by default.
+	// It starts as the latency model's figure. Neither counts against the
+	// function's timeout or its Duration metric, as in Lambda.
+	//
+	// The handler's own compute takes no virtual time: a handler's time is
+	// the latency of the calls it makes and the waits it does. Measuring
+	// its wall-clock CPU instead would make a rehearsal's figures differ
+	// from run to run and machine to machine, for a share (microseconds to
+	// a few milliseconds of Go per invocation) the modelled calls dwarf.
 	ColdStart time.Duration
 
 	mu        sync.Mutex
@@ -147,7 +157,8 @@ const (
 // Lambda returns the region's Lambda.
 func (r *Region) Lambda() *Lambda {
 	return r.service(lambda.ServiceID, func() any {
-		return &Lambda{r: r, functions: make(map[string]*lambdaFunction), mappings: make(map[string]*lambdaESM)}
+		return &Lambda{r: r, functions: make(map[string]*lambdaFunction), mappings: make(map[string]*lambdaESM),
+			InvokeLatency: lambdaInvokeOverhead, ColdStart: lambdaColdStart}
 	}).(*Lambda)
 }
 
@@ -677,7 +688,6 @@ func (l *Lambda) invoke(name string, payload []byte) lambdaResult {
 		}
 		return lambdaResult{err: err, requestID: reqID, throttled: tm != nil}
 	}
-	start := clk.Now()
 	h, rerr := l.resolve(fn, cfg)
 	bg := context.Background()
 	if d := l.InvokeLatency; d > 0 {
@@ -686,6 +696,9 @@ func (l *Lambda) invoke(name string, payload []byte) lambdaResult {
 	if cold && l.ColdStart > 0 {
 		clk.Sleep(bg, l.ColdStart)
 	}
+	// Duration is the handler's time: Lambda reports the init (cold
+	// start) apart and does not bill its own overhead.
+	start := clk.Now()
 	res := lambdaResult{requestID: reqID}
 	warm := true
 	if rerr != nil {

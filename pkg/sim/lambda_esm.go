@@ -204,7 +204,9 @@ func (m *lambdaESM) setEnabledLocked(l *Lambda, on bool) {
 		return
 	}
 	m.cfg.State = aws.String("Enabled")
-	ctx, cancel := context.WithCancel(context.Background())
+	// The pollers' calls are Lambda's own work, timed by their polling;
+	// the invocations they make take the invocation's latency.
+	ctx, cancel := context.WithCancel(Unmetered(context.Background()))
 	if fn, ok := l.functions[m.fnName]; ok {
 		ctx = WithRoleSession(ctx, fn.cfg.Role, fn.cfg.Name)
 	}

@@ -56,11 +56,13 @@ func (e *lambdaTestError) Error() string { return e.msg }
 func TestLambdaInvoke(t *testing.T) {
 	var seen LambdaFunction
 	var principal string
-	var deadline time.Time
+	var deadline, ran time.Time
+	var w *World
 	code := map[string]LambdaHandler{
 		"echo": func(ctx context.Context, p []byte) ([]byte, error) {
 			principal, _ = PrincipalOf(ctx)
 			deadline, _ = ctx.Deadline()
+			ran = w.Clock.Now()
 			return p, nil
 		},
 		"plain":  func(context.Context, []byte) ([]byte, error) { return nil, errors.New("boom") },
@@ -114,8 +116,10 @@ func TestLambdaInvoke(t *testing.T) {
 	if got, want := seen.Environment["STAGE"], "drill"; got != want {
 		t.Fatalf("resolver saw STAGE = %q, want %q", got, want)
 	}
-	if got, want := deadline.Sub(glueTestStart), 2*time.Second; got != want {
-		t.Fatalf("deadline = start+%v, want start+%v", got, want)
+	// The timeout counts from the handler's start: Lambda's overhead and
+	// the cold start before it are not the function's time.
+	if got, want := deadline.Sub(ran), 2*time.Second; got != want {
+		t.Fatalf("deadline = handler start+%v, want +%v", got, want)
 	}
 	clk.Sleep(ctx, time.Hour) // let the timed-out handler finish
 	if !errors.Is(slowErr, context.DeadlineExceeded) {
@@ -221,11 +225,18 @@ func TestLambdaAsyncRetries(t *testing.T) {
 	if got, want := out.StatusCode, int32(202); got != want {
 		t.Fatalf("StatusCode = %d, want %d", got, want)
 	}
+	queued := clk.Now().Sub(glueTestStart)
 	clk.Sleep(ctx, 10*time.Minute)
 	mu.Lock()
 	got := fmt.Sprint(tries)
 	mu.Unlock()
-	if want := "[0s 1m0s 3m0s]"; got != want {
+	// The first attempt as soon as the event is queued (plus the
+	// invocation's overhead and the cold start), the retries a minute and
+	// then two after the failure before them.
+	first := queued + l.InvokeLatency + l.ColdStart
+	second := first + time.Minute + l.InvokeLatency
+	third := second + 2*time.Minute + l.InvokeLatency
+	if want := fmt.Sprint([]time.Duration{first, second, third}); got != want {
 		t.Fatalf("attempts at %s, want %s", got, want)
 	}
 	msgs := sqsTestReceive(t, s, *q.QueueUrl, 10)
@@ -250,7 +261,8 @@ func TestLambdaAsyncRetries(t *testing.T) {
 }
 
 // TestLambdaSQSMapping checks the SQS event the mapping delivers against
-// the golden file, and that ReportBatchItemFailures deletes only the
+// its golden file (the shape of sqs_event.golden.json, with the times this
+// test's calls take), and that ReportBatchItemFailures deletes only the
 // messages that did not fail.
 func TestLambdaSQSMapping(t *testing.T) {
 	ctx := context.Background()
@@ -290,7 +302,7 @@ func TestLambdaSQSMapping(t *testing.T) {
 	if err := clk.Await(ctx, arrived, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	sqsGolden(t, "sqs_event.golden.json", <-got)
+	sqsGolden(t, "lambda_sqs_event.golden.json", <-got)
 
 	// A batch of two with a window: one succeeds and is deleted, the other
 	// stays for redelivery.

@@ -243,9 +243,10 @@ func (r *Region) service(name string, mk func() any) any {
 }
 
 // call is the first thing every simulated API method does: it counts the
-// call and returns the error the call must fail with, if any (cancelled
-// context, region down, IAM denial, injected fault). The error is already
-// wrapped as the SDK wraps it.
+// call, spends the call's modelled latency on the caller's clock (unless
+// ctx is Unmetered), and returns the error the call must fail with, if any
+// (cancelled context, region down, IAM denial, injected fault). The error
+// is already wrapped as the SDK wraps it.
 //
 // in is the operation's input: with it the call is authorized, when the
 // context carries a principal and IAM is enforced, with the actions and
@@ -265,6 +266,20 @@ func (r *Region) call(ctx context.Context, service, operation string, in ...any)
 		return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: &smithyhttp.RequestSendError{
 			Err: &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("connect to %s endpoint in %s: %w", service, r.Name, ErrUnreachable)},
 		}}
+	}
+	// The request takes its modelled time (latency.go) before the service
+	// acts on it; a caller that is not part of the rehearsed timeline
+	// calls unmetered.
+	if w.Clock != nil && metered(ctx) {
+		var input any
+		if len(in) > 0 {
+			input = in[0]
+		}
+		if d := CallLatency(service, operation, input); d > 0 {
+			if err := w.Clock.Sleep(ctx, d); err != nil {
+				return &smithy.OperationError{ServiceID: service, OperationName: operation, Err: &smithy.CanceledError{Err: err}}
+			}
+		}
 	}
 	// AWS authorizes a request before the service acts on it, so a denied
 	// call neither spends an injected fault nor reaches the service.

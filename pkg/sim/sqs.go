@@ -617,7 +617,9 @@ type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 func (s *SQS) PollOnce(ctx context.Context, queueURL string, batchSize int, handler SQSHandler) (SQSPollResult, error) {
 	var res SQSPollResult
 	batchSize = max(1, min(batchSize, sqsMaxBatch))
-	out, err := s.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+	// The poller's own calls are timed by its long polling, unmetered;
+	// the handler's calls are its own.
+	out, err := s.ReceiveMessage(Unmetered(ctx), &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(queueURL), MaxNumberOfMessages: int32(batchSize), WaitTimeSeconds: int32(sqsMaxWait / time.Second),
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 	})
@@ -673,7 +675,7 @@ func (s *SQS) PollOnce(ctx context.Context, queueURL string, batchSize int, hand
 		del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r.ReceiptHandle)})
 	}
 	if len(del) > 0 {
-		dout, err := s.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: del})
+		dout, err := s.DeleteMessageBatch(Unmetered(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: del})
 		if err != nil {
 			return res, fmt.Errorf("delete processed messages: %w", err)
 		}

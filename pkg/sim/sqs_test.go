@@ -45,7 +45,8 @@ func sqsTestQueue(t *testing.T) (*World, *clock.Virtual, *SQS, string, string) {
 
 func sqsTestCounts(t *testing.T, s *SQS, url string) (visible, inflight int) {
 	t.Helper()
-	out, err := s.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	// The tests' look at the queue takes no virtual time.
+	out, err := s.GetQueueAttributes(Unmetered(context.Background()), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func sqsTestCounts(t *testing.T, s *SQS, url string) (visible, inflight int) {
 
 func sqsTestReceive(t *testing.T, s *SQS, url string, max int32) []sqstypes.Message {
 	t.Helper()
-	out, err := s.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: max,
+	out, err := s.ReceiveMessage(Unmetered(context.Background()), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: max,
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount}})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +120,9 @@ func TestSQSLongPollOnVirtualClock(t *testing.T) {
 		if len(out.Messages) != 1 {
 			t.Fatalf("%d messages, want 1", len(out.Messages))
 		}
-		if got, want := clk.Now().Sub(start), 5*time.Second; got != want {
+		// The receive returns as the message lands: the sender's 5 s and
+		// its SendMessage's latency.
+		if got, want := clk.Now().Sub(start), 5*time.Second+CallLatency("SQS", "SendMessage", nil); got != want {
 			t.Fatalf("returned after %v, want %v", got, want)
 		}
 	})
@@ -130,7 +133,8 @@ func TestSQSLongPollOnVirtualClock(t *testing.T) {
 		if err != nil || len(out.Messages) != 0 {
 			t.Fatalf("%v %v", out, err)
 		}
-		if got, want := clk.Now().Sub(start), 20*time.Second; got != want {
+		// The request's latency, then the full 20 s wait.
+		if got, want := clk.Now().Sub(start), CallLatency("SQS", "ReceiveMessage", nil)+20*time.Second; got != want {
 			t.Fatalf("returned after %v, want %v", got, want)
 		}
 	})
@@ -348,8 +352,11 @@ func TestSQSEventSourceMapping(t *testing.T) {
 	})
 }
 
+// eventsUpdate rewrites the event golden files sqsGolden compares with.
+var eventsUpdate = flag.Bool("update-events", false, "rewrite the event golden files (SQS, Kinesis) in testdata/")
+
 // sqsGolden compares v, as indented JSON, with testdata/<name>; run the
-// package's tests with -update (the flag s3_test.go defines) to rewrite it.
+// package's tests with -update-events to rewrite it.
 func sqsGolden(t *testing.T, name string, v any) {
 	t.Helper()
 	got, err := json.MarshalIndent(v, "", "  ")
@@ -358,7 +365,7 @@ func sqsGolden(t *testing.T, name string, v any) {
 	}
 	got = append(got, '\n')
 	path := filepath.Join("testdata", name)
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+	if *eventsUpdate {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -216,7 +216,8 @@ func (s *SSM) DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput,
 func (r *Region) ssmParameterValue(ctx context.Context, name string) (string, error) {
 	// CloudFormation resolves them with GetParameters, as the caller
 	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types).
-	out, err := r.SSM().GetParameters(ctx, &ssm.GetParametersInput{Names: []string{name}})
+	// Part of the stack operation's own time, not a call of its own.
+	out, err := r.SSM().GetParameters(Unmetered(ctx), &ssm.GetParametersInput{Names: []string{name}})
 	if err != nil {
 		return "", err
 	}

@@ -205,6 +205,14 @@ func DRReplay(rt wiring.Runtime) (lambda.Handler, error) {
 // (infra/workload.go).
 const drainQuiet = 60 * time.Second
 
+// drainMaxConsumerLag is the consumer's iterator age taken as caught up.
+// Lambda polls each shard about once a second, so a caught-up mapping
+// hands a record over up to a second after it arrived, plus the time the
+// round's other invocations take: the interval itself would leave no room
+// for those, and a consumer behind by any real backlog (the outage's
+// replay is minutes) is far above twice it.
+const drainMaxConsumerLag = 2 * time.Second
+
 // DRDrain builds dr-drain, which tells whether a region is drained from
 // that region's CloudWatch metrics (Drain).
 func DRDrain(rt wiring.Runtime) (lambda.Handler, error) {
@@ -216,7 +224,7 @@ func DRDrain(rt wiring.Runtime) (lambda.Handler, error) {
 		Metrics:          inRegions(cfg, func(r string) dr.MetricStatistics { return wiring.Client[CloudWatchAPI](rt, CloudWatch, r) }),
 		ConsumerFunction: cfg.AggregateFunction(),
 		IngestQuiet:      drainQuiet,
-		MaxConsumerLag:   time.Second,
+		MaxConsumerLag:   drainMaxConsumerLag,
 		Clock:            rt.Clock,
 		Config:           cfg,
 	}
