@@ -412,45 +412,48 @@ func (r *run) account(ctx context.Context) error {
 	return nil
 }
 
-// controlMode reads the DR mode from the control record.
-func (r *run) controlMode(ctx context.Context) string {
+// controlItem reads the control record ("dr"), nil if there is none.
+func (r *run) controlItem(ctx context.Context) map[string]ddbtypes.AttributeValue {
 	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
 		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
-	if err == nil && out.Item != nil {
-		if m, ok := out.Item["mode"].(*ddbtypes.AttributeValueMemberS); ok {
-			return m.Value
-		}
+	if err != nil {
+		return nil
+	}
+	return out.Item
+}
+
+// controlString is one string attribute of the control record.
+func (r *run) controlString(ctx context.Context, name string) string {
+	if v, ok := r.controlItem(ctx)[name].(*ddbtypes.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// controlMode reads the DR mode from the control record (none: PRIMARY).
+func (r *run) controlMode(ctx context.Context) string {
+	if m := r.controlString(ctx, "mode"); m != "" {
+		return m
 	}
 	return "PRIMARY"
 }
 
 // controlSince reads the failover start from the control record.
-func (r *run) controlSince(ctx context.Context) string {
-	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
-	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
-		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
-	if err == nil && out.Item != nil {
-		if m, ok := out.Item["since"].(*ddbtypes.AttributeValueMemberS); ok {
-			return m.Value
-		}
-	}
-	return ""
-}
+func (r *run) controlSince(ctx context.Context) string { return r.controlString(ctx, "since") }
 
 // readFacts reads the control record's failover and failback facts into
 // the report.
 func (r *run) readFacts(ctx context.Context) {
 	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
-	l, rep := r.l, r.rep
-	out, err := l.World.Region(l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.Names.ControlTable()),
-		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
-	if err != nil || out.Item == nil {
+	rep := r.rep
+	item := r.controlItem(ctx)
+	if item == nil {
 		return
 	}
 	facts := map[string]json.RawMessage{}
 	for _, k := range []string{"failoverFacts", "failbackFacts"} {
-		if v, ok := out.Item[k].(*ddbtypes.AttributeValueMemberS); ok {
+		if v, ok := item[k].(*ddbtypes.AttributeValueMemberS); ok {
 			facts[k] = json.RawMessage(v.Value)
 		}
 	}

@@ -85,12 +85,7 @@ func init() {
 		Summary: "the primary region goes down; the health alarm starts failover; the primary returns and failback runs",
 		Expect: "PASS: failover and failback succeed, the backup region serves producers during the outage, " +
 			"the primary ends PRIMARY with every acknowledged record in its raw bucket, catalog and aggregates, none counted twice",
-		play: func(ctx context.Context, r *run) error {
-			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
-				return err
-			}
-			return r.recoverAndFailBack(ctx)
-		},
+		play: outageThenFailBack,
 		expect: func(r *run, ok checkFunc) {
 			r.expectFailedOverAndBack(ok)
 		},
@@ -169,12 +164,7 @@ func init() {
 				return sim.DefaultReplicationLag(key, rtc)
 			})
 		},
-		play: func(ctx context.Context, r *run) error {
-			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
-				return err
-			}
-			return r.recoverAndFailBack(ctx)
-		},
+		play: outageThenFailBack,
 		expect: func(r *run, ok checkFunc) {
 			r.expectFailedOverAndBack(ok)
 			s3 := r.rep.RPO.AtOutage[StoreS3]
@@ -517,6 +507,15 @@ func causeAt(ws []*Workflow, i int) string {
 		return ""
 	}
 	return cause(ws[i])
+}
+
+// outageThenFailBack is regional-outage's timeline: the outage, the
+// primary's return, failback.
+func outageThenFailBack(ctx context.Context, r *run) error {
+	if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
+		return err
+	}
+	return r.recoverAndFailBack(ctx)
 }
 
 // stallBeforeOutage is how long before the outage replication-stalled's
