@@ -60,6 +60,8 @@ type run struct {
 	fullRTO      time.Duration
 	// atOutage is what the stores held at the outage instant.
 	atOutage *picture
+	// ttl is the deployed markers' TTL (markerTTL), once read.
+	ttl time.Duration
 
 	mu         sync.Mutex
 	acked      map[string]ack // record id -> who acknowledged it, when
