@@ -10,6 +10,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"math/big"
 	"math/bits"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -674,10 +675,7 @@ func (k *Kinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, o
 	out := &kinesis.GetRecordsOutput{}
 	// Records are ordered by n; find the first at or after the position (a
 	// trimmed position resumes at the oldest retained record).
-	i := 0
-	for i < len(sh.records) && sh.records[i].n < it.next {
-		i++
-	}
+	i := sort.Search(len(sh.records), func(i int) bool { return sh.records[i].n >= it.next })
 	size := 0
 	for ; i < len(sh.records) && len(out.Records) < limit && size < 10<<20; i++ {
 		r := sh.records[i]
