@@ -55,6 +55,7 @@ const ddbTTLMaxAge = 5 * 365 * 24 * time.Hour
 // then (it may have been updated, deleted, or TTL turned off).
 type ddbTTLEntry struct {
 	due time.Time
+	exp time.Time // the item's expiry when it was queued
 	seq uint64
 	t   *ddbTable
 	key string
@@ -168,7 +169,7 @@ func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key string, item ddbItem) {
 		return
 	}
 	c.ttl.seq++
-	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp), seq: c.ttl.seq, t: t, key: key})
+	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp), exp: exp, seq: c.ttl.seq, t: t, key: key})
 	c.ttlArmLocked()
 }
 
@@ -226,8 +227,8 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 			continue
 		}
 		exp, ok := ddbTTLExpiry(s.item, attr)
-		if !ok || !exp.Before(now) || exp.Before(now.Add(-ddbTTLMaxAge)) || c.ttlDueLocked(t, e.key, exp).After(now) {
-			continue // no longer expired, or rewritten to expire later: its own entry is queued
+		if !ok || !exp.Equal(e.exp) || exp.Before(now.Add(-ddbTTLMaxAge)) {
+			continue // rewritten with another expiry (its own entry is queued) or none
 		}
 		c.writeLocked(t, e.key, s.hashEnc, nil)
 		deleted[t.name]++
