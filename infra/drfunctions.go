@@ -167,19 +167,21 @@ var DRFunctions = map[string]DRFunction{
 		Actions:        []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"},
 		TimeoutSeconds: 900, MemoryMB: 1024,
 	},
-	// Merges the aggregates B counted into P's table: Scan in B, the
-	// aggregate Lambda's conditional TransactWriteItems (per-item actions)
-	// and GetItem in P.
+	// Counts in P's table the records B acknowledged: lists and reads B's
+	// raw bucket (HeadObject is authorized by s3:GetObject) and applies
+	// records with the aggregate Lambda's conditional TransactWriteItems (a
+	// marker Put and a summary Update per record) — B's raw bucket and P's
+	// table only; B's table is never read (its markers expire).
 	"dr-merge": {
-		Actions: []string{"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+		Actions: []string{"s3:ListBucket", "s3:GetObject", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		Narrow: func(c drContext) Scope {
-			n := c.names
-			return Scope{"dynamodb": {
-				n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable()),
-				n.TableARN(c.cfg.BackupRegion, n.AggregatesTable()),
-			}}
+			n, B := c.names, c.cfg.BackupRegion
+			return Scope{
+				"s3":       {n.BucketARN("raw", B), n.BucketARN("raw", B) + "/*"},
+				"dynamodb": {n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable())},
+			}
 		},
-		TimeoutSeconds: 900, MemoryMB: 512,
+		TimeoutSeconds: 900, MemoryMB: 1024,
 	},
 	// Brings B's restored aggregates table current during failover: lists
 	// and reads B's raw bucket (HeadObject is authorized by s3:GetObject),

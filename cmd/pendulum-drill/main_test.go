@@ -139,7 +139,7 @@ func TestBadFlagValues(t *testing.T) {
 		{[]string{"--outage", "-5m"}, "--outage", drill.OutageRange},
 		{[]string{"--outage", "0"}, "--outage", drill.OutageRange},
 		{[]string{"--outage", "30s"}, "--outage", drill.OutageRange},
-		{[]string{"--outage", "169h"}, "--outage", drill.OutageRange},
+		{[]string{"--outage", "337h"}, "--outage", drill.OutageRange},
 		{[]string{"--min-healthy", "0"}, "--min-healthy", drill.MinHealthyMinutesRange},
 		{[]string{"--min-healthy", "-10"}, "--min-healthy", drill.MinHealthyMinutesRange},
 		{[]string{"--min-healthy", "1441"}, "--min-healthy", drill.MinHealthyMinutesRange},
@@ -178,7 +178,7 @@ func TestFlagRangeEdges(t *testing.T) {
 		func(c *drill.Config) { c.Warmup = drill.MinWarmup },
 		func(c *drill.Config) { c.Warmup = drill.MaxWarmup },
 		func(c *drill.Config) { c.Outage = drill.MinOutage },
-		func(c *drill.Config) { c.Outage, c.Producers, c.Rate = drill.MaxOutage, 1, 0.5 },
+		func(c *drill.Config) { c.Outage, c.Producers, c.Rate = drill.MaxOutage, 1, 0.25 },
 		func(c *drill.Config) { c.MinHealthyMinutes = drill.MinHealthyMinutes },
 		func(c *drill.Config) { c.MinHealthyMinutes = drill.MaxHealthyMinutes },
 		func(c *drill.Config) { c.Seed = 1<<64 - 1 },
@@ -227,7 +227,7 @@ func TestLibraryValidate(t *testing.T) {
 	}
 	var budget *drill.BudgetError
 	if err := (drill.Config{Outage: drill.MaxOutage}).Validate(); !errors.As(err, &budget) {
-		t.Fatalf("a week at the default rate: %v, want a BudgetError", err)
+		t.Fatalf("two weeks at the default rate: %v, want a BudgetError", err)
 	}
 }
 

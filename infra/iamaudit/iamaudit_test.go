@@ -90,11 +90,11 @@ var dataStores = map[string]bool{
 // design needs, each with why: failback's purpose is to bring B's data back
 // to P. The key is role logical ID, action, resource.
 var crossRegion = map[string]string{
-	// dr-merge adds the counts B took while failed over to P's table
-	// (conditional TransactWriteItems: PutItem and UpdateItem on the one
-	// table, per the DynamoDB API reference's TransactWriteItems page).
-	"DrMergeRole dynamodb:PutItem arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates":    "failback merges B's aggregates into P's table",
-	"DrMergeRole dynamodb:UpdateItem arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates": "failback merges B's aggregates into P's table",
+	// dr-merge counts in P's table the records B acknowledged while failed
+	// over (conditional TransactWriteItems: PutItem and UpdateItem on the
+	// one table, per the DynamoDB API reference's TransactWriteItems page).
+	"DrMergeRole dynamodb:PutItem arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates":    "failback counts B's records in P's table",
+	"DrMergeRole dynamodb:UpdateItem arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates": "failback counts B's records in P's table",
 	// dr-copyback writes to P the objects B's buckets gained since failover.
 	"DrCopybackRole s3:PutObject arn:aws:s3:::pendulum-raw-111111111111-us-east-1/*":            "failback copies B's new raw objects to P",
 	"DrCopybackRole s3:PutObject arn:aws:s3:::pendulum-curated-111111111111-us-east-1/*":        "failback copies B's new curated objects to P",

@@ -31,16 +31,24 @@
 //
 //	record marker   pk "R#<id>"      sk "R"        window (S, "2006-01-02T15:04Z"), bytes (N),
 //	                                               producer (S, absent if empty), region (S),
+//	                                               origin (S, absent if unknown),
 //	                                               at (S, RFC 3339), expires (N, epoch s, TTL)
 //	window summary  pk "W#<window>"  sk "SUMMARY"  records (N), bytes (N),
 //	                                               producers (SS, absent if empty), updated (S)
 //	heartbeat       pk "C#heartbeat" sk "C"        received (N, epoch ms), id (S), region (S), at (S)
 //	                                               (one item; see heartbeat.go)
 //
-// Summaries are derived data: never copy one between tables. To merge the
-// backup region's table into the primary's, read its markers (MarkerEntry)
-// and Apply them to the primary; records the primary already counted are
-// dropped by their markers, the others are added to the primary's summaries.
+// region is the region that counted the record (whose table the marker is
+// in, or the table a merge copied it from); origin is the region that
+// acknowledged it (the record's region, as its ingest wrote it): a record
+// the primary acknowledged and the backup region counted again (a failover's
+// replay) has origin the primary and region the backup.
+//
+// Summaries are derived data: never copy one between tables. To count in
+// one table what another region counted, Apply the entries again — read
+// from the records themselves (failback reads the backup region's raw
+// objects) or from markers (MarkerEntry): records the table already counted
+// are dropped by their markers, the others are added to its summaries.
 //
 // A window summary is one item, so DynamoDB's 400 KB item limit bounds the
 // producers set: about 20,000 distinct producer names of 20 bytes per minute.
@@ -48,8 +56,11 @@
 // retry with jittered backoff.
 //
 // Markers expire (TTL, default 7 days): the guarantee holds for repeats
-// within that time, which must exceed the stream's retention and the longest
-// failover-to-failback period.
+// within that time, which must exceed the stream's retention. A marker's
+// absence after its TTL says nothing: DynamoDB deletes an expired item
+// some time within two days, so nothing may read the markers of another
+// region to decide what to count once they may have expired (failback
+// reads records, not markers; docs/dr.md "Failback and the markers' TTL").
 package aggregate
 
 import (
@@ -122,11 +133,16 @@ type Entry struct {
 	// Producer is the record's producer, "" if unknown.
 	Producer string
 	// Region is the region that counted the record; "" means the
-	// Aggregator's own region. A merge keeps the marker's.
+	// Aggregator's own region.
 	Region string
-	// At is when the record was counted; zero means now. A merge keeps the
-	// marker's.
+	// Origin is the region that acknowledged the record (record.Region,
+	// which ingest sets); "" if unknown.
+	Origin string
+	// At is when the record was counted; zero means now.
 	At time.Time
+	// Expires is when the marker expires (its TTL attribute), as
+	// MarkerEntry reads it; Apply ignores it and writes now + MarkerTTL.
+	Expires time.Time
 }
 
 // EntryOf returns the entry of rec. Its window comes from rec.TS, or from
@@ -136,7 +152,7 @@ func EntryOf(rec record.Record) Entry {
 	if ts.IsZero() {
 		ts = rec.Received
 	}
-	return Entry{ID: rec.ID, Window: ts.UTC().Truncate(time.Minute), Bytes: int64(len(rec.Data)), Producer: rec.Producer}
+	return Entry{ID: rec.ID, Window: ts.UTC().Truncate(time.Minute), Bytes: int64(len(rec.Data)), Producer: rec.Producer, Origin: rec.Region}
 }
 
 // Outcome is what applying an entry did.
@@ -510,6 +526,9 @@ func (a *Aggregator) markerItem(e Entry, w, now time.Time) map[string]types.Attr
 	if e.Producer != "" {
 		item["producer"] = &types.AttributeValueMemberS{Value: e.Producer}
 	}
+	if e.Origin != "" {
+		item["origin"] = &types.AttributeValueMemberS{Value: e.Origin}
+	}
 	return item
 }
 
@@ -529,8 +548,8 @@ func MarkerKey(id string) map[string]types.AttributeValue {
 	}
 }
 
-// MarkerEntry returns the entry a marker item records, keeping its region
-// and time, so that a merge can Apply it to another table.
+// MarkerEntry returns the entry a marker item records, with its region,
+// origin, time and expiry.
 func MarkerEntry(item map[string]types.AttributeValue) (Entry, error) {
 	str := func(name string) (string, bool) {
 		v, ok := item[name].(*types.AttributeValueMemberS)
@@ -560,10 +579,18 @@ func MarkerEntry(item map[string]types.AttributeValue) (Entry, error) {
 	}
 	e.Producer, _ = str("producer")
 	e.Region, _ = str("region")
+	e.Origin, _ = str("origin")
 	if at, ok := str("at"); ok {
 		if e.At, err = time.Parse(time.RFC3339, at); err != nil {
 			return Entry{}, fault.InvalidErr(fmt.Errorf("marker %s: at %q: %w", e.ID, at, ErrBadMarker))
 		}
+	}
+	if x, ok := item["expires"].(*types.AttributeValueMemberN); ok {
+		sec, err := strconv.ParseInt(x.Value, 10, 64)
+		if err != nil {
+			return Entry{}, fault.InvalidErr(fmt.Errorf("marker %s: expires %q: %w", e.ID, x.Value, ErrBadMarker))
+		}
+		e.Expires = time.Unix(sec, 0).UTC()
 	}
 	return e, nil
 }

@@ -508,7 +508,7 @@ func TestMarkerEntry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MarkerEntry: %v", err)
 	}
-	want := Entry{ID: "x#1", Window: in.Window, Bytes: 42, Producer: "p", Region: "eu-west-1", At: t0}
+	want := Entry{ID: "x#1", Window: in.Window, Bytes: 42, Producer: "p", Region: "eu-west-1", At: t0, Expires: t0.Add(DefaultMarkerTTL)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("MarkerEntry = %+v, want %+v", got, want)
 	}
@@ -517,6 +517,20 @@ func TestMarkerEntry(t *testing.T) {
 	}
 	if _, ok := items[0]["producer"]; !ok {
 		t.Fatal("producer missing")
+	}
+	if _, ok := items[0]["origin"]; ok {
+		t.Fatal("origin written for an entry whose origin is unknown")
+	}
+
+	// A record acknowledged in another region keeps its origin: the
+	// marker says who acknowledged it, apart from who counted it.
+	rec := record.Record{ID: "x#2", TS: t0, Received: t0, Region: "us-east-1", Producer: "p", Data: []byte(`{"a":1}`)}
+	if _, err := agg.Apply(context.Background(), EntryOf(rec)); err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := agg.Marker(context.Background(), "x#2")
+	if err != nil || !ok || e.Origin != "us-east-1" || e.Region != "eu-west-1" {
+		t.Fatalf("marker of a record acknowledged in us-east-1, counted in eu-west-1: %+v %v %v", e, ok, err)
 	}
 
 	bad := []map[string]types.AttributeValue{

@@ -337,7 +337,7 @@ func (c *Control) begin(ctx context.Context, in ControlInput) (ControlOutput, er
 				return decision{err: conflictf("retryRestore refused: the DR mode is %s, so there is no degraded failover whose aggregates restore to retry; start failover without retryRestore", cur.Mode)}, nil
 			}
 			if in.Workflow == WorkflowFailback && cur.RestorePending {
-				return decision{err: conflictf("failback refused: the failover since %s is degraded (%s): the backup region's aggregates table was not restored, so its consumer is off and the records it accepted are counted nowhere; failback merges the backup region's table into the primary's and would leave them out. Retry the restore first (start the failover state machine with {\"retryRestore\":true}), then fail back", cur.Since, cur.DegradedReason)}, nil
+				return decision{err: conflictf("failback refused: the failover since %s is degraded (%s): the failover never completed: the backup region's aggregates table was not restored and its consumer is off. Retry the restore first (start the failover state machine with {\"retryRestore\":true}), then fail back", cur.Since, cur.DegradedReason)}, nil
 			}
 			switch cfg.Abandoned {
 			case AbandonedRollback:

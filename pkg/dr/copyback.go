@@ -68,9 +68,11 @@ const (
 	MetaSourceETag = "pendulum-source-etag"
 )
 
-// CopyTagging is set on every copied object. A replication rule of P's
-// buckets can filter on it so the copy is not replicated back to B, where
-// the original already is (see the report to the lead: infra's rules).
+// CopyTagging is set on every copied object, so that a copy is told from
+// P's own writes in S3's console, inventory and lifecycle rules. S3
+// replication cannot exclude objects by tag: P's rule replicates each copy
+// back to B, where it becomes the current version of B's original, marked
+// REPLICA and carrying MetaCopyback (the merge reads it as B's own).
 const CopyTagging = "pendulum-copyback=true"
 
 // BucketPair is one bucket of B and its counterpart in P.

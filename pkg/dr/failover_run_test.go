@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
@@ -144,7 +146,7 @@ func newRig(t *testing.T) *rig {
 		Buckets: []BucketPair{{cfg.BackupRawBucket, cfg.PrimaryRawBucket}, {cfg.BackupCuratedBucket, cfg.PrimaryCuratedBucket}}}
 	reg.HandleLambda(fn("dr-copyback"), lambdaOf("dr-copyback", copyBack.Handle))
 	aggP := aggregate.New(pdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: clk})
-	merge := &Merge{B: bdb, P: aggP, Table: aggTable, BackupRegion: regionB, Clock: clk, Budget: Budget{MaxItems: 2}}
+	merge := &Merge{S3: cw.b, P: aggP, Bucket: cfg.BackupRawBucket, Table: aggTable, BackupRegion: regionB, Clock: clk, Budget: Budget{MaxItems: 2}}
 	reg.HandleLambda(fn("dr-merge"), lambdaOf("dr-merge", merge.Handle))
 	replay := &Replay{S3: cw.b, DB: bdb, Agg: aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk}),
 		Bucket: cfg.BackupRawBucket, Table: aggTable, Clock: clk, Budget: Budget{MaxItems: 2}}
@@ -264,11 +266,21 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 		t.Fatalf("re-run %s %s %s", res.Status, res.Output, res.Cause)
 	}
 
-	// While failed over, B takes writes: objects and counted records.
-	put(t, cw.b, cfg.BackupRawBucket, "dt=2026-11-25/hr=14/b-1.ndjson", "b1")
-	put(t, cw.b, cfg.BackupCuratedBucket, "dt=2026-11-25/hr=14/b.parquet", "bc")
+	// While failed over, B takes writes: its Firehose's raw object of the
+	// records B acknowledged, which B's consumer counts, and a curated
+	// object.
+	var bRecs []record.Record
+	var bEntries []aggregate.Entry
+	for i := 1; i <= 3; i++ {
+		at := clk.Now().UTC()
+		r := record.Record{ID: fmt.Sprintf("b-%d", i), TS: at, Received: at, Region: regionB, Producer: "beta", Data: json.RawMessage(`{"v":1}`)}
+		bRecs, bEntries = append(bRecs, r), append(bEntries, aggregate.EntryOf(r))
+	}
+	hour := clk.Now().UTC().Format("dt=2006-01-02/hr=15/")
+	put(t, cw.b, cfg.BackupRawBucket, hour+"b-1.gz", string(ndjson(t, bRecs, true)))
+	put(t, cw.b, cfg.BackupCuratedBucket, hour+"b.parquet", "bc")
 	aggB := aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk})
-	apply(t, aggB, entry("b-1", clk.Now(), "beta"), entry("b-2", clk.Now(), "beta"), entry("b-3", clk.Now(), "beta"))
+	apply(t, aggB, bEntries...)
 	// P recovers; its canary reports healthy for the last 40 minutes.
 	ga0.SetEndpointServing(loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP)), true)
 	clk.Sleep(ctx, 45*time.Minute)
@@ -304,7 +316,7 @@ func TestFailoverFailbackStateMachines(t *testing.T) {
 	if facts.Copy1.Copied != 2 || facts.Merge1.Merged != 3 || facts.Copy2.Copied != 0 || facts.Merge2.Merged != 0 {
 		t.Fatalf("failback facts %s", r.FailbackFacts)
 	}
-	if e, ok, err := aggP.Marker(ctx, "b-2"); err != nil || !ok || e.Region != regionB {
+	if e, ok, err := aggP.Marker(ctx, "b-2"); err != nil || !ok || e.Origin != regionB {
 		t.Fatalf("P lacks B's record b-2: %+v %v %v", e, ok, err)
 	}
 	pLB := loadBalancerARN(t, w, regionP, cfg.WorkloadStack(regionP))

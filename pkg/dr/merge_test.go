@@ -1,42 +1,25 @@
 package dr
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
-	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
 
-type mergeWorld struct {
-	w        *sim.World
-	clk      *clock.Virtual
-	aggP     *aggregate.Aggregator // P's consumer
-	aggB     *aggregate.Aggregator // B's consumer
-	aggBOldP *aggregate.Aggregator // writes markers as the restore brought them from P
-}
-
 const aggTable = "pendulum-aggregates"
-
-func newMergeWorld(t testing.TB) *mergeWorld {
-	t.Helper()
-	w, clk := newWorld(t)
-	pdb, bdb := w.Region(regionP).DynamoDB(), w.Region(regionB).DynamoDB()
-	createTable(t, pdb, aggTable, true)
-	createTable(t, bdb, aggTable, true)
-	return &mergeWorld{w: w, clk: clk,
-		aggP:     aggregate.New(pdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: clk}),
-		aggB:     aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk}),
-		aggBOldP: aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: clk}),
-	}
-}
-
-func (mw *mergeWorld) merge(budget int) *Merge {
-	return &Merge{B: mw.w.Region(regionB).DynamoDB(), P: mw.aggP, Table: aggTable, BackupRegion: regionB, Clock: mw.clk, Budget: Budget{MaxItems: budget}}
-}
 
 func entry(id string, w time.Time, producer string) aggregate.Entry {
 	return aggregate.Entry{ID: id, Window: w, Bytes: 10, Producer: producer}
@@ -63,61 +46,203 @@ func runMerge(t testing.TB, m *Merge, since string, pass int) (MergeTotals, int)
 			return out.Totals, calls
 		}
 		in.Cursor, in.Totals = out.Cursor, out.Totals
+		if calls > 1000 {
+			t.Fatal("no end")
+		}
 	}
 }
 
-func TestMerge(t *testing.T) {
+// mergeWorld is replayWorld's P and B (P replicating its raw bucket to B)
+// through a failover: P counted records before it, B's table was restored
+// from P and B's consumer counted what B acknowledged, which B's Firehose
+// wrote to B's raw bucket.
+type mergeWorld struct {
+	*replayWorld
+	aggB  *aggregate.Aggregator // B's consumer
+	since string                // the failover's start
+}
+
+func newMergeWorld(t testing.TB) *mergeWorld {
+	t.Helper()
+	mw := &mergeWorld{replayWorld: newReplayWorld(t)}
+	mw.aggB = aggregate.New(mw.bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: mw.clk})
+	return mw
+}
+
+func (mw *mergeWorld) merge(budget int) *Merge {
+	return &Merge{S3: mw.b, P: mw.aggP, Bucket: mw.cfg.BackupRawBucket, Table: aggTable, BackupRegion: regionB, Clock: mw.clk, Budget: Budget{MaxItems: budget}}
+}
+
+// recsIn makes n records named prefix-i acknowledged by region, received
+// now + i seconds.
+func (mw *mergeWorld) recsIn(prefix string, n int, region string) []record.Record {
+	rs := mw.recs(prefix, n)
+	for i := range rs {
+		rs[i].Region = region
+	}
+	return rs
+}
+
+// putB writes one of B's own raw objects (B's Firehose), in the current
+// hour folder.
+func (mw *mergeWorld) putB(t testing.TB, name string, rs []record.Record) {
+	t.Helper()
+	put(t, mw.b, mw.cfg.BackupRawBucket, mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/")+name, string(ndjson(t, rs, true)))
+}
+
+// failover plays P's life before the outage and B's during it: P counts
+// p-0..p-4 (in an object replicated to B) and an older object's records;
+// the failover restores P's table into B (TTL on, as the failover sets it)
+// and replays; B acknowledges and counts b-0..b-6 in two of its own
+// objects, one also holding p-4 resent by its producer after a lost
+// acknowledgement (B acknowledged it too), and a record P acknowledged
+// that ended up in one of B's objects.
+func (mw *mergeWorld) failover(t *testing.T) {
+	t.Helper()
 	ctx := context.Background()
+	hour := func() string { return mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/") }
+	ps := mw.recs("p", 5)
+	mw.putP(t, hour()+"p.gz", ndjson(t, ps, true))
+	mw.consume(t, ps)
+	mw.sleep(t, 10*time.Minute) // replicated
+	point := mw.clk.Now()
+	mw.sleep(t, 6*time.Minute) // PITR's latest restorable time is 5 minutes ago
+	mw.restore(t, point)
+	if _, err := mw.bdb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(aggTable),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	runReplay(t, mw.replay(1000))
+	mw.since = mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, 5*time.Minute)
+
+	bs := mw.recsIn("b", 7, regionB)
+	resent := ps[4]
+	resent.Region, resent.Received = regionB, mw.clk.Now().UTC()
+	foreign := mw.recsIn("q", 1, regionP)
+	first := append(append([]record.Record{}, bs[:4]...), resent)
+	mw.putB(t, "b-1.gz", first)
+	mw.putB(t, "b-2.gz", append(append([]record.Record{}, bs[4:]...), foreign...))
+	var es []aggregate.Entry
+	for _, r := range append(first, bs[4:]...) {
+		es = append(es, aggregate.EntryOf(r))
+	}
+	apply(t, mw.aggB, es...)
+}
+
+// pWindows sums P's window summaries and lists its markers.
+func (mw *mergeWorld) pCounts(t testing.TB) (map[string]bool, int64) {
+	t.Helper()
+	return markersAndSummed(t, mw.pdb)
+}
+
+func TestMerge(t *testing.T) {
 	mw := newMergeWorld(t)
-	win := t0.Truncate(time.Minute)
-	// P counted p-0..p-4 before the outage; the restore brought p-0..p-3
-	// into B (p-4 was within the PITR lag).
-	for i := 0; i < 5; i++ {
-		apply(t, mw.aggP, entry(fmt.Sprintf("p-%d", i), win, "alpha"))
+	mw.failover(t)
+
+	got, calls := runMerge(t, mw.merge(1), mw.since, 1)
+	// Listed: P's replica (older than since? no: replicated before the
+	// failover, so older), B's two objects.
+	want := MergeTotals{Listed: 3, Older: 1, Read: 2, Records: 9, Merged: 7, Already: 1, OtherOrigin: 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
 	}
-	for i := 0; i < 4; i++ {
-		e := entry(fmt.Sprintf("p-%d", i), win, "alpha")
-		e.At = t0
-		apply(t, mw.aggBOldP, e)
+	if calls < 3 {
+		t.Fatalf("%d calls with a budget of one object, want the budget to split the work", calls)
 	}
-	mw.clk.Sleep(ctx, time.Hour)
+	markers, summed := mw.pCounts(t)
+	if len(markers) != 12 || summed != 12 {
+		t.Fatalf("P holds %d markers, its summaries count %d; want its 5 and B's 7 once", len(markers), summed)
+	}
+	if markers["q-0"] {
+		t.Fatal("a record P acknowledged was merged from B's object")
+	}
+	e, ok, err := mw.aggP.Marker(context.Background(), "b-3")
+	if err != nil || !ok || e.Origin != regionB || e.Region != regionP {
+		t.Fatalf("P's marker of b-3 = %+v %v %v; want origin %s, counted in %s", e, ok, err, regionB, regionP)
+	}
+
+	// Pass 2 reads the same objects (nothing new): nothing counts twice.
+	got, _ = runMerge(t, mw.merge(1000), mw.since, 2)
+	if got.Merged != 0 || got.Already != 8 || got.OtherOrigin != 1 {
+		t.Fatalf("pass 2 totals %+v, want 0 merged, 8 already", got)
+	}
+	if m, s := mw.pCounts(t); len(m) != 12 || s != 12 {
+		t.Fatalf("after pass 2: %d markers, summaries count %d; want 12, 12", len(m), s)
+	}
+}
+
+// TestMergeAfterMarkersExpired is the long failover: failback comes nine
+// days after B took over, longer than the markers' TTL and DynamoDB's two
+// days to delete them. B's table holds no marker of what B counted first,
+// P's none of what P counted before the outage, and B's replayed markers of
+// P's records are gone or going. The merge reads B's objects: B's records
+// are counted in P once, P's never again.
+func TestMergeAfterMarkersExpired(t *testing.T) {
+	mw := newMergeWorld(t)
+	ctx := context.Background()
+	if _, err := mw.pdb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(aggTable),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	mw.failover(t)
+	mw.sleep(t, aggregate.DefaultMarkerTTL+sim.DefaultTTLDeletionWindow+time.Hour)
+	if m, _ := markersAndSummed(t, mw.bdb); len(m) != 0 {
+		t.Fatalf("B still holds %d markers: the scenario needs them expired and deleted", len(m))
+	}
+	if m, s := mw.pCounts(t); len(m) != 0 || s != 5 {
+		t.Fatalf("P holds %d markers and counts %d: want its markers deleted, its 5 records still counted", len(m), s)
+	}
+
+	got, _ := runMerge(t, mw.merge(1000), mw.since, 1)
+	if got.Merged != 8 || got.Already != 0 || got.OtherOrigin != 1 || got.Read != 2 {
+		t.Fatalf("totals %+v, want B's 7 and its copy of p-4 merged, P's q-0 left out", got)
+	}
+	_, summed := mw.pCounts(t)
+	// p-4 was acknowledged by both regions (a producer resent it after a
+	// lost acknowledgement): once P's marker of it is gone, B's copy
+	// counts again. That is the one repeat the TTL bounds (docs/dr.md).
+	if summed != 5+8 {
+		t.Fatalf("P's summaries count %d, want its 5 and B's 8 (7 + the resent p-4)", summed)
+	}
+	again, _ := runMerge(t, mw.merge(1000), mw.since, 2)
+	if again.Merged != 0 || again.Already != 8 {
+		t.Fatalf("re-run totals %+v, want everything already merged", again)
+	}
+}
+
+// A replica of P's in B's bucket is never read, whenever it arrived: P
+// counted it. Objects before the failover are not B's since then.
+func TestMergeSkipsReplicasAndOlderObjects(t *testing.T) {
+	mw := newMergeWorld(t)
+	mw.putB(t, "before.gz", mw.recsIn("old", 2, regionB)) // a previous failover's
+	mw.sleep(t, time.Hour)
 	since := mw.clk.Now().UTC().Format(time.RFC3339)
-	// B counted b-0..b-6 during the failover, and p-4 again (the producer
-	// resent it after a lost acknowledgement).
-	for i := 0; i < 7; i++ {
-		apply(t, mw.aggB, entry(fmt.Sprintf("b-%d", i), win.Add(time.Hour), "beta"))
+	mw.sleep(t, time.Minute)
+	ps := mw.recs("p", 3)
+	mw.putP(t, mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/")+"late.gz", ndjson(t, ps, true)) // replicates after since
+	mw.putB(t, "own.gz", mw.recsIn("b", 2, regionB))
+	mw.sleep(t, 10*time.Minute)
+	got, _ := runMerge(t, mw.merge(1000), since, 1)
+	want := MergeTotals{Listed: 3, Older: 1, Replicas: 1, Read: 1, Records: 2, Merged: 2}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
 	}
-	apply(t, mw.aggB, entry("p-4", win, "alpha"))
+}
 
-	got, calls := runMerge(t, mw.merge(3), since, 1)
-	want := MergeTotals{Scanned: 12, Merged: 7, Already: 1, Skipped: 4}
-	if got != want {
-		t.Fatalf("totals = %+v, want %+v", got, want)
-	}
-	if calls < 2 {
-		t.Fatalf("calls = %d, want the budget to split the work", calls)
-	}
-	// P's windows: its own 5 records kept, B's 7 added once.
-	tot, err := mw.aggP.Totals(ctx, win)
-	if err != nil || tot.Records != 5 {
-		t.Fatalf("P window 1 = %+v, %v; want 5 records", tot, err)
-	}
-	tot, err = mw.aggP.Totals(ctx, win.Add(time.Hour))
-	if err != nil || tot.Records != 7 || len(tot.Producers) != 1 || tot.Producers[0] != "beta" {
-		t.Fatalf("P window 2 = %+v, %v; want 7 records from beta", tot, err)
-	}
-	// The merged marker keeps the region that counted it.
-	if e, ok, err := mw.aggP.Marker(ctx, "b-3"); err != nil || !ok || e.Region != regionB {
-		t.Fatalf("marker b-3 = %+v %v %v", e, ok, err)
-	}
-
-	// A re-run (pass 2, nothing new) counts nothing twice.
-	got, _ = runMerge(t, mw.merge(1000), since, 2)
-	if want := (MergeTotals{Scanned: 12, Merged: 0, Already: 8, Skipped: 4}); got != want {
-		t.Fatalf("re-run totals = %+v, want %+v", got, want)
-	}
-	if tot, _ = mw.aggP.Totals(ctx, win.Add(time.Hour)); tot.Records != 7 {
-		t.Fatalf("re-run changed P's window: %+v", tot)
+func TestMergeBadObjectsAndLines(t *testing.T) {
+	mw := newMergeWorld(t)
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, time.Minute)
+	hour := mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/")
+	canary := record.Record{ID: "canary-1", TS: mw.clk.Now(), Received: mw.clk.Now(), Region: regionB, Canary: true, Data: json.RawMessage(`{}`)}
+	body := append(ndjson(t, mw.recsIn("b", 2, regionB), false), []byte("{not json\n")...)
+	put(t, mw.b, mw.cfg.BackupRawBucket, hour+"mixed.ndjson", string(append(body, ndjson(t, []record.Record{canary}, false)...)))
+	put(t, mw.b, mw.cfg.BackupRawBucket, hour+"corrupt.gz", "\x1f\x8bnot gzip")
+	put(t, mw.b, mw.cfg.BackupRawBucket, "dt=sometime/x.gz", string(ndjson(t, mw.recsIn("n", 1, regionB), true)))
+	got, _ := runMerge(t, mw.merge(1000), since, 1)
+	if got.Read != 1 || got.Merged != 2 || got.BadRecords != 1 || got.Canaries != 1 || got.BadObjects != 2 || len(got.BadKeys) != 2 {
+		t.Fatalf("totals %+v", got)
 	}
 }
 
@@ -125,9 +250,9 @@ func TestMergeInputAndFaults(t *testing.T) {
 	ctx := context.Background()
 	mw := newMergeWorld(t)
 	m := mw.merge(10)
-	for _, in := range []MergeInput{{Since: "", Pass: 1}, {Since: "2026-11-25T10:00:00Z"}, {Since: "2026-11-25T10:00:00Z", Pass: 1, Cursor: ptr("e30")}} {
+	for _, in := range []MergeInput{{Since: "", Pass: 1}, {Since: "2026-11-25T10:00:00Z"}, {Since: "2026-11-25T10:00:00Z", Pass: 1, Cursor: ptr("e30")}, {Since: "2026-11-25T10:00:00Z", Pass: 1, Cursor: ptr("!")}} {
 		_, err := m.Handle(ctx, in)
-		if in.Cursor != nil {
+		if in.Cursor != nil && *in.Cursor == "e30" {
 			// "e30" is {} : a valid, empty cursor.
 			if err != nil {
 				t.Errorf("empty cursor: %v", err)
@@ -138,35 +263,64 @@ func TestMergeInputAndFaults(t *testing.T) {
 			t.Errorf("%+v: %v, want invalid", in, err)
 		}
 	}
-	apply(t, mw.aggB, entry("b-0", t0, "beta"))
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.putB(t, "b.gz", mw.recsIn("b", 1, regionB))
 	mw.w.SetDown(regionP, true)
-	if _, err := m.Handle(ctx, MergeInput{Since: "2026-11-25T09:00:00Z", Pass: 1}); kindOf(err) != "transient" {
+	if _, err := m.Handle(ctx, MergeInput{Since: since, Pass: 1}); kindOf(err) != "transient" {
 		t.Fatalf("P down: %v, want transient", err)
+	}
+	mw.w.SetDown(regionP, false)
+	if got, _ := runMerge(t, m, since, 1); got.Merged != 1 {
+		t.Fatalf("after P is back: %+v, want the record merged", got)
 	}
 }
 
-// BenchmarkMerge measures merge throughput against the simulator: markers
-// applied to P per second.
+// BenchmarkMerge measures merge throughput against the simulator: records
+// applied to P per second, from objects of 100 records.
 func BenchmarkMerge(b *testing.B) {
-	const n = 2000
+	const objects, per = 20, 100
 	b.ReportAllocs()
 	var merged int64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		mw := newMergeWorld(b)
-		es := make([]aggregate.Entry, n)
-		for j := range es {
-			es[j] = entry(fmt.Sprintf("b-%05d", j), t0.Add(time.Duration(j%60)*time.Minute), "beta")
+		since := mw.clk.Now().UTC().Format(time.RFC3339)
+		for j := range objects {
+			mw.putB(b, fmt.Sprintf("o-%02d.gz", j), mw.recsIn(fmt.Sprintf("b%02d", j), per, regionB))
 		}
-		apply(b, mw.aggB, es...)
 		m := mw.merge(1000)
 		b.StartTimer()
-		got, _ := runMerge(b, m, "2026-11-25T09:00:00Z", 1)
+		got, _ := runMerge(b, m, since, 1)
 		merged += got.Merged
 	}
-	b.ReportMetric(float64(merged)/b.Elapsed().Seconds(), "markers/s")
+	b.ReportMetric(float64(merged)/b.Elapsed().Seconds(), "records/s")
 }
 
-func newAgg(cw *copyWorld, region string) *aggregate.Aggregator {
-	return aggregate.New(cw.w.Region(region).DynamoDB(), aggregate.Options{Table: aggTable, Region: region, Clock: cw.clk})
+// The copy-back's copy of B's object, replicated from P back over B's
+// original, is still B's own: the merge reads it (by MetaCopyback), and a
+// plain replica of P's is still skipped.
+func TestMergeReadsCopiesReplicatedHome(t *testing.T) {
+	mw := newMergeWorld(t)
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, time.Minute)
+	key := mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/") + "own.gz"
+	own := ndjson(t, mw.recsIn("b", 3, regionB), true)
+	if _, err := mw.b.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(mw.cfg.BackupRawBucket), Key: aws.String(key), Body: bytes.NewReader(own)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mw.p.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(mw.cfg.PrimaryRawBucket), Key: aws.String(key), Body: bytes.NewReader(own),
+		Metadata: map[string]string{MetaCopyback: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	mw.putP(t, mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/")+"p.gz", ndjson(t, mw.recs("p", 2), true))
+	mw.sleep(t, 10*time.Minute) // both replicated to B
+	head, err := mw.b.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(mw.cfg.BackupRawBucket), Key: aws.String(key)})
+	if err != nil || head.ReplicationStatus != s3types.ReplicationStatusReplica {
+		t.Fatalf("B's object after the round trip: %v %v, want a replica", err, head)
+	}
+	got, _ := runMerge(t, mw.merge(1000), since, 1)
+	want := MergeTotals{Listed: 2, Replicas: 1, Read: 1, Records: 3, Merged: 3}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
+	}
 }

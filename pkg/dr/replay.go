@@ -1,13 +1,9 @@
 package dr
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,7 +16,6 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/partition"
-	"github.com/pendulum-dr/pendulum/pkg/record"
 )
 
 // TableDescriber reads a table's description: the replay reads the
@@ -159,9 +154,7 @@ func (r *Replay) Handle(ctx context.Context, in ReplayInput) (ReplayOutput, erro
 	}
 	start := cur.After
 	if start == "" {
-		// Keys sort by their hour prefix: begin an hour folder before.
-		l := from.Add(-ReplayListLookback).UTC()
-		start = partition.Partition{DT: l.Format("2006-01-02"), HR: l.Format("15")}.String()
+		start = rawListStart(from, ReplayListLookback)
 	}
 	table, _ := partition.Table{Name: "raw", Bucket: r.Bucket, Layout: partition.LayoutHive}.Normalize()
 	m := r.Budget.start(r.Clock)
@@ -257,68 +250,20 @@ func (r *Replay) object(ctx context.Context, table partition.Table, key string, 
 		t.Own++
 		return nil
 	}
-	obj, err := r.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.Bucket), Key: aws.String(key)})
+	recs, ok, err := readRawObject(ctx, r.S3, r.Bucket, key, modified)
 	if err != nil {
-		return fmt.Errorf("get s3://%s/%s: %w", r.Bucket, key, err)
+		return err
 	}
-	body, err := io.ReadAll(obj.Body)
-	obj.Body.Close()
-	if err != nil {
-		return transientf("read s3://%s/%s: %v", r.Bucket, key, err)
-	}
-	// Whole in memory, a body that does not decompress is the object's
-	// fault, not the network's.
-	if bytes.HasPrefix(body, gzipMagic) {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err == nil {
-			body, err = io.ReadAll(zr)
-		}
-		if err != nil {
-			bad()
-			return nil
-		}
-	}
-	var (
-		entries []aggregate.Entry
-		newest  time.Time
-		lines   ReplayTotals // this object's line counts, kept only if it reads to the end
-	)
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		rec, err := record.Decode(line)
-		switch {
-		case err != nil, rec.ID == "", len(rec.ID) > record.MaxIDBytes:
-			lines.BadRecords++
-			continue
-		case rec.Canary:
-			lines.Canaries++
-			continue
-		}
-		e := aggregate.EntryOf(rec)
-		if rec.TS.IsZero() && rec.Received.IsZero() {
-			// Not written by ingest; the consumer would use the stream's
-			// arrival time, of which the object's time is the nearest left.
-			e.Window = modified.UTC().Truncate(time.Minute)
-		}
-		entries = append(entries, e)
-		if rec.Received.After(newest) {
-			newest = rec.Received
-		}
-	}
-	if err := sc.Err(); err != nil {
-		bad() // a line over 4 MiB: no record ingest writes
+	if !ok {
+		bad()
 		return nil
 	}
-	t.BadRecords += lines.BadRecords
-	t.Canaries += lines.Canaries
-	if hw, err := time.Parse(time.RFC3339Nano, t.HighWaterMark); !newest.IsZero() && (err != nil || newest.After(hw)) {
-		t.HighWaterMark = newest.UTC().Format(time.RFC3339Nano)
+	t.BadRecords += recs.badRecords
+	t.Canaries += recs.canaries
+	if hw, err := time.Parse(time.RFC3339Nano, t.HighWaterMark); !recs.newest.IsZero() && (err != nil || recs.newest.After(hw)) {
+		t.HighWaterMark = recs.newest.UTC().Format(time.RFC3339Nano)
 	}
+	entries := recs.entries
 	t.Read++
 	for i, res := range r.Agg.ApplyAll(ctx, entries) {
 		switch {
@@ -336,6 +281,3 @@ func (r *Replay) object(ctx context.Context, table partition.Table, key string, 
 	}
 	return nil
 }
-
-// gzipMagic starts every gzip stream (RFC 1952).
-var gzipMagic = []byte{0x1f, 0x8b}

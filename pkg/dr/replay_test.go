@@ -32,7 +32,7 @@ type replayWorld struct {
 	newest   time.Time       // the newest received time of a record the replay must read
 }
 
-func newReplayWorld(t *testing.T) *replayWorld {
+func newReplayWorld(t testing.TB) *replayWorld {
 	t.Helper()
 	cw := newCopyWorld(t)
 	pdb, bdb := cw.w.Region(regionP).DynamoDB(), cw.w.Region(regionB).DynamoDB()

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/partition"
 )
 
@@ -19,7 +20,7 @@ import (
 // its catalog, and a drill table restored from P into B.
 type drillWorld struct {
 	*copyWorld
-	mw         *mergeWorld
+	aggP       *aggregate.Aggregator // P's consumer
 	drillTable string
 	restoreAt  time.Time
 }
@@ -48,10 +49,9 @@ func newDrillWorldRestored(t *testing.T, slowKey string, restore bool) *drillWor
 		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
 		t.Fatal(err)
 	}
-	mw := &mergeWorld{w: cw.w, clk: cw.clk}
-	mw.aggP = newAgg(cw, regionP)
+	aggP := aggregate.New(pdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: cw.clk})
 	for i := 0; i < 30; i++ {
-		apply(t, mw.aggP, entry(fmt.Sprintf("p-%02d", i), t0.Add(time.Duration(i)*time.Minute), "alpha"))
+		apply(t, aggP, entry(fmt.Sprintf("p-%02d", i), t0.Add(time.Duration(i)*time.Minute), "alpha"))
 	}
 	put(t, cw.p, cw.cfg.PrimaryRawBucket, "dt=2026-11-25/hr=10/a.ndjson", "a")
 	put(t, cw.p, cw.cfg.PrimaryRawBucket, "dt=2026-11-25/hr=10/b.ndjson", "b")
@@ -69,7 +69,7 @@ func newDrillWorldRestored(t *testing.T, slowKey string, restore bool) *drillWor
 			t.Fatal(err)
 		}
 	}
-	dw := &drillWorld{copyWorld: cw, mw: mw, drillTable: DrillTable(aggTable, execARN("drill", "d1"))}
+	dw := &drillWorld{copyWorld: cw, aggP: aggP, drillTable: DrillTable(aggTable, execARN("drill", "d1"))}
 	if !restore {
 		return dw
 	}
@@ -80,7 +80,7 @@ func newDrillWorldRestored(t *testing.T, slowKey string, restore bool) *drillWor
 	}
 	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
 	// Counted after the restore point: not expected in the drill table.
-	apply(t, mw.aggP, entry("late", t0.Add(2*time.Hour), "alpha"))
+	apply(t, aggP, entry("late", t0.Add(2*time.Hour), "alpha"))
 	cw.clk.Sleep(ctx, time.Hour)
 	return dw
 }
@@ -151,5 +151,39 @@ func TestVerifyFailures(t *testing.T) {
 	}
 	if _, ok := m["markers"]; ok {
 		t.Fatal("markers compared without a restored table")
+	}
+}
+
+// A sampled marker P no longer holds differs — unless it has expired: P's
+// TTL may have deleted it after the restore point, and the drill table (a
+// restore, TTL off) keeps it.
+func TestVerifyMarkersGoneByTTL(t *testing.T) {
+	ctx := context.Background()
+	dw := newDrillWorld(t, "")
+	pdb := dw.w.Region(regionP).DynamoDB()
+	if _, err := pdb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(aggTable), Key: aggregate.MarkerKey("p-01")}); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	in := VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")}
+	out, err := dw.verify().Handle(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := checkMap(out); m["markers"].Passed || !strings.Contains(m["markers"].Detail, "differing: p-01") {
+		t.Fatalf("a marker deleted from P before it expired: %+v", m["markers"])
+	}
+	pdb.SetTTLDeletionWindow(0)
+	if _, err := pdb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(aggTable),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expires"), Enabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	dw.clk.Sleep(ctx, aggregate.DefaultMarkerTTL+time.Hour) // every marker expired and deleted in P
+	out, err = dw.verify().Handle(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := checkMap(out); !m["markers"].Passed || !strings.Contains(m["markers"].Detail, "expired and gone from P (TTL)") {
+		t.Fatalf("markers expired in P: %+v", m["markers"])
 	}
 }

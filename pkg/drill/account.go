@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,8 +18,10 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
@@ -45,6 +48,7 @@ type rawObject struct {
 	key      string
 	modified time.Time
 	ids      []string // producer record ids, canaries excluded
+	windows  []string // the window each counts in (aggregate.EntryOf), as ids
 }
 
 // rawBucket is a raw bucket's objects, by key.
@@ -56,6 +60,17 @@ func (b rawBucket) ids() map[string]int {
 	for _, o := range b {
 		for _, id := range o.ids {
 			out[id]++
+		}
+	}
+	return out
+}
+
+// windows maps each record id to the window its aggregates count it in.
+func (b rawBucket) windows() map[string]string {
+	out := map[string]string{}
+	for _, o := range b {
+		for i, id := range o.ids {
+			out[id] = o.windows[i]
 		}
 	}
 	return out
@@ -160,11 +175,15 @@ type Store struct {
 	// Lost is acknowledged records the store lacks; DoubleCounted is extra
 	// copies (S3: a record in more than one object or twice in one;
 	// aggregates: window summaries counting more records than their
-	// markers, window by window); Uncounted (aggregates) is markers their
-	// window summary does not count.
+	// markers explain, window by window); Uncounted (aggregates) is markers
+	// their window summary does not count.
 	Lost          int `json:"lost"`
 	DoubleCounted int `json:"doubleCounted"`
 	Uncounted     int `json:"uncounted,omitempty"`
+	// ExpiredMarkers (aggregates) is records present by count: their
+	// marker is gone, as TTL deletes a marker once it expires, and their
+	// window's summary counts them (see countAggregates).
+	ExpiredMarkers int `json:"expiredMarkers,omitempty"`
 	// Partitions and MissingPartitions (catalog): partitions holding
 	// records in the raw bucket, and those the catalog lacks.
 	Partitions        int `json:"partitions,omitempty"`
@@ -266,7 +285,8 @@ func (r *run) measureBackup(ctx context.Context) {
 	out[StoreS3] = StoreRPO{RPOSeconds: rpo, Records: n}
 	agg, err := readAggregates(ctx, l.World.Region(B).DynamoDB(), l.Names.AggregatesTable())
 	if err == nil {
-		n, rpo = r.oldest(before, func(id string) bool { return agg.markers[id] == "" })
+		missing := countAggregates(agg, before, raw.windows(), l.Now(), r.markerTTL(ctx)).missing
+		n, rpo = r.oldest(before, func(id string) bool { return missing[id] })
 		out[StoreAggregates] = StoreRPO{RPOSeconds: rpo, Records: n, RestorePointAgeSeconds: r.rep.RestorePointAgeSeconds}
 	} else {
 		out[StoreAggregates] = StoreRPO{Records: len(before), RestorePointAgeSeconds: r.rep.RestorePointAgeSeconds}
@@ -361,13 +381,12 @@ func (r *run) account(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ag := Store{Region: F, Expected: len(acked), DoubleCounted: agg.over, Uncounted: agg.under}
-	for id := range acked {
-		if agg.markers[id] != "" {
-			ag.Present++
-		}
+	ackedAt := make(map[string]time.Time, len(acked))
+	for id, a := range acked {
+		ackedAt[id] = a.at
 	}
-	ag.Lost = ag.Expected - ag.Present
+	ag := countAggregates(agg, ackedAt, raw.windows(), l.Now(), r.markerTTL(ctx)).Store
+	ag.Region = F
 	rep.Stores[StoreAggregates] = ag
 
 	for _, m := range l.World.Region(l.Regions.Backup).SNS().Published(l.Names.TopicARN(l.Regions.Backup)) {
@@ -518,6 +537,7 @@ func readRaw(ctx context.Context, c *sim.S3, bucket string) (rawBucket, error) {
 					continue
 				}
 				ro.ids = append(ro.ids, rec.ID)
+				ro.windows = append(ro.windows, aggregate.EntryOf(rec).Window.Format(aggregate.WindowLayout))
 			}
 			out[key] = ro
 		}
@@ -555,20 +575,16 @@ func catalogPartitions(ctx context.Context, g *sim.Glue, db string) (map[string]
 }
 
 // aggregateTable is an aggregates table read whole: each record marker's
-// window, and per window how far the summary's count is over or under its
-// markers.
+// window and each window summary's count of records.
 type aggregateTable struct {
-	markers     map[string]string // record id -> window
-	over, under int
+	markers map[string]string // record id -> window
+	summed  map[string]int    // window -> records its summary counts
 }
 
-// readAggregates scans an aggregates table. A summary counting more
-// records than its window's markers counts the difference as over (double
-// counted), fewer as under; windows are compared one by one, so a window
-// short of a record never hides another's extra count.
+// readAggregates scans an aggregates table.
 func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggregateTable, error) {
-	t := &aggregateTable{markers: map[string]string{}}
-	summed := map[string]int{}
+	t := &aggregateTable{markers: map[string]string{}, summed: map[string]int{}}
+	summed := t.summed
 	var start map[string]ddbtypes.AttributeValue
 	for {
 		out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ExclusiveStartKey: start})
@@ -601,19 +617,113 @@ func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggre
 		}
 		start = out.LastEvaluatedKey
 	}
+	return t, nil
+}
+
+// aggregateCount is countAggregates' result: the store's figures and the
+// records it lacks.
+type aggregateCount struct {
+	Store
+	missing map[string]bool
+}
+
+// countAggregates accounts for the expected records (id -> when it was
+// acknowledged) in an aggregates table, window by window, so that a window
+// short of a record never hides another's extra count.
+//
+// A record with a marker is present. A record without one is lost, unless
+// its marker may have expired — TTL deletes a marker some time after it
+// expires, ttl after the record was counted, which is never before it was
+// acknowledged — and its window's summary counts it: in each window the
+// summary's records beyond the window's markers are first the expected
+// records whose markers may have expired (ExpiredMarkers, present), and
+// only the rest is DoubleCounted. Markers beyond the summary's count are
+// Uncounted. windows gives each record's window (from the raw bucket); a
+// record without one cannot be counted by its window and is lost unless
+// it has a marker.
+func countAggregates(t *aggregateTable, expected map[string]time.Time, windows map[string]string, now time.Time, ttl time.Duration) aggregateCount {
+	c := aggregateCount{Store: Store{Expected: len(expected)}, missing: map[string]bool{}}
 	perWindow := map[string]int{}
 	for _, w := range t.markers {
 		perWindow[w]++
 	}
-	for w, n := range summed {
-		if d := n - perWindow[w]; d > 0 {
-			t.over += d
+	mayHaveExpired := map[string][]string{} // window -> expected ids without a marker whose marker may have expired
+	for id, at := range expected {
+		switch w, inRaw := windows[id]; {
+		case t.markers[id] != "":
+			c.Present++
+		case inRaw && now.Sub(at) >= ttl-markerTTLSlack:
+			mayHaveExpired[w] = append(mayHaveExpired[w], id)
+		default:
+			c.missing[id] = true
 		}
 	}
-	for w, n := range perWindow {
-		if d := n - summed[w]; d > 0 {
-			t.under += d
+	for _, w := range sortedKeys(mergeKeys(t.summed, perWindow, mayHaveExpired)) {
+		beyond := t.summed[w] - perWindow[w]
+		if beyond < 0 {
+			c.Uncounted += -beyond
+			beyond = 0
+		}
+		cands := mayHaveExpired[w]
+		sort.Strings(cands)
+		explained := min(beyond, len(cands))
+		c.ExpiredMarkers += explained
+		c.DoubleCounted += beyond - explained
+		for _, id := range cands[explained:] {
+			c.missing[id] = true
 		}
 	}
-	return t, nil
+	c.Present += c.ExpiredMarkers
+	c.Lost = len(c.missing)
+	return c
+}
+
+// markerTTLSlack is how much sooner than ttl after its acknowledgement a
+// record's marker may be gone: markers hold their expiry in whole seconds,
+// and the drill notes an acknowledgement when the producer gets it, a
+// moment after ingest received the record.
+const markerTTLSlack = time.Minute
+
+// mergeKeys returns a map holding the keys of all three.
+func mergeKeys(a, b map[string]int, c map[string][]string) map[string]bool {
+	out := make(map[string]bool, len(a)+len(b)+len(c))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	for k := range c {
+		out[k] = true
+	}
+	return out
+}
+
+// markerTTL is how long the deployed aggregate consumer keeps markers:
+// its function's MARKER_TTL_DAYS, as it reads it (aggregate.ConfigFromEnv),
+// in the region the accounting reads. It is read once.
+func (r *run) markerTTL(ctx context.Context) time.Duration {
+	if r.ttl > 0 {
+		return r.ttl
+	}
+	r.ttl = aggregate.DefaultMarkerTTL
+	l := r.l
+	for _, region := range []string{r.final, l.Regions.Backup, l.Regions.Primary} {
+		out, err := l.World.Region(region).Lambda().GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(l.Names.Function("aggregate"))})
+		if err != nil || out.Environment == nil {
+			continue
+		}
+		vars := out.Environment.Variables
+		cfg, err := aggregate.ConfigFromEnv(func(k string) string {
+			if k == "AWS_REGION" {
+				return region
+			}
+			return vars[k]
+		})
+		if err == nil {
+			r.ttl = cfg.MarkerTTL
+		}
+		break
+	}
+	return r.ttl
 }

@@ -107,11 +107,12 @@ const (
 	// a data point. An outage shorter than the deployment's alarm window
 	// (its evaluation periods) is accepted, and the drill reports that the
 	// alarm never started failover. MaxOutage: regional outages have lasted
-	// days, and the plan must hold for a week in the backup region (the
-	// drill's virtual week takes a couple of minutes of wall time at a low
-	// rate; the record budget below bounds it at a high one).
+	// days; two weeks is twice the aggregate markers' TTL and the streams'
+	// retention, so a drill can run past both (long-failover) — a virtual
+	// day costs seconds of wall time at a low rate, and the record budget
+	// below bounds a long outage at a high one.
 	MinOutage = time.Minute
-	MaxOutage = 7 * 24 * time.Hour
+	MaxOutage = 14 * 24 * time.Hour
 	// MinHealthyMinutes..MaxHealthyMinutes is what the failback state
 	// machine accepts (pkg/dr), except 0: no healthy window would skip the
 	// precondition the drill rehearses, and 0 here is the default.
@@ -151,7 +152,7 @@ const (
 	ProducersRange         = "1..250"
 	RateRange              = "> 0 and <= 100"
 	WarmupRange            = "1m..24h"
-	OutageRange            = "1m..168h (7 days)"
+	OutageRange            = "1m..336h (14 days)"
 	MinHealthyMinutesRange = "1..1440 (minutes)"
 )
 

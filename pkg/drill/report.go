@@ -96,6 +96,9 @@ func WriteText(w io.Writer, rep *Report) error {
 		if st.Uncounted > 0 {
 			fmt.Fprintf(&b, ", uncounted %d", st.Uncounted)
 		}
+		if st.ExpiredMarkers > 0 {
+			fmt.Fprintf(&b, " (%d counted by their windows: markers expired)", st.ExpiredMarkers)
+		}
 		if name == StoreCatalog {
 			fmt.Fprintf(&b, " (partitions %d, missing %d)", st.Partitions, st.MissingPartitions)
 		}

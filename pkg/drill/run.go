@@ -69,6 +69,8 @@ type run struct {
 	// pipe is what the drill saw of the pipeline alarm and of a consumer
 	// fault (partial-primary).
 	pipe pipelineWatch
+	// ttl is the deployed markers' TTL (markerTTL), once read.
+	ttl time.Duration
 
 	mu         sync.Mutex
 	acked      map[string]ack // record id -> who acknowledged it, when

@@ -8,6 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
@@ -512,6 +517,68 @@ func outageThenFailBack(ctx context.Context, r *run) error {
 		return err
 	}
 	return r.recoverAndFailBack(ctx)
+}
+
+func init() {
+	register(&Scenario{
+		Name:    "long-failover",
+		Summary: "the primary is down 8 days, a day longer than the aggregate markers' 7-day TTL: markers expire in both regions before failback",
+		Expect: "PASS: failover and failback succeed, TTL deletes expired markers in both regions (the drill counts those records by their windows), " +
+			"and the primary ends PRIMARY with every acknowledged record in its raw bucket, catalog and aggregates, none lost or counted twice",
+		defaults: func(c *Config) {
+			// Longer than the markers' TTL by a day, at a sparse rate: the
+			// virtual week stays fast and within the record budget.
+			if c.Outage == 0 {
+				c.Outage = longFailoverOutage
+			}
+			if c.Rate == 0 {
+				c.Rate = longFailoverRate
+			}
+		},
+		play: func(ctx context.Context, r *run) error {
+			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
+				return err
+			}
+			return r.recoverAndFailBack(ctx)
+		},
+		expect: func(r *run, ok checkFunc) {
+			r.expectFailedOverAndBack(ok)
+			ttl := r.markerTTL(context.Background())
+			ok("outageLongerThanTTL", r.cfg.Outage > ttl, "outage %s, markers' TTL %s", r.cfg.Outage, ttl)
+			for _, region := range []string{r.l.Regions.Backup, r.l.Regions.Primary} {
+				n := r.ttlDeleted(context.Background(), region)
+				ok("markersExpired:"+region, n > 0, "%d items of %s's aggregates table deleted by TTL", n, region)
+			}
+		},
+	})
+}
+
+// The long-failover scenario's defaults: a day longer than the deployed
+// markers' TTL (aggregate.DefaultMarkerTTL), 2 producers × 0.02 records/s
+// (one record every 25 s: some 28,000 records).
+const (
+	longFailoverOutage = aggregate.DefaultMarkerTTL + 24*time.Hour
+	longFailoverRate   = 0.02
+)
+
+// ttlDeleted is how many items TTL deleted from region's aggregates table
+// in the run: the sum of AWS/DynamoDB TimeToLiveDeletedItemCount.
+func (r *run) ttlDeleted(ctx context.Context, region string) int {
+	l := r.l
+	out, err := l.World.Region(region).CloudWatch().GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
+		Namespace: aws.String("AWS/DynamoDB"), MetricName: aws.String("TimeToLiveDeletedItemCount"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("TableName"), Value: aws.String(l.Names.AggregatesTable())}},
+		StartTime:  aws.Time(r.virtStart), EndTime: aws.Time(l.Now().Add(time.Minute)),
+		Period: aws.Int32(86400), Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
+	})
+	if err != nil {
+		return 0
+	}
+	n := 0.0
+	for _, p := range out.Datapoints {
+		n += aws.ToFloat64(p.Sum)
+	}
+	return int(n)
 }
 
 // stallBeforeOutage is how long before the outage replication-stalled's

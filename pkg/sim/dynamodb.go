@@ -43,6 +43,7 @@ type DynamoDB struct {
 	restoreDelay  time.Duration
 	latestLag     time.Duration
 	tableSequence int
+	ttl           ddbTTL // the TTL background process (dynamodb_ttl.go)
 }
 
 // ddbTable is one table. Guarded by DynamoDB.mu.
@@ -99,8 +100,10 @@ type ddbChange struct {
 // DynamoDB returns the region's DynamoDB service.
 func (r *Region) DynamoDB() *DynamoDB {
 	return r.service("dynamodb", func() any {
-		return &DynamoDB{r: r, tables: make(map[string]*ddbTable), createDelay: 5 * time.Second,
-			restoreDelay: 20 * time.Minute, latestLag: 5 * time.Minute}
+		c := &DynamoDB{r: r, tables: make(map[string]*ddbTable), createDelay: 5 * time.Second,
+			restoreDelay: 20 * time.Minute, latestLag: 5 * time.Minute, ttl: ddbTTL{window: DefaultTTLDeletionWindow}}
+		r.world.onRegionChange(c.ttlSettle)
+		return c
 	}).(*DynamoDB)
 }
 
@@ -482,6 +485,9 @@ func (c *DynamoDB) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTime
 		st = ddbtypes.TimeToLiveStatusEnabled
 	}
 	t.ttl = &ddbtypes.TimeToLiveDescription{AttributeName: spec.AttributeName, TimeToLiveStatus: st}
+	if on {
+		c.ttlTrackAllLocked(t) // items written before may have expired already
+	}
 	cp := *spec
 	return &dynamodb.UpdateTimeToLiveOutput{TimeToLiveSpecification: &cp}, nil
 }
@@ -709,10 +715,12 @@ func ddbRangeCmp(a, b *ddbStored) int {
 	return n
 }
 
-// writeLocked stores item (nil: delete) under key and logs the change.
+// writeLocked stores item (nil: delete) under key, logs the change and,
+// with TTL on, queues the item's expiry.
 func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	t.log = append(t.log, ddbChange{at: c.now(), key: key, item: item})
 	t.applyLocked(key, hashEnc, item)
+	c.ttlTrackLocked(t, key, item)
 }
 
 // applyLocked stores or deletes an item without logging.

@@ -79,6 +79,7 @@ type DeniedCall struct {
 // EnforceIAM turns evaluation of calls made with a principal on or off. It
 // is off in a new world, so existing tests and drills run unchanged.
 func (w *World) EnforceIAM(on bool) {
+	defer w.changed() // runs after the unlock: see watch
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	w.iam.enforce = on
@@ -122,6 +123,7 @@ func iamErr(code, format string, args ...any) error {
 // one the role keeps the trust policy it had, none for a new role, and any
 // service may assume it.
 func (w *World) CreateRole(roleARN string, trustDoc ...[]byte) error {
+	defer w.changed() // runs after the unlock: see watch
 	if _, _, ok := parseRoleARN(roleARN); !ok {
 		return fmt.Errorf("create role: %w", iamErr("ValidationError", "%s is not a role ARN", roleARN))
 	}
@@ -145,6 +147,7 @@ func (w *World) CreateRole(roleARN string, trustDoc ...[]byte) error {
 // DeleteRole removes a role and its inline policies; calls made as it are
 // then denied.
 func (w *World) DeleteRole(roleARN string) {
+	defer w.changed() // runs after the unlock: see watch
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	delete(w.iam.roles, roleARN)
@@ -167,6 +170,7 @@ func (s *iamState) roleLocked(arn string, create bool) *iamRole {
 // reject fails with MalformedPolicyDocument, a missing role with
 // NoSuchEntity.
 func (w *World) PutRolePolicy(roleARN, policyName string, document []byte) error {
+	defer w.changed() // runs after the unlock: see watch
 	p, err := ParsePolicy(document)
 	if err != nil {
 		return fmt.Errorf("put role policy %s: %w", policyName, iamErr("MalformedPolicyDocument", "%v", err))
@@ -184,6 +188,7 @@ func (w *World) PutRolePolicy(roleARN, policyName string, document []byte) error
 // DeleteRolePolicy removes a role's inline policy. A missing role or policy
 // is NoSuchEntity, as IAM answers.
 func (w *World) DeleteRolePolicy(roleARN, policyName string) error {
+	defer w.changed() // runs after the unlock: see watch
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	r := w.iam.roleLocked(roleARN, false)
@@ -198,6 +203,7 @@ func (w *World) DeleteRolePolicy(roleARN, policyName string) error {
 // document (as a new default version would); every role it is attached to
 // sees the change.
 func (w *World) PutManagedPolicy(policyARN string, document []byte) error {
+	defer w.changed() // runs after the unlock: see watch
 	p, err := ParsePolicy(document)
 	if err != nil {
 		return fmt.Errorf("put managed policy %s: %w", policyARN, iamErr("MalformedPolicyDocument", "%v", err))
@@ -213,6 +219,7 @@ func (w *World) PutManagedPolicy(policyARN string, document []byte) error {
 
 // AttachRolePolicy attaches a managed policy (PutManagedPolicy) to a role.
 func (w *World) AttachRolePolicy(roleARN, policyARN string) error {
+	defer w.changed() // runs after the unlock: see watch
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	r := w.iam.roleLocked(roleARN, false)
@@ -228,6 +235,7 @@ func (w *World) AttachRolePolicy(roleARN, policyARN string) error {
 
 // DetachRolePolicy detaches a managed policy from a role.
 func (w *World) DetachRolePolicy(roleARN, policyARN string) error {
+	defer w.changed() // runs after the unlock: see watch
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	r := w.iam.roleLocked(roleARN, false)

@@ -10,6 +10,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"math/big"
 	"math/bits"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
 )
 
 // Kinesis is one region's simulated Kinesis Data Streams: on-demand streams
@@ -550,10 +553,16 @@ func kinesisDecodeIterator(s string) (kinesisIterator, error) {
 	if len(f) != 5 {
 		return kinesisIterator{}, errors.New("bad iterator")
 	}
-	var it kinesisIterator
-	it.stream = f[0]
+	// strconv, not fmt.Sscanf: every poll of every shard decodes one, and
+	// a scan of four numbers cost more than the rest of GetRecords.
+	it := kinesisIterator{stream: f[0]}
 	var ns int64
-	if _, err := fmt.Sscanf(f[1]+" "+f[2]+" "+f[3]+" "+f[4], "%d %d %d %d", &it.epoch, &it.shard, &it.next, &ns); err != nil {
+	var errs [4]error
+	it.epoch, errs[0] = strconv.Atoi(f[1])
+	it.shard, errs[1] = strconv.Atoi(f[2])
+	it.next, errs[2] = strconv.ParseUint(f[3], 10, 64)
+	ns, errs[3] = strconv.ParseInt(f[4], 10, 64)
+	if err := errors.Join(errs[:]...); err != nil {
 		return kinesisIterator{}, err
 	}
 	it.issued = time.Unix(0, ns).UTC()
@@ -666,10 +675,7 @@ func (k *Kinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, o
 	out := &kinesis.GetRecordsOutput{}
 	// Records are ordered by n; find the first at or after the position (a
 	// trimmed position resumes at the oldest retained record).
-	i := 0
-	for i < len(sh.records) && sh.records[i].n < it.next {
-		i++
-	}
+	i := sort.Search(len(sh.records), func(i int) bool { return sh.records[i].n >= it.next })
 	size := 0
 	for ; i < len(sh.records) && len(out.Records) < limit && size < 10<<20; i++ {
 		r := sh.records[i]
@@ -817,6 +823,7 @@ type kinesisShardCursor struct {
 	resume   string // sequence number to resume AT; "" when after checkpoint or fresh
 	done     string // last sequence number processed; "" if none
 	attempts int    // failed invocations of the batch at the checkpoint
+	empty    bool   // the last poll returned no record
 	limits   []int  // sizes of the pending halves of a bisected batch, next first
 }
 
@@ -886,7 +893,11 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 			out, err := m.k.ListShards(Unmetered(ctx), &kinesis.ListShardsInput{StreamName: aws.String(m.cfg.Stream)})
 			if err != nil {
 				m.apiError()
-				if err := clk.Sleep(ctx, m.cfg.RetryInterval); err != nil {
+				wait := clk.Sleep
+				if errors.Is(err, ErrUnreachable) {
+					wait = m.untilChanged(false)
+				}
+				if err := wait(ctx, m.cfg.RetryInterval); err != nil {
 					return err
 				}
 				continue
@@ -895,7 +906,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 				cursors = append(cursors, &kinesisShardCursor{id: aws.ToString(sh.ShardId)})
 			}
 		}
-		busy, failed := false, false
+		busy, failed, empty, unreachable := false, false, true, true
 		round := clk.Now()
 		for _, c := range cursors {
 			more, err := m.pollShard(ctx, c)
@@ -906,26 +917,77 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 				var nf *kinesistypes.ResourceNotFoundException
 				if errors.As(err, &nf) {
 					cursors = nil // deleted or re-created: list shards again
-					failed = true
+					failed, unreachable = true, false
 					break
 				}
 				failed = true
+				unreachable = unreachable && errors.Is(err, ErrUnreachable)
 				continue
 			}
 			busy = busy || more
+			empty = empty && c.empty
 		}
-		wait := m.cfg.PollInterval - clk.Now().Sub(round)
+		// A poll takes its modelled time: the next starts one interval
+		// after this one started.
+		wait := max(m.cfg.PollInterval-clk.Now().Sub(round), 0)
+		var err error
 		switch {
+		case failed && unreachable:
+			// The region is down: every poll fails alike until it is back.
+			err = m.untilChanged(false)(ctx, m.cfg.RetryInterval)
 		case failed:
-			wait = m.cfg.RetryInterval
+			err = clk.Sleep(ctx, m.cfg.RetryInterval)
 		case busy:
 			continue
+		case empty:
+			// Nothing new on any shard: the next poll that can find
+			// something follows a write to the stream.
+			err = m.untilChanged(true)(ctx, m.cfg.PollInterval)
+		default:
+			err = clk.Sleep(ctx, wait)
 		}
-		if err := clk.Sleep(ctx, wait); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return ctx.Err()
+}
+
+// esmIdleRefresh bounds untilChanged's wait: a mapping with nothing to
+// read still polls every 4 minutes, so its shard iterators, which expire 5
+// minutes after they are issued, never go stale.
+const esmIdleRefresh = 4 * time.Minute
+
+// untilChanged returns a wait that stands for polling every interval
+// while every poll would come back as the last did (nothing new, or the
+// region unreachable): it sleeps until the first instant on the mapping's
+// grid of polls (every interval since the wait began) after a change that
+// could make a poll come back otherwise — records written to the stream
+// (with stream), a change of the world (a region down or back, a fault, an
+// IAM policy) — or esmIdleRefresh. The polls it saves would have returned
+// nothing, so the mapping hands over every record when polling would have,
+// without a timer a second: an idle world keeps the clock idle.
+func (m *KinesisESM) untilChanged(stream bool) func(ctx context.Context, interval time.Duration) error {
+	return func(ctx context.Context, interval time.Duration) error {
+		w := m.k.r.world
+		clk := w.Clock
+		start := clk.Now()
+		cue := clk.NewSignal()
+		stopW := w.watch(cue.Fire)
+		stopK := func() {}
+		if stream {
+			stopK = m.k.listen(m.cfg.Stream, cue.Fire)
+		}
+		err := clk.Await(ctx, cue, esmIdleRefresh)
+		stopK()
+		stopW()
+		if err != nil && !errors.Is(err, clock.ErrTimeout) {
+			return err
+		}
+		elapsed := clk.Now().Sub(start)
+		next := max(interval, (elapsed+interval-1)/interval*interval)
+		return clk.Sleep(ctx, next-elapsed)
+	}
 }
 
 func (m *KinesisESM) apiError() {
@@ -959,7 +1021,8 @@ func (m *KinesisESM) pollShard(ctx context.Context, c *kinesisShardCursor) (bool
 		c.iterator = "" // re-acquire from the checkpoint (expired, region back…)
 		return false, err
 	}
-	if len(out.Records) == 0 {
+	c.empty = len(out.Records) == 0
+	if c.empty {
 		c.iterator = aws.ToString(out.NextShardIterator)
 		return false, nil
 	}

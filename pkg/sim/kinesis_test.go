@@ -639,3 +639,57 @@ func TestKinesisEventSourceMappingIteratorAge(t *testing.T) {
 		t.Fatalf("IteratorAge max = %v ms, want the ~2 minutes the records waited", got)
 	}
 }
+
+// An idle mapping waits for a write instead of polling every second, and
+// still hands a record over when polling would have: at the first poll of
+// its one-second grid after the write. It polls at least every 4 minutes
+// (its iterators never expire), a region outage while it idles is seen at
+// once (API errors), and records written meanwhile are delivered when the
+// region is back.
+func TestKinesisEventSourceMappingIdlesUntilAWrite(t *testing.T) {
+	ctx := context.Background()
+	w, clk, k := kinesisTestStream(t)
+	var delivered []time.Time
+	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest"}, func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		for range ev.Records {
+			delivered = append(delivered, clk.Now())
+		}
+		return events.KinesisEventResponse{}, nil
+	})
+	rctx, cancel := context.WithCancel(ctx)
+	started := clk.Now()
+	done := clk.Go(func() { _ = esm.Run(rctx) })
+	key := CallKey{Region: "us-east-1", Service: kinesis.ServiceID, Operation: "GetRecords"}
+	before := w.CallCount(key)
+	_ = clk.Sleep(ctx, time.Hour)
+	shards := 4
+	if n := w.CallCount(key) - before; n > shards*(60/4+2) {
+		t.Fatalf("%d GetRecords calls in an idle hour, want a poll per shard every 4 minutes at most, not every second", n)
+	}
+	_ = clk.Sleep(ctx, 300*time.Millisecond) // off the mapping's grid
+	put := clk.Now()
+	kinesisTestPut(t, k, []string{"a"})
+	_ = clk.Sleep(ctx, 5*time.Second)
+	if len(delivered) != 1 {
+		t.Fatalf("%d records delivered, want 1", len(delivered))
+	}
+	lag := delivered[0].Sub(put)
+	if lag <= 0 || lag > time.Second || delivered[0].Sub(started)%time.Second != 0 {
+		t.Fatalf("delivered %s after the write, at %s into the run: want the next poll of the one-second grid", lag, delivered[0].Sub(started))
+	}
+
+	w.SetDown("us-east-1", true)
+	_ = clk.Sleep(ctx, 2*time.Second)
+	if esm.Stats().APIErrors == 0 {
+		t.Fatal("an outage while the mapping idled made no poll fail")
+	}
+	_ = clk.Sleep(ctx, 10*time.Minute)
+	w.SetDown("us-east-1", false)
+	kinesisTestPut(t, k, []string{"b"})
+	_ = clk.Sleep(ctx, 2*time.Second)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+	if len(delivered) != 2 {
+		t.Fatalf("%d records delivered, want the one written after the outage too", len(delivered))
+	}
+}

@@ -56,6 +56,10 @@ type World struct {
 	// back, so services that notice outages over time (Global Accelerator's
 	// health checks) time them from the outage itself.
 	settlers []func()
+	// watchers are told of every change to the world that can change how
+	// a call ends (watch).
+	watchers map[int]func()
+	watchSeq int
 	// iam holds roles, policies and denials (iam.go); it has its own lock
 	// because authorizing a call reads service state.
 	iam iamState
@@ -127,6 +131,41 @@ func (w *World) SetDown(region string, down bool) {
 	for _, settle := range settlers {
 		settle()
 	}
+	w.changed()
+}
+
+// watch calls fn (outside any lock) after every change to the world that
+// can change how a call ends — a region down or back, a fault injected or
+// cleared, an IAM role or policy changed — until the returned cancel is
+// called. A poller that waits for its own cue rather than polling (an idle
+// event-source mapping) polls again on it, as polling would have noticed.
+func (w *World) watch(fn func()) (cancel func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.watchers == nil {
+		w.watchers = make(map[int]func())
+	}
+	w.watchSeq++
+	id := w.watchSeq
+	w.watchers[id] = fn
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		delete(w.watchers, id)
+	}
+}
+
+// changed tells the watchers; it must be called without w.mu held.
+func (w *World) changed() {
+	w.mu.Lock()
+	fns := make([]func(), 0, len(w.watchers))
+	for _, fn := range w.watchers {
+		fns = append(fns, fn)
+	}
+	w.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // onRegionChange registers settle to run just before and just after every
@@ -160,8 +199,9 @@ type Fault struct {
 // Inject adds a fault.
 func (w *World) Inject(f *Fault) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.faults = append(w.faults, f)
+	w.mu.Unlock()
+	w.changed()
 }
 
 // RemoveFault removes f (the pointer Inject was given), leaving the others.
@@ -179,8 +219,9 @@ func (w *World) RemoveFault(f *Fault) {
 // ClearFaults removes every fault.
 func (w *World) ClearFaults() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.faults = nil
+	w.mu.Unlock()
+	w.changed()
 }
 
 // CallKey names one API operation in one region.

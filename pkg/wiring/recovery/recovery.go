@@ -151,15 +151,10 @@ func DRCopyBack(rt wiring.Runtime) (lambda.Handler, error) {
 	return wiring.Step("dr-copyback", rt.Log, c.Handle), nil
 }
 
-// MergeBudget is dr-merge's slice per invocation: 5,000 markers, five
-// times copy-back's 1,000 objects, as markers are applied a scanned page
-// at a time in batched transactions where copy-back moves each object
-// whole. The local drill runs with it too.
-var MergeBudget = dr.Budget{MaxItems: 5000, MaxDuration: dr.DefaultBudget.MaxDuration, Margin: dr.DefaultBudget.Margin}
-
-// DRMerge builds dr-merge, which applies the markers B's aggregates table
-// gained since the failover to P's, with the aggregate consumer's
-// idempotent transaction (Merge, pkg/aggregate).
+// DRMerge builds dr-merge, which counts in P's aggregates the records of
+// the raw objects B's Firehose wrote since the failover, with the
+// aggregate consumer's idempotent transaction, a bounded slice per
+// invocation (Merge, pkg/aggregate).
 func DRMerge(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := dr.ConfigFromEnv(rt.Getenv)
 	if err != nil {
@@ -167,12 +162,13 @@ func DRMerge(rt wiring.Runtime) (lambda.Handler, error) {
 	}
 	primary := wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.PrimaryRegion)
 	m := &dr.Merge{
-		B:            wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.BackupRegion),
+		S3:           wiring.Client[S3API](rt, S3, cfg.BackupRegion),
 		P:            aggregate.New(primary, aggregate.Options{Table: cfg.AggregatesTable, Region: cfg.PrimaryRegion, Clock: rt.Clock}),
+		Bucket:       cfg.BackupRawBucket,
 		Table:        cfg.AggregatesTable,
 		BackupRegion: cfg.BackupRegion,
 		Clock:        rt.Clock,
-		Budget:       MergeBudget,
+		Budget:       dr.DefaultBudget,
 	}
 	return wiring.Step("dr-merge", rt.Log, m.Handle), nil
 }

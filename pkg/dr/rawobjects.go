@@ -1,0 +1,99 @@
+package dr
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
+	"github.com/pendulum-dr/pendulum/pkg/partition"
+	"github.com/pendulum-dr/pendulum/pkg/record"
+)
+
+// rawRecords is what one raw object holds for the aggregates: the entries
+// of its records (canaries and bad lines aside, counted), and the newest
+// time ingest received one of them.
+type rawRecords struct {
+	entries              []aggregate.Entry
+	newest               time.Time
+	badRecords, canaries int64
+}
+
+// readRawObject reads a raw object of bucket as Firehose writes it (NDJSON
+// records, gzip-compressed or not) into the entries the aggregate consumer
+// would apply: aggregate.EntryOf each record, and for a record with
+// neither ts nor received (not written by ingest) the window of the
+// object's modified time, the nearest left to the stream arrival the
+// consumer would use. ok is false for an object that is not such a file
+// (a body that does not decompress, a line over 4 MiB): the caller counts
+// it, it holds no record ingest wrote.
+func readRawObject(ctx context.Context, src ObjectSource, bucket, key string, modified time.Time) (r rawRecords, ok bool, err error) {
+	obj, err := src.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return rawRecords{}, false, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+	}
+	body, err := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if err != nil {
+		return rawRecords{}, false, transientf("read s3://%s/%s: %v", bucket, key, err)
+	}
+	// Whole in memory, a body that does not decompress is the object's
+	// fault, not the network's.
+	if bytes.HasPrefix(body, gzipMagic) {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			body, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			return rawRecords{}, false, nil
+		}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		rec, err := record.Decode(line)
+		switch {
+		case err != nil, rec.ID == "", len(rec.ID) > record.MaxIDBytes:
+			r.badRecords++
+			continue
+		case rec.Canary:
+			r.canaries++
+			continue
+		}
+		e := aggregate.EntryOf(rec)
+		if rec.TS.IsZero() && rec.Received.IsZero() {
+			e.Window = modified.UTC().Truncate(time.Minute)
+		}
+		r.entries = append(r.entries, e)
+		if rec.Received.After(r.newest) {
+			r.newest = rec.Received
+		}
+	}
+	if sc.Err() != nil {
+		return rawRecords{}, false, nil // a line over 4 MiB: no record ingest writes
+	}
+	return r, true, nil
+}
+
+// rawListStart is the key a listing of a raw bucket starts after to find
+// every object written since from: the hour folder lookback before from,
+// as keys sort by their dt=/hr= prefix and Firehose names an object by the
+// arrival of its oldest record (docs/aws-facts.md "Amazon Data Firehose").
+func rawListStart(from time.Time, lookback time.Duration) string {
+	l := from.Add(-lookback).UTC()
+	return partition.Partition{DT: l.Format("2006-01-02"), HR: l.Format("15")}.String()
+}
+
+// gzipMagic starts every gzip stream (RFC 1952).
+var gzipMagic = []byte{0x1f, 0x8b}
