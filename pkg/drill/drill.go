@@ -66,6 +66,10 @@ type Config struct {
 	// EditTemplate, when set, changes each template before it is deployed
 	// (tests of the coupling between the deployment and the drill).
 	EditTemplate func(stack string, body []byte) []byte
+	// HTTPS deploys with a certificate in each workload region
+	// (local.Options.HTTPS): ALBs and the accelerator listen with HTTPS on
+	// 443, producers, the canary and the DR probes use https.
+	HTTPS bool
 	// Seed makes routing choices reproducible (1). Every value is valid;
 	// 0 takes the default.
 	Seed uint64
@@ -276,6 +280,9 @@ type Report struct {
 	// deployment decisions in it that shape the figures.
 	Assembly string            `json:"assembly"`
 	Settings map[string]string `json:"settings"`
+	// Endpoint is the accelerator's URL as deployed, which producers, the
+	// canary and the DR probes use (https:// with Config.HTTPS).
+	Endpoint string `json:"endpoint"`
 	// Invocations counts each deployed function's invocations in the run
 	// ("region/function"), so the report shows which code the scenario
 	// exercised.
@@ -359,7 +366,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.progress("approval", "operator approves %s (%s)", a.State, a.Subject)
 		_ = r.l.Approve(a.Token)
 	}
-	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, Approver: approver, Seed: cfg.Seed, Start: drillStart})
+	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, HTTPS: cfg.HTTPS, Approver: approver, Seed: cfg.Seed, Start: drillStart})
 	if err != nil {
 		return nil, err
 	}
@@ -371,9 +378,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// accounting) observe the timeline without taking part in it.
 	observe := sim.Unmetered(ctx)
 	P, B := l.Regions.Primary, l.Regions.Backup
-	rep.Assembly, rep.Settings = cfg.Assembly.Dir, l.Settings()
+	rep.Assembly, rep.Settings, rep.Endpoint = cfg.Assembly.Dir, l.Settings(), l.AcceleratorURL
 	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
-	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorDNS)
+	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorURL)
 
 	spool := cfg.SpoolDir
 	if spool == "" {
@@ -555,7 +562,7 @@ func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Pro
 		name := fmt.Sprintf("drill-%d", i+1)
 		rec := &regionRecorder{next: l.HTTPClient().Transport}
 		p, err := producer.Open(producer.Config{
-			Dir: spool + "/" + name, Endpoint: "http://" + l.AcceleratorDNS, Client: &http.Client{Transport: rec},
+			Dir: spool + "/" + name, Endpoint: l.AcceleratorURL, Client: &http.Client{Transport: rec},
 			Clock: l.Clock, Name: name, NoSync: true,
 			OnAck: func(ids []string) {
 				r.mu.Lock()
