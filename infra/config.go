@@ -33,9 +33,10 @@ type Config struct {
 	NamePrefix string
 	// ProducerCIDRs are the client networks allowed to POST records.
 	ProducerCIDRs []string
-	// PrimaryCertificateARN and BackupCertificateARN are the ACM
-	// certificates of each region's ALB (ACM certificates are regional).
-	// Both empty: HTTP on port 80. Both set: HTTPS on 443.
+	// PrimaryCertificateARN and BackupCertificateARN are the defaults of
+	// each workload stack's CertificateArn parameter, the ACM certificate of
+	// its ALB (ACM certificates are regional): both empty, HTTP on port 80;
+	// both set, HTTPS on 443. `cdk deploy --parameters` overrides them.
 	PrimaryCertificateARN, BackupCertificateARN string
 	// AlarmEvaluationPeriods and AlarmDatapointsToAlarm shape the one-minute
 	// EndpointHealthy alarm that starts failover ("M of N" minutes unhealthy).
@@ -72,18 +73,7 @@ type Config struct {
 // Regions returns P and B.
 func (c Config) Regions() []string { return []string{c.PrimaryRegion, c.BackupRegion} }
 
-// HTTPS reports whether the ALBs listen with TLS.
-func (c Config) HTTPS() bool { return c.PrimaryCertificateARN != "" }
-
-// ListenerPort is the ALB and accelerator listener port.
-func (c Config) ListenerPort() int {
-	if c.HTTPS() {
-		return 443
-	}
-	return 80
-}
-
-// CertificateARN returns the ALB certificate of region, or "".
+// CertificateARN returns the default ALB certificate of region, or "".
 func (c Config) CertificateARN(region string) string {
 	if region == c.PrimaryRegion {
 		return c.PrimaryCertificateARN

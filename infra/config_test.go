@@ -49,8 +49,8 @@ func TestLoadConfigValid(t *testing.T) {
 	if got, want := strings.Join(cfg.ProducerCIDRs, ","), "198.51.100.0/24,203.0.113.0/24"; got != want {
 		t.Fatalf("ProducerCIDRs = %s, want %s", got, want)
 	}
-	if got, want := cfg.ListenerPort(), 80; got != want {
-		t.Fatalf("ListenerPort = %d, want %d", got, want)
+	if got := cfg.CertificateARN(cfg.PrimaryRegion) + cfg.CertificateARN(cfg.BackupRegion); got != "" {
+		t.Fatalf("default certificates %q, want none (HTTP)", got)
 	}
 	if cfg.Machines == nil {
 		t.Fatal("Machines is nil, want the embedded state machines")
@@ -76,8 +76,8 @@ func TestLoadConfigStrings(t *testing.T) {
 	if got, want := cfg.AlarmEvaluationPeriods*10+cfg.AlarmDatapointsToAlarm, 52; got != want {
 		t.Fatalf("alarm periods/datapoints = %d, want %d", got, want)
 	}
-	if !cfg.FailoverApproval || !cfg.HTTPS() || cfg.ListenerPort() != 443 {
-		t.Fatalf("approval=%v https=%v port=%d, want true true 443", cfg.FailoverApproval, cfg.HTTPS(), cfg.ListenerPort())
+	if !cfg.FailoverApproval || cfg.CertificateARN(cfg.BackupRegion) != ctx["pendulum:backupCertificateArn"] {
+		t.Fatalf("approval=%v backup certificate=%q, want true and the context's", cfg.FailoverApproval, cfg.CertificateARN(cfg.BackupRegion))
 	}
 }
 

@@ -109,7 +109,7 @@ func NewWorkloadExecRole(scope constructs.Construct, id string, p WorkloadExecRo
 		[]string{arn("scheduler", "schedule/default/"+n.Prefix+"-nightly-batch")}, nil)
 	add([]string{"ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParameter", "ssm:GetParameters",
 		"ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"},
-		[]string{arn("ssm", "parameter"+n.Parameter(paramALBARN)), arn("ssm", "parameter"+n.Parameter(paramALBDNS))}, nil)
+		publishedParameterARNs(n, arn), nil)
 	// The roles Firehose and the schedule run as: each passed only to its
 	// service.
 	for _, pass := range []struct{ role, service string }{
@@ -132,4 +132,15 @@ func FirehoseRoleName(n Names, region string) string { return n.Prefix + "-fireh
 // NightlyScheduleRoleName is the role of region's nightly schedule.
 func NightlyScheduleRoleName(n Names, region string) string {
 	return n.Prefix + "-nightly-schedule-" + region
+}
+
+// publishedParameterARNs are the ARNs of the parameters the workload stack
+// publishes from its active part (paramsPublishedByIngress), by arn(service,
+// resource) in the stack's region.
+func publishedParameterARNs(n Names, arn func(svc, res string) string) []string {
+	out := make([]string, 0, len(paramsPublishedByIngress))
+	for _, p := range paramsPublishedByIngress {
+		out = append(out, arn("ssm", "parameter"+n.Parameter(p)))
+	}
+	return out
 }

@@ -19,6 +19,10 @@ type GlobalStack struct {
 	awscdk.Stack
 }
 
+// AcceleratorURLOutput is the global stack's output producers' endpoint is
+// read from.
+const AcceleratorURLOutput = topology.AcceleratorURLOutput
+
 // NewGlobalStack builds the Global stack.
 func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 	n := NamesFor(cfg)
@@ -27,11 +31,10 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 		Env:         env(cfg, GlobalRegion),
 		Description: jsii.String("Pendulum Global Accelerator (us-west-2: the only region CloudFormation supports for it)"),
 	})
-	port := jsii.Number(float64(cfg.ListenerPort()))
-	protocol := "HTTP"
-	if cfg.HTTPS() {
-		protocol = "HTTPS"
-	}
+	// The accelerator listens on P's listener port, with its scheme: what
+	// P's workload stack decided at deploy time (its CertificateArn).
+	port := awscdk.Token_AsNumber(ReadParameter(stack, "PrimaryListenerPort", cfg, cfg.PrimaryRegion, paramListenerPort))
+	scheme := awscdk.Fn_Select(jsii.Number(0), awscdk.Fn_Split(jsii.String("://"), ReadParameter(stack, "PrimaryAlbUrl", cfg, cfg.PrimaryRegion, paramALBURL), nil))
 	acc := awsglobalaccelerator.NewCfnAccelerator(stack, jsii.String("Accelerator"), &awsglobalaccelerator.CfnAcceleratorProps{
 		Name:          jsii.String(n.Accelerator()),
 		Enabled:       jsii.Bool(true),
@@ -46,13 +49,14 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 	primaryALB := ReadParameter(stack, "PrimaryAlbArn", cfg, cfg.PrimaryRegion, paramALBARN)
 	groups := map[string]awsglobalaccelerator.CfnEndpointGroup{}
 	for _, region := range cfg.Regions() {
+		// An ALB endpoint is health-checked by the ALB itself, not with
+		// the group's check settings (docs/aws-facts.md "Global
+		// Accelerator"): no check protocol or path is set.
 		props := &awsglobalaccelerator.CfnEndpointGroupProps{
 			ListenerArn:                listener.AttrListenerArn(),
 			EndpointGroupRegion:        jsii.String(region),
 			TrafficDialPercentage:      jsii.Number(100),
-			HealthCheckPath:            jsii.String("/health"),
 			HealthCheckPort:            port,
-			HealthCheckProtocol:        jsii.String(protocol),
 			HealthCheckIntervalSeconds: jsii.Number(10),
 			ThresholdCount:             jsii.Number(3),
 		}
@@ -77,10 +81,14 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 	}
 	publish("AcceleratorArnParameter", paramAcceleratorARN, acc.AttrAcceleratorArn(), "ARN of the Pendulum accelerator")
 	publish("AcceleratorDnsParameter", paramAcceleratorDNS, acc.AttrDnsName(), "DNS name of the Pendulum accelerator")
+	url := awscdk.Fn_Join(jsii.String(""), &[]*string{scheme, jsii.String("://"), acc.AttrDnsName()})
+	publish("AcceleratorUrlParameter", paramAcceleratorURL, url, "URL of the Pendulum accelerator (its listener's scheme and DNS name)")
 	for _, region := range cfg.Regions() {
 		publish(topology.Camel(role(cfg, region))+"EndpointGroupParameter", paramEndpointGroupARN(region), groups[region].AttrEndpointGroupArn(),
 			fmt.Sprintf("ARN of the accelerator's %s endpoint group", region))
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("AcceleratorDnsName"), &awscdk.CfnOutputProps{Value: acc.AttrDnsName()})
+	awscdk.NewCfnOutput(stack, jsii.String(AcceleratorURLOutput), &awscdk.CfnOutputProps{Value: url,
+		Description: jsii.String("How producers reach the accelerator: the listener's scheme and the DNS name")})
 	return &GlobalStack{Stack: stack}
 }

@@ -439,19 +439,43 @@ func TestAcceleratorOnlyInUSWest2(t *testing.T) {
 		}
 	}
 	g := s.templates[s.name("global", GlobalRegion)]
-	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::Listener"), map[string]any{
-		"Protocol": "TCP", "PortRanges": []any{map[string]any{"FromPort": 80, "ToPort": 80}},
-	})
+	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::Listener"), map[string]any{"Protocol": "TCP"})
 	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::EndpointGroup"), map[string]any{
 		"EndpointGroupRegion":    s.cfg.PrimaryRegion,
-		"HealthCheckPath":        "/health",
+		"HealthCheckProtocol":    assertions.Match_Absent(), // an ALB endpoint is checked by the ALB
 		"EndpointConfigurations": []any{map[string]any{"Weight": 100, "ClientIPPreservationEnabled": true}},
 	})
 	g.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::EndpointGroup"), map[string]any{
 		"EndpointGroupRegion":    s.cfg.BackupRegion,
-		"HealthCheckPath":        "/health",
 		"EndpointConfigurations": assertions.Match_Absent(),
 	})
+}
+
+// readParameterOf returns the region and name of the SSM parameter the
+// stack's resource id reads at deploy time (ReadParameter's custom
+// resource), or "" for another resource.
+func (s *synthesized) readParameterOf(stack, id string) (region, name string) {
+	r, ok := s.resources(stack, "Custom::AWS")[id]
+	if !ok {
+		return "", ""
+	}
+	var call struct {
+		Region     string
+		Parameters struct{ Name string }
+	}
+	create, _ := props(r)["Create"].(string)
+	if err := json.Unmarshal([]byte(create), &call); err != nil {
+		return "", ""
+	}
+	return call.Region, call.Parameters.Name
+}
+
+// readsParameter reports whether v is the value of the SSM parameter
+// region:name, read at deploy time by one of the stack's resources.
+func (s *synthesized) readsParameter(stack string, v any, region, name string) bool {
+	id, _ := get(v, "Fn::GetAtt", 0).(string)
+	r, n := s.readParameterOf(stack, id)
+	return r == region && n == name && get(v, "Fn::GetAtt", 1) == "Parameter.Value"
 }
 
 // TestAlarmStartsFailover: health metric → alarm → EventBridge rule on
@@ -768,36 +792,87 @@ func TestNagClean(t *testing.T) {
 	}
 }
 
-// TestHTTPSWithCertificates: with certificates the ALB listens with TLS
-// on 443 and so does the accelerator; its health checks use HTTPS.
-func TestHTTPSWithCertificates(t *testing.T) {
+// TestHTTPSIsADeployTimeChoice: each workload stack's CertificateArn
+// parameter (cdk.json's certificate its default) decides its listener —
+// HTTPS on 443 with the certificate, HTTP on 80 without — and it publishes
+// the outcome; the accelerator listens on the port P published, and the
+// canary and the DR probes use the URLs published. pkg/local deploys both
+// choices of the same templates.
+func TestHTTPSIsADeployTimeChoice(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	P := s.cfg.PrimaryRegion
+	for _, region := range s.cfg.Regions() {
+		stack := s.name("workload", region)
+		w := s.templates[stack]
+		w.HasParameter(jsii.String(topology.CertificateParameter), map[string]any{
+			"Type": "String", "Default": s.cfg.CertificateARN(region),
+			"AllowedPattern": fmt.Sprintf(`^(arn:aws[a-z-]*:acm:%s:%s:certificate/[0-9a-f-]+)?$`, region, s.cfg.Account),
+		})
+		w.HasCondition(jsii.String("IsHttps"), map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": topology.CertificateParameter}, ""}}}})
+		ifHTTPS := func(yes, no any) map[string]any { return map[string]any{"Fn::If": []any{"IsHttps", yes, no}} }
+		noValue := map[string]any{"Ref": "AWS::NoValue"}
+		w.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
+			"Port": ifHTTPS(443, 80), "Protocol": ifHTTPS("HTTPS", "HTTP"),
+			"SslPolicy":    ifHTTPS(listenerSSLPolicy, noValue),
+			"Certificates": ifHTTPS([]any{map[string]any{"CertificateArn": map[string]any{"Ref": topology.CertificateParameter}}}, noValue),
+		})
+		w.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), map[string]any{
+			"FromPort": ifHTTPS(443, 80), "ToPort": ifHTTPS(443, 80), "IpProtocol": "tcp", "CidrIp": "0.0.0.0/0",
+		})
+		w.HasResourceProperties(jsii.String("AWS::SSM::Parameter"), map[string]any{"Name": n.Parameter(paramListenerPort), "Value": ifHTTPS("443", "80")})
+		w.HasResourceProperties(jsii.String("AWS::SSM::Parameter"), map[string]any{"Name": n.Parameter(paramALBURL),
+			"Value": map[string]any{"Fn::Join": []any{"", []any{ifHTTPS("https", "http"), "://", assertions.Match_AnyValue()}}}})
+	}
+	global := s.name("global", GlobalRegion)
+	for _, l := range s.resources(global, "AWS::GlobalAccelerator::Listener") {
+		pr := get(props(l), "PortRanges", 0)
+		if !s.readsParameter(global, get(pr, "FromPort"), P, n.Parameter(paramListenerPort)) || !s.readsParameter(global, get(pr, "ToPort"), P, n.Parameter(paramListenerPort)) {
+			t.Errorf("the accelerator's listener ports %v are not P's published listener port", pr)
+		}
+	}
+	for id, g := range s.resources(global, "AWS::GlobalAccelerator::EndpointGroup") {
+		if !s.readsParameter(global, get(props(g), "HealthCheckPort"), P, n.Parameter(paramListenerPort)) {
+			t.Errorf("endpoint group %s checks port %v, not P's listener port", id, get(props(g), "HealthCheckPort"))
+		}
+	}
+	// The canary and the probes reach P and the accelerator by the URLs
+	// the deployment published.
+	recovery := s.name("recovery", s.cfg.BackupRegion)
+	var urlsRead []string
+	for id := range s.resources(recovery, "Custom::AWS") {
+		if r, name := s.readParameterOf(recovery, id); name == n.Parameter(paramALBURL) || name == n.Parameter(paramAcceleratorURL) {
+			urlsRead = append(urlsRead, r+":"+name)
+		}
+	}
+	sort.Strings(urlsRead)
+	if want := []string{P + ":" + n.Parameter(paramALBURL), GlobalRegion + ":" + n.Parameter(paramAcceleratorURL)}; strings.Join(urlsRead, " ") != strings.Join(want, " ") {
+		t.Errorf("recovery stack reads URLs %v, want %v", urlsRead, want)
+	}
+	raw, _ := json.Marshal(s.json[recovery])
+	if strings.Contains(string(raw), `http://`) || strings.Contains(string(raw), `"https://`) {
+		t.Error("the recovery stack spells a URL scheme itself instead of using the published URLs")
+	}
+}
+
+// TestCertificateDefaultsFromContext: cdk.json's certificates are the
+// parameters' defaults, so a plain `cdk deploy` deploys HTTPS.
+func TestCertificateDefaultsFromContext(t *testing.T) {
 	cfg := testConfig(t, "testdata/statemachines")
 	cfg.PrimaryCertificateARN = "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-0000-1111-2222-333344445555"
 	cfg.BackupCertificateARN = "arn:aws:acm:us-east-2:111111111111:certificate/0a1b2c3d-0000-1111-2222-333344445556"
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	app := awscdk.NewApp(nil)
-	applyFeatureFlags(app)
-	w, err := NewWorkloadStack(app, cfg, cfg.PrimaryRegion)
-	if err != nil {
-		t.Fatalf("NewWorkloadStack: %v", err)
+	for _, region := range cfg.Regions() {
+		app := awscdk.NewApp(nil)
+		applyFeatureFlags(app)
+		w, err := NewWorkloadStack(app, cfg, region)
+		if err != nil {
+			t.Fatalf("NewWorkloadStack: %v", err)
+		}
+		assertions.Template_FromStack(w.Stack, nil).HasParameter(jsii.String(topology.CertificateParameter), map[string]any{"Default": cfg.CertificateARN(region)})
 	}
-	g := NewGlobalStack(app, cfg)
-	assertions.Template_FromStack(w.Stack, nil).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{
-		"Port": 443, "Protocol": "HTTPS", "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-		"Certificates": []any{map[string]any{"CertificateArn": cfg.PrimaryCertificateARN}},
-	})
-	gt := assertions.Template_FromStack(g.Stack, nil)
-	gt.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::Listener"), map[string]any{
-		"PortRanges": []any{map[string]any{"FromPort": 443, "ToPort": 443}},
-	})
-	gt.HasResourceProperties(jsii.String("AWS::GlobalAccelerator::EndpointGroup"), map[string]any{
-		"HealthCheckProtocol": "HTTPS", "HealthCheckPort": 443,
-	})
-	mustPanic(t, "an HTTP listener with certificates configured", func() {
-		assertions.Template_FromStack(w.Stack, nil).HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), map[string]any{"Protocol": "HTTP"})
-	})
 }
 
 // TestNagHarnessFindsErrors proves TestNagClean's query can fail: the same

@@ -79,8 +79,9 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	r := &RecoveryStack{Stack: stack, Machines: map[string]awsstepfunctions.StateMachine{}, DRFunctions: map[string]Function{}}
 
 	// Values AWS chose, published by the Workload (P) and Global stacks.
-	primaryDNS := ReadParameter(stack, "PrimaryAlbDns", cfg, P, paramALBDNS)
+	primaryURL := ReadParameter(stack, "PrimaryAlbUrl", cfg, P, paramALBURL)
 	accDNS := ReadParameter(stack, "AcceleratorDns", cfg, GlobalRegion, paramAcceleratorDNS)
+	accURL := ReadParameter(stack, "AcceleratorUrl", cfg, GlobalRegion, paramAcceleratorURL)
 	accARN := ReadParameter(stack, "AcceleratorArn", cfg, GlobalRegion, paramAcceleratorARN)
 	groupARN := map[string]*string{
 		P: ReadParameter(stack, "PrimaryEndpointGroupArn", cfg, GlobalRegion, paramEndpointGroupARN(P)),
@@ -107,15 +108,12 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
-	// The health canary: P's ALB directly and the accelerator, every minute.
-	scheme := "http"
-	if cfg.HTTPS() {
-		scheme = "https"
-	}
-	targets := fmt.Sprintf(`[{"name":%q,"url":"%s://%s/"},{"name":%q,"url":"%s://%s/"}]`,
-		PrimaryTargetName, scheme, *primaryDNS, AcceleratorTarget, scheme, *accDNS)
-	// Behind P's regional front door it also checks P's pipeline: the
-	// aggregate consumer's canary heartbeat in P's aggregates table.
+	// The health canary: P's ALB directly and the accelerator, every
+	// minute, with their listeners' scheme as deployed. Behind P's regional
+	// front door it also checks P's pipeline: the aggregate consumer's
+	// canary heartbeat in P's aggregates table.
+	targets := fmt.Sprintf(`[{"name":%q,"url":"%s/"},{"name":%q,"url":"%s/"}]`,
+		PrimaryTargetName, *primaryURL, AcceleratorTarget, *accURL)
 	healthFn := NewFunction(stack, cfg, B, FunctionSpec{
 		Name: "health",
 		Env: map[string]string{
@@ -221,6 +219,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	known := topology.Substitutions(n, topology.Regions{Primary: P, Backup: B}, topology.Deployed{
 		AcceleratorARN:          *accARN,
 		AcceleratorDNSName:      *accDNS,
+		AcceleratorURL:          *accURL,
 		PrimaryEndpointGroupARN: *groupARN[P],
 		BackupEndpointGroupARN:  *groupARN[B],
 		BackupRestoreRoleARN:    *restoreRole.RoleArn(),

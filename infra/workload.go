@@ -142,13 +142,13 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 	}))
 
 	albLogs := newLogBucket(stack, "AlbLogs", n.Bucket("alb-logs", region), cfg)
-	port := cfg.ListenerPort()
+	l := newListenerChoice(stack, cfg, region)
 	sg := awsec2.NewSecurityGroup(active, jsii.String("AlbSecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              vpc,
-		Description:      jsii.String(fmt.Sprintf("Pendulum ingest ALB: port %d", port)),
+		Description:      jsii.String("Pendulum ingest ALB: the listener port (443 with a certificate, else 80)"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
-	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(float64(port))), jsii.String("producers via Global Accelerator (client IPs preserved); the allow-list is enforced by listener rules"), nil)
+	sg.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(l.port), jsii.String("producers via Global Accelerator (client IPs preserved); the allow-list is enforced by listener rules"), nil)
 	suppress(sg, map[string]string{
 		"EC23": "Open on the listener port on purpose: Global Accelerator preserves client IPs, the health canary runs from Lambda addresses, and the producer allow-list is enforced per request by source-ip listener rules (everything else gets 403).",
 	})
@@ -204,18 +204,18 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 			},
 		}}
 	}
-	lp := &awselasticloadbalancingv2.CfnListenerProps{
+	// One listener, HTTPS on 443 with the certificate or HTTP on 80: no
+	// HTTP listener redirects to HTTPS, since the accelerator listens on
+	// the one port and producers come through it.
+	listener := awselasticloadbalancingv2.NewCfnListener(active, jsii.String("Listener"), &awselasticloadbalancingv2.CfnListenerProps{
 		LoadBalancerArn: alb.LoadBalancerArn(),
-		Port:            jsii.Number(float64(port)),
-		Protocol:        jsii.String("HTTP"),
+		Port:            l.port,
+		Protocol:        l.protocol,
 		DefaultActions:  defaultAction,
-	}
-	if cfg.HTTPS() {
-		lp.Protocol = jsii.String("HTTPS")
-		lp.SslPolicy = jsii.String("ELBSecurityPolicy-TLS13-1-2-2021-06")
-		lp.Certificates = &[]interface{}{&awselasticloadbalancingv2.CfnListener_CertificateProperty{CertificateArn: jsii.String(cfg.CertificateARN(region))}}
-	}
-	listener := awselasticloadbalancingv2.NewCfnListener(active, jsii.String("Listener"), lp)
+	})
+	listener.AddPropertyOverride(jsii.String("SslPolicy"), awscdk.Fn_ConditionIf(l.https.LogicalId(), jsii.String(listenerSSLPolicy), awscdk.Aws_NO_VALUE()))
+	listener.AddPropertyOverride(jsii.String("Certificates"), awscdk.Fn_ConditionIf(l.https.LogicalId(),
+		[]map[string]interface{}{{"CertificateArn": l.certificate}}, awscdk.Aws_NO_VALUE()))
 	if !anyProducer {
 		awscdk.Annotations_Of(listener).AddWarningV2(jsii.String("pendulum:canary-allow-list"), jsii.String(
 			"producerCidrs does not admit every source: the health canary's POST /records from B's Lambda must come from an allowed address, or P's EndpointHealthy stays 0 and failover starts (see docs/deploy.md)."))
@@ -252,9 +252,61 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 	awsssm.NewStringParameter(active, jsii.String("AlbDnsParameter"), &awsssm.StringParameterProps{
 		ParameterName: jsii.String(n.Parameter(paramALBDNS)),
 		StringValue:   alb.LoadBalancerDnsName(),
-		Description:   jsii.String("DNS name of the ingest ALB (regional health probe)"),
+		Description:   jsii.String("DNS name of the ingest ALB"),
+	})
+	awsssm.NewStringParameter(active, jsii.String("AlbUrlParameter"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(n.Parameter(paramALBURL)),
+		StringValue:   awscdk.Fn_Join(jsii.String(""), &[]*string{l.scheme, jsii.String("://"), alb.LoadBalancerDnsName()}),
+		Description:   jsii.String("URL of the ingest ALB, with its listener's scheme (regional health probe; the accelerator's scheme)"),
+	})
+	awsssm.NewStringParameter(active, jsii.String("ListenerPortParameter"), &awsssm.StringParameterProps{
+		ParameterName: jsii.String(n.Parameter(paramListenerPort)),
+		StringValue:   l.portText,
+		Description:   jsii.String("Port of the ingest ALB's listener (the accelerator listens on the same)"),
 	})
 	return alb
+}
+
+// listenerSSLPolicy is the TLS policy of an HTTPS listener.
+const listenerSSLPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+// listenerChoice is the ingest listener as the stack's CertificateArn
+// parameter decides it at deploy time: https holds when a certificate is
+// given; protocol, scheme and port follow it.
+type listenerChoice struct {
+	certificate      *string
+	https            awscdk.CfnCondition
+	protocol, scheme *string
+	port             *float64
+	portText         *string
+}
+
+// newListenerChoice declares the stack's CertificateArn parameter (its
+// default is cdk.json's certificate of the region) and the condition the
+// listener follows.
+func newListenerChoice(stack awscdk.Stack, cfg Config, region string) listenerChoice {
+	p := awscdk.NewCfnParameter(stack, jsii.String(topology.CertificateParameter), &awscdk.CfnParameterProps{
+		Type:    jsii.String("String"),
+		Default: jsii.String(cfg.CertificateARN(region)),
+		// ACM certificates are regional: the ALB's must be of its region.
+		AllowedPattern:        jsii.String(fmt.Sprintf(`^(arn:aws[a-z-]*:acm:%s:%s:certificate/[0-9a-f-]+)?$`, region, cfg.Account)),
+		ConstraintDescription: jsii.String(fmt.Sprintf("empty (HTTP on port 80) or the ARN of an ACM certificate in %s of account %s", region, cfg.Account)),
+		Description:           jsii.String("ACM certificate of the ingest ALB: set, the ALB and the accelerator listen with HTTPS on 443; empty, HTTP on 80. Set it in both workload stacks, or in neither."),
+	})
+	https := awscdk.NewCfnCondition(stack, jsii.String("IsHttps"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(p.ValueAsString(), jsii.String(""))),
+	})
+	pick := func(yes, no interface{}) awscdk.ICfnRuleConditionExpression {
+		return awscdk.Fn_ConditionIf(https.LogicalId(), yes, no)
+	}
+	return listenerChoice{
+		certificate: p.ValueAsString(),
+		https:       https,
+		protocol:    pick("HTTPS", "HTTP").ToString(),
+		scheme:      pick("https", "http").ToString(),
+		port:        awscdk.Token_AsNumber(pick(443, 80)),
+		portText:    pick("443", "80").ToString(),
+	}
 }
 
 // newFirehose lands the stream in the raw bucket, GZIP NDJSON, under the

@@ -41,6 +41,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", drill.DefaultWarmup, "virtual time the workload runs before the primary fails, "+drill.WarmupRange)
 	fs.DurationVar(&cfg.Outage, "outage", drill.DefaultOutage, "virtual time the primary region is down, "+drill.OutageRange)
 	fs.IntVar(&cfg.MinHealthyMinutes, "min-healthy", drill.DefaultMinHealthyMinutes, "minutes the primary must be healthy before failback, "+drill.MinHealthyMinutesRange)
+	fs.BoolVar(&cfg.HTTPS, "https", false, "deploy with a certificate in each workload region: ALBs and the accelerator listen with HTTPS on 443 (the https scenario always does)")
 	fs.BoolVar(&cfg.Approval, "approval", false, "make failback wait for approval (the drill's operator approves); failover waits when the deployment says so")
 	dir := fs.String("assembly", "cdk.out", "the cloud assembly `directory` to deploy (make synth writes cdk.out)")
 	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")

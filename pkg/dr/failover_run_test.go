@@ -133,7 +133,7 @@ func newRig(t *testing.T) *rig {
 	reg.HandleLambda(fn("dr-traffic"), lambdaOf("dr-traffic", newTraffic(w, cfg, regionG).Handle))
 	ga := w.Region(regionG).GlobalAccelerator()
 	probe := &Probe{Clock: clk, VantageRegion: regionB, Metrics: w.Region(regionB).CloudWatch(), HTTP: doerFunc(func(r *http.Request) (*http.Response, error) {
-		_, region, err := ga.Route(cfg.AcceleratorARN)
+		_, region, err := ga.Route(cfg.AcceleratorARN, 80)
 		if err != nil {
 			return answer(503, ""), nil
 		}
@@ -175,7 +175,7 @@ func newRig(t *testing.T) *rig {
 	})
 
 	subst := map[string]string{
-		"AcceleratorDnsName": "a1234.awsglobalaccelerator.com", "ActiveParameter": "Active", "ConsumerParameter": "Active",
+		"AcceleratorDnsName": "a1234.awsglobalaccelerator.com", "AcceleratorUrl": "http://a1234.awsglobalaccelerator.com", "ActiveParameter": "Active", "ConsumerParameter": "Active",
 		"AggregatesTableName": aggTable, "BackupRegion": regionB, "PrimaryRegion": regionP, "NamePrefix": "pendulum",
 		"BackupRestoreRoleArn": "arn:aws:iam::" + account + ":role/restore", "BackupVaultName": "pendulum-vault",
 		"BackupWorkloadStackName": cfg.WorkloadStack(regionB), "FailoverApproval": "false",

@@ -58,6 +58,10 @@ type Config struct {
 	// EditTemplate, when set, changes each template before it is deployed
 	// (tests of the coupling between the deployment and the drill).
 	EditTemplate func(stack string, body []byte) []byte
+	// HTTPS deploys with a certificate in each workload region
+	// (local.Options.HTTPS): ALBs and the accelerator listen with HTTPS on
+	// 443, producers, the canary and the DR probes use https.
+	HTTPS bool
 	// Seed makes routing choices reproducible (1). Every value is valid;
 	// 0 takes the default.
 	Seed uint64
@@ -294,6 +298,9 @@ type Report struct {
 	// deployment decisions in it that shape the figures.
 	Assembly string            `json:"assembly"`
 	Settings map[string]string `json:"settings"`
+	// Endpoint is the accelerator's URL as deployed, which producers, the
+	// canary and the DR probes use (https:// with Config.HTTPS).
+	Endpoint string `json:"endpoint"`
 	// Invocations counts each deployed function's invocations in the run
 	// ("region/function"), so the report shows which code the scenario
 	// exercised.

@@ -91,6 +91,26 @@ func TestDrillAccounting(t *testing.T) {
 	}
 }
 
+// TestDrillHTTPS runs the short scenario deployed with certificates
+// (Config.HTTPS): producers, the canary and the DR probes use https
+// through the accelerator, and every invariant holds.
+func TestDrillHTTPS(t *testing.T) {
+	cfg := shortConfig(t)
+	cfg.HTTPS = true
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rep.Endpoint, "https://") {
+		t.Fatalf("endpoint %q, want https://", rep.Endpoint)
+	}
+	if !rep.Passed || rep.Records.AckedByBackup == 0 {
+		var b strings.Builder
+		_ = WriteText(&b, rep)
+		t.Fatalf("the short drill over HTTPS failed or B served nothing:\n%s", b.String())
+	}
+}
+
 // TestDrillDetectsLoss deletes an object from P's raw bucket before the
 // accounting: the drill must notice the lost records and fail.
 func TestDrillDetectsLoss(t *testing.T) {

@@ -143,7 +143,7 @@ func WriteText(w io.Writer, rep *Report) error {
 		fmt.Fprintf(&b, " (not in this scenario: %s)", strings.Join(idle, ", "))
 	}
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "\n  assembly %s:\n", rep.Assembly)
+	fmt.Fprintf(&b, "\n  assembly %s, endpoint %s:\n", rep.Assembly, rep.Endpoint)
 	keys := make([]string, 0, len(rep.Settings))
 	for k := range rep.Settings {
 		keys = append(keys, k)

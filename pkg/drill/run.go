@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.progress("approval", "operator approves %s (%s)", a.State, a.Subject)
 		_ = r.l.Approve(a.Token)
 	}
-	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, Approver: approver, Seed: cfg.Seed, Start: drillStart})
+	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, HTTPS: cfg.HTTPS, Approver: approver, Seed: cfg.Seed, Start: drillStart})
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +124,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect}
 	rep := r.rep
 	P, B := l.Regions.Primary, l.Regions.Backup
-	rep.Assembly, rep.Settings = cfg.Assembly.Dir, l.Settings()
+	rep.Assembly, rep.Settings, rep.Endpoint = cfg.Assembly.Dir, l.Settings(), l.AcceleratorURL
 	r.progress("setup", "scenario %s: %s", sc.Name, sc.Summary)
 	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
-	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorDNS)
+	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorURL)
 	if sc.setup != nil {
 		sc.setup(r)
 	}
@@ -413,7 +413,7 @@ func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Pro
 		name := fmt.Sprintf("drill-%d", i+1)
 		rec := &regionRecorder{next: l.HTTPClient().Transport}
 		p, err := producer.Open(producer.Config{
-			Dir: spool + "/" + name, Endpoint: "http://" + l.AcceleratorDNS, Client: &http.Client{Transport: rec},
+			Dir: spool + "/" + name, Endpoint: l.AcceleratorURL, Client: &http.Client{Transport: rec},
 			Clock: l.Clock, Name: name, NoSync: true,
 			OnAck: func(ids []string) {
 				now := l.Now()

@@ -96,6 +96,19 @@ func init() {
 		},
 	})
 	register(&Scenario{
+		Name:    "https",
+		Summary: "regional-outage deployed with a certificate in each workload region: producers, the canary and the DR probes speak HTTPS to listeners on 443",
+		Expect:  "PASS: as regional-outage, through an https:// accelerator endpoint; the failover and failback verify the accelerator over HTTPS",
+		defaults: func(c *Config) {
+			c.HTTPS = true
+		},
+		play: outageThenFailBack,
+		expect: func(r *run, ok checkFunc) {
+			ok("endpointHTTPS", strings.HasPrefix(r.rep.Endpoint, "https://"), "producers' endpoint %s", r.rep.Endpoint)
+			r.expectFailedOverAndBack(ok)
+		},
+	})
+	register(&Scenario{
 		Name:    "blip",
 		Summary: "the primary is unreachable for 2 minutes, less than the health alarm needs: nothing fails over",
 		Expect:  "PASS: no failover starts, producers spool through the blip and the primary acknowledges everything after it, nothing lost",

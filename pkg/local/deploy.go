@@ -25,6 +25,11 @@ func (l *Local) deploy(ctx context.Context) error {
 	if err := l.bootstrap(ctx); err != nil {
 		return err
 	}
+	if l.opts.HTTPS {
+		if err := l.importCertificates(ctx); err != nil {
+			return err
+		}
+	}
 	for _, s := range l.opts.Assembly.Stacks {
 		if err := l.deployStack(ctx, s); err != nil {
 			return err
@@ -55,11 +60,32 @@ func (l *Local) deployStack(ctx context.Context, s assembly.Stack) error {
 	return l.createStack(ctx, s.Region, s.Name, body)
 }
 
+// stackParameters are the parameters the deployment gives the stack.
+func (l *Local) stackParameters(name string) []cftypes.Parameter {
+	given := map[string]string{}
+	for k, v := range l.opts.Parameters[name] {
+		given[k] = v
+	}
+	for region, arn := range l.Certificates {
+		if name == l.Names.Stack("workload", region) {
+			if _, set := given[topology.CertificateParameter]; !set {
+				given[topology.CertificateParameter] = arn
+			}
+		}
+	}
+	var out []cftypes.Parameter
+	for _, k := range sortedKeys(given) {
+		out = append(out, cftypes.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(given[k])})
+	}
+	return out
+}
+
 // createStack creates a stack from a template in region and waits for it.
 func (l *Local) createStack(ctx context.Context, region, name string, body []byte) error {
 	c := l.World.Region(region).CloudFormation()
 	start := l.Clock.Now()
-	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body))}); err != nil {
+	if _, err := c.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(body)),
+		Parameters: l.stackParameters(name)}); err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	st, err := l.waitStack(ctx, region, name)
@@ -103,8 +129,11 @@ func (l *Local) readDeployed(ctx context.Context) error {
 		return fmt.Errorf("global stack: %w", err)
 	}
 	for _, o := range out.Stacks[0].Outputs {
-		if aws.ToString(o.OutputKey) == "AcceleratorDnsName" {
+		switch aws.ToString(o.OutputKey) {
+		case "AcceleratorDnsName":
 			l.AcceleratorDNS = aws.ToString(o.OutputValue)
+		case topology.AcceleratorURLOutput:
+			l.AcceleratorURL = aws.ToString(o.OutputValue)
 		}
 	}
 	fn, err := l.World.Region(l.Regions.Backup).Lambda().GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(l.Names.Function("dr-control"))})
@@ -113,8 +142,8 @@ func (l *Local) readDeployed(ctx context.Context) error {
 	}
 	env := fn.Environment.Variables
 	l.AcceleratorARN, l.PrimaryGroupARN, l.BackupGroupARN = env[dr.EnvAcceleratorARN], env[dr.EnvPrimaryEndpointGroupARN], env[dr.EnvBackupEndpointGroupARN]
-	if l.AcceleratorDNS == "" || l.AcceleratorARN == "" {
-		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q)", l.AcceleratorDNS, l.AcceleratorARN)
+	if l.AcceleratorDNS == "" || l.AcceleratorARN == "" || l.AcceleratorURL == "" {
+		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q, URL %q)", l.AcceleratorDNS, l.AcceleratorARN, l.AcceleratorURL)
 	}
 	return nil
 }

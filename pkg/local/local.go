@@ -34,6 +34,17 @@ type Options struct {
 	// EditTemplate, when set, transforms each stack's template before it is
 	// deployed: tests use it to deploy a changed copy of the installation.
 	EditTemplate func(stack string, body []byte) []byte
+	// Parameters are stack parameter values by stack name, as `cdk deploy
+	// --parameters STACK:KEY=VALUE` gives them; a parameter not given takes
+	// its template default.
+	Parameters map[string]map[string]string
+	// HTTPS deploys the installation with certificates, as an operator
+	// would after importing one into ACM in each workload region: before
+	// the app's stacks deploy, a certificate is imported in P and in B and
+	// each workload stack's CertificateArn parameter is set to its
+	// region's (unless Parameters sets it). The ALBs then listen with HTTPS
+	// on 443 and so does the accelerator; AcceleratorURL is https://….
+	HTTPS bool
 	// Start is the virtual time the deployment starts at (default
 	// 2026-11-25T09:00Z).
 	Start time.Time
@@ -68,7 +79,12 @@ type Local struct {
 	// AcceleratorARN and AcceleratorDNS address the accelerator;
 	// PrimaryGroupARN and BackupGroupARN are its endpoint groups (from the
 	// global stack's parameters).
-	AcceleratorARN, AcceleratorDNS  string
+	AcceleratorARN, AcceleratorDNS string
+	// AcceleratorURL is how producers reach the accelerator: its listener's
+	// scheme and DNS name, the global stack's AcceleratorUrl output.
+	AcceleratorURL string
+	// Certificates are the certificates HTTPS imported, by region.
+	Certificates                    map[string]string
 	PrimaryGroupARN, BackupGroupARN string
 
 	opts    Options

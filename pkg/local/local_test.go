@@ -50,7 +50,7 @@ func newLocal(t *testing.T, opts Options) *Local {
 func produce(t *testing.T, l *Local, name string, n int) *producer.Producer {
 	t.Helper()
 	ctx := context.Background()
-	p, err := producer.Open(producer.Config{Dir: t.TempDir(), Endpoint: "http://" + l.AcceleratorDNS, Client: l.HTTPClient(),
+	p, err := producer.Open(producer.Config{Dir: t.TempDir(), Endpoint: l.AcceleratorURL, Client: l.HTTPClient(),
 		Clock: l.Clock, Name: name, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestWorkloadSteadyState(t *testing.T) {
 		t.Fatalf("dormant B: %+v, want no traffic and no ALB", s)
 	}
 	// dr-probe's contract: the region header says who served.
-	resp, err := l.HTTPClient().Get("http://" + l.AcceleratorDNS + "/health")
+	resp, err := l.HTTPClient().Get(l.AcceleratorURL + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func controlMode(t *testing.T, l *Local) string {
 // servedBy asks the accelerator for /health and returns the region header.
 func servedBy(t *testing.T, l *Local) string {
 	t.Helper()
-	resp, err := l.HTTPClient().Get("http://" + l.AcceleratorDNS + "/health")
+	resp, err := l.HTTPClient().Get(l.AcceleratorURL + "/health")
 	if err != nil {
 		return "error: " + err.Error()
 	}

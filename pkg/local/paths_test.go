@@ -275,7 +275,7 @@ func TestFailbackCatchesWritesDuringSwitch(t *testing.T) {
 	ctx := context.Background()
 	l := failedOver(t, Options{})
 	P := l.Regions.Primary
-	p, err := producer.Open(producer.Config{Dir: t.TempDir(), Endpoint: "http://" + l.AcceleratorDNS, Client: l.HTTPClient(),
+	p, err := producer.Open(producer.Config{Dir: t.TempDir(), Endpoint: l.AcceleratorURL, Client: l.HTTPClient(),
 		Clock: l.Clock, Name: "steady", NoSync: true})
 	if err != nil {
 		t.Fatal(err)

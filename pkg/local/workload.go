@@ -188,7 +188,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var region, dns string
 	if host == l.AcceleratorDNS {
-		endpoint, r, err := l.ga().Route(l.AcceleratorARN)
+		endpoint, r, err := l.ga().Route(l.AcceleratorARN, port)
 		if err != nil {
 			return fail(err)
 		}

@@ -180,6 +180,12 @@ func (c *CloudFormation) templateParams(ctx context.Context, t *cfnTemplate, giv
 		if len(p.AllowedValues) > 0 && !slices.Contains(p.AllowedValues, v) {
 			return nil, nil, cfValidation("Parameter '%s' must be one of AllowedValues", name)
 		}
+		if p.AllowedPattern != nil && !p.AllowedPattern.MatchString(v) {
+			if p.ConstraintDescription != "" {
+				return nil, nil, cfValidation("Parameter '%s' failed to satisfy constraint: %s", name, p.ConstraintDescription)
+			}
+			return nil, nil, cfValidation("Parameter '%s' must match pattern %s", name, strings.TrimSuffix(strings.TrimPrefix(p.AllowedPattern.String(), "^(?:"), ")$"))
+		}
 		values[name] = v
 		switch {
 		case strings.HasPrefix(p.Type, "AWS::SSM::Parameter::Value<"):

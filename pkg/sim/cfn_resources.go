@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,7 +34,7 @@ import (
 // would drop is an error). Member names match case-insensitively, as
 // CloudFormation's "Id" matches the API's "ID".
 func cfnInto(props any, dst any) error {
-	raw, err := json.Marshal(props)
+	raw, err := json.Marshal(cfnCoerce(props, reflect.TypeOf(dst)))
 	if err != nil {
 		return err
 	}
@@ -761,4 +763,72 @@ func errorCode(err error) string {
 		return api.ErrorCode()
 	}
 	return ""
+}
+
+// cfnCoerce converts v's scalars to the types t has at the same place, as
+// CloudFormation converts a property value to the type the resource
+// declares: "443" (a parameter's or an attribute's string) where an integer
+// is wanted, a number or boolean where a string is, "true" where a
+// boolean is. What does not convert is left for the decoder to refuse.
+func cfnCoerce(v any, t reflect.Type) any {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return v
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		if s, ok := v.(string); ok {
+			if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+				return json.Number(strings.TrimSpace(s))
+			}
+		}
+	case reflect.Bool:
+		if s, ok := v.(string); ok {
+			if b, err := strconv.ParseBool(s); err == nil {
+				return b
+			}
+		}
+	case reflect.String:
+		switch x := v.(type) {
+		case json.Number:
+			return x.String()
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		case bool:
+			return strconv.FormatBool(x)
+		}
+	case reflect.Slice:
+		if l, ok := v.([]any); ok {
+			out := make([]any, len(l))
+			for i, e := range l {
+				out[i] = cfnCoerce(e, t.Elem())
+			}
+			return out
+		}
+	case reflect.Map:
+		if m, ok := v.(map[string]any); ok {
+			out := make(map[string]any, len(m))
+			for k, e := range m {
+				out[k] = cfnCoerce(e, t.Elem())
+			}
+			return out
+		}
+	case reflect.Struct:
+		if m, ok := v.(map[string]any); ok {
+			out := make(map[string]any, len(m))
+			for k, e := range m {
+				// encoding/json matches field names without regard to case.
+				f, found := t.FieldByNameFunc(func(n string) bool { return strings.EqualFold(n, k) })
+				if found {
+					e = cfnCoerce(e, f.Type)
+				}
+				out[k] = e
+			}
+			return out
+		}
+	}
+	return v
 }

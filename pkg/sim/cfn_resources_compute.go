@@ -237,13 +237,30 @@ func init() {
 			port, _ := cfnInt(r.props["Port"])
 			l := &elbListener{lb: cfnString(r.props, "LoadBalancerArn"), protocol: cfnString(r.props, "Protocol"), port: int(port),
 				arn: op.arn("elasticloadbalancing", fmt.Sprintf("listener/app/%016x", fnvString(op.stack.id+r.id)))}
-			if l.protocol == "HTTPS" {
+			switch l.protocol {
+			case "HTTPS":
 				for _, c := range cfnAnyList(r.props["Certificates"]) {
 					m, _ := c.(map[string]any)
 					l.certificates = append(l.certificates, cfnScalarString(m["CertificateArn"]))
 				}
 				if len(l.certificates) == 0 {
-					return fmt.Errorf("an HTTPS listener needs a certificate")
+					return apiErr("ValidationError", "A certificate must be specified for HTTPS listeners")
+				}
+			case "HTTP":
+				if len(cfnAnyList(r.props["Certificates"])) > 0 {
+					return apiErr("ValidationError", "Certificates are not supported for HTTP listeners")
+				}
+			default:
+				return fmt.Errorf("listener protocol %q is %w", l.protocol, errNotModelled)
+			}
+			// The certificate is ACM's, in the listener's region: ELB
+			// refuses one it cannot find or that is not ISSUED.
+			for i, c := range l.certificates {
+				if err := op.r.ACM().use(c, l.lb); err != nil {
+					for _, used := range l.certificates[:i] {
+						op.r.ACM().release(used, l.lb)
+					}
+					return err
 				}
 			}
 			acts := cfnAnyList(r.props["DefaultActions"])
@@ -261,7 +278,11 @@ func init() {
 			return nil
 		},
 		delete: func(_ context.Context, op *cfnOp, r *cfnLive) error {
-			op.r.ELB().deleteListener(r.physicalID)
+			if l := op.r.ELB().deleteListener(r.physicalID); l != nil {
+				for _, c := range l.certificates {
+					op.r.ACM().release(c, l.lb)
+				}
+			}
 			return nil
 		},
 		createTime: 5 * time.Second, deleteTime: 5 * time.Second,

@@ -65,6 +65,10 @@ func init() {
 	registerCFN("AWS::EC2::InternetGateway", cfnRecord("igw", []string{"Tags"}, "InternetGatewayId"))
 	registerCFN("AWS::EC2::VPCGatewayAttachment", cfnRecord("igw-attach", []string{"InternetGatewayId", "VpcId", "VpnGatewayId"}))
 	registerCFN("AWS::EC2::SecurityGroup", cfnRecord("sg", []string{"GroupDescription", "GroupName", "SecurityGroupEgress", "SecurityGroupIngress", "Tags", "VpcId"}, "GroupId", "VpcId"))
+	// A rule of its own, as the CDK renders a rule whose port is a
+	// deploy-time value.
+	registerCFN("AWS::EC2::SecurityGroupIngress", cfnRecord("sgr", []string{"CidrIp", "CidrIpv6", "Description", "FromPort", "GroupId", "IpProtocol",
+		"SourcePrefixListId", "SourceSecurityGroupId", "ToPort"}, "Id"))
 	registerCFN("AWS::EC2::FlowLog", cfnRecord("fl", []string{"DeliverLogsPermissionArn", "LogDestinationType", "LogGroupName", "ResourceId", "ResourceType", "Tags", "TrafficType"}, "Id"))
 
 	registerCFN("AWS::KMS::Key", &cfnProvider{

@@ -40,8 +40,13 @@ type cfnParameter struct {
 	Type          string
 	Default       *string
 	AllowedValues []string
-	Description   string
-	NoEcho        bool
+	// AllowedPattern is the compiled AllowedPattern, anchored: a value
+	// must match it whole. ConstraintDescription replaces the pattern in
+	// the error a value that does not match gets.
+	AllowedPattern        *regexp.Regexp
+	ConstraintDescription string
+	Description           string
+	NoEcho                bool
 }
 
 // cfnRule is a template rule: assertions checked before any resource is
@@ -157,6 +162,18 @@ func parseCFNTemplate(body []byte) (*cfnTemplate, error) {
 				p.Description, _ = pv.(string)
 			case "NoEcho":
 				p.NoEcho = cfnTruthy(pv)
+			case "AllowedPattern":
+				// CloudFormation matches the whole value (a Java
+				// regular expression; the templates' patterns are in
+				// the syntax both share).
+				s, _ := pv.(string)
+				re, err := regexp.Compile(`^(?:` + s + `)$`)
+				if err != nil {
+					return nil, cfnTemplateError("Parameter %s: AllowedPattern %q is not a valid regular expression", name, s)
+				}
+				p.AllowedPattern = re
+			case "ConstraintDescription":
+				p.ConstraintDescription, _ = pv.(string)
 			default:
 				return nil, cfnTemplateError("parameter property %s of %s is not modelled by the simulator", k, name)
 			}

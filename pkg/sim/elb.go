@@ -156,11 +156,19 @@ func (e *ELB) createLoadBalancer(name, scheme string, attrs map[string]string) *
 
 func (e *ELB) deleteLoadBalancer(arn string) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	delete(e.lbs, arn)
+	var gone []*elbListener
 	for id, l := range e.listeners {
 		if l.lb == arn {
 			delete(e.listeners, id)
+			gone = append(gone, l)
+		}
+	}
+	e.mu.Unlock()
+	// Its listeners' certificates are no longer in use by it.
+	for _, l := range gone {
+		for _, c := range l.certificates {
+			e.r.ACM().release(c, arn)
 		}
 	}
 }
@@ -183,8 +191,11 @@ func (e *ELB) putListener(l *elbListener) {
 	e.listeners[l.arn] = l
 }
 
-func (e *ELB) deleteListener(arn string) {
+// deleteListener deletes a listener and returns it (nil if it was gone).
+func (e *ELB) deleteListener(arn string) *elbListener {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	l := e.listeners[arn]
 	delete(e.listeners, arn)
+	return l
 }

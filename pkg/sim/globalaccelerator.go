@@ -603,6 +603,23 @@ func (g *GlobalAccelerator) ListEndpointGroups(ctx context.Context, in *globalac
 // (see Route): producers then see their connection to the endpoint fail.
 var ErrNoHealthyEndpoint = errors.New("global accelerator: no healthy endpoint")
 
+// ErrNoListener is returned by Route for a port no listener of the
+// accelerator listens on.
+var ErrNoListener = errors.New("global accelerator: no listener on the port")
+
+// accepts reports whether the TCP listener takes connections to port.
+func (l *gaListener) accepts(port int) bool {
+	if l.l.Protocol != gatypes.ProtocolTcp {
+		return false
+	}
+	for _, r := range l.l.PortRanges {
+		if int32(port) >= aws.ToInt32(r.FromPort) && int32(port) <= aws.ToInt32(r.ToPort) {
+			return true
+		}
+	}
+	return false
+}
+
 // gaFailoverGroups is how many of the closest endpoint groups Global
 // Accelerator searches for a healthy endpoint with weight > 0 before it
 // fails open ("How failover works for unhealthy endpoints").
@@ -624,19 +641,22 @@ type GARoute struct {
 	FailOpen bool
 }
 
-// Route picks where Global Accelerator sends a new connection to the
-// accelerator and returns the endpoint and its group's region; RouteInfo
-// says more. See RouteInfo for the rules.
-func (g *GlobalAccelerator) Route(acceleratorARN string) (endpointARN, region string, err error) {
-	r, err := g.RouteInfo(acceleratorARN)
+// Route picks where Global Accelerator sends a new TCP connection to the
+// accelerator's port and returns the endpoint and its group's region;
+// RouteInfo says more. See RouteInfo for the rules.
+func (g *GlobalAccelerator) Route(acceleratorARN string, port int) (endpointARN, region string, err error) {
+	r, err := g.RouteInfo(acceleratorARN, port)
 	if err != nil {
 		return "", "", err
 	}
 	return r.EndpointID, r.Region, nil
 }
 
-// RouteInfo picks where Global Accelerator sends a new connection to the
-// accelerator. The endpoint groups of its listeners are in order of
+// RouteInfo picks where Global Accelerator sends a new TCP connection to
+// the accelerator's port. Only a listener whose port ranges hold the port
+// takes it (ErrNoListener otherwise: the connection is refused, as the
+// accelerator's address answers only its listeners' ports). The endpoint
+// groups of that listener are in order of
 // proximity (creation order: the first group created is the nearest); the
 // traffic dials pick the original group, each group taking its dial share
 // of what reaches it. When that group has a healthy endpoint with weight
@@ -662,7 +682,7 @@ func (g *GlobalAccelerator) Route(acceleratorARN string) (endpointARN, region st
 // Health is as observed by the checks (see gaHealth). Routing is data
 // plane: it works whichever region is down. Choices are deterministic
 // given the seed (SetSeed).
-func (g *GlobalAccelerator) RouteInfo(acceleratorARN string) (GARoute, error) {
+func (g *GlobalAccelerator) RouteInfo(acceleratorARN string, port int) (GARoute, error) {
 	st := g.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -681,7 +701,12 @@ func (g *GlobalAccelerator) RouteInfo(acceleratorARN string) (GARoute, error) {
 		cands   []cand   // every group, nearest first
 		closest *gaGroup // the nearest group with any endpoint, to fail open to
 	)
+	listening := false
 	for _, la := range a.listeners {
+		if !st.listeners[la].accepts(port) {
+			continue
+		}
+		listening = true
 		for _, ga := range st.listeners[la].groups {
 			grp := st.groups[ga]
 			c := cand{grp: grp}
@@ -696,6 +721,9 @@ func (g *GlobalAccelerator) RouteInfo(acceleratorARN string) (GARoute, error) {
 			}
 			cands = append(cands, c)
 		}
+	}
+	if !listening {
+		return GARoute{}, fmt.Errorf("route to %s: connection refused on port %d: %w", acceleratorARN, port, ErrNoListener)
 	}
 	if closest == nil {
 		return GARoute{}, fmt.Errorf("route to %s: no endpoints: %w", acceleratorARN, ErrNoHealthyEndpoint)

@@ -64,7 +64,7 @@ func gaTestSetup(t testing.TB) *gaTestRig {
 	}
 	// Before the checks pass every endpoint is INITIAL: GA fails open to
 	// the closest group.
-	r, err := rig.ga.RouteInfo(rig.acc)
+	r, err := rig.ga.RouteInfo(rig.acc, 443)
 	if err != nil {
 		t.Fatalf("route before health checks pass: %v", err)
 	}
@@ -80,7 +80,7 @@ func (rig *gaTestRig) routeShare(t testing.TB, n int) map[string]float64 {
 	t.Helper()
 	counts := map[string]int{}
 	for i := 0; i < n; i++ {
-		ep, region, err := rig.ga.Route(rig.acc)
+		ep, region, err := rig.ga.Route(rig.acc, 443)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 		_ = rig.routeShare(t, 1)
 		_ = rig.clk.Sleep(ctx, 90*time.Second)
 		for i := 0; i < 20; i++ {
-			r, err := rig.ga.RouteInfo(rig.acc)
+			r, err := rig.ga.RouteInfo(rig.acc, 443)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,7 +212,7 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(albB2), Weight: aws.Int32(128)}}})
 		rig.update(t, rig.groupP, &globalaccelerator.UpdateEndpointGroupInput{
 			EndpointConfigurations: []gatypes.EndpointConfiguration{{EndpointId: aws.String(rig.albP), Weight: aws.Int32(0)}}})
-		r, err := rig.ga.RouteInfo(rig.acc)
+		r, err := rig.ga.RouteInfo(rig.acc, 443)
 		if err != nil {
 			t.Fatalf("route while B's endpoint is INITIAL: %v", err)
 		}
@@ -223,7 +223,7 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 		// where it fails (the caller sees the dial error).
 		rig.w.SetDown(rig.primary, true)
 		_ = rig.clk.Sleep(ctx, 30*time.Second)
-		if _, region, err := rig.ga.Route(rig.acc); err != nil || region != rig.primary {
+		if _, region, err := rig.ga.Route(rig.acc, 443); err != nil || region != rig.primary {
 			t.Fatalf("route with P down and B INITIAL = %s, %v; want %s (fail open)", region, err, rig.primary)
 		}
 		// Once B's checks pass, B takes everything.
@@ -237,8 +237,18 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 		for _, g := range []string{rig.groupP, rig.groupB} {
 			rig.update(t, g, &globalaccelerator.UpdateEndpointGroupInput{EndpointConfigurations: []gatypes.EndpointConfiguration{}})
 		}
-		if _, _, err := rig.ga.Route(rig.acc); !errors.Is(err, ErrNoHealthyEndpoint) {
+		if _, _, err := rig.ga.Route(rig.acc, 443); !errors.Is(err, ErrNoHealthyEndpoint) {
 			t.Fatalf("err = %v, want ErrNoHealthyEndpoint", err)
+		}
+	})
+	t.Run("OnlyTheListenersPort", func(t *testing.T) {
+		// The listener takes 443; a connection to 80 is refused.
+		rig := gaTestSetup(t)
+		if _, _, err := rig.ga.Route(rig.acc, 80); !errors.Is(err, ErrNoListener) {
+			t.Fatalf("route to port 80 = %v, want ErrNoListener", err)
+		}
+		if _, _, err := rig.ga.Route(rig.acc, 443); err != nil {
+			t.Fatalf("route to port 443: %v", err)
 		}
 	})
 	t.Run("Deterministic", func(t *testing.T) {
@@ -248,7 +258,7 @@ func TestGlobalAcceleratorRouting(t *testing.T) {
 			rig.ga.SetSeed(42)
 			var out []string
 			for i := 0; i < 50; i++ {
-				ep, _, _ := rig.ga.Route(rig.acc)
+				ep, _, _ := rig.ga.Route(rig.acc, 443)
 				out = append(out, ep)
 			}
 			return out
@@ -330,7 +340,7 @@ func TestGlobalAcceleratorControlPlane(t *testing.T) {
 		if _, err := rig.ga.DescribeAccelerator(ctx, &globalaccelerator.DescribeAcceleratorInput{AcceleratorArn: aws.String(rig.acc)}); !errors.Is(err, ErrUnreachable) {
 			t.Fatalf("err = %v, want ErrUnreachable", err)
 		}
-		if _, _, err := rig.ga.Route(rig.acc); err != nil {
+		if _, _, err := rig.ga.Route(rig.acc, 443); err != nil {
 			t.Fatalf("route with us-west-2 down: %v", err)
 		}
 	})
@@ -342,7 +352,7 @@ func BenchmarkGlobalAcceleratorRoute(b *testing.B) {
 	_, _ = rig.ga.UpdateEndpointGroup(ctx, &globalaccelerator.UpdateEndpointGroupInput{EndpointGroupArn: aws.String(rig.groupP), TrafficDialPercentage: aws.Float32(50)})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := rig.ga.Route(rig.acc); err != nil {
+		if _, _, err := rig.ga.Route(rig.acc, 443); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -408,7 +418,7 @@ func TestGlobalAcceleratorFailoverSearchesThreeClosestGroups(t *testing.T) {
 				ga.SetEndpointServing(alb, i >= tt.down)
 			}
 			_ = clk.Sleep(ctx, 90*time.Second)
-			r, err := ga.RouteInfo(accARN)
+			r, err := ga.RouteInfo(accARN, 443)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -763,6 +764,20 @@ var iamOps = map[string]iamMapper{
 
 	// AWS Systems Manager Parameter Store: the parameter ARN. GetParameters
 	// is authorized per parameter.
+	// AWS Certificate Manager: ImportCertificate names the certificate only
+	// when it re-imports one.
+	"ACM.ImportCertificate": on(func(r *Region, in *acm.ImportCertificateInput) []iamCheck {
+		if arn := aws.ToString(in.CertificateArn); arn != "" {
+			return one("acm:ImportCertificate", arn)
+		}
+		return one("acm:ImportCertificate", "*")
+	}),
+	"ACM.DescribeCertificate": on(func(r *Region, in *acm.DescribeCertificateInput) []iamCheck {
+		return one("acm:DescribeCertificate", aws.ToString(in.CertificateArn))
+	}),
+	"ACM.DeleteCertificate": on(func(r *Region, in *acm.DeleteCertificateInput) []iamCheck {
+		return one("acm:DeleteCertificate", aws.ToString(in.CertificateArn))
+	}),
 	"SSM.PutParameter": on(func(r *Region, in *ssm.PutParameterInput) []iamCheck {
 		return one("ssm:PutParameter", ssmParameterARN(r, aws.ToString(in.Name)))
 	}),

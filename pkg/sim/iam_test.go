@@ -55,7 +55,7 @@ func iamServices(r *Region) map[string]any {
 		"S3": r.S3(), "DynamoDB": r.DynamoDB(), "Kinesis": r.Kinesis(), "Firehose": r.Firehose(),
 		"SQS": r.SQS(), "SNS": r.SNS(), "Glue": r.Glue(), "Backup": r.Backup(), "CloudWatch": r.CloudWatch(),
 		"CloudFormation": r.CloudFormation(), "Global Accelerator": r.GlobalAccelerator(), "SSM": r.SSM(),
-		"Lambda": r.Lambda(), "EventBridge": r.EventBridge(), "Scheduler": r.Scheduler(),
+		"Lambda": r.Lambda(), "EventBridge": r.EventBridge(), "Scheduler": r.Scheduler(), "ACM": r.ACM(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -147,6 +148,9 @@ var apiLatencies = []latencyRow{
 	{service: backupServiceID, ops: []string{"StartBackupJob", "StartCopyJob", "StartRestoreJob"}, base: 300 * time.Millisecond, basis: basisJob},
 	{service: backupServiceID, ops: []string{"CreateBackupVault", "CreateBackupPlan", "DeleteBackupPlan", "CreateBackupSelection", "DeleteBackupSelection"}, base: 100 * time.Millisecond, basis: basisControl},
 	{service: backupServiceID, base: 50 * time.Millisecond, basis: basisDescribe},
+
+	{service: acm.ServiceID, ops: []string{"DescribeCertificate"}, base: 20 * time.Millisecond, basis: basisDescribe},
+	{service: acm.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: globalaccelerator.ServiceID, ops: []string{"DescribeAccelerator", "DescribeEndpointGroup", "ListEndpointGroups"}, base: 100 * time.Millisecond, basis: basisGA},
 	{service: globalaccelerator.ServiceID, base: 200 * time.Millisecond, basis: basisGA},

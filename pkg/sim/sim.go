@@ -13,7 +13,7 @@
 //
 // A region's services, each from its accessor (Region.S3, Region.Lambda, …):
 // S3, DynamoDB, Backup, Glue, SQS, SNS, Kinesis, Firehose, CloudFormation,
-// CloudWatch, ELB, Global Accelerator, Lambda (functions whose code the
+// CloudWatch, ELB, Global Accelerator, ACM (imported certificates), Lambda (functions whose code the
 // embedding program sets with World.SetLambdaCode, and event-source
 // mappings), EventBridge (rules, targets, alarm state change events),
 // EventBridge Scheduler and SSM Parameter Store. EventBridge and Scheduler

@@ -148,4 +148,14 @@ const (
 	// Failover activates B with the consumer off (Kinesis keeps the backlog)
 	// and enables it once the aggregates table has been restored.
 	ConsumerParameter = "ConsumerEnabled"
+	// CertificateParameter is the ACM certificate ARN of the region's ingest
+	// ALB, chosen at deploy time (`cdk deploy --parameters
+	// <workload stack>:CertificateArn=…`; cdk.json's certificate keys are
+	// its defaults): set, the ALB listens with HTTPS on 443 and so does the
+	// accelerator; empty, HTTP on 80.
+	CertificateParameter = "CertificateArn"
 )
+
+// AcceleratorURLOutput is the global stack's output holding the
+// accelerator's URL (scheme://DNS name), the producers' endpoint.
+const AcceleratorURLOutput = "AcceleratorUrl"

@@ -13,7 +13,11 @@ const TopicPlaceholder = "NotificationTopicArn"
 // (AWS picks them) or that come from its configuration: CDK tokens in the
 // app, simulated values in the local runner.
 type Deployed struct {
-	AcceleratorARN, AcceleratorDNSName              string
+	AcceleratorARN, AcceleratorDNSName string
+	// AcceleratorURL is how producers and probes reach the accelerator:
+	// the listener's scheme (https with certificates, else http) and its
+	// DNS name.
+	AcceleratorURL                                  string
 	PrimaryEndpointGroupARN, BackupEndpointGroupARN string
 	BackupRestoreRoleARN, NotificationTopicARN      string
 	HealthFunctionARN                               string
@@ -55,6 +59,7 @@ func Substitutions(n Names, r Regions, d Deployed) map[string]string {
 		"BackupRestoreRoleArn":      d.BackupRestoreRoleARN,
 		"AcceleratorArn":            d.AcceleratorARN,
 		"AcceleratorDnsName":        d.AcceleratorDNSName,
+		"AcceleratorUrl":            d.AcceleratorURL,
 		"PrimaryEndpointGroupArn":   d.PrimaryEndpointGroupARN,
 		"BackupEndpointGroupArn":    d.BackupEndpointGroupARN,
 		"LoadBalancerName":          n.LoadBalancer(),

@@ -23,8 +23,9 @@ func TestNames(t *testing.T) {
 func TestSubstitutions(t *testing.T) {
 	n := Names{Prefix: "pendulum", Account: "111111111111"}
 	m := Substitutions(n, Regions{Primary: "us-east-1", Backup: "us-east-2"}, Deployed{
-		StateMachines: []string{"failover", "failback"},
-		Functions:     map[string]string{"dr-control": "arn:aws:lambda:us-east-2:111111111111:function:pendulum-dr-control"},
+		StateMachines:  []string{"failover", "failback"},
+		AcceleratorURL: "https://a1.awsglobalaccelerator.com",
+		Functions:      map[string]string{"dr-control": "arn:aws:lambda:us-east-2:111111111111:function:pendulum-dr-control"},
 	})
 	for key, want := range map[string]string{
 		"PrimaryAggregatesTableArn": "arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates",
@@ -33,6 +34,7 @@ func TestSubstitutions(t *testing.T) {
 		"DrControlFunctionArn":      "arn:aws:lambda:us-east-2:111111111111:function:pendulum-dr-control",
 		"FailoverApproval":          "false",
 		"ConsumerParameter":         "ConsumerEnabled",
+		"AcceleratorUrl":            "https://a1.awsglobalaccelerator.com",
 	} {
 		if got := m[key]; got != want {
 			t.Errorf("%s = %q, want %q", key, got, want)
