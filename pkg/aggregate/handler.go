@@ -161,7 +161,7 @@ type Config struct {
 // ConfigFromEnv reads and validates the configuration through getenv
 // (os.Getenv in the function). Errors name the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Table: getenv(EnvTableName), Region: getenv("AWS_REGION"), MarkerTTL: DefaultMarkerTTL}
+	c := Config{Table: getenv(EnvTableName), Region: getenv("AWS_REGION")}
 	var errs []error
 	if c.Table == "" {
 		errs = append(errs, errors.New(EnvTableName+" is required: the aggregates DynamoDB table"))
@@ -169,13 +169,27 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Region == "" {
 		errs = append(errs, errors.New("AWS_REGION is required"))
 	}
-	if s := getenv(EnvMarkerTTLDays); s != "" {
-		days, err := strconv.Atoi(s)
-		if err != nil || days < 1 || days > 365 {
-			errs = append(errs, fmt.Errorf(EnvMarkerTTLDays+" %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s))
-		} else {
-			c.MarkerTTL = time.Duration(days) * 24 * time.Hour
-		}
+	ttl, err := MarkerTTLFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	c.MarkerTTL = ttl
 	return c, errors.Join(errs...)
+}
+
+// MarkerTTLFromEnv reads how long markers are kept from EnvMarkerTTLDays
+// through getenv: DefaultMarkerTTL when it is unset. Ingest keeps the ids
+// it accepted (its idempotency table) for the same time, from the same
+// variable, so that an id is refused other content for as long as a marker
+// would drop it.
+func MarkerTTLFromEnv(getenv func(string) string) (time.Duration, error) {
+	s := getenv(EnvMarkerTTLDays)
+	if s == "" {
+		return DefaultMarkerTTL, nil
+	}
+	days, err := strconv.Atoi(s)
+	if err != nil || days < 1 || days > 365 {
+		return DefaultMarkerTTL, fmt.Errorf(EnvMarkerTTLDays+" %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s)
+	}
+	return time.Duration(days) * 24 * time.Hour, nil
 }

@@ -108,9 +108,10 @@ type Stats struct {
 	Quarantined int64
 	Attempts    int64 // HTTP requests made
 	Failures    int64 // attempts that failed and are retried (connection errors, 5xx, 413, …)
-	// Conflicts counts the Rejected records ingest refused as conflicts: an
-	// earlier record of the same request held their id with different
-	// content. Like invalid ones they are kept, with "status":"conflict",
+	// Conflicts counts the Rejected records ingest refused as conflicts:
+	// their id was held with different content by an earlier record of the
+	// same request, or by a record the region accepted in an earlier
+	// request. Like invalid ones they are kept, with "status":"conflict",
 	// and not resent: a resend cannot succeed.
 	Conflicts int64
 }
