@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -17,10 +18,26 @@ import (
 // Handler is the aggregate Lambda, fed by a Kinesis event-source mapping
 // with ReportBatchItemFailures.
 type Handler struct {
-	agg   *Aggregator
-	log   *slog.Logger
-	beats HeartbeatDB // nil: canaries are only skipped (WithHeartbeat)
+	agg     *Aggregator
+	log     *slog.Logger
+	beats   HeartbeatDB // nil: canaries are only skipped (WithHeartbeat)
+	metrics io.Writer   // nil: no metrics (WithMetrics)
 }
+
+// WithMetrics makes h write one CloudWatch Embedded Metric Format line to w
+// (stdout in the Lambda) for each batch holding conflicts: MetricConflicts
+// in MetricNamespace, by region.
+func (h *Handler) WithMetrics(w io.Writer) *Handler {
+	h.metrics = w
+	return h
+}
+
+// The consumer's metric of records not counted because their id was
+// counted with other content (Outcome Conflict).
+const (
+	MetricNamespace = "Pendulum/Aggregate"
+	MetricConflicts = "RecordConflicts"
+)
 
 // NewHandler returns a Handler applying records through agg.
 func NewHandler(agg *Aggregator, log *slog.Logger) *Handler {
@@ -92,7 +109,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 		from = append(from, i)
 	}
 	results := h.agg.applyAll(ctx, entries, true)
-	var counted, dups, invalid int
+	var counted, dups, invalid, conflicts int
 	var firstErr error
 	stoppedAt := len(ev.Records) // index in ev.Records of the record to retry from
 	for i, res := range results {
@@ -102,6 +119,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 			counted++
 		case res.Outcome == Duplicate:
 			dups++
+		case res.Outcome == Conflict:
+			// Not counted, and not silently: a conflict item records it.
+			conflicts++
+			h.log.ErrorContext(ctx, "record not counted: its id was counted with other content", "id", entries[i].ID,
+				"sequenceNumber", r.Kinesis.SequenceNumber, "eventSourceArn", r.EventSourceArn, "hash", entries[i].Hash, "countedHash", res.Kept,
+				"conflictItem", ConflictPrefix+entries[i].ID)
 		case fault.Classify(res.Err) == fault.Invalid:
 			invalid++
 			h.log.ErrorContext(ctx, "skip invalid record", "sequenceNumber", r.Kinesis.SequenceNumber,
@@ -112,7 +135,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: r.Kinesis.SequenceNumber})
 		}
 	}
-	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "canaries", canaries, "undecodable", bad, "invalid", invalid}
+	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "conflicts", conflicts, "canaries", canaries, "undecodable", bad, "invalid", invalid}
+	if conflicts > 0 && h.metrics != nil {
+		fmt.Fprintf(h.metrics, `{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":%q,"Dimensions":[["Region"]],"Metrics":[{"Name":%q,"Unit":"Count"}]}]},"Region":%q,%q:%d}`+"\n",
+			h.agg.opt.Clock.Now().UnixMilli(), MetricNamespace, MetricConflicts, h.agg.opt.Region, MetricConflicts, conflicts)
+	}
 	if h.beats != nil {
 		var newest *Heartbeat
 		for k := range seen {

@@ -26,6 +26,10 @@ type MergeTotals struct {
 	Merged  int64 `json:"merged"`
 	Already int64 `json:"already"`
 	Skipped int64 `json:"skipped"`
+	// Conflicts are B's markers whose id P counted with other content (a
+	// record B accepted under an id P had accepted): not merged, each
+	// recorded as a conflict item in P's table (pkg/aggregate).
+	Conflicts int64 `json:"conflicts,omitempty"`
 }
 
 // MergeInput is dr-merge's input.
@@ -132,6 +136,8 @@ func (m *Merge) Handle(ctx context.Context, in MergeInput) (MergeOutput, error) 
 				totals.Merged++
 			case aggregate.Duplicate:
 				totals.Already++
+			case aggregate.Conflict:
+				totals.Conflicts++
 			default:
 				return MergeOutput{}, fmt.Errorf("merge record %s into %s: %w", entries[i].ID, m.Table, r.Err)
 			}

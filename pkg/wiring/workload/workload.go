@@ -49,8 +49,10 @@ func Partitions(rt wiring.Runtime) (lambda.Handler, error) {
 // Aggregate builds aggregate, the Kinesis consumer that keeps per-minute
 // window aggregates in the region's table (TABLE_NAME, MARKER_TTL_DAYS,
 // AWS_REGION; pkg/aggregate). It reports the record to retry from as a
-// batch item failure, and records the newest health canary it got past in
-// the table's heartbeat item.
+// batch item failure, records the newest health canary it got past in
+// the table's heartbeat item, and records each record it does not count
+// because its id was counted with other content (a conflict item, an error
+// log line, the RecordConflicts metric on stdout).
 func Aggregate(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := aggregate.ConfigFromEnv(rt.Getenv)
 	if err != nil {
@@ -58,7 +60,7 @@ func Aggregate(rt wiring.Runtime) (lambda.Handler, error) {
 	}
 	db := wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.Region)
 	agg := aggregate.New(db, aggregate.Options{Table: cfg.Table, Region: cfg.Region, MarkerTTL: cfg.MarkerTTL, Clock: rt.Clock})
-	return wiring.Source("aggregate", rt.Log, aggregate.NewHandler(agg, rt.Log).WithHeartbeat(db).Handle), nil
+	return wiring.Source("aggregate", rt.Log, aggregate.NewHandler(agg, rt.Log).WithHeartbeat(db).WithMetrics(rt.Stdout).Handle), nil
 }
 
 // The services these functions use.
