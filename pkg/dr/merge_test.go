@@ -6,8 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
 
@@ -118,6 +123,41 @@ func TestMerge(t *testing.T) {
 	}
 	if tot, _ = mw.aggP.Totals(ctx, win.Add(time.Hour)); tot.Records != 7 {
 		t.Fatalf("re-run changed P's window: %+v", tot)
+	}
+}
+
+// TestMergeConflict: B's ingest accepted, during the failover, an id that
+// P had accepted with other content (the idempotency tables are regional).
+// The merge does not count B's record in P, and does not drop it silently:
+// it counts it in Conflicts, and P's table holds a conflict item for it.
+func TestMergeConflict(t *testing.T) {
+	ctx := context.Background()
+	mw := newMergeWorld(t)
+	win := t0.Truncate(time.Minute)
+	inP := entry("c-1", win, "alpha")
+	inP.Hash = record.ContentHash([]byte(`{"v":"from P"}`))
+	apply(t, mw.aggP, inP)
+	mw.clk.Sleep(ctx, time.Hour)
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	inB := entry("c-1", win, "beta")
+	inB.Hash = record.ContentHash([]byte(`{"v":"from B"}`))
+	apply(t, mw.aggB, inB, entry("b-1", win, "beta"))
+
+	got, _ := runMerge(t, mw.merge(100), since, 1)
+	if want := (MergeTotals{Scanned: 2, Merged: 1, Conflicts: 1}); got != want {
+		t.Fatalf("totals = %+v, want %+v", got, want)
+	}
+	if e, ok, err := mw.aggP.Marker(ctx, "c-1"); err != nil || !ok || e.Hash != inP.Hash || e.Producer != "alpha" {
+		t.Fatalf("P's marker c-1 = %+v %v %v, want P's own", e, ok, err)
+	}
+	out, err := mw.w.Region(regionP).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(aggTable), Key: map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: aggregate.ConflictPrefix + "c-1"}, "sk": &ddbtypes.AttributeValueMemberS{Value: inB.Hash}}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("conflict item in P: %v, %v", out, err)
+	}
+	// A re-run finds the same conflict and records it once.
+	if got, _ = runMerge(t, mw.merge(100), since, 2); got != (MergeTotals{Scanned: 2, Already: 1, Conflicts: 1}) {
+		t.Fatalf("re-run totals = %+v", got)
 	}
 }
 
