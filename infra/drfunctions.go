@@ -168,8 +168,8 @@ var DRFunctions = map[string]DRFunction{
 		TimeoutSeconds: 900, MemoryMB: 1024,
 	},
 	// Merges the aggregates B counted into P's table: Scan in B, the
-	// aggregate Lambda's conditional TransactWriteItems (per-item actions)
-	// and GetItem in P.
+	// aggregate Lambda's conditional TransactWriteItems (per-item actions),
+	// GetItem and the conflict items' PutItem in P.
 	"dr-merge": {
 		Actions: []string{"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
 		Narrow: func(c drContext) Scope {

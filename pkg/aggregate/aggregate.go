@@ -358,6 +358,22 @@ func (a *Aggregator) applyAll(ctx context.Context, es []Entry, stopOnFailure boo
 	return res
 }
 
+// CopyConflict writes a conflict item read from another table into a's, as
+// it is: failback's merge keeps the conflicts the backup region's consumer
+// recorded, whose table failback then deletes. Writing it again changes
+// nothing.
+func (a *Aggregator) CopyConflict(ctx context.Context, item map[string]types.AttributeValue) error {
+	pk, _ := item["pk"].(*types.AttributeValueMemberS)
+	sk, _ := item["sk"].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil || len(pk.Value) <= len(ConflictPrefix) || pk.Value[:len(ConflictPrefix)] != ConflictPrefix {
+		return fault.InvalidErr(fmt.Errorf("item %v is not a conflict item", item["pk"]))
+	}
+	if _, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.opt.Table), Item: item}); err != nil {
+		return fmt.Errorf("copy conflict item %s %s to %s: %w", pk.Value, sk.Value, a.opt.Table, err)
+	}
+	return nil
+}
+
 // differ reports whether two content hashes are both known and different.
 func differ(a, b string) bool { return a != "" && b != "" && a != b }
 

@@ -3,6 +3,7 @@ package dr
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,6 +31,9 @@ type MergeTotals struct {
 	// record B accepted under an id P had accepted): not merged, each
 	// recorded as a conflict item in P's table (pkg/aggregate).
 	Conflicts int64 `json:"conflicts,omitempty"`
+	// ConflictItems are the conflict items of B's table (conflicts B's
+	// consumer met), copied to P's as they are: failback deletes B's table.
+	ConflictItems int64 `json:"conflictItems,omitempty"`
 }
 
 // MergeInput is dr-merge's input.
@@ -52,9 +56,11 @@ const MergeScanPage = 500
 // Merge is the dr-merge step: it applies to P's aggregates table every
 // record marker B's table gained since the failover, with pkg/aggregate's
 // idempotent transaction (marker put on attribute_not_exists + summary
-// ADD). Records P already counted are dropped by their markers; P's own
-// items are never overwritten, summaries are never copied, nothing is
-// deleted. A re-run reports every marker as Already.
+// ADD). Records P already counted are dropped by their markers (a marker
+// with another content hash is a conflict, recorded in P); P's own items
+// are never overwritten, summaries are never copied, nothing is deleted.
+// B's conflict items are copied to P as they are. A re-run reports every
+// marker as Already (or a conflict again).
 type Merge struct {
 	B Scanner
 	// P applies entries to P's table (aggregate.New over a DynamoDB client
@@ -105,18 +111,28 @@ func (m *Merge) Handle(ctx context.Context, in MergeInput) (MergeOutput, error) 
 			return MergeOutput{Cursor: encodeCursor(cur), Totals: totals}, nil
 		}
 		page, err := m.B.Scan(ctx, &dynamodb.ScanInput{
-			TableName:                 aws.String(m.Table),
-			ConsistentRead:            aws.Bool(true),
-			FilterExpression:          aws.String("begins_with(pk, :marker)"),
-			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":marker": &ddbtypes.AttributeValueMemberS{Value: "R#"}},
-			ExclusiveStartKey:         start,
-			Limit:                     aws.Int32(int32(min(MergeScanPage, meter.b.MaxItems-meter.items))),
+			TableName:        aws.String(m.Table),
+			ConsistentRead:   aws.Bool(true),
+			FilterExpression: aws.String("begins_with(pk, :marker) OR begins_with(pk, :conflict)"),
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+				":marker":   &ddbtypes.AttributeValueMemberS{Value: "R#"},
+				":conflict": &ddbtypes.AttributeValueMemberS{Value: aggregate.ConflictPrefix},
+			},
+			ExclusiveStartKey: start,
+			Limit:             aws.Int32(int32(min(MergeScanPage, meter.b.MaxItems-meter.items))),
 		})
 		if err != nil {
 			return MergeOutput{}, fmt.Errorf("scan %s in the backup region: %w", m.Table, err)
 		}
 		var entries []aggregate.Entry
 		for _, item := range page.Items {
+			if strings.HasPrefix(attrS(item["pk"]), aggregate.ConflictPrefix) {
+				if err := m.P.CopyConflict(ctx, item); err != nil {
+					return MergeOutput{}, fmt.Errorf("merge %s: %w", m.Table, err)
+				}
+				totals.ConflictItems++
+				continue
+			}
 			e, err := aggregate.MarkerEntry(item)
 			if err != nil {
 				return MergeOutput{}, fmt.Errorf("merge %s: %w", m.Table, err)

@@ -159,6 +159,27 @@ func TestMergeConflict(t *testing.T) {
 	if got, _ = runMerge(t, mw.merge(100), since, 2); got != (MergeTotals{Scanned: 2, Already: 1, Conflicts: 1}) {
 		t.Fatalf("re-run totals = %+v", got)
 	}
+
+	// B's consumer met a conflict itself: its restored table held P's
+	// marker of c-2, B's ingest accepted c-2 with other content. Failback
+	// deletes B's table, so the merge copies B's conflict item to P.
+	restored := entry("c-2", win, "alpha")
+	restored.Hash, restored.At = record.ContentHash([]byte(`{"v":"P's c-2"}`)), t0
+	apply(t, mw.aggBOldP, restored)
+	other := entry("c-2", win, "beta")
+	other.Hash = record.ContentHash([]byte(`{"v":"B's c-2"}`))
+	if r := mw.aggB.ApplyAll(ctx, []aggregate.Entry{other})[0]; r.Outcome != aggregate.Conflict {
+		t.Fatalf("B's consumer: %v, want Conflict", r.Outcome)
+	}
+	got, _ = runMerge(t, mw.merge(100), since, 2)
+	if want := (MergeTotals{Scanned: 4, Already: 1, Conflicts: 1, Skipped: 1, ConflictItems: 1}); got != want {
+		t.Fatalf("totals with B's conflict = %+v, want %+v", got, want)
+	}
+	out, err = mw.w.Region(regionP).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(aggTable), Key: map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: aggregate.ConflictPrefix + "c-2"}, "sk": &ddbtypes.AttributeValueMemberS{Value: other.Hash}}})
+	if err != nil || out.Item == nil || attrS(out.Item[aggregate.AttrKept]) != restored.Hash || attrS(out.Item["region"]) != regionB {
+		t.Fatalf("B's conflict item in P: %v, %v", out, err)
+	}
 }
 
 func TestMergeInputAndFaults(t *testing.T) {

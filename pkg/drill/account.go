@@ -19,6 +19,7 @@ import (
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
@@ -366,6 +367,28 @@ func (r *run) account(ctx context.Context) error {
 	}
 	ag.Lost = ag.Expected - ag.Present
 	rep.Stores[StoreAggregates] = ag
+	// Acknowledged, then dropped: the id is counted, with other content.
+	// A conflict item in either region's table says a consumer or a merge
+	// saw it; none means it was dropped silently.
+	conflicts := agg.conflicts
+	other := l.Regions.Backup
+	if F == other {
+		other = l.Regions.Primary
+	}
+	if o, err := readAggregates(ctx, l.World.Region(other).DynamoDB(), l.Names.AggregatesTable()); err == nil {
+		for k := range o.conflicts {
+			conflicts[k] = true
+		}
+	}
+	rep.Records.ConflictItems = len(conflicts)
+	for id, a := range acked {
+		if h := agg.hashes[id]; h != "" && a.hash != "" && h != a.hash {
+			rep.Records.DroppedAfterAck++
+			if !conflicts[id+" "+a.hash] {
+				rep.Records.Unrecorded++
+			}
+		}
+	}
 
 	for _, m := range l.World.Region(l.Regions.Backup).SNS().Published(l.Names.TopicARN(l.Regions.Backup)) {
 		rep.Notifications = append(rep.Notifications, subject(m))
@@ -397,6 +420,9 @@ func (r *run) account(ctx context.Context) error {
 	}
 	ok("catalogComplete", cat.MissingPartitions == 0, "%d of %d partitions missing from %s's catalog", cat.MissingPartitions, cat.Partitions, F)
 	ok("noConflicts", rep.Records.Conflicts == 0, "%d records answered as conflicting duplicates", rep.Records.Conflicts)
+	ok("noneDroppedAfterAck", rep.Records.DroppedAfterAck == 0 && rep.Records.ConflictItems == 0,
+		"%d acknowledged records counted in %s's aggregates with other content under their id (%d with no conflict item); %d conflict items in the aggregates tables",
+		rep.Records.DroppedAfterAck, F, rep.Records.Unrecorded, rep.Records.ConflictItems)
 	ok("noAccessDenied", len(rep.Denied) == 0, "%d calls denied by IAM", len(rep.Denied))
 	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
 	if !r.sc.pipelineStall {
@@ -546,10 +572,12 @@ func catalogPartitions(ctx context.Context, g *sim.Glue, db string) (map[string]
 }
 
 // aggregateTable is an aggregates table read whole: each record marker's
-// window, and per window how far the summary's count is over or under its
-// markers.
+// window and content hash, the conflict items, and per window how far the
+// summary's count is over or under its markers.
 type aggregateTable struct {
 	markers     map[string]string // record id -> window
+	hashes      map[string]string // record id -> the marker's content hash
+	conflicts   map[string]bool   // "id hash" of each conflict item
 	over, under int
 }
 
@@ -558,7 +586,7 @@ type aggregateTable struct {
 // counted), fewer as under; windows are compared one by one, so a window
 // short of a record never hides another's extra count.
 func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggregateTable, error) {
-	t := &aggregateTable{markers: map[string]string{}}
+	t := &aggregateTable{markers: map[string]string{}, hashes: map[string]string{}, conflicts: map[string]bool{}}
 	summed := map[string]int{}
 	var start map[string]ddbtypes.AttributeValue
 	for {
@@ -578,7 +606,15 @@ func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggre
 				if w != nil {
 					window = w.Value
 				}
-				t.markers[strings.TrimPrefix(pk.Value, "R#")] = window
+				id := strings.TrimPrefix(pk.Value, "R#")
+				t.markers[id] = window
+				if h, ok := it[aggregate.AttrHash].(*ddbtypes.AttributeValueMemberS); ok {
+					t.hashes[id] = h.Value
+				}
+			case strings.HasPrefix(pk.Value, aggregate.ConflictPrefix):
+				if sk, ok := it["sk"].(*ddbtypes.AttributeValueMemberS); ok {
+					t.conflicts[strings.TrimPrefix(pk.Value, aggregate.ConflictPrefix)+" "+sk.Value] = true
+				}
 			case strings.HasPrefix(pk.Value, "W#"):
 				if n, ok := it["records"].(*ddbtypes.AttributeValueMemberN); ok {
 					var v int

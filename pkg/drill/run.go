@@ -14,6 +14,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
@@ -26,10 +27,12 @@ import (
 // means for the failover.
 var drillStart = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
 
-// ack is one acknowledged record: who acknowledged it, and when.
+// ack is one acknowledged record: who acknowledged it, when, and the
+// content hash of what was acknowledged (record.ContentHash).
 type ack struct {
 	region string
 	at     time.Time
+	hash   string
 }
 
 // run is one drill in progress.
@@ -410,12 +413,12 @@ func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Pro
 		p, err := producer.Open(producer.Config{
 			Dir: spool + "/" + name, Endpoint: "http://" + l.AcceleratorDNS, Client: &http.Client{Transport: rec},
 			Clock: l.Clock, Name: name, NoSync: true,
-			OnAck: func(ids []string) {
+			OnAck: func(ids []string, records [][]byte) {
 				now := l.Now()
 				r.mu.Lock()
 				defer r.mu.Unlock()
-				for _, id := range ids {
-					r.acked[id] = ack{region: rec.last, at: now}
+				for i, id := range ids {
+					r.acked[id] = ack{region: rec.last, at: now, hash: record.ContentHash(records[i])}
 					if !r.outage.IsZero() && r.firstAfter == "" && now.After(r.outage) {
 						r.firstAfter, r.firstAt = id, now
 					}

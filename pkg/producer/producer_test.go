@@ -208,7 +208,11 @@ func TestOutageThenRecovery(t *testing.T) {
 	reg.set(refused)
 	var onAck []string
 	cfg := testConfig(t.TempDir(), clk, reg)
-	cfg.OnAck = func(ids []string) { onAck = append(onAck, ids...) }
+	var onAckRecords [][]byte
+	cfg.OnAck = func(ids []string, records [][]byte) {
+		onAck = append(onAck, ids...)
+		onAckRecords = append(onAckRecords, records...)
+	}
 	p, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +232,18 @@ func TestOutageThenRecovery(t *testing.T) {
 	checkDelivered(t, p, reg, ids)
 	if got, want := strings.Join(onAck, ","), strings.Join(p.AckedIDs(), ","); got != want {
 		t.Fatalf("OnAck saw a different sequence from AckedIDs")
+	}
+	// Each id comes with the record sent under it, as the stream got it.
+	sent := map[string]string{}
+	reg.mu.Lock()
+	for _, w := range reg.written {
+		sent[w.ID] = string(w.Data)
+	}
+	reg.mu.Unlock()
+	for i, id := range onAck {
+		if got := string(onAckRecords[i]); got != sent[id] {
+			t.Fatalf("OnAck gave %s for %s, the stream got %s", got, id, sent[id])
+		}
 	}
 	s := p.Stats()
 	if s.Produced != 1200 || s.Acknowledged != 1200 || s.Pending != 0 || s.Rejected != 0 {
