@@ -325,6 +325,7 @@ func TestConcurrentRequestsOneWinner(t *testing.T) {
 	clk := clock.NewVirtual(testStart)
 	k := &fakeKinesis{}
 	h, _ := newTestHandler(k, clk)
+	h.Metrics = nil // a bytes.Buffer is not for concurrent writers
 	const n = 8
 	status := make([]int, n)
 	var sigs []*clock.Signal
