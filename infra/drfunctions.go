@@ -171,7 +171,9 @@ var DRFunctions = map[string]DRFunction{
 	// raw bucket (HeadObject is authorized by s3:GetObject) and applies
 	// records with the aggregate Lambda's conditional TransactWriteItems (a
 	// marker Put and a summary Update per record) — B's raw bucket and P's
-	// table only; B's table is never read (its markers expire).
+	// table only; B's table is never read (its markers expire). A record
+	// whose id P counted with other content is a conflict, recorded with
+	// PutItem.
 	"dr-merge": {
 		Actions: []string{"s3:ListBucket", "s3:GetObject", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		Narrow: func(c drContext) Scope {

@@ -18,6 +18,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/pendulum-dr/pendulum/pkg/health"
+	"github.com/pendulum-dr/pendulum/pkg/ingest"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -205,6 +206,64 @@ func TestAggregatesTableProtected(t *testing.T) {
 		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 		"DeletionProtectionEnabled":        true,
 	})
+}
+
+// TestIdempotencyTables: each workload region has ingest's idempotency
+// table, the dormant backup's too, unconditionally (it exists when B
+// serves; flipping Active never touches it), protected like the app's
+// other tables, with its TTL; ingest may only PutItem on its own region's.
+func TestIdempotencyTables(t *testing.T) {
+	s := deployment(t)
+	n := NamesFor(s.cfg)
+	for _, region := range []string{s.cfg.PrimaryRegion, s.cfg.BackupRegion} {
+		stack := s.name("workload", region)
+		tables := s.resources(stack, "AWS::DynamoDB::Table")
+		if len(tables) != 1 {
+			t.Fatalf("%s: %d tables, want the idempotency table", stack, len(tables))
+		}
+		for id, tbl := range tables {
+			if tbl["Condition"] != nil {
+				t.Errorf("%s/%s: condition %v, want none: the table must exist whether or not the stack is active", stack, id, tbl["Condition"])
+			}
+			if tbl["DeletionPolicy"] != "Retain" || tbl["UpdateReplacePolicy"] != "Retain" {
+				t.Errorf("%s/%s: deletion policy %v/%v, want Retain", stack, id, tbl["DeletionPolicy"], tbl["UpdateReplacePolicy"])
+			}
+		}
+		s.templates[stack].HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"TableName":                        n.IdempotencyTable(),
+			"KeySchema":                        []any{map[string]any{"AttributeName": ingest.IdempotencyKey, "KeyType": "HASH"}},
+			"AttributeDefinitions":             []any{map[string]any{"AttributeName": ingest.IdempotencyKey, "AttributeType": "S"}},
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"DeletionProtectionEnabled":        true,
+			"SSESpecification":                 map[string]any{"SSEEnabled": true},
+			"TimeToLiveSpecification":          map[string]any{"AttributeName": ingest.IdempotencyExpires, "Enabled": true},
+			"PointInTimeRecoverySpecification": assertions.Match_Absent(),
+		})
+		s.templates[stack].HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"FunctionName": n.Function("ingest"),
+			"Environment":  map[string]any{"Variables": map[string]any{ingest.EnvIdempotencyTable: n.IdempotencyTable()}},
+		})
+		// Every grant naming the table is ingest's PutItem, on this
+		// region's table.
+		arn := n.TableARN(region, n.IdempotencyTable())
+		found := false
+		for id, p := range s.resources(stack, "AWS::IAM::Policy") {
+			for _, st := range asList(get(props(p), "PolicyDocument", "Statement")) {
+				res := fmt.Sprint(get(st, "Resource"))
+				if !strings.Contains(res, n.IdempotencyTable()) {
+					continue
+				}
+				roles := fmt.Sprint(get(props(p), "Roles"))
+				if acts := fmt.Sprint(asList(get(st, "Action"))); acts != "[dynamodb:PutItem]" || res != arn || !strings.Contains(roles, "IngestRole") {
+					t.Errorf("%s/%s: %s on %s for %s, want dynamodb:PutItem on %s for the ingest role only", stack, id, acts, res, roles, arn)
+				}
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no grant of dynamodb:PutItem on %s", stack, arn)
+		}
+	}
 }
 
 func TestReplicationToBackup(t *testing.T) {
@@ -564,7 +623,7 @@ func TestLambdas(t *testing.T) {
 	n := NamesFor(s.cfg)
 	P, B := s.cfg.PrimaryRegion, s.cfg.BackupRegion
 	wantEnv := map[string][]string{
-		"ingest": {"STREAM_NAME"}, "partitions": {"GLUE_DATABASE", "TABLES"}, "aggregate": {"TABLE_NAME"},
+		"ingest": {"IDEMPOTENCY_TABLE", "STREAM_NAME"}, "partitions": {"GLUE_DATABASE", "TABLES"}, "aggregate": {"TABLE_NAME"},
 		"compact": {"CURATED_BUCKET", "RAW_BUCKET"}, "compact-plan": {"RAW_BUCKET"}, "health": {"PIPELINE_REGION", "PIPELINE_TABLE", "PIPELINE_TARGET", "PROBE_TIMEOUT_MS", "TARGETS"},
 	}
 	wantIn := map[string][]string{

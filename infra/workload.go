@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -131,14 +132,21 @@ func newIngress(stack awscdk.Stack, active constructs.Construct, cfg Config, reg
 		"IAM5": "The VPC flow-log role writes log streams of its own log group (<log group ARN>:*).",
 	})
 
+	newIdempotencyTable(stack, cfg)
 	fn := NewFunction(stack, cfg, region, FunctionSpec{
 		Name:           "ingest",
-		Env:            map[string]string{ingest.EnvStreamName: n.Stream()},
+		Env:            map[string]string{ingest.EnvStreamName: n.Stream(), ingest.EnvIdempotencyTable: n.IdempotencyTable()},
 		TimeoutSeconds: 15,
 	})
 	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("kinesis:PutRecords", "kinesis:PutRecord"),
 		Resources: jsii.Strings(n.StreamARN(region)),
+	}))
+	// The conditional write of each accepted id, on this region's table
+	// only (by name: the same in both regions, each its own).
+	fn.Role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:PutItem"),
+		Resources: jsii.Strings(n.TableARN(region, n.IdempotencyTable())),
 	}))
 
 	albLogs := newLogBucket(stack, "AlbLogs", n.Bucket("alb-logs", region), cfg)
@@ -307,6 +315,37 @@ func newListenerChoice(stack awscdk.Stack, cfg Config, region string) listenerCh
 		port:        awscdk.Token_AsNumber(pick(443, 80)),
 		portText:    pick("443", "80").ToString(),
 	}
+}
+
+// newIdempotencyTable is ingest's table of accepted ids (pkg/ingest): key
+// the record id, TTL on the expiry ingest writes, on demand, encrypted with
+// the AWS-managed key (ingest needs no KMS grant for it).
+//
+// It is in the stack itself, not under the dormant stack's Active scope:
+// an on-demand table costs only its requests and storage, so B's exists
+// from the first deploy, ready when B serves, and flipping Active neither
+// creates nor deletes it (the activation's execution role needs no
+// DynamoDB permissions, and deletion protection cannot stall a
+// deactivation). It is deletion-protected and retained like the app's
+// other tables. No PITR: it is no restore source (B never reads P's), its
+// items live only the markers' TTL, and a restore would roll it back to
+// fewer ids than ingest accepted; losing it weakens conflict detection to
+// what the consumer catches downstream (docs/ingest.md), loses no record.
+func newIdempotencyTable(stack awscdk.Stack, cfg Config) awsdynamodb.Table {
+	n := NamesFor(cfg)
+	t := awsdynamodb.NewTable(stack, jsii.String("IngestIds"), &awsdynamodb.TableProps{
+		TableName:           jsii.String(n.IdempotencyTable()),
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(ingest.IdempotencyKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection:  jsii.Bool(true),
+		TimeToLiveAttribute: jsii.String(ingest.IdempotencyExpires),
+		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+	})
+	suppress(t, map[string]string{
+		"DDB3": "Ingest's idempotency table is a cache of ids accepted within the markers' TTL, regional and never a restore source; a point-in-time restore would only roll it back to fewer ids. Its loss weakens conflict detection to the consumer's (docs/ingest.md) and loses no record.",
+	})
+	return t
 }
 
 // newFirehose lands the stream in the raw bucket, GZIP NDJSON, under the

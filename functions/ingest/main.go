@@ -2,7 +2,8 @@
 // records and writes them to the Kinesis stream. The logic lives in
 // pkg/ingest.
 //
-// Environment: STREAM_NAME and AWS_REGION, both required.
+// Environment: STREAM_NAME, IDEMPOTENCY_TABLE and AWS_REGION, required;
+// MARKER_TTL_DAYS, optional (how long an accepted id holds its content).
 package main
 
 import (

@@ -27,12 +27,29 @@
 // window), or failback merging the backup region's records into the primary's
 // table. The marker's key does not contain the window for that reason.
 //
+// # Conflicts
+//
+// A marker keeps its record's content hash (record.ContentHash). A record
+// whose marker exists is a repeat when its hash is the marker's (or either
+// is unknown), and a conflict when it is another: a different record under
+// a counted id. Ingest refuses such a record within a region (its
+// idempotency table), but not across regions: B's ingest does not know
+// what P accepted. The first writer still wins — the conflicting record is
+// not counted — but never silently: ApplyAll reports it as Conflict and
+// writes a conflict item for it, which the drill counts and an operator can
+// query, and the consumer logs it and emits a metric.
+//
 // # Schema (table "aggregates", key pk (S) + sk (S))
 //
 //	record marker   pk "R#<id>"      sk "R"        window (S, "2006-01-02T15:04Z"), bytes (N),
 //	                                               producer (S, absent if empty), region (S),
 //	                                               origin (S, absent if unknown),
-//	                                               at (S, RFC 3339), expires (N, epoch s, TTL)
+//	                                               at (S, RFC 3339), expires (N, epoch s, TTL),
+//	                                               h (S, content hash; absent on markers
+//	                                               written before hashes were kept)
+//	conflict        pk "X#<id>"      sk "<hash>"   kept (S, the marker's hash), window, bytes,
+//	                                               producer, region (of the record not
+//	                                               counted), at (S, when it was found), expires
 //	window summary  pk "W#<window>"  sk "SUMMARY"  records (N), bytes (N),
 //	                                               producers (SS, absent if empty), updated (S)
 //	heartbeat       pk "C#heartbeat" sk "C"        received (N, epoch ms), id (S), region (S), at (S)
@@ -86,6 +103,8 @@ import (
 type DB interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	// PutItem writes conflict items.
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
 // WindowLayout formats a window's minute in item keys and attributes.
@@ -97,6 +116,19 @@ const (
 	markerSK      = "R"
 	summaryPrefix = "W#"
 	summarySK     = "SUMMARY"
+	// ConflictPrefix begins the pk of a conflict item: a record not
+	// counted because its id's marker holds another content hash.
+	ConflictPrefix = "X#"
+)
+
+// Attributes of markers and conflict items that readers outside the
+// package name.
+const (
+	// AttrHash is a marker's content hash (record.ContentHash) and a
+	// conflict item's sort key.
+	AttrHash = "h"
+	// AttrKept is a conflict item's hash of the record that was counted.
+	AttrKept = "kept"
 )
 
 // MaxActions is the most actions one TransactWriteItems call accepts.
@@ -143,6 +175,10 @@ type Entry struct {
 	// Expires is when the marker expires (its TTL attribute), as
 	// MarkerEntry reads it; Apply ignores it and writes now + MarkerTTL.
 	Expires time.Time
+	// Hash is the record's content hash (record.ContentHash of its Data);
+	// "" when unknown (a marker from before hashes were kept), which
+	// matches any.
+	Hash string
 }
 
 // EntryOf returns the entry of rec. Its window comes from rec.TS, or from
@@ -152,7 +188,8 @@ func EntryOf(rec record.Record) Entry {
 	if ts.IsZero() {
 		ts = rec.Received
 	}
-	return Entry{ID: rec.ID, Window: ts.UTC().Truncate(time.Minute), Bytes: int64(len(rec.Data)), Producer: rec.Producer, Origin: rec.Region}
+	return Entry{ID: rec.ID, Window: ts.UTC().Truncate(time.Minute), Bytes: int64(len(rec.Data)), Producer: rec.Producer, Origin: rec.Region,
+		Hash: record.ContentHash(rec.Data)}
 }
 
 // Outcome is what applying an entry did.
@@ -167,6 +204,11 @@ const (
 	Duplicate
 	// Failed: not applied; Result.Err says why. Applying it again is safe.
 	Failed
+	// Conflict: its id was counted with other content (the marker's hash,
+	// or that of the same id earlier in the same call, is another); nothing
+	// was added, and a conflict item records it (Result.Kept is the
+	// counted content's hash).
+	Conflict
 )
 
 // String returns the outcome's name.
@@ -176,6 +218,8 @@ func (o Outcome) String() string {
 		return "counted"
 	case Duplicate:
 		return "duplicate"
+	case Conflict:
+		return "conflict"
 	}
 	return "failed"
 }
@@ -185,6 +229,9 @@ type Result struct {
 	Outcome Outcome
 	// Err is set when Outcome is Failed.
 	Err error
+	// Kept is the content hash of the record counted under the id: always
+	// set for a Conflict; for a Duplicate, when its marker has one.
+	Kept string
 }
 
 // Options configure an Aggregator. Zero values take the defaults.
@@ -308,13 +355,59 @@ func (a *Aggregator) applyAll(ctx context.Context, es []Entry, stopOnFailure boo
 	}
 	flush()
 	for i, j := range dupOf {
-		if res[j].Outcome == Failed {
+		// What the id holds: the first's content if it was counted now,
+		// else its marker's.
+		kept := res[j].Kept
+		if res[j].Outcome == Counted {
+			kept = es[j].Hash
+		}
+		switch {
+		case res[j].Outcome == Failed:
 			res[i] = res[j]
-		} else {
-			res[i] = Result{Outcome: Duplicate}
+		case differ(es[i].Hash, kept):
+			res[i] = Result{Outcome: Conflict, Kept: kept}
+		default:
+			res[i] = Result{Outcome: Duplicate, Kept: kept}
 		}
 	}
+	a.recordConflicts(ctx, es, res)
 	return res
+}
+
+// differ reports whether two content hashes are both known and different.
+func differ(a, b string) bool { return a != "" && b != "" && a != b }
+
+// recordConflicts writes a conflict item for each Conflict of res; one
+// that cannot be written makes its entry Failed, so that a retry finds the
+// conflict again and records it.
+func (a *Aggregator) recordConflicts(ctx context.Context, es []Entry, res []Result) {
+	now := a.opt.Clock.Now().UTC()
+	for i, r := range res {
+		if r.Outcome != Conflict {
+			continue
+		}
+		e := es[i]
+		region := e.Region
+		if region == "" {
+			region = a.opt.Region
+		}
+		item := map[string]types.AttributeValue{
+			"pk":      &types.AttributeValueMemberS{Value: ConflictPrefix + e.ID},
+			"sk":      &types.AttributeValueMemberS{Value: e.Hash},
+			AttrKept:  &types.AttributeValueMemberS{Value: r.Kept},
+			"window":  &types.AttributeValueMemberS{Value: e.Window.UTC().Truncate(time.Minute).Format(WindowLayout)},
+			"bytes":   &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Bytes, 10)},
+			"region":  &types.AttributeValueMemberS{Value: region},
+			"at":      &types.AttributeValueMemberS{Value: now.Format(time.RFC3339)},
+			"expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(a.opt.MarkerTTL).Unix(), 10)},
+		}
+		if e.Producer != "" {
+			item["producer"] = &types.AttributeValueMemberS{Value: e.Producer}
+		}
+		if _, err := a.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(a.opt.Table), Item: item}); err != nil {
+			res[i] = Result{Outcome: Failed, Err: fmt.Errorf("record the conflict of record %s in %s: %w", e.ID, a.opt.Table, err)}
+		}
+	}
 }
 
 // retryableReasons are the cancellation reason codes that a later attempt
@@ -366,9 +459,20 @@ func (a *Aggregator) applyChunk(ctx context.Context, es []Entry, idx []int, res 
 				switch {
 				case code == "" || code == "None":
 				case code == "ConditionalCheckFailed" && acts[k].marker:
-					// Already counted: drop the record, keep the others.
-					res[acts[k].entries[0]] = Result{Outcome: Duplicate}
-					drop[acts[k].entries[0]] = true
+					// Already counted: drop the record, keep the others. The
+					// marker (ALL_OLD) says whether it is this record again
+					// or another one under its id.
+					i := acts[k].entries[0]
+					held := ""
+					if h, ok := r.Item[AttrHash].(*types.AttributeValueMemberS); ok {
+						held = h.Value
+					}
+					if differ(es[i].Hash, held) {
+						res[i] = Result{Outcome: Conflict, Kept: held}
+					} else {
+						res[i] = Result{Outcome: Duplicate, Kept: held}
+					}
+					drop[i] = true
 				case retryableReasons[code]:
 					retry = true
 				default:
@@ -459,6 +563,8 @@ func (a *Aggregator) transaction(es []Entry, live []int) (*dynamodb.TransactWrit
 			TableName:           aws.String(a.opt.Table),
 			Item:                a.markerItem(e, w, now),
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			// A marker already there comes back with its hash.
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}})
 		acts = append(acts, action{marker: true, entries: []int{i}})
 		s := sums[w]
@@ -529,6 +635,9 @@ func (a *Aggregator) markerItem(e Entry, w, now time.Time) map[string]types.Attr
 	if e.Origin != "" {
 		item["origin"] = &types.AttributeValueMemberS{Value: e.Origin}
 	}
+	if e.Hash != "" {
+		item[AttrHash] = &types.AttributeValueMemberS{Value: e.Hash}
+	}
 	return item
 }
 
@@ -580,6 +689,7 @@ func MarkerEntry(item map[string]types.AttributeValue) (Entry, error) {
 	e.Producer, _ = str("producer")
 	e.Region, _ = str("region")
 	e.Origin, _ = str("origin")
+	e.Hash, _ = str(AttrHash)
 	if at, ok := str("at"); ok {
 		if e.At, err = time.Parse(time.RFC3339, at); err != nil {
 			return Entry{}, fault.InvalidErr(fmt.Errorf("marker %s: at %q: %w", e.ID, at, ErrBadMarker))

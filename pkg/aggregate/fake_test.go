@@ -20,6 +20,11 @@ import (
 type fakeDB struct {
 	transact func(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	getItem  func(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	putItem  func(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+func (f *fakeDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return f.putItem(ctx, in, optFns...)
 }
 
 func (f *fakeDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
@@ -49,7 +54,10 @@ type memTable struct {
 	calls  int
 	before func(n int, in *dynamodb.TransactWriteItemsInput) error
 	after  func(n int) error
-	fake   fakeDB
+	// beforePut, if set, runs before each PutItem (conflict items); a
+	// non-nil error is returned instead of writing.
+	beforePut func(in *dynamodb.PutItemInput) error
+	fake      fakeDB
 }
 
 func newMemTable() *memTable {
@@ -79,6 +87,20 @@ func newMemTable() *memTable {
 			return &dynamodb.GetItemOutput{}, nil
 		}
 		return &dynamodb.GetItemOutput{Item: maps.Clone(item)}, nil
+	}
+	m.fake.putItem = func(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+		if in.ConditionExpression != nil {
+			return nil, validation("unsupported conditional PutItem")
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.beforePut != nil {
+			if err := m.beforePut(in); err != nil {
+				return nil, err
+			}
+		}
+		m.items[keyOf(in.Item)] = maps.Clone(in.Item)
+		return &dynamodb.PutItemOutput{}, nil
 	}
 	return m
 }
@@ -114,9 +136,12 @@ func (m *memTable) applyLocked(in *dynamodb.TransactWriteItemsInput) error {
 			if cond != "" && cond != "attribute_not_exists(pk)" {
 				return validation("unsupported condition " + cond)
 			}
-			if _, exists := m.items[k]; exists && cond != "" {
+			if old, exists := m.items[k]; exists && cond != "" {
 				reasons[i].Code = aws.String("ConditionalCheckFailed")
 				reasons[i].Message = aws.String("The conditional request failed")
+				if ti.Put.ReturnValuesOnConditionCheckFailure == types.ReturnValuesOnConditionCheckFailureAllOld {
+					reasons[i].Item = maps.Clone(old)
+				}
 				cancelled = true
 				continue
 			}

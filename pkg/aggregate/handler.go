@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -17,10 +18,26 @@ import (
 // Handler is the aggregate Lambda, fed by a Kinesis event-source mapping
 // with ReportBatchItemFailures.
 type Handler struct {
-	agg   *Aggregator
-	log   *slog.Logger
-	beats HeartbeatDB // nil: canaries are only skipped (WithHeartbeat)
+	agg     *Aggregator
+	log     *slog.Logger
+	beats   HeartbeatDB // nil: canaries are only skipped (WithHeartbeat)
+	metrics io.Writer   // nil: no metrics (WithMetrics)
 }
+
+// WithMetrics makes h write one CloudWatch Embedded Metric Format line to w
+// (stdout in the Lambda) for each batch holding conflicts: MetricConflicts
+// in MetricNamespace, by region.
+func (h *Handler) WithMetrics(w io.Writer) *Handler {
+	h.metrics = w
+	return h
+}
+
+// The consumer's metric of records not counted because their id was
+// counted with other content (Outcome Conflict).
+const (
+	MetricNamespace = "Pendulum/Aggregate"
+	MetricConflicts = "RecordConflicts"
+)
 
 // NewHandler returns a Handler applying records through agg.
 func NewHandler(agg *Aggregator, log *slog.Logger) *Handler {
@@ -92,7 +109,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 		from = append(from, i)
 	}
 	results := h.agg.applyAll(ctx, entries, true)
-	var counted, dups, invalid int
+	var counted, dups, invalid, conflicts int
 	var firstErr error
 	stoppedAt := len(ev.Records) // index in ev.Records of the record to retry from
 	for i, res := range results {
@@ -102,6 +119,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 			counted++
 		case res.Outcome == Duplicate:
 			dups++
+		case res.Outcome == Conflict:
+			// Not counted, and not silently: a conflict item records it.
+			conflicts++
+			h.log.ErrorContext(ctx, "record not counted: its id was counted with other content", "id", entries[i].ID,
+				"sequenceNumber", r.Kinesis.SequenceNumber, "eventSourceArn", r.EventSourceArn, "hash", entries[i].Hash, "countedHash", res.Kept,
+				"conflictItem", ConflictPrefix+entries[i].ID)
 		case fault.Classify(res.Err) == fault.Invalid:
 			invalid++
 			h.log.ErrorContext(ctx, "skip invalid record", "sequenceNumber", r.Kinesis.SequenceNumber,
@@ -112,7 +135,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: r.Kinesis.SequenceNumber})
 		}
 	}
-	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "canaries", canaries, "undecodable", bad, "invalid", invalid}
+	attrs := []any{"records", len(ev.Records), "counted", counted, "duplicates", dups, "conflicts", conflicts, "canaries", canaries, "undecodable", bad, "invalid", invalid}
+	if conflicts > 0 && h.metrics != nil {
+		fmt.Fprintf(h.metrics, `{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":%q,"Dimensions":[["Region"]],"Metrics":[{"Name":%q,"Unit":"Count"}]}]},"Region":%q,%q:%d}`+"\n",
+			h.agg.opt.Clock.Now().UnixMilli(), MetricNamespace, MetricConflicts, h.agg.opt.Region, MetricConflicts, conflicts)
+	}
 	if h.beats != nil {
 		var newest *Heartbeat
 		for k := range seen {
@@ -161,7 +188,7 @@ type Config struct {
 // ConfigFromEnv reads and validates the configuration through getenv
 // (os.Getenv in the function). Errors name the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Table: getenv(EnvTableName), Region: getenv("AWS_REGION"), MarkerTTL: DefaultMarkerTTL}
+	c := Config{Table: getenv(EnvTableName), Region: getenv("AWS_REGION")}
 	var errs []error
 	if c.Table == "" {
 		errs = append(errs, errors.New(EnvTableName+" is required: the aggregates DynamoDB table"))
@@ -169,13 +196,27 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Region == "" {
 		errs = append(errs, errors.New("AWS_REGION is required"))
 	}
-	if s := getenv(EnvMarkerTTLDays); s != "" {
-		days, err := strconv.Atoi(s)
-		if err != nil || days < 1 || days > 365 {
-			errs = append(errs, fmt.Errorf(EnvMarkerTTLDays+" %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s))
-		} else {
-			c.MarkerTTL = time.Duration(days) * 24 * time.Hour
-		}
+	ttl, err := MarkerTTLFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
 	}
+	c.MarkerTTL = ttl
 	return c, errors.Join(errs...)
+}
+
+// MarkerTTLFromEnv reads how long markers are kept from EnvMarkerTTLDays
+// through getenv: DefaultMarkerTTL when it is unset. Ingest keeps the ids
+// it accepted (its idempotency table) for the same time, from the same
+// variable, so that an id is refused other content for as long as a marker
+// would drop it.
+func MarkerTTLFromEnv(getenv func(string) string) (time.Duration, error) {
+	s := getenv(EnvMarkerTTLDays)
+	if s == "" {
+		return DefaultMarkerTTL, nil
+	}
+	days, err := strconv.Atoi(s)
+	if err != nil || days < 1 || days > 365 {
+		return DefaultMarkerTTL, fmt.Errorf(EnvMarkerTTLDays+" %q: want whole days from 1 to 365, more than the stream retention and the longest failover", s)
+	}
+	return time.Duration(days) * 24 * time.Hour, nil
 }

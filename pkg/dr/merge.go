@@ -42,6 +42,13 @@ type MergeTotals struct {
 	OtherOrigin int64    `json:"otherOrigin"`
 	BadRecords  int64    `json:"badRecords"`
 	Canaries    int64    `json:"canaries"`
+	// Conflicts are records of B's whose id P counted with other content
+	// (P's marker holds another content hash): not merged, each recorded
+	// as a conflict item in P's table (pkg/aggregate), as P's consumer
+	// records one. Every conflict B's own consumer met is met here again —
+	// B counted the same records P's table now sees — so B's conflict
+	// items, deleted with B's table, are not copied.
+	Conflicts int64 `json:"conflicts,omitempty"`
 }
 
 // MergeInput is dr-merge's input.
@@ -222,6 +229,8 @@ func (m *Merge) object(ctx context.Context, table partition.Table, key string, m
 			t.Merged++
 		case res.Outcome == aggregate.Duplicate:
 			t.Already++
+		case res.Outcome == aggregate.Conflict:
+			t.Conflicts++
 		case fault.Classify(res.Err) == fault.Invalid:
 			t.Records--
 			t.BadRecords++

@@ -324,3 +324,37 @@ func TestMergeReadsCopiesReplicatedHome(t *testing.T) {
 		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
 	}
 }
+
+// B's ingest accepted, during the failover, an id that P had accepted and
+// counted with other content (the idempotency tables are regional). The
+// merge does not count B's record in P, and does not drop it silently: it
+// counts it in Conflicts and P's table holds a conflict item for it. A
+// re-run finds the same conflict and records it once.
+func TestMergeConflict(t *testing.T) {
+	ctx := context.Background()
+	mw := newMergeWorld(t)
+	fromP := mw.recs("c", 1)
+	mw.consume(t, fromP)
+	mw.sleep(t, time.Hour)
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, time.Minute)
+	fromB := mw.recsIn("c", 1, regionB)
+	fromB[0].Data = json.RawMessage(`{"v":"B's c-0"}`)
+	mw.putB(t, "own.gz", append(fromB, mw.recsIn("b", 1, regionB)...))
+	got, _ := runMerge(t, mw.merge(100), since, 1)
+	if want := (MergeTotals{Listed: 1, Read: 1, Records: 2, Merged: 1, Conflicts: 1}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
+	}
+	if e, ok, err := mw.aggP.Marker(ctx, "c-0"); err != nil || !ok || e.Hash != record.ContentHash(fromP[0].Data) {
+		t.Fatalf("P's marker c-0 = %+v %v %v, want P's own", e, ok, err)
+	}
+	hash := record.ContentHash(fromB[0].Data)
+	out, err := mw.pdb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(aggTable), Key: map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: aggregate.ConflictPrefix + "c-0"}, "sk": &ddbtypes.AttributeValueMemberS{Value: hash}}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("conflict item in P: %v, %v", out, err)
+	}
+	if got, _ = runMerge(t, mw.merge(100), since, 2); fmt.Sprint(got) != fmt.Sprint(MergeTotals{Listed: 1, Read: 1, Records: 2, Already: 1, Conflicts: 1}) {
+		t.Fatalf("re-run totals = %+v", got)
+	}
+}

@@ -71,8 +71,11 @@ type ReplayTotals struct {
 	Records    int64    `json:"records"`
 	Applied    int64    `json:"applied"`
 	Already    int64    `json:"already"`
-	BadRecords int64    `json:"badRecords"`
-	Canaries   int64    `json:"canaries"`
+	// Conflicts are records whose id the restored table counted with other
+	// content: not applied, each recorded as a conflict item.
+	Conflicts  int64 `json:"conflicts,omitempty"`
+	BadRecords int64 `json:"badRecords"`
+	Canaries   int64 `json:"canaries"`
 	// HighWaterMark is the newest received time of the records read: B's
 	// aggregates now count what P acknowledged up to it, so their RPO is
 	// the outage minus it (Firehose's buffer and S3 replication's lag), not
@@ -271,6 +274,8 @@ func (r *Replay) object(ctx context.Context, table partition.Table, key string, 
 			t.Applied++
 		case res.Outcome == aggregate.Duplicate:
 			t.Already++
+		case res.Outcome == aggregate.Conflict:
+			t.Conflicts++
 		case fault.Classify(res.Err) == fault.Invalid:
 			t.BadRecords++
 			continue

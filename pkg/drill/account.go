@@ -388,6 +388,28 @@ func (r *run) account(ctx context.Context) error {
 	ag := countAggregates(agg, ackedAt, raw.windows(), l.Now(), r.markerTTL(ctx)).Store
 	ag.Region = F
 	rep.Stores[StoreAggregates] = ag
+	// Acknowledged, then dropped: the id is counted, with other content.
+	// A conflict item in either region's table says a consumer or a merge
+	// saw it; none means it was dropped silently.
+	conflicts := agg.conflicts
+	other := l.Regions.Backup
+	if F == other {
+		other = l.Regions.Primary
+	}
+	if o, err := readAggregates(ctx, l.World.Region(other).DynamoDB(), l.Names.AggregatesTable()); err == nil {
+		for k := range o.conflicts {
+			conflicts[k] = true
+		}
+	}
+	rep.Records.ConflictItems = len(conflicts)
+	for id, a := range acked {
+		if h := agg.hashes[id]; h != "" && a.hash != "" && h != a.hash {
+			rep.Records.DroppedAfterAck++
+			if !conflicts[id+" "+a.hash] {
+				rep.Records.Unrecorded++
+			}
+		}
+	}
 
 	for _, m := range l.World.Region(l.Regions.Backup).SNS().Published(l.Names.TopicARN(l.Regions.Backup)) {
 		rep.Notifications = append(rep.Notifications, subject(m))
@@ -415,10 +437,24 @@ func (r *run) account(ctx context.Context) error {
 	for _, store := range []string{StoreS3, StoreCatalog, StoreAggregates} {
 		st := rep.Stores[store]
 		ok("lost:"+store, st.Lost == wantLost, "%d of %d acknowledged records missing from %s's %s (%s: %d)", st.Lost, st.Expected, F, store, lossWhy, wantLost)
-		ok("doubleCounted:"+store, st.DoubleCounted == 0 && st.Uncounted == 0, "%d extra copies, %d uncounted, in %s's %s", st.DoubleCounted, st.Uncounted, F, store)
+		// The raw bucket keeps every accepted record: an id the two
+		// regions accepted with different contents is there twice.
+		wantExtra := 0
+		if store == StoreS3 {
+			wantExtra = r.crossConflicts
+		}
+		ok("doubleCounted:"+store, st.DoubleCounted == wantExtra && st.Uncounted == 0, "%d extra copies (%d expected: ids accepted by both regions with different contents), %d uncounted, in %s's %s",
+			st.DoubleCounted, wantExtra, st.Uncounted, F, store)
 	}
 	ok("catalogComplete", cat.MissingPartitions == 0, "%d of %d partitions missing from %s's catalog", cat.MissingPartitions, cat.Partitions, F)
 	ok("noConflicts", rep.Records.Conflicts == 0, "%d records answered as conflicting duplicates", rep.Records.Conflicts)
+	// Within a region ingest refuses a conflict, so an acknowledged record
+	// is dropped downstream only when both regions accepted its id, and
+	// then never silently: a conflict item records it.
+	ok("droppedAfterAck", rep.Records.DroppedAfterAck == r.crossConflicts && rep.Records.Unrecorded == 0 &&
+		rep.Records.ConflictItems >= r.crossConflicts && (rep.Records.ConflictItems == 0) == (r.crossConflicts == 0),
+		"%d acknowledged records counted in %s's aggregates with other content under their id (%d expected: ids accepted by both regions with different contents), %d of them with no conflict item; %d conflict items in the aggregates tables",
+		rep.Records.DroppedAfterAck, F, r.crossConflicts, rep.Records.Unrecorded, rep.Records.ConflictItems)
 	ok("noAccessDenied", len(rep.Denied) == 0, "%d calls denied by IAM", len(rep.Denied))
 	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
 	if !r.sc.pipelineStall {
@@ -575,15 +611,18 @@ func catalogPartitions(ctx context.Context, g *sim.Glue, db string) (map[string]
 }
 
 // aggregateTable is an aggregates table read whole: each record marker's
-// window and each window summary's count of records.
+// window and content hash, each window summary's count of records, and the
+// conflict items.
 type aggregateTable struct {
-	markers map[string]string // record id -> window
-	summed  map[string]int    // window -> records its summary counts
+	markers   map[string]string // record id -> window
+	hashes    map[string]string // record id -> the marker's content hash
+	summed    map[string]int    // window -> records its summary counts
+	conflicts map[string]bool   // "id hash" of each conflict item
 }
 
 // readAggregates scans an aggregates table.
 func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggregateTable, error) {
-	t := &aggregateTable{markers: map[string]string{}, summed: map[string]int{}}
+	t := &aggregateTable{markers: map[string]string{}, hashes: map[string]string{}, summed: map[string]int{}, conflicts: map[string]bool{}}
 	summed := t.summed
 	var start map[string]ddbtypes.AttributeValue
 	for {
@@ -603,7 +642,15 @@ func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggre
 				if w != nil {
 					window = w.Value
 				}
-				t.markers[strings.TrimPrefix(pk.Value, "R#")] = window
+				id := strings.TrimPrefix(pk.Value, "R#")
+				t.markers[id] = window
+				if h, ok := it[aggregate.AttrHash].(*ddbtypes.AttributeValueMemberS); ok {
+					t.hashes[id] = h.Value
+				}
+			case strings.HasPrefix(pk.Value, aggregate.ConflictPrefix):
+				if sk, ok := it["sk"].(*ddbtypes.AttributeValueMemberS); ok {
+					t.conflicts[strings.TrimPrefix(pk.Value, aggregate.ConflictPrefix)+" "+sk.Value] = true
+				}
 			case strings.HasPrefix(pk.Value, "W#"):
 				if n, ok := it["records"].(*ddbtypes.AttributeValueMemberN); ok {
 					var v int

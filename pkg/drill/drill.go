@@ -334,9 +334,20 @@ type Records struct {
 	AtRisk int `json:"atRisk"`
 	// Conflicts is records the ingest answered as conflicting with an
 	// accepted record of the same id (the producer keeps them aside).
-	Conflicts         int64 `json:"conflicts"`
-	ObjectsCopiedBack int   `json:"objectsCopiedBack"`
-	ItemsMerged       int   `json:"itemsMerged"`
+	Conflicts int64 `json:"conflicts"`
+	// DroppedAfterAck is acknowledged records the serving region's
+	// aggregates count with other content under their id: acknowledged,
+	// then dropped downstream (first writer wins). Unrecorded is those of
+	// them without a conflict item: dropped silently.
+	DroppedAfterAck int `json:"droppedAfterAck"`
+	Unrecorded      int `json:"unrecorded,omitempty"`
+	// ConflictItems counts the conflict items in both regions' aggregates
+	// tables: records a consumer or a merge did not count because their
+	// id was counted with other content (ingest cannot see ids across
+	// regions; docs/ingest.md).
+	ConflictItems     int `json:"conflictItems"`
+	ObjectsCopiedBack int `json:"objectsCopiedBack"`
+	ItemsMerged       int `json:"itemsMerged"`
 	// DiscardedByConsumer counts records an aggregate consumer gave up on
 	// after its retries (its on-failure destination).
 	DiscardedByConsumer int `json:"discardedByConsumer"`

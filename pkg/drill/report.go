@@ -74,6 +74,7 @@ func WriteText(w io.Writer, rep *Report) error {
 	}
 	r := rep.Records
 	fmt.Fprintf(&b, "\n  records: produced %d, acknowledged %d (%d by the backup region), conflicts %d\n", r.Produced, r.Acknowledged, r.AckedByBackup, r.Conflicts)
+	fmt.Fprintf(&b, "    acknowledged, then counted with other content under their id: %d (%d without a conflict item); conflict items %d\n", r.DroppedAfterAck, r.Unrecorded, r.ConflictItems)
 	if at := rep.RPO.AtOutage; at != nil {
 		fmt.Fprintf(&b, "    RPO at the outage: %d records at risk (in none of the backup region's stores), the oldest acknowledged %s before\n", r.AtRisk, secs(at[StoreBackupRegion].RPOSeconds))
 		fmt.Fprintf(&b, "      %-11s %6d records (oldest %s): still in the primary's stream or delivery buffer\n", StoreStream, at[StoreStream].Records, secs(at[StoreStream].RPOSeconds))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
+	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
@@ -27,10 +28,12 @@ import (
 // means for the failover.
 var drillStart = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
 
-// ack is one acknowledged record: who acknowledged it, and when.
+// ack is one acknowledged record: who acknowledged it, when, and the
+// content hash of what was acknowledged (record.ContentHash).
 type ack struct {
 	region string
 	at     time.Time
+	hash   string
 }
 
 // run is one drill in progress.
@@ -72,8 +75,14 @@ type run struct {
 	// ttl is the deployed markers' TTL (markerTTL), once read.
 	ttl time.Duration
 
+	// spool is the producers' spool directory.
+	spool string
+	// crossConflicts is how many ids the scenario has had acknowledged
+	// with one content by the primary and another by the backup region.
+	crossConflicts int
+
 	mu         sync.Mutex
-	acked      map[string]ack // record id -> who acknowledged it, when
+	acked      map[string]ack // record id -> who acknowledged it, when (the last acknowledgement)
 	outage     time.Time      // zero until the primary fails
 	firstAfter string         // the first record acknowledged after the outage began
 	firstAt    time.Time
@@ -396,6 +405,33 @@ func (rr *regionRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// openProducer opens a producer through the accelerator whose
+// acknowledgements the accounting counts: each acknowledged record's id,
+// the region that acknowledged it, when, and its content hash.
+func (r *run) openProducer(name string) (*producer.Producer, error) {
+	l := r.l
+	rec := &regionRecorder{next: l.HTTPClient().Transport}
+	p, err := producer.Open(producer.Config{
+		Dir: r.spool + "/" + name, Endpoint: l.AcceleratorURL, Client: &http.Client{Transport: rec},
+		Clock: l.Clock, Name: name, NoSync: true,
+		OnAck: func(ids []string, records [][]byte) {
+			now := l.Now()
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for i, id := range ids {
+				r.acked[id] = ack{region: rec.last, at: now, hash: record.ContentHash(records[i])}
+				if !r.outage.IsZero() && r.firstAfter == "" && now.After(r.outage) {
+					r.firstAfter, r.firstAt = id, now
+				}
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open producer %s: %w", name, err)
+	}
+	return p, nil
+}
+
 // startProducers opens the producers and runs each with a generator at
 // the configured rate, until the drill stops generating.
 func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Producer, error) {
@@ -409,26 +445,12 @@ func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Pro
 	if r.cfg.Rate < 1 {
 		step, perStep = time.Duration(float64(time.Second)/r.cfg.Rate), 1
 	}
+	r.spool = spool
 	for i := range r.cfg.Producers {
 		name := fmt.Sprintf("drill-%d", i+1)
-		rec := &regionRecorder{next: l.HTTPClient().Transport}
-		p, err := producer.Open(producer.Config{
-			Dir: spool + "/" + name, Endpoint: l.AcceleratorURL, Client: &http.Client{Transport: rec},
-			Clock: l.Clock, Name: name, NoSync: true,
-			OnAck: func(ids []string) {
-				now := l.Now()
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				for _, id := range ids {
-					r.acked[id] = ack{region: rec.last, at: now}
-					if !r.outage.IsZero() && r.firstAfter == "" && now.After(r.outage) {
-						r.firstAfter, r.firstAt = id, now
-					}
-				}
-			},
-		})
+		p, err := r.openProducer(name)
 		if err != nil {
-			return nil, fmt.Errorf("open producer %s: %w", name, err)
+			return nil, err
 		}
 		prods = append(prods, p)
 		l.Clock.Go(func() { _ = p.Run(ctx) })

@@ -660,3 +660,61 @@ func entered(w *Workflow, state string) bool {
 	}
 	return false
 }
+
+func init() {
+	register(&Scenario{
+		Name: "conflict-across-failover",
+		Summary: "a producer has an id acknowledged by the primary, and the same id with other content by the backup region during the outage: " +
+			"ingest cannot see it across regions, the consumer and failback's merge record it",
+		Expect: "PASS: failover and failback succeed; both records are acknowledged (each region's idempotency table knows only its own ids); " +
+			"the primary's aggregates count the primary's content, and the backup's record, acknowledged then not counted, is recorded as a conflict item " +
+			"(the one expected drop, never a silent one); the raw bucket keeps both records",
+		play: func(ctx context.Context, r *run) error {
+			l := r.l
+			p, err := r.openProducer("conflict")
+			if err != nil {
+				return err
+			}
+			r.prods = append(r.prods, p)
+			send := func(data string) error {
+				if _, err := p.Produce(ctx, []byte(data)); err != nil {
+					return err
+				}
+				return p.Send(ctx)
+			}
+			ts := l.Now().UTC().Format(time.RFC3339)
+			if err := send(fmt.Sprintf(`{"id":"order-42","ts":%q,"qty":1}`, ts)); err != nil {
+				return err
+			}
+			r.progress("conflict", "order-42 {qty 1} acknowledged by %s", r.ackedBy("order-42"))
+			// Counted, landed and replicated before the outage.
+			if err := r.watch(ctx, 5*time.Minute); err != nil {
+				return err
+			}
+			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {
+				return err
+			}
+			if !r.failedOver() {
+				return fmt.Errorf("conflict-across-failover: failover did not succeed")
+			}
+			if err := send(fmt.Sprintf(`{"id":"order-42","ts":%q,"qty":2}`, ts)); err != nil {
+				return err
+			}
+			r.crossConflicts = 1
+			r.progress("conflict", "order-42 {qty 2} acknowledged by %s: its idempotency table does not know %s's ids", r.ackedBy("order-42"), l.Regions.Primary)
+			return r.recoverAndFailBack(ctx)
+		},
+		expect: func(r *run, ok checkFunc) {
+			r.expectFailedOverAndBack(ok)
+			a := r.ackedCopy()["order-42"]
+			ok("conflictAckedByBackup", a.region == r.l.Regions.Backup, "order-42's last acknowledgement by %s", a.region)
+		},
+	})
+}
+
+// ackedBy returns the region that last acknowledged id.
+func (r *run) ackedBy(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acked[id].region
+}

@@ -1,11 +1,21 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/clock"
 )
 
 // benchBody returns an NDJSON body of n records of about size bytes each,
@@ -70,5 +80,67 @@ func BenchmarkParseAndBatch(b *testing.B) {
 				b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N)/MaxRecords, "cpu-ns/record")
 			}
 		})
+	}
+}
+
+// nullStream is a Kinesis stand-in that accepts everything and keeps
+// nothing, so BenchmarkHandle measures ingest, not the stand-in.
+type nullStream struct{ out kinesis.PutRecordsOutput }
+
+func (s *nullStream) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	if cap(s.out.Records) < len(in.Records) {
+		s.out.Records = make([]types.PutRecordsResultEntry, len(in.Records))
+	}
+	s.out.Records, s.out.FailedRecordCount = s.out.Records[:len(in.Records)], aws.Int32(0)
+	return &s.out, nil
+}
+
+// memTable is an idempotency table in memory with DynamoDB's answers to
+// ingest's conditional write (it checks that it is given that write), so
+// BenchmarkHandle measures ingest's side of it: hashing, building the
+// calls, running them concurrently.
+type memTable struct {
+	mu    sync.Mutex
+	items map[string]string // id → hash
+}
+
+func (m *memTable) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if aws.ToString(in.ConditionExpression) != claimCondition || in.ReturnValuesOnConditionCheckFailure != ddbtypes.ReturnValuesOnConditionCheckFailureAllOld {
+		return nil, fmt.Errorf("memTable: unexpected write %+v", in)
+	}
+	id := in.Item[IdempotencyKey].(*ddbtypes.AttributeValueMemberS).Value
+	h := in.Item[IdempotencyHash].(*ddbtypes.AttributeValueMemberS).Value
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if held, ok := m.items[id]; ok && held != h {
+		return nil, &ddbtypes.ConditionalCheckFailedException{Item: map[string]ddbtypes.AttributeValue{IdempotencyHash: &ddbtypes.AttributeValueMemberS{Value: held}}}
+	}
+	m.items[id] = h
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+// BenchmarkHandle measures a whole POST /records of 500 records (~1 MiB)
+// through Handle on the wall clock: parse, one conditional idempotency
+// write per record (DefaultClaimConcurrency at a time, against memTable,
+// so without DynamoDB's latency), PutRecords (against nullStream) and the
+// answer. The ids repeat from one iteration to the next, so every write
+// after the first iteration is a redelivery. ns/record is per record.
+func BenchmarkHandle(b *testing.B) {
+	body := string(benchBody(MaxRecords, 2090, true))
+	h := &Handler{Config: Config{StreamName: "s", IdempotencyTable: "ids", Region: "eu-west-1"}, Kinesis: &nullStream{},
+		Idempotency: &memTable{items: map[string]string{}}, Clock: clock.Real{}}
+	req := postNDJSON(body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	cpu0, cpuOK := processCPU()
+	for b.Loop() {
+		resp, _ := h.Handle(b.Context(), req)
+		if resp.StatusCode != 200 {
+			b.Fatalf("answer %d %s", resp.StatusCode, resp.Body)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/MaxRecords, "ns/record")
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N)/MaxRecords, "cpu-ns/record")
 	}
 }

@@ -5,13 +5,20 @@
 // request is accepted whole or not at all: an invalid one is answered 400 with
 // every problem and nothing is written (a record whose id an earlier record
 // of the request holds with different content is a problem with status
-// "conflict"); a valid one is written with Kinesis PutRecords, each id once,
-// and answered 200 {"accepted":N} (N counts every record of the body,
-// "duplicates" the identical copies among them written once) only when
-// every record was accepted, else 503 with Retry-After. The producer then
-// resends the whole request; record ids make that safe, because every stage
-// downstream is idempotent on them. GET /health answers the ALB and Global Accelerator
-// health checks without calling AWS.
+// "conflict"). A valid one has each record's id and content hash recorded
+// in the region's idempotency table first, with a conditional write that
+// succeeds only for a new id or the content the id was accepted with: a
+// record whose id an earlier request was accepted with other content is a
+// conflict too, answered the same way, and a write that cannot be made
+// (throttled, unreachable) makes the request a 503 — no record is
+// acknowledged unrecorded. Then the records are written with Kinesis
+// PutRecords, each id once, and answered 200 {"accepted":N} (N counts every
+// record of the body, "duplicates" the identical copies among them written
+// once) only when every record was accepted, else 503 with Retry-After. The
+// producer then resends the whole request; record ids make that safe,
+// because the table accepts the same content again and every stage
+// downstream is idempotent on them. GET /health answers the ALB and Global
+// Accelerator health checks without calling AWS.
 package ingest
 
 import (
@@ -33,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 )
@@ -69,10 +77,23 @@ const (
 // written to (Config.StreamName); infra sets it on the ingest function.
 const EnvStreamName = "STREAM_NAME"
 
+// DefaultTTL is how long an accepted id holds its content when Config.TTL
+// is 0: as long as the aggregate consumer keeps the id's marker, which
+// drops any later record with the id.
+const DefaultTTL = aggregate.DefaultMarkerTTL
+
 // Config is the ingest configuration, from the environment.
 type Config struct {
 	// StreamName is the Kinesis stream records go to (STREAM_NAME).
 	StreamName string
+	// IdempotencyTable is the DynamoDB table of accepted ids and their
+	// content hashes (IDEMPOTENCY_TABLE).
+	IdempotencyTable string
+	// TTL is how long an accepted id holds its content, from the last
+	// time it was accepted: the markers' TTL (aggregate.EnvMarkerTTLDays,
+	// DefaultTTL when unset), so ingest refuses other content under an id
+	// for as long as the consumer would drop it.
+	TTL time.Duration
 	// Region is this Lambda's region (AWS_REGION), stamped on every record.
 	Region string
 }
@@ -80,16 +101,44 @@ type Config struct {
 // ConfigFromEnv reads and validates the configuration; getenv is os.Getenv
 // in the Lambda. The error names the variable at fault.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	c := Config{StreamName: strings.TrimSpace(getenv(EnvStreamName)), Region: strings.TrimSpace(getenv("AWS_REGION"))}
+	c := Config{
+		StreamName:       strings.TrimSpace(getenv(EnvStreamName)),
+		IdempotencyTable: strings.TrimSpace(getenv(EnvIdempotencyTable)),
+		Region:           strings.TrimSpace(getenv("AWS_REGION")),
+	}
 	switch {
 	case c.StreamName == "":
 		return Config{}, errors.New(EnvStreamName + " is not set: the Kinesis stream to write records to")
 	case len(c.StreamName) > 128 || strings.ContainsAny(c.StreamName, " /:"):
 		return Config{}, fmt.Errorf(EnvStreamName+" %q is not a Kinesis stream name (1-128 of [a-zA-Z0-9_.-])", c.StreamName)
+	case c.IdempotencyTable == "":
+		return Config{}, errors.New(EnvIdempotencyTable + " is not set: the DynamoDB table of accepted record ids")
+	case !tableName(c.IdempotencyTable):
+		return Config{}, fmt.Errorf(EnvIdempotencyTable+" %q is not a DynamoDB table name (3-255 of [a-zA-Z0-9_.-])", c.IdempotencyTable)
 	case c.Region == "":
 		return Config{}, errors.New("AWS_REGION is not set (Lambda sets it; set it for local runs)")
 	}
+	ttl, err := aggregate.MarkerTTLFromEnv(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	c.TTL = ttl
 	return c, nil
+}
+
+// tableName reports whether s is a valid DynamoDB table name.
+func tableName(s string) bool {
+	if len(s) < 3 || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Handler answers ALB requests. Its fields are set before the first request
@@ -98,6 +147,13 @@ type Handler struct {
 	Config
 	// Kinesis writes the records.
 	Kinesis Putter
+	// Idempotency records each accepted id and content hash in
+	// Config.IdempotencyTable before its record goes to Kinesis. Required:
+	// without it every POST is answered 500 and nothing is accepted.
+	Idempotency IdempotencyDB
+	// ClaimConcurrency bounds the idempotency writes of one request in
+	// flight; 0 means DefaultClaimConcurrency.
+	ClaimConcurrency int
 	// Clock times retries and stamps arrival; clock.Real in the Lambda.
 	Clock clock.Clock
 	// Budget bounds retrying within one request; 0 means DefaultBudget.
@@ -115,8 +171,8 @@ type Handler struct {
 }
 
 // New returns a Handler on the wall clock writing metrics to w.
-func New(cfg Config, k Putter, w io.Writer) *Handler {
-	return &Handler{Config: cfg, Kinesis: k, Clock: clock.Real{}, Metrics: w}
+func New(cfg Config, k Putter, db IdempotencyDB, w io.Writer) *Handler {
+	return &Handler{Config: cfg, Kinesis: k, Idempotency: db, Clock: clock.Real{}, Metrics: w}
 }
 
 // parsers holds Parsers between requests; see Parser.
@@ -186,12 +242,56 @@ func (h *Handler) postRecords(ctx context.Context, req events.ALBTargetGroupRequ
 	defer parsers.Put(ps)
 	parsed, problems, n := ps.parse(body, Meta{Received: now, Region: h.Region, Producer: header(req, ProducerHeader)})
 	if problems != nil {
-		h.emit(now, metrics{rejected: n})
+		h.emit(now, metrics{rejected: n, conflicting: conflicts(problems)})
 		slog.InfoContext(ctx, "request rejected", "records", n, "problems", len(problems), "firstProblem", problems[0].Reason)
 		return respond(req, http.StatusBadRequest, errorBody{Error: "invalid request: nothing was written", Problems: problems})
 	}
-	res := h.put(ctx, parsed.Batches(h.StreamName))
-	h.emit(now, metrics{accepted: res.accepted, failed: len(parsed.Records) - res.accepted, retries: res.retries})
+	if h.Idempotency == nil || h.IdempotencyTable == "" {
+		slog.ErrorContext(ctx, "no idempotency table configured: refusing every record")
+		return respond(req, http.StatusInternalServerError, errorBody{Error: "ingest is not configured with an idempotency table; nothing was written"})
+	}
+	dl, hasDeadline := h.deadlineOf(ctx)
+	end := budgetEnd(h.Clock.Now(), h.Budget, dl, hasDeadline)
+	if _, wall := h.Clock.(clock.Real); wall && hasDeadline {
+		// Calls in flight stop at the same instant the retries do.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+		defer cancel()
+	}
+	// Record every id before any record is written: a record is
+	// acknowledged only once the table holds its content.
+	claims := h.claims(ctx, parsed, end)
+	var unrecorded, claimRetries, retryAfter int
+	var firstErr error
+	for _, c := range claims {
+		claimRetries += c.retries
+		if c.state == claimFailed {
+			unrecorded++
+			retryAfter = max(retryAfter, c.retryAfter)
+			if firstErr == nil {
+				firstErr = c.err
+			}
+		}
+	}
+	if cp := conflictProblems(parsed, claims); len(cp) > 0 {
+		// As for a conflict within the request: nothing is written, the
+		// producer sets the conflicting records aside and resends the rest
+		// (whose ids the table now holds with their content, so they are
+		// accepted again).
+		h.emit(now, metrics{rejected: n, conflicting: len(cp), claimRetries: claimRetries})
+		slog.WarnContext(ctx, "request rejected: ids accepted earlier with other content", "records", n, "conflicts", len(cp), "firstProblem", cp[0].Reason)
+		return respond(req, http.StatusBadRequest, errorBody{Error: "invalid request: nothing was written", Problems: cp})
+	}
+	if unrecorded > 0 {
+		zero := 0
+		h.emit(now, metrics{failed: len(parsed.Records), claimRetries: claimRetries})
+		slog.WarnContext(ctx, "records not recorded in the idempotency table", "table", h.IdempotencyTable, "unrecorded", unrecorded, "retries", claimRetries, "err", firstErr)
+		return respond(req, http.StatusServiceUnavailable,
+			errorBody{Error: fmt.Sprintf("%d of %d record ids could not be recorded, so nothing was written; resend the request: %v", unrecorded, len(parsed.Records), firstErr), Accepted: &zero, Failed: &unrecorded},
+			"Retry-After", strconv.Itoa(retryAfter))
+	}
+	res := h.put(ctx, parsed.Batches(h.StreamName), end)
+	h.emit(now, metrics{accepted: res.accepted, failed: len(parsed.Records) - res.accepted, retries: res.retries, claimRetries: claimRetries})
 	if res.err == nil {
 		return respond(req, http.StatusOK, acceptedBody{Accepted: res.accepted + parsed.Duplicates, Duplicates: parsed.Duplicates})
 	}
@@ -262,17 +362,9 @@ func (h *Handler) deadlineOf(ctx context.Context) (time.Time, bool) {
 var errBudget = errors.New("retry budget exhausted")
 
 // put writes the batches, retrying failed records (and transient call
-// errors) with capped, jittered exponential backoff until the budget ends.
-// Only records Kinesis did not accept are resent.
-func (h *Handler) put(ctx context.Context, batches []*kinesis.PutRecordsInput) putResult {
-	dl, hasDeadline := h.deadlineOf(ctx)
-	end := budgetEnd(h.Clock.Now(), h.Budget, dl, hasDeadline)
-	if _, wall := h.Clock.(clock.Real); wall && hasDeadline {
-		// Calls in flight stop at the same instant the retries do.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
-		defer cancel()
-	}
+// errors) with capped, jittered exponential backoff until end, the
+// request's retry budget. Only records Kinesis did not accept are resent.
+func (h *Handler) put(ctx context.Context, batches []*kinesis.PutRecordsInput, end time.Time) putResult {
 	var res putResult
 	for _, in := range batches {
 		attempt := 0
@@ -402,6 +494,20 @@ func respond(req events.ALBTargetGroupRequest, code int, body any, kv ...string)
 
 type metrics struct {
 	accepted, rejected, failed, retries int
+	// conflicting counts the rejected records answered as conflicts;
+	// claimRetries the idempotency writes retried.
+	conflicting, claimRetries int
+}
+
+// conflicts counts the problems with StatusConflict.
+func conflicts(ps []Problem) int {
+	n := 0
+	for _, p := range ps {
+		if p.Status == StatusConflict {
+			n++
+		}
+	}
+	return n
 }
 
 // emit writes one Embedded Metric Format line: CloudWatch turns it into
@@ -411,8 +517,9 @@ func (h *Handler) emit(now time.Time, m metrics) {
 		return
 	}
 	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Pendulum/Ingest","Dimensions":[["Region"]],"Metrics":[`+
-		`{"Name":"RecordsAccepted","Unit":"Count"},{"Name":"RecordsRejected","Unit":"Count"},{"Name":"RecordsFailed","Unit":"Count"},{"Name":"PutRecordsRetries","Unit":"Count"}]}]},`+
-		`"Region":%q,"RecordsAccepted":%d,"RecordsRejected":%d,"RecordsFailed":%d,"PutRecordsRetries":%d}`+"\n",
-		now.UnixMilli(), h.Region, m.accepted, m.rejected, m.failed, m.retries)
+		`{"Name":"RecordsAccepted","Unit":"Count"},{"Name":"RecordsRejected","Unit":"Count"},{"Name":"RecordsFailed","Unit":"Count"},{"Name":"PutRecordsRetries","Unit":"Count"},`+
+		`{"Name":"RecordsConflicting","Unit":"Count"},{"Name":"IdempotencyRetries","Unit":"Count"}]}]},`+
+		`"Region":%q,"RecordsAccepted":%d,"RecordsRejected":%d,"RecordsFailed":%d,"PutRecordsRetries":%d,"RecordsConflicting":%d,"IdempotencyRetries":%d}`+"\n",
+		now.UnixMilli(), h.Region, m.accepted, m.rejected, m.failed, m.retries, m.conflicting, m.claimRetries)
 	_, _ = io.WriteString(h.Metrics, line)
 }

@@ -79,14 +79,17 @@ func failSome(in *kinesis.PutRecordsInput, code string, positions ...int) *kines
 	return out
 }
 
+// newTestHandler is a handler writing to k, with an idempotency table of
+// its own in a simulated region (newIdempotencyTable).
 func newTestHandler(k Putter, clk clock.Clock) (*Handler, *bytes.Buffer) {
 	var metrics bytes.Buffer
 	h := &Handler{
-		Config:  Config{StreamName: "pendulum-ingest", Region: "eu-west-1"},
-		Kinesis: k,
-		Clock:   clk,
-		Metrics: &metrics,
-		Jitter:  func() float64 { return 0.5 },
+		Config:      Config{StreamName: "pendulum-ingest", IdempotencyTable: testTable, Region: "eu-west-1"},
+		Kinesis:     k,
+		Idempotency: newIdempotencyTable(clk).DynamoDB(),
+		Clock:       clk,
+		Metrics:     &metrics,
+		Jitter:      func() float64 { return 0.5 },
 	}
 	return h, &metrics
 }
@@ -556,10 +559,14 @@ func TestConfigFromEnv(t *testing.T) {
 		env     map[string]string
 		wantErr string
 	}{
-		{"OK", map[string]string{"STREAM_NAME": "pendulum-ingest", "AWS_REGION": "eu-west-1"}, ""},
-		{"NoStream", map[string]string{"AWS_REGION": "eu-west-1"}, "STREAM_NAME"},
-		{"BadStream", map[string]string{"STREAM_NAME": "arn:aws:kinesis:x", "AWS_REGION": "eu-west-1"}, "STREAM_NAME"},
-		{"NoRegion", map[string]string{"STREAM_NAME": "s"}, "AWS_REGION"},
+		{"OK", map[string]string{"STREAM_NAME": "pendulum-ingest", "IDEMPOTENCY_TABLE": "pendulum-ingest-ids", "AWS_REGION": "eu-west-1"}, ""},
+		{"NoStream", map[string]string{"AWS_REGION": "eu-west-1", "IDEMPOTENCY_TABLE": "ids"}, "STREAM_NAME"},
+		{"BadStream", map[string]string{"STREAM_NAME": "arn:aws:kinesis:x", "IDEMPOTENCY_TABLE": "ids", "AWS_REGION": "eu-west-1"}, "STREAM_NAME"},
+		{"NoTable", map[string]string{"STREAM_NAME": "s", "AWS_REGION": "eu-west-1"}, "IDEMPOTENCY_TABLE"},
+		{"BadTable", map[string]string{"STREAM_NAME": "s", "IDEMPOTENCY_TABLE": "arn:aws:dynamodb:eu-west-1:1:table/ids", "AWS_REGION": "eu-west-1"}, "IDEMPOTENCY_TABLE"},
+		{"ShortTable", map[string]string{"STREAM_NAME": "s", "IDEMPOTENCY_TABLE": "id", "AWS_REGION": "eu-west-1"}, "IDEMPOTENCY_TABLE"},
+		{"NoRegion", map[string]string{"STREAM_NAME": "s", "IDEMPOTENCY_TABLE": "ids"}, "AWS_REGION"},
+		{"BadTTL", map[string]string{"STREAM_NAME": "s", "IDEMPOTENCY_TABLE": "ids", "AWS_REGION": "eu-west-1", "MARKER_TTL_DAYS": "0"}, "MARKER_TTL_DAYS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -570,6 +577,12 @@ func TestConfigFromEnv(t *testing.T) {
 				}
 				if got, want := c.StreamName, tt.env["STREAM_NAME"]; got != want {
 					t.Fatalf("StreamName = %q, want %q", got, want)
+				}
+				if got, want := c.IdempotencyTable, tt.env["IDEMPOTENCY_TABLE"]; got != want {
+					t.Fatalf("IdempotencyTable = %q, want %q", got, want)
+				}
+				if got, want := c.TTL, DefaultTTL; got != want {
+					t.Fatalf("TTL = %v, want the markers' %v", got, want)
 				}
 				return
 			}

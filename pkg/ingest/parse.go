@@ -57,17 +57,19 @@ type Problem struct {
 	Line int `json:"line,omitempty"`
 	// Reason says what is wrong, for a human.
 	Reason string `json:"reason"`
-	// Status is StatusConflict for a record whose id an earlier record of
-	// the same request already holds with different content; absent for
-	// every other problem (the record, or the body, is invalid).
+	// Status is StatusConflict for a record whose id is already held with
+	// different content, by an earlier record of the same request or by a
+	// record this region accepted earlier; absent for every other problem
+	// (the record, or the body, is invalid).
 	Status string `json:"status,omitempty"`
 }
 
 // StatusConflict is the Problem.Status of a conflicting record: its id was
-// already taken, earlier in the same request, by a record with different
-// content. Resending it cannot succeed (every stage downstream keeps one
-// record per id), so a producer sets it aside for a person, as it does an
-// invalid record, rather than retry it.
+// already taken by a record with different content, earlier in the same
+// request (found by Parse) or by an earlier request this region accepted
+// (found in the idempotency table). Resending it cannot succeed (every stage
+// downstream keeps one record per id), so a producer sets it aside for a
+// person, as it does an invalid record, rather than retry it.
 const StatusConflict = "conflict"
 
 // Parsed is a validated request body, ready for Kinesis.
@@ -82,7 +84,24 @@ type Parsed struct {
 	// identical copies of an earlier one: accepted, but written once.
 	Duplicates int
 
+	// pos[i] is where Records[i] is in the body; copies are the identical
+	// copies left out, each with the record it copies. A literal Parsed
+	// has neither, and a problem found later names none of its records.
+	pos    []bodyPos
+	copies []copyPos
+
 	p *Parser // owner of reusable batch memory; nil for a literal Parsed
+}
+
+// bodyPos is a record's place in the body: its 0-based index and, in
+// NDJSON, its 1-based line (0 in an array).
+type bodyPos struct{ index, line int32 }
+
+// copyPos is an identical copy left out of Parsed.Records: its place, and
+// the index in Records of the record it copies.
+type copyPos struct {
+	bodyPos
+	rec int32
 }
 
 // Parser parses request bodies, reusing its memory from one request to the
@@ -105,6 +124,8 @@ type Parser struct {
 	ids      strings.Builder     // this request's record ids; see keepID
 	seen     map[string]firstUse // the ids accepted so far; see admit
 	dups     int                 // identical redeliveries left out
+	pos      []bodyPos           // where each of recs is in the body
+	copies   []copyPos           // the identical redeliveries left out
 	entries  []types.PutRecordsRequestEntry
 	batches  []*kinesis.PutRecordsInput
 	parsed   Parsed
@@ -122,7 +143,8 @@ type parser = Parser
 // valid record of the body holds is, when the two are the same JSON text
 // (whitespace aside), a redelivery: accepted, counted in Duplicates, not
 // returned again. Otherwise it is a conflict, a problem with Status
-// StatusConflict. Ids accepted by earlier requests are not known here.
+// StatusConflict. Ids accepted by earlier requests are not known here; the
+// Handler finds those in its idempotency table.
 //
 // Record i's Data aliases body, which must not change while the result is in
 // use.
@@ -169,7 +191,7 @@ func (p *Parser) parse(body []byte, m Meta) (*Parsed, []Problem, int) {
 	if p.count == 0 {
 		return nil, []Problem{{Reason: "no records in body"}}, 0
 	}
-	p.parsed = Parsed{Records: p.recs, Data: p.data, Duplicates: p.dups, p: p}
+	p.parsed = Parsed{Records: p.recs, Data: p.data, Duplicates: p.dups, pos: p.pos, copies: p.copies, p: p}
 	return &p.parsed, nil, p.count
 }
 
@@ -182,6 +204,7 @@ func (p *Parser) reset(body []byte, m Meta) {
 		if n := min(bytes.Count(body, []byte{'\n'})+1, MaxRecords+1); cap(p.recs) < n {
 			p.recs = make([]record.Record, 0, n)
 			p.data = make([][]byte, 0, n)
+			p.pos = make([]bodyPos, 0, n)
 		}
 	}
 	p.recs = p.recs[:0]
@@ -194,6 +217,7 @@ func (p *Parser) reset(body []byte, m Meta) {
 	p.ids = strings.Builder{} // never reused: records may keep their ids
 	clear(p.seen)             // keeps its room; drops the previous ids
 	p.dups = 0
+	p.pos, p.copies = p.pos[:0], p.copies[:0]
 }
 
 func (p *parser) problem(index, line int, reason string) {
@@ -222,7 +246,8 @@ type firstUse struct{ rec, index int32 }
 // record already holding its id is an idempotent redelivery, accepted but
 // left out so that it is written once; a different record with a taken id is
 // a conflict, reported and not written. Only ids within this request are
-// known: one accepted by an earlier request cannot be seen here.
+// known here: the handler checks ids accepted by earlier requests in the
+// idempotency table (Handler.claims).
 func (p *parser) admit(r *record.Record, idx, line int) bool {
 	first, taken := p.seen[r.ID]
 	if !taken {
@@ -230,6 +255,7 @@ func (p *parser) admit(r *record.Record, idx, line int) bool {
 	}
 	if sameContent(p.recs[first.rec].Data, r.Data) {
 		p.dups++
+		p.copies = append(p.copies, copyPos{bodyPos: bodyPos{int32(idx), int32(line)}, rec: first.rec})
 		return false
 	}
 	p.report(idx, line, fmt.Sprintf("conflict: id %q is already used in this request by record %d, whose content differs; this record was not written (every stage keeps one record per id)", clip(r.ID), first.index), StatusConflict)
@@ -472,6 +498,7 @@ func (p *parser) record(raw []byte, idx, line int) (int, *syntaxError) {
 	}
 	if ok && p.admit(&r, idx, line) {
 		p.recs = append(p.recs, r)
+		p.pos = append(p.pos, bodyPos{int32(idx), int32(line)})
 		unfit := len(p.unfit)
 		p.encodeLast(idx, line, tsText)
 		if len(p.unfit) == unfit {

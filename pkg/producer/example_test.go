@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
@@ -27,12 +29,23 @@ func Example() {
 	if _, err := stream.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("pendulum-ingest")}); err != nil {
 		log.Fatal(err)
 	}
-	_ = clk.Sleep(ctx, time.Minute) // until the stream is ACTIVE
+	// The table where ingest records each accepted id and content hash.
+	db := world.Region("eu-west-1").DynamoDB()
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String("pendulum-ingest-ids"),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(ingest.IdempotencyKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(ingest.IdempotencyKey), KeyType: ddbtypes.KeyTypeHash}},
+	}); err != nil {
+		log.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, time.Minute) // until the stream and the table are ACTIVE
 
 	h := &ingest.Handler{
-		Config:  ingest.Config{StreamName: "pendulum-ingest", Region: "eu-west-1"},
-		Kinesis: stream,
-		Clock:   clk,
+		Config:      ingest.Config{StreamName: "pendulum-ingest", IdempotencyTable: "pendulum-ingest-ids", Region: "eu-west-1"},
+		Kinesis:     stream,
+		Idempotency: db,
+		Clock:       clk,
 	}
 	dir, err := os.MkdirTemp("", "spool")
 	if err != nil {

@@ -86,8 +86,9 @@ type Config struct {
 	// process crash) may lose records Produce accepted. For tests and drills.
 	NoSync bool
 	// OnAck, if set, is called with the ids of each acknowledged batch, in
-	// order, from the sending goroutine.
-	OnAck func(ids []string)
+	// order, and records[i], the JSON object sent as ids[i] (not to be
+	// modified), from the sending goroutine.
+	OnAck func(ids []string, records [][]byte)
 	// Jitter returns a number in [0, 1); nil uses math/rand.
 	Jitter func() float64
 	// Rand seeds generated ids (8 bytes per Open); nil uses crypto/rand.
@@ -108,9 +109,10 @@ type Stats struct {
 	Quarantined int64
 	Attempts    int64 // HTTP requests made
 	Failures    int64 // attempts that failed and are retried (connection errors, 5xx, 413, …)
-	// Conflicts counts the Rejected records ingest refused as conflicts: an
-	// earlier record of the same request held their id with different
-	// content. Like invalid ones they are kept, with "status":"conflict",
+	// Conflicts counts the Rejected records ingest refused as conflicts:
+	// their id was held with different content by an earlier record of the
+	// same request, or by a record the region accepted in an earlier
+	// request. Like invalid ones they are kept, with "status":"conflict",
 	// and not resent: a resend cannot succeed.
 	Conflicts int64
 }
@@ -499,15 +501,22 @@ func (p *Producer) acknowledge(batch []entry) error {
 		return fmt.Errorf("producer: %w", err)
 	}
 	ids := make([]string, len(batch))
+	var records [][]byte
+	if p.cfg.OnAck != nil {
+		records = make([][]byte, len(batch))
+	}
 	for i, e := range batch {
 		ids[i] = e.id
+		if records != nil {
+			records[i] = e.data
+		}
 	}
 	p.pending = p.pending[len(batch):]
 	p.stats.Acknowledged += int64(len(batch))
 	p.ackedIDs = append(p.ackedIDs, ids...)
 	p.mu.Unlock()
 	if p.cfg.OnAck != nil {
-		p.cfg.OnAck(ids)
+		p.cfg.OnAck(ids, records)
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
@@ -25,6 +27,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/ingest"
 	"github.com/pendulum-dr/pendulum/pkg/record"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
 
 var t0 = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
@@ -55,8 +58,29 @@ type region struct {
 
 func newRegion(clk clock.Clock) *region {
 	r := &region{clk: clk}
-	r.handler = &ingest.Handler{Config: ingest.Config{StreamName: "pendulum-ingest", Region: "eu-west-1"}, Kinesis: r, Clock: clk, Jitter: func() float64 { return 0.5 }}
+	r.handler = &ingest.Handler{Config: ingest.Config{StreamName: "pendulum-ingest", IdempotencyTable: idsTable, Region: "eu-west-1"},
+		Kinesis: r, Idempotency: newIdempotencyTable(clk), Clock: clk, Jitter: func() float64 { return 0.5 }}
 	return r
+}
+
+// idsTable is the fake regions' idempotency table.
+const idsTable = "pendulum-ingest-ids"
+
+// newIdempotencyTable is a simulated region's DynamoDB holding ingest's
+// idempotency table, one per fake region: in backup-and-restore each
+// region has its own.
+func newIdempotencyTable(clk clock.Clock) *sim.DynamoDB {
+	db := sim.NewWorld(clk, "123456789012", "eu-west-1").Region("eu-west-1").DynamoDB()
+	db.SetCreateDelay(0)
+	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(idsTable),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(ingest.IdempotencyKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(ingest.IdempotencyKey), KeyType: ddbtypes.KeyTypeHash}},
+	}); err != nil {
+		panic(err)
+	}
+	return db
 }
 
 func (r *region) set(m mode) {
@@ -184,7 +208,11 @@ func TestOutageThenRecovery(t *testing.T) {
 	reg.set(refused)
 	var onAck []string
 	cfg := testConfig(t.TempDir(), clk, reg)
-	cfg.OnAck = func(ids []string) { onAck = append(onAck, ids...) }
+	var onAckRecords [][]byte
+	cfg.OnAck = func(ids []string, records [][]byte) {
+		onAck = append(onAck, ids...)
+		onAckRecords = append(onAckRecords, records...)
+	}
 	p, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +232,18 @@ func TestOutageThenRecovery(t *testing.T) {
 	checkDelivered(t, p, reg, ids)
 	if got, want := strings.Join(onAck, ","), strings.Join(p.AckedIDs(), ","); got != want {
 		t.Fatalf("OnAck saw a different sequence from AckedIDs")
+	}
+	// Each id comes with the record sent under it, as the stream got it.
+	sent := map[string]string{}
+	reg.mu.Lock()
+	for _, w := range reg.written {
+		sent[w.ID] = string(w.Data)
+	}
+	reg.mu.Unlock()
+	for i, id := range onAck {
+		if got := string(onAckRecords[i]); got != sent[id] {
+			t.Fatalf("OnAck gave %s for %s, the stream got %s", got, id, sent[id])
+		}
 	}
 	s := p.Stats()
 	if s.Produced != 1200 || s.Acknowledged != 1200 || s.Pending != 0 || s.Rejected != 0 {
@@ -414,6 +454,58 @@ func TestRejectedRecordsSetAside(t *testing.T) {
 	}
 	if !strings.Contains(string(b), ids[1]) || !strings.Contains(string(b), "ts is not RFC 3339") {
 		t.Fatalf("rejected.ndjson = %s, want record %s and its reason", b, ids[1])
+	}
+}
+
+// TestConflictAcrossRequestsSetAside: a record reusing, in a later request,
+// the id of one ingest acknowledged earlier with other content is answered
+// as a conflict too (ingest's idempotency table holds the first content):
+// set aside, counted, not resent, never written. The first content sent
+// again is acknowledged again: a redelivery.
+func TestConflictAcrossRequestsSetAside(t *testing.T) {
+	clk := clock.NewVirtual(t0)
+	reg := newRegion(clk)
+	dir := t.TempDir()
+	p, err := Open(testConfig(dir, clk, reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	send := func(recs ...string) {
+		t.Helper()
+		for _, rec := range recs {
+			if _, err := p.Produce(t.Context(), []byte(rec)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Send(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const first = `{"id":"order-7","ts":"2026-11-25T03:00:00Z","qty":1}`
+	send(first)
+	send(`{"id":"order-7","ts":"2026-11-25T03:00:00Z","qty":2}`, `{"id":"order-8","ts":"2026-11-25T03:00:00Z","qty":1}`)
+	s := p.Stats()
+	if s.Acknowledged != 2 || s.Rejected != 1 || s.Conflicts != 1 || s.Pending != 0 {
+		t.Fatalf("stats %+v: want order-7 and order-8 acknowledged, the second order-7 rejected as a conflict", s)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, rejectedName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"status":"conflict"`) || !strings.Contains(string(b), `"qty":2`) || !strings.Contains(string(b), "accepted earlier") {
+		t.Fatalf("rejected.ndjson = %s, want the qty 2 record as a conflict with an earlier request", b)
+	}
+	send(first)
+	if s := p.Stats(); s.Acknowledged != 3 || s.Conflicts != 1 {
+		t.Fatalf("stats %+v: the first content again is acknowledged", s)
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	for _, w := range reg.written {
+		if w.ID == "order-7" && !strings.Contains(string(w.Data), `"qty":1`) {
+			t.Fatalf("written %s: the conflicting content reached the stream", w.Data)
+		}
 	}
 }
 

@@ -799,6 +799,19 @@ func ddbReturnValues(rv ddbtypes.ReturnValue, old, new ddbItem, touched []string
 	return nil
 }
 
+// ddbCheckRVOnFailure rejects a ReturnValuesOnConditionCheckFailure other
+// than ALL_OLD or NONE, as DynamoDB's input validation does.
+func ddbCheckRVOnFailure(rv ddbtypes.ReturnValuesOnConditionCheckFailure) error {
+	switch rv {
+	case "", ddbtypes.ReturnValuesOnConditionCheckFailureAllOld, ddbtypes.ReturnValuesOnConditionCheckFailureNone:
+		return nil
+	}
+	return ddbValidation("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", rv)
+}
+
+// ddbCondFailed is the ConditionalCheckFailedException of a failed
+// condition: carrying the item as it was (none if it did not exist) when
+// the request asked for ALL_OLD.
 func ddbCondFailed(old ddbItem, rv ddbtypes.ReturnValuesOnConditionCheckFailure) error {
 	e := &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	if rv == ddbtypes.ReturnValuesOnConditionCheckFailureAllOld && old != nil {
@@ -830,6 +843,9 @@ func (c *DynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFn
 	}
 	if in.ReturnValues != "" && in.ReturnValues != ddbtypes.ReturnValueNone && in.ReturnValues != ddbtypes.ReturnValueAllOld {
 		return nil, opErr(ddbServiceID, op, ddbValidation("ReturnValues can only be ALL_OLD or NONE"))
+	}
+	if err := ddbCheckRVOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, opErr(ddbServiceID, op, err)
 	}
 	if in.Expected != nil {
 		return nil, opErr(ddbServiceID, op, ddbValidation("the legacy parameter Expected is not supported; use ConditionExpression"))
@@ -918,6 +934,9 @@ func (c *DynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 	if in.AttributeUpdates != nil || in.Expected != nil {
 		return nil, opErr(ddbServiceID, op, ddbValidation("the legacy parameters AttributeUpdates and Expected are not supported; use UpdateExpression and ConditionExpression"))
 	}
+	if err := ddbCheckRVOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, opErr(ddbServiceID, op, err)
+	}
 	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	upd, cond, err := ddbParseUpdateReq(in.UpdateExpression, in.ConditionExpression, ectx)
 	if err != nil {
@@ -993,6 +1012,9 @@ func (c *DynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput,
 	}
 	if in.ReturnValues != "" && in.ReturnValues != ddbtypes.ReturnValueNone && in.ReturnValues != ddbtypes.ReturnValueAllOld {
 		return nil, opErr(ddbServiceID, op, ddbValidation("ReturnValues can only be ALL_OLD or NONE"))
+	}
+	if err := ddbCheckRVOnFailure(in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, opErr(ddbServiceID, op, err)
 	}
 	ectx := ddbNewExprCtx(in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	cond, err := ddbParseOptCond("ConditionExpression", in.ConditionExpression, ectx)

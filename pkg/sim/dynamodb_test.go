@@ -149,6 +149,56 @@ func TestDynamoDBTableLifecycle(t *testing.T) {
 	}
 }
 
+// TestDynamoDBPutConditionReturnsOldItem: a conditional PutItem that fails
+// its condition is a *ConditionalCheckFailedException carrying the item as
+// it is when ReturnValuesOnConditionCheckFailure is ALL_OLD, and no item
+// otherwise; the item is unchanged. This is the idempotency write ingest
+// makes: "attribute_not_exists(pk) OR h = :h".
+func TestDynamoDBPutConditionReturnsOldItem(t *testing.T) {
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	c := ddbTestTable(t, w, clk, "ids")
+	tbl := aws.String("ids")
+	put := func(h string, rv ddbtypes.ReturnValuesOnConditionCheckFailure) error {
+		_, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: tbl,
+			Item:                                ddbItem{"pk": ddbS("r-1"), "sk": ddbN("0"), "h": ddbS(h), "expires": ddbN("1796000000")},
+			ConditionExpression:                 aws.String("attribute_not_exists(pk) OR h = :h"),
+			ExpressionAttributeValues:           map[string]ddbAV{":h": ddbS(h)},
+			ReturnValuesOnConditionCheckFailure: rv})
+		return err
+	}
+	if err := put("aaa", ddbtypes.ReturnValuesOnConditionCheckFailureAllOld); err != nil {
+		t.Fatalf("first put: %v", err)
+	}
+	if err := put("aaa", ddbtypes.ReturnValuesOnConditionCheckFailureAllOld); err != nil {
+		t.Fatalf("the same hash again: %v, want it taken", err)
+	}
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	err := put("bbb", ddbtypes.ReturnValuesOnConditionCheckFailureAllOld)
+	if !errors.As(err, &ccf) || ccf.Item == nil {
+		t.Fatalf("another hash: %v, want ConditionalCheckFailedException carrying the item", err)
+	}
+	if got := ccf.Item["h"]; !ddbEqual(got, ddbS("aaa")) || !ddbEqual(ccf.Item["pk"], ddbS("r-1")) {
+		t.Fatalf("item carried %v, want the stored one (h aaa)", ccf.Item)
+	}
+	if got, want := ddbCode(err), "ConditionalCheckFailedException"; got != want {
+		t.Fatalf("code %q, want %q", got, want)
+	}
+	for _, rv := range []ddbtypes.ReturnValuesOnConditionCheckFailure{"", ddbtypes.ReturnValuesOnConditionCheckFailureNone} {
+		ccf = nil
+		if err := put("bbb", rv); !errors.As(err, &ccf) || ccf.Item != nil {
+			t.Fatalf("another hash, ReturnValuesOnConditionCheckFailure %q: %v (item %v), want the exception without the item", rv, err, ccf)
+		}
+	}
+	got, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: tbl, Key: ddbItem{"pk": ddbS("r-1"), "sk": ddbN("0")}})
+	if err != nil || !ddbEqual(got.Item["h"], ddbS("aaa")) {
+		t.Fatalf("stored item %v, %v: want it unchanged by the failed puts", got.Item, err)
+	}
+	if err := put("bbb", "ALL_NEW"); ddbCode(err) != "ValidationException" || !strings.Contains(err.Error(), "enum value set: [ALL_OLD, NONE]") {
+		t.Fatalf("ReturnValuesOnConditionCheckFailure ALL_NEW: %v, want a ValidationException", err)
+	}
+}
+
 func TestDynamoDBItems(t *testing.T) {
 	w, clk := s3TestWorld(t)
 	ctx := context.Background()

@@ -46,6 +46,11 @@ func (n Names) GlueDatabase() string { return strings.ReplaceAll(n.Prefix, "-", 
 // under the same name in B by failover.
 func (n Names) AggregatesTable() string { return n.Prefix + "-aggregates" }
 
+// IdempotencyTable is ingest's table of accepted record ids and content
+// hashes: one in each workload region, the same name in both, each holding
+// only what its own region's ingest accepted.
+func (n Names) IdempotencyTable() string { return n.Prefix + "-ingest-ids" }
+
 // ControlTable is the DR control table in B.
 func (n Names) ControlTable() string { return n.Prefix + "-dr-control" }
 

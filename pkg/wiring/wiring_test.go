@@ -56,7 +56,7 @@ type function struct {
 
 func functions() []function {
 	fs := []function{
-		{"ingest", workload.Ingest, map[string]string{"STREAM_NAME": "pendulum-records", "AWS_REGION": regionP}, nil},
+		{"ingest", workload.Ingest, map[string]string{"STREAM_NAME": "pendulum-records", "IDEMPOTENCY_TABLE": "pendulum-ingest-ids", "AWS_REGION": regionP}, nil},
 		{"partitions", workload.Partitions, map[string]string{"GLUE_DATABASE": "pendulum", "AWS_REGION": regionP,
 			"TABLES": `[{"table":"raw","bucket":"raw-p","prefix":"","layout":"hive"}]`}, nil},
 		{"aggregate", workload.Aggregate, map[string]string{"TABLE_NAME": "pendulum-aggregates", "AWS_REGION": regionP, "MARKER_TTL_DAYS": "7"},

@@ -18,15 +18,18 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/wiring"
 )
 
-// Ingest builds ingest, the ALB target that writes producer records to the
-// region's Kinesis stream (STREAM_NAME, AWS_REGION; pkg/ingest). It
-// answers every request with an HTTP response, failures included.
+// Ingest builds ingest, the ALB target that records each accepted id in the
+// region's idempotency table and writes producer records to the region's
+// Kinesis stream (STREAM_NAME, IDEMPOTENCY_TABLE, AWS_REGION, optional
+// MARKER_TTL_DAYS; pkg/ingest). It answers every request with an HTTP
+// response, failures included.
 func Ingest(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := ingest.ConfigFromEnv(rt.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	h := &ingest.Handler{Config: cfg, Kinesis: wiring.Client[KinesisAPI](rt, Kinesis, cfg.Region), Clock: rt.Clock, Metrics: rt.Stdout}
+	h := &ingest.Handler{Config: cfg, Kinesis: wiring.Client[KinesisAPI](rt, Kinesis, cfg.Region),
+		Idempotency: wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.Region), Clock: rt.Clock, Metrics: rt.Stdout}
 	return wiring.Source("ingest", rt.Log, h.Handle), nil
 }
 
@@ -46,8 +49,10 @@ func Partitions(rt wiring.Runtime) (lambda.Handler, error) {
 // Aggregate builds aggregate, the Kinesis consumer that keeps per-minute
 // window aggregates in the region's table (TABLE_NAME, MARKER_TTL_DAYS,
 // AWS_REGION; pkg/aggregate). It reports the record to retry from as a
-// batch item failure, and records the newest health canary it got past in
-// the table's heartbeat item.
+// batch item failure, records the newest health canary it got past in
+// the table's heartbeat item, and records each record it does not count
+// because its id was counted with other content (a conflict item, an error
+// log line, the RecordConflicts metric on stdout).
 func Aggregate(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := aggregate.ConfigFromEnv(rt.Getenv)
 	if err != nil {
@@ -55,7 +60,7 @@ func Aggregate(rt wiring.Runtime) (lambda.Handler, error) {
 	}
 	db := wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.Region)
 	agg := aggregate.New(db, aggregate.Options{Table: cfg.Table, Region: cfg.Region, MarkerTTL: cfg.MarkerTTL, Clock: rt.Clock})
-	return wiring.Source("aggregate", rt.Log, aggregate.NewHandler(agg, rt.Log).WithHeartbeat(db).Handle), nil
+	return wiring.Source("aggregate", rt.Log, aggregate.NewHandler(agg, rt.Log).WithHeartbeat(db).WithMetrics(rt.Stdout).Handle), nil
 }
 
 // The services these functions use.
@@ -71,9 +76,11 @@ var (
 	}}
 )
 
-// DynamoDBAPI is the part of DynamoDB these functions use (aggregate).
+// DynamoDBAPI is the part of DynamoDB these functions use (aggregate;
+// ingest's idempotency writes).
 type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
