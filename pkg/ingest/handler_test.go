@@ -86,7 +86,7 @@ func newTestHandler(k Putter, clk clock.Clock) (*Handler, *bytes.Buffer) {
 	h := &Handler{
 		Config:      Config{StreamName: "pendulum-ingest", IdempotencyTable: testTable, Region: "eu-west-1"},
 		Kinesis:     k,
-		Idempotency: newIdempotencyTable(clk).DynamoDB(),
+		Idempotency: unmetered{newIdempotencyTable(clk).DynamoDB()},
 		Clock:       clk,
 		Metrics:     &metrics,
 		Jitter:      func() float64 { return 0.5 },

@@ -26,11 +26,19 @@ const testTable = "pendulum-ingest-ids"
 // newIdempotencyTable returns a simulated region (eu-west-1) holding an
 // idempotency table as infra creates it: key IdempotencyKey, TTL on
 // IdempotencyExpires, on demand.
+// unmetered calls the simulated table with sim.Unmetered: its writes take
+// no virtual time, so a test's virtual clock measures ingest's own waits.
+type unmetered struct{ db *sim.DynamoDB }
+
+func (u unmetered) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return u.db.PutItem(sim.Unmetered(ctx), in, opts...)
+}
+
 func newIdempotencyTable(clk clock.Clock) *sim.Region {
 	r := sim.NewWorld(clk, "123456789012", "eu-west-1").Region("eu-west-1")
 	db := r.DynamoDB()
 	db.SetCreateDelay(0)
-	ctx := context.Background()
+	ctx := sim.Unmetered(context.Background())
 	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(testTable),
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
@@ -144,7 +152,7 @@ func TestIdempotencyItem(t *testing.T) {
 	k := &fakeKinesis{}
 	h, _ := newTestHandler(k, clk)
 	h.TTL = 3 * 24 * time.Hour
-	db := h.Idempotency.(*sim.DynamoDB)
+	db := h.Idempotency.(unmetered).db
 	get := func() map[string]ddbtypes.AttributeValue {
 		out, err := db.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(testTable),
 			Key: map[string]ddbtypes.AttributeValue{IdempotencyKey: &ddbtypes.AttributeValueMemberS{Value: "a"}}})

@@ -59,12 +59,20 @@ type region struct {
 func newRegion(clk clock.Clock) *region {
 	r := &region{clk: clk}
 	r.handler = &ingest.Handler{Config: ingest.Config{StreamName: "pendulum-ingest", IdempotencyTable: idsTable, Region: "eu-west-1"},
-		Kinesis: r, Idempotency: newIdempotencyTable(clk), Clock: clk, Jitter: func() float64 { return 0.5 }}
+		Kinesis: r, Idempotency: unmetered{newIdempotencyTable(clk)}, Clock: clk, Jitter: func() float64 { return 0.5 }}
 	return r
 }
 
 // idsTable is the fake regions' idempotency table.
 const idsTable = "pendulum-ingest-ids"
+
+// unmetered calls the simulated table with sim.Unmetered: its writes take
+// no virtual time, so the fake regions' timing is the test's own.
+type unmetered struct{ db *sim.DynamoDB }
+
+func (u unmetered) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return u.db.PutItem(sim.Unmetered(ctx), in, opts...)
+}
 
 // newIdempotencyTable is a simulated region's DynamoDB holding ingest's
 // idempotency table, one per fake region: in backup-and-restore each
@@ -72,7 +80,7 @@ const idsTable = "pendulum-ingest-ids"
 func newIdempotencyTable(clk clock.Clock) *sim.DynamoDB {
 	db := sim.NewWorld(clk, "123456789012", "eu-west-1").Region("eu-west-1").DynamoDB()
 	db.SetCreateDelay(0)
-	if _, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+	if _, err := db.CreateTable(sim.Unmetered(context.Background()), &dynamodb.CreateTableInput{
 		TableName:            aws.String(idsTable),
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(ingest.IdempotencyKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
