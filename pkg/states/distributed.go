@@ -141,8 +141,9 @@ func (t *thread) runDistributed(ctx context.Context, s *state, sr *stateRun, eff
 
 	t.emit("MapStateStarted", &MapStateStartedEventDetails{Length: len(items)})
 	t.emit("MapRunStarted", &MapRunStartedEventDetails{MapRunArn: run.arn})
+	// Set until the Map Run ends here; left set when the run is aborted,
+	// for the execution's closing events.
 	atomic.StoreUint32(&sr.mapRun, 1)
-	defer atomic.StoreUint32(&sr.mapRun, 0)
 	runFailed := func(f *failure) (any, *failure) {
 		t.emit("MapRunFailed", &FailureEventDetails{Error: f.name, Cause: f.cause})
 		atomic.StoreUint32(&sr.mapRun, 0)
@@ -163,8 +164,7 @@ func (t *thread) runDistributed(ctx context.Context, s *state, sr *stateRun, eff
 	if d.executionType == TypeExpress {
 		kind = "express"
 	}
-	runChild := func(seq, nItems int, in any, inJSON string) {
-		name := e.opts.UUID()
+	runChild := func(seq, nItems int, name string, in any, inJSON string) {
 		child := &Execution{
 			eng: e, m: d.child, name: name, machineName: childMachineName, machineARN: childMachineARN,
 			arn:     fmt.Sprintf("arn:aws:states:%s:%s:%s:%s:%s", e.opts.Region, e.opts.AccountID, kind, childMachineName, name),
@@ -195,11 +195,11 @@ func (t *thread) runDistributed(ctx context.Context, s *state, sr *stateRun, eff
 	for range workers {
 		sig := clk.Go(func() {
 			for mctx.Err() == nil {
-				seq, n, in, inJSON, ok := run.take()
+				seq, n, name, in, inJSON, ok := run.take()
 				if !ok {
 					return
 				}
-				runChild(seq, n, in, inJSON)
+				runChild(seq, n, name, in, inJSON)
 			}
 		})
 		waits = append(waits, func() error { return clk.Await(ctx, sig, 0) })
@@ -339,26 +339,28 @@ func (run *mapRun) selected(i int) (any, *failure) {
 	return run.s.itemSelector.eval(a.it.env(&a.isr, run.eff))
 }
 
-// take returns the next child's index, item count and input, false when
-// every item has been handed out (or the Map Run is ending). Items are
-// released as they are handed out.
-func (run *mapRun) take() (seq, n int, in any, inJSON string, ok bool) {
+// take returns the next child's index, item count, execution name and
+// input, false when every item has been handed out (or the Map Run is
+// ending). Items are released as they are handed out; names are given in
+// the children's order, whichever worker runs them.
+func (run *mapRun) take() (seq, n int, name string, in any, inJSON string, ok bool) {
 	run.mu.Lock()
 	defer run.mu.Unlock()
 	if run.next >= len(run.items) || run.first != nil || run.selectErr != nil {
-		return 0, 0, nil, "", false
+		return 0, 0, "", nil, "", false
 	}
+	name = run.t.x.eng.opts.UUID()
 	if !run.batched {
 		v, f := run.selected(run.next)
 		if f != nil {
 			run.selectErr = f
-			return 0, 0, nil, "", false
+			return 0, 0, "", nil, "", false
 		}
 		run.items[run.next] = nil
 		run.next++
 		seq = run.seq
 		run.seq++
-		return seq, 1, v, compactJSON(v), true
+		return seq, 1, name, v, compactJSON(v), true
 	}
 	// A batch: {"BatchInput": …, "Items": […]}, as many items as the limits
 	// allow; the size counted is that of the child's input as JSON.
@@ -375,7 +377,7 @@ func (run *mapRun) take() (seq, n int, in any, inJSON string, ok bool) {
 		v, f := run.selected(run.next)
 		if f != nil {
 			run.selectErr = f
-			return 0, 0, nil, "", false
+			return 0, 0, "", nil, "", false
 		}
 		mark := len(b)
 		if len(batch) > 0 {
@@ -385,7 +387,7 @@ func (run *mapRun) take() (seq, n int, in any, inJSON string, ok bool) {
 		if run.maxBytes > 0 && len(b)+2 > run.maxBytes {
 			if len(batch) == 0 {
 				run.selectErr = fail(ErrorRuntime, fmt.Sprintf("Item %d is too big for a batch: with it the batch's input is %d bytes, more than MaxInputBytesPerBatch (%d)", run.next, len(b)+2, run.maxBytes))
-				return 0, 0, nil, "", false
+				return 0, 0, "", nil, "", false
 			}
 			b = b[:mark]
 			break
@@ -401,7 +403,7 @@ func (run *mapRun) take() (seq, n int, in any, inJSON string, ok bool) {
 	}
 	seq = run.seq
 	run.seq++
-	return seq, len(batch), input, string(b), true
+	return seq, len(batch), name, input, string(b), true
 }
 
 // finish records a child's outcome and, past the tolerated failure
