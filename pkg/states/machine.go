@@ -190,16 +190,16 @@ type state struct {
 	branches []*graph
 
 	// Map
-	itemsPath       *valuePath
-	itemSelector    *tmpl
-	processor       *graph
-	maxConcurrency  int
-	maxConcPath     *valuePath
-	tolCount        int
-	tolCountPath    *valuePath
-	tolPercent      float64
-	hasTolPercent   bool
-	tolPercentPath  *valuePath
+	itemsPath      *valuePath
+	itemSelector   *tmpl
+	processor      *graph
+	maxConcurrency int
+	maxConcPath    *valuePath
+	tolCount       int
+	tolCountPath   *valuePath
+	tolPercent     float64
+	hasTolPercent  bool
+	tolPercentPath *valuePath
 	// dist is set for a Distributed Map (ProcessorConfig.Mode DISTRIBUTED).
 	dist *distributed
 }
