@@ -171,6 +171,7 @@ func (t *thread) runDistributed(ctx context.Context, s *state, sr *stateRun, eff
 			roleARN: x.roleARN, input: in, inputJSON: inJSON, start: clk.Now(),
 			done: clk.NewSignal(), finish: clk.NewSignal(), maxEvents: e.opts.MaxHistoryEvents, child: true,
 		}
+		child.history.first = 8
 		if d.executionType == TypeExpress {
 			// Express workflows keep no Step Functions history, so they
 			// have no event limit; they run for five minutes at most.

@@ -261,6 +261,9 @@ func (e event) expand() HistoryEvent {
 type eventLog struct {
 	chunks [][]event
 	n      int
+	// first is the size of the first chunk; 0 means 64. A Distributed
+	// Map's children, many and mostly short, start smaller.
+	first int
 }
 
 const eventChunk = 1024
@@ -269,7 +272,11 @@ func (l *eventLog) add(e event) {
 	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == cap(l.chunks[len(l.chunks)-1]) {
 		// Chunks double from 64 events (most executions are short) up to
 		// eventChunk.
-		size := 64 << len(l.chunks)
+		first := l.first
+		if first == 0 {
+			first = 64
+		}
+		size := first << len(l.chunks)
 		if len(l.chunks) >= 5 {
 			size = eventChunk
 		}
