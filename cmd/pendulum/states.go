@@ -26,15 +26,20 @@ const statesUsage = `usage:
       Check definitions; exit 0 when all are valid, else list every problem
       with its state name and exit 1.
   pendulum states run FILE [--input JSON|@FILE] [--stub STATE=JSON|@FILE]…
-                           [--stub-error STATE=ERROR[:CAUSE]]… [--sub Name=Value]… [--history]
+                           [--stub-error STATE=ERROR[:CAUSE]]… [--sub Name=Value]…
+                           [--s3 DIR] [--history]
       Run FILE on the local engine with a virtual clock (Wait states and
       retries take no wall time). Prints the execution output on stdout and
       exits 0; a failed execution prints {"error":…,"cause":…} on stderr and
       exits 1. --stub answers every invocation of a Task state (inside Map and
       Parallel too) with that JSON as the task result; --stub-error fails it.
       A Task without a stub fails the execution. --sub replaces ${Name}
-      DefinitionSubstitutions placeholders. --history prints the execution
-      history (GetExecutionHistory shape) on stderr.
+      DefinitionSubstitutions placeholders. --s3 DIR is the S3 of Distributed
+      Map states: s3://bucket/key is the file DIR/bucket/key, read by
+      ItemReader (listObjectsV2, getObject) and written by ResultWriter; a
+      bucket is a directory of DIR. --history prints the execution history
+      (GetExecutionHistory shape) on stderr; a Distributed Map's child
+      workflow executions keep histories of their own, not printed.
   Exit status 2: bad usage, unreadable file or invalid definition.
 `
 
@@ -166,6 +171,7 @@ func statesRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&stubErrors, "stub-error", "STATE=ERROR[:CAUSE]: fail every invocation of a Task state (repeatable)")
 	fs.Var(&subs, "sub", "DefinitionSubstitutions value Name=Value (repeatable)")
 	history := fs.Bool("history", false, "print the execution history on stderr")
+	s3Dir := fs.String("s3", "", "DIR: serve s3://bucket/key from DIR/bucket/key to Distributed Map ItemReader and ResultWriter")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return 2
@@ -259,8 +265,20 @@ func statesRun(args []string, stdout, stderr io.Writer) int {
 		}))
 	}
 
+	opts := states.Options{Registry: reg}
+	if *s3Dir != "" {
+		fi, err := os.Stat(*s3Dir)
+		if err != nil {
+			return usageErr("--s3: %v", err)
+		}
+		if !fi.IsDir() {
+			return usageErr("--s3 %s: not a directory (want DIR, whose subdirectories are the buckets)", *s3Dir)
+		}
+		opts.ObjectStore = states.DirStore{Dir: *s3Dir}
+	}
 	clk := clock.NewVirtual(time.Now().UTC().Truncate(time.Millisecond))
-	e := states.New(states.Options{Clock: clk, Registry: reg})
+	opts.Clock = clk
+	e := states.New(opts)
 	e.Register(machineName(pos[0]), m)
 	ctx := context.Background()
 	x, err := e.Start(ctx, m, "", in)

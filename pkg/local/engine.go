@@ -123,12 +123,15 @@ func (l *Local) engineFor(region string) *states.Engine {
 			StartDate: r.StartDate, StopDate: r.StopDate, Input: x.Input(), Output: string(r.Output), Error: r.Error, Cause: r.Cause,
 		})
 	}
-	e = states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: region, Logger: l.log, StatusChange: statusChange})
+	rr := l.World.Region(region)
+	// A Distributed Map reads and writes the region's S3, and starts its
+	// child workflow executions, as the execution's role.
+	e = states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: region, Logger: l.log, StatusChange: statusChange,
+		ObjectStore: s3Store{rr.S3()}, Authorize: authorizeAsRole(rr)})
 	l.engines[region] = e
 	if region == l.Regions.Backup {
 		l.Engine = e
 	}
-	rr := l.World.Region(region)
 	topic := rr.SNS()
 	reg.Handle("arn:aws:states:::sns:publish", states.TaskHandlerFunc(func(ctx context.Context, t *states.Task) (json.RawMessage, error) {
 		var in struct{ TopicArn, Subject, Message string }

@@ -343,7 +343,28 @@ func (r *Region) authorize(ctx context.Context, service, operation string, in an
 	}
 	// The checks may read service state (a stack's ID, an object's
 	// existence), so they are computed without the IAM lock held.
-	checks := iamChecksFor(r, service, operation, in)
+	return r.authorizeChecks(id, service, operation, iamChecksFor(r, service, operation, in))
+}
+
+// AuthorizeStepFunctions evaluates, as ctx's principal, an action Step
+// Functions takes by itself with a state machine's execution role, which no
+// simulated API call carries: the engine that hosts the state machines
+// (pkg/states, wired by pkg/local) asks before a Distributed Map starts its
+// child workflow executions, which needs states:StartExecution on the state
+// machine. It answers as the call gate does: nil when allowed (or when ctx
+// carries no principal, or IAM is not enforced), else the AccessDenied
+// error of the operation, recorded in Denied with service "SFN".
+func (r *Region) AuthorizeStepFunctions(ctx context.Context, operation, action, resource string) error {
+	id, ok := ctx.Value(principalKey{}).(callerIdentity)
+	if !ok || !r.world.IAMEnforced() {
+		return nil
+	}
+	return r.authorizeChecks(id, "SFN", operation, one(action, resource))
+}
+
+// authorizeChecks evaluates checks for a call made as id (see authorize).
+func (r *Region) authorizeChecks(id callerIdentity, service, operation string, checks []iamCheck) error {
+	w := r.world
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	c, d, seq := w.evaluateLocked(id.role, r.Name, service, operation, "", checks)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -174,3 +175,50 @@ func BenchmarkMapTask3000Virtual(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
 }
+
+// benchDistributed runs a Distributed Map over n JSON items read from S3
+// (an in-memory ObjectStore) on a virtual clock, batch items a child
+// (1: no ItemBatcher); ns/item and B/item are the figures to watch.
+func benchDistributed(b *testing.B, n, batch int) {
+	batcher := ""
+	if batch > 1 {
+		batcher = fmt.Sprintf(`"ItemBatcher":{"MaxItemsPerBatch":%d},`, batch)
+	}
+	m := mustParse(b, `{"StartAt":"M","States":{"M":{"Type":"Map",
+	  "ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON"},"Parameters":{"Bucket":"b","Key":"items.json"}},`+batcher+`
+	  "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"seen.$":"$"},"End":true}}},
+	  "ResultSelector":{"n.$":"States.ArrayLength($)"},"End":true}}}`)
+	items := make([]map[string]int, n)
+	for i := range items {
+		items[i] = map[string]int{"id": i}
+	}
+	body, _ := json.Marshal(items)
+	store := &memStore{objs: map[string][]byte{"b/items.json": body}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		e := New(Options{Clock: clock.NewVirtual(conformanceStart), ObjectStore: store, MaxPayloadBytes: -1})
+		x, err := e.Start(ctx, m, "", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := x.Wait(ctx)
+		if want := fmt.Sprintf(`{"n":%d}`, (n+batch-1)/batch); err != nil || r.Status != StatusSucceeded || string(r.Output) != want {
+			b.Fatalf("%v %+v, want output %s", err, r, want)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N*n), "B/item")
+}
+
+// BenchmarkDistributedMap10000 is a Map Run of 10,000 child workflow
+// executions, one item each.
+func BenchmarkDistributedMap10000(b *testing.B) { benchDistributed(b, 10000, 1) }
+
+// BenchmarkDistributedMap100000Batched is a Map Run over 100,000 items, 100
+// a child: 1,000 child workflow executions.
+func BenchmarkDistributedMap100000Batched(b *testing.B) { benchDistributed(b, 100000, 100) }

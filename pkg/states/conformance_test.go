@@ -2,11 +2,14 @@ package states
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +29,7 @@ type conformanceCase struct {
 	Lambdas    map[string][]response                            `json:"lambdas"`  // by function name
 	SDK        map[string][]response                            `json:"sdk"`      // "service:action"
 	Machines   map[string]json.RawMessage                       `json:"machines"` // nested machines by name
+	S3         map[string]json.RawMessage                       `json:"s3"`       // objects by "bucket/key": a string is the body, anything else its JSON
 	Expect     expectation                                      `json:"expect"`
 	Stop       *struct{ AfterSeconds int }                      `json:"stop,omitempty"`
 	Options    *struct{ MaxPayloadBytes, MaxHistoryEvents int } `json:"options,omitempty"`
@@ -63,6 +67,10 @@ type expectation struct {
 	Elapsed       *float64                     `json:"elapsedSeconds"`
 	Calls         map[string]int               `json:"calls"`
 	Inputs        map[string][]json.RawMessage `json:"inputs"`
+	// S3 is what objects must hold after the run, by "bucket/key" (JSON
+	// compared as values); S3Keys every key the store holds then, sorted.
+	S3     map[string]json.RawMessage `json:"s3"`
+	S3Keys []string                   `json:"s3Keys"`
 }
 
 var conformanceStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -186,7 +194,8 @@ func runCase(t *testing.T, c conformanceCase) {
 	}
 	clk := clock.NewVirtual(conformanceStart)
 	reg := NewRegistry()
-	opts := Options{Clock: clk, Registry: reg, UUID: counterUUID(), Random: func() float64 { return 0.5 }}
+	store := newMemStore(t, c.S3)
+	opts := Options{Clock: clk, Registry: reg, UUID: counterUUID(), Random: func() float64 { return 0.5 }, ObjectStore: store}
 	if c.Options != nil {
 		opts.MaxPayloadBytes = c.Options.MaxPayloadBytes
 		opts.MaxHistoryEvents = c.Options.MaxHistoryEvents
@@ -316,7 +325,102 @@ func runCase(t *testing.T, c conformanceCase) {
 			}
 		}
 	}
+	for key, want := range ex.S3 {
+		got, ok := store.object(key)
+		if !ok {
+			t.Errorf("s3 %s: no such object; the store holds %q", key, store.keys())
+			continue
+		}
+		if !jsonEqual(got, want) {
+			t.Errorf("s3 %s = %s, want %s", key, got, want)
+		}
+	}
+	if ex.S3Keys != nil && !reflect.DeepEqual(store.keys(), ex.S3Keys) {
+		t.Errorf("s3 keys = %q, want %q", store.keys(), ex.S3Keys)
+	}
 	checkHistoryShape(t, hist)
+}
+
+// memStore is an ObjectStore in memory, for the cases' s3 objects. Its
+// objects were last modified at conformanceStart.
+type memStore struct {
+	mu   sync.Mutex
+	objs map[string][]byte // by "bucket/key"
+}
+
+func newMemStore(t testing.TB, objects map[string]json.RawMessage) *memStore {
+	m := &memStore{objs: map[string][]byte{}}
+	for k, v := range objects {
+		if !strings.Contains(k, "/") {
+			t.Fatalf("s3 object %q: want bucket/key", k)
+		}
+		var str string
+		if json.Unmarshal(v, &str) == nil {
+			m.objs[k] = []byte(str)
+		} else {
+			m.objs[k] = []byte(v)
+		}
+	}
+	return m
+}
+
+func (m *memStore) object(key string) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.objs[key]
+	return b, ok
+}
+
+func (m *memStore) keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []string{}
+	for k := range m.objs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *memStore) ListObjects(ctx context.Context, bucket, prefix string) ([]ObjectInfo, error) {
+	var out []ObjectInfo
+	for _, k := range m.keys() {
+		b, key, _ := strings.Cut(k, "/")
+		if b != bucket || !strings.HasPrefix(key, prefix) {
+			continue
+		}
+		body, _ := m.object(k)
+		sum := md5.Sum(body)
+		out = append(out, ObjectInfo{Key: key, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Size: int64(len(body)), LastModified: conformanceStart, StorageClass: "STANDARD"})
+	}
+	if out == nil && !m.hasBucket(bucket) {
+		return nil, fmt.Errorf("NoSuchBucket: The specified bucket does not exist: %s", bucket)
+	}
+	return out, nil
+}
+
+func (m *memStore) hasBucket(bucket string) bool {
+	for _, k := range m.keys() {
+		if strings.HasPrefix(k, bucket+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *memStore) GetObject(ctx context.Context, bucket, key string) ([]byte, error) {
+	b, ok := m.object(bucket + "/" + key)
+	if !ok {
+		return nil, fmt.Errorf("NoSuchKey: The specified key does not exist: s3://%s/%s", bucket, key)
+	}
+	return b, nil
+}
+
+func (m *memStore) PutObject(ctx context.Context, bucket, key string, body []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objs[bucket+"/"+key] = append([]byte(nil), body...)
+	return nil
 }
 
 // checkHistoryShape checks what every history must satisfy: ids 1…n,

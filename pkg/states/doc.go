@@ -21,7 +21,8 @@
 // and OutputPath in the specified order; Choice rules with every operator;
 // Retry (IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds,
 // JitterStrategy) and Catch; the predefined States.* errors; task and
-// heartbeat timeouts; execution timeouts; Parallel; inline Map; the
+// heartbeat timeouts; execution timeouts; Parallel; inline and Distributed
+// Map; the
 // request-response, .sync, .sync:2 and .waitForTaskToken patterns; the
 // 256 KiB payload and 25,000-event history limits.
 //
@@ -37,6 +38,42 @@
 // …Path forms are honoured on an inline Map too, although AWS documents them for Distributed
 // Map only (which this engine also runs inline). A batch tested locally can then rely on them;
 // Warnings reports each such use so a definition bound for the cloud can be checked.
+//
+// # Distributed Map
+//
+// A Map whose ItemProcessor.ProcessorConfig is {"Mode": "DISTRIBUTED",
+// "ExecutionType": "STANDARD" | "EXPRESS"} runs each item, or each batch of
+// items (ItemBatcher: MaxItemsPerBatch, MaxInputBytesPerBatch, their …Path
+// forms, BatchInput; a child then gets {"BatchInput": …, "Items": […]}), as a
+// child workflow execution of its own, with its own history and limits: a
+// STANDARD child has the 25,000-event limit, an EXPRESS child keeps no
+// limit on events but runs five minutes at most. The parent's history
+// records the Map Run (MapStateStarted, MapRunStarted with its ARN,
+// MapRunSucceeded, MapRunFailed, MapRunAborted), not the children's
+// events; a child's history is dropped when it ends, only its outcome is
+// kept, so a Map Run over 100,000 items holds the histories of the
+// children running, at most MaxConcurrency (default and limit 10,000) of
+// them. Children run on workers started with the engine's clock, so
+// virtual time stays consistent; they are not listed by Engine.Execution.
+//
+// ItemReader reads the items from S3 through Options.ObjectStore:
+// arn:aws:states:::s3:listObjectsV2 (Bucket, Prefix: one item per object,
+// {Etag, Key, LastModified, Size, StorageClass}) or arn:aws:states:::s3:getObject
+// (Bucket, Key) with ReaderConfig.InputType JSON, JSONL, CSV
+// (CSVHeaderLocation FIRST_ROW or GIVEN with CSVHeaders, CSVDelimiter) or
+// MANIFEST (an S3 Inventory manifest.json and its CSV data files);
+// ReaderConfig.MaxItems or MaxItemsPath limits them. ResultWriter
+// (arn:aws:states:::s3:putObject, Bucket, Prefix) writes
+// Prefix/<Map Run id>/manifest.json and SUCCEEDED_0.json, FAILED_0.json,
+// PENDING_0.json, and the state's result becomes {MapRunArn,
+// ResultWriterDetails: {Bucket, Key}}. ToleratedFailureCount and
+// ToleratedFailurePercentage (and …Path) default to zero; past them the Map
+// Run fails with States.ExceedToleratedFailureThreshold. Reading and writing
+// fail with States.ItemReaderFailed and States.ResultWriterFailed, their
+// causes naming the s3:// location. DirStore serves S3 from a directory
+// (pendulum states run --s3 DIR); the local installation serves it from the
+// simulator's S3 as the execution's role, and asks Options.Authorize for
+// states:StartExecution before a Map Run starts its children.
 //
 // # Tasks
 //

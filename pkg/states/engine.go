@@ -56,6 +56,19 @@ type Options struct {
 	UUID func() string
 	// Logger receives one line per finished execution; nil means none.
 	Logger *slog.Logger
+	// ObjectStore is the S3 that Distributed Map states read items from
+	// (ItemReader) and write results to (ResultWriter), called with the
+	// Map state's TaskInfo in the context; nil makes such a state fail
+	// with States.ItemReaderFailed or States.ResultWriterFailed.
+	ObjectStore ObjectStore
+	// Authorize, when set, is asked before the engine itself acts as an
+	// execution's role rather than through a task handler: before a
+	// Distributed Map starts its Map Run it asks for "states:StartExecution"
+	// on the execution's state machine ARN, as Step Functions needs that
+	// permission to start the child workflow executions. ctx carries the
+	// Map state's TaskInfo. An error fails the Map Run and the state with
+	// States.Permissions, its message as the cause.
+	Authorize func(ctx context.Context, action, resource string) error
 	// StatusChange, when set, is called when an execution starts (status
 	// RUNNING) and when it ends (with its result, before Wait returns), on
 	// the execution's clock goroutine: how an embedding program emits Step
@@ -306,6 +319,15 @@ type Execution struct {
 	// start).
 	machineUpdated time.Time
 
+	// maxEvents is the history limit (Options.MaxHistoryEvents, or none
+	// for an Express child); timeout ends the run TIMED_OUT (0: none).
+	maxEvents int
+	timeout   time.Duration
+	// child is set for a Distributed Map's child workflow execution: it
+	// is not kept by the engine once it ends, and neither logged nor
+	// reported to StatusChange.
+	child bool
+
 	ctxOnce sync.Once
 	execCtx map[string]any // $$.Execution
 	// machineContext is $$.StateMachine, set with execCtx.
@@ -466,16 +488,22 @@ func (e *Engine) start(ctx context.Context, m *Machine, r *registration, name st
 		eng: e, m: m, arn: arn, name: name, machineName: mname, machineARN: marn, roleARN: role, machineUpdated: updated,
 		input: in, inputJSON: compactJSON(in), start: e.clk.Now(),
 		done: e.clk.NewSignal(), finish: e.clk.NewSignal(), ctx: xctx, cancel: cancel,
+		maxEvents: e.opts.MaxHistoryEvents, timeout: time.Duration(m.TimeoutSeconds) * time.Second,
 	}
 	e.execs[arn] = x
 	e.mu.Unlock()
+	x.launch()
+	return x, nil
+}
+
+// launch records ExecutionStarted and runs the execution.
+func (x *Execution) launch() {
 	var prev int64
 	x.add(&prev, "ExecutionStarted", &ExecutionStartedEventDetails{Input: x.inputJSON, RoleARN: x.roleARN})
-	if f := e.opts.StatusChange; f != nil {
+	if f := x.eng.opts.StatusChange; f != nil && !x.child {
 		f(x, Result{Status: StatusRunning, StartDate: x.start})
 	}
-	e.clk.Go(x.run)
-	return x, nil
+	x.eng.clk.Go(x.run)
 }
 
 // Execution returns a started execution by ARN.
@@ -502,11 +530,7 @@ func (x *Execution) run() {
 		lastID = t.prev
 		x.mu.Unlock()
 	})
-	var timeout time.Duration
-	if x.m.TimeoutSeconds > 0 {
-		timeout = time.Duration(x.m.TimeoutSeconds) * time.Second
-	}
-	err := clk.Await(context.Background(), x.finish, timeout)
+	err := clk.Await(context.Background(), x.finish, x.timeout)
 
 	x.mu.Lock()
 	prev := lastID
@@ -521,7 +545,10 @@ func (x *Execution) run() {
 		ev = HistoryEvent{Type: "ExecutionAborted", ExecutionAbortedEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
 	case err != nil:
 		r.Status, r.Error = StatusTimedOut, ErrorTimeout
-		r.Cause = fmt.Sprintf("The execution exceeded its TimeoutSeconds of %d", x.m.TimeoutSeconds)
+		r.Cause = fmt.Sprintf("The execution exceeded its TimeoutSeconds of %d", int(x.timeout/time.Second))
+		if x.child && x.m.TimeoutSeconds == 0 {
+			r.Cause = fmt.Sprintf("The Express child workflow execution ran longer than its limit of %s", x.timeout)
+		}
 		ev = HistoryEvent{Type: "ExecutionTimedOut", ExecutionTimedOutEventDetails: &FailureEventDetails{Error: r.Error, Cause: r.Cause}}
 	case f != nil:
 		if f.name == abortedName {
@@ -554,6 +581,10 @@ func (x *Execution) run() {
 		}
 		sort.Slice(running, func(i, j int) bool { return running[i].enteredID > running[j].enteredID })
 		for _, sr := range running {
+			if atomic.LoadUint32(&sr.mapRun) == 1 {
+				x.history.add(event{ts: clk.Now(), typ: "MapRunAborted", id: int64(x.history.n + 1), prev: prev})
+				prev = int64(x.history.n)
+			}
 			switch sr.s.typ {
 			case "Task", "Wait", "Map", "Parallel":
 				x.history.add(event{ts: clk.Now(), typ: sr.s.typ + "StateAborted", id: int64(x.history.n + 1), prev: prev})
@@ -570,10 +601,10 @@ func (x *Execution) run() {
 	x.result = r
 	x.mu.Unlock()
 	x.cancel()
-	if l := x.eng.opts.Logger; l != nil {
+	if l := x.eng.opts.Logger; l != nil && !x.child {
 		l.Info("execution ended", "executionArn", x.arn, "status", string(r.Status), "error", r.Error)
 	}
-	if f := x.eng.opts.StatusChange; f != nil {
+	if f := x.eng.opts.StatusChange; f != nil && !x.child {
 		f(x, r)
 	}
 	x.done.Fire()
@@ -587,7 +618,7 @@ func (x *Execution) run() {
 // lock).
 func (x *Execution) add(prev *int64, typ string, details any) int64 {
 	now := x.eng.clk.Now()
-	max := x.eng.opts.MaxHistoryEvents
+	max := x.maxEvents
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()

@@ -24,6 +24,7 @@ const (
 	ErrorRuntime                         = "States.Runtime"
 	ErrorDataLimitExceeded               = "States.DataLimitExceeded"
 	ErrorItemReaderFailed                = "States.ItemReaderFailed"
+	ErrorResultWriterFailed              = "States.ResultWriterFailed"
 )
 
 // Error is a failure with an explicit ASL error name. A task handler returns
@@ -118,7 +119,7 @@ func predefined(name string) bool {
 		ErrorPermissions, ErrorResultPathMatchFailure, ErrorParameterPathFailure, ErrorBranchFailed,
 		ErrorNoChoiceMatched, ErrorIntrinsicFailure, ErrorExceedToleratedFailureThreshold,
 		ErrorRuntime, ErrorDataLimitExceeded, ErrorItemReaderFailed, "States.QueryEvaluationError",
-		"States.ItemReaderFailed", "States.ResultWriterFailed"}, name)
+		ErrorResultWriterFailed}, name)
 }
 
 func isStatesName(name string) bool { return strings.HasPrefix(name, "States.") }

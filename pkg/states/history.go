@@ -39,6 +39,9 @@ type HistoryEvent struct {
 	MapIterationSucceededEventDetails *MapIterationEventDetails    `json:"mapIterationSucceededEventDetails,omitempty"`
 	MapIterationFailedEventDetails    *MapIterationEventDetails    `json:"mapIterationFailedEventDetails,omitempty"`
 	MapIterationAbortedEventDetails   *MapIterationEventDetails    `json:"mapIterationAbortedEventDetails,omitempty"`
+
+	MapRunStartedEventDetails *MapRunStartedEventDetails `json:"mapRunStartedEventDetails,omitempty"`
+	MapRunFailedEventDetails  *FailureEventDetails       `json:"mapRunFailedEventDetails,omitempty"`
 }
 
 // PayloadDetails says whether a payload in an event was truncated.
@@ -119,6 +122,12 @@ type MapIterationEventDetails struct {
 	Index int    `json:"index"`
 }
 
+// MapRunStartedEventDetails are the details of MapRunStarted: the ARN of the
+// Map Run a Distributed Map state started.
+type MapRunStartedEventDetails struct {
+	MapRunArn string `json:"mapRunArn"`
+}
+
 // event is how an execution stores a HistoryEvent: only the details member
 // that is set, which keeps appends cheap on the hot path.
 type event struct {
@@ -140,7 +149,7 @@ func compact(ev *HistoryEvent) event {
 		ev.TaskTimedOutEventDetails, ev.LambdaFunctionScheduledEventDetails, ev.LambdaFunctionSucceededEventDetails,
 		ev.LambdaFunctionFailedEventDetails, ev.LambdaFunctionTimedOutEventDetails, ev.MapStateStartedEventDetails,
 		ev.MapIterationStartedEventDetails, ev.MapIterationSucceededEventDetails, ev.MapIterationFailedEventDetails,
-		ev.MapIterationAbortedEventDetails,
+		ev.MapIterationAbortedEventDetails, ev.MapRunStartedEventDetails, ev.MapRunFailedEventDetails,
 	} {
 		if !isNilDetails(d) {
 			e.details = d
@@ -172,6 +181,8 @@ func isNilDetails(d any) bool {
 		return x == nil
 	case *MapIterationEventDetails:
 		return x == nil
+	case *MapRunStartedEventDetails:
+		return x == nil
 	}
 	return d == nil
 }
@@ -193,6 +204,8 @@ func (e event) expand() HistoryEvent {
 		ev.LambdaFunctionScheduledEventDetails = d
 	case *MapStateStartedEventDetails:
 		ev.MapStateStartedEventDetails = d
+	case *MapRunStartedEventDetails:
+		ev.MapRunStartedEventDetails = d
 	case *OutputEventDetails:
 		switch e.typ {
 		case "ExecutionSucceeded":
@@ -212,6 +225,8 @@ func (e event) expand() HistoryEvent {
 			ev.LambdaFunctionFailedEventDetails = d
 		case "LambdaFunctionTimedOut":
 			ev.LambdaFunctionTimedOutEventDetails = d
+		case "MapRunFailed":
+			ev.MapRunFailedEventDetails = d
 		}
 	case *TaskEventDetails:
 		switch e.typ {
@@ -246,6 +261,9 @@ func (e event) expand() HistoryEvent {
 type eventLog struct {
 	chunks [][]event
 	n      int
+	// first is the size of the first chunk; 0 means 64. A Distributed
+	// Map's children, many and mostly short, start smaller.
+	first int
 }
 
 const eventChunk = 1024
@@ -254,7 +272,11 @@ func (l *eventLog) add(e event) {
 	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == cap(l.chunks[len(l.chunks)-1]) {
 		// Chunks double from 64 events (most executions are short) up to
 		// eventChunk.
-		size := 64 << len(l.chunks)
+		first := l.first
+		if first == 0 {
+			first = 64
+		}
+		size := first << len(l.chunks)
 		if len(l.chunks) >= 5 {
 			size = eventChunk
 		}

@@ -190,17 +190,18 @@ type state struct {
 	branches []*graph
 
 	// Map
-	itemsPath       *valuePath
-	itemSelector    *tmpl
-	processor       *graph
-	maxConcurrency  int
-	maxConcPath     *valuePath
-	tolCount        int
-	tolCountPath    *valuePath
-	tolPercent      float64
-	hasTolPercent   bool
-	tolPercentPath  *valuePath
-	unsupportedItem string // ItemReader, ResultWriter or ItemBatcher: runtime error
+	itemsPath      *valuePath
+	itemSelector   *tmpl
+	processor      *graph
+	maxConcurrency int
+	maxConcPath    *valuePath
+	tolCount       int
+	tolCountPath   *valuePath
+	tolPercent     float64
+	hasTolPercent  bool
+	tolPercentPath *valuePath
+	// dist is set for a Distributed Map (ProcessorConfig.Mode DISTRIBUTED).
+	dist *distributed
 }
 
 type retrier struct {
@@ -1072,6 +1073,7 @@ func (p *parser) mapState(s *state, o map[string]any) {
 	case !hasProc:
 		p.add(s.name, "ItemProcessor", "missing: a Map state needs ItemProcessor {StartAt, States}")
 	}
+	mode, execType := "INLINE", ""
 	if po, ok := proc.(map[string]any); ok {
 		for k, v := range po {
 			switch k {
@@ -1087,10 +1089,14 @@ func (p *parser) mapState(s *state, o map[string]any) {
 					case "Mode":
 						if cv != "INLINE" && cv != "DISTRIBUTED" {
 							p.add(s.name, field+".ProcessorConfig.Mode", `must be "INLINE" or "DISTRIBUTED"`)
+						} else {
+							mode = cv.(string)
 						}
 					case "ExecutionType":
-						if cv != "STANDARD" && cv != "EXPRESS" {
+						if cv != TypeStandard && cv != TypeExpress {
 							p.add(s.name, field+".ProcessorConfig.ExecutionType", `must be "STANDARD" or "EXPRESS"`)
+						} else {
+							execType = cv.(string)
 						}
 					default:
 						p.add(s.name, field+".ProcessorConfig."+ck, "unknown field")
@@ -1104,6 +1110,7 @@ func (p *parser) mapState(s *state, o map[string]any) {
 	} else if hasProc || hasIt {
 		p.add(s.name, field, "must be an object with StartAt and States")
 	}
+	p.distributedFields(s, o, field, mode, execType)
 	s.maxConcurrency, _, s.maxConcPath = p.intOrPath(s, o, "MaxConcurrency", 0)
 	s.tolCount, _, s.tolCountPath = p.intOrPath(s, o, "ToleratedFailureCount", 0)
 	if v, ok := o["ToleratedFailurePercentage"]; ok {
@@ -1118,16 +1125,6 @@ func (p *parser) mapState(s *state, o map[string]any) {
 	}
 	if v, ok := o["ToleratedFailurePercentagePath"]; ok {
 		s.tolPercentPath = p.path(s.name, "ToleratedFailurePercentagePath", v, true, true)
-	}
-	for _, k := range []string{"ItemReader", "ResultWriter", "ItemBatcher"} {
-		if has(o, k) {
-			s.unsupportedItem = k
-		}
-	}
-	if v, ok := o["Label"]; ok {
-		if str, ok := v.(string); !ok || len(str) > 40 {
-			p.add(s.name, "Label", "must be a string of at most 40 characters")
-		}
 	}
 }
 

@@ -58,6 +58,11 @@ type stateRun struct {
 	enteredID int64
 	retries   int
 	token     string
+	// mapRun is set while a Distributed Map state's Map Run runs, so an
+	// execution that ends meanwhile records MapRunAborted.
+	// (1: running; read and written with sync/atomic: a stateRun is copied
+	// by value for an ItemSelector's context, so it holds no atomic type).
+	mapRun uint32
 	// prevActive and nextActive link the execution's active states
 	// (guarded by Execution.activeMu).
 	prevActive, nextActive *stateRun
@@ -116,7 +121,7 @@ func (t *thread) runGraph(ctx context.Context, g *graph, input any, inputJSON st
 			return nil, "", errAborted
 		}
 		if t.x.overflowed() {
-			return nil, "", fail(ErrorDataLimitExceeded, fmt.Sprintf("The execution history exceeded the limit of %d events", t.x.eng.opts.MaxHistoryEvents))
+			return nil, "", fail(ErrorDataLimitExceeded, fmt.Sprintf("The execution history exceeded the limit of %d events", t.x.maxEvents))
 		}
 		out, outJSON, next, f := t.runState(ctx, s, input, inputJSON)
 		if f != nil {
@@ -496,10 +501,10 @@ func (t *thread) runParallel(ctx context.Context, s *state, eff any) (any, *fail
 }
 
 func (t *thread) runMap(ctx context.Context, s *state, sr *stateRun, eff any) (any, *failure) {
-	clk := t.x.eng.clk
-	if s.unsupportedItem != "" {
-		return nil, fail(ErrorRuntime, fmt.Sprintf("%s (Distributed Map) is not supported by this engine", s.unsupportedItem))
+	if s.dist != nil {
+		return t.runDistributed(ctx, s, sr, eff)
 	}
+	clk := t.x.eng.clk
 	env := t.env(sr, eff)
 	itemsV := eff
 	if s.itemsPath != nil {

@@ -41,7 +41,16 @@ function skipReason(c, states) {
   if (c.options) why.push('payload and history size limits (States.DataLimitExceeded) are not enforced');
   const want = c.expect.status ?? 'SUCCEEDED';
   if (want === 'TIMED_OUT') why.push('execution-level TimeoutSeconds is not supported');
+  if (c.s3) why.push('S3 objects (ItemReader, ResultWriter) are not supported');
   for (const [name, s] of Object.entries(states)) {
+    if (s.Type === 'Map') {
+      // Its engine runs every Map inline: the Distributed Map's own fields
+      // are accepted by its validator and then ignored.
+      for (const f of ['ItemReader', 'ItemBatcher', 'ResultWriter'])
+        if (s[f] !== undefined) why.push(`${name}: the Distributed Map's ${f} is not supported (its engine ignores it)`);
+      if (s.ItemProcessor?.ProcessorConfig?.ExecutionType === 'EXPRESS')
+        why.push(`${name}: Express child workflow executions and their five-minute limit are not modelled`);
+    }
     if (s.Type !== 'Task') continue;
     const r = s.Resource ?? '';
     if (r.includes('.waitForTaskToken')) why.push(`${name}: .waitForTaskToken is not supported`);
