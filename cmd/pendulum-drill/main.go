@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
@@ -45,8 +46,12 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Approval, "approval", false, "make failback wait for approval (the drill's operator approves); failover waits when the deployment says so")
 	dir := fs.String("assembly", "cdk.out", "the cloud assembly `directory` to deploy (make synth writes cdk.out)")
 	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")
+	fs.IntVar(&cfg.ScaleRecords, "scale-records", drill.DefaultScaleRecords, "scale scenario: records B's Firehose delivers during the failover (synthetic, besides the producers'), "+drill.ScaleRange)
+	fs.IntVar(&cfg.ScaleObjects, "scale-objects", drill.DefaultScaleObjects, "scale scenario: raw objects they are delivered in")
 	fs.StringVar(&cfg.Scenario, "scenario", drill.DefaultScenario, "the scenario to run (see --list), or all: every scenario, one after the other")
 	list := fs.Bool("list", false, "print the scenarios, one line each, and exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file` (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to `file` (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns a drill scenario (default %s; --list shows the catalogue) on a simulated installation (virtual time) and prints the RTO, the RPO per store, each DR step's duration and the record accounting.\n"+
 			"A scenario may take its own default for a flag you do not give (blip: a 2-minute outage).\n", drill.DefaultScenario)
@@ -80,13 +85,30 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	} else {
 		run = []string{cfg.Scenario}
 	}
-	if err := validate(cfg); err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
-		return 2
-	}
-	// A knob not given takes the scenario's default, then the drill's.
+	// A knob not given takes the scenario's default, then the drill's; the
+	// synthetic load's knobs are the scale scenario's alone (with all, they
+	// size its run), so they are checked only when given.
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["scale-records"] && !given["scale-objects"] {
+		cfg.ScaleRecords, cfg.ScaleObjects = 0, 0
+	} else if cfg.Scenario != "scale" && cfg.Scenario != "all" {
+		fmt.Fprintf(stderr, "pendulum drill: --scale-records and --scale-objects apply to --scenario scale (or all) only (see --help)\n")
+		return 2
+	}
+	checked := []drill.Config{cfg}
+	if cfg.Scenario == "all" && cfg.ScaleRecords != 0 {
+		scale := cfg
+		scale.Scenario = "scale"
+		checked[0].ScaleRecords, checked[0].ScaleObjects = 0, 0
+		checked = append(checked, scale)
+	}
+	for _, c := range checked {
+		if err := validate(c); err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
+			return 2
+		}
+	}
 	for field, name := range flagOf {
 		if !given[name] {
 			zeroKnob(&cfg, field)
@@ -104,11 +126,37 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 			cfg.Progress = stderr
 		}
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				err = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "pendulum drill: --memprofile: %v\n", err)
+			}
+		}()
+	}
 	var reps []*drill.Report
 	passed := true
 	for _, name := range run {
 		c := cfg
 		c.Scenario = name
+		if name != "scale" {
+			c.ScaleRecords, c.ScaleObjects = 0, 0
+		}
 		if len(run) > 1 {
 			fmt.Fprintf(stderr, "pendulum drill: scenario %s (%d of %d)\n", name, len(reps)+1, len(run))
 		}
@@ -171,6 +219,10 @@ func zeroKnob(c *drill.Config, field string) {
 		c.MinHealthyMinutes = 0
 	case "Seed":
 		c.Seed = 0
+	case "ScaleRecords":
+		c.ScaleRecords = 0
+	case "ScaleObjects":
+		c.ScaleObjects = 0
 	}
 }
 
@@ -182,6 +234,8 @@ var flagOf = map[string]string{
 	"Outage":            "outage",
 	"MinHealthyMinutes": "min-healthy",
 	"Seed":              "seed",
+	"ScaleRecords":      "scale-records",
+	"ScaleObjects":      "scale-objects",
 }
 
 // validate checks the knobs the flags set, in the flags' terms. Every flag

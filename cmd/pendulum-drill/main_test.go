@@ -144,6 +144,12 @@ func TestBadFlagValues(t *testing.T) {
 		{[]string{"--min-healthy", "-10"}, "--min-healthy", drill.MinHealthyMinutesRange},
 		{[]string{"--min-healthy", "1441"}, "--min-healthy", drill.MinHealthyMinutesRange},
 		{[]string{"--seed", "0"}, "--seed", ">= 1"},
+		{[]string{"--scenario", "scale", "--scale-records", "0"}, "--scale-records", drill.ScaleRange},
+		{[]string{"--scenario", "scale", "--scale-records", "2000001"}, "--scale-records", drill.ScaleRange},
+		{[]string{"--scenario", "scale", "--scale-objects", "0"}, "--scale-objects", drill.ScaleRange},
+		{[]string{"--scenario", "scale", "--scale-records", "10", "--scale-objects", "20"}, "--scale-objects", drill.ScaleRange},
+		{[]string{"--scenario", "all", "--scale-objects", "200001"}, "--scale-objects", drill.ScaleRange},
+		{[]string{"--scale-records", "1000"}, "--scale-records", "apply to --scenario scale"},
 		// Each in range, together over the record budget.
 		{[]string{"--producers", "250", "--rate", "100"}, "--rate", "records, more than the 500000"},
 		{[]string{"--outage", "168h"}, "--outage", "records, more than the 500000"},
