@@ -64,11 +64,15 @@ type CopyInput struct {
 const CopySkew = 15 * time.Minute
 
 // Metadata the copy-back sets on the objects it writes to P: which pass
-// wrote it and the source's ETag (a multipart source has an ETag a
-// single-part copy cannot match).
+// wrote it, the source's ETag (a multipart source has an ETag a
+// single-part copy cannot match) and the source's LastModified (RFC 3339):
+// P's replication rule sends the copy back over B's original with a new
+// LastModified, and the merge's second pass tells by it an object B wrote
+// during the drain from one it merged in the first.
 const (
-	MetaCopyback   = "pendulum-copyback"
-	MetaSourceETag = "pendulum-source-etag"
+	MetaCopyback       = "pendulum-copyback"
+	MetaSourceETag     = "pendulum-source-etag"
+	MetaSourceModified = "pendulum-source-modified"
 )
 
 // CopyTagging is set on every copied object, so that a copy is told from
@@ -261,12 +265,15 @@ func (c *CopyBack) one(ctx context.Context, pair BucketPair, key string, pass in
 	if err != nil {
 		return transientf("read s3://%s/%s: %v", pair.From, key, err)
 	}
-	meta := make(map[string]string, len(obj.Metadata)+2)
+	meta := make(map[string]string, len(obj.Metadata)+3)
 	for k, v := range obj.Metadata {
 		meta[k] = v
 	}
 	meta[MetaCopyback] = strconv.Itoa(pass)
 	meta[MetaSourceETag] = etag
+	if src.LastModified != nil {
+		meta[MetaSourceModified] = src.LastModified.UTC().Format(time.RFC3339Nano)
+	}
 	if _, err := c.P.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(pair.To), Key: aws.String(key), Body: bytes.NewReader(body),
 		ContentType: obj.ContentType, Metadata: meta, Tagging: aws.String(CopyTagging),

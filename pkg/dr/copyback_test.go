@@ -117,6 +117,13 @@ func TestCopyBack(t *testing.T) {
 	if string(body) != "b3" || out.Metadata[MetaCopyback] != "1" {
 		t.Fatalf("copied object: body %q metadata %v", body, out.Metadata)
 	}
+	src, err := cw.b.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(cw.cfg.BackupRawBucket), Key: aws.String("dt=2026-11-25/hr=12/b-3.ndjson")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.Metadata[MetaSourceModified], aws.ToTime(src.LastModified).UTC().Format(time.RFC3339Nano); got != want {
+		t.Fatalf("copied object's %s = %q, want B's LastModified %q", MetaSourceModified, got, want)
+	}
 	if _, err := cw.p.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(craw), Key: aws.String("dt=2026-11-25/hr=10/old.ndjson")}); kindOf(err) != "not found" {
 		t.Fatalf("old object copied: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -156,7 +157,7 @@ func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) 
 			t.Older++
 			continue
 		}
-		if err := m.object(ctx, table, it.Key, &t); err != nil {
+		if err := m.object(ctx, table, it.Key, from, &t); err != nil {
 			return MergeTotals{}, err
 		}
 	}
@@ -165,7 +166,7 @@ func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) 
 
 // object merges one listed object not older than the pass's from, or
 // counts why it does not.
-func (m *Merge) object(ctx context.Context, table partition.Table, key string, t *MergeTotals) error {
+func (m *Merge) object(ctx context.Context, table partition.Table, key string, from time.Time, t *MergeTotals) error {
 	bad := func() {
 		t.BadObjects++
 		if len(t.BadKeys) < MaxBadKeys {
@@ -195,8 +196,20 @@ func (m *Merge) object(ctx context.Context, table partition.Table, key string, t
 	// A replica that carries MetaCopyback is B's own object come home: the
 	// copy-back wrote it to P, and P's replication rule, which cannot
 	// exclude by tag or metadata, replicated it back over B's original.
-	// Its records are B's, as the original's were.
-	recs, ok, err := readRawObject(ctx, m.S3, m.Bucket, key, aws.ToTime(head.LastModified))
+	// Its records are B's, as the original's were, and it was written when
+	// the original was (MetaSourceModified): the second pass does not read
+	// again what the first merged, only what B wrote since.
+	modified := aws.ToTime(head.LastModified)
+	if head.ReplicationStatus == s3types.ReplicationStatusReplica {
+		if v, err := time.Parse(time.RFC3339Nano, head.Metadata[MetaSourceModified]); err == nil {
+			modified = v
+			if (ListedObject{LastModified: v.Unix()}).olderThan(from) {
+				t.Older++
+				return nil
+			}
+		}
+	}
+	recs, ok, err := readRawObject(ctx, m.S3, m.Bucket, key, modified)
 	if err != nil {
 		return err
 	}

@@ -327,6 +327,49 @@ func TestMergeReadsCopiesReplicatedHome(t *testing.T) {
 	}
 }
 
+// The second pass reads what B wrote since the first listed, not B's
+// objects the copy-back's copies, replicated home, made new again: a copy
+// replicated over B's original is as old as its MetaSourceModified.
+func TestMergeSecondPassSkipsCopiesOfMerged(t *testing.T) {
+	ctx := context.Background()
+	mw := newMergeWorld(t)
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, time.Minute)
+	// copyHome writes B's object and the copy-back's copy of it in P, which
+	// P's replication rule sends back over it.
+	copyHome := func(name string, recs []record.Record) {
+		key := mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/") + name
+		body := ndjson(t, recs, true)
+		if _, err := mw.b.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(mw.cfg.BackupRawBucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+		head, err := mw.b.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(mw.cfg.BackupRawBucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mw.sleep(t, 2*time.Minute)
+		if _, err := mw.p.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(mw.cfg.PrimaryRawBucket), Key: aws.String(key), Body: bytes.NewReader(body),
+			Metadata: map[string]string{MetaCopyback: "1", MetaSourceModified: aws.ToTime(head.LastModified).UTC().Format(time.RFC3339Nano)}}); err != nil {
+			t.Fatal(err)
+		}
+		mw.sleep(t, 10*time.Minute) // replicated to B
+	}
+	first := mw.recsIn("first", 3, regionB)
+	copyHome("first.gz", first)
+	mw.sleep(t, 2*CopySkew) // pass 1 lists it well after it was written
+	st, _ := mergePass(t, mw, mw.merge(1000), since, 1, "")
+	if want := (MergeTotals{Listed: 1, Read: 1, Records: 3, Merged: 3}); fmt.Sprint(st.Totals) != fmt.Sprint(want) {
+		t.Fatalf("pass 1 totals\n got %+v\nwant %+v", st.Totals, want)
+	}
+	// During the drain B writes another object; both copies come home.
+	mw.sleep(t, time.Minute)
+	copyHome("drain.gz", mw.recsIn("drain", 2, regionB))
+	got, _ := runMerge(t, mw, mw.merge(1000), since, 2, st.ListedFrom)
+	if want := (MergeTotals{Listed: 2, Older: 1, Read: 1, Records: 2, Merged: 2}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pass 2 totals\n got %+v\nwant %+v", got, want)
+	}
+}
+
 // B's ingest accepted, during the failover, an id that P had accepted and
 // counted with other content (the idempotency tables are regional). The
 // merge does not count B's record in P, and does not drop it silently: it
