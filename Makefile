@@ -77,9 +77,6 @@ synth: cdk-synth
 	@# The templates `go test` deploys (pkg/assembly/testdata/cdk.out) are this synth's.
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly
 
-cdk-synth: build deps
-	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out
-
 ## snapshot: refresh pkg/assembly/testdata/cdk.out from a fresh synth (commit the result)
 snapshot: cdk-synth
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly -update
