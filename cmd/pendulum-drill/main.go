@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
@@ -47,6 +51,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")
 	fs.StringVar(&cfg.Scenario, "scenario", drill.DefaultScenario, "the scenario to run (see --list), or all: every scenario, one after the other")
 	list := fs.Bool("list", false, "print the scenarios, one line each, and exit")
+	parallel := fs.Int("parallel", runtime.NumCPU(), "with --scenario all, how many scenarios run at once (each in a world of its own), 1 to 64")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns a drill scenario (default %s; --list shows the catalogue) on a simulated installation (virtual time) and prints the RTO, the RPO per store, each DR step's duration and the record accounting.\n"+
 			"A scenario may take its own default for a flag you do not give (blip: a 2-minute outage).\n", drill.DefaultScenario)
@@ -80,6 +85,10 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	} else {
 		run = []string{cfg.Scenario}
 	}
+	if *parallel < 1 || *parallel > 64 {
+		fmt.Fprintf(stderr, "pendulum drill: --parallel %d is out of range: want 1 to 64 (see --help)\n", *parallel)
+		return 2
+	}
 	if err := validate(cfg); err != nil {
 		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
 		return 2
@@ -104,20 +113,13 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 			cfg.Progress = stderr
 		}
 	}
-	var reps []*drill.Report
+	reps, err := runScenarios(cfg, run, *parallel, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
+		return 1
+	}
 	passed := true
-	for _, name := range run {
-		c := cfg
-		c.Scenario = name
-		if len(run) > 1 {
-			fmt.Fprintf(stderr, "pendulum drill: scenario %s (%d of %d)\n", name, len(reps)+1, len(run))
-		}
-		rep, err := drill.Run(context.Background(), c)
-		if err != nil {
-			fmt.Fprintf(stderr, "pendulum drill: %s: %v\n", name, err)
-			return 1
-		}
-		reps = append(reps, rep)
+	for _, rep := range reps {
 		passed = passed && rep.Passed
 		// With all, a passing scenario is its summary line below; a failing
 		// one prints its whole report.
@@ -214,4 +216,89 @@ func validate(cfg drill.Config) error {
 			cfg.Producers, cfg.Rate, cfg.Warmup, cfg.Outage, cfg.MinHealthyMinutes, budget.Records, drill.MaxRecords)
 	}
 	return err
+}
+
+// runScenarios runs the named scenarios, at most parallel at once, and
+// returns their reports in the order of names. Each runs in a simulated
+// world of its own, so they are independent; the longest (by virtual
+// outage) start first, so that one long scenario does not run alone at
+// the end. With more than one at once, each progress line names its
+// scenario. The error is the first scenario that could not run at all.
+func runScenarios(cfg drill.Config, names []string, parallel int, stderr io.Writer) ([]*drill.Report, error) {
+	order := make([]int, len(names))
+	outage := make([]time.Duration, len(names))
+	for i, name := range names {
+		order[i] = i
+		c := cfg
+		c.Scenario = name
+		outage[i] = drill.Planned(c).Outage
+	}
+	sort.SliceStable(order, func(a, b int) bool { return outage[order[a]] > outage[order[b]] })
+	parallel = min(parallel, len(names))
+	reps := make([]*drill.Report, len(names))
+	errs := make([]error, len(names))
+	var mu sync.Mutex // stderr's lines, and each progress line whole
+	started := 0
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				c := cfg
+				c.Scenario = names[i]
+				if len(names) > 1 {
+					mu.Lock()
+					started++
+					fmt.Fprintf(stderr, "pendulum drill: scenario %s (%d of %d)\n", names[i], started, len(names))
+					mu.Unlock()
+				}
+				if c.Progress != nil && parallel > 1 {
+					c.Progress = &prefixed{w: c.Progress, mu: &mu, prefix: names[i] + " "}
+				}
+				reps[i], errs[i] = drill.Run(context.Background(), c)
+				if errs[i] != nil {
+					errs[i] = fmt.Errorf("%s: %w", names[i], errs[i])
+				}
+			}
+		}()
+	}
+	for _, i := range order {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return reps, nil
+}
+
+// prefixed writes each line with a prefix, whole, under a lock shared by
+// the scenarios running at once.
+type prefixed struct {
+	w      io.Writer
+	mu     *sync.Mutex
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		p.mu.Lock()
+		_, err := fmt.Fprintf(p.w, "%s%s", p.prefix, p.buf[:i+1])
+		p.mu.Unlock()
+		p.buf = p.buf[i+1:]
+		if err != nil {
+			return len(b), err
+		}
+	}
 }

@@ -94,6 +94,32 @@ func (r *run) progress(phase, format string, args ...any) {
 		r.l.Now().Sub(r.virtStart).Truncate(time.Second), time.Since(r.wallStart).Seconds(), phase, fmt.Sprintf(format, args...))
 }
 
+// Planned is cfg as the scenario it names would run it: every knob left
+// zero takes the scenario's default, then the drill's. A scenario not in
+// the catalogue leaves the knobs to the drill's defaults.
+func Planned(cfg Config) Config {
+	if sc, err := LookupScenario(cfg.scenarioName()); err == nil {
+		cfg = cfg.withScenarioDefaults(sc)
+	}
+	cfg.defaults()
+	return cfg
+}
+
+func (c Config) scenarioName() string {
+	if c.Scenario == "" {
+		return DefaultScenario
+	}
+	return c.Scenario
+}
+
+// withScenarioDefaults is c with the scenario's own knob defaults set.
+func (c Config) withScenarioDefaults(sc *Scenario) Config {
+	if sc.defaults != nil {
+		sc.defaults(&c)
+	}
+	return c
+}
+
 // Run runs the scenario cfg names (DefaultScenario when empty) and returns
 // its report. The error is for a drill that could not run at all; a drill
 // that ran and found a problem returns a report with Passed false.
@@ -105,13 +131,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sc.defaults != nil {
-		sc.defaults(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.withScenarioDefaults(sc).Validate(); err != nil {
 		return nil, err
 	}
-	cfg.defaults()
+	cfg = Planned(cfg)
 	r := &run{cfg: cfg, sc: sc, wallStart: time.Now(), acked: map[string]ack{}}
 	approver := func(ctx context.Context, a local.Approval) {
 		if r.noAnswer {
