@@ -56,7 +56,7 @@ cli:
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
-## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one after the other;
+## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one per CPU at a time;
 ## exits non-zero if any fails (its whole report is printed)
 drills: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(DRILL_ARGS)
