@@ -191,7 +191,7 @@ func (e *EventBridge) armLocked(rule *ebRule) {
 	gen := rule.gen
 	var arm func(after time.Time)
 	arm = func(after time.Time) {
-		next, ok := rule.schedule.next(after, anchor, time.UTC)
+		next, ok := rule.schedule.Next(after, anchor, time.UTC)
 		if !ok {
 			return
 		}
