@@ -131,7 +131,7 @@ var apiLatencies = []latencyRow{
 	{service: cloudformation.ServiceID, base: 50 * time.Millisecond, basis: basisDescribe},
 
 	{service: cloudwatch.ServiceID, ops: []string{"PutMetricData"}, base: 20 * time.Millisecond, basis: basisData},
-	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "DescribeAlarms"}, base: 50 * time.Millisecond, basis: basisDescribe},
+	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "DescribeAlarms", "GetDashboard", "ListDashboards"}, base: 50 * time.Millisecond, basis: basisDescribe},
 	{service: cloudwatch.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: eventbridge.ServiceID, ops: []string{"PutEvents"}, base: 20 * time.Millisecond, basis: basisData},
