@@ -26,13 +26,13 @@ import (
 type CloudWatch struct {
 	r *Region
 
-	mu        sync.Mutex
-	metrics   map[string]*cwSeries
-	alarms    map[string]*cwAlarm
+	mu      sync.Mutex
+	metrics map[string]*cwSeries
+	alarms  map[string]*cwAlarm
 	// dashboards are the account's dashboards, by name; dashboards are
 	// global, but each is kept by the region it was put through.
 	dashboards map[string]cwDashboard
-	callbacks []func(ctx context.Context, ch AlarmStateChange)
+	callbacks  []func(ctx context.Context, ch AlarmStateChange)
 	// evaluating is set once the service's own alarm evaluation runs in
 	// the world's background (EvaluateContinuously).
 	evaluating bool
