@@ -72,3 +72,21 @@ func TestDashboards(t *testing.T) {
 		t.Errorf("after DeleteDashboards: err = %v", err)
 	}
 }
+
+// TestAlarmActionsInItsRegion: an alarm's SNS action must be a topic of the
+// alarm's region; CloudWatch refuses another region's.
+func TestAlarmActionsInItsRegion(t *testing.T) {
+	w, _, c := cwTestWorld(t)
+	defer w.Close()
+	in := &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("a"), Namespace: aws.String("N"), MetricName: aws.String("M"),
+		Statistic: cwtypes.StatisticMaximum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, OKActions: []string{"arn:aws:sns:us-east-1:111122223333:dr"}}
+	_, err := c.PutMetricAlarm(Unmetered(context.Background()), in)
+	if s3ErrCode(err) != "ValidationError" {
+		t.Fatalf("an alarm in us-east-2 with a us-east-1 topic: err = %v, want ValidationError", err)
+	}
+	in.OKActions = []string{"arn:aws:sns:us-east-2:111122223333:dr"}
+	if _, err := c.PutMetricAlarm(Unmetered(context.Background()), in); err != nil {
+		t.Fatal(err)
+	}
+}
