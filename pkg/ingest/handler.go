@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 )
 
@@ -410,9 +411,11 @@ func (h *Handler) emit(now time.Time, m metrics) {
 	if h.Metrics == nil {
 		return
 	}
-	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Pendulum/Ingest","Dimensions":[["Region"]],"Metrics":[`+
-		`{"Name":"RecordsAccepted","Unit":"Count"},{"Name":"RecordsRejected","Unit":"Count"},{"Name":"RecordsFailed","Unit":"Count"},{"Name":"PutRecordsRetries","Unit":"Count"}]}]},`+
-		`"Region":%q,"RecordsAccepted":%d,"RecordsRejected":%d,"RecordsFailed":%d,"PutRecordsRetries":%d}`+"\n",
-		now.UnixMilli(), h.Region, m.accepted, m.rejected, m.failed, m.retries)
+	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":%q,"Dimensions":[[%q]],"Metrics":[`+
+		`{"Name":%[4]q,"Unit":"Count"},{"Name":%[5]q,"Unit":"Count"},{"Name":%[6]q,"Unit":"Count"},{"Name":%[7]q,"Unit":"Count"}]}]},`+
+		`%[3]q:%[8]q,%[4]q:%[9]d,%[5]q:%[10]d,%[6]q:%[11]d,%[7]q:%[12]d}`+"\n",
+		now.UnixMilli(), topology.IngestMetricNamespace, topology.IngestDimensionRegion,
+		topology.MetricRecordsAccepted, topology.MetricRecordsRejected, topology.MetricRecordsFailed, topology.MetricPutRecordsRetries,
+		h.Region, m.accepted, m.rejected, m.failed, m.retries)
 	_, _ = io.WriteString(h.Metrics, line)
 }

@@ -10,3 +10,16 @@ const (
 	// MetricEndpointHealthy is the canary's 1/0 health of an endpoint.
 	MetricEndpointHealthy = "EndpointHealthy"
 )
+
+// The ingest Lambda's metrics (Embedded Metric Format, pkg/ingest), per
+// invocation, dimension Region (the serving region): dr-drain reads
+// RecordsAccepted to tell a region is drained, the CDK app's dashboard
+// shows them all.
+const (
+	IngestMetricNamespace   = "Pendulum/Ingest"
+	MetricRecordsAccepted   = "RecordsAccepted"
+	MetricRecordsRejected   = "RecordsRejected"
+	MetricRecordsFailed     = "RecordsFailed"
+	MetricPutRecordsRetries = "PutRecordsRetries"
+	IngestDimensionRegion   = "Region"
+)
