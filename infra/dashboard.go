@@ -115,7 +115,7 @@ func (r *RecoveryStack) addDashboard(cfg Config) {
 						metric(B, ns, readiness.MetricDRMode, "Maximum", 3600, "DR mode"),
 					}}),
 				graph("Readiness checks (1 ok)", 9, checks),
-				awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms in "+B), Width: jsii.Number(9), Height: jsii.Number(6), Alarms: &alarms}),
+				awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("Alarms in " + B), Width: jsii.Number(9), Height: jsii.Number(6), Alarms: &alarms}),
 			},
 			{graph("Health canary (from "+B+")", 8, canary), graph("Ingest records", 8, ingest), graph("Ingest Lambda", 8, ingestErrors)},
 			{graph("Stream readers' iterator age (ms)", 8, iterator), graph("S3 replication latency (s)", 8, latency), graph("S3 replication pending", 8, pending, bytesPending...)},

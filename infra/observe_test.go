@@ -169,7 +169,7 @@ func TestReadinessDeployed(t *testing.T) {
 		t.Fatal("no readiness function")
 	}
 	env := get(fn, "Environment", "Variables").(map[string]any)
-	if env[readiness.EnvRecoveryPointMaxAge] != (36 * time.Hour).String() || env[readiness.EnvInterval] != time.Hour.String() ||
+	if env[readiness.EnvRecoveryPointMaxAge] != (36*time.Hour).String() || env[readiness.EnvInterval] != time.Hour.String() ||
 		env[readiness.EnvBackupVault] != n.BackupVault() || env[readiness.EnvRecoveryPointResource] != n.TableARN(P, n.AggregatesTable()) {
 		t.Errorf("readiness env %v", env)
 	}

@@ -66,9 +66,9 @@ type RecoveryStack struct {
 	// (observe.go).
 	Alarms map[string]awscloudwatch.Alarm
 	// Readiness is the readiness check (readiness.go).
-	Readiness Function
-	Machines      map[string]awsstepfunctions.StateMachine
-	DRFunctions   map[string]Function
+	Readiness   Function
+	Machines    map[string]awsstepfunctions.StateMachine
+	DRFunctions map[string]Function
 	// Placeholders are the DefinitionSubstitutions keys DR machines may use.
 	Placeholders []string
 	// Scope is where DR machines' derived permissions may reach, by service.

@@ -57,12 +57,12 @@ func (r *Readiness) replication(ctx context.Context, now time.Time) Result {
 	var problems []string
 	for _, rule := range r.Config.Replication {
 		dims := []cwtypes.Dimension{
-			{Name: aws.String("SourceBucket"), Value: aws.String(rule.Source)},
-			{Name: aws.String("DestinationBucket"), Value: aws.String(rule.Destination)},
-			{Name: aws.String("RuleId"), Value: aws.String(rule.Rule)},
+			{Name: aws.String(S3DimensionSourceBucket), Value: aws.String(rule.Source)},
+			{Name: aws.String(S3DimensionDestinationBucket), Value: aws.String(rule.Destination)},
+			{Name: aws.String(S3DimensionRuleID), Value: aws.String(rule.Rule)},
 		}
-		latency, lok, lerr := r.maxOver(ctx, "AWS/S3", "ReplicationLatency", dims, now)
-		pending, pok, perr := r.maxOver(ctx, "AWS/S3", "OperationsPendingReplication", dims, now)
+		latency, lok, lerr := r.maxOver(ctx, S3Namespace, S3ReplicationLatency, dims, now)
+		pending, pok, perr := r.maxOver(ctx, S3Namespace, S3OperationsPendingReplication, dims, now)
 		o := map[string]any{"source": rule.Source, "destination": rule.Destination, "rule": rule.Rule}
 		switch {
 		case lerr != nil || perr != nil:

@@ -74,6 +74,20 @@ const (
 	MetricDRMode    = "DRMode"
 )
 
+// The S3 replication metrics the replication check reads (AWS/S3, in the
+// destination's region, dimensions SourceBucket, DestinationBucket,
+// RuleId; docs/aws-facts.md "S3 replication"); the CDK app's alarms and
+// dashboard read them by these names.
+const (
+	S3Namespace                    = "AWS/S3"
+	S3ReplicationLatency           = "ReplicationLatency"
+	S3OperationsPendingReplication = "OperationsPendingReplication"
+	S3BytesPendingReplication      = "BytesPendingReplication"
+	S3DimensionSourceBucket        = "SourceBucket"
+	S3DimensionDestinationBucket   = "DestinationBucket"
+	S3DimensionRuleID              = "RuleId"
+)
+
 // ModeValue is the DRMode metric's value of each DR mode.
 var ModeValue = map[string]float64{dr.ModePrimary: 0, dr.ModeFailingOver: 1, dr.ModeFailedOver: 2, dr.ModeFailingBack: 3}
 
