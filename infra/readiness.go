@@ -20,7 +20,7 @@ const ReadinessFunction = "readiness"
 
 // ReadinessOutput is the Recovery stack's output naming the readiness
 // function, which `make verify-deploy` invokes.
-const ReadinessOutput = "ReadinessFunctionName"
+const ReadinessOutput = readiness.OutputFunctionName
 
 // recoveryPointEnv is the recovery-point check's environment, which the
 // readiness function and dr-verify (the isolated drill) share: B's vault,

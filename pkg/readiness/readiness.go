@@ -59,6 +59,10 @@ const (
 	CheckPITR          = "pitr"
 )
 
+// OutputFunctionName is the Recovery stack's output naming the readiness
+// function, which `make verify-deploy` invokes.
+const OutputFunctionName = "ReadinessFunctionName"
+
 // Checks lists the checks in the order they run and are reported.
 var Checks = []string{CheckRecoveryPoint, CheckReplication, CheckDormantStack, CheckStateMachines, CheckTraffic, CheckPITR}
 
