@@ -98,6 +98,10 @@ type alarmSpec struct {
 	periods     float64 // evaluation periods, all of them breaching to alarm
 	missing     awscloudwatch.TreatMissingData
 	ok          bool // notify the return to OK too
+	// insufficient notifies the change to INSUFFICIENT_DATA too: with
+	// missing data treated as missing, the alarm's way of saying its
+	// metric stopped arriving.
+	insufficient bool
 }
 
 // AlarmName is the physical name of the alarm with id.
@@ -162,12 +166,18 @@ func alarmSpecs(cfg Config, region string) []alarmSpec {
 					missing: awscloudwatch.TreatMissingData_IGNORE, ok: true,
 				})
 		}
+		// Missing data is missing, not breaching: a readiness run that
+		// does not report turns the alarm INSUFFICIENT_DATA, which
+		// notifies too, while right after a deployment, before the first
+		// run, the alarm stays in its initial INSUFFICIENT_DATA without a
+		// false ALARM.
 		out = append(out, alarmSpec{
 			id: "not-ready", stack: "recovery",
-			description: fmt.Sprintf("The readiness check found the installation not ready to fail over, or did not report within %s; its notice names the failing checks (docs/dr.md \"Readiness\")", cfg.ReadinessInterval()),
-			namespace:   readiness.MetricNamespace, metric: readiness.MetricReady,
+			description: fmt.Sprintf("ALARM: the readiness check found the installation not ready to fail over (its own notice names the failing checks); "+
+				"INSUFFICIENT_DATA: it did not report within %s (docs/dr.md \"Readiness\")", cfg.ReadinessInterval()),
+			namespace: readiness.MetricNamespace, metric: readiness.MetricReady,
 			statistic: "Minimum", periodSec: cfg.ReadinessInterval().Seconds(), threshold: 1, op: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, periods: 1,
-			missing: awscloudwatch.TreatMissingData_BREACHING, ok: true,
+			missing: awscloudwatch.TreatMissingData_MISSING, ok: true, insufficient: true,
 		})
 	}
 	return out
@@ -197,6 +207,9 @@ func newAlarm(stack awscdk.Stack, cfg Config, spec alarmSpec, topic awssns.ITopi
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 		if spec.ok {
 			a.AddOkAction(awscloudwatchactions.NewSnsAction(topic))
+		}
+		if spec.insufficient {
+			a.AddInsufficientDataAction(awscloudwatchactions.NewSnsAction(topic))
 		}
 	}
 	return a

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -184,8 +182,7 @@ func TestReadinessDeployed(t *testing.T) {
 	}
 	for _, m := range machines {
 		def, err := s.cfg.Machines.Definition(m.Name)
-		sum := sha256.Sum256(def)
-		if err != nil || m.SHA256 != hex.EncodeToString(sum[:]) || m.ARN != n.StateMachineARN(B, m.Name) {
+		if err != nil || m.SHA256 != readiness.DefinitionDigest(def) || m.ARN != n.StateMachineARN(B, m.Name) {
 			t.Errorf("state machine %+v", m)
 		}
 	}
@@ -205,9 +202,11 @@ func TestReadinessDeployed(t *testing.T) {
 	if !scheduled {
 		t.Error("no rule runs the readiness function on " + s.cfg.ReadinessSchedule)
 	}
-	// Its alarm: not ready, or not reporting within an interval.
+	// Its alarm: not ready (ALARM), or not reporting within an interval
+	// (INSUFFICIENT_DATA), both notified.
 	a := s.alarmsByName(R)[AlarmName(n, "not-ready")]
-	if a == nil || a["Namespace"] != readiness.MetricNamespace || a["MetricName"] != readiness.MetricReady || a["Period"] != 3600.0 || a["TreatMissingData"] != "breaching" {
+	if a == nil || a["Namespace"] != readiness.MetricNamespace || a["MetricName"] != readiness.MetricReady || a["Period"] != 3600.0 ||
+		a["TreatMissingData"] != "missing" || len(list(a["InsufficientDataActions"])) != 1 {
 		t.Errorf("not-ready alarm %v", a)
 	}
 	// Its grants: reads only, on this deployment's resources.

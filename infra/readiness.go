@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -40,8 +38,10 @@ func recoveryPointEnv(c drContext) map[string]string {
 const readinessWildcards = "CloudWatch GetMetricStatistics and PutMetricData (conditioned on its namespace) support no resource-level permissions (\"*\"); " +
 	"the workload stacks' IDs (stack/<name>/*); the accelerator's endpoint groups (<accelerator ARN>/*)."
 
-// readinessMachines are the DR state machines with the SHA-256 of the
-// definitions they are synthesized from.
+// readinessMachines are the DR state machines with the digest of the
+// definitions they are synthesized from (readiness.DefinitionDigest: not
+// hex, which the assembly snapshot's normalization would take for an
+// asset hash).
 func readinessMachines(cfg Config) ([]readiness.StateMachine, error) {
 	n := NamesFor(cfg)
 	var out []readiness.StateMachine
@@ -50,8 +50,7 @@ func readinessMachines(cfg Config) ([]readiness.StateMachine, error) {
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(def)
-		out = append(out, readiness.StateMachine{Name: m, ARN: n.StateMachineARN(cfg.BackupRegion, m), SHA256: hex.EncodeToString(sum[:])})
+		out = append(out, readiness.StateMachine{Name: m, ARN: n.StateMachineARN(cfg.BackupRegion, m), SHA256: readiness.DefinitionDigest(def)})
 	}
 	return out, nil
 }

@@ -34,8 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
-	"github.com/pendulum-dr/pendulum/pkg/topology"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // Putter is the Kinesis API ingest uses; *kinesis.Client and the simulator

@@ -2,8 +2,6 @@ package readiness
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
@@ -139,7 +137,7 @@ func (r *Readiness) stateMachines(ctx context.Context) Result {
 			fail("this readiness build has no definition of it: %v", err)
 			continue
 		}
-		if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != m.SHA256 {
+		if DefinitionDigest(raw) != m.SHA256 {
 			fail("the recovery stack was synthesized from another version of statemachines/%s.asl.json than this readiness function was built with: build and deploy both from one commit (make deploy)", m.Name)
 			continue
 		}

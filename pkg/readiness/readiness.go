@@ -30,6 +30,8 @@ package readiness
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,13 +167,21 @@ type ReplicationRule struct {
 	Rule        string `json:"rule"`
 }
 
-// StateMachine is one DR state machine and the SHA-256 (hex) of the raw
+// StateMachine is one DR state machine and the DefinitionDigest of the raw
 // definition (statemachines/<Name>.asl.json, placeholders in place) the
 // recovery stack was synthesized from.
 type StateMachine struct {
 	Name   string `json:"name"`
 	ARN    string `json:"arn"`
 	SHA256 string `json:"sha256"`
+}
+
+// DefinitionDigest is a definition's SHA-256, base64url without padding
+// (43 characters): infra computes it at synth, the stateMachines check
+// from the definition this build embeds.
+func DefinitionDigest(def []byte) string {
+	sum := sha256.Sum256(def)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // RecoveryPointConfig is what the recovery-point check needs; dr-verify
@@ -244,8 +254,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	for _, m := range c.StateMachines {
-		if m.Name == "" || !strings.HasPrefix(m.ARN, "arn:") || len(m.SHA256) != 64 {
-			errs = append(errs, fmt.Errorf("%s: every state machine needs name, arn and a hex sha256, got %+v", EnvStateMachines, m))
+		if m.Name == "" || !strings.HasPrefix(m.ARN, "arn:") || len(m.SHA256) != 43 {
+			errs = append(errs, fmt.Errorf("%s: every state machine needs name, arn and sha256 (base64url), got %+v", EnvStateMachines, m))
 		}
 	}
 	if c.Interval, err = positiveDuration(getenv, EnvInterval); err != nil {

@@ -2,8 +2,6 @@ package readiness
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,7 +171,6 @@ func rendered() string {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sum := sha256.Sum256([]byte(tRaw))
 	f := &fixture{
 		backup: &fakeBackup{points: []backuptypes.RecoveryPointByBackupVault{{RecoveryPointArn: aws.String("arn:rp:1"), ResourceArn: aws.String(tTable),
 			Status: backuptypes.RecoveryPointStatusCompleted, CreationDate: aws.Time(tNow.Add(-10 * time.Hour))}}},
@@ -202,7 +199,7 @@ func newFixture(t *testing.T) *fixture {
 			AggregatesTable: "pendulum-aggregates", PrimaryEndpointGroupARN: tGroupP, BackupEndpointGroupARN: tGroupB, TopicARN: "arn:aws:sns:us-east-2:111111111111:pendulum-dr"},
 		RecoveryPoint: RecoveryPointConfig{Vault: "pendulum-vault", ResourceARN: tTable, MaxAge: 36 * time.Hour},
 		Replication:   []ReplicationRule{{Source: "raw-p", Destination: "raw-b", Rule: "to-us-east-2"}},
-		StateMachines: []StateMachine{{Name: "failover", ARN: tMachineARN, SHA256: hex.EncodeToString(sum[:])}},
+		StateMachines: []StateMachine{{Name: "failover", ARN: tMachineARN, SHA256: DefinitionDigest([]byte(tRaw))}},
 		Interval:      time.Hour,
 	}
 	f.r = &Readiness{
@@ -358,7 +355,7 @@ func TestStateMachines(t *testing.T) {
 	f.sfn.def = strings.Replace(rendered(), `"again":"arn:aws:lambda:us-east-2:111111111111:function:pendulum-dr-control"`, `"again":"arn:other"`, 1)
 	failingOnly(t, f.r.Check(context.Background()), "${FnArn} is", CheckStateMachines)
 	f.sfn.def = rendered()
-	f.r.Config.StateMachines[0].SHA256 = strings.Repeat("0", 64)
+	f.r.Config.StateMachines[0].SHA256 = DefinitionDigest([]byte("another version"))
 	failingOnly(t, f.r.Check(context.Background()), "another version of statemachines/failover.asl.json", CheckStateMachines)
 }
 
@@ -415,7 +412,7 @@ func TestConfigFromEnv(t *testing.T) {
 		dr.EnvLoadBalancerName: "lb", dr.EnvTopicARN: "arn:t", "AWS_REGION": tB,
 		EnvBackupVault: "pendulum-vault", EnvRecoveryPointResource: tTable, EnvRecoveryPointMaxAge: "36h",
 		EnvReplicationRules: `[{"source":"s","destination":"d","rule":"r"}]`,
-		EnvStateMachines:    `[{"name":"failover","arn":"` + tMachineARN + `","sha256":"` + strings.Repeat("a", 64) + `"}]`,
+		EnvStateMachines:    `[{"name":"failover","arn":"` + tMachineARN + `","sha256":"` + DefinitionDigest(nil) + `"}]`,
 		EnvInterval:         "1h",
 	}
 	c, err := ConfigFromEnv(func(k string) string { return env[k] })

@@ -199,7 +199,7 @@ func init() {
 	})
 
 	registerCFN("AWS::CloudWatch::Dashboard", &cfnProvider{
-		properties: []string{"DashboardName", "DashboardBody"},
+		properties: []string{"DashboardName", "DashboardBody", "Tags"},
 		required:   []string{"DashboardBody"},
 		create: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			name := cfnString(r.props, "DashboardName")

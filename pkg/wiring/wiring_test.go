@@ -83,7 +83,7 @@ func functions() []function {
 	fs = append(fs, function{name: "dr-verify", constructor: recovery.DRVerify, env: with(drEnv, recoveryPoint)})
 	fs = append(fs, function{name: "readiness", constructor: recovery.Readiness, env: with(drEnv, recoveryPoint, map[string]string{
 		readiness.EnvReplicationRules: `[{"source":"raw-p","destination":"raw-b","rule":"to-us-east-2"}]`,
-		readiness.EnvStateMachines:    `[{"name":"failover","arn":"arn:aws:states:us-east-2:111111111111:stateMachine:pendulum-failover","sha256":"` + strings.Repeat("0", 64) + `"}]`,
+		readiness.EnvStateMachines:    `[{"name":"failover","arn":"arn:aws:states:us-east-2:111111111111:stateMachine:pendulum-failover","sha256":"` + readiness.DefinitionDigest(nil) + `"}]`,
 		readiness.EnvInterval:         "1h",
 	})})
 	return fs
