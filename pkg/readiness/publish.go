@@ -14,14 +14,18 @@ import (
 )
 
 // previousVerdict reads back the Ready metric of the last two intervals:
-// the latest datapoint is the previous run's verdict. known is false when
-// there is none (the first run, or runs missed), which counts as a change.
+// the latest datapoint is the previous run's verdict (a run started by
+// hand counts as one). known is false when there is none (the first run,
+// or runs missed), which counts as a change. The datapoints are at most
+// a thousand (GetMetricStatistics returns at most 1,440): a minute each
+// for intervals up to about eight hours, longer for longer intervals.
 func (r *Readiness) previousVerdict(ctx context.Context) (ready, known bool, err error) {
 	now := r.Clock.Now()
-	period := max(r.Config.Interval.Truncate(time.Minute), time.Minute)
+	window := 2 * r.Config.Interval
+	period := max(((window/1000)+time.Minute-1).Truncate(time.Minute), time.Minute)
 	out, err := r.Metrics.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
 		Namespace: aws.String(MetricNamespace), MetricName: aws.String(MetricReady),
-		StartTime: aws.Time(now.Add(-2 * period)), EndTime: aws.Time(now), Period: aws.Int32(int32(period.Seconds())),
+		StartTime: aws.Time(now.Add(-window)), EndTime: aws.Time(now), Period: aws.Int32(int32(period.Seconds())),
 		Statistics: []cwtypes.Statistic{cwtypes.StatisticMinimum},
 	})
 	if err != nil {

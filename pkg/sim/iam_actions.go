@@ -942,6 +942,9 @@ var iamOps = map[string]iamMapper{
 	"EventBridge.DescribeRule": on(func(r *Region, in *eventbridge.DescribeRuleInput) []iamCheck {
 		return one("events:DescribeRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
 	}),
+	"EventBridge.ListTargetsByRule": on(func(r *Region, in *eventbridge.ListTargetsByRuleInput) []iamCheck {
+		return one("events:ListTargetsByRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Rule)))
+	}),
 	"EventBridge.EnableRule": on(func(r *Region, in *eventbridge.EnableRuleInput) []iamCheck {
 		return one("events:EnableRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
 	}),
