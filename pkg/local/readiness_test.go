@@ -148,4 +148,3 @@ func TestReadinessOnTheDeployedInstallation(t *testing.T) {
 		t.Fatalf("IAM denied %v", d)
 	}
 }
-

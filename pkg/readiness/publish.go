@@ -22,7 +22,7 @@ import (
 func (r *Readiness) previousVerdict(ctx context.Context) (ready, known bool, err error) {
 	now := r.Clock.Now()
 	window := 2 * r.Config.Interval
-	period := max(((window/1000)+time.Minute-1).Truncate(time.Minute), time.Minute)
+	period := max(((window / 1000) + time.Minute - 1).Truncate(time.Minute), time.Minute)
 	out, err := r.Metrics.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
 		Namespace: aws.String(MetricNamespace), MetricName: aws.String(MetricReady),
 		StartTime: aws.Time(now.Add(-window)), EndTime: aws.Time(now), Period: aws.Int32(int32(period.Seconds())),
