@@ -113,10 +113,11 @@ deploy: cdk-synth
 diff: cdk-synth
 	$(CDK) diff --app cdk.out --all $(CDK_ARGS)
 
-## destroy: delete every stack (asks first); what the stacks retain is listed, and docs/deploy.md "Teardown" removes it
+## destroy: delete every stack, B's dormant workload first (each asks; FORCE=--force does not); what the stacks retain
+## is listed, and docs/deploy.md "Teardown" removes it
 destroy: cdk-synth
 	@$(PLAN) destroy-plan
-	$(CDK) destroy --app cdk.out --all $(CDK_ARGS)
+	for stack in $$($(PLAN) destroy-order); do $(CDK) destroy --app cdk.out $(FORCE) $(CDK_ARGS) "$$stack"; done
 
 ## verify-deploy: run the deployed readiness check once (aws lambda invoke) and print its report; fails unless ready
 ## (reads the function's name from the cdk.out `make deploy` synthesized)

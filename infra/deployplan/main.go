@@ -4,7 +4,8 @@
 //
 //	deployplan [-assembly DIR] environments     aws://ACCOUNT/REGION of every stack (what `make bootstrap` bootstraps)
 //	deployplan [-assembly DIR] plan             each stack in deploy order, its region and dependencies
-//	deployplan [-assembly DIR] destroy-plan     the stacks in reverse order and what deleting them keeps
+//	deployplan [-assembly DIR] destroy-order    the stacks in the order `make destroy` deletes them
+//	deployplan [-assembly DIR] destroy-plan     that order and what deleting the stacks keeps
 //	deployplan [-assembly DIR] readiness        the readiness function's name and region (make verify-deploy)
 //	deployplan [-assembly DIR] deployer-policy  the least-privilege IAM policy of who runs make deploy/diff/verify-deploy
 //	deployplan verify FILE                      print a readiness report (aws lambda invoke's output); exit 1 unless ready
@@ -19,17 +20,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/readiness"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 func main() {
 	dir := flag.String("assembly", "cdk.out", "the cloud assembly directory")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: deployplan [-assembly DIR] environments|plan|destroy-plan|readiness|deployer-policy, or deployplan verify FILE")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: deployplan [-assembly DIR] environments|plan|destroy-order|destroy-plan|readiness|deployer-policy, or deployplan verify FILE")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -52,7 +55,7 @@ func (e notReady) Error() string {
 
 func run(w io.Writer, dir string, args []string) error {
 	if len(args) == 0 {
-		return errors.New("no command (environments, plan, destroy-plan, readiness, deployer-policy, verify FILE)")
+		return errors.New("no command (environments, plan, destroy-order, destroy-plan, readiness, deployer-policy, verify FILE)")
 	}
 	if args[0] == "verify" {
 		if len(args) != 2 {
@@ -72,6 +75,12 @@ func run(w io.Writer, dir string, args []string) error {
 		fmt.Fprintln(w, strings.Join(environments(a), " "))
 	case "plan":
 		printPlan(w, a)
+	case "destroy-order":
+		order, err := destroyOrder(a)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, strings.Join(order, " "))
 	case "destroy-plan":
 		return printDestroyPlan(w, a)
 	case "readiness":
@@ -163,16 +172,54 @@ func retainedResources(a *assembly.Assembly) ([]retained, error) {
 	return out, nil
 }
 
-// printDestroyPlan prints the order `cdk destroy --all` deletes the stacks
-// in and what each keeps.
+// destroyOrder is the order `make destroy` deletes the stacks in: each
+// before the stacks it depends on (the deploy order reversed), and the
+// dormant workload stacks (those with the Active parameter) first of all.
+// A dormant stack activated by a failover was last updated as its
+// execution role, which another stack (the Recovery stack) creates, and
+// CloudFormation deletes a stack as the role it was last updated with: that
+// role must still exist.
+func destroyOrder(a *assembly.Assembly) ([]string, error) {
+	var first, rest []string
+	for i := len(a.Stacks) - 1; i >= 0; i-- {
+		s := a.Stacks[i]
+		var t struct{ Parameters map[string]any }
+		if err := json.Unmarshal(s.Template, &t); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.TemplateFile, err)
+		}
+		if _, dormant := t.Parameters[topology.ActiveParameter]; dormant {
+			first = append(first, s.Name)
+		} else {
+			rest = append(rest, s.Name)
+		}
+	}
+	// Nothing depends on a dormant stack, so deleting it first breaks no
+	// dependency.
+	for _, s := range a.Stacks {
+		for _, d := range s.Dependencies {
+			if slices.Contains(first, d) {
+				return nil, fmt.Errorf("stack %s depends on the dormant stack %s", s.Name, d)
+			}
+		}
+	}
+	return append(first, rest...), nil
+}
+
+// printDestroyPlan prints the order `make destroy` deletes the stacks in
+// and what each keeps.
 func printDestroyPlan(w io.Writer, a *assembly.Assembly) error {
 	rs, err := retainedResources(a)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "cdk destroy --all deletes, in this order (each stack before those it depends on):")
-	for i := len(a.Stacks) - 1; i >= 0; i-- {
-		fmt.Fprintf(w, "  %s (%s)\n", a.Stacks[i].Name, a.Stacks[i].Region)
+	order, err := destroyOrder(a)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "make destroy deletes, in this order (B's dormant workload first, then each stack before those it depends on):")
+	for _, name := range order {
+		s, _ := a.Stack(name)
+		fmt.Fprintf(w, "  %s (%s)\n", s.Name, s.Region)
 	}
 	fmt.Fprintln(w, "and keeps (DeletionPolicy Retain; docs/deploy.md \"Teardown\" says how to remove them):")
 	for _, r := range rs {
