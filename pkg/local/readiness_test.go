@@ -17,6 +17,10 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 )
 
+// beforeDailyBackup is a start a little before the synthesized backup
+// plan's daily 03:00 UTC: its copy is in B's vault some 15 minutes later.
+var beforeDailyBackup = time.Date(2026, 11, 25, 2, 50, 0, 0, time.UTC)
+
 // invokeReadiness invokes the deployed readiness function once, as
 // `make verify-deploy` does, and returns its report.
 func invokeReadiness(t *testing.T, l *Local) readiness.Report {
@@ -56,7 +60,7 @@ func wantFailing(t *testing.T, rep readiness.Report, failing ...string) {
 func TestReadinessOnTheDeployedInstallation(t *testing.T) {
 	// Deployed just before the daily backup (03:00 UTC): the copy lands in
 	// B about ten minutes after it.
-	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true, Start: time.Date(2026, 11, 25, 2, 50, 0, 0, time.UTC)})
+	l := newLocal(t, Options{NoAutoFailover: true, NoCanary: true, Start: beforeDailyBackup})
 	ctx := context.Background()
 	P, B := l.Regions.Primary, l.Regions.Backup
 
