@@ -18,7 +18,8 @@ RIE       := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills deps clean crosscheck crosscheck-bench
+.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills deps clean crosscheck crosscheck-bench \
+	bootstrap deploy diff destroy verify-deploy deployer-policy
 
 all: build
 
@@ -84,7 +85,51 @@ snapshot: cdk-synth
 # cdk-synth is synth without the snapshot check, which snapshot replaces
 # with the update (a stale snapshot is what it is run for).
 cdk-synth: build deps
-	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out
+	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out $(CDK_ARGS)
+
+# --- Deploying to AWS (docs/deploy.md) -------------------------------------
+# Credentials: AWS_PROFILE (`make deploy AWS_PROFILE=prod`) or the default
+# credential chain (environment variables, SSO, instance or container role).
+# CDK_ARGS is added to every cdk command (e.g. CDK_ARGS='-c pendulum:account=123456789012').
+# Each target synthesizes cdk.out from cdk.json first and acts on exactly its stacks;
+# deployplan (infra/deployplan) reads them from cdk.out/manifest.json and says what will happen.
+CDK       := $(NODE_BIN)/cdk --no-notices
+# broadening: cdk deploy asks before widening IAM or security groups; `APPROVAL=never` for CI.
+APPROVAL  ?= broadening
+PLAN      := $(GO) run ./infra/deployplan -assembly cdk.out
+VERIFY_OUT ?= readiness-report.json
+
+## bootstrap: cdk bootstrap every environment the app deploys to (P, B and us-west-2), as an administrator, once
+bootstrap: cdk-synth
+	@echo "bootstrap: $$($(PLAN) environments)"
+	$(CDK) bootstrap --app cdk.out $(CDK_ARGS) $$($(PLAN) environments)
+
+## deploy: deploy every stack of cdk.out, in its dependency order (cdk deploy --all)
+deploy: cdk-synth
+	@$(PLAN) plan
+	$(CDK) deploy --app cdk.out --all --require-approval $(APPROVAL) $(CDK_ARGS)
+
+## diff: what deploy would change in every stack
+diff: cdk-synth
+	$(CDK) diff --app cdk.out --all $(CDK_ARGS)
+
+## destroy: delete every stack, B's dormant workload first (each asks; FORCE=--force does not); what the stacks retain
+## is listed, and docs/deploy.md "Teardown" removes it
+destroy: cdk-synth
+	@$(PLAN) destroy-plan
+	for stack in $$($(PLAN) destroy-order); do $(CDK) destroy --app cdk.out $(FORCE) $(CDK_ARGS) "$$stack"; done
+
+## verify-deploy: run the deployed readiness check once (aws lambda invoke) and print its report; fails unless ready
+## (reads the function's name from the cdk.out `make deploy` synthesized)
+verify-deploy:
+	@read -r fn region <<< "$$($(PLAN) readiness)"; \
+	echo "aws lambda invoke --region $$region --function-name $$fn --payload '{}' $(VERIFY_OUT)"; \
+	aws lambda invoke --region "$$region" --function-name "$$fn" --cli-binary-format raw-in-base64-out --payload '{}' $(VERIFY_OUT) > /dev/null
+	$(GO) run ./infra/deployplan verify $(VERIFY_OUT)
+
+## deployer-policy: the least-privilege IAM policy of who runs deploy, diff and verify-deploy, for cdk.out's account and regions
+deployer-policy: cdk-synth
+	@$(PLAN) deployer-policy
 
 ## test: what CI runs
 test: deps fmt-check vet unit bench-compile asl synth drills

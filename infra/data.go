@@ -65,6 +65,8 @@ func NewDataStack(scope constructs.Construct, cfg Config, region string) *DataSt
 	if primary {
 		s.Aggregates = newAggregatesTable(stack, cfg)
 		newBackupPlan(stack, cfg, vault, s.Aggregates)
+		// B's alarms are the Recovery stack's, next to the topic.
+		addPrimaryAlarms(stack, cfg, "data")
 	}
 	return s
 }
@@ -162,7 +164,7 @@ func replicate(stack awscdk.Stack, cfg Config, buckets map[string]awss3.Bucket) 
 		cfn.SetReplicationConfiguration(&awss3.CfnBucket_ReplicationConfigurationProperty{
 			Role: r.RoleArn(),
 			Rules: &[]interface{}{&awss3.CfnBucket_ReplicationRuleProperty{
-				Id:       jsii.String("to-" + cfg.BackupRegion),
+				Id:       jsii.String(replicationRuleID(cfg)),
 				Status:   jsii.String("Enabled"),
 				Priority: jsii.Number(1),
 				Filter:   &awss3.CfnBucket_ReplicationRuleFilterProperty{Prefix: jsii.String("")},
@@ -284,7 +286,7 @@ type partitionsTable struct {
 func newPartitions(stack awscdk.Stack, cfg Config, region string, buckets map[string]awss3.Bucket) awssqs.Queue {
 	n := NamesFor(cfg)
 	dlq := awssqs.NewQueue(stack, jsii.String("PartitionsDLQ"), &awssqs.QueueProps{
-		QueueName:       jsii.String(n.Prefix + "-partitions-dlq"),
+		QueueName:       jsii.String(queueName(n, partitionsDLQ)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -375,8 +377,8 @@ func newAggregatesTable(stack awscdk.Stack, cfg Config) awsdynamodb.Table {
 	})
 }
 
-// newBackupPlan backs the aggregates table up daily into P's vault and
-// copies each recovery point to B's vault: the restore source when P's
+// newBackupPlan backs the aggregates table up on cfg.BackupSchedule (daily
+// by default) into P's vault and copies each recovery point to B's vault: the restore source when P's
 // control plane is unreachable and a cross-region PITR restore cannot run.
 func newBackupPlan(stack awscdk.Stack, cfg Config, vault awsbackup.BackupVault, table awsdynamodb.Table) {
 	n := NamesFor(cfg)
@@ -388,7 +390,7 @@ func newBackupPlan(stack awscdk.Stack, cfg Config, vault awsbackup.BackupVault, 
 		BackupPlanRules: &[]awsbackup.BackupPlanRule{awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
 			RuleName:           jsii.String("daily-with-copy-to-" + cfg.BackupRegion),
 			BackupVault:        vault,
-			ScheduleExpression: awsevents.Schedule_Expression(jsii.String("cron(0 3 * * ? *)")),
+			ScheduleExpression: awsevents.Schedule_Expression(jsii.String(cfg.BackupSchedule)),
 			DeleteAfter:        keep,
 			CopyActions: &[]*awsbackup.BackupPlanCopyActionProps{{
 				DestinationBackupVault: dest,

@@ -543,8 +543,10 @@ func TestAlarmStartsFailover(t *testing.T) {
 	s := deployment(t)
 	R := s.name("recovery", s.cfg.BackupRegion)
 	alarms := s.resources(R, "AWS::CloudWatch::Alarm")
-	if len(alarms) != 2 {
-		t.Fatalf("alarms = %d, want 2 (P unhealthy, P's pipeline stalled)", len(alarms))
+	// P unhealthy, P's pipeline stalled and B's failure signals
+	// (TestFailureAlarms).
+	if got, want := len(alarms), 2+len(alarmSpecs(s.cfg, s.cfg.BackupRegion)); got != want {
+		t.Fatalf("alarms = %d, want %d", got, want)
 	}
 	var alarmID string
 	for id, a := range alarms {
@@ -580,6 +582,13 @@ func TestAlarmStartsFailover(t *testing.T) {
 	for _, r := range s.resources(R, "AWS::Events::Rule") {
 		p := props(r)
 		if get(p, "EventPattern", "detail", "state", "value", 0) != "ALARM" {
+			continue
+		}
+		if p["Name"] == ForwardedAlarmRuleName(NamesFor(s.cfg), "alarm") {
+			// P's forwarded alarms only notify (TestFailureAlarms).
+			if get(p, "Targets", 0, "Arn", "Ref") == failoverID {
+				t.Fatal("P's forwarded alarms start failover")
+			}
 			continue
 		}
 		if got := get(p, "EventPattern", "resources", 0, "Fn::GetAtt", 0); got != alarmID {
@@ -629,7 +638,7 @@ func TestLambdas(t *testing.T) {
 	wantIn := map[string][]string{
 		s.name("data", P): {"partitions"}, s.name("data", B): {"partitions"},
 		s.name("workload", P): {"aggregate", "compact", "compact-plan", "ingest"}, s.name("workload", B): {"aggregate", "compact", "compact-plan", "ingest"},
-		s.name("recovery", B): {"dr-control", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "health"},
+		s.name("recovery", B): {"dr-control", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "health", ReadinessFunction},
 	}
 	for stack, want := range wantIn {
 		var got []string

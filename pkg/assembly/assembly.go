@@ -31,6 +31,12 @@ type Stack struct {
 	Dependencies []string
 	// Template is the template body.
 	Template []byte
+	// DeployRoleARN and LookupRoleARN are the bootstrap roles `cdk deploy`
+	// and `cdk diff` assume for the stack, and BootstrapVersionParameter
+	// the SSM parameter holding the bootstrap version it requires, as the
+	// manifest names them (the partition as the ${AWS::Partition}
+	// placeholder).
+	DeployRoleARN, LookupRoleARN, BootstrapVersionParameter string
 }
 
 // Assembly is a read cloud assembly.
@@ -51,8 +57,13 @@ type manifest struct {
 		Environment  string   `json:"environment"`
 		Dependencies []string `json:"dependencies"`
 		Properties   struct {
-			TemplateFile string `json:"templateFile"`
-			StackName    string `json:"stackName"`
+			TemplateFile     string `json:"templateFile"`
+			StackName        string `json:"stackName"`
+			AssumeRoleARN    string `json:"assumeRoleArn"`
+			BootstrapVersion string `json:"bootstrapStackVersionSsmParameter"`
+			LookupRole       struct {
+				ARN string `json:"arn"`
+			} `json:"lookupRole"`
 		} `json:"properties"`
 	} `json:"artifacts"`
 }
@@ -90,7 +101,8 @@ func Read(dir string) (*Assembly, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stack %s: %w", id, err)
 		}
-		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body}
+		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body,
+			DeployRoleARN: a.Properties.AssumeRoleARN, LookupRoleARN: a.Properties.LookupRole.ARN, BootstrapVersionParameter: a.Properties.BootstrapVersion}
 		for _, d := range a.Dependencies {
 			if t, ok := m.Artifacts[d]; ok && t.Type == "aws:cloudformation:stack" {
 				s.Dependencies = append(s.Dependencies, d)

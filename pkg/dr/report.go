@@ -58,6 +58,20 @@ type ReportOutput struct {
 // MetricNamespace is where the report's metrics go.
 const MetricNamespace = topology.MetricNamespace
 
+// The report's metrics (Report.publish), spelled here once for the CDK
+// app's dashboard: each workflow's total duration, the drill's verdict by
+// mode, and each top-level step's duration by workflow and step.
+const (
+	MetricFailoverSeconds = "FailoverSeconds"
+	MetricFailbackSeconds = "FailbackSeconds"
+	MetricDrillSeconds    = "DrillSeconds"
+	MetricDrillPassed     = "DrillPassed"
+	MetricStepSeconds     = "StepSeconds"
+	DimensionMode         = "Mode"
+	DimensionWorkflow     = "Workflow"
+	DimensionStep         = "Step"
+)
+
 // Report is the dr-report step: step durations from the execution history,
 // facts from the control record (failover, failback) or the drill's state,
 // and CloudWatch metrics: DrillPassed (drill), FailoverSeconds /
@@ -220,19 +234,19 @@ func drillOutcome(mode string, raw json.RawMessage) (bool, json.RawMessage) {
 func (r *Report) publish(ctx context.Context, out ReportOutput) error {
 	now := r.Clock.Now()
 	wf := out.Workflow
-	total := map[string]string{WorkflowFailover: "FailoverSeconds", WorkflowFailback: "FailbackSeconds", WorkflowDrill: "DrillSeconds"}[wf]
+	total := map[string]string{WorkflowFailover: MetricFailoverSeconds, WorkflowFailback: MetricFailbackSeconds, WorkflowDrill: MetricDrillSeconds}[wf]
 	data := []cwtypes.MetricDatum{{MetricName: aws.String(total), Value: aws.Float64(out.TotalSeconds), Unit: cwtypes.StandardUnitSeconds, Timestamp: aws.Time(now)}}
 	if wf == WorkflowDrill {
 		v := 0.0
 		if out.Passed {
 			v = 1
 		}
-		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("DrillPassed"), Value: aws.Float64(v), Unit: cwtypes.StandardUnitCount, Timestamp: aws.Time(now),
-			Dimensions: []cwtypes.Dimension{{Name: aws.String("Mode"), Value: aws.String(modeOr(out.Mode))}}})
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(MetricDrillPassed), Value: aws.Float64(v), Unit: cwtypes.StandardUnitCount, Timestamp: aws.Time(now),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String(DimensionMode), Value: aws.String(modeOr(out.Mode))}}})
 	}
 	for _, s := range out.Steps {
-		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("StepSeconds"), Value: aws.Float64(s.Seconds), Unit: cwtypes.StandardUnitSeconds, Timestamp: aws.Time(now),
-			Dimensions: []cwtypes.Dimension{{Name: aws.String("Workflow"), Value: aws.String(wf)}, {Name: aws.String("Step"), Value: aws.String(s.Name)}}})
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(MetricStepSeconds), Value: aws.Float64(s.Seconds), Unit: cwtypes.StandardUnitSeconds, Timestamp: aws.Time(now),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String(DimensionWorkflow), Value: aws.String(wf)}, {Name: aws.String(DimensionStep), Value: aws.String(s.Name)}}})
 	}
 	for start := 0; start < len(data); start += 1000 {
 		if _, err := r.Metrics.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(MetricNamespace), MetricData: data[start:min(start+1000, len(data))]}); err != nil {

@@ -53,30 +53,9 @@ func (r *Restore) Handle(ctx context.Context, in RestoreInput) (RestoreOutput, e
 	if err := invalidAll("restore input", problems); err != nil {
 		return RestoreOutput{}, err
 	}
-	var best *backuptypes.RecoveryPointByBackupVault
-	var token *string
-	for {
-		if err := ctx.Err(); err != nil {
-			return RestoreOutput{}, fmt.Errorf("list recovery points: %w", err)
-		}
-		out, err := r.Backup.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{
-			BackupVaultName: aws.String(in.Vault), ByResourceArn: aws.String(in.ResourceARN), NextToken: token,
-		})
-		if err != nil {
-			return RestoreOutput{}, fmt.Errorf("list recovery points of %s in vault %s: %w", in.ResourceARN, in.Vault, err)
-		}
-		for i := range out.RecoveryPoints {
-			p := &out.RecoveryPoints[i]
-			if p.Status != backuptypes.RecoveryPointStatusCompleted || aws.ToString(p.ResourceArn) != in.ResourceARN {
-				continue
-			}
-			if best == nil || aws.ToTime(p.CreationDate).After(aws.ToTime(best.CreationDate)) {
-				best = p
-			}
-		}
-		if token = out.NextToken; aws.ToString(token) == "" {
-			break
-		}
+	best, err := LatestRecoveryPoint(ctx, r.Backup, in.Vault, in.ResourceARN)
+	if err != nil {
+		return RestoreOutput{}, err
 	}
 	if best == nil {
 		return RestoreOutput{}, notFoundf("no COMPLETED recovery point of %s in vault %s: the table can be restored neither from PITR (%s) nor from a backup copy", in.ResourceARN, in.Vault, errorText(in.PITRError))
@@ -85,4 +64,35 @@ func (r *Restore) Handle(ctx context.Context, in RestoreInput) (RestoreOutput, e
 		RecoveryPointARN: aws.ToString(best.RecoveryPointArn),
 		CreationDate:     aws.ToTime(best.CreationDate).UTC().Format(time.RFC3339),
 	}, nil
+}
+
+// LatestRecoveryPoint returns the newest COMPLETED recovery point of
+// resourceARN in vault, or nil when it has none. dr-restore restores it; the
+// readiness check and the isolated drill judge its age.
+func LatestRecoveryPoint(ctx context.Context, b RecoveryPointLister, vault, resourceARN string) (*backuptypes.RecoveryPointByBackupVault, error) {
+	var best *backuptypes.RecoveryPointByBackupVault
+	var token *string
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("list recovery points: %w", err)
+		}
+		out, err := b.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{
+			BackupVaultName: aws.String(vault), ByResourceArn: aws.String(resourceARN), NextToken: token,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list recovery points of %s in vault %s: %w", resourceARN, vault, err)
+		}
+		for i := range out.RecoveryPoints {
+			p := &out.RecoveryPoints[i]
+			if p.Status != backuptypes.RecoveryPointStatusCompleted || aws.ToString(p.ResourceArn) != resourceARN {
+				continue
+			}
+			if best == nil || aws.ToTime(p.CreationDate).After(aws.ToTime(best.CreationDate)) {
+				best = p
+			}
+		}
+		if token = out.NextToken; aws.ToString(token) == "" {
+			return best, nil
+		}
+	}
 }

@@ -187,3 +187,23 @@ func TestVerifyMarkersGoneByTTL(t *testing.T) {
 		t.Fatalf("markers expired in P: %+v", m["markers"])
 	}
 }
+
+// TestVerifyRecoveryPoint: the recovery-point check, when wired, is one of
+// the drill's checks and fails the drill when it fails.
+func TestVerifyRecoveryPoint(t *testing.T) {
+	dw := newDrillWorld(t, "")
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	for _, passed := range []bool{true, false} {
+		v := dw.verify()
+		v.RecoveryPoint = func(context.Context) Check {
+			return Check{Name: "recoveryPoint", Passed: passed, Detail: "the newest copy"}
+		}
+		out, err := v.Handle(context.Background(), VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := checkMap(out)["recoveryPoint"]; !ok || c.Passed != passed || out.Passed != passed || len(out.Checks) != 5 {
+			t.Fatalf("recovery point passed=%v: %+v", passed, out)
+		}
+	}
+}

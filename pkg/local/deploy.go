@@ -162,12 +162,21 @@ func (l *Local) disableRules(ctx context.Context, target string) error {
 		if r.Type != "AWS::Events::Rule" {
 			continue
 		}
-		rule, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(r.PhysicalID)})
+		targets, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(r.PhysicalID)})
 		if err != nil {
 			return err
 		}
-		pattern, schedule := aws.ToString(rule.EventPattern), aws.ToString(rule.ScheduleExpression)
-		if (target == "failover" && strings.Contains(pattern, "CloudWatch Alarm State Change")) || (target == "health" && schedule != "") {
+		// The rule starting failover targets its state machine; the
+		// canary's schedule, its function.
+		want := l.Names.StateMachineARN(l.Regions.Backup, target)
+		if target == "health" {
+			want = l.Names.FunctionARN(l.Regions.Backup, target)
+		}
+		hit := false
+		for _, t := range targets.Targets {
+			hit = hit || aws.ToString(t.Arn) == want
+		}
+		if hit {
 			if _, err := eb.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: aws.String(r.PhysicalID)}); err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ var constructors = map[string]func(wiring.Runtime) (lambda.Handler, error){
 	"dr-traffic": recovery.DRTraffic, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 	"dr-copyback": recovery.DRCopyBack, "dr-merge": recovery.DRMerge, "dr-drain": recovery.DRDrain,
 	"dr-verify": recovery.DRVerify, "dr-report": recovery.DRReport, "dr-replay": recovery.DRReplay,
+	"readiness": recovery.Readiness,
 }
 
 // code is the simulated Lambda's code resolver: a deployed function runs

@@ -202,6 +202,34 @@ func init() {
 		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
 	})
 
+	registerCFN("AWS::CloudWatch::Dashboard", &cfnProvider{
+		properties: []string{"DashboardName", "DashboardBody", "Tags"},
+		required:   []string{"DashboardBody"},
+		create: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			name := cfnString(r.props, "DashboardName")
+			if name == "" {
+				name = op.physicalName(r.id, 255)
+			}
+			if _, err := op.r.CloudWatch().PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String(name),
+				DashboardBody: aws.String(cfnString(r.props, "DashboardBody"))}); err != nil {
+				return err
+			}
+			r.physicalID, r.ref = name, name
+			return nil
+		},
+		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
+			_, err := op.r.CloudWatch().PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String(r.physicalID),
+				DashboardBody: aws.String(cfnString(r.props, "DashboardBody"))})
+			return err
+		},
+		replaceOn: []string{"DashboardName"},
+		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			_, err := op.r.CloudWatch().DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{r.physicalID}})
+			return err
+		},
+		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
+	})
+
 	registerCFN("AWS::Kinesis::Stream", &cfnProvider{
 		properties: []string{"Name", "RetentionPeriodHours", "StreamEncryption", "StreamModeDetails", "ShardCount", "Tags"},
 		create: func(ctx context.Context, op *cfnOp, r *cfnLive) error {

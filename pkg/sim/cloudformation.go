@@ -306,3 +306,38 @@ func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.
 	}
 	return out, nil
 }
+
+// GetTemplate returns the template of a stack, live or (by its stack ID)
+// deleted, as CloudFormation keeps it: during an update the new template,
+// after a rollback the previous one again. TemplateStage Original (the
+// default) and Processed are the same body here, since no template the
+// simulator deploys uses a transform; any other stage is a ValidationError.
+// Change sets are not modelled.
+func (c *CloudFormation) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
+	const op = "GetTemplate"
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	if in.ChangeSetName != nil {
+		return nil, opErr(cloudformation.ServiceID, op, fmt.Errorf("change sets are %w", errNotModelled))
+	}
+	switch in.TemplateStage {
+	case "", cftypes.TemplateStageOriginal, cftypes.TemplateStageProcessed:
+	default:
+		return nil, opErr(cloudformation.ServiceID, op, cfValidation("1 validation error detected: Value '%s' at 'templateStage' failed to satisfy constraint: Member must satisfy enum value set: [Original, Processed]", in.TemplateStage))
+	}
+	name := aws.ToString(in.StackName)
+	if name == "" {
+		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Must specify either StackName or ChangeSetName"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.describable(name)
+	if err != nil {
+		return nil, opErr(cloudformation.ServiceID, op, err)
+	}
+	return &cloudformation.GetTemplateOutput{
+		TemplateBody:    aws.String(s.template),
+		StagesAvailable: []cftypes.TemplateStage{cftypes.TemplateStageOriginal, cftypes.TemplateStageProcessed},
+	}, nil
+}

@@ -26,10 +26,13 @@ import (
 type CloudWatch struct {
 	r *Region
 
-	mu        sync.Mutex
-	metrics   map[string]*cwSeries
-	alarms    map[string]*cwAlarm
-	callbacks []func(ctx context.Context, ch AlarmStateChange)
+	mu      sync.Mutex
+	metrics map[string]*cwSeries
+	alarms  map[string]*cwAlarm
+	// dashboards are the account's dashboards, by name; dashboards are
+	// global, but each is kept by the region it was put through.
+	dashboards map[string]cwDashboard
+	callbacks  []func(ctx context.Context, ch AlarmStateChange)
 	// evaluating is set once the service's own alarm evaluation runs in
 	// the world's background (EvaluateContinuously).
 	evaluating bool
@@ -515,6 +518,15 @@ func (c *CloudWatch) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetri
 		cwtypes.ComparisonOperatorLessThanThreshold, cwtypes.ComparisonOperatorLessThanOrEqualToThreshold:
 	default:
 		return nil, opErr(cloudwatch.ServiceID, op, cwInvalid("The value %s for parameter ComparisonOperator is invalid.", in.ComparisonOperator))
+	}
+	// An alarm's SNS actions must be topics of its own region
+	// (docs/aws-facts.md "CloudWatch alarms and Embedded Metric Format").
+	for _, list := range [][]string{in.AlarmActions, in.OKActions, in.InsufficientDataActions} {
+		for _, action := range list {
+			if f := strings.SplitN(action, ":", 6); len(f) == 6 && f[2] == "sns" && f[3] != c.r.Name {
+				return nil, opErr(cloudwatch.ServiceID, op, apiErr("ValidationError", "Invalid region %s specified. Only %s is supported.", f[3], c.r.Name))
+			}
+		}
 	}
 	treat := aws.ToString(in.TreatMissingData)
 	switch treat {

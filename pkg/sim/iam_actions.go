@@ -722,6 +722,27 @@ var iamOps = map[string]iamMapper{
 	"CloudWatch.GetMetricData": on(func(r *Region, in *cloudwatch.GetMetricDataInput) []iamCheck {
 		return one("cloudwatch:GetMetricData", "*")
 	}),
+	// Dashboards are global: their ARNs have no region
+	// (list_amazoncloudwatch.html, resource type dashboard).
+	"CloudWatch.PutDashboard": on(func(r *Region, in *cloudwatch.PutDashboardInput) []iamCheck {
+		return one("cloudwatch:PutDashboard", r.CloudWatch().dashboardARN(aws.ToString(in.DashboardName)))
+	}),
+	"CloudWatch.GetDashboard": on(func(r *Region, in *cloudwatch.GetDashboardInput) []iamCheck {
+		return one("cloudwatch:GetDashboard", r.CloudWatch().dashboardARN(aws.ToString(in.DashboardName)))
+	}),
+	"CloudWatch.DeleteDashboards": on(func(r *Region, in *cloudwatch.DeleteDashboardsInput) []iamCheck {
+		if len(in.DashboardNames) == 0 {
+			return one("cloudwatch:DeleteDashboards", r.CloudWatch().dashboardARN(""))
+		}
+		var out []iamCheck
+		for _, n := range in.DashboardNames {
+			out = append(out, iamCheck{action: "cloudwatch:DeleteDashboards", resource: r.CloudWatch().dashboardARN(n)})
+		}
+		return out
+	}),
+	"CloudWatch.ListDashboards": on(func(r *Region, in *cloudwatch.ListDashboardsInput) []iamCheck {
+		return one("cloudwatch:ListDashboards", "*")
+	}),
 	"CloudWatch.PutMetricAlarm": on(func(r *Region, in *cloudwatch.PutMetricAlarmInput) []iamCheck {
 		return one("cloudwatch:PutMetricAlarm", r.arn("cloudwatch", "alarm:"+aws.ToString(in.AlarmName)))
 	}),
@@ -750,6 +771,9 @@ var iamOps = map[string]iamMapper{
 	}),
 	"CloudFormation.DeleteStack": on(func(r *Region, in *cloudformation.DeleteStackInput) []iamCheck {
 		return append(cfnStackCheck("cloudformation:DeleteStack", cfStackARN(r, aws.ToString(in.StackName)), in.RoleARN), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
+	}),
+	"CloudFormation.GetTemplate": on(func(r *Region, in *cloudformation.GetTemplateInput) []iamCheck {
+		return one("cloudformation:GetTemplate", cfStackARN(r, aws.ToString(in.StackName)))
 	}),
 	"CloudFormation.DescribeStacks": on(func(r *Region, in *cloudformation.DescribeStacksInput) []iamCheck {
 		if aws.ToString(in.StackName) == "" {
@@ -932,6 +956,9 @@ var iamOps = map[string]iamMapper{
 	}),
 	"EventBridge.DescribeRule": on(func(r *Region, in *eventbridge.DescribeRuleInput) []iamCheck {
 		return one("events:DescribeRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
+	}),
+	"EventBridge.ListTargetsByRule": on(func(r *Region, in *eventbridge.ListTargetsByRuleInput) []iamCheck {
+		return one("events:ListTargetsByRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Rule)))
 	}),
 	"EventBridge.EnableRule": on(func(r *Region, in *eventbridge.EnableRuleInput) []iamCheck {
 		return one("events:EnableRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))

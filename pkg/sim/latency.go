@@ -132,11 +132,11 @@ var apiLatencies = []latencyRow{
 	{service: cloudformation.ServiceID, base: 50 * time.Millisecond, basis: basisDescribe},
 
 	{service: cloudwatch.ServiceID, ops: []string{"PutMetricData"}, base: 20 * time.Millisecond, basis: basisData},
-	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "DescribeAlarms"}, base: 50 * time.Millisecond, basis: basisDescribe},
+	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "DescribeAlarms", "GetDashboard", "ListDashboards"}, base: 50 * time.Millisecond, basis: basisDescribe},
 	{service: cloudwatch.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: eventbridge.ServiceID, ops: []string{"PutEvents"}, base: 20 * time.Millisecond, basis: basisData},
-	{service: eventbridge.ServiceID, ops: []string{"DescribeRule"}, base: 20 * time.Millisecond, basis: basisDescribe},
+	{service: eventbridge.ServiceID, ops: []string{"DescribeRule", "ListTargetsByRule"}, base: 20 * time.Millisecond, basis: basisDescribe},
 	{service: eventbridge.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: scheduler.ServiceID, ops: []string{"GetSchedule"}, base: 20 * time.Millisecond, basis: basisDescribe},
