@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -118,7 +117,7 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	names, regions, err := topologyOf(opts.Assembly)
+	names, regions, err := opts.Assembly.Topology()
 	if err != nil {
 		return nil, err
 	}
@@ -143,33 +142,6 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 		l.ga().SetSeed(opts.Seed)
 	}
 	return l, nil
-}
-
-// topologyOf reads the installation's account, name prefix and regions
-// from the assembly's stack names (<prefix>-data-<region>, …-global,
-// …-recovery-<region>: pkg/topology's scheme): B is where the recovery
-// stack is, P the other workload region.
-func topologyOf(a *assembly.Assembly) (topology.Names, topology.Regions, error) {
-	var n topology.Names
-	var r topology.Regions
-	for _, s := range a.Stacks {
-		if i := strings.Index(s.Name, "-recovery-"); i > 0 {
-			n = topology.Names{Prefix: s.Name[:i], Account: s.Account}
-			r.Backup = s.Region
-		}
-	}
-	if r.Backup == "" {
-		return n, r, fmt.Errorf("local: the assembly in %s has no recovery stack", a.Dir)
-	}
-	for _, s := range a.Stacks {
-		if strings.HasPrefix(s.Name, n.Prefix+"-workload-") && s.Region != r.Backup {
-			r.Primary = s.Region
-		}
-	}
-	if r.Primary == "" {
-		return n, r, fmt.Errorf("local: the assembly in %s has no primary workload stack", a.Dir)
-	}
-	return n, r, nil
 }
 
 // goLoop runs f on the clock until Close.
