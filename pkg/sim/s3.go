@@ -52,6 +52,12 @@ type S3 struct {
 	parked    []s3Repl // replications waiting for a region to come back
 	timerAt   time.Time
 	stopTimer func() bool // non-nil while a drain timer is armed
+
+	// ruleMetrics are the replication metrics measured per rule
+	// (s3_metrics.go), by bucket and rule ID; publishing is set once the
+	// region's publisher runs.
+	ruleMetrics map[string]*s3RuleMetrics
+	publishing  bool
 }
 
 // s3Bucket is one bucket's state. Guarded by S3.mu.
@@ -351,6 +357,7 @@ func (c *S3) PutBucketReplication(ctx context.Context, in *s3.PutBucketReplicati
 	cp := *cfg
 	cp.Rules = append([]s3types.ReplicationRule(nil), cfg.Rules...)
 	b.replication = &cp
+	c.noteRulesLocked(b.name, &cp)
 	return &s3.PutBucketReplicationOutput{}, nil
 }
 
@@ -1205,6 +1212,7 @@ type s3Repl struct {
 	bucket string
 	v      *s3Version
 	dest   string
+	rule   string // the rule's ID, for its metrics
 }
 
 // settle runs around every SetDown: parked replications whose regions are
@@ -1237,7 +1245,7 @@ func (c *S3) scheduleLocked(bucket string, v *s3Version, rule *s3types.Replicati
 	}
 	rtc := rule.Destination.ReplicationTime != nil && rule.Destination.ReplicationTime.Status == s3types.ReplicationTimeStatusEnabled
 	dest := strings.TrimPrefix(aws.ToString(rule.Destination.Bucket), "arn:aws:s3:::")
-	c.enqueueLocked(s3Repl{due: c.now().Add(c.lag(v.key, rtc)), bucket: bucket, v: v, dest: dest})
+	c.enqueueLocked(s3Repl{due: c.now().Add(c.lag(v.key, rtc)), bucket: bucket, v: v, dest: dest, rule: aws.ToString(rule.ID)})
 }
 
 // enqueueLocked adds r to the due-ordered queue and makes sure one timer is
@@ -1369,6 +1377,7 @@ func (c *S3) replicate(r s3Repl) {
 	if !v.deleteMarker {
 		v.replication = status
 	}
+	c.noteReplicatedLocked(r, status == s3types.ReplicationStatusFailed)
 	c.mu.Unlock()
 	w.s3Deliver(evs)
 }
