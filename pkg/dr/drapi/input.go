@@ -39,6 +39,11 @@ const (
 	AbandonedRollback = "rollback"
 )
 
+// ApprovalDeniedError is the error an operator denies an approval request
+// with (states:SendTaskFailure): the approval state's Catch then releases
+// the lock and the execution ends ApprovalDenied, having changed nothing.
+const ApprovalDeniedError = "ApprovalDenied"
+
 // WorkflowConfig is the normalized input of a failover, failback or drill:
 // what the state machine's later states read from $.begin.config. Fields
 // that do not apply to the workflow are omitted.
