@@ -5,10 +5,17 @@
 // `pendulum states`, whose start-up would otherwise pay for their package
 // initialisation.
 //
-//	pendulum-drill [--list] [--scenario NAME|all] [--json] [--quiet] [scenario flags]
+//	pendulum-drill [--list] [--scenario NAME|all] [--json] [--html FILE] [--quiet] [scenario flags]
+//	pendulum-drill local [--warmup D] COMMAND [flags] [-- COMMAND [flags]]…
+//
+// The second form runs operator commands (pkg/operator: status, failover,
+// failback, drill start, approve, deny, report) against a local
+// installation deployed from the assembly; `pendulum COMMAND --local` runs
+// it.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,10 +37,14 @@ func main() {
 // the drill ran and failed, 2 on bad usage (a bad flag value among them,
 // refused before anything runs).
 func drillMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "local" {
+		return localMain(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg drill.Config
 	asJSON := fs.Bool("json", false, "print the report as one JSON document on stdout (progress goes to stderr)")
+	htmlFile := fs.String("html", "", "also write the report as one self-contained HTML `file` (inline CSS and SVG timeline of both regions, no script); one scenario only")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	// The defaults and ranges are pkg/drill's, which says why each range.
 	fs.IntVar(&cfg.Producers, "producers", drill.DefaultProducers, "number of producers, "+drill.ProducersRange)
@@ -79,6 +90,10 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	} else {
 		run = []string{cfg.Scenario}
+	}
+	if *htmlFile != "" && len(run) > 1 {
+		fmt.Fprintf(stderr, "pendulum drill: --html writes one scenario's page: give --scenario NAME, not all\n")
+		return 2
 	}
 	if err := validate(cfg); err != nil {
 		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
@@ -127,6 +142,17 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+	}
+	if *htmlFile != "" {
+		var b bytes.Buffer
+		if err := drill.WriteHTML(&b, reps[0]); err == nil {
+			err = os.WriteFile(*htmlFile, b.Bytes(), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: --html: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "pendulum drill: wrote %s\n", *htmlFile)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -16,6 +16,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -157,7 +158,7 @@ func Write(w io.Writer, p Page) error {
 	if p.Timeline != nil {
 		data.SVG = layout(*p.Timeline)
 	}
-	return pageTemplate.Execute(w, data)
+	return pageTemplate().Execute(w, data)
 }
 
 // Duration formats seconds for a person: to the hundredth below a minute,
@@ -356,9 +357,12 @@ func offset(s float64) string {
 	return b.String()
 }
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"f": func(v float64) string { return fmt.Sprintf("%.1f", v) },
-}).Parse(`<!DOCTYPE html>
+// pageTemplate is parsed on first use: the CLI that links this package
+// should not pay for it on every start.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"f": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -428,3 +432,4 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 {{end}}</body>
 </html>
 `))
+})
