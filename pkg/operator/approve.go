@@ -40,6 +40,15 @@ error ` + drapi.ApprovalDeniedError + `.`,
 					inv.str("cause", "denied by the operator (pendulum deny)", "why, recorded as the failure's cause")
 				}
 			},
+			check: func(inv *invocation) error {
+				if len(inv.args) > 0 {
+					return Usagef("unexpected argument %q (use --execution ARN)", inv.args[0])
+				}
+				if arn := inv.getStr("execution"); arn != "" && !strings.HasPrefix(arn, "arn:") {
+					return Usagef("--execution %q: want an execution ARN", arn)
+				}
+				return nil
+			},
 			run: func(ctx context.Context, inv *invocation) error { return runAnswer(ctx, inv, !deny) },
 		})
 	}
@@ -51,15 +60,9 @@ type Waiting struct {
 }
 
 func runAnswer(ctx context.Context, inv *invocation, approve bool) error {
-	if len(inv.args) > 0 {
-		return Usagef("unexpected argument %q (use --execution ARN)", inv.args[0])
-	}
 	s := inv.session
 	var candidates []string
 	if arn := inv.getStr("execution"); arn != "" {
-		if !strings.HasPrefix(arn, "arn:") {
-			return Usagef("--execution %q: want an execution ARN", arn)
-		}
 		candidates = []string{arn}
 	} else {
 		for _, wf := range []string{drapi.WorkflowFailover, drapi.WorkflowFailback} {

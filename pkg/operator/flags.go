@@ -23,6 +23,8 @@ type invocation struct {
 	session *Session
 	// the command's own flag values
 	values map[string]any
+	// input is a start command's execution input, built by its check.
+	input []byte
 }
 
 // DefaultAssembly is the cloud assembly `make synth` writes.

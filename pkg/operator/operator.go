@@ -170,10 +170,13 @@ func exitFor(err error) int {
 // Command is one operator command.
 type Command struct {
 	Name, Summary string
-	run           func(ctx context.Context, c *invocation) error
-	flags         func(c *invocation)
-	usage         string // arguments after the flags, for the usage line
-	help          string
+	// check validates the arguments before anything connects; run runs
+	// the command on the session.
+	check func(c *invocation) error
+	run   func(ctx context.Context, c *invocation) error
+	flags func(c *invocation)
+	usage string // arguments after the flags, for the usage line
+	help  string
 }
 
 var commands = map[string]*Command{}
@@ -211,6 +214,12 @@ func Run(ctx context.Context, name string, args []string, env Env) int {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pendulum %s: %v (see pendulum %s --help)\n", c.Name, err, c.Name)
 		return ExitUsage
+	}
+	if c.check != nil {
+		if err := c.check(inv); err != nil {
+			fmt.Fprintf(env.Stderr, "pendulum %s: %v (see pendulum %s --help)\n", c.Name, err, c.Name)
+			return ExitUsage
+		}
 	}
 	if inv.local && env.Local != nil {
 		return env.Local(ctx, c.Name, inv.forward)

@@ -33,6 +33,12 @@ when they are this execution's.`,
 			inv.boolean("json", "print the report as one JSON document")
 			inv.str("html", "", "also write the report as a self-contained HTML `file` (inline CSS and SVG timeline, no script)")
 		},
+		check: func(inv *invocation) error {
+			if len(inv.args) != 1 {
+				return Usagef("want one EXECUTION (its ARN or name), got %d arguments", len(inv.args))
+			}
+			return nil
+		},
 		run: runReport,
 	})
 }
@@ -60,9 +66,6 @@ type StepSpan struct {
 }
 
 func runReport(ctx context.Context, inv *invocation) error {
-	if len(inv.args) != 1 {
-		return Usagef("want one EXECUTION (its ARN or name), got %d arguments", len(inv.args))
-	}
 	rep, err := BuildReport(ctx, inv.session, inv.args[0])
 	if err != nil {
 		return err
@@ -205,6 +208,9 @@ func (r *ExecutionReport) WriteText(w io.Writer) error {
 	if r.FactsFrom != "" {
 		fmt.Fprintf(&b, "\n  facts (from the %s):\n", r.FactsFrom)
 		for _, kv := range flatten(r.Facts) {
+			if strings.HasPrefix(kv[0], "checks[") {
+				continue // listed as checks below
+			}
 			fmt.Fprintf(&b, "    %-40s %s\n", kv[0], oneLine(kv[1], 200))
 		}
 	} else {

@@ -86,6 +86,14 @@ stops the following, not the execution: see it with pendulum report EXECUTION.`,
 				inv.boolean("no-follow", "print the execution's ARN and exit once it has started")
 				inv.boolean("json", "print the outcome as one JSON document on stdout (the step view goes to stderr)")
 			},
+			check: func(inv *invocation) error {
+				if err := noArguments(inv); err != nil {
+					return err
+				}
+				input, err := buildInput(inv, wf)
+				inv.input = input
+				return err
+			},
 			run: func(ctx context.Context, inv *invocation) error { return runStart(ctx, inv, wf) },
 		})
 	}
@@ -156,14 +164,7 @@ type StepSeconds struct {
 }
 
 func runStart(ctx context.Context, inv *invocation, workflow string) error {
-	if len(inv.args) > 0 {
-		return Usagef("unexpected argument %q (the flags come before any argument; see --help)", inv.args[0])
-	}
-	input, err := buildInput(inv, workflow)
-	if err != nil {
-		return err
-	}
-	s := inv.session
+	s, input := inv.session, inv.input
 	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(s.machineARN(workflow)), Input: aws.String(string(input))}
 	if n := inv.getStr("name"); n != "" {
 		in.Name = aws.String(n)

@@ -35,7 +35,8 @@ Each part is read on its own: one that cannot be read says why, and the others a
 		flags: func(inv *invocation) {
 			inv.boolean("json", "print the status as one JSON document")
 		},
-		run: runStatus,
+		check: noArguments,
+		run:   runStatus,
 	})
 }
 
@@ -187,10 +188,15 @@ const (
 	s3RuleIDDim            = "RuleId"
 )
 
-func runStatus(ctx context.Context, inv *invocation) error {
+// noArguments refuses positional arguments.
+func noArguments(inv *invocation) error {
 	if len(inv.args) > 0 {
-		return Usagef("unexpected argument %q", inv.args[0])
+		return Usagef("unexpected argument %q (flags come before arguments)", inv.args[0])
 	}
+	return nil
+}
+
+func runStatus(ctx context.Context, inv *invocation) error {
 	st := ReadStatus(ctx, inv.session)
 	if inv.getBool("json") {
 		enc := json.NewEncoder(inv.env.Stdout)
