@@ -61,6 +61,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns a drill scenario (default %s; --list shows the catalogue) on a simulated installation (virtual time) and prints the RTO, the RPO per store, each DR step's duration and the record accounting.\n"+
 			"A scenario may take its own default for a flag you do not give (blip: a 2-minute outage).\n", drill.DefaultScenario)
+		fmt.Fprintf(stderr, "--html FILE also writes the report as one self-contained HTML page. `pendulum drill start` starts the deployed drill state machine in AWS instead; `pendulum-drill local COMMAND` runs the operator commands on a local installation (local --help).\n")
 		fmt.Fprintf(stderr, "A bad flag value exits 2. The run's records (--producers × --rate over --warmup + --outage + --min-healthy + 2m) must stay within %d, what the simulation holds in memory.\n\nflags:\n", drill.MaxRecords)
 		fs.PrintDefaults()
 	}
