@@ -124,3 +124,22 @@ func TestOutcomeSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkflowsAreTheDeployedMachines: the commands address B's state
+// machines by the workflow names dr-control knows, which must be the
+// embedded definitions' names (what the CDK app deploys), each with an
+// input flag set.
+func TestWorkflowsAreTheDeployedMachines(t *testing.T) {
+	deployed := map[string]bool{}
+	for _, n := range statemachines.Names() {
+		deployed[n] = true
+	}
+	for _, w := range workflows {
+		if !deployed[w] {
+			t.Errorf("workflow %q is not one of the deployed state machines %v", w, statemachines.Names())
+		}
+		if len(startFlags[w]) == 0 {
+			t.Errorf("workflow %q has no input flags", w)
+		}
+	}
+}
