@@ -19,7 +19,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills deps clean crosscheck crosscheck-bench \
-	bootstrap deploy diff destroy verify-deploy deployer-policy
+	bootstrap deploy diff destroy verify-deploy deployer-policy chromium html-test
 
 all: build
 
@@ -135,8 +135,27 @@ deployer-policy: cdk-synth
 test: deps fmt-check vet unit bench-compile asl synth drills
 	@echo "make test: all checks passed"
 
-unit:
-	$(GO) test -count=1 ./...
+# The HTML report tests render pages in headless Chromium and must run, not
+# skip (PENDULUM_HTML_TEST=require; pkg/reportpage/pagetest).
+unit: chromium
+	PENDULUM_HTML_TEST=require PENDULUM_CHROMIUM=$(CHROMIUM) $(GO) test -count=1 ./...
+
+# Headless Chromium for the HTML report tests: Debian's chromium package.
+CHROMIUM ?= /usr/bin/chromium
+
+## chromium: install headless Chromium (apt-get install -y chromium) when $(CHROMIUM) is missing
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM) is installed"; \
+	else \
+	  echo "chromium: $(CHROMIUM) is missing: installing Debian's chromium package (the HTML report tests render in it)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
+	  [ -x "$(CHROMIUM)" ] || { echo "chromium: still no $(CHROMIUM) after apt-get install" >&2; exit 1; }; \
+	fi
+
+## html-test: the drill and execution reports' HTML pages rendered in headless Chromium (installed first when missing)
+html-test: chromium
+	PENDULUM_HTML_TEST=require PENDULUM_CHROMIUM=$(CHROMIUM) $(GO) test -count=1 -run 'Chromium|HTML' ./pkg/reportpage/ ./cmd/pendulum/ ./cmd/pendulum-drill/
 
 vet:
 	$(GO) vet ./...

@@ -5,7 +5,13 @@
 // `pendulum states`, whose start-up would otherwise pay for their package
 // initialisation.
 //
-//	pendulum-drill [--list] [--scenario NAME|all] [--json] [--quiet] [scenario flags]
+//	pendulum-drill [--list] [--scenario NAME|all] [--json] [--html FILE] [--quiet] [scenario flags]
+//	pendulum-drill local [--warmup D] COMMAND [flags] [-- COMMAND [flags]]…
+//
+// The second form runs operator commands (pkg/operator: status, failover,
+// failback, drill start, approve, deny, report) against a local
+// installation deployed from the assembly; `pendulum COMMAND --local` runs
+// it.
 package main
 
 import (
@@ -34,10 +40,14 @@ func main() {
 // the drill ran and failed, 2 on bad usage (a bad flag value among them,
 // refused before anything runs).
 func drillMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "local" {
+		return localMain(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg drill.Config
 	asJSON := fs.Bool("json", false, "print the report as one JSON document on stdout (progress goes to stderr)")
+	htmlFile := fs.String("html", "", "also write the report as one self-contained HTML `file` (inline CSS and SVG timeline of both regions, no script); one scenario only")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	// The defaults and ranges are pkg/drill's, which says why each range.
 	fs.IntVar(&cfg.Producers, "producers", drill.DefaultProducers, "number of producers, "+drill.ProducersRange)
@@ -55,6 +65,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns a drill scenario (default %s; --list shows the catalogue) on a simulated installation (virtual time) and prints the RTO, the RPO per store, each DR step's duration and the record accounting.\n"+
 			"A scenario may take its own default for a flag you do not give (blip: a 2-minute outage).\n", drill.DefaultScenario)
+		fmt.Fprintf(stderr, "--html FILE also writes the report as one self-contained HTML page. `pendulum drill start` starts the deployed drill state machine in AWS instead; `pendulum-drill local COMMAND` runs the operator commands on a local installation (local --help).\n")
 		fmt.Fprintf(stderr, "A bad flag value exits 2. The run's records (--producers × --rate over --warmup + --outage + --min-healthy + 2m) must stay within %d, what the simulation holds in memory.\n\nflags:\n", drill.MaxRecords)
 		fs.PrintDefaults()
 	}
@@ -87,6 +98,10 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if *parallel < 1 || *parallel > 64 {
 		fmt.Fprintf(stderr, "pendulum drill: --parallel %d is out of range: want 1 to 64 (see --help)\n", *parallel)
+		return 2
+	}
+	if *htmlFile != "" && len(run) > 1 {
+		fmt.Fprintf(stderr, "pendulum drill: --html writes one scenario's page: give --scenario NAME, not all\n")
 		return 2
 	}
 	if err := validate(cfg); err != nil {
@@ -129,6 +144,17 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 				return 1
 			}
 		}
+	}
+	if *htmlFile != "" {
+		var b bytes.Buffer
+		if err := drill.WriteHTML(&b, reps[0]); err == nil {
+			err = os.WriteFile(*htmlFile, b.Bytes(), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: --html: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "pendulum drill: wrote %s\n", *htmlFile)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

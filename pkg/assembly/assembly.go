@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // Stack is one CloudFormation stack of the assembly.
@@ -128,6 +130,33 @@ func Read(dir string) (*Assembly, error) {
 		a.Stacks = append(a.Stacks, s)
 	}
 	return a, nil
+}
+
+// Topology reads the installation's account, name prefix and regions
+// from the assembly's stack names (<prefix>-data-<region>, …-global,
+// …-recovery-<region>: pkg/topology's scheme): B is where the recovery
+// stack is, P the other workload region.
+func (a *Assembly) Topology() (topology.Names, topology.Regions, error) {
+	var n topology.Names
+	var r topology.Regions
+	for _, s := range a.Stacks {
+		if i := strings.Index(s.Name, "-recovery-"); i > 0 {
+			n = topology.Names{Prefix: s.Name[:i], Account: s.Account}
+			r.Backup = s.Region
+		}
+	}
+	if r.Backup == "" {
+		return n, r, fmt.Errorf("the assembly in %s has no recovery stack", a.Dir)
+	}
+	for _, s := range a.Stacks {
+		if strings.HasPrefix(s.Name, n.Prefix+"-workload-") && s.Region != r.Backup {
+			r.Primary = s.Region
+		}
+	}
+	if r.Primary == "" {
+		return n, r, fmt.Errorf("the assembly in %s has no primary workload stack", a.Dir)
+	}
+	return n, r, nil
 }
 
 // Stack returns the named stack.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -128,5 +129,33 @@ func TestReadErrors(t *testing.T) {
 	write("a.json", `{}`)
 	if _, err := Read(dir); err == nil {
 		t.Error("a dependency cycle was accepted")
+	}
+}
+
+// TestTopology reads the installation's names and regions from the
+// snapshot's stack names, and refuses an assembly without a recovery
+// stack or a primary workload stack.
+func TestTopology(t *testing.T) {
+	a, err := Read("testdata/cdk.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, r, err := a.Topology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Prefix != "pendulum" || n.Account != "111111111111" || r.Primary != "us-east-1" || r.Backup != "us-east-2" {
+		t.Fatalf("Topology = %+v %+v", n, r)
+	}
+	for _, drop := range []string{"-recovery-", "-workload-us-east-1"} {
+		b := &Assembly{Dir: "edited"}
+		for _, s := range a.Stacks {
+			if !strings.Contains(s.Name, drop) {
+				b.Stacks = append(b.Stacks, s)
+			}
+		}
+		if _, _, err := b.Topology(); err == nil || !strings.Contains(err.Error(), "edited") {
+			t.Errorf("without %s: Topology error %v, want one naming the assembly", drop, err)
+		}
 	}
 }

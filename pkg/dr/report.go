@@ -4,23 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/dr/drapi"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
-// HistoryReader reads an execution's history.
-type HistoryReader interface {
-	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
-}
+// HistoryReader reads an execution's history (drapi).
+type HistoryReader = drapi.HistoryReader
 
 // MetricPutter publishes CloudWatch metrics.
 type MetricPutter interface {
@@ -37,23 +32,11 @@ type ReportInput struct {
 	State     json.RawMessage `json:"state,omitempty"`
 }
 
-// StepDuration is how long a top-level state took (summed over its visits:
-// wait loops enter the same state again).
-type StepDuration struct {
-	Name    string  `json:"name"`
-	Seconds float64 `json:"seconds"`
-}
+// StepDuration is how long a top-level state took (drapi).
+type StepDuration = drapi.StepDuration
 
-// ReportOutput is the DR report.
-type ReportOutput struct {
-	Workflow     string          `json:"workflow"`
-	Execution    string          `json:"execution"`
-	Mode         string          `json:"mode,omitempty"`
-	Passed       bool            `json:"passed"`
-	Steps        []StepDuration  `json:"steps"`
-	TotalSeconds float64         `json:"totalSeconds"`
-	Facts        json.RawMessage `json:"facts"`
-}
+// ReportOutput is the DR report (drapi).
+type ReportOutput = drapi.ReportOutput
 
 // MetricNamespace is where the report's metrics go.
 const MetricNamespace = topology.MetricNamespace
@@ -94,7 +77,7 @@ func (r *Report) Handle(ctx context.Context, in ReportInput) (ReportOutput, erro
 	if in.Execution == "" {
 		return ReportOutput{}, invalidf("execution is required")
 	}
-	steps, started, err := r.steps(ctx, in.Execution)
+	steps, started, err := drapi.StepDurations(ctx, r.History, in.Execution, r.Clock.Now)
 	if err != nil {
 		return ReportOutput{}, err
 	}
@@ -111,11 +94,7 @@ func (r *Report) Handle(ctx context.Context, in ReportInput) (ReportOutput, erro
 		if err != nil {
 			return ReportOutput{}, err
 		}
-		facts := rec.FailoverFacts
-		if in.Workflow == WorkflowFailback {
-			facts = rec.FailbackFacts
-		}
-		out.Facts, _ = json.Marshal(map[string]any{"mode": rec.Mode, "since": rec.Since, "recorded": rawOrNull(facts)})
+		out.Facts = drapi.WorkflowFacts(rec, in.Workflow)
 	}
 	if err := r.publish(ctx, out); err != nil {
 		return ReportOutput{}, err
@@ -123,77 +102,9 @@ func (r *Report) Handle(ctx context.Context, in ReportInput) (ReportOutput, erro
 	return out, nil
 }
 
-func rawOrNull(b json.RawMessage) json.RawMessage {
-	if len(b) == 0 {
-		return json.RawMessage("null")
-	}
-	return b
-}
+func rawOrNull(b json.RawMessage) json.RawMessage { return drapi.RawOrNull(b) }
 
-func round(s float64) float64 { return math.Round(s*1000) / 1000 }
-
-// steps pairs the StateEntered and StateExited events of the top-level
-// states: while a top-level Parallel or Map is open, states entered inside
-// it belong to it. A state left by a caught error has no exit event; it
-// ends where the Catch target is entered, or at the execution's end.
-func (r *Report) steps(ctx context.Context, execution string) ([]StepDuration, time.Time, error) {
-	var (
-		order     []string
-		total     = map[string]time.Duration{}
-		open      string
-		container bool // the open state is a Parallel or Map
-		opened    time.Time
-		started   time.Time
-		token     *string
-	)
-	closeAt := func(at time.Time) {
-		if open != "" {
-			if _, seen := total[open]; !seen {
-				order = append(order, open)
-			}
-			total[open] += at.Sub(opened)
-			open = ""
-		}
-	}
-	for {
-		page, err := r.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(execution), MaxResults: 1000, NextToken: token})
-		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("read history of %s: %w", execution, err)
-		}
-		for _, ev := range page.Events {
-			at := aws.ToTime(ev.Timestamp)
-			switch {
-			case ev.Type == "ExecutionStarted":
-				started = at
-			case ev.StateEnteredEventDetails != nil:
-				name := aws.ToString(ev.StateEnteredEventDetails.Name)
-				if open != "" && container {
-					continue // a state inside the open Parallel or Map
-				}
-				// A task left by a caught error has no exit: the Catch
-				// target's entry ends it.
-				closeAt(at)
-				open, opened = name, at
-				container = ev.Type == sfntypes.HistoryEventTypeParallelStateEntered || ev.Type == sfntypes.HistoryEventTypeMapStateEntered
-			case ev.StateExitedEventDetails != nil:
-				if aws.ToString(ev.StateExitedEventDetails.Name) == open {
-					closeAt(at)
-				}
-			case ev.Type == "ExecutionFailed" || ev.Type == "ExecutionAborted" || ev.Type == "ExecutionTimedOut" || ev.Type == "ExecutionSucceeded":
-				closeAt(at)
-			}
-		}
-		if token = page.NextToken; aws.ToString(token) == "" {
-			break
-		}
-	}
-	closeAt(r.Clock.Now())
-	out := make([]StepDuration, 0, len(order))
-	for _, n := range order {
-		out = append(out, StepDuration{Name: n, Seconds: round(total[n].Seconds())})
-	}
-	return out, started, nil
-}
+func round(s float64) float64 { return drapi.Round(s) }
 
 // drillOutcome reads the drill's state: an isolated drill passes when its
 // checks passed; a game day when both executions succeeded.

@@ -3,18 +3,20 @@ package dr
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
-	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/dr/drapi"
 )
 
 // RecoveryPointLister is the part of AWS Backup the restore step uses.
-type RecoveryPointLister interface {
-	ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, optFns ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error)
-}
+type RecoveryPointLister = drapi.RecoveryPointLister
+
+// LatestRecoveryPoint is the newest COMPLETED recovery point of a resource
+// in a vault (drapi.LatestRecoveryPoint): dr-restore restores it; the
+// readiness check and the isolated drill judge its age.
+var LatestRecoveryPoint = drapi.LatestRecoveryPoint
 
 // RestoreInput is dr-restore's input.
 type RestoreInput struct {
@@ -53,7 +55,7 @@ func (r *Restore) Handle(ctx context.Context, in RestoreInput) (RestoreOutput, e
 	if err := invalidAll("restore input", problems); err != nil {
 		return RestoreOutput{}, err
 	}
-	best, err := LatestRecoveryPoint(ctx, r.Backup, in.Vault, in.ResourceARN)
+	best, err := drapi.LatestRecoveryPoint(ctx, r.Backup, in.Vault, in.ResourceARN)
 	if err != nil {
 		return RestoreOutput{}, err
 	}
@@ -64,35 +66,4 @@ func (r *Restore) Handle(ctx context.Context, in RestoreInput) (RestoreOutput, e
 		RecoveryPointARN: aws.ToString(best.RecoveryPointArn),
 		CreationDate:     aws.ToTime(best.CreationDate).UTC().Format(time.RFC3339),
 	}, nil
-}
-
-// LatestRecoveryPoint returns the newest COMPLETED recovery point of
-// resourceARN in vault, or nil when it has none. dr-restore restores it; the
-// readiness check and the isolated drill judge its age.
-func LatestRecoveryPoint(ctx context.Context, b RecoveryPointLister, vault, resourceARN string) (*backuptypes.RecoveryPointByBackupVault, error) {
-	var best *backuptypes.RecoveryPointByBackupVault
-	var token *string
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("list recovery points: %w", err)
-		}
-		out, err := b.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{
-			BackupVaultName: aws.String(vault), ByResourceArn: aws.String(resourceARN), NextToken: token,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list recovery points of %s in vault %s: %w", resourceARN, vault, err)
-		}
-		for i := range out.RecoveryPoints {
-			p := &out.RecoveryPoints[i]
-			if p.Status != backuptypes.RecoveryPointStatusCompleted || aws.ToString(p.ResourceArn) != resourceARN {
-				continue
-			}
-			if best == nil || aws.ToTime(p.CreationDate).After(aws.ToTime(best.CreationDate)) {
-				best = p
-			}
-		}
-		if token = out.NextToken; aws.ToString(token) == "" {
-			return best, nil
-		}
-	}
 }

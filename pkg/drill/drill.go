@@ -217,13 +217,33 @@ func (c *Config) defaults() {
 
 // Workflow is one DR execution's outcome and measured steps.
 type Workflow struct {
-	Execution string       `json:"execution"`
-	Status    string       `json:"status"`
-	Error     string       `json:"error,omitempty"`
-	Cause     string       `json:"cause,omitempty"`
-	Seconds   float64      `json:"seconds"`
-	Steps     []local.Step `json:"steps"`
-	Failures  []string     `json:"failures,omitempty"`
+	Execution string `json:"execution"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	Cause     string `json:"cause,omitempty"`
+	// StartSeconds is when the execution started, in seconds of virtual
+	// time from the run's start; its steps' StartSeconds and EndSeconds
+	// are from the execution's start.
+	StartSeconds float64      `json:"startSeconds"`
+	Seconds      float64      `json:"seconds"`
+	Steps        []local.Step `json:"steps"`
+	Failures     []string     `json:"failures,omitempty"`
+}
+
+// Period is a stretch of the run, in seconds of virtual time from its
+// start; EndSeconds is 0 for one that had not ended when the run did.
+type Period struct {
+	StartSeconds float64 `json:"startSeconds"`
+	EndSeconds   float64 `json:"endSeconds,omitempty"`
+}
+
+// TrafficSwitch is when a workflow moved traffic: its dr-traffic promote
+// call returned, the region's load balancer at the promoted weight and the
+// other region's at 0.
+type TrafficSwitch struct {
+	AtSeconds float64 `json:"atSeconds"`
+	To        string  `json:"to"`
+	Execution string  `json:"execution"`
 }
 
 // Check is one invariant.
@@ -308,6 +328,20 @@ type Report struct {
 	// Denied lists every call IAM denied in the run (role, action,
 	// resource): a clean run has none.
 	Denied []Denial `json:"denied"`
+
+	// The timeline, in seconds of virtual time from Start (the run's
+	// start): the regions, when the primary was down, the consumer fault
+	// behind its healthy front door (partial-primary), every traffic
+	// switch, and the records each region acknowledged in each minute
+	// (AcksPerMinute[region][m] for minute m of the run, by the last
+	// acknowledgement of each record).
+	PrimaryRegion   string           `json:"primaryRegion"`
+	BackupRegion    string           `json:"backupRegion"`
+	Start           time.Time        `json:"start"`
+	PrimaryDown     []Period         `json:"primaryDown,omitempty"`
+	ConsumerFault   *Period          `json:"consumerFault,omitempty"`
+	TrafficSwitches []TrafficSwitch  `json:"trafficSwitches,omitempty"`
+	AcksPerMinute   map[string][]int `json:"acksPerMinute"`
 }
 
 // Denial is one call IAM denied: who, what, on what, where, and when

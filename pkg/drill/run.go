@@ -2,9 +2,11 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
 	"github.com/pendulum-dr/pendulum/pkg/record"
@@ -19,14 +22,11 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
-// drillStart is when the drill deploys the installation: just before the
-// deployed backup plan's daily 03:00 UTC run, so that a recovery point
-// copied to the backup region exists when the primary fails after the
-// warm-up, as it would a day into production. With the daily cadence the
-// copy holds only the minutes of records before 03:00: the report's
-// restore source and the backup region's aggregates RPO show what that
-// means for the failover.
-var drillStart = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
+// The drill deploys at local.BeforeBackup, so that a recovery point copied
+// to the backup region exists when the primary fails after the warm-up. With
+// the daily cadence the copy holds only the minutes of records before 03:00:
+// the report's restore source and the backup region's aggregates RPO show
+// what that means for the failover.
 
 // ack is one acknowledged record: who acknowledged it, when, and the
 // content hash of what was acknowledged (record.ContentHash).
@@ -80,6 +80,11 @@ type run struct {
 	// crossConflicts is how many ids the scenario has had acknowledged
 	// with one content by the primary and another by the backup region.
 	crossConflicts int
+
+	// downs are the periods the primary was down (setPrimaryDown).
+	downs []Period
+	// switches are the traffic switches of the workflows recorded so far.
+	switches []TrafficSwitch
 
 	mu         sync.Mutex
 	acked      map[string]ack // record id -> who acknowledged it, when (the last acknowledgement)
@@ -144,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.progress("approval", "operator approves %s (%s)", a.State, a.Subject)
 		_ = r.l.Approve(a.Token)
 	}
-	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, HTTPS: cfg.HTTPS, Approver: approver, Seed: cfg.Seed, Start: drillStart})
+	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, HTTPS: cfg.HTTPS, Approver: approver, Seed: cfg.Seed, Start: local.BeforeBackup})
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +158,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.virtStart = l.Now()
 	r.outageAt = r.virtStart.Add(cfg.Warmup)
 	r.final = l.Regions.Primary
-	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect}
+	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect, PrimaryRegion: l.Regions.Primary, BackupRegion: l.Regions.Backup, Start: r.virtStart}
 	rep := r.rep
 	P, B := l.Regions.Primary, l.Regions.Backup
 	rep.Assembly, rep.Settings, rep.Endpoint = cfg.Assembly.Dir, l.Settings(), l.AcceleratorURL
@@ -240,6 +245,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.VirtualSeconds = l.Now().Sub(r.virtStart).Seconds()
 	rep.WallSeconds = time.Since(r.wallStart).Seconds()
+	r.timeline()
 	r.progress("done", "passed=%t", rep.Passed)
 	return rep, nil
 }
@@ -278,7 +284,7 @@ func (r *run) outageBegins() {
 	r.mu.Lock()
 	r.outage = l.Now()
 	r.mu.Unlock()
-	l.World.SetDown(l.Regions.Primary, true)
+	r.setPrimaryDown(true)
 	r.progress("outage", "%s is down", l.Regions.Primary)
 }
 
@@ -317,7 +323,7 @@ func (r *run) failedOver() bool { return succeeded(r.rep.Failover) || succeeded(
 // primaryReturns brings the primary back.
 func (r *run) primaryReturns() {
 	r.measureBackup(context.Background())
-	r.l.World.SetDown(r.l.Regions.Primary, false)
+	r.setPrimaryDown(false)
 	r.progress("recovery", "%s is back", r.l.Regions.Primary)
 }
 
@@ -504,10 +510,85 @@ func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Pro
 
 func (r *run) workflow(machine string, x *states.Execution, res states.Result) *Workflow {
 	w := &Workflow{Execution: x.ARN(), Status: string(res.Status), Error: res.Error, Cause: res.Cause,
-		Seconds: res.StopDate.Sub(res.StartDate).Seconds()}
+		StartSeconds: res.StartDate.Sub(r.virtStart).Seconds(), Seconds: res.StopDate.Sub(res.StartDate).Seconds()}
 	w.Steps, _ = r.l.StepDurations(machine, x)
 	if res.Status != states.StatusSucceeded {
 		w.Failures = local.FailureLog(x)
 	}
+	r.noteSwitches(x)
 	return w
+}
+
+// noteSwitches records the traffic switches of an execution: each
+// dr-traffic promote call that returned (its input names the region).
+func (r *run) noteSwitches(x *states.Execution) {
+	promote := map[int64]string{} // LambdaFunctionScheduled id → region
+	started := map[int64]string{} // LambdaFunctionStarted id → region
+	for _, ev := range x.History() {
+		switch {
+		case ev.LambdaFunctionScheduledEventDetails != nil:
+			var in dr.TrafficInput
+			if json.Unmarshal([]byte(ev.LambdaFunctionScheduledEventDetails.Input), &in) == nil && in.Op == dr.TrafficPromote {
+				promote[ev.ID] = in.Region
+			}
+		case ev.Type == "LambdaFunctionStarted":
+			if reg, ok := promote[ev.PreviousEventID]; ok {
+				started[ev.ID] = reg
+			}
+		case ev.LambdaFunctionSucceededEventDetails != nil:
+			if reg, ok := started[ev.PreviousEventID]; ok {
+				r.switches = append(r.switches, TrafficSwitch{AtSeconds: ev.Timestamp.Sub(r.virtStart).Seconds(), To: reg, Execution: x.ARN()})
+			}
+		}
+	}
+}
+
+// setPrimaryDown takes the primary down or brings it back, noting the
+// period for the timeline.
+func (r *run) setPrimaryDown(down bool) {
+	l := r.l
+	l.World.SetDown(l.Regions.Primary, down)
+	at := l.Now().Sub(r.virtStart).Seconds()
+	if down {
+		r.downs = append(r.downs, Period{StartSeconds: at})
+	} else if n := len(r.downs); n > 0 && r.downs[n-1].EndSeconds == 0 {
+		r.downs[n-1].EndSeconds = at
+	}
+}
+
+// timeline fills the report's timeline: the primary's outages, the
+// consumer fault, the traffic switches in time order, and the records each
+// region acknowledged per minute.
+func (r *run) timeline() {
+	rep := r.rep
+	rep.PrimaryDown = r.downs
+	if p := r.pipe; !p.faultAt.IsZero() {
+		rep.ConsumerFault = &Period{StartSeconds: p.faultAt.Sub(r.virtStart).Seconds()}
+		if !p.clearedAt.IsZero() {
+			rep.ConsumerFault.EndSeconds = p.clearedAt.Sub(r.virtStart).Seconds()
+		}
+	}
+	seen := map[TrafficSwitch]bool{}
+	for _, s := range r.switches {
+		if !seen[s] {
+			seen[s] = true
+			rep.TrafficSwitches = append(rep.TrafficSwitches, s)
+		}
+	}
+	sort.SliceStable(rep.TrafficSwitches, func(i, j int) bool { return rep.TrafficSwitches[i].AtSeconds < rep.TrafficSwitches[j].AtSeconds })
+	minutes := int(rep.VirtualSeconds/60) + 1
+	rep.AcksPerMinute = map[string][]int{}
+	for _, reg := range []string{r.l.Regions.Primary, r.l.Regions.Backup} {
+		rep.AcksPerMinute[reg] = make([]int, minutes)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.acked {
+		m := int(a.at.Sub(r.virtStart) / time.Minute)
+		counts, ok := rep.AcksPerMinute[a.region]
+		if !ok || m < 0 || m >= minutes {
+			continue
+		}
+		counts[m]++
+	}
 }

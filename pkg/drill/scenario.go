@@ -441,7 +441,7 @@ func init() {
 					return err
 				}
 			}
-			l.World.SetDown(l.Regions.Primary, true)
+			r.setPrimaryDown(true)
 			r.progress("outage", "%s is down again, while failback drains %s (traffic already moved to it)", l.Regions.Primary, l.Regions.Backup)
 			res, err := fb.Wait(ctx)
 			if err != nil {
@@ -462,7 +462,7 @@ func init() {
 				return err
 			}
 			r.rep.Console = append(r.rep.Console, r.firstFailback, r.secondFailover)
-			l.World.SetDown(l.Regions.Primary, false)
+			r.setPrimaryDown(false)
 			r.progress("recovery", "%s is back for good", l.Regions.Primary)
 			if err := r.watch(ctx, time.Duration(r.cfg.MinHealthyMinutes+2)*time.Minute); err != nil {
 				return err

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +45,8 @@ type Options struct {
 	// on 443 and so does the accelerator; AcceleratorURL is https://….
 	HTTPS bool
 	// Start is the virtual time the deployment starts at (default
-	// 2026-11-25T09:00Z).
+	// 2026-11-25T09:00Z; BeforeBackup for an installation whose backup
+	// region must hold a recovery point soon).
 	Start time.Time
 	// Approver, when set, is called (in its own clock goroutine) for every
 	// approval request a workflow publishes; it answers with Approve or
@@ -108,6 +108,14 @@ func (l *Local) Options() Options { return l.opts }
 // running installation. It runs on the virtual clock: the caller must be
 // the goroutine that owns the clock's timeline (it is when New creates the
 // clock). Deployment waits, in virtual time, for every stack.
+// BeforeBackup is a start just before the deployed backup plan's daily
+// 03:00 UTC run (cdk.json's pendulum:backupSchedule as the example sets
+// it): about 20 virtual minutes later a recovery point has been copied to
+// the backup region, as it would have been a day into production. The drill
+// and the operator commands run locally (pkg/operator/oplocal) start there,
+// so that a restore and the isolated drill's recovery-point check find one.
+var BeforeBackup = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
+
 func New(ctx context.Context, opts Options) (*Local, error) {
 	if opts.Assembly == nil {
 		return nil, errors.New("local: no cloud assembly (Options.Assembly)")
@@ -118,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	names, regions, err := topologyOf(opts.Assembly)
+	names, regions, err := opts.Assembly.Topology()
 	if err != nil {
 		return nil, err
 	}
@@ -143,33 +151,6 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 		l.ga().SetSeed(opts.Seed)
 	}
 	return l, nil
-}
-
-// topologyOf reads the installation's account, name prefix and regions
-// from the assembly's stack names (<prefix>-data-<region>, …-global,
-// …-recovery-<region>: pkg/topology's scheme): B is where the recovery
-// stack is, P the other workload region.
-func topologyOf(a *assembly.Assembly) (topology.Names, topology.Regions, error) {
-	var n topology.Names
-	var r topology.Regions
-	for _, s := range a.Stacks {
-		if i := strings.Index(s.Name, "-recovery-"); i > 0 {
-			n = topology.Names{Prefix: s.Name[:i], Account: s.Account}
-			r.Backup = s.Region
-		}
-	}
-	if r.Backup == "" {
-		return n, r, fmt.Errorf("local: the assembly in %s has no recovery stack", a.Dir)
-	}
-	for _, s := range a.Stacks {
-		if strings.HasPrefix(s.Name, n.Prefix+"-workload-") && s.Region != r.Backup {
-			r.Primary = s.Region
-		}
-	}
-	if r.Primary == "" {
-		return n, r, fmt.Errorf("local: the assembly in %s has no primary workload stack", a.Dir)
-	}
-	return n, r, nil
 }
 
 // goLoop runs f on the clock until Close.

@@ -19,7 +19,7 @@ import (
 
 // beforeDailyBackup is a start a little before the synthesized backup
 // plan's daily 03:00 UTC: its copy is in B's vault some 15 minutes later.
-var beforeDailyBackup = time.Date(2026, 11, 25, 2, 50, 0, 0, time.UTC)
+var beforeDailyBackup = BeforeBackup
 
 // invokeReadiness invokes the deployed readiness function once, as
 // `make verify-deploy` does, and returns its report.

@@ -74,10 +74,10 @@ var Checks = []string{CheckRecoveryPoint, CheckReplication, CheckDormantStack, C
 // dashboard read them by these names.
 const (
 	MetricNamespace = topology.MetricNamespace
-	MetricReady     = "Ready"
-	MetricCheck     = "ReadinessCheck"
-	DimensionCheck  = "Check"
-	MetricDRMode    = "DRMode"
+	MetricReady     = topology.MetricReady
+	MetricCheck     = topology.MetricReadinessCheck
+	DimensionCheck  = topology.ReadinessDimensionCheck
+	MetricDRMode    = topology.MetricDRMode
 )
 
 // The S3 replication metrics the replication check reads (AWS/S3, in the
@@ -85,13 +85,13 @@ const (
 // RuleId; docs/aws-facts.md "S3 replication"); the CDK app's alarms and
 // dashboard read them by these names.
 const (
-	S3Namespace                    = "AWS/S3"
-	S3ReplicationLatency           = "ReplicationLatency"
-	S3OperationsPendingReplication = "OperationsPendingReplication"
-	S3BytesPendingReplication      = "BytesPendingReplication"
-	S3DimensionSourceBucket        = "SourceBucket"
-	S3DimensionDestinationBucket   = "DestinationBucket"
-	S3DimensionRuleID              = "RuleId"
+	S3Namespace                    = topology.S3MetricNamespace
+	S3ReplicationLatency           = topology.S3ReplicationLatency
+	S3OperationsPendingReplication = topology.S3OperationsPendingReplication
+	S3BytesPendingReplication      = topology.S3BytesPendingReplication
+	S3DimensionSourceBucket        = topology.S3DimensionSourceBucket
+	S3DimensionDestinationBucket   = topology.S3DimensionDestinationBucket
+	S3DimensionRuleID              = topology.S3DimensionRuleID
 )
 
 // ModeValue is the DRMode metric's value of each DR mode.

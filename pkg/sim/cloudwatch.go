@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -428,6 +429,90 @@ func (c *CloudWatch) GetMetricStatistics(ctx context.Context, in *cloudwatch.Get
 		out.Datapoints = append(out.Datapoints, dp)
 	}
 	return out, nil
+}
+
+// cwListMetricsPage is how many metrics ListMetrics returns a call.
+const cwListMetricsPage = 500
+
+// cwListedFor is how long a metric without new datapoints is still listed:
+// ListMetrics leaves out metrics that reported no data in the past two
+// weeks (docs/aws-facts.md "CloudWatch alarms and Embedded Metric Format").
+const cwListedFor = 14 * 24 * time.Hour
+
+// ListMetrics lists the region's metrics that match the namespace, name and
+// dimension filters (a filter without a value matches any value of that
+// dimension), 500 a page in a stable order, NextToken continuing. A metric
+// is listed while it has a datapoint in the past two weeks (RecentlyActive
+// PT3H: the past three hours).
+func (c *CloudWatch) ListMetrics(ctx context.Context, in *cloudwatch.ListMetricsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.ListMetricsOutput, error) {
+	const op = "ListMetrics"
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	window := cwListedFor
+	switch in.RecentlyActive {
+	case "":
+	case cwtypes.RecentlyActivePt3h:
+		window = 3 * time.Hour
+	default:
+		return nil, opErr(cloudwatch.ServiceID, op, cwInvalid("The value %s for parameter RecentlyActive is invalid.", in.RecentlyActive))
+	}
+	for _, f := range in.Dimensions {
+		if aws.ToString(f.Name) == "" {
+			return nil, opErr(cloudwatch.ServiceID, op, &cwtypes.MissingRequiredParameterException{Message: aws.String("The parameter Dimensions.member.Name is required.")})
+		}
+	}
+	since := c.r.world.Clock.Now().Add(-window)
+	c.mu.Lock()
+	keys := make([]string, 0, len(c.metrics))
+	for k, ser := range c.metrics {
+		if in.Namespace != nil && ser.namespace != *in.Namespace || in.MetricName != nil && ser.name != *in.MetricName {
+			continue
+		}
+		if len(ser.samples) == 0 || ser.samples[len(ser.samples)-1].t.Before(since) || !cwDimensionsMatch(ser.dims, in.Dimensions) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	from := 0
+	if t := aws.ToString(in.NextToken); t != "" {
+		k, err := base64.RawURLEncoding.DecodeString(t)
+		i := sort.SearchStrings(keys, string(k))
+		if err != nil || i == len(keys) || keys[i] != string(k) {
+			c.mu.Unlock()
+			return nil, opErr(cloudwatch.ServiceID, op, &cwtypes.InvalidNextToken{Message: aws.String("The service couldn't process your request because the next token is not valid.")})
+		}
+		from = i
+	}
+	out := &cloudwatch.ListMetricsOutput{Metrics: []cwtypes.Metric{}}
+	for _, k := range keys[from:min(from+cwListMetricsPage, len(keys))] {
+		ser := c.metrics[k]
+		out.Metrics = append(out.Metrics, cwtypes.Metric{Namespace: aws.String(ser.namespace), MetricName: aws.String(ser.name), Dimensions: append([]cwtypes.Dimension(nil), ser.dims...)})
+	}
+	if next := from + cwListMetricsPage; next < len(keys) {
+		out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString([]byte(keys[next])))
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// cwDimensionsMatch reports whether a metric's dimensions pass every
+// filter: the dimension is present, with the filter's value if it has one.
+func cwDimensionsMatch(dims []cwtypes.Dimension, filters []cwtypes.DimensionFilter) bool {
+	for _, f := range filters {
+		found := false
+		for _, d := range dims {
+			if aws.ToString(d.Name) == aws.ToString(f.Name) && (f.Value == nil || aws.ToString(d.Value) == *f.Value) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // GetMetricData answers MetricStat queries (no metric math), newest

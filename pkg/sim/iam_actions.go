@@ -743,6 +743,9 @@ var iamOps = map[string]iamMapper{
 	"CloudWatch.ListDashboards": on(func(r *Region, in *cloudwatch.ListDashboardsInput) []iamCheck {
 		return one("cloudwatch:ListDashboards", "*")
 	}),
+	"CloudWatch.ListMetrics": on(func(r *Region, in *cloudwatch.ListMetricsInput) []iamCheck {
+		return one("cloudwatch:ListMetrics", "*")
+	}),
 	"CloudWatch.PutMetricAlarm": on(func(r *Region, in *cloudwatch.PutMetricAlarmInput) []iamCheck {
 		return one("cloudwatch:PutMetricAlarm", r.arn("cloudwatch", "alarm:"+aws.ToString(in.AlarmName)))
 	}),
@@ -850,6 +853,12 @@ var iamOps = map[string]iamMapper{
 	}),
 	"Global Accelerator.ListEndpointGroups": on(func(r *Region, in *globalaccelerator.ListEndpointGroupsInput) []iamCheck {
 		return one("globalaccelerator:ListEndpointGroups", aws.ToString(in.ListenerArn))
+	}),
+	"Global Accelerator.ListAccelerators": on(func(r *Region, in *globalaccelerator.ListAcceleratorsInput) []iamCheck {
+		return one("globalaccelerator:ListAccelerators", "*")
+	}),
+	"Global Accelerator.ListListeners": on(func(r *Region, in *globalaccelerator.ListListenersInput) []iamCheck {
+		return one("globalaccelerator:ListListeners", aws.ToString(in.AcceleratorArn))
 	}),
 
 	// AWS Lambda

@@ -132,7 +132,7 @@ var apiLatencies = []latencyRow{
 	{service: cloudformation.ServiceID, base: 50 * time.Millisecond, basis: basisDescribe},
 
 	{service: cloudwatch.ServiceID, ops: []string{"PutMetricData"}, base: 20 * time.Millisecond, basis: basisData},
-	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "DescribeAlarms", "GetDashboard", "ListDashboards"}, base: 50 * time.Millisecond, basis: basisDescribe},
+	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "ListMetrics", "DescribeAlarms", "GetDashboard", "ListDashboards"}, base: 50 * time.Millisecond, basis: basisDescribe},
 	{service: cloudwatch.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: eventbridge.ServiceID, ops: []string{"PutEvents"}, base: 20 * time.Millisecond, basis: basisData},
@@ -152,7 +152,7 @@ var apiLatencies = []latencyRow{
 	{service: acm.ServiceID, ops: []string{"DescribeCertificate"}, base: 20 * time.Millisecond, basis: basisDescribe},
 	{service: acm.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
-	{service: globalaccelerator.ServiceID, ops: []string{"DescribeAccelerator", "DescribeEndpointGroup", "ListEndpointGroups"}, base: 100 * time.Millisecond, basis: basisGA},
+	{service: globalaccelerator.ServiceID, ops: []string{"DescribeAccelerator", "DescribeEndpointGroup", "ListAccelerators", "ListEndpointGroups", "ListListeners"}, base: 100 * time.Millisecond, basis: basisGA},
 	{service: globalaccelerator.ServiceID, base: 200 * time.Millisecond, basis: basisGA},
 }
 
