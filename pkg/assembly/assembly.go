@@ -31,7 +31,17 @@ type Stack struct {
 	Dependencies []string
 	// Template is the template body.
 	Template []byte
+	// ExecutionRoleARN is the CloudFormation execution role `cdk deploy`
+	// passes for the stack (the bootstrap's cfn-exec role of its
+	// environment), "" when the manifest names none.
+	ExecutionRoleARN string
 }
+
+// NewPrimarySuffix ends the directory name of the app synthesized with the
+// backup region as the primary and a new backup region (`make synth`
+// writes cdk.out and cdk.out.new-primary): the assembly a new-primary
+// drill deploys over the first one.
+const NewPrimarySuffix = ".new-primary"
 
 // Assembly is a read cloud assembly.
 type Assembly struct {
@@ -51,8 +61,9 @@ type manifest struct {
 		Environment  string   `json:"environment"`
 		Dependencies []string `json:"dependencies"`
 		Properties   struct {
-			TemplateFile string `json:"templateFile"`
-			StackName    string `json:"stackName"`
+			TemplateFile                   string `json:"templateFile"`
+			StackName                      string `json:"stackName"`
+			CloudFormationExecutionRoleArn string `json:"cloudFormationExecutionRoleArn"`
 		} `json:"properties"`
 	} `json:"artifacts"`
 }
@@ -90,7 +101,9 @@ func Read(dir string) (*Assembly, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stack %s: %w", id, err)
 		}
-		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body}
+		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body,
+			// The manifest leaves the partition to the deployment.
+			ExecutionRoleARN: strings.ReplaceAll(a.Properties.CloudFormationExecutionRoleArn, "${AWS::Partition}", "aws")}
 		for _, d := range a.Dependencies {
 			if t, ok := m.Artifacts[d]; ok && t.Type == "aws:cloudformation:stack" {
 				s.Dependencies = append(s.Dependencies, d)
