@@ -55,6 +55,11 @@ type Config struct {
 	// `cdk deploy` would create is what the drill rehearses, so the backup
 	// cadence, alarm thresholds and retention are the deployment's.
 	Assembly *assembly.Assembly
+	// NewPrimaryAssembly is the app synthesized with the backup region as
+	// the primary and a new backup region (cdk.out.new-primary, `make
+	// synth`): the assembly the new-primary scenario deploys over
+	// Assembly. Required by that scenario only.
+	NewPrimaryAssembly *assembly.Assembly
 	// EditTemplate, when set, changes each template before it is deployed
 	// (tests of the coupling between the deployment and the drill).
 	EditTemplate func(stack string, body []byte) []byte
@@ -271,6 +276,9 @@ type Report struct {
 	// isolated drill.
 	NightlyBatch  *Workflow `json:"nightlyBatch,omitempty"`
 	IsolatedDrill *Workflow `json:"isolatedDrill,omitempty"`
+	// NewPrimary is the new-primary scenario's redeployment: B made the
+	// primary, protected by a new backup region.
+	NewPrimary *NewPrimary `json:"newPrimary,omitempty"`
 	// Console is every failover execution of a console scenario, the
 	// refused ones included.
 	Console []*Workflow `json:"console,omitempty"`

@@ -45,7 +45,17 @@ type Scenario struct {
 	// a healthy front door; every other scenario checks that the pipeline
 	// alarm stayed quiet.
 	pipelineStall bool
+	// newPrimary says the scenario redeploys the installation from
+	// Config.NewPrimaryAssembly (NeedsNewPrimaryAssembly).
+	newPrimary bool
+	// after, when set, runs after the next day's runs, before the
+	// accounting (producers idle).
+	after func(ctx context.Context, r *run) error
 }
+
+// NeedsNewPrimaryAssembly reports whether the scenario deploys the app's
+// second configuration (Config.NewPrimaryAssembly) over the first.
+func (s *Scenario) NeedsNewPrimaryAssembly() bool { return s.newPrimary }
 
 type checkFunc func(name string, passed bool, format string, args ...any)
 

@@ -234,6 +234,29 @@ func (c *CloudFormation) DeleteStack(ctx context.Context, in *cloudformation.Del
 	return &cloudformation.DeleteStackOutput{}, nil
 }
 
+// GetTemplate returns the template a stack was last deployed with (its
+// Original stage, as submitted), the template `cdk import` and `cdk diff`
+// compare the app with.
+func (c *CloudFormation) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
+	const op = "GetTemplate"
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	if in.ChangeSetName != nil {
+		return nil, opErr(cloudformation.ServiceID, op, cfValidation("GetTemplate of a change set is %s", errNotModelled))
+	}
+	if st := in.TemplateStage; st != "" && st != cftypes.TemplateStageOriginal {
+		return nil, opErr(cloudformation.ServiceID, op, cfValidation("TemplateStage %s is %s: the simulator keeps the Original template", st, errNotModelled))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.describable(aws.ToString(in.StackName))
+	if err != nil {
+		return nil, opErr(cloudformation.ServiceID, op, err)
+	}
+	return &cloudformation.GetTemplateOutput{TemplateBody: aws.String(s.template), StagesAvailable: []cftypes.TemplateStage{cftypes.TemplateStageOriginal}}, nil
+}
+
 // DescribeStacks describes one stack (by name or ID; a deleted stack only by
 // its ID, as DELETE_COMPLETE) or every live stack.
 func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {

@@ -793,6 +793,9 @@ var iamOps = map[string]iamMapper{
 	"CloudFormation.DeleteChangeSet": on(func(r *Region, in *cloudformation.DeleteChangeSetInput) []iamCheck {
 		return one("cloudformation:DeleteChangeSet", cfChangeSetStackARN(r, in.ChangeSetName, in.StackName))
 	}),
+	"CloudFormation.GetTemplate": on(func(r *Region, in *cloudformation.GetTemplateInput) []iamCheck {
+		return one("cloudformation:GetTemplate", cfStackARN(r, aws.ToString(in.StackName)))
+	}),
 	"CloudFormation.DescribeStacks": on(func(r *Region, in *cloudformation.DescribeStacksInput) []iamCheck {
 		if aws.ToString(in.StackName) == "" {
 			return one("cloudformation:DescribeStacks", "*")

@@ -393,12 +393,32 @@ func (r *Region) unregisterSink(arn string) {
 // AddRegion adds a region to the world, up, with no resources: a region an
 // installation extends into later (a new backup region). Adding a region
 // the world has is a no-op.
+// The new region runs the code and starts the state machines the
+// embedding program set for the world (SetLambdaCode,
+// SetStateMachineStarter).
 func (w *World) AddRegion(name string) {
 	w.mu.Lock()
-	if _, ok := w.regions[name]; !ok {
+	var from *Region
+	for _, r := range w.regions {
+		from = r
+		break
+	}
+	_, ok := w.regions[name]
+	if !ok {
 		w.regions[name] = &Region{Name: name, world: w, services: make(map[string]any), sinks: make(map[string]func(string))}
 	}
+	r := w.regions[name]
 	w.mu.Unlock()
+	if !ok && from != nil {
+		src := from.hooks()
+		src.mu.Lock()
+		code, start := src.lambdaCode, src.startMachine
+		src.mu.Unlock()
+		h := r.hooks()
+		h.mu.Lock()
+		h.lambdaCode, h.startMachine = code, start
+		h.mu.Unlock()
+	}
 	w.changed()
 }
 
