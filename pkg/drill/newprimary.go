@@ -2,7 +2,9 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
@@ -85,6 +88,19 @@ type TableImport struct {
 	ItemsBefore int    `json:"itemsBefore"`
 	ItemsAfter  int    `json:"itemsAfter"`
 	Missing     int    `json:"missing"`
+	// Drift is each property of the table's template the table, as
+	// imported, does not match ("Tags: …"); NotCompared the template's
+	// properties the simulator cannot compare (it does not model them).
+	Drift       []string `json:"drift"`
+	NotCompared []string `json:"notCompared,omitempty"`
+}
+
+// allowedDrift are the properties in which the imported table may differ
+// from its template, each with why (docs/dr.md "When the primary is lost
+// for good"): the import does not change the table, and the failover tags
+// it as its own.
+var allowedDrift = map[string]string{
+	"Tags": "the failover's tags (pendulum:role, pendulum:restored-by), not the stack's: harmless, tag it by hand if wanted",
 }
 
 // RedeployIngest is the producers' view of the redeployment: from the
@@ -276,6 +292,9 @@ func (r *run) establishNewPrimary(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.tableDrift(ctx, ds, id); err != nil {
+		return err
+	}
 	np.Table.ItemsAfter = len(after)
 	for k := range before {
 		if !after[k] {
@@ -419,6 +438,127 @@ func (r *run) batchReplicate(ctx context.Context, region, bucket string) (*Batch
 		}
 	}
 	return nil, fmt.Errorf("job %s did not finish within 2 h", aws.ToString(out.JobId))
+}
+
+// tableDrift compares the imported table with its declaration in the data
+// stack's template, property by property, as drift detection would:
+// CloudFormation records the template's values at the import without
+// checking them (docs/aws-facts.md "CloudFormation updates and imports").
+func (r *run) tableDrift(ctx context.Context, ds assembly.Stack, id string) error {
+	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
+	var tmpl struct {
+		Resources map[string]struct {
+			Properties map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(ds.Template, &tmpl); err != nil {
+		return fmt.Errorf("template of %s: %w", ds.Name, err)
+	}
+	props := tmpl.Resources[id].Properties
+	np := r.np
+	db := r.l.World.Region(np.Primary).DynamoDB()
+	name := aws.String(np.Table.Name)
+	dt, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: name})
+	if err != nil {
+		return err
+	}
+	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: name})
+	if err != nil {
+		return err
+	}
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: name})
+	if err != nil {
+		return err
+	}
+	tags, err := db.ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: dt.Table.TableArn})
+	if err != nil {
+		return err
+	}
+	t := dt.Table
+	billing := "PROVISIONED"
+	if t.BillingModeSummary != nil {
+		billing = string(t.BillingModeSummary.BillingMode)
+	}
+	type kv struct{ AttributeName, KeyType string }
+	type attr struct{ AttributeName, AttributeType string }
+	var keys []kv
+	for _, k := range t.KeySchema {
+		keys = append(keys, kv{aws.ToString(k.AttributeName), string(k.KeyType)})
+	}
+	var attrs []attr
+	for _, a := range t.AttributeDefinitions {
+		attrs = append(attrs, attr{aws.ToString(a.AttributeName), string(a.AttributeType)})
+	}
+	type tag struct{ Key, Value string }
+	var tagList []tag
+	for _, tg := range tags.Tags {
+		tagList = append(tagList, tag{aws.ToString(tg.Key), aws.ToString(tg.Value)})
+	}
+	sort.Slice(tagList, func(i, j int) bool { return tagList[i].Key < tagList[j].Key })
+	var stream any
+	if t.StreamSpecification != nil && aws.ToBool(t.StreamSpecification.StreamEnabled) {
+		stream = map[string]string{"StreamViewType": string(t.StreamSpecification.StreamViewType)}
+	}
+	ttlSpec := map[string]any{"AttributeName": aws.ToString(ttl.TimeToLiveDescription.AttributeName),
+		"Enabled": ttl.TimeToLiveDescription.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled}
+	actual := map[string]any{
+		"TableName": aws.ToString(t.TableName), "BillingMode": billing, "KeySchema": keys, "AttributeDefinitions": attrs,
+		"DeletionProtectionEnabled":        aws.ToBool(t.DeletionProtectionEnabled),
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled},
+		"TimeToLiveSpecification":          ttlSpec, "Tags": tagList, "StreamSpecification": stream,
+	}
+	np.Table.Drift = []string{}
+	for _, p := range sortedKeys(props) {
+		got, compared := actual[p]
+		if !compared {
+			np.Table.NotCompared = append(np.Table.NotCompared, p)
+			continue
+		}
+		var want any
+		if err := json.Unmarshal(props[p], &want); err != nil {
+			return err
+		}
+		if p == "Tags" {
+			want = sortedTags(want)
+		}
+		if !sameJSON(want, got) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			np.Table.Drift = append(np.Table.Drift, fmt.Sprintf("%s: template %s, table %s", p, w, g))
+		}
+	}
+	// A property the table has and the template does not set.
+	if _, set := props["StreamSpecification"]; !set && stream != nil {
+		np.Table.Drift = append(np.Table.Drift, "StreamSpecification: template none, table a stream")
+	}
+	return nil
+}
+
+// sortedTags sorts a template's Tags list by key.
+func sortedTags(v any) any {
+	l, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	sort.Slice(l, func(i, j int) bool {
+		a, _ := l[i].(map[string]any)
+		b, _ := l[j].(map[string]any)
+		return fmt.Sprint(a["Key"]) < fmt.Sprint(b["Key"])
+	})
+	return l
+}
+
+// sameJSON compares two values as JSON documents.
+func sameJSON(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var va, vb any
+	_ = json.Unmarshal(ja, &va)
+	_ = json.Unmarshal(jb, &vb)
+	return reflect.DeepEqual(va, vb)
 }
 
 // newPrimaryBackupWait bounds the wait for the new primary's backup plan
@@ -595,6 +735,15 @@ func (r *run) expectNewPrimary(ok checkFunc) {
 	ok("tableImported", owned && protected && pitr && np.Table.Missing == 0 && np.Table.ItemsBefore > 0,
 		"%s owned by %s: %t; deletion protection %t, PITR %t; %d items before the import, %d after the deployment, %d of them missing",
 		np.Table.Name, data, owned, protected, pitr, np.Table.ItemsBefore, np.Table.ItemsAfter, np.Table.Missing)
+	var unexpected []string
+	for _, d := range np.Table.Drift {
+		if p, _, _ := strings.Cut(d, ":"); allowedDrift[p] == "" {
+			unexpected = append(unexpected, d)
+		}
+	}
+	ok("tableMatchesTemplate", np.Table.Drift != nil && len(unexpected) == 0,
+		"differences from the template: %s; allowed: %v; not compared (not simulated): %s",
+		strings.Join(unexpected, "; "), sortedKeys(allowedDrift), strings.Join(np.Table.NotCompared, ", "))
 
 	in := np.Ingest
 	ok("noIngestGap", in.Acknowledged > 0 && in.ByPrimary == in.Acknowledged && in.Failures == 0 &&

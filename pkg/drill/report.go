@@ -217,6 +217,12 @@ func writeNewPrimary(b *strings.Builder, np *NewPrimary) {
 		secs(in.WindowSeconds), in.Acknowledged, in.ByPrimary, np.Primary, in.Failures, secs(in.LongestGapSeconds), secs(in.SteadyGapSeconds))
 	t := np.Table
 	fmt.Fprintf(b, "    %s imported as %s: %d items before, %d after, %d missing\n", t.Name, t.LogicalID, t.ItemsBefore, t.ItemsAfter, t.Missing)
+	for _, d := range t.Drift {
+		fmt.Fprintf(b, "      drift %s\n", d)
+	}
+	if len(t.NotCompared) > 0 {
+		fmt.Fprintf(b, "      not compared (not simulated): %s\n", strings.Join(t.NotCompared, ", "))
+	}
 	for _, s := range np.OldStacks {
 		fmt.Fprintf(b, "    %s (%s): %s\n", s.Stack, s.Region, s.Outcome)
 	}
