@@ -56,9 +56,9 @@ cli:
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
-## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one after the other;
-## exits non-zero if any fails (its whole report is printed)
-drills: cli cdk.out/manifest.json
+## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one after the other
+## (new-primary deploys cdk.out.new-primary over it); exits non-zero if any fails (its whole report is printed)
+drills: cli cdk.out/manifest.json cdk.out.new-primary/manifest.json
 	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(DRILL_ARGS)
 
 # What the templates are made from — the CDK app's own packages (infra and what it imports from
@@ -70,6 +70,12 @@ ASSEMBLY_INPUTS := $(filter-out %_test.go,$(wildcard $(addsuffix /*.go,$(ASSEMBL
 cdk.out/manifest.json: $(ASSEMBLY_INPUTS)
 	@echo "drill: the CDK app changed since cdk.out was synthesized: building the Lambdas and running cdk synth (minutes on a cold machine)" >&2
 	$(MAKE) --no-print-directory synth >&2
+	@touch $@
+
+# synth writes both assemblies; one synthesized before there were two is
+# completed here.
+cdk.out.new-primary/manifest.json: cdk.out/manifest.json
+	@test -f $@ || $(MAKE) --no-print-directory synth >&2
 	@touch $@
 
 # The second configuration the app is synthesized in: the backup region made
