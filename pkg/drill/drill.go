@@ -153,7 +153,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
+	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min (and the scenario's own steps) is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
 }
 
 // Ranges, as RangeError and the CLI's help print them.
@@ -188,6 +188,9 @@ func (c Config) Validate() error {
 	d := c
 	d.defaults()
 	generating := d.Warmup + d.Outage + time.Duration(d.MinHealthyMinutes+2)*time.Minute
+	if sc, err := LookupScenario(d.Scenario); err == nil {
+		generating += sc.extraGenerating
+	}
 	if n := float64(d.Producers) * d.Rate * generating.Seconds(); n > MaxRecords {
 		return &BudgetError{Records: n}
 	}

@@ -158,6 +158,9 @@ func init() {
 			"the restored table belongs to B's data stack with deletion protection, PITR and every item it held, producers are served by B " +
 			"throughout the redeployment with no gap, B's old recovery stack is deleted, and the isolated drill in N restores B's table and passes",
 		newPrimary: true,
+		// The redeployment (some 6 minutes), the Batch Replication jobs (a
+		// few) and newPrimarySettle, with room.
+		extraGenerating: newPrimarySettle + 25*time.Minute,
 		play: func(ctx context.Context, r *run) error {
 			r.final = r.l.Regions.Backup
 			if err := r.outageFor(ctx, r.cfg.Outage); err != nil {

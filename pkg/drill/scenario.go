@@ -51,6 +51,10 @@ type Scenario struct {
 	// after, when set, runs after the next day's runs, before the
 	// accounting (producers idle).
 	after func(ctx context.Context, r *run) error
+	// extraGenerating bounds how much longer than the common timeline
+	// producers generate in the scenario (its own steps), for the record
+	// budget (Config.Validate).
+	extraGenerating time.Duration
 }
 
 // NeedsNewPrimaryAssembly reports whether the scenario deploys the app's
