@@ -57,9 +57,9 @@ cli:
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
-## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one per CPU at a time;
-## exits non-zero if any fails (its whole report is printed)
-drills: cli cdk.out/manifest.json
+## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one per CPU at a time
+## (new-primary deploys cdk.out.new-primary over it); exits non-zero if any fails (its whole report is printed)
+drills: cli cdk.out/manifest.json cdk.out.new-primary/manifest.json
 	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(DRILL_ARGS)
 
 # What the templates are made from — the CDK app's own packages (infra and what it imports from
@@ -73,19 +73,34 @@ cdk.out/manifest.json: $(ASSEMBLY_INPUTS)
 	$(MAKE) --no-print-directory synth >&2
 	@touch $@
 
-## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks)
+# synth writes both assemblies; one synthesized before there were two is
+# completed here.
+cdk.out.new-primary/manifest.json: cdk.out/manifest.json
+	@test -f $@ || $(MAKE) --no-print-directory synth >&2
+	@touch $@
+
+# The second configuration the app is synthesized in: the backup region made
+# the primary, protected by a new backup region (docs/dr.md "When the primary
+# is lost for good"), which the new-primary drill deploys over the first.
+# Its assembly is cdk.out.new-primary (assembly.NewPrimarySuffix).
+NEW_PRIMARY_CONTEXT := -c pendulum:primaryRegion=us-east-2 -c pendulum:backupRegion=us-west-1
+
+## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks), and
+## into cdk.out.new-primary with $(NEW_PRIMARY_CONTEXT)
 synth: cdk-synth
-	@# The templates `go test` deploys (pkg/assembly/testdata/cdk.out) are this synth's.
+	@# The templates `go test` deploys (pkg/assembly/testdata/cdk.out*) are this synth's.
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly
 
-## snapshot: refresh pkg/assembly/testdata/cdk.out from a fresh synth (commit the result)
+## snapshot: refresh pkg/assembly/testdata/cdk.out and cdk.out.new-primary from a fresh synth (commit the result)
 snapshot: cdk-synth
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly -update
 
 # cdk-synth is synth without the snapshot check, which snapshot replaces
-# with the update (a stale snapshot is what it is run for).
+# with the update (a stale snapshot is what it is run for): one synth per
+# configuration.
 cdk-synth: build deps
 	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out $(CDK_ARGS)
+	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out.new-primary $(NEW_PRIMARY_CONTEXT)
 
 # --- Deploying to AWS (docs/deploy.md) -------------------------------------
 # Credentials: AWS_PROFILE (`make deploy AWS_PROFILE=prod`) or the default
@@ -202,4 +217,4 @@ crosscheck-bench:
 	cd tools/crosscheck && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && sh bench/bench.sh
 
 clean:
-	rm -rf dist cdk.out bin
+	rm -rf dist cdk.out cdk.out.new-primary bin

@@ -54,6 +54,7 @@ func NewDataStack(scope constructs.Construct, cfg Config, region string) *DataSt
 
 	if primary {
 		replicate(stack, cfg, buckets)
+		batchReplicationRole(stack, cfg)
 	}
 	newCatalog(stack, cfg, region)
 	s.Queue = newPartitions(stack, cfg, region, buckets)
@@ -186,6 +187,46 @@ func replicate(stack awscdk.Stack, cfg Config, buckets map[string]awss3.Bucket) 
 			}},
 		})
 	}
+}
+
+// batchReplicationRole is the role S3 Batch Operations runs a Batch
+// Replication job of P's data buckets as: live replication copies only
+// objects written after the rule exists, never a replica of another source
+// and never a FAILED object again, so a new primary (the old backup region,
+// whose buckets hold P's replicas and what it wrote itself) replicates its
+// existing objects to its new backup region with such a job, and a FAILED
+// replication is re-driven the same way (docs/dr.md "When the primary is
+// lost for good"). Its permissions are the documented ones for a job whose
+// manifest S3 generates and does not store, with no completion report
+// (Amazon S3 User Guide, "Configuring an IAM role for S3 Batch
+// Replication"): initiate replication of the buckets' objects, read their
+// replication configuration, generate the manifest (an inventory
+// configuration). The objects are then replicated as the replication role.
+func batchReplicationRole(stack awscdk.Stack, cfg Config) {
+	n := NamesFor(cfg)
+	r := awsiam.NewRole(stack, jsii.String("BatchReplicationRole"), &awsiam.RoleProps{
+		RoleName: jsii.String(n.BatchReplicationRole(cfg.PrimaryRegion)),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("batchoperations.s3.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
+		}),
+		Description: jsii.String("S3 Batch Replication of the Pendulum data buckets to the backup region (existing objects, replicas, FAILED replications)"),
+	})
+	var bucketARNs, objectARNs []*string
+	for _, kind := range dataKinds {
+		bucketARNs = append(bucketARNs, jsii.String(n.BucketARN(kind, cfg.PrimaryRegion)))
+		objectARNs = append(objectARNs, jsii.String(n.BucketARN(kind, cfg.PrimaryRegion)+"/*"))
+	}
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:InitiateReplication"),
+		Resources: &objectARNs,
+	}))
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"),
+		Resources: &bucketARNs,
+	}))
+	suppress(r, map[string]string{
+		"IAM5": "s3:InitiateReplication on the objects of the two named data buckets (<bucket>/*): a Batch Replication job replicates every eligible object of those buckets only.",
+	})
 }
 
 // glueColumn is one catalog column.

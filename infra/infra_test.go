@@ -286,27 +286,51 @@ func TestReplicationToBackup(t *testing.T) {
 			},
 		})
 	}
-	// Replication role: exactly the replication actions, on the named buckets.
-	var roleActions []string
-	for _, p := range s.resources(s.name("data", P), "AWS::IAM::Policy") {
-		if !strings.Contains(fmt.Sprint(get(props(p), "Roles")), "ReplicationRole") {
-			continue
-		}
-		for _, st := range get(props(p), "PolicyDocument", "Statement").([]any) {
-			acts := st.(map[string]any)["Action"]
-			for _, a := range asList(acts) {
-				roleActions = append(roleActions, a.(string))
+	// The replication role (live replication) and the Batch Replication
+	// role: exactly their actions, on the named buckets (P's for the batch
+	// role: it starts replication of P's objects).
+	roleActions := func(role string) []string {
+		var out []string
+		for _, p := range s.resources(s.name("data", P), "AWS::IAM::Policy") {
+			roles := fmt.Sprint(get(props(p), "Roles"))
+			if !strings.Contains(roles, "[map[Ref:"+role) {
+				continue
 			}
-			for _, r := range asList(st.(map[string]any)["Resource"]) {
-				if !strings.HasPrefix(fmt.Sprint(r), "arn:aws:s3:::"+n.Prefix+"-") {
-					t.Errorf("replication role resource %v is not a Pendulum bucket", r)
+			for _, st := range get(props(p), "PolicyDocument", "Statement").([]any) {
+				acts := st.(map[string]any)["Action"]
+				for _, a := range asList(acts) {
+					out = append(out, a.(string))
+				}
+				for _, r := range asList(st.(map[string]any)["Resource"]) {
+					prefix := "arn:aws:s3:::" + n.Prefix + "-"
+					if role == "BatchReplicationRole" && !strings.HasSuffix(strings.TrimSuffix(fmt.Sprint(r), "/*"), "-"+P) {
+						t.Errorf("batch replication role resource %v is not one of %s's buckets", r, P)
+					}
+					if !strings.HasPrefix(fmt.Sprint(r), prefix) {
+						t.Errorf("%s resource %v is not a Pendulum bucket", role, r)
+					}
 				}
 			}
 		}
+		sort.Strings(out)
+		return out
 	}
-	sort.Strings(roleActions)
-	if got, want := strings.Join(roleActions, " "), "s3:GetObjectVersionAcl s3:GetObjectVersionForReplication s3:GetObjectVersionTagging s3:GetReplicationConfiguration s3:ListBucket s3:ReplicateDelete s3:ReplicateObject s3:ReplicateTags"; got != want {
+	if got, want := strings.Join(roleActions("ReplicationRole"), " "), "s3:GetObjectVersionAcl s3:GetObjectVersionForReplication s3:GetObjectVersionTagging s3:GetReplicationConfiguration s3:ListBucket s3:ReplicateDelete s3:ReplicateObject s3:ReplicateTags"; got != want {
 		t.Fatalf("replication role actions = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(roleActions("BatchReplicationRole"), " "), "s3:GetReplicationConfiguration s3:InitiateReplication s3:PutInventoryConfiguration"; got != want {
+		t.Fatalf("batch replication role actions = %s, want %s", got, want)
+	}
+	s.templates[s.name("data", P)].HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+		"RoleName": n.BatchReplicationRole(P),
+		"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Principal": map[string]any{"Service": "batchoperations.s3.amazonaws.com"},
+		}}},
+	})
+	for id, r := range s.resources(s.name("data", B), "AWS::IAM::Role") {
+		if props(r)["RoleName"] == n.BatchReplicationRole(B) {
+			t.Errorf("B's data stack has a batch replication role (%s): B's buckets replicate nowhere", id)
+		}
 	}
 	// B's buckets are replicas: they replicate nowhere.
 	for id, b := range s.resources(s.name("data", B), "AWS::S3::Bucket") {

@@ -59,10 +59,12 @@ func NewWorkloadStack(scope constructs.Construct, cfg Config, region string) (*W
 	stack.Node().SetContext(jsii.String(fmt.Sprintf("availability-zones:account=%s:region=%s", cfg.Account, region)), jsii.Strings(azs(region)...))
 	w := &WorkloadStack{Stack: stack}
 	// active is where resources that must follow Active live; in P it is
-	// just a grouping.
-	var active constructs.Construct = constructs.NewConstruct(stack, jsii.String("Always"))
+	// just a grouping, with the same ID (IngressScopeID).
+	var active constructs.Construct
 	var consumerOn awscdk.CfnCondition
-	if dormant {
+	if !dormant {
+		active = constructs.NewConstruct(stack, jsii.String(IngressScopeID))
+	} else {
 		w.Dormancy = NewDormancy(stack)
 		active = w.Dormancy.Scope
 		p := awscdk.NewCfnParameter(stack, jsii.String(ConsumerParameter), &awscdk.CfnParameterProps{

@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.HTTPS, "https", false, "deploy with a certificate in each workload region: ALBs and the accelerator listen with HTTPS on 443 (the https scenario always does)")
 	fs.BoolVar(&cfg.Approval, "approval", false, "make failback wait for approval (the drill's operator approves); failover waits when the deployment says so")
 	dir := fs.String("assembly", "cdk.out", "the cloud assembly `directory` to deploy (make synth writes cdk.out)")
+	newPrimaryDir := fs.String("new-primary-assembly", "", "the `directory` of the app synthesized with the backup region as the primary, which the new-primary scenario deploys over --assembly (default: the --assembly directory with "+assembly.NewPrimarySuffix+" appended, as make synth writes it)")
 	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")
 	fs.StringVar(&cfg.Scenario, "scenario", drill.DefaultScenario, "the scenario to run (see --list), or all: every scenario, one after the other")
 	list := fs.Bool("list", false, "print the scenarios, one line each, and exit")
@@ -122,6 +124,21 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Assembly = a
+	for _, name := range run {
+		if sc, _ := drill.LookupScenario(name); sc.NeedsNewPrimaryAssembly() {
+			d := *newPrimaryDir
+			if d == "" {
+				d = strings.TrimRight(*dir, "/") + assembly.NewPrimarySuffix
+			}
+			np, err := assembly.Read(d)
+			if err != nil {
+				fmt.Fprintf(stderr, "pendulum drill: --new-primary-assembly (scenario %s): %v\n", name, err)
+				return 2
+			}
+			cfg.NewPrimaryAssembly = np
+			break
+		}
+	}
 	if !*quiet {
 		cfg.Progress = stdout
 		if *asJSON {

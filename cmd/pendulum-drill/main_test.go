@@ -89,6 +89,12 @@ func TestDrillCLI(t *testing.T) {
 		if code := drillMain([]string{"--assembly", t.TempDir()}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "make synth") {
 			t.Fatalf("exit %d for a directory with no assembly, stderr %q; want 2 and a hint to synthesize", code, errb.String())
 		}
+		// new-primary needs the second assembly: named, or beside --assembly.
+		errb.Reset()
+		if code := drillMain([]string{"--scenario", "new-primary", "--assembly", "../../pkg/assembly/testdata/cdk.out", "--new-primary-assembly", t.TempDir()}, &out, &errb); code != 2 ||
+			!strings.Contains(errb.String(), "--new-primary-assembly") || !strings.Contains(errb.String(), "make synth") {
+			t.Fatalf("exit %d for new-primary with no second assembly, stderr %q; want 2 naming the flag", code, errb.String())
+		}
 	})
 }
 

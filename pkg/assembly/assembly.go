@@ -39,7 +39,17 @@ type Stack struct {
 	// manifest names them (the partition as the ${AWS::Partition}
 	// placeholder).
 	DeployRoleARN, LookupRoleARN, BootstrapVersionParameter string
+	// ExecutionRoleARN is the CloudFormation execution role `cdk deploy`
+	// passes for the stack (the bootstrap's cfn-exec role of its
+	// environment), "" when the manifest names none.
+	ExecutionRoleARN string
 }
+
+// NewPrimarySuffix ends the directory name of the app synthesized with the
+// backup region as the primary and a new backup region (`make synth`
+// writes cdk.out and cdk.out.new-primary): the assembly a new-primary
+// drill deploys over the first one.
+const NewPrimarySuffix = ".new-primary"
 
 // Assembly is a read cloud assembly.
 type Assembly struct {
@@ -66,6 +76,7 @@ type manifest struct {
 			LookupRole       struct {
 				ARN string `json:"arn"`
 			} `json:"lookupRole"`
+			CloudFormationExecutionRoleArn string `json:"cloudFormationExecutionRoleArn"`
 		} `json:"properties"`
 	} `json:"artifacts"`
 }
@@ -104,7 +115,9 @@ func Read(dir string) (*Assembly, error) {
 			return nil, fmt.Errorf("stack %s: %w", id, err)
 		}
 		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body,
-			DeployRoleARN: a.Properties.AssumeRoleARN, LookupRoleARN: a.Properties.LookupRole.ARN, BootstrapVersionParameter: a.Properties.BootstrapVersion}
+			DeployRoleARN: a.Properties.AssumeRoleARN, LookupRoleARN: a.Properties.LookupRole.ARN, BootstrapVersionParameter: a.Properties.BootstrapVersion,
+			// The manifest leaves the partition to the deployment.
+			ExecutionRoleARN: strings.ReplaceAll(a.Properties.CloudFormationExecutionRoleArn, "${AWS::Partition}", "aws")}
 		for _, d := range a.Dependencies {
 			if t, ok := m.Artifacts[d]; ok && t.Type == "aws:cloudformation:stack" {
 				s.Dependencies = append(s.Dependencies, d)

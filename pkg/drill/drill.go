@@ -55,6 +55,11 @@ type Config struct {
 	// `cdk deploy` would create is what the drill rehearses, so the backup
 	// cadence, alarm thresholds and retention are the deployment's.
 	Assembly *assembly.Assembly
+	// NewPrimaryAssembly is the app synthesized with the backup region as
+	// the primary and a new backup region (cdk.out.new-primary, `make
+	// synth`): the assembly the new-primary scenario deploys over
+	// Assembly. Required by that scenario only.
+	NewPrimaryAssembly *assembly.Assembly
 	// EditTemplate, when set, changes each template before it is deployed
 	// (tests of the coupling between the deployment and the drill).
 	EditTemplate func(stack string, body []byte) []byte
@@ -148,7 +153,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
+	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min (and the scenario's own steps) is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
 }
 
 // Ranges, as RangeError and the CLI's help print them.
@@ -183,6 +188,9 @@ func (c Config) Validate() error {
 	d := c
 	d.defaults()
 	generating := d.Warmup + d.Outage + time.Duration(d.MinHealthyMinutes+2)*time.Minute
+	if sc, err := LookupScenario(d.Scenario); err == nil {
+		generating += sc.extraGenerating
+	}
 	if n := float64(d.Producers) * d.Rate * generating.Seconds(); n > MaxRecords {
 		return &BudgetError{Records: n}
 	}
@@ -291,6 +299,9 @@ type Report struct {
 	// isolated drill.
 	NightlyBatch  *Workflow `json:"nightlyBatch,omitempty"`
 	IsolatedDrill *Workflow `json:"isolatedDrill,omitempty"`
+	// NewPrimary is the new-primary scenario's redeployment: B made the
+	// primary, protected by a new backup region.
+	NewPrimary *NewPrimary `json:"newPrimary,omitempty"`
 	// Console is every failover execution of a console scenario, the
 	// refused ones included.
 	Console []*Workflow `json:"console,omitempty"`

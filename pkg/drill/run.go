@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // The drill deploys at local.BeforeBackup, so that a recovery point copied
@@ -51,6 +53,12 @@ type run struct {
 	// final is the region whose stores the accounting reads: the primary,
 	// unless the scenario leaves the backup region serving.
 	final string
+	// orig is the installation's topology as first deployed: the primary
+	// that fails and the backup region that takes over. A scenario that
+	// redeploys the installation (new-primary) changes l.Regions, not this.
+	orig topology.Regions
+	// np is the new-primary scenario's redeployment, when it ran.
+	np *NewPrimary
 	// noAnswer leaves approval requests unanswered.
 	noAnswer bool
 	// mode is the DR mode at the end; rollbackMode after an operator's
@@ -67,6 +75,10 @@ type run struct {
 	// start after the first failover and at the end.
 	firstFailback, secondFailover *Workflow
 	sinceFirst, sinceAtEnd        string
+	// returned is when long-failover's primary came back, and
+	// copyAfterReturn the first recovery point copied to B made after it.
+	returned        time.Time
+	copyAfterReturn string
 	// atOutage is what the stores held at the outage instant.
 	atOutage *picture
 	// pipe is what the drill saw of the pipeline alarm and of a consumer
@@ -158,10 +170,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.virtStart = l.Now()
 	r.outageAt = r.virtStart.Add(cfg.Warmup)
 	r.final = l.Regions.Primary
+	r.orig = l.Regions
 	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect, PrimaryRegion: l.Regions.Primary, BackupRegion: l.Regions.Backup, Start: r.virtStart}
 	rep := r.rep
 	P, B := l.Regions.Primary, l.Regions.Backup
 	rep.Assembly, rep.Settings, rep.Endpoint = cfg.Assembly.Dir, l.Settings(), l.AcceleratorURL
+	if sc.newPrimary && cfg.NewPrimaryAssembly == nil {
+		return nil, fmt.Errorf("drill: scenario %s redeploys the installation from a second cloud assembly: Config.NewPrimaryAssembly is required (make synth writes cdk.out%s)", sc.Name, assembly.NewPrimarySuffix)
+	}
 	r.progress("setup", "scenario %s: %s", sc.Name, sc.Summary)
 	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
 	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorURL)
@@ -229,7 +245,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r.mode = r.controlMode(ctx)
-	if r.final == P && r.mode == "PRIMARY" {
+	if sc.after != nil {
+		if err := sc.after(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	// The next day's runs, in the installation as it is now: the primary
+	// it was deployed with or, redeployed, the new one.
+	if r.final == l.Regions.Primary && r.mode == "PRIMARY" {
 		if err := r.nextDay(ctx); err != nil {
 			return nil, err
 		}
@@ -240,6 +263,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("before accounting: %w", err)
 		}
 	}
+	rep.NewPrimary = r.np
 	if err := r.account(ctx); err != nil {
 		return nil, err
 	}

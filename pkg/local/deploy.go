@@ -26,7 +26,7 @@ func (l *Local) deploy(ctx context.Context) error {
 		return err
 	}
 	if l.opts.HTTPS {
-		if err := l.importCertificates(ctx); err != nil {
+		if err := l.importCertificates(ctx, l.Regions.Primary, l.Regions.Backup); err != nil {
 			return err
 		}
 	}
@@ -128,12 +128,13 @@ func (l *Local) readDeployed(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("global stack: %w", err)
 	}
+	var dns, url string
 	for _, o := range out.Stacks[0].Outputs {
 		switch aws.ToString(o.OutputKey) {
 		case "AcceleratorDnsName":
-			l.AcceleratorDNS = aws.ToString(o.OutputValue)
+			dns = aws.ToString(o.OutputValue)
 		case topology.AcceleratorURLOutput:
-			l.AcceleratorURL = aws.ToString(o.OutputValue)
+			url = aws.ToString(o.OutputValue)
 		}
 	}
 	fn, err := l.World.Region(l.Regions.Backup).Lambda().GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(l.Names.Function("dr-control"))})
@@ -141,10 +142,18 @@ func (l *Local) readDeployed(ctx context.Context) error {
 		return fmt.Errorf("dr-control: %w", err)
 	}
 	env := fn.Environment.Variables
-	l.AcceleratorARN, l.PrimaryGroupARN, l.BackupGroupARN = env[dr.EnvAcceleratorARN], env[dr.EnvPrimaryEndpointGroupARN], env[dr.EnvBackupEndpointGroupARN]
-	if l.AcceleratorDNS == "" || l.AcceleratorARN == "" || l.AcceleratorURL == "" {
-		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q, URL %q)", l.AcceleratorDNS, l.AcceleratorARN, l.AcceleratorURL)
+	arn := env[dr.EnvAcceleratorARN]
+	if dns == "" || arn == "" || url == "" {
+		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q, URL %q)", dns, arn, url)
 	}
+	// Written under the lock, and only when they change: a redeployment
+	// reads them again while producers' requests read them.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.AcceleratorDNS != dns || l.AcceleratorARN != arn || l.AcceleratorURL != url {
+		l.AcceleratorDNS, l.AcceleratorARN, l.AcceleratorURL = dns, arn, url
+	}
+	l.PrimaryGroupARN, l.BackupGroupARN = env[dr.EnvPrimaryEndpointGroupARN], env[dr.EnvBackupEndpointGroupARN]
 	return nil
 }
 

@@ -46,8 +46,9 @@ func (l *Local) code(fn sim.LambdaFunction) (sim.LambdaHandler, error) {
 		env[k] = v
 	}
 	rt := wiring.Runtime{
-		Getenv:  func(k string) string { return env[k] },
-		Clients: simclients.Clients{World: l.World, SFN: states.SFN{Engine: l.engineFor(l.Regions.Backup)}},
+		Getenv: func(k string) string { return env[k] },
+		// A function's Step Functions client is its own region's.
+		Clients: simclients.Clients{World: l.World, SFN: states.SFN{Engine: l.engineFor(fn.Region)}},
 		Clock:   l.Clock,
 		HTTP:    l.HTTPClient(),
 		Stdout:  emfWriter{l.World.Region(fn.Region).CloudWatch()},

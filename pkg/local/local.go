@@ -139,9 +139,6 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 		opts: opts, log: opts.Logger, ctx: bg, cancel: cancel,
 		engines: map[string]*states.Engine{}, stats: map[string]*regionStats{},
 	}
-	for _, r := range []string{regions.Primary, regions.Backup} {
-		l.stats[r] = &regionStats{}
-	}
 	l.wire()
 	if err := l.deploy(ctx); err != nil {
 		l.Close()
@@ -174,7 +171,7 @@ func (l *Local) Close() {
 	l.closed = true
 	l.mu.Unlock()
 	l.cancel()
-	for _, r := range []string{l.Regions.Primary, l.Regions.Backup} {
+	for _, r := range l.World.Regions() {
 		l.World.Region(r).Lambda().StopEventSourceMappings()
 	}
 	l.World.Close()
@@ -184,6 +181,31 @@ func (l *Local) Close() {
 	for _, s := range loops {
 		_ = l.Clock.Await(context.Background(), s, 0)
 	}
+}
+
+// statsOf returns the region's ingest facts, made on first use.
+func (l *Local) statsOf(region string) *regionStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.stats[region]
+	if !ok {
+		st = &regionStats{}
+		l.stats[region] = st
+	}
+	return st
+}
+
+// workloadRegions are the regions of the world but the global one (the
+// installation's workload regions, those of every assembly it has been
+// deployed from), sorted.
+func (l *Local) workloadRegions() []string {
+	var out []string
+	for _, r := range l.World.Regions() {
+		if r != topology.GlobalRegion {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Sleep advances the caller by d of virtual time.

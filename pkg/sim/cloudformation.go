@@ -29,6 +29,8 @@ type CloudFormation struct {
 	mu     sync.Mutex
 	stacks map[string]*cfStack
 	seq    int
+	// changeSets are the stacks' change sets by ARN (cfn_import.go).
+	changeSets map[string]*cfChangeSet
 }
 
 type cfStack struct {
@@ -173,9 +175,7 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, err)
 	}
-	switch s.status {
-	case cftypes.StackStatusCreateComplete, cftypes.StackStatusUpdateComplete, cftypes.StackStatusUpdateRollbackComplete:
-	default:
+	if !stable(s.status) {
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Stack:%s is in %s state and can not be updated.", s.id, s.status))
 	}
@@ -193,23 +193,10 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfTemplateURL())
 	}
-	params := map[string]string{}
-	for _, p := range in.Parameters {
-		key := aws.ToString(p.ParameterKey)
-		switch {
-		case aws.ToBool(p.UsePreviousValue) && p.ParameterValue != nil:
-			c.mu.Unlock()
-			return nil, opErr(cloudformation.ServiceID, op, cfValidation("Invalid input for parameter key %s. Cannot specify usePreviousValue as true and non empty value for a parameter", key))
-		case aws.ToBool(p.UsePreviousValue):
-			prev, ok := s.params[key]
-			if !ok {
-				c.mu.Unlock()
-				return nil, opErr(cloudformation.ServiceID, op, cfValidation("Invalid input for parameter key %s. Cannot specify usePreviousValue as true for a parameter key not in the previous template", key))
-			}
-			params[key] = prev
-		default:
-			params[key] = aws.ToString(p.ParameterValue)
-		}
+	params, err := givenParams(s, in.Parameters)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, opErr(cloudformation.ServiceID, op, err)
 	}
 	id := s.id
 	if in.RoleARN != nil {

@@ -643,6 +643,27 @@ func (c *CloudWatch) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetri
 	return &cloudwatch.PutMetricAlarmOutput{}, nil
 }
 
+// DeleteAlarms deletes alarms: they are no longer evaluated and take no
+// more actions. A name that is no alarm fails the call (ResourceNotFound)
+// and deletes nothing, as CloudWatch does.
+func (c *CloudWatch) DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DeleteAlarmsOutput, error) {
+	const op = "DeleteAlarms"
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range in.AlarmNames {
+		if _, ok := c.alarms[n]; !ok {
+			return nil, opErr(cloudwatch.ServiceID, op, &cwtypes.ResourceNotFound{Message: aws.String("Alarm " + n + " does not exist")})
+		}
+	}
+	for _, n := range in.AlarmNames {
+		delete(c.alarms, n)
+	}
+	return &cloudwatch.DeleteAlarmsOutput{}, nil
+}
+
 // DescribeAlarms lists metric alarms by name, prefix or state.
 func (c *CloudWatch) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	const op = "DescribeAlarms"

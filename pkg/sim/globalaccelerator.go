@@ -578,6 +578,36 @@ func (g *GlobalAccelerator) UpdateEndpointGroup(ctx context.Context, in *globala
 	return &globalaccelerator.UpdateEndpointGroupOutput{EndpointGroup: &out}, nil
 }
 
+// DeleteEndpointGroup deletes an endpoint group: the accelerator no longer
+// routes to its endpoints.
+func (g *GlobalAccelerator) DeleteEndpointGroup(ctx context.Context, in *globalaccelerator.DeleteEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DeleteEndpointGroupOutput, error) {
+	const op = "DeleteEndpointGroup"
+	if err := g.call(ctx, op, in); err != nil {
+		return nil, err
+	}
+	st := g.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	grp, err := st.groupLocked(in.EndpointGroupArn)
+	if err != nil {
+		return nil, opErr(globalaccelerator.ServiceID, op, err)
+	}
+	for _, e := range grp.endpoints {
+		delete(st.health, grp.arn+"|"+aws.ToString(e.EndpointId))
+	}
+	delete(st.groups, grp.arn)
+	if l := st.listeners[grp.listener]; l != nil {
+		kept := l.groups[:0:0]
+		for _, a := range l.groups {
+			if a != grp.arn {
+				kept = append(kept, a)
+			}
+		}
+		l.groups = kept
+	}
+	return &globalaccelerator.DeleteEndpointGroupOutput{}, nil
+}
+
 // AddEndpoints adds endpoints to a group, or updates the ones already in it
 // (so a retried call is harmless). A new endpoint starts INITIAL and takes
 // traffic only once its health checks pass.

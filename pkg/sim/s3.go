@@ -1212,6 +1212,11 @@ type s3Repl struct {
 	v      *s3Version
 	dest   string
 	rule   string // the ID of the rule that replicates it
+	// keepReplica leaves a replica's status REPLICA once it is replicated
+	// on (a Batch Replication of a replica); done, when set, is told how
+	// the replication ended (a Batch Replication job's task).
+	keepReplica bool
+	done        func(s3types.ReplicationStatus)
 }
 
 // settle runs around every SetDown: parked replications whose regions are
@@ -1373,11 +1378,14 @@ func (c *S3) replicate(r s3Repl) {
 		ds.mu.Unlock()
 	}
 	c.mu.Lock()
-	if !v.deleteMarker {
+	if !v.deleteMarker && !r.keepReplica {
 		v.replication = status
 	}
 	c.mu.Unlock()
 	w.s3Deliver(evs)
+	if r.done != nil {
+		r.done(status)
+	}
 }
 
 // s3ReplicationOp is what S3 is doing when it replicates v, as Denied
