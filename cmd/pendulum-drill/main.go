@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -145,6 +146,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 			cfg.Progress = stderr
 		}
 	}
+	tuneGC(min(*parallel, len(run)))
 	reps, err := runScenarios(cfg, run, *parallel, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
@@ -343,5 +345,21 @@ func (p *prefixed) Write(b []byte) (int, error) {
 		if err != nil {
 			return len(b), err
 		}
+	}
+}
+
+// tuneGC trades memory the drill has for time: a simulated installation
+// allocates fast and keeps a large live heap, so the default GOGC of 100
+// spends about a third of long-failover's CPU in the collector. GOGC 400
+// under a soft limit of 1 GiB per scenario running at once collects rarely
+// until the heap nears the limit: long-failover ran in 60 s instead of 94 s
+// with the same peak RSS (1.07 GB against 0.99 GB; /usr/bin/time). The
+// GOGC and GOMEMLIMIT environment variables, when set, win.
+func tuneGC(scenarios int) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(max(scenarios, 1)) << 30)
 	}
 }
