@@ -18,7 +18,8 @@ RIE       := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills deps clean crosscheck crosscheck-bench
+.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills deps clean crosscheck crosscheck-bench \
+	bootstrap deploy diff destroy verify-deploy deployer-policy chromium html-test
 
 all: build
 
@@ -56,9 +57,9 @@ cli:
 drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
-## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one after the other;
-## exits non-zero if any fails (its whole report is printed)
-drills: cli cdk.out/manifest.json
+## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one per CPU at a time
+## (new-primary deploys cdk.out.new-primary over it); exits non-zero if any fails (its whole report is printed)
+drills: cli cdk.out/manifest.json cdk.out.new-primary/manifest.json
 	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(DRILL_ARGS)
 
 # What the templates are made from — the CDK app's own packages (infra and what it imports from
@@ -72,29 +73,104 @@ cdk.out/manifest.json: $(ASSEMBLY_INPUTS)
 	$(MAKE) --no-print-directory synth >&2
 	@touch $@
 
-## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks)
+# synth writes both assemblies; one synthesized before there were two is
+# completed here.
+cdk.out.new-primary/manifest.json: cdk.out/manifest.json
+	@test -f $@ || $(MAKE) --no-print-directory synth >&2
+	@touch $@
+
+# The second configuration the app is synthesized in: the backup region made
+# the primary, protected by a new backup region (docs/dr.md "When the primary
+# is lost for good"), which the new-primary drill deploys over the first.
+# Its assembly is cdk.out.new-primary (assembly.NewPrimarySuffix).
+NEW_PRIMARY_CONTEXT := -c pendulum:primaryRegion=us-east-2 -c pendulum:backupRegion=us-west-1
+
+## synth: the CDK app synthesized offline into cdk.out (every stack, both regions, cdk-nag checks), and
+## into cdk.out.new-primary with $(NEW_PRIMARY_CONTEXT)
 synth: cdk-synth
-	@# The templates `go test` deploys (pkg/assembly/testdata/cdk.out) are this synth's.
+	@# The templates `go test` deploys (pkg/assembly/testdata/cdk.out*) are this synth's.
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly
 
-cdk-synth: build deps
-	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out
-
-## snapshot: refresh pkg/assembly/testdata/cdk.out from a fresh synth (commit the result)
+## snapshot: refresh pkg/assembly/testdata/cdk.out and cdk.out.new-primary from a fresh synth (commit the result)
 snapshot: cdk-synth
 	PENDULUM_FRESH_ASSEMBLY=$(CURDIR)/cdk.out $(GO) test -count=1 -run TestSnapshotMatchesSynth ./pkg/assembly -update
 
 # cdk-synth is synth without the snapshot check, which snapshot replaces
-# with the update (a stale snapshot is what it is run for).
+# with the update (a stale snapshot is what it is run for): one synth per
+# configuration.
 cdk-synth: build deps
-	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out
+	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out $(CDK_ARGS)
+	$(NODE_BIN)/cdk synth --no-notices --quiet -o cdk.out.new-primary $(NEW_PRIMARY_CONTEXT)
+
+# --- Deploying to AWS (docs/deploy.md) -------------------------------------
+# Credentials: AWS_PROFILE (`make deploy AWS_PROFILE=prod`) or the default
+# credential chain (environment variables, SSO, instance or container role).
+# CDK_ARGS is added to every cdk command (e.g. CDK_ARGS='-c pendulum:account=123456789012').
+# Each target synthesizes cdk.out from cdk.json first and acts on exactly its stacks;
+# deployplan (infra/deployplan) reads them from cdk.out/manifest.json and says what will happen.
+CDK       := $(NODE_BIN)/cdk --no-notices
+# broadening: cdk deploy asks before widening IAM or security groups; `APPROVAL=never` for CI.
+APPROVAL  ?= broadening
+PLAN      := $(GO) run ./infra/deployplan -assembly cdk.out
+VERIFY_OUT ?= readiness-report.json
+
+## bootstrap: cdk bootstrap every environment the app deploys to (P, B and us-west-2), as an administrator, once
+bootstrap: cdk-synth
+	@echo "bootstrap: $$($(PLAN) environments)"
+	$(CDK) bootstrap --app cdk.out $(CDK_ARGS) $$($(PLAN) environments)
+
+## deploy: deploy every stack of cdk.out, in its dependency order (cdk deploy --all)
+deploy: cdk-synth
+	@$(PLAN) plan
+	$(CDK) deploy --app cdk.out --all --require-approval $(APPROVAL) $(CDK_ARGS)
+
+## diff: what deploy would change in every stack
+diff: cdk-synth
+	$(CDK) diff --app cdk.out --all $(CDK_ARGS)
+
+## destroy: delete every stack, B's dormant workload first (each asks; FORCE=--force does not); what the stacks retain
+## is listed, and docs/deploy.md "Teardown" removes it
+destroy: cdk-synth
+	@$(PLAN) destroy-plan
+	for stack in $$($(PLAN) destroy-order); do $(CDK) destroy --app cdk.out $(FORCE) $(CDK_ARGS) "$$stack"; done
+
+## verify-deploy: run the deployed readiness check once (aws lambda invoke) and print its report; fails unless ready
+## (reads the function's name from the cdk.out `make deploy` synthesized)
+verify-deploy:
+	@read -r fn region <<< "$$($(PLAN) readiness)"; \
+	echo "aws lambda invoke --region $$region --function-name $$fn --payload '{}' $(VERIFY_OUT)"; \
+	aws lambda invoke --region "$$region" --function-name "$$fn" --cli-binary-format raw-in-base64-out --payload '{}' $(VERIFY_OUT) > /dev/null
+	$(GO) run ./infra/deployplan verify $(VERIFY_OUT)
+
+## deployer-policy: the least-privilege IAM policy of who runs deploy, diff and verify-deploy, for cdk.out's account and regions
+deployer-policy: cdk-synth
+	@$(PLAN) deployer-policy
 
 ## test: what CI runs
 test: deps fmt-check vet unit bench-compile asl synth drills
 	@echo "make test: all checks passed"
 
-unit:
-	$(GO) test -count=1 ./...
+# The HTML report tests render pages in headless Chromium and must run, not
+# skip (PENDULUM_HTML_TEST=require; pkg/reportpage/pagetest).
+unit: chromium
+	PENDULUM_HTML_TEST=require PENDULUM_CHROMIUM=$(CHROMIUM) $(GO) test -count=1 ./...
+
+# Headless Chromium for the HTML report tests: Debian's chromium package.
+CHROMIUM ?= /usr/bin/chromium
+
+## chromium: install headless Chromium (apt-get install -y chromium) when $(CHROMIUM) is missing
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM) is installed"; \
+	else \
+	  echo "chromium: $(CHROMIUM) is missing: installing Debian's chromium package (the HTML report tests render in it)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
+	  [ -x "$(CHROMIUM)" ] || { echo "chromium: still no $(CHROMIUM) after apt-get install" >&2; exit 1; }; \
+	fi
+
+## html-test: the drill and execution reports' HTML pages rendered in headless Chromium (installed first when missing)
+html-test: chromium
+	PENDULUM_HTML_TEST=require PENDULUM_CHROMIUM=$(CHROMIUM) $(GO) test -count=1 -run 'Chromium|HTML' ./pkg/reportpage/ ./cmd/pendulum/ ./cmd/pendulum-drill/
 
 vet:
 	$(GO) vet ./...
@@ -141,4 +217,4 @@ crosscheck-bench:
 	cd tools/crosscheck && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && sh bench/bench.sh
 
 clean:
-	rm -rf dist cdk.out bin
+	rm -rf dist cdk.out cdk.out.new-primary bin

@@ -36,7 +36,10 @@ require (
 	github.com/parquet-go/parquet-go v0.25.1
 )
 
-require github.com/aws/aws-sdk-go-v2/service/acm v1.52.0
+require (
+	github.com/aws/aws-sdk-go-v2/service/acm v1.52.0
+	github.com/aws/aws-sdk-go-v2/service/s3control v1.71.1
+)
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect

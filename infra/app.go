@@ -6,8 +6,10 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// WorkloadFunctions are the Lambdas every deployment needs built in dist/.
-var WorkloadFunctions = []string{"ingest", "partitions", "aggregate", "compact", "compact-plan", "health"}
+// WorkloadFunctions are the Lambdas every deployment needs built in dist/
+// besides the dr-* ones (found in functions/): the workload's, the health
+// canary and the readiness check.
+var WorkloadFunctions = []string{"ingest", "partitions", "aggregate", "compact", "compact-plan", "health", ReadinessFunction}
 
 // FeatureFlags are the CDK behaviours the stacks rely on, set by Build so
 // the tests' apps and `cdk synth` agree whatever cdk.json says:

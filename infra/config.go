@@ -3,13 +3,18 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/mail"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/dr"
+	"github.com/pendulum-dr/pendulum/pkg/readiness"
+	"github.com/pendulum-dr/pendulum/pkg/schedule"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
@@ -71,9 +76,66 @@ type Config struct {
 	// FunctionsDir holds the Lambda sources; dr-* functions found here are
 	// deployed in the Recovery stack.
 	FunctionsDir string
+	// BackupSchedule is the AWS Backup plan's cron expression (UTC): the
+	// daily backup of P's aggregates table and its copy to B. Its longest
+	// interval bounds the recovery point's age the readiness check and the
+	// isolated drill accept.
+	BackupSchedule string
+	// ReadinessSchedule is the readiness check's rate expression; the
+	// not-ready alarm's period is its interval.
+	ReadinessSchedule string
+	// NotifyEmails and NotifyHTTPSEndpoints subscribe to the DR topic
+	// (each confirms its subscription, see docs/deploy.md).
+	NotifyEmails, NotifyHTTPSEndpoints []string
+	// NotifyTopicARN, when set, is an existing topic in B used as the DR
+	// topic instead of the one the Recovery stack would create;
+	// NotifyTopicKeyARN is its KMS key, when it has a customer managed one.
+	NotifyTopicARN, NotifyTopicKeyARN string
 	// Machines provides the ASL documents; LoadConfig sets the embedded
 	// statemachines package (not a context key: tests substitute fixtures).
 	Machines MachineSource
+}
+
+// Defaults of the optional keys.
+const (
+	// DefaultBackupSchedule is daily at 03:00 UTC.
+	DefaultBackupSchedule = "cron(0 3 * * ? *)"
+	// DefaultReadinessSchedule is hourly.
+	DefaultReadinessSchedule = "rate(1 hour)"
+)
+
+// The readiness schedule's bounds: at least every 5 minutes (the check
+// reads 15 minutes of replication metrics), at most daily (the not-ready
+// alarm's period is the interval, and a CloudWatch alarm's period is at
+// most a day).
+const (
+	minReadinessInterval = 5 * time.Minute
+	maxReadinessInterval = 24 * time.Hour
+)
+
+// scheduleFrom is where a schedule's longest interval is read from: a fixed
+// instant, so synth is deterministic.
+var scheduleFrom = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// BackupInterval is the backup plan's longest interval between two
+// backups.
+func (c Config) BackupInterval() time.Duration {
+	e, _ := schedule.Parse(c.BackupSchedule, schedule.Rule)
+	d, _ := e.MaxInterval(scheduleFrom, time.UTC)
+	return d
+}
+
+// RecoveryPointMaxAge is the oldest the newest backup copy in B may be:
+// the plan's longest interval plus readiness.RecoveryPointMargin.
+func (c Config) RecoveryPointMaxAge() time.Duration {
+	return c.BackupInterval() + readiness.RecoveryPointMargin
+}
+
+// ReadinessInterval is the readiness check's interval.
+func (c Config) ReadinessInterval() time.Duration {
+	e, _ := schedule.Parse(c.ReadinessSchedule, schedule.Rule)
+	d, _ := e.MaxInterval(scheduleFrom, time.UTC)
+	return d
 }
 
 // Regions returns P and B.
@@ -111,6 +173,8 @@ var (
 	prefixRE   = regexp.MustCompile(`^[a-z][a-z0-9-]{1,14}[a-z0-9]$`)
 	acmARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):([0-9]{12}):certificate/[0-9a-f-]+$`)
 	scheduleRE = regexp.MustCompile(`^(cron\([^()]+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\))$`)
+	snsARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:sns:([a-z0-9-]+):([0-9]{12}):([A-Za-z0-9_-]{1,251}(\.fifo)?)$`)
+	kmsARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key/[A-Za-z0-9-]+$`)
 )
 
 // logRetentionDays are the values CloudWatch Logs accepts.
@@ -123,7 +187,8 @@ var ConfigKeys = []string{
 	"alarmDatapointsToAlarm", "probeTimeoutMs", "failoverApproval", "drillSchedule",
 	"nightlyBatchSchedule", "noncurrentVersionDays", "logRetentionDays",
 	"backupRetentionDays", "streamRetentionHours", "failbackBatchItems", "failbackMaxConcurrency",
-	"assetDir", "functionsDir",
+	"assetDir", "functionsDir", "backupSchedule", "readinessSchedule", "notifyEmails",
+	"notifyHttpsEndpoints", "notifyTopicArn", "notifyTopicKeyArn",
 }
 
 // LoadConfig reads and validates the configuration from the CDK context.
@@ -152,6 +217,12 @@ func LoadConfig(ctx ContextGetter) (Config, error) {
 		FailbackMaxConcurrency: r.integer("failbackMaxConcurrency"),
 		AssetDir:               r.str("assetDir", true),
 		FunctionsDir:           r.str("functionsDir", true),
+		BackupSchedule:         r.strOr("backupSchedule", DefaultBackupSchedule),
+		ReadinessSchedule:      r.strOr("readinessSchedule", DefaultReadinessSchedule),
+		NotifyEmails:           r.optionalList("notifyEmails"),
+		NotifyHTTPSEndpoints:   r.optionalList("notifyHttpsEndpoints"),
+		NotifyTopicARN:         r.str("notifyTopicArn", false),
+		NotifyTopicKeyARN:      r.str("notifyTopicKeyArn", false),
 		Machines:               EmbeddedMachines,
 	}
 	if r.err != nil {
@@ -250,6 +321,64 @@ func (c Config) Validate() error {
 	if c.FunctionsDir == "" {
 		return bad("functionsDir", "must not be empty")
 	}
+	if e, err := schedule.Parse(c.BackupSchedule, schedule.Rule); err != nil || e.Kind() != "cron" {
+		why := "AWS Backup plans take cron(...) expressions"
+		if err != nil {
+			why = err.Error()
+		}
+		return bad("backupSchedule", "%q is not a cron(minutes hours day-of-month month day-of-week year) expression: %s", c.BackupSchedule, why)
+	} else if _, ok := e.MaxInterval(scheduleFrom, time.UTC); !ok {
+		return bad("backupSchedule", "%q does not recur: it must fire at least twice a year", c.BackupSchedule)
+	}
+	if e, err := schedule.Parse(c.ReadinessSchedule, schedule.Rule); err != nil || e.Kind() != "rate" {
+		return bad("readinessSchedule", "%q is not a rate(value unit) expression, e.g. rate(1 hour)", c.ReadinessSchedule)
+	} else if d, _ := e.MaxInterval(scheduleFrom, time.UTC); d < minReadinessInterval || d > maxReadinessInterval {
+		return bad("readinessSchedule", "%q runs every %s: it must be between %s and %s", c.ReadinessSchedule, d, minReadinessInterval, maxReadinessInterval)
+	}
+	for key, list := range map[string][]string{"notifyEmails": c.NotifyEmails, "notifyHttpsEndpoints": c.NotifyHTTPSEndpoints} {
+		for i := 1; i < len(list); i++ {
+			if list[i] == list[i-1] {
+				return bad(key, "%q is listed twice", list[i])
+			}
+		}
+	}
+	for _, e := range c.NotifyEmails {
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+			return bad("notifyEmails", "%q is not an email address (name@example.com, nothing else)", e)
+		}
+	}
+	for _, e := range c.NotifyHTTPSEndpoints {
+		u, err := url.Parse(e)
+		switch {
+		case err != nil || u.Scheme != "https" || u.Host == "" || u.Opaque != "":
+			return bad("notifyHttpsEndpoints", "%q is not an https:// URL: approval requests carry a task token, which only TLS may carry", e)
+		case u.User != nil:
+			return bad("notifyHttpsEndpoints", "%q carries credentials: they would be stored in the template; authenticate the endpoint otherwise", e)
+		}
+	}
+	if c.NotifyTopicARN != "" {
+		m := snsARNRE.FindStringSubmatch(c.NotifyTopicARN)
+		if m == nil {
+			return bad("notifyTopicArn", "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", c.NotifyTopicARN)
+		}
+		if m[1] != c.BackupRegion || m[2] != c.Account {
+			return bad("notifyTopicArn", "%q must be in account %s and the backup region %s, where the DR state machines and alarms publish", c.NotifyTopicARN, c.Account, c.BackupRegion)
+		}
+		if strings.HasSuffix(m[3], ".fifo") {
+			return bad("notifyTopicArn", "%q is a FIFO topic: CloudWatch alarms cannot publish to one; use a standard topic", c.NotifyTopicARN)
+		}
+	}
+	if c.NotifyTopicKeyARN != "" {
+		m := kmsARNRE.FindStringSubmatch(c.NotifyTopicKeyARN)
+		switch {
+		case c.NotifyTopicARN == "":
+			return bad("notifyTopicKeyArn", "is the key of notifyTopicArn's topic: set notifyTopicArn too, or leave it empty (the created topic has its own key)")
+		case m == nil:
+			return bad("notifyTopicKeyArn", "%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)", c.NotifyTopicKeyARN)
+		case m[1] != c.BackupRegion || m[2] != c.Account:
+			return bad("notifyTopicKeyArn", "%q must be in account %s and the backup region %s, as its topic", c.NotifyTopicKeyARN, c.Account, c.BackupRegion)
+		}
+	}
 	return nil
 }
 
@@ -299,6 +428,22 @@ func (r *reader) str(key string, required bool) string {
 		r.fail(key, "must not be empty")
 	}
 	return s
+}
+
+// strOr is an optional string key with a default.
+func (r *reader) strOr(key, def string) string {
+	if _, ok := r.get(key); !ok {
+		return def
+	}
+	return r.str(key, true)
+}
+
+// optionalList is list for a key that may be absent (no elements).
+func (r *reader) optionalList(key string) []string {
+	if _, ok := r.get(key); !ok {
+		return nil
+	}
+	return r.list(key)
 }
 
 func (r *reader) integer(key string) int {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
@@ -117,6 +118,26 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{"FailbackBatch", "failbackBatchItems", float64(1001), "1..1000"},
 		{"FailbackConcurrency", "failbackMaxConcurrency", float64(0), "1..10000"},
 		{"EmptyAssetDir", "assetDir", "", "must not be empty"},
+		{"BackupScheduleRate", "backupSchedule", "rate(1 day)", "AWS Backup plans take cron"},
+		{"BackupScheduleFields", "backupSchedule", "cron(0 3 * * *)", "6 fields"},
+		{"BackupScheduleOnce", "backupSchedule", "cron(0 3 1 1 ? 2020)", "does not recur"},
+		{"EmptyBackupSchedule", "backupSchedule", "", "must not be empty"},
+		{"ReadinessCron", "readinessSchedule", "cron(0 * * * ? *)", "rate(value unit)"},
+		{"ReadinessTooOften", "readinessSchedule", "rate(1 minute)", "between 5m0s and 24h0m0s"},
+		{"ReadinessTooRare", "readinessSchedule", "rate(2 days)", "between 5m0s and 24h0m0s"},
+		{"BadEmail", "notifyEmails", []interface{}{"not-an-email"}, "not an email address"},
+		{"NamedEmail", "notifyEmails", "Ops <ops@example.com>", "nothing else"},
+		{"EmailNoDomain", "notifyEmails", "ops@localhost", "not an email address"},
+		{"DuplicateEmail", "notifyEmails", []interface{}{"ops@example.com", "ops@example.com"}, "listed twice"},
+		{"EmailsNotList", "notifyEmails", float64(1), "list of strings"},
+		{"HTTPEndpoint", "notifyHttpsEndpoints", []interface{}{"http://hooks.example.com/pendulum"}, "not an https:// URL"},
+		{"NotURL", "notifyHttpsEndpoints", "hooks.example.com", "not an https:// URL"},
+		{"EndpointCredentials", "notifyHttpsEndpoints", "https://user:secret@hooks.example.com/pendulum", "carries credentials"},
+		{"BadTopicARN", "notifyTopicArn", "pendulum-dr", "not an SNS topic ARN"},
+		{"TopicOtherRegion", "notifyTopicArn", "arn:aws:sns:us-east-1:111111111111:ops", "the backup region us-east-2"},
+		{"TopicOtherAccount", "notifyTopicArn", "arn:aws:sns:us-east-2:222222222222:ops", "account 111111111111"},
+		{"FIFOTopic", "notifyTopicArn", "arn:aws:sns:us-east-2:111111111111:ops.fifo", "FIFO"},
+		{"KeyWithoutTopic", "notifyTopicKeyArn", "arn:aws:kms:us-east-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab", "set notifyTopicArn too"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +166,38 @@ func TestLoadConfigInvalid(t *testing.T) {
 				t.Fatalf("error %q does not name %s%s and say %q", err, ContextPrefix, wantKey, tt.want)
 			}
 		})
+	}
+}
+
+// TestOptionalKeys: the schedules default (daily backups at 03:00 UTC,
+// hourly readiness), their intervals are read from them, and the
+// notification keys are optional and validated when given.
+func TestOptionalKeys(t *testing.T) {
+	cfg, err := LoadConfig(validContext())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BackupSchedule != DefaultBackupSchedule || cfg.BackupInterval() != 24*time.Hour || cfg.RecoveryPointMaxAge() != 36*time.Hour ||
+		cfg.ReadinessSchedule != DefaultReadinessSchedule || cfg.ReadinessInterval() != time.Hour {
+		t.Fatalf("defaults: backup %q (%v, max age %v), readiness %q (%v)", cfg.BackupSchedule, cfg.BackupInterval(), cfg.RecoveryPointMaxAge(), cfg.ReadinessSchedule, cfg.ReadinessInterval())
+	}
+	if len(cfg.NotifyEmails)+len(cfg.NotifyHTTPSEndpoints) != 0 || cfg.NotifyTopicARN != "" {
+		t.Fatalf("notification defaults: %+v", cfg)
+	}
+	ctx := validContext()
+	ctx["pendulum:backupSchedule"] = "cron(0 3,15 * * ? *)"
+	ctx["pendulum:readinessSchedule"] = "rate(30 minutes)"
+	ctx["pendulum:notifyEmails"] = "oncall@example.com, dr-team@example.org"
+	ctx["pendulum:notifyHttpsEndpoints"] = []interface{}{"https://hooks.example.com/pendulum?team=dr"}
+	ctx["pendulum:notifyTopicArn"] = "arn:aws:sns:us-east-2:111111111111:ops-alerts"
+	ctx["pendulum:notifyTopicKeyArn"] = "arn:aws:kms:us-east-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	cfg, err = LoadConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BackupInterval() != 12*time.Hour || cfg.ReadinessInterval() != 30*time.Minute ||
+		strings.Join(cfg.NotifyEmails, " ") != "dr-team@example.org oncall@example.com" || len(cfg.NotifyHTTPSEndpoints) != 1 {
+		t.Fatalf("configured: %+v", cfg)
 	}
 }
 

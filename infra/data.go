@@ -56,6 +56,7 @@ func NewDataStack(scope constructs.Construct, cfg Config, region string) *DataSt
 
 	if primary {
 		replicate(stack, cfg, buckets)
+		batchReplicationRole(stack, cfg)
 	} else {
 		s.Failback = newFailbackBucket(stack, cfg, logs)
 	}
@@ -69,6 +70,8 @@ func NewDataStack(scope constructs.Construct, cfg Config, region string) *DataSt
 	if primary {
 		s.Aggregates = newAggregatesTable(stack, cfg)
 		newBackupPlan(stack, cfg, vault, s.Aggregates)
+		// B's alarms are the Recovery stack's, next to the topic.
+		addPrimaryAlarms(stack, cfg, "data")
 	}
 	return s
 }
@@ -192,7 +195,7 @@ func replicate(stack awscdk.Stack, cfg Config, buckets map[string]awss3.Bucket) 
 		cfn.SetReplicationConfiguration(&awss3.CfnBucket_ReplicationConfigurationProperty{
 			Role: r.RoleArn(),
 			Rules: &[]interface{}{&awss3.CfnBucket_ReplicationRuleProperty{
-				Id:       jsii.String("to-" + cfg.BackupRegion),
+				Id:       jsii.String(replicationRuleID(cfg)),
 				Status:   jsii.String("Enabled"),
 				Priority: jsii.Number(1),
 				Filter:   &awss3.CfnBucket_ReplicationRuleFilterProperty{Prefix: jsii.String("")},
@@ -214,6 +217,46 @@ func replicate(stack awscdk.Stack, cfg Config, buckets map[string]awss3.Bucket) 
 			}},
 		})
 	}
+}
+
+// batchReplicationRole is the role S3 Batch Operations runs a Batch
+// Replication job of P's data buckets as: live replication copies only
+// objects written after the rule exists, never a replica of another source
+// and never a FAILED object again, so a new primary (the old backup region,
+// whose buckets hold P's replicas and what it wrote itself) replicates its
+// existing objects to its new backup region with such a job, and a FAILED
+// replication is re-driven the same way (docs/dr.md "When the primary is
+// lost for good"). Its permissions are the documented ones for a job whose
+// manifest S3 generates and does not store, with no completion report
+// (Amazon S3 User Guide, "Configuring an IAM role for S3 Batch
+// Replication"): initiate replication of the buckets' objects, read their
+// replication configuration, generate the manifest (an inventory
+// configuration). The objects are then replicated as the replication role.
+func batchReplicationRole(stack awscdk.Stack, cfg Config) {
+	n := NamesFor(cfg)
+	r := awsiam.NewRole(stack, jsii.String("BatchReplicationRole"), &awsiam.RoleProps{
+		RoleName: jsii.String(n.BatchReplicationRole(cfg.PrimaryRegion)),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("batchoperations.s3.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
+		}),
+		Description: jsii.String("S3 Batch Replication of the Pendulum data buckets to the backup region (existing objects, replicas, FAILED replications)"),
+	})
+	var bucketARNs, objectARNs []*string
+	for _, kind := range dataKinds {
+		bucketARNs = append(bucketARNs, jsii.String(n.BucketARN(kind, cfg.PrimaryRegion)))
+		objectARNs = append(objectARNs, jsii.String(n.BucketARN(kind, cfg.PrimaryRegion)+"/*"))
+	}
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:InitiateReplication"),
+		Resources: &objectARNs,
+	}))
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"),
+		Resources: &bucketARNs,
+	}))
+	suppress(r, map[string]string{
+		"IAM5": "s3:InitiateReplication on the objects of the two named data buckets (<bucket>/*): a Batch Replication job replicates every eligible object of those buckets only.",
+	})
 }
 
 // glueColumn is one catalog column.
@@ -314,7 +357,7 @@ type partitionsTable struct {
 func newPartitions(stack awscdk.Stack, cfg Config, region string, buckets map[string]awss3.Bucket) awssqs.Queue {
 	n := NamesFor(cfg)
 	dlq := awssqs.NewQueue(stack, jsii.String("PartitionsDLQ"), &awssqs.QueueProps{
-		QueueName:       jsii.String(n.Prefix + "-partitions-dlq"),
+		QueueName:       jsii.String(queueName(n, partitionsDLQ)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -405,8 +448,8 @@ func newAggregatesTable(stack awscdk.Stack, cfg Config) awsdynamodb.Table {
 	})
 }
 
-// newBackupPlan backs the aggregates table up daily into P's vault and
-// copies each recovery point to B's vault: the restore source when P's
+// newBackupPlan backs the aggregates table up on cfg.BackupSchedule (daily
+// by default) into P's vault and copies each recovery point to B's vault: the restore source when P's
 // control plane is unreachable and a cross-region PITR restore cannot run.
 func newBackupPlan(stack awscdk.Stack, cfg Config, vault awsbackup.BackupVault, table awsdynamodb.Table) {
 	n := NamesFor(cfg)
@@ -418,7 +461,7 @@ func newBackupPlan(stack awscdk.Stack, cfg Config, vault awsbackup.BackupVault, 
 		BackupPlanRules: &[]awsbackup.BackupPlanRule{awsbackup.NewBackupPlanRule(&awsbackup.BackupPlanRuleProps{
 			RuleName:           jsii.String("daily-with-copy-to-" + cfg.BackupRegion),
 			BackupVault:        vault,
-			ScheduleExpression: awsevents.Schedule_Expression(jsii.String("cron(0 3 * * ? *)")),
+			ScheduleExpression: awsevents.Schedule_Expression(jsii.String(cfg.BackupSchedule)),
 			DeleteAfter:        keep,
 			CopyActions: &[]*awsbackup.BackupPlanCopyActionProps{{
 				DestinationBackupVault: dest,

@@ -28,6 +28,20 @@ var CostlyTypes = map[string]bool{
 	"AWS::Scheduler::Schedule":                  true,
 }
 
+// IngressScopeID is the construct ID of the scope that holds a workload
+// stack's ingress and pipeline (ALB, listener, stream, delivery stream,
+// consumer, schedule, published ALB parameters), the same in every workload
+// stack: in P it is a grouping, in a dormant stack it is Dormancy.Scope. The
+// scope's ID is part of each resource's logical ID, so the same ID keeps the
+// logical IDs of a dormant stack's conditional resources the primary's:
+// the backup region re-synthesized as the primary (a new primary after the
+// primary is lost for good, docs/dr.md) is one in-place update of its
+// stack, not a replacement of its named ALB, stream and delivery stream
+// (CloudFormation cannot replace a custom-named resource, docs/aws-facts.md
+// "CloudFormation updates and imports"). "Always" is the ID P has been
+// deployed with.
+const IngressScopeID = "Always"
+
 // Dormancy is the Active switch of a dormant stack: the Active parameter,
 // its condition, and the construct scope whose resources all follow it.
 type Dormancy struct {
@@ -55,7 +69,7 @@ func NewDormancy(stack awscdk.Stack) *Dormancy {
 	c := awscdk.NewCfnCondition(stack, jsii.String("IsActive"), &awscdk.CfnConditionProps{
 		Expression: awscdk.Fn_ConditionEquals(p.ValueAsString(), jsii.String("true")),
 	})
-	d := &Dormancy{Active: p, IsActive: c, Scope: constructs.NewConstruct(stack, jsii.String("WhenActive"))}
+	d := &Dormancy{Active: p, IsActive: c, Scope: constructs.NewConstruct(stack, jsii.String(IngressScopeID))}
 	awscdk.Aspects_Of(stack).Add(&dormantAspect{cond: c, scope: *d.Scope.Node().Path() + "/"}, nil)
 	return d
 }

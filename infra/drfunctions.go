@@ -18,8 +18,8 @@ type drContext struct {
 	cfg         Config
 	names       Names
 	accARN      string // deploy-time token: the accelerator ARN
-	topic       awssns.Topic
-	key         awskms.Key
+	topic       awssns.ITopic
+	key         awskms.IKey // nil for an existing topic without a customer managed key
 	groups      map[string]*string
 	restoreRole string
 	// execRole is the CloudFormation execution role of B's workload stack,
@@ -60,7 +60,7 @@ func (c drContext) scope() Scope {
 			fmt.Sprintf("arn:aws:glue:%s:%s:database/%s", r, acct, n.GlueDatabase()),
 			fmt.Sprintf("arn:aws:glue:%s:%s:table/%s/*", r, acct, n.GlueDatabase()))
 	}
-	return Scope{
+	s := Scope{
 		// B's aggregates table, the one failover restores and failback
 		// removes; machines narrow it further (drMachineScope).
 		"dynamodb":       {n.TableARN(B, n.AggregatesTable())},
@@ -79,7 +79,6 @@ func (c drContext) scope() Scope {
 		"s3:PutObject":        s3Primary,
 		"s3:PutObjectTagging": s3Primary,
 		"sns":                 {*c.topic.TopicArn()},
-		"kms":                 {*c.key.KeyArn()},
 		"lambda": append(each("arn:aws:lambda:%s:"+acct+":function:"+n.Prefix+"-*"),
 			each("arn:aws:lambda:%s:"+acct+":event-source-mapping:*")...),
 		"states": {
@@ -94,6 +93,11 @@ func (c drContext) scope() Scope {
 		// the restore role (passed to AWS Backup only).
 		"iam": {c.restoreRole},
 	}
+	// The topic's key, when it has a customer managed one.
+	if c.key != nil {
+		s["kms"] = []string{*c.key.KeyArn()}
+	}
+	return s
 }
 
 // failbackScope is the failback bucket in B and its failback/ folder,
@@ -302,15 +306,21 @@ var DRFunctions = map[string]DRFunction{
 	"dr-drain": {Actions: []string{"cloudwatch:GetMetricStatistics"}, TimeoutSeconds: 60},
 	// The isolated drill's checks, read-only: the restored drill table in B
 	// against P's table, replicas in B for P's objects, B's catalog.
+	// It also judges the newest backup copy in B's vault as the readiness
+	// check does (recoveryPointEnv).
 	"dr-verify": {
-		Actions: []string{"dynamodb:Scan", "dynamodb:GetItem", "s3:ListBucket", "glue:GetTable", "glue:BatchGetPartition"},
+		Actions: []string{"dynamodb:Scan", "dynamodb:GetItem", "s3:ListBucket", "glue:GetTable", "glue:BatchGetPartition", "backup:ListRecoveryPointsByBackupVault"},
 		Narrow: func(c drContext) Scope {
 			n := c.names
-			return Scope{"dynamodb": {
-				n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable()),
-				n.TableARN(c.cfg.BackupRegion, n.AggregatesTable()+"-drill-*"),
-			}}
+			return Scope{
+				"dynamodb": {
+					n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable()),
+					n.TableARN(c.cfg.BackupRegion, n.AggregatesTable()+"-drill-*"),
+				},
+				"backup": {n.BackupVaultARN(c.cfg.BackupRegion)},
+			}
 		},
+		ExtraEnv:       recoveryPointEnv,
 		TimeoutSeconds: 900, MemoryMB: 512,
 	},
 	// Builds the DR report from the execution history, records it on the

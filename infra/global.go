@@ -23,6 +23,11 @@ type GlobalStack struct {
 // read from.
 const AcceleratorURLOutput = topology.AcceleratorURLOutput
 
+// EndpointGroupLogicalID is the logical ID of region's endpoint group in
+// the global stack (and, with "Parameter", of the parameter publishing its
+// ARN): by region, so a change of roles keeps every group that stays.
+func EndpointGroupLogicalID(region string) string { return "EndpointGroup" + topology.Camel(region) }
+
 // NewGlobalStack builds the Global stack.
 func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 	n := NamesFor(cfg)
@@ -69,7 +74,12 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 		}
 		// B's group starts empty: failover adds B's ALB once it exists (the
 		// workload there is dormant until then) and fences P with weight 0.
-		groups[region] = awsglobalaccelerator.NewCfnEndpointGroup(stack, jsii.String(topology.Camel(role(cfg, region))+"EndpointGroup"), props)
+		// Each group's logical ID names its region, not its role: a new
+		// primary (B, protected by a new backup region) keeps B's group and
+		// its ALB in place, while a role-named group would have to move
+		// region, a replacement Global Accelerator refuses while the other
+		// group of that region exists (one group per region per listener).
+		groups[region] = awsglobalaccelerator.NewCfnEndpointGroup(stack, jsii.String(EndpointGroupLogicalID(region)), props)
 	}
 
 	publish := func(id, path string, value *string, what string) {
@@ -84,7 +94,7 @@ func NewGlobalStack(scope constructs.Construct, cfg Config) *GlobalStack {
 	url := awscdk.Fn_Join(jsii.String(""), &[]*string{scheme, jsii.String("://"), acc.AttrDnsName()})
 	publish("AcceleratorUrlParameter", paramAcceleratorURL, url, "URL of the Pendulum accelerator (its listener's scheme and DNS name)")
 	for _, region := range cfg.Regions() {
-		publish(topology.Camel(role(cfg, region))+"EndpointGroupParameter", paramEndpointGroupARN(region), groups[region].AttrEndpointGroupArn(),
+		publish(EndpointGroupLogicalID(region)+"Parameter", paramEndpointGroupARN(region), groups[region].AttrEndpointGroupArn(),
 			fmt.Sprintf("ARN of the accelerator's %s endpoint group", region))
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("AcceleratorDnsName"), &awscdk.CfnOutputProps{Value: acc.AttrDnsName()})

@@ -286,27 +286,51 @@ func TestReplicationToBackup(t *testing.T) {
 			},
 		})
 	}
-	// Replication role: exactly the replication actions, on the named buckets.
-	var roleActions []string
-	for _, p := range s.resources(s.name("data", P), "AWS::IAM::Policy") {
-		if !strings.Contains(fmt.Sprint(get(props(p), "Roles")), "ReplicationRole") {
-			continue
-		}
-		for _, st := range get(props(p), "PolicyDocument", "Statement").([]any) {
-			acts := st.(map[string]any)["Action"]
-			for _, a := range asList(acts) {
-				roleActions = append(roleActions, a.(string))
+	// The replication role (live replication) and the Batch Replication
+	// role: exactly their actions, on the named buckets (P's for the batch
+	// role: it starts replication of P's objects).
+	roleActions := func(role string) []string {
+		var out []string
+		for _, p := range s.resources(s.name("data", P), "AWS::IAM::Policy") {
+			roles := fmt.Sprint(get(props(p), "Roles"))
+			if !strings.Contains(roles, "[map[Ref:"+role) {
+				continue
 			}
-			for _, r := range asList(st.(map[string]any)["Resource"]) {
-				if !strings.HasPrefix(fmt.Sprint(r), "arn:aws:s3:::"+n.Prefix+"-") {
-					t.Errorf("replication role resource %v is not a Pendulum bucket", r)
+			for _, st := range get(props(p), "PolicyDocument", "Statement").([]any) {
+				acts := st.(map[string]any)["Action"]
+				for _, a := range asList(acts) {
+					out = append(out, a.(string))
+				}
+				for _, r := range asList(st.(map[string]any)["Resource"]) {
+					prefix := "arn:aws:s3:::" + n.Prefix + "-"
+					if role == "BatchReplicationRole" && !strings.HasSuffix(strings.TrimSuffix(fmt.Sprint(r), "/*"), "-"+P) {
+						t.Errorf("batch replication role resource %v is not one of %s's buckets", r, P)
+					}
+					if !strings.HasPrefix(fmt.Sprint(r), prefix) {
+						t.Errorf("%s resource %v is not a Pendulum bucket", role, r)
+					}
 				}
 			}
 		}
+		sort.Strings(out)
+		return out
 	}
-	sort.Strings(roleActions)
-	if got, want := strings.Join(roleActions, " "), "s3:GetObjectVersionAcl s3:GetObjectVersionForReplication s3:GetObjectVersionTagging s3:GetReplicationConfiguration s3:ListBucket s3:ReplicateDelete s3:ReplicateObject s3:ReplicateTags"; got != want {
+	if got, want := strings.Join(roleActions("ReplicationRole"), " "), "s3:GetObjectVersionAcl s3:GetObjectVersionForReplication s3:GetObjectVersionTagging s3:GetReplicationConfiguration s3:ListBucket s3:ReplicateDelete s3:ReplicateObject s3:ReplicateTags"; got != want {
 		t.Fatalf("replication role actions = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(roleActions("BatchReplicationRole"), " "), "s3:GetReplicationConfiguration s3:InitiateReplication s3:PutInventoryConfiguration"; got != want {
+		t.Fatalf("batch replication role actions = %s, want %s", got, want)
+	}
+	s.templates[s.name("data", P)].HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{
+		"RoleName": n.BatchReplicationRole(P),
+		"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
+			"Principal": map[string]any{"Service": "batchoperations.s3.amazonaws.com"},
+		}}},
+	})
+	for id, r := range s.resources(s.name("data", B), "AWS::IAM::Role") {
+		if props(r)["RoleName"] == n.BatchReplicationRole(B) {
+			t.Errorf("B's data stack has a batch replication role (%s): B's buckets replicate nowhere", id)
+		}
 	}
 	// B's buckets are replicas: they replicate nowhere.
 	for id, b := range s.resources(s.name("data", B), "AWS::S3::Bucket") {
@@ -544,8 +568,10 @@ func TestAlarmStartsFailover(t *testing.T) {
 	s := deployment(t)
 	R := s.name("recovery", s.cfg.BackupRegion)
 	alarms := s.resources(R, "AWS::CloudWatch::Alarm")
-	if len(alarms) != 2 {
-		t.Fatalf("alarms = %d, want 2 (P unhealthy, P's pipeline stalled)", len(alarms))
+	// P unhealthy, P's pipeline stalled and B's failure signals
+	// (TestFailureAlarms).
+	if got, want := len(alarms), 2+len(alarmSpecs(s.cfg, s.cfg.BackupRegion)); got != want {
+		t.Fatalf("alarms = %d, want %d", got, want)
 	}
 	var alarmID string
 	for id, a := range alarms {
@@ -581,6 +607,13 @@ func TestAlarmStartsFailover(t *testing.T) {
 	for _, r := range s.resources(R, "AWS::Events::Rule") {
 		p := props(r)
 		if get(p, "EventPattern", "detail", "state", "value", 0) != "ALARM" {
+			continue
+		}
+		if p["Name"] == ForwardedAlarmRuleName(NamesFor(s.cfg), "alarm") {
+			// P's forwarded alarms only notify (TestFailureAlarms).
+			if get(p, "Targets", 0, "Arn", "Ref") == failoverID {
+				t.Fatal("P's forwarded alarms start failover")
+			}
 			continue
 		}
 		if got := get(p, "EventPattern", "resources", 0, "Fn::GetAtt", 0); got != alarmID {
@@ -630,7 +663,7 @@ func TestLambdas(t *testing.T) {
 	wantIn := map[string][]string{
 		s.name("data", P): {"partitions"}, s.name("data", B): {"partitions"},
 		s.name("workload", P): {"aggregate", "compact", "compact-plan", "ingest"}, s.name("workload", B): {"aggregate", "compact", "compact-plan", "ingest"},
-		s.name("recovery", B): {"dr-control", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "health"},
+		s.name("recovery", B): {"dr-control", "dr-report", "dr-restore", "dr-stack", "dr-traffic", "health", ReadinessFunction},
 	}
 	for stack, want := range wantIn {
 		var got []string

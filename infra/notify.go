@@ -128,9 +128,10 @@ func endedTemplate(machine string) (string, map[string]*string) {
 }
 
 // addEndedNotifications adds, in the Recovery stack, the rule of each DR
-// state machine (and of the nightly batch of both workload regions) and
-// the topic policy statement letting exactly those rules publish.
-func (r *RecoveryStack) addEndedNotifications(cfg Config) error {
+// state machine (and of the nightly batch of both workload regions), and
+// returns the rules' ARNs (allowRulesPublish lets exactly the rules
+// publish).
+func (r *RecoveryStack) addEndedNotifications(cfg Config) ([]string, error) {
 	n := NamesFor(cfg)
 	B, P := cfg.BackupRegion, cfg.PrimaryRegion
 	machines := map[string][]string{}
@@ -147,7 +148,7 @@ func (r *RecoveryStack) addEndedNotifications(cfg Config) error {
 	for _, m := range names {
 		notified, err := notifiedFailures(cfg.Machines, m)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tmpl, paths := endedTemplate(m)
 		for _, k := range endedKinds {
@@ -174,25 +175,46 @@ func (r *RecoveryStack) addEndedNotifications(cfg Config) error {
 			ruleARNs = append(ruleARNs, fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", B, cfg.Account, name))
 		}
 	}
-	// EventBridge publishes to the topic under the topic's policy (and the
-	// key's, newTopicKey): only these rules may.
-	r.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("EndedRulesPublish"),
+	return ruleARNs, nil
+}
+
+// rulesPublishStatement lets exactly ruleARNs (EventBridge rules in B)
+// publish to the topic.
+func rulesPublishStatement(cfg Config, topicARN string, ruleARNs []string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("RulesPublish"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  jsii.Strings(*r.Topic.TopicArn()),
+		Resources:  jsii.Strings(topicARN),
 		Conditions: &map[string]interface{}{
 			"ArnEquals":    map[string]interface{}{"aws:SourceArn": ruleARNs},
 			"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account},
 		},
-	}))
-	return nil
+	})
+}
+
+// allowRulesPublish lets the rules publish to the topic: EventBridge
+// publishes under the topic's policy (and the key's, newTopicKey). An
+// existing topic's policy is the operator's (pendulum:notifyTopicArn): synth
+// warns with the statement it needs.
+func (r *RecoveryStack) allowRulesPublish(cfg Config, ruleARNs []string) {
+	st := rulesPublishStatement(cfg, *r.Topic.TopicArn(), ruleARNs)
+	if cfg.NotifyTopicARN == "" {
+		r.Topic.AddToResourcePolicy(st)
+		return
+	}
+	doc, _ := json.Marshal(st.ToStatementJson())
+	awscdk.Annotations_Of(r.Stack).AddWarningV2(jsii.String("pendulum:existing-topic-policy"), jsii.String(fmt.Sprintf(
+		"pendulum:notifyTopicArn %s is not this app's: its access policy must let EventBridge's rules publish (add %s), and, when it is encrypted, "+
+			"its key policy must let events.amazonaws.com and cloudwatch.amazonaws.com use the key (kms:GenerateDataKey*, kms:Decrypt); see docs/deploy.md \"Configuration\"",
+		cfg.NotifyTopicARN, doc)))
 }
 
 // addNightlyForward adds, in a workload stack outside B, the rule that
 // sends the region's nightly-batch ends to B's default bus, as a role that
-// may put events there and nowhere else.
-func addNightlyForward(stack awscdk.Stack, cfg Config, region string) {
+// may put events there and nowhere else, and returns the role (the alarms'
+// forwarding rule puts events there as it too).
+func addNightlyForward(stack awscdk.Stack, cfg Config, region string) awsiam.Role {
 	n := NamesFor(cfg)
 	// Every unsuccessful end goes to B; B's rules decide what notifies.
 	var statuses []string
@@ -202,7 +224,7 @@ func addNightlyForward(stack awscdk.Stack, cfg Config, region string) {
 	pattern := endedPattern([]string{n.StateMachineARN(region, NightlyBatch)}, statuses, nil)
 	bus := fmt.Sprintf("arn:aws:events:%s:%s:event-bus/default", cfg.BackupRegion, cfg.Account)
 	role := awsiam.NewRole(stack, jsii.String("NightlyEndedForwardRole"), &awsiam.RoleProps{
-		Description: jsii.String("EventBridge forwards this region's nightly-batch ends to the backup region's default bus"),
+		Description: jsii.String("EventBridge forwards this region's nightly-batch ends and alarm changes to the backup region's default bus"),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
 			Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": cfg.Account}},
 		}),
@@ -219,4 +241,5 @@ func addNightlyForward(stack awscdk.Stack, cfg Config, region string) {
 			Id: jsii.String("BackupBus"), Arn: jsii.String(bus), RoleArn: role.RoleArn(),
 		}},
 	})
+	return role
 }

@@ -75,7 +75,15 @@ func TestEndedNotifications(t *testing.T) {
 			}
 		}
 	}
-	if got, want := len(rules), 2*len(want); got != want {
+	// The ended rules, and the two publishing P's forwarded alarms.
+	for _, kind := range []string{"alarm", "ok"} {
+		name := ForwardedAlarmRuleName(n, kind)
+		if _, ok := rules[name]; !ok {
+			t.Errorf("no rule %s", name)
+		}
+		ruleARNs = append(ruleARNs, fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", B, s.cfg.Account, name))
+	}
+	if got, want := len(rules), 2*len(want)+2; got != want {
 		t.Errorf("%d named rules in B, want %d", got, want)
 	}
 	// Only these rules may publish, by the topic policy.

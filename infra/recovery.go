@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"sort"
 	"strconv"
@@ -57,10 +58,17 @@ type RecoveryStack struct {
 	AlarmRule awsevents.Rule
 	// PipelineAlarm watches P's pipeline freshness; it only notifies.
 	PipelineAlarm awscloudwatch.Alarm
-	Topic         awssns.Topic
-	ControlTable  awsdynamodb.Table
-	Machines      map[string]awsstepfunctions.StateMachine
-	DRFunctions   map[string]Function
+	// Topic is the DR topic: the stack's own, or the existing topic of
+	// pendulum:notifyTopicArn.
+	Topic        awssns.ITopic
+	ControlTable awsdynamodb.Table
+	// Alarms are the Recovery stack's alarms on B's failure signals, by ID
+	// (observe.go).
+	Alarms map[string]awscloudwatch.Alarm
+	// Readiness is the readiness check (readiness.go).
+	Readiness   Function
+	Machines    map[string]awsstepfunctions.StateMachine
+	DRFunctions map[string]Function
 	// Placeholders are the DefinitionSubstitutions keys DR machines may use.
 	Placeholders []string
 	// Scope is where DR machines' derived permissions may reach, by service.
@@ -88,13 +96,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		B: ReadParameter(stack, "BackupEndpointGroupArn", cfg, GlobalRegion, paramEndpointGroupARN(B)),
 	}
 
-	key := newTopicKey(stack, cfg)
-	r.Topic = awssns.NewTopic(stack, jsii.String("Notifications"), &awssns.TopicProps{
-		TopicName:   jsii.String(n.Topic()),
-		DisplayName: jsii.String("Pendulum DR"),
-		MasterKey:   key,
-		EnforceSSL:  jsii.Bool(true),
-	})
+	key := r.newTopic(cfg)
 
 	r.ControlTable = awsdynamodb.NewTable(stack, jsii.String("Control"), &awsdynamodb.TableProps{
 		TableName:          jsii.String(n.ControlTable()),
@@ -127,7 +129,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 	// retry, and a late probe would report a minute it did not see) and
 	// its record goes to this queue instead of being dropped.
 	canaryFailures := awssqs.NewQueue(stack, jsii.String("HealthFailures"), &awssqs.QueueProps{
-		QueueName:       jsii.String(n.Prefix + "-health-failures"),
+		QueueName:       jsii.String(queueName(n, healthDLQ)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -282,15 +284,28 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		for _, p := range perms {
 			sm.AddToRolePolicy(p.statement())
 		}
-		key.GrantEncryptDecrypt(sm.Role())
+		if key != nil {
+			key.GrantEncryptDecrypt(sm.Role())
+		}
 		r.Machines[m] = sm
 	}
 
 	// Every unsuccessful end of a DR workflow (and of the nightly batch)
-	// notifies the topic once.
-	if err := r.addEndedNotifications(cfg); err != nil {
+	// notifies the topic once, and so does every change to ALARM of P's
+	// alarms (and back to OK); the topic lets exactly those rules publish.
+	ruleARNs, err := r.addEndedNotifications(cfg)
+	if err != nil {
 		return nil, err
 	}
+	ruleARNs = append(ruleARNs, r.addForwardedAlarmRules(cfg)...)
+	r.allowRulesPublish(cfg, ruleARNs)
+
+	// B's alarms, the readiness check and the dashboard.
+	r.Alarms = r.addBackupAlarms(cfg)
+	if r.Readiness, err = r.addReadiness(cfg, ctx); err != nil {
+		return nil, err
+	}
+	r.addDashboard(cfg)
 
 	// ALARM → failover (when the failover machine exists) and a notice.
 	r.AlarmRule = awsevents.NewRule(stack, jsii.String("PrimaryUnhealthyRule"), &awsevents.RuleProps{
@@ -336,6 +351,53 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 // machineScope) uses, which every DR Lambda's and state machine's grants
 // are drawn from: the reason of their cdk-nag IAM5 suppressions.
 const drWildcards = "DR scope, resources of this deployment only: objects of the named buckets (<bucket>/*) and of the failback bucket's failback/ folder (<bucket>/failback/*, failback's Map Run results), the child executions of failback's Distributed Maps (execution:<machine>/<label>:*), tables of the named Glue database (table/<db>/*), the IDs of the named workload stacks (stack/<name>/*), the accelerator's listeners and endpoint groups (<accelerator ARN>/*), the isolated drill's tables in B (<aggregates>-drill-*), this deployment's state machines and executions in B (stateMachine:<prefix>-*, execution:<prefix>-*), recovery points of B's vault (recovery-point:*), the deployment's functions (function:<prefix>-*) and versions of the DR functions (<arn>:*), event-source mappings (event-source-mapping:*, UUIDs), parameters under /<prefix>/; CloudWatch metric reads, PutMetricData (with cloudwatch:namespace) and DescribeRestoreJob support no resource-level permissions (\"*\")."
+
+// newTopic makes the DR topic, with its KMS key (newTopicKey) and the
+// subscriptions of pendulum:notifyEmails and notifyHttpsEndpoints, or uses
+// the existing topic of pendulum:notifyTopicArn (and notifyTopicKeyArn's
+// key, if any), and returns the topic's key (nil for an existing topic
+// without one).
+func (r *RecoveryStack) newTopic(cfg Config) awskms.IKey {
+	n := NamesFor(cfg)
+	var key awskms.IKey
+	if cfg.NotifyTopicARN != "" {
+		attrs := &awssns.TopicAttributes{TopicArn: jsii.String(cfg.NotifyTopicARN)}
+		if cfg.NotifyTopicKeyARN != "" {
+			key = awskms.Key_FromKeyArn(r.Stack, jsii.String("NotificationsKey"), jsii.String(cfg.NotifyTopicKeyARN))
+			attrs.KeyArn = jsii.String(cfg.NotifyTopicKeyARN)
+		}
+		r.Topic = awssns.Topic_FromTopicAttributes(r.Stack, jsii.String("Notifications"), attrs)
+	} else {
+		k := newTopicKey(r.Stack, cfg)
+		key = k
+		r.Topic = awssns.NewTopic(r.Stack, jsii.String("Notifications"), &awssns.TopicProps{
+			TopicName:   jsii.String(n.Topic()),
+			DisplayName: jsii.String("Pendulum DR"),
+			MasterKey:   k,
+			EnforceSSL:  jsii.Bool(true),
+		})
+	}
+	// An email subscription waits for its owner's confirmation, an HTTPS
+	// one for the endpoint's (docs/deploy.md "Subscribe and confirm").
+	for _, sub := range []struct {
+		protocol  awssns.SubscriptionProtocol
+		endpoints []string
+	}{{awssns.SubscriptionProtocol_EMAIL, cfg.NotifyEmails}, {awssns.SubscriptionProtocol_HTTPS, cfg.NotifyHTTPSEndpoints}} {
+		for _, e := range sub.endpoints {
+			awssns.NewSubscription(r.Stack, jsii.String("Subscription"+topology.Camel(string(sub.protocol))+shortHash(e)), &awssns.SubscriptionProps{
+				Topic: r.Topic, Protocol: sub.protocol, Endpoint: jsii.String(e),
+			})
+		}
+	}
+	return key
+}
+
+// shortHash names a construct after a value (an endpoint), stably.
+func shortHash(s string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
 
 // newTopicKey is the DR topic's KMS key. Its policy is explicit (no
 // "kms:*"): administration by the account, use by CloudWatch alarms and

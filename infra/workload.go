@@ -59,10 +59,12 @@ func NewWorkloadStack(scope constructs.Construct, cfg Config, region string) (*W
 	stack.Node().SetContext(jsii.String(fmt.Sprintf("availability-zones:account=%s:region=%s", cfg.Account, region)), jsii.Strings(azs(region)...))
 	w := &WorkloadStack{Stack: stack}
 	// active is where resources that must follow Active live; in P it is
-	// just a grouping.
-	var active constructs.Construct = constructs.NewConstruct(stack, jsii.String("Always"))
+	// just a grouping, with the same ID (IngressScopeID).
+	var active constructs.Construct
 	var consumerOn awscdk.CfnCondition
-	if dormant {
+	if !dormant {
+		active = constructs.NewConstruct(stack, jsii.String(IngressScopeID))
+	} else {
 		w.Dormancy = NewDormancy(stack)
 		active = w.Dormancy.Scope
 		p := awscdk.NewCfnParameter(stack, jsii.String(ConsumerParameter), &awscdk.CfnParameterProps{
@@ -449,7 +451,7 @@ func newAggregate(stack awscdk.Stack, active constructs.Construct, cfg Config, r
 		Resources: jsii.Strings(n.StreamARN(region)),
 	}))
 	dlq := awssqs.NewQueue(stack, jsii.String("AggregateDLQ"), &awssqs.QueueProps{
-		QueueName:       jsii.String(n.Prefix + "-aggregate-failures"),
+		QueueName:       jsii.String(queueName(n, aggregateDLQ)),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -529,8 +531,11 @@ func newNightlyBatch(stack awscdk.Stack, active constructs.Construct, cfg Config
 	compactFn.Fn.GrantInvoke(sm.Role())
 	planFn.Fn.GrantInvoke(sm.Role())
 	if region != cfg.BackupRegion {
-		// The DR topic is in B: this region's unsuccessful ends go there.
-		addNightlyForward(stack, cfg, region)
+		// The DR topic is in B: this region's unsuccessful ends and its
+		// alarms' changes go there.
+		role := addNightlyForward(stack, cfg, region)
+		addPrimaryAlarms(stack, cfg, "workload")
+		addAlarmForward(stack, cfg, role)
 	}
 
 	schedRole := awsiam.NewRole(stack, jsii.String("NightlyScheduleRole"), &awsiam.RoleProps{

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
 	"github.com/pendulum-dr/pendulum/pkg/drill"
 )
 
@@ -88,6 +89,12 @@ func TestDrillCLI(t *testing.T) {
 		if code := drillMain([]string{"--assembly", t.TempDir()}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "make synth") {
 			t.Fatalf("exit %d for a directory with no assembly, stderr %q; want 2 and a hint to synthesize", code, errb.String())
 		}
+		// new-primary needs the second assembly: named, or beside --assembly.
+		errb.Reset()
+		if code := drillMain([]string{"--scenario", "new-primary", "--assembly", "../../pkg/assembly/testdata/cdk.out", "--new-primary-assembly", t.TempDir()}, &out, &errb); code != 2 ||
+			!strings.Contains(errb.String(), "--new-primary-assembly") || !strings.Contains(errb.String(), "make synth") {
+			t.Fatalf("exit %d for new-primary with no second assembly, stderr %q; want 2 naming the flag", code, errb.String())
+		}
 	})
 }
 
@@ -150,6 +157,8 @@ func TestBadFlagValues(t *testing.T) {
 		{[]string{"--scenario", "scale", "--scale-records", "10", "--scale-objects", "20"}, "--scale-objects", drill.ScaleRange},
 		{[]string{"--scenario", "all", "--scale-objects", "200001"}, "--scale-objects", drill.ScaleRange},
 		{[]string{"--scale-records", "1000"}, "--scale-records", "apply to --scenario scale"},
+		{[]string{"--parallel", "0"}, "--parallel", "1 to 64"},
+		{[]string{"--parallel", "65"}, "--parallel", "1 to 64"},
 		// Each in range, together over the record budget.
 		{[]string{"--producers", "250", "--rate", "100"}, "--rate", "records, more than the 500000"},
 		{[]string{"--outage", "168h"}, "--outage", "records, more than the 500000"},
@@ -279,5 +288,37 @@ func TestScenarioFlags(t *testing.T) {
 	// the primary once it is back, 2 minutes and a retry later.
 	if rep.Scenario != "blip" || rep.Failover != nil || rep.IngestRegion != "us-east-1" || rep.IngestRTOSeconds < 120 || rep.IngestRTOSeconds > 300 {
 		t.Fatalf("blip report %+v", rep)
+	}
+}
+
+// Scenarios run at once return their reports in the order asked, each
+// progress line whole and named by its scenario.
+func TestRunScenariosInParallel(t *testing.T) {
+	a, err := assembly.Read("../../pkg/assembly/testdata/cdk.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	cfg := drill.Config{Assembly: a, Producers: 1, Warmup: 5 * time.Minute, Progress: &progress}
+	names := []string{"blip", "approval-timeout"}
+	reps, err := runScenarios(cfg, names, 2, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rep := range reps {
+		if rep.Scenario != names[i] || !rep.Passed {
+			t.Fatalf("report %d: scenario %s, passed %t; want %s, passed", i, rep.Scenario, rep.Passed, names[i])
+		}
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSuffix(progress.String(), "\n"), "\n") {
+		name, rest, _ := strings.Cut(line, " ")
+		if (name != names[0] && name != names[1]) || !strings.HasPrefix(rest, "[virtual +") {
+			t.Fatalf("progress line %q: want a scenario's name, then the line", line)
+		}
+		seen[name]++
+	}
+	if seen[names[0]] == 0 || seen[names[1]] == 0 {
+		t.Fatalf("progress lines per scenario: %v", seen)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+
+	"github.com/pendulum-dr/pendulum/pkg/operator"
 )
 
 // drillProgram is the program `pendulum drill` runs. The drill links the
@@ -17,9 +19,15 @@ import (
 const drillProgram = "pendulum-drill"
 
 func init() {
+	rehearse, start := external(drillProgram), operatorCommand(operator.DrillStart)
 	commands["drill"] = command{
-		summary: "run the regional-outage DR drill on simulated regions and account for every record (runs " + drillProgram + ")",
-		run:     external(drillProgram),
+		summary: "rehearse a regional outage on simulated regions and account for every record (runs " + drillProgram + "); `drill start` starts the deployed drill in B",
+		run: func(args []string, stdout, stderr io.Writer) int {
+			if len(args) > 0 && args[0] == "start" {
+				return start(args[1:], stdout, stderr)
+			}
+			return rehearse(args, stdout, stderr)
+		},
 	}
 }
 

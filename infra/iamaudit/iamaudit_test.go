@@ -11,15 +11,28 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/assembly"
 )
 
-// The snapshot `make snapshot` keeps of the synthesized templates: the
-// policies these tests read are exactly the ones `cdk deploy` would create.
+// The snapshots `make snapshot` keeps of the synthesized templates: the
+// policies these tests read are exactly the ones `cdk deploy` would create,
+// in both configurations: cdk.json's, and the backup region made the
+// primary with a new backup region (cdk.out.new-primary).
 const snapshot = "../../pkg/assembly/testdata/cdk.out"
 
-// The installation's regions (cdk.json). A role belongs to the region of
-// the stack that defines it: every role of the Recovery stack is B's (the
-// DR machinery runs in B), the Data and Workload stacks' roles are their
-// region's, and the Global stack's (us-west-2) belong to neither, so both P
-// and B are "other" regions to them.
+// installation is a snapshot and its regions. A role belongs to the region
+// of the stack that defines it: every role of the Recovery stack is B's
+// (the DR machinery runs in B), the Data and Workload stacks' roles their
+// region's, and the Global stack's (us-west-2) belong to neither, so both
+// P and B are "other" regions to them.
+type installation struct {
+	dir             string
+	primary, backup string
+}
+
+var installations = []installation{
+	{snapshot, "us-east-1", "us-east-2"},
+	{snapshot + assembly.NewPrimarySuffix, "us-east-2", "us-west-1"},
+}
+
+// cdk.json's regions (the checks of hand-made grants use them).
 const (
 	primary = "us-east-1"
 	backup  = "us-east-2"
@@ -88,23 +101,24 @@ var dataStores = map[string]bool{
 
 // crossRegion are the destructive grants to another region's data that the
 // design needs, each with why: failback's purpose is to bring B's data back
-// to P. The key is role logical ID, action, resource.
+// to P. The key is role logical ID, action, resource, with {P} for the
+// primary region.
 var crossRegion = map[string]string{
 	// dr-merge counts in P's table the records B acknowledged while failed
 	// over (conditional TransactWriteItems: PutItem and UpdateItem on the
 	// one table, per the DynamoDB API reference's TransactWriteItems page).
-	"DrMergeRole dynamodb:PutItem arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates":    "failback counts B's records in P's table",
-	"DrMergeRole dynamodb:UpdateItem arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates": "failback counts B's records in P's table",
+	"DrMergeRole dynamodb:PutItem arn:aws:dynamodb:{P}:111111111111:table/pendulum-aggregates":    "failback counts B's records in P's table",
+	"DrMergeRole dynamodb:UpdateItem arn:aws:dynamodb:{P}:111111111111:table/pendulum-aggregates": "failback counts B's records in P's table",
 	// dr-copyback writes to P the objects B's buckets gained since failover.
-	"DrCopybackRole s3:PutObject arn:aws:s3:::pendulum-raw-111111111111-us-east-1/*":            "failback copies B's new raw objects to P",
-	"DrCopybackRole s3:PutObject arn:aws:s3:::pendulum-curated-111111111111-us-east-1/*":        "failback copies B's new curated objects to P",
-	"DrCopybackRole s3:PutObjectTagging arn:aws:s3:::pendulum-raw-111111111111-us-east-1/*":     "the copies keep their tags",
-	"DrCopybackRole s3:PutObjectTagging arn:aws:s3:::pendulum-curated-111111111111-us-east-1/*": "the copies keep their tags",
+	"DrCopybackRole s3:PutObject arn:aws:s3:::pendulum-raw-111111111111-{P}/*":            "failback copies B's new raw objects to P",
+	"DrCopybackRole s3:PutObject arn:aws:s3:::pendulum-curated-111111111111-{P}/*":        "failback copies B's new curated objects to P",
+	"DrCopybackRole s3:PutObjectTagging arn:aws:s3:::pendulum-raw-111111111111-{P}/*":     "the copies keep their tags",
+	"DrCopybackRole s3:PutObjectTagging arn:aws:s3:::pendulum-curated-111111111111-{P}/*": "the copies keep their tags",
 	// A point-in-time restore is authorized on its source table (DynamoDB
 	// Developer Guide, "Using IAM with point-in-time recovery"); it reads
 	// P's table and creates a new table in B, leaving the source unchanged.
-	"FailoverRole dynamodb:RestoreTableToPointInTime arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates": "restores P's table into B (the source is only read)",
-	"DrillRole dynamodb:RestoreTableToPointInTime arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates":    "restores P's table into a drill table in B (the source is only read)",
+	"FailoverRole dynamodb:RestoreTableToPointInTime arn:aws:dynamodb:{P}:111111111111:table/pendulum-aggregates": "restores P's table into B (the source is only read)",
+	"DrillRole dynamodb:RestoreTableToPointInTime arn:aws:dynamodb:{P}:111111111111:table/pendulum-aggregates":    "restores P's table into a drill table in B (the source is only read)",
 }
 
 // knownFindings are violations the templates still have, each accepted
@@ -117,8 +131,14 @@ var knownFindings = []string{}
 // the other region, "*" resources on actions that support resource-level
 // permissions, and missing conditions AWS offers for the granted actions.
 func TestPoliciesAreLeastPrivilege(t *testing.T) {
-	audit := read(t)
-	got := Findings(audit)
+	for _, in := range installations {
+		t.Run(in.dir[strings.LastIndex(in.dir, "/")+1:], func(t *testing.T) { checkLeastPrivilege(t, in) })
+	}
+}
+
+func checkLeastPrivilege(t *testing.T, in installation) {
+	audit := read(t, in.dir)
+	got := FindingsIn(audit, in.primary, in.backup)
 	for _, f := range got {
 		t.Log(f)
 	}
@@ -175,9 +195,9 @@ func TestChecksCatchEscalation(t *testing.T) {
 	}
 }
 
-func read(t *testing.T) *Audit {
+func read(t *testing.T, dir string) *Audit {
 	t.Helper()
-	a, err := assembly.Read(snapshot)
+	a, err := assembly.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +211,13 @@ func read(t *testing.T) *Audit {
 	return audit
 }
 
-// Findings checks every Allow statement; the result is sorted.
-func Findings(a *Audit) []string {
+// Findings checks every Allow statement of an installation in cdk.json's
+// regions; the result is sorted.
+func Findings(a *Audit) []string { return FindingsIn(a, primary, backup) }
+
+// FindingsIn checks every Allow statement of an installation whose
+// primary and backup regions are P and B; the result is sorted.
+func FindingsIn(a *Audit, P, B string) []string {
 	roles := map[string]*Role{}
 	for _, r := range a.Roles {
 		roles[r.ARN] = r
@@ -255,11 +280,11 @@ func Findings(a *Audit) []string {
 				continue
 			}
 			for _, res := range g.Resources {
-				for _, other := range []string{primary, backup} {
-					if other == g.Role.Region || !covers(g, res, other) {
+				for _, other := range []string{P, B} {
+					if other == g.Role.Region || !covers(g, res, other, P, B) {
 						continue
 					}
-					if _, ok := crossRegion[baseID(g.Role.LogicalID)+" "+act+" "+res]; ok {
+					if _, ok := crossRegion[strings.ReplaceAll(baseID(g.Role.LogicalID)+" "+act+" "+res, P, "{P}")]; ok && other == P {
 						continue
 					}
 					add(g, "%s on %s reaches %s, not the role's region %s", act, res, other, g.Role.Region)
@@ -316,7 +341,7 @@ func destructive(act string) bool {
 // in the bucket name (a bucket pattern or a name without a region covers
 // every region), placeholders of the role's own template by the stack's
 // region. A StringEquals aws:RequestedRegion condition narrows all of it.
-func covers(g Grant, res, region string) bool {
+func covers(g Grant, res, region, P, B string) bool {
 	if rr := g.Conditions["StringEquals"]["aws:RequestedRegion"]; len(rr) > 0 && !slices.Contains(rr, region) {
 		return false
 	}
@@ -332,7 +357,7 @@ func covers(g Grant, res, region string) bool {
 		if strings.Contains(bucket, "*") || strings.Contains(bucket, "?") {
 			return true
 		}
-		return strings.Contains(bucket, region) || !strings.Contains(bucket, primary) && !strings.Contains(bucket, backup)
+		return strings.Contains(bucket, region) || !strings.Contains(bucket, P) && !strings.Contains(bucket, B)
 	}
 	if parts[3] == "" {
 		return true

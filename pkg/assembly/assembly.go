@@ -17,6 +17,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // Stack is one CloudFormation stack of the assembly.
@@ -31,7 +33,23 @@ type Stack struct {
 	Dependencies []string
 	// Template is the template body.
 	Template []byte
+	// DeployRoleARN and LookupRoleARN are the bootstrap roles `cdk deploy`
+	// and `cdk diff` assume for the stack, and BootstrapVersionParameter
+	// the SSM parameter holding the bootstrap version it requires, as the
+	// manifest names them (the partition as the ${AWS::Partition}
+	// placeholder).
+	DeployRoleARN, LookupRoleARN, BootstrapVersionParameter string
+	// ExecutionRoleARN is the CloudFormation execution role `cdk deploy`
+	// passes for the stack (the bootstrap's cfn-exec role of its
+	// environment), "" when the manifest names none.
+	ExecutionRoleARN string
 }
+
+// NewPrimarySuffix ends the directory name of the app synthesized with the
+// backup region as the primary and a new backup region (`make synth`
+// writes cdk.out and cdk.out.new-primary): the assembly a new-primary
+// drill deploys over the first one.
+const NewPrimarySuffix = ".new-primary"
 
 // Assembly is a read cloud assembly.
 type Assembly struct {
@@ -51,8 +69,14 @@ type manifest struct {
 		Environment  string   `json:"environment"`
 		Dependencies []string `json:"dependencies"`
 		Properties   struct {
-			TemplateFile string `json:"templateFile"`
-			StackName    string `json:"stackName"`
+			TemplateFile     string `json:"templateFile"`
+			StackName        string `json:"stackName"`
+			AssumeRoleARN    string `json:"assumeRoleArn"`
+			BootstrapVersion string `json:"bootstrapStackVersionSsmParameter"`
+			LookupRole       struct {
+				ARN string `json:"arn"`
+			} `json:"lookupRole"`
+			CloudFormationExecutionRoleArn string `json:"cloudFormationExecutionRoleArn"`
 		} `json:"properties"`
 	} `json:"artifacts"`
 }
@@ -90,7 +114,10 @@ func Read(dir string) (*Assembly, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stack %s: %w", id, err)
 		}
-		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body}
+		s := &Stack{Name: name, Account: account, Region: region, TemplateFile: a.Properties.TemplateFile, Template: body,
+			DeployRoleARN: a.Properties.AssumeRoleARN, LookupRoleARN: a.Properties.LookupRole.ARN, BootstrapVersionParameter: a.Properties.BootstrapVersion,
+			// The manifest leaves the partition to the deployment.
+			ExecutionRoleARN: strings.ReplaceAll(a.Properties.CloudFormationExecutionRoleArn, "${AWS::Partition}", "aws")}
 		for _, d := range a.Dependencies {
 			if t, ok := m.Artifacts[d]; ok && t.Type == "aws:cloudformation:stack" {
 				s.Dependencies = append(s.Dependencies, d)
@@ -116,6 +143,33 @@ func Read(dir string) (*Assembly, error) {
 		a.Stacks = append(a.Stacks, s)
 	}
 	return a, nil
+}
+
+// Topology reads the installation's account, name prefix and regions
+// from the assembly's stack names (<prefix>-data-<region>, …-global,
+// …-recovery-<region>: pkg/topology's scheme): B is where the recovery
+// stack is, P the other workload region.
+func (a *Assembly) Topology() (topology.Names, topology.Regions, error) {
+	var n topology.Names
+	var r topology.Regions
+	for _, s := range a.Stacks {
+		if i := strings.Index(s.Name, "-recovery-"); i > 0 {
+			n = topology.Names{Prefix: s.Name[:i], Account: s.Account}
+			r.Backup = s.Region
+		}
+	}
+	if r.Backup == "" {
+		return n, r, fmt.Errorf("the assembly in %s has no recovery stack", a.Dir)
+	}
+	for _, s := range a.Stacks {
+		if strings.HasPrefix(s.Name, n.Prefix+"-workload-") && s.Region != r.Backup {
+			r.Primary = s.Region
+		}
+	}
+	if r.Primary == "" {
+		return n, r, fmt.Errorf("the assembly in %s has no primary workload stack", a.Dir)
+	}
+	return n, r, nil
 }
 
 // Stack returns the named stack.

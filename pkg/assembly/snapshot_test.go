@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -38,12 +39,20 @@ func snapshotFiles(t *testing.T, dir string) []string {
 	return files
 }
 
+// TestSnapshotMatchesSynth checks both snapshots: testdata/cdk.out against
+// $PENDULUM_FRESH_ASSEMBLY and testdata/cdk.out.new-primary against the
+// fresh directory of the same name beside it (`make synth` writes both).
 func TestSnapshotMatchesSynth(t *testing.T) {
 	fresh := os.Getenv("PENDULUM_FRESH_ASSEMBLY")
 	if fresh == "" {
 		t.Skip("PENDULUM_FRESH_ASSEMBLY is not set: `make synth` runs this check on the cdk.out it writes")
 	}
-	const snap = "testdata/cdk.out"
+	for _, suffix := range []string{"", NewPrimarySuffix} {
+		t.Run("cdk.out"+suffix, func(t *testing.T) { checkSnapshot(t, fresh+suffix, "testdata/cdk.out"+suffix) })
+	}
+}
+
+func checkSnapshot(t *testing.T, fresh, snap string) {
 	files := snapshotFiles(t, fresh)
 	if *update {
 		if err := os.RemoveAll(snap); err != nil {
@@ -86,7 +95,13 @@ func TestSnapshotMatchesSynth(t *testing.T) {
 }
 
 func TestReadSnapshot(t *testing.T) {
-	a, err := Read("testdata/cdk.out")
+	for _, dir := range []string{"testdata/cdk.out", "testdata/cdk.out" + NewPrimarySuffix} {
+		t.Run(dir, func(t *testing.T) { checkRead(t, dir) })
+	}
+}
+
+func checkRead(t *testing.T, dir string) {
+	a, err := Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +110,11 @@ func TestReadSnapshot(t *testing.T) {
 		pos[s.Name] = i
 		if s.Account == "" || s.Region == "" || len(s.Template) == 0 {
 			t.Errorf("stack %s: account %q region %q template %d bytes", s.Name, s.Account, s.Region, len(s.Template))
+		}
+		// cdk deploy passes the bootstrap's execution role of the stack's
+		// own environment.
+		if want := "arn:aws:iam::" + s.Account + ":role/cdk-hnb659fds-cfn-exec-role-" + s.Account + "-" + s.Region; s.ExecutionRoleARN != want {
+			t.Errorf("stack %s: execution role %q, want %q", s.Name, s.ExecutionRoleARN, want)
 		}
 	}
 	for _, s := range a.Stacks {
@@ -128,5 +148,33 @@ func TestReadErrors(t *testing.T) {
 	write("a.json", `{}`)
 	if _, err := Read(dir); err == nil {
 		t.Error("a dependency cycle was accepted")
+	}
+}
+
+// TestTopology reads the installation's names and regions from the
+// snapshot's stack names, and refuses an assembly without a recovery
+// stack or a primary workload stack.
+func TestTopology(t *testing.T) {
+	a, err := Read("testdata/cdk.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, r, err := a.Topology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Prefix != "pendulum" || n.Account != "111111111111" || r.Primary != "us-east-1" || r.Backup != "us-east-2" {
+		t.Fatalf("Topology = %+v %+v", n, r)
+	}
+	for _, drop := range []string{"-recovery-", "-workload-us-east-1"} {
+		b := &Assembly{Dir: "edited"}
+		for _, s := range a.Stacks {
+			if !strings.Contains(s.Name, drop) {
+				b.Stacks = append(b.Stacks, s)
+			}
+		}
+		if _, _, err := b.Topology(); err == nil || !strings.Contains(err.Error(), "edited") {
+			t.Errorf("without %s: Topology error %v, want one naming the assembly", drop, err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // DrainInput is dr-drain's input.
@@ -76,8 +77,8 @@ func (d *Drain) Handle(ctx context.Context, in DrainInput) (DrainOutput, error) 
 	}
 	now := d.Clock.Now().UTC()
 	ingest, err := cw.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{
-		Namespace: aws.String("Pendulum/Ingest"), MetricName: aws.String("RecordsAccepted"),
-		Dimensions: []cwtypes.Dimension{{Name: aws.String("Region"), Value: aws.String(in.Region)}},
+		Namespace: aws.String(topology.IngestMetricNamespace), MetricName: aws.String(topology.MetricRecordsAccepted),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String(topology.IngestDimensionRegion), Value: aws.String(in.Region)}},
 		StartTime:  aws.Time(now.Add(-ingestLookback)), EndTime: aws.Time(now.Add(time.Minute)),
 		Period: aws.Int32(60), Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
 	})

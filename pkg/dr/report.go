@@ -4,23 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/dr/drapi"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
-// HistoryReader reads an execution's history.
-type HistoryReader interface {
-	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
-}
+// HistoryReader reads an execution's history (drapi).
+type HistoryReader = drapi.HistoryReader
 
 // MetricPutter publishes CloudWatch metrics.
 type MetricPutter interface {
@@ -37,26 +32,28 @@ type ReportInput struct {
 	State     json.RawMessage `json:"state,omitempty"`
 }
 
-// StepDuration is how long a top-level state took (summed over its visits:
-// wait loops enter the same state again).
-type StepDuration struct {
-	Name    string  `json:"name"`
-	Seconds float64 `json:"seconds"`
-}
+// StepDuration is how long a top-level state took (drapi).
+type StepDuration = drapi.StepDuration
 
-// ReportOutput is the DR report.
-type ReportOutput struct {
-	Workflow     string          `json:"workflow"`
-	Execution    string          `json:"execution"`
-	Mode         string          `json:"mode,omitempty"`
-	Passed       bool            `json:"passed"`
-	Steps        []StepDuration  `json:"steps"`
-	TotalSeconds float64         `json:"totalSeconds"`
-	Facts        json.RawMessage `json:"facts"`
-}
+// ReportOutput is the DR report (drapi).
+type ReportOutput = drapi.ReportOutput
 
 // MetricNamespace is where the report's metrics go.
 const MetricNamespace = topology.MetricNamespace
+
+// The report's metrics (Report.publish), spelled here once for the CDK
+// app's dashboard: each workflow's total duration, the drill's verdict by
+// mode, and each top-level step's duration by workflow and step.
+const (
+	MetricFailoverSeconds = "FailoverSeconds"
+	MetricFailbackSeconds = "FailbackSeconds"
+	MetricDrillSeconds    = "DrillSeconds"
+	MetricDrillPassed     = "DrillPassed"
+	MetricStepSeconds     = "StepSeconds"
+	DimensionMode         = "Mode"
+	DimensionWorkflow     = "Workflow"
+	DimensionStep         = "Step"
+)
 
 // Report is the dr-report step: step durations from the execution history,
 // facts from the control record (failover, failback) or the drill's state,
@@ -80,7 +77,7 @@ func (r *Report) Handle(ctx context.Context, in ReportInput) (ReportOutput, erro
 	if in.Execution == "" {
 		return ReportOutput{}, invalidf("execution is required")
 	}
-	steps, started, err := r.steps(ctx, in.Execution)
+	steps, started, err := drapi.StepDurations(ctx, r.History, in.Execution, r.Clock.Now)
 	if err != nil {
 		return ReportOutput{}, err
 	}
@@ -97,11 +94,7 @@ func (r *Report) Handle(ctx context.Context, in ReportInput) (ReportOutput, erro
 		if err != nil {
 			return ReportOutput{}, err
 		}
-		facts := rec.FailoverFacts
-		if in.Workflow == WorkflowFailback {
-			facts = rec.FailbackFacts
-		}
-		out.Facts, _ = json.Marshal(map[string]any{"mode": rec.Mode, "since": rec.Since, "recorded": rawOrNull(facts)})
+		out.Facts = drapi.WorkflowFacts(rec, in.Workflow)
 	}
 	if err := r.publish(ctx, out); err != nil {
 		return ReportOutput{}, err
@@ -109,77 +102,9 @@ func (r *Report) Handle(ctx context.Context, in ReportInput) (ReportOutput, erro
 	return out, nil
 }
 
-func rawOrNull(b json.RawMessage) json.RawMessage {
-	if len(b) == 0 {
-		return json.RawMessage("null")
-	}
-	return b
-}
+func rawOrNull(b json.RawMessage) json.RawMessage { return drapi.RawOrNull(b) }
 
-func round(s float64) float64 { return math.Round(s*1000) / 1000 }
-
-// steps pairs the StateEntered and StateExited events of the top-level
-// states: while a top-level Parallel or Map is open, states entered inside
-// it belong to it. A state left by a caught error has no exit event; it
-// ends where the Catch target is entered, or at the execution's end.
-func (r *Report) steps(ctx context.Context, execution string) ([]StepDuration, time.Time, error) {
-	var (
-		order     []string
-		total     = map[string]time.Duration{}
-		open      string
-		container bool // the open state is a Parallel or Map
-		opened    time.Time
-		started   time.Time
-		token     *string
-	)
-	closeAt := func(at time.Time) {
-		if open != "" {
-			if _, seen := total[open]; !seen {
-				order = append(order, open)
-			}
-			total[open] += at.Sub(opened)
-			open = ""
-		}
-	}
-	for {
-		page, err := r.History.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(execution), MaxResults: 1000, NextToken: token})
-		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("read history of %s: %w", execution, err)
-		}
-		for _, ev := range page.Events {
-			at := aws.ToTime(ev.Timestamp)
-			switch {
-			case ev.Type == "ExecutionStarted":
-				started = at
-			case ev.StateEnteredEventDetails != nil:
-				name := aws.ToString(ev.StateEnteredEventDetails.Name)
-				if open != "" && container {
-					continue // a state inside the open Parallel or Map
-				}
-				// A task left by a caught error has no exit: the Catch
-				// target's entry ends it.
-				closeAt(at)
-				open, opened = name, at
-				container = ev.Type == sfntypes.HistoryEventTypeParallelStateEntered || ev.Type == sfntypes.HistoryEventTypeMapStateEntered
-			case ev.StateExitedEventDetails != nil:
-				if aws.ToString(ev.StateExitedEventDetails.Name) == open {
-					closeAt(at)
-				}
-			case ev.Type == "ExecutionFailed" || ev.Type == "ExecutionAborted" || ev.Type == "ExecutionTimedOut" || ev.Type == "ExecutionSucceeded":
-				closeAt(at)
-			}
-		}
-		if token = page.NextToken; aws.ToString(token) == "" {
-			break
-		}
-	}
-	closeAt(r.Clock.Now())
-	out := make([]StepDuration, 0, len(order))
-	for _, n := range order {
-		out = append(out, StepDuration{Name: n, Seconds: round(total[n].Seconds())})
-	}
-	return out, started, nil
-}
+func round(s float64) float64 { return drapi.Round(s) }
 
 // drillOutcome reads the drill's state: an isolated drill passes when its
 // checks passed; a game day when both executions succeeded.
@@ -220,19 +145,19 @@ func drillOutcome(mode string, raw json.RawMessage) (bool, json.RawMessage) {
 func (r *Report) publish(ctx context.Context, out ReportOutput) error {
 	now := r.Clock.Now()
 	wf := out.Workflow
-	total := map[string]string{WorkflowFailover: "FailoverSeconds", WorkflowFailback: "FailbackSeconds", WorkflowDrill: "DrillSeconds"}[wf]
+	total := map[string]string{WorkflowFailover: MetricFailoverSeconds, WorkflowFailback: MetricFailbackSeconds, WorkflowDrill: MetricDrillSeconds}[wf]
 	data := []cwtypes.MetricDatum{{MetricName: aws.String(total), Value: aws.Float64(out.TotalSeconds), Unit: cwtypes.StandardUnitSeconds, Timestamp: aws.Time(now)}}
 	if wf == WorkflowDrill {
 		v := 0.0
 		if out.Passed {
 			v = 1
 		}
-		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("DrillPassed"), Value: aws.Float64(v), Unit: cwtypes.StandardUnitCount, Timestamp: aws.Time(now),
-			Dimensions: []cwtypes.Dimension{{Name: aws.String("Mode"), Value: aws.String(modeOr(out.Mode))}}})
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(MetricDrillPassed), Value: aws.Float64(v), Unit: cwtypes.StandardUnitCount, Timestamp: aws.Time(now),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String(DimensionMode), Value: aws.String(modeOr(out.Mode))}}})
 	}
 	for _, s := range out.Steps {
-		data = append(data, cwtypes.MetricDatum{MetricName: aws.String("StepSeconds"), Value: aws.Float64(s.Seconds), Unit: cwtypes.StandardUnitSeconds, Timestamp: aws.Time(now),
-			Dimensions: []cwtypes.Dimension{{Name: aws.String("Workflow"), Value: aws.String(wf)}, {Name: aws.String("Step"), Value: aws.String(s.Name)}}})
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(MetricStepSeconds), Value: aws.Float64(s.Seconds), Unit: cwtypes.StandardUnitSeconds, Timestamp: aws.Time(now),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String(DimensionWorkflow), Value: aws.String(wf)}, {Name: aws.String(DimensionStep), Value: aws.String(s.Name)}}})
 	}
 	for start := 0; start < len(data); start += 1000 {
 		if _, err := r.Metrics.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(MetricNamespace), MetricData: data[start:min(start+1000, len(data))]}); err != nil {

@@ -65,7 +65,7 @@ func TestReportStepsFromHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []StepDuration{{"Begin", 2}, {"Recover", 600}, {"Activate", 60}, {"Again?", 0}, {"Count", 0}, {"Flaky", 7}, {"Recorded", 5}}
+	want := []StepDuration{{Name: "Begin", Seconds: 2}, {Name: "Recover", Seconds: 600}, {Name: "Activate", Seconds: 60}, {Name: "Again?", Seconds: 0}, {Name: "Count", Seconds: 0}, {Name: "Flaky", Seconds: 7}, {Name: "Recorded", Seconds: 5}}
 	if len(out.Steps) != len(want) {
 		t.Fatalf("steps = %+v, want %+v", out.Steps, want)
 	}

@@ -3,18 +3,20 @@ package dr
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/backup"
-	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+
+	"github.com/pendulum-dr/pendulum/pkg/dr/drapi"
 )
 
 // RecoveryPointLister is the part of AWS Backup the restore step uses.
-type RecoveryPointLister interface {
-	ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, optFns ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error)
-}
+type RecoveryPointLister = drapi.RecoveryPointLister
+
+// LatestRecoveryPoint is the newest COMPLETED recovery point of a resource
+// in a vault (drapi.LatestRecoveryPoint): dr-restore restores it; the
+// readiness check and the isolated drill judge its age.
+var LatestRecoveryPoint = drapi.LatestRecoveryPoint
 
 // RestoreInput is dr-restore's input.
 type RestoreInput struct {
@@ -53,30 +55,9 @@ func (r *Restore) Handle(ctx context.Context, in RestoreInput) (RestoreOutput, e
 	if err := invalidAll("restore input", problems); err != nil {
 		return RestoreOutput{}, err
 	}
-	var best *backuptypes.RecoveryPointByBackupVault
-	var token *string
-	for {
-		if err := ctx.Err(); err != nil {
-			return RestoreOutput{}, fmt.Errorf("list recovery points: %w", err)
-		}
-		out, err := r.Backup.ListRecoveryPointsByBackupVault(ctx, &backup.ListRecoveryPointsByBackupVaultInput{
-			BackupVaultName: aws.String(in.Vault), ByResourceArn: aws.String(in.ResourceARN), NextToken: token,
-		})
-		if err != nil {
-			return RestoreOutput{}, fmt.Errorf("list recovery points of %s in vault %s: %w", in.ResourceARN, in.Vault, err)
-		}
-		for i := range out.RecoveryPoints {
-			p := &out.RecoveryPoints[i]
-			if p.Status != backuptypes.RecoveryPointStatusCompleted || aws.ToString(p.ResourceArn) != in.ResourceARN {
-				continue
-			}
-			if best == nil || aws.ToTime(p.CreationDate).After(aws.ToTime(best.CreationDate)) {
-				best = p
-			}
-		}
-		if token = out.NextToken; aws.ToString(token) == "" {
-			break
-		}
+	best, err := drapi.LatestRecoveryPoint(ctx, r.Backup, in.Vault, in.ResourceARN)
+	if err != nil {
+		return RestoreOutput{}, err
 	}
 	if best == nil {
 		return RestoreOutput{}, notFoundf("no COMPLETED recovery point of %s in vault %s: the table can be restored neither from PITR (%s) nor from a backup copy", in.ResourceARN, in.Vault, errorText(in.PITRError))

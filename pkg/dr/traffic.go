@@ -36,6 +36,15 @@ type TrafficOutput struct {
 	Weights map[string]int32 `json:"weights"`
 }
 
+// dr-traffic's operations (TrafficInput.Op).
+const (
+	// TrafficFence sets the region's endpoints to weight 0.
+	TrafficFence = "fence"
+	// TrafficPromote puts the region's load balancer in its endpoint group
+	// at PromotedWeight and the other region's at 0: traffic moves there.
+	TrafficPromote = "promote"
+)
+
 // PromotedWeight is the weight of the serving region's load balancer.
 const PromotedWeight = 100
 
@@ -58,14 +67,14 @@ func (t *Traffic) Handle(ctx context.Context, in TrafficInput) (TrafficOutput, e
 	}
 	out := TrafficOutput{Weights: map[string]int32{}}
 	switch in.Op {
-	case "fence":
+	case TrafficFence:
 		w, err := t.setWeights(ctx, group, "", 0)
 		if err != nil {
 			return TrafficOutput{}, err
 		}
 		out.Weights[in.Region] = w
 		return out, nil
-	case "promote":
+	case TrafficPromote:
 		lb, err := t.loadBalancer(ctx, in.Region)
 		if err != nil {
 			return TrafficOutput{}, err

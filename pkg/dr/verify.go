@@ -63,6 +63,12 @@ type Verify struct {
 	Catalog   CatalogAPI   // B's Glue
 	Config    Config
 	Clock     clock.Clock
+	// RecoveryPoint, when set, is one more check: that the newest backup
+	// copy in B's vault is recent enough, the restore source a failover
+	// falls back to. The wiring sets the readiness function's own check
+	// (pkg/readiness RecoveryPoint), so the drill and readiness judge it
+	// alike.
+	RecoveryPoint func(ctx context.Context) Check
 }
 
 // Scanner reads an aggregates table's items.
@@ -115,6 +121,9 @@ func (v *Verify) Handle(ctx context.Context, in VerifyInput) (VerifyOutput, erro
 		return VerifyOutput{}, err
 	}
 	checks = append(checks, c)
+	if v.RecoveryPoint != nil {
+		checks = append(checks, v.RecoveryPoint(ctx))
+	}
 	out := VerifyOutput{Checks: checks, Passed: true}
 	for _, c := range checks {
 		out.Passed = out.Passed && c.Passed

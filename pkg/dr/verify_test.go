@@ -236,3 +236,23 @@ func TestVerifyManyMarkers(t *testing.T) {
 		t.Fatalf("markers check %+v, want %q naming %s missing and %s differing", m, want, unsampled, sampled)
 	}
 }
+
+// TestVerifyRecoveryPoint: the recovery-point check, when wired, is one of
+// the drill's checks and fails the drill when it fails.
+func TestVerifyRecoveryPoint(t *testing.T) {
+	dw := newDrillWorld(t, "")
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	for _, passed := range []bool{true, false} {
+		v := dw.verify()
+		v.RecoveryPoint = func(context.Context) Check {
+			return Check{Name: "recoveryPoint", Passed: passed, Detail: "the newest copy"}
+		}
+		out, err := v.Handle(context.Background(), VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := checkMap(out)["recoveryPoint"]; !ok || c.Passed != passed || out.Passed != passed || len(out.Checks) != 5 {
+			t.Fatalf("recovery point passed=%v: %+v", passed, out)
+		}
+	}
+}

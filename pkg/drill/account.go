@@ -322,7 +322,7 @@ func (r *run) account(ctx context.Context) error {
 	acked := make(map[string]ack, len(r.acked))
 	for id, a := range r.acked {
 		acked[id] = a
-		if a.region == l.Regions.Backup {
+		if a.region == r.orig.Backup {
 			rep.Records.AckedByBackup++
 		}
 	}
@@ -439,9 +439,9 @@ func (r *run) account(ctx context.Context) error {
 	// A conflict item in either region's table says a consumer or a merge
 	// saw it; none means it was dropped silently.
 	conflicts := agg.conflicts
-	other := l.Regions.Backup
+	other := r.orig.Backup
 	if F == other {
-		other = l.Regions.Primary
+		other = r.orig.Primary
 	}
 	if o, err := readAggregates(ctx, l.World.Region(other).DynamoDB(), l.Names.AggregatesTable(), led.skipping()); err == nil {
 		for k := range o.conflicts {
@@ -469,8 +469,12 @@ func (r *run) account(ctx context.Context) error {
 		r.scaleFigures()
 	}
 
-	for _, m := range l.World.Region(l.Regions.Backup).SNS().Published(l.Names.TopicARN(l.Regions.Backup)) {
-		rep.Notifications = append(rep.Notifications, subject(m))
+	// The DR topic of the backup region, and of the new one after a
+	// redeployment.
+	for _, region := range r.drRegions() {
+		for _, m := range l.World.Region(region).SNS().Published(l.Names.TopicARN(region)) {
+			rep.Notifications = append(rep.Notifications, subject(m))
+		}
 	}
 	for _, f := range l.Discarded() {
 		rep.Records.DiscardedByConsumer += f.BatchSize
@@ -489,7 +493,7 @@ func (r *run) account(ctx context.Context) error {
 	// What may be lost: nothing while the primary returns; with the
 	// primary lost for good, exactly the records at risk at the outage.
 	wantLost, lossWhy := 0, "none may be"
-	if F != l.Regions.Primary {
+	if F != r.orig.Primary {
 		wantLost, lossWhy = rep.Records.AtRisk, "the records at risk at the outage"
 	}
 	for _, store := range []string{StoreS3, StoreCatalog, StoreAggregates} {
@@ -525,10 +529,26 @@ func (r *run) account(ctx context.Context) error {
 	return nil
 }
 
-// controlItem reads the control record ("dr"), nil if there is none.
+// drRegions are the regions whose DR machinery the run used: the backup
+// region and, after a redeployment, the new backup region.
+func (r *run) drRegions() []string {
+	out := []string{r.orig.Backup}
+	if b := r.l.Regions.Backup; b != r.orig.Backup {
+		out = append(out, b)
+	}
+	return out
+}
+
+// controlItem reads the control record ("dr") of the installation's
+// backup region as it is now, nil if there is none.
 func (r *run) controlItem(ctx context.Context) map[string]ddbtypes.AttributeValue {
+	return r.controlItemIn(ctx, r.l.Regions.Backup)
+}
+
+// controlItemIn reads the control record in region's control table.
+func (r *run) controlItemIn(ctx context.Context, region string) map[string]ddbtypes.AttributeValue {
 	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
-	out, err := r.l.World.Region(r.l.Regions.Backup).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
+	out, err := r.l.World.Region(region).DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.l.Names.ControlTable()),
 		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "dr"}}})
 	if err != nil {
 		return nil
@@ -560,7 +580,9 @@ func (r *run) controlSince(ctx context.Context) string { return r.controlString(
 func (r *run) readFacts(ctx context.Context) {
 	ctx = sim.Unmetered(ctx) // the drill observes the timeline without taking part in it
 	rep := r.rep
-	item := r.controlItem(ctx)
+	// The failover and failback of the run are the backup region's, also
+	// after a redeployment left a new backup region.
+	item := r.controlItemIn(ctx, r.orig.Backup)
 	if item == nil {
 		return
 	}

@@ -55,6 +55,11 @@ type Config struct {
 	// `cdk deploy` would create is what the drill rehearses, so the backup
 	// cadence, alarm thresholds and retention are the deployment's.
 	Assembly *assembly.Assembly
+	// NewPrimaryAssembly is the app synthesized with the backup region as
+	// the primary and a new backup region (cdk.out.new-primary, `make
+	// synth`): the assembly the new-primary scenario deploys over
+	// Assembly. Required by that scenario only.
+	NewPrimaryAssembly *assembly.Assembly
 	// EditTemplate, when set, changes each template before it is deployed
 	// (tests of the coupling between the deployment and the drill).
 	EditTemplate func(stack string, body []byte) []byte
@@ -152,7 +157,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
+	return fmt.Sprintf("drill: Producers × Rate over Warmup + Outage + MinHealthyMinutes + 2 min (and the scenario's own steps) is %.0f records, more than the %d the simulation handles (MaxRecords): lower one of them", e.Records, MaxRecords)
 }
 
 // Ranges, as RangeError and the CLI's help print them.
@@ -197,6 +202,9 @@ func (c Config) Validate() error {
 	d := c
 	d.defaults()
 	generating := d.Warmup + d.Outage + time.Duration(d.MinHealthyMinutes+2)*time.Minute
+	if sc, err := LookupScenario(d.Scenario); err == nil {
+		generating += sc.extraGenerating
+	}
 	if n := float64(d.Producers) * d.Rate * generating.Seconds(); n > MaxRecords {
 		return &BudgetError{Records: n}
 	}
@@ -231,13 +239,33 @@ func (c *Config) defaults() {
 
 // Workflow is one DR execution's outcome and measured steps.
 type Workflow struct {
-	Execution string       `json:"execution"`
-	Status    string       `json:"status"`
-	Error     string       `json:"error,omitempty"`
-	Cause     string       `json:"cause,omitempty"`
-	Seconds   float64      `json:"seconds"`
-	Steps     []local.Step `json:"steps"`
-	Failures  []string     `json:"failures,omitempty"`
+	Execution string `json:"execution"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	Cause     string `json:"cause,omitempty"`
+	// StartSeconds is when the execution started, in seconds of virtual
+	// time from the run's start; its steps' StartSeconds and EndSeconds
+	// are from the execution's start.
+	StartSeconds float64      `json:"startSeconds"`
+	Seconds      float64      `json:"seconds"`
+	Steps        []local.Step `json:"steps"`
+	Failures     []string     `json:"failures,omitempty"`
+}
+
+// Period is a stretch of the run, in seconds of virtual time from its
+// start; EndSeconds is 0 for one that had not ended when the run did.
+type Period struct {
+	StartSeconds float64 `json:"startSeconds"`
+	EndSeconds   float64 `json:"endSeconds,omitempty"`
+}
+
+// TrafficSwitch is when a workflow moved traffic: its dr-traffic promote
+// call returned, the region's load balancer at the promoted weight and the
+// other region's at 0.
+type TrafficSwitch struct {
+	AtSeconds float64 `json:"atSeconds"`
+	To        string  `json:"to"`
+	Execution string  `json:"execution"`
 }
 
 // Check is one invariant.
@@ -285,6 +313,9 @@ type Report struct {
 	// isolated drill.
 	NightlyBatch  *Workflow `json:"nightlyBatch,omitempty"`
 	IsolatedDrill *Workflow `json:"isolatedDrill,omitempty"`
+	// NewPrimary is the new-primary scenario's redeployment: B made the
+	// primary, protected by a new backup region.
+	NewPrimary *NewPrimary `json:"newPrimary,omitempty"`
 	// Console is every failover execution of a console scenario, the
 	// refused ones included.
 	Console []*Workflow `json:"console,omitempty"`
@@ -324,6 +355,20 @@ type Report struct {
 	Denied []Denial `json:"denied"`
 	// Scale is the scale scenario's synthetic load and figures.
 	Scale *Scale `json:"scale,omitempty"`
+
+	// The timeline, in seconds of virtual time from Start (the run's
+	// start): the regions, when the primary was down, the consumer fault
+	// behind its healthy front door (partial-primary), every traffic
+	// switch, and the records each region acknowledged in each minute
+	// (AcksPerMinute[region][m] for minute m of the run, by the last
+	// acknowledgement of each record).
+	PrimaryRegion   string           `json:"primaryRegion"`
+	BackupRegion    string           `json:"backupRegion"`
+	Start           time.Time        `json:"start"`
+	PrimaryDown     []Period         `json:"primaryDown,omitempty"`
+	ConsumerFault   *Period          `json:"consumerFault,omitempty"`
+	TrafficSwitches []TrafficSwitch  `json:"trafficSwitches,omitempty"`
+	AcksPerMinute   map[string][]int `json:"acksPerMinute"`
 }
 
 // Denial is one call IAM denied: who, what, on what, where, and when

@@ -252,3 +252,55 @@ func TestDrillFollowsTheAssembly(t *testing.T) {
 		}
 	})
 }
+
+// newPrimarySnapshot is the app synthesized with B as the primary and a
+// new backup region (testdata/cdk.out.new-primary).
+var newPrimarySnapshot = sync.OnceValues(func() (*assembly.Assembly, error) {
+	return assembly.Read("../assembly/testdata/cdk.out" + assembly.NewPrimarySuffix)
+})
+
+// TestNewPrimary runs the new-primary scenario short: it passes, its
+// figures say what was measured, and its checks read the world: with B's
+// raw bucket replicating nowhere at the end, replicatesToNewBackup fails.
+// Without the second assembly the scenario does not run.
+func TestNewPrimary(t *testing.T) {
+	ctx := context.Background()
+	cfg := shortConfig(t)
+	cfg.Scenario = "new-primary"
+	if _, err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), "NewPrimaryAssembly") {
+		t.Fatalf("without the second assembly: %v", err)
+	}
+	a, err := newPrimarySnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NewPrimaryAssembly = a
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		if !c.Passed {
+			t.Errorf("check %s: %s", c.Name, c.Detail)
+		}
+	}
+	np := rep.NewPrimary
+	if !rep.Passed || np == nil {
+		t.Fatalf("new-primary: passed %t, redeployment %+v", rep.Passed, np)
+	}
+	if np.Ingest.Acknowledged == 0 || np.Ingest.ByPrimary != np.Ingest.Acknowledged || np.Table.ItemsBefore == 0 || np.Table.Missing != 0 ||
+		len(np.BatchReplication) != 2 || np.BackupCopy == "" {
+		t.Fatalf("figures: %+v", np)
+	}
+	cfg.BeforeAccounting = func(ctx context.Context, l *local.Local) error {
+		_, err := l.World.Region(np.Primary).S3().DeleteBucketReplication(ctx, &s3.DeleteBucketReplicationInput{Bucket: aws.String(l.Names.Bucket("raw", np.Primary))})
+		return err
+	}
+	rep, err = Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checks(rep)["replicatesToNewBackup"]; rep.Passed || c.Passed {
+		t.Fatalf("with B's raw bucket replicating nowhere: passed %t, check %+v", rep.Passed, c)
+	}
+}

@@ -72,6 +72,9 @@ func WriteText(w io.Writer, rep *Report) error {
 			fmt.Fprintf(&b, "    ! %s\n", f)
 		}
 	}
+	if np := rep.NewPrimary; np != nil {
+		writeNewPrimary(&b, np)
+	}
 	r := rep.Records
 	fmt.Fprintf(&b, "\n  records: produced %d, acknowledged %d (%d by the backup region), conflicts %d\n", r.Produced, r.Acknowledged, r.AckedByBackup, r.Conflicts)
 	fmt.Fprintf(&b, "    acknowledged, then counted with other content under their id: %d (%d without a conflict item); conflict items %d\n", r.DroppedAfterAck, r.Unrecorded, r.ConflictItems)
@@ -201,4 +204,36 @@ func Figures(rep *Report) string {
 	}
 	parts = append(parts, fmt.Sprintf("lost %d, double-counted %d", lost, double))
 	return strings.Join(parts, "; ")
+}
+
+// writeNewPrimary writes the new-primary scenario's redeployment.
+func writeNewPrimary(b *strings.Builder, np *NewPrimary) {
+	fmt.Fprintf(b, "\n  new primary %s, protected by %s (%s):\n", np.Primary, np.Backup, np.Assembly)
+	for _, s := range np.Steps {
+		fmt.Fprintf(b, "    %-38s %9s  %s", s.Name, secs(s.Seconds), s.Detail)
+		if s.Error != "" {
+			fmt.Fprintf(b, "  ! %s", s.Error)
+		}
+		b.WriteString("\n")
+	}
+	for _, c := range np.Stacks {
+		fmt.Fprintf(b, "      %-34s %-7s %9s\n", c.Stack, c.Action, secs(c.Seconds))
+	}
+	in := np.Ingest
+	fmt.Fprintf(b, "    ingest during the redeployment (%s): %d records acknowledged, %d by %s, %d failed requests, longest gap %s (%s before it)\n",
+		secs(in.WindowSeconds), in.Acknowledged, in.ByPrimary, np.Primary, in.Failures, secs(in.LongestGapSeconds), secs(in.SteadyGapSeconds))
+	t := np.Table
+	fmt.Fprintf(b, "    %s imported as %s: %d items before, %d after, %d missing\n", t.Name, t.LogicalID, t.ItemsBefore, t.ItemsAfter, t.Missing)
+	for _, d := range t.Drift {
+		fmt.Fprintf(b, "      drift %s\n", d)
+	}
+	if len(t.NotCompared) > 0 {
+		fmt.Fprintf(b, "      not compared (not simulated): %s\n", strings.Join(t.NotCompared, ", "))
+	}
+	for _, s := range np.OldStacks {
+		fmt.Fprintf(b, "    %s (%s): %s\n", s.Stack, s.Region, s.Outcome)
+	}
+	if np.BackupCopy != "" {
+		fmt.Fprintf(b, "    first copy of %s's table in %s's vault at +%s: %s\n", np.Primary, np.Backup, secs(np.BackupCopyAtS), np.BackupCopy)
+	}
 }

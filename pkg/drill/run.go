@@ -2,9 +2,11 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -12,21 +14,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/pendulum-dr/pendulum/pkg/assembly"
+	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/local"
 	"github.com/pendulum-dr/pendulum/pkg/producer"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
-// drillStart is when the drill deploys the installation: just before the
-// deployed backup plan's daily 03:00 UTC run, so that a recovery point
-// copied to the backup region exists when the primary fails after the
-// warm-up, as it would a day into production. With the daily cadence the
-// copy holds only the minutes of records before 03:00: the report's
-// restore source and the backup region's aggregates RPO show what that
-// means for the failover.
-var drillStart = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
+// The drill deploys at local.BeforeBackup, so that a recovery point copied
+// to the backup region exists when the primary fails after the warm-up. With
+// the daily cadence the copy holds only the minutes of records before 03:00:
+// the report's restore source and the backup region's aggregates RPO show
+// what that means for the failover.
 
 // ack is one acknowledged record: who acknowledged it, when, and the
 // content hash of what was acknowledged (record.ContentHash).
@@ -51,6 +53,12 @@ type run struct {
 	// final is the region whose stores the accounting reads: the primary,
 	// unless the scenario leaves the backup region serving.
 	final string
+	// orig is the installation's topology as first deployed: the primary
+	// that fails and the backup region that takes over. A scenario that
+	// redeploys the installation (new-primary) changes l.Regions, not this.
+	orig topology.Regions
+	// np is the new-primary scenario's redeployment, when it ran.
+	np *NewPrimary
 	// noAnswer leaves approval requests unanswered.
 	noAnswer bool
 	// mode is the DR mode at the end; rollbackMode after an operator's
@@ -67,6 +75,10 @@ type run struct {
 	// start after the first failover and at the end.
 	firstFailback, secondFailover *Workflow
 	sinceFirst, sinceAtEnd        string
+	// returned is when long-failover's primary came back, and
+	// copyAfterReturn the first recovery point copied to B made after it.
+	returned        time.Time
+	copyAfterReturn string
 	// atOutage is what the stores held at the outage instant.
 	atOutage *picture
 	// pipe is what the drill saw of the pipeline alarm and of a consumer
@@ -83,6 +95,11 @@ type run struct {
 	// scale is the scale scenario's synthetic records (nil in the others).
 	scale *scaleLedger
 
+	// downs are the periods the primary was down (setPrimaryDown).
+	downs []Period
+	// switches are the traffic switches of the workflows recorded so far.
+	switches []TrafficSwitch
+
 	mu         sync.Mutex
 	acked      map[string]ack // record id -> who acknowledged it, when (the last acknowledgement)
 	outage     time.Time      // zero until the primary fails
@@ -96,6 +113,32 @@ func (r *run) progress(phase, format string, args ...any) {
 		r.l.Now().Sub(r.virtStart).Truncate(time.Second), time.Since(r.wallStart).Seconds(), phase, fmt.Sprintf(format, args...))
 }
 
+// Planned is cfg as the scenario it names would run it: every knob left
+// zero takes the scenario's default, then the drill's. A scenario not in
+// the catalogue leaves the knobs to the drill's defaults.
+func Planned(cfg Config) Config {
+	if sc, err := LookupScenario(cfg.scenarioName()); err == nil {
+		cfg = cfg.withScenarioDefaults(sc)
+	}
+	cfg.defaults()
+	return cfg
+}
+
+func (c Config) scenarioName() string {
+	if c.Scenario == "" {
+		return DefaultScenario
+	}
+	return c.Scenario
+}
+
+// withScenarioDefaults is c with the scenario's own knob defaults set.
+func (c Config) withScenarioDefaults(sc *Scenario) Config {
+	if sc.defaults != nil {
+		sc.defaults(&c)
+	}
+	return c
+}
+
 // Run runs the scenario cfg names (DefaultScenario when empty) and returns
 // its report. The error is for a drill that could not run at all; a drill
 // that ran and found a problem returns a report with Passed false.
@@ -107,13 +150,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sc.defaults != nil {
-		sc.defaults(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.withScenarioDefaults(sc).Validate(); err != nil {
 		return nil, err
 	}
-	cfg.defaults()
+	cfg = Planned(cfg)
 	r := &run{cfg: cfg, sc: sc, wallStart: time.Now(), acked: map[string]ack{}}
 	approver := func(ctx context.Context, a local.Approval) {
 		if r.noAnswer {
@@ -123,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.progress("approval", "operator approves %s (%s)", a.State, a.Subject)
 		_ = r.l.Approve(a.Token)
 	}
-	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, HTTPS: cfg.HTTPS, Approver: approver, Seed: cfg.Seed, Start: drillStart})
+	l, err := local.New(ctx, local.Options{Assembly: cfg.Assembly, EditTemplate: cfg.EditTemplate, HTTPS: cfg.HTTPS, Approver: approver, Seed: cfg.Seed, Start: local.BeforeBackup})
 	if err != nil {
 		return nil, err
 	}
@@ -132,10 +172,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.virtStart = l.Now()
 	r.outageAt = r.virtStart.Add(cfg.Warmup)
 	r.final = l.Regions.Primary
-	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect}
+	r.orig = l.Regions
+	r.rep = &Report{Scenario: sc.Name, Expect: sc.Expect, PrimaryRegion: l.Regions.Primary, BackupRegion: l.Regions.Backup, Start: r.virtStart}
 	rep := r.rep
 	P, B := l.Regions.Primary, l.Regions.Backup
 	rep.Assembly, rep.Settings, rep.Endpoint = cfg.Assembly.Dir, l.Settings(), l.AcceleratorURL
+	if sc.newPrimary && cfg.NewPrimaryAssembly == nil {
+		return nil, fmt.Errorf("drill: scenario %s redeploys the installation from a second cloud assembly: Config.NewPrimaryAssembly is required (make synth writes cdk.out%s)", sc.Name, assembly.NewPrimarySuffix)
+	}
 	r.progress("setup", "scenario %s: %s", sc.Name, sc.Summary)
 	r.progress("setup", "deployed %s (%d stacks) with IAM enforced", cfg.Assembly.Dir, len(cfg.Assembly.Stacks))
 	r.progress("setup", "installation ready: P=%s (active), B=%s (dormant), accelerator %s", P, B, l.AcceleratorURL)
@@ -203,7 +247,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r.mode = r.controlMode(ctx)
-	if r.final == P && r.mode == "PRIMARY" {
+	if sc.after != nil {
+		if err := sc.after(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	// The next day's runs, in the installation as it is now: the primary
+	// it was deployed with or, redeployed, the new one.
+	if r.final == l.Regions.Primary && r.mode == "PRIMARY" {
 		if err := r.nextDay(ctx); err != nil {
 			return nil, err
 		}
@@ -214,11 +265,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("before accounting: %w", err)
 		}
 	}
+	rep.NewPrimary = r.np
 	if err := r.account(ctx); err != nil {
 		return nil, err
 	}
 	rep.VirtualSeconds = l.Now().Sub(r.virtStart).Seconds()
 	rep.WallSeconds = time.Since(r.wallStart).Seconds()
+	r.timeline()
 	r.progress("done", "passed=%t", rep.Passed)
 	return rep, nil
 }
@@ -257,7 +310,7 @@ func (r *run) outageBegins() {
 	r.mu.Lock()
 	r.outage = l.Now()
 	r.mu.Unlock()
-	l.World.SetDown(l.Regions.Primary, true)
+	r.setPrimaryDown(true)
 	r.progress("outage", "%s is down", l.Regions.Primary)
 }
 
@@ -296,7 +349,7 @@ func (r *run) failedOver() bool { return succeeded(r.rep.Failover) || succeeded(
 // primaryReturns brings the primary back.
 func (r *run) primaryReturns() {
 	r.measureBackup(context.Background())
-	r.l.World.SetDown(r.l.Regions.Primary, false)
+	r.setPrimaryDown(false)
 	r.progress("recovery", "%s is back", r.l.Regions.Primary)
 }
 
@@ -483,10 +536,85 @@ func (r *run) startProducers(ctx context.Context, spool string) ([]*producer.Pro
 
 func (r *run) workflow(machine string, x *states.Execution, res states.Result) *Workflow {
 	w := &Workflow{Execution: x.ARN(), Status: string(res.Status), Error: res.Error, Cause: res.Cause,
-		Seconds: res.StopDate.Sub(res.StartDate).Seconds()}
+		StartSeconds: res.StartDate.Sub(r.virtStart).Seconds(), Seconds: res.StopDate.Sub(res.StartDate).Seconds()}
 	w.Steps, _ = r.l.StepDurations(machine, x)
 	if res.Status != states.StatusSucceeded {
 		w.Failures = local.FailureLog(x)
 	}
+	r.noteSwitches(x)
 	return w
+}
+
+// noteSwitches records the traffic switches of an execution: each
+// dr-traffic promote call that returned (its input names the region).
+func (r *run) noteSwitches(x *states.Execution) {
+	promote := map[int64]string{} // LambdaFunctionScheduled id → region
+	started := map[int64]string{} // LambdaFunctionStarted id → region
+	for _, ev := range x.History() {
+		switch {
+		case ev.LambdaFunctionScheduledEventDetails != nil:
+			var in dr.TrafficInput
+			if json.Unmarshal([]byte(ev.LambdaFunctionScheduledEventDetails.Input), &in) == nil && in.Op == dr.TrafficPromote {
+				promote[ev.ID] = in.Region
+			}
+		case ev.Type == "LambdaFunctionStarted":
+			if reg, ok := promote[ev.PreviousEventID]; ok {
+				started[ev.ID] = reg
+			}
+		case ev.LambdaFunctionSucceededEventDetails != nil:
+			if reg, ok := started[ev.PreviousEventID]; ok {
+				r.switches = append(r.switches, TrafficSwitch{AtSeconds: ev.Timestamp.Sub(r.virtStart).Seconds(), To: reg, Execution: x.ARN()})
+			}
+		}
+	}
+}
+
+// setPrimaryDown takes the primary down or brings it back, noting the
+// period for the timeline.
+func (r *run) setPrimaryDown(down bool) {
+	l := r.l
+	l.World.SetDown(l.Regions.Primary, down)
+	at := l.Now().Sub(r.virtStart).Seconds()
+	if down {
+		r.downs = append(r.downs, Period{StartSeconds: at})
+	} else if n := len(r.downs); n > 0 && r.downs[n-1].EndSeconds == 0 {
+		r.downs[n-1].EndSeconds = at
+	}
+}
+
+// timeline fills the report's timeline: the primary's outages, the
+// consumer fault, the traffic switches in time order, and the records each
+// region acknowledged per minute.
+func (r *run) timeline() {
+	rep := r.rep
+	rep.PrimaryDown = r.downs
+	if p := r.pipe; !p.faultAt.IsZero() {
+		rep.ConsumerFault = &Period{StartSeconds: p.faultAt.Sub(r.virtStart).Seconds()}
+		if !p.clearedAt.IsZero() {
+			rep.ConsumerFault.EndSeconds = p.clearedAt.Sub(r.virtStart).Seconds()
+		}
+	}
+	seen := map[TrafficSwitch]bool{}
+	for _, s := range r.switches {
+		if !seen[s] {
+			seen[s] = true
+			rep.TrafficSwitches = append(rep.TrafficSwitches, s)
+		}
+	}
+	sort.SliceStable(rep.TrafficSwitches, func(i, j int) bool { return rep.TrafficSwitches[i].AtSeconds < rep.TrafficSwitches[j].AtSeconds })
+	minutes := int(rep.VirtualSeconds/60) + 1
+	rep.AcksPerMinute = map[string][]int{}
+	for _, reg := range []string{r.l.Regions.Primary, r.l.Regions.Backup} {
+		rep.AcksPerMinute[reg] = make([]int, minutes)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.acked {
+		m := int(a.at.Sub(r.virtStart) / time.Minute)
+		counts, ok := rep.AcksPerMinute[a.region]
+		if !ok || m < 0 || m >= minutes {
+			continue
+		}
+		counts[m]++
+	}
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/topology"
 )
 
 // Putter is the Kinesis API ingest uses; *kinesis.Client and the simulator
@@ -516,10 +517,13 @@ func (h *Handler) emit(now time.Time, m metrics) {
 	if h.Metrics == nil {
 		return
 	}
-	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"Pendulum/Ingest","Dimensions":[["Region"]],"Metrics":[`+
-		`{"Name":"RecordsAccepted","Unit":"Count"},{"Name":"RecordsRejected","Unit":"Count"},{"Name":"RecordsFailed","Unit":"Count"},{"Name":"PutRecordsRetries","Unit":"Count"},`+
-		`{"Name":"RecordsConflicting","Unit":"Count"},{"Name":"IdempotencyRetries","Unit":"Count"}]}]},`+
-		`"Region":%q,"RecordsAccepted":%d,"RecordsRejected":%d,"RecordsFailed":%d,"PutRecordsRetries":%d,"RecordsConflicting":%d,"IdempotencyRetries":%d}`+"\n",
-		now.UnixMilli(), h.Region, m.accepted, m.rejected, m.failed, m.retries, m.conflicting, m.claimRetries)
+	line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":%q,"Dimensions":[[%q]],"Metrics":[`+
+		`{"Name":%[4]q,"Unit":"Count"},{"Name":%[5]q,"Unit":"Count"},{"Name":%[6]q,"Unit":"Count"},{"Name":%[7]q,"Unit":"Count"},`+
+		`{"Name":%[8]q,"Unit":"Count"},{"Name":%[9]q,"Unit":"Count"}]}]},`+
+		`%[3]q:%[10]q,%[4]q:%[11]d,%[5]q:%[12]d,%[6]q:%[13]d,%[7]q:%[14]d,%[8]q:%[15]d,%[9]q:%[16]d}`+"\n",
+		now.UnixMilli(), topology.IngestMetricNamespace, topology.IngestDimensionRegion,
+		topology.MetricRecordsAccepted, topology.MetricRecordsRejected, topology.MetricRecordsFailed, topology.MetricPutRecordsRetries,
+		topology.MetricRecordsConflicting, topology.MetricIdempotencyRetries,
+		h.Region, m.accepted, m.rejected, m.failed, m.retries, m.conflicting, m.claimRetries)
 	_, _ = io.WriteString(h.Metrics, line)
 }

@@ -19,12 +19,14 @@ import (
 
 // importCertificates rehearses what an operator does before deploying
 // with HTTPS: a certificate for the ingest name imported into ACM in each
-// workload region (ACM certificates are regional), valid for a year from
-// now. Options.HTTPS passes them as the workload stacks' CertificateArn.
-func (l *Local) importCertificates(ctx context.Context) error {
-	l.Certificates = map[string]string{}
+// of the workload regions given (ACM certificates are regional), valid for
+// a year from now. Options.HTTPS passes them as the workload stacks' CertificateArn.
+func (l *Local) importCertificates(ctx context.Context, regions ...string) error {
+	if l.Certificates == nil {
+		l.Certificates = map[string]string{}
+	}
 	name := fmt.Sprintf("ingest.%s.example", l.Names.Prefix)
-	for _, region := range []string{l.Regions.Primary, l.Regions.Backup} {
+	for _, region := range regions {
 		cert, key, err := selfSigned(name, l.Clock.Now())
 		if err != nil {
 			return err

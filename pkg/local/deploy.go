@@ -26,7 +26,7 @@ func (l *Local) deploy(ctx context.Context) error {
 		return err
 	}
 	if l.opts.HTTPS {
-		if err := l.importCertificates(ctx); err != nil {
+		if err := l.importCertificates(ctx, l.Regions.Primary, l.Regions.Backup); err != nil {
 			return err
 		}
 	}
@@ -128,12 +128,13 @@ func (l *Local) readDeployed(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("global stack: %w", err)
 	}
+	var dns, url string
 	for _, o := range out.Stacks[0].Outputs {
 		switch aws.ToString(o.OutputKey) {
 		case "AcceleratorDnsName":
-			l.AcceleratorDNS = aws.ToString(o.OutputValue)
+			dns = aws.ToString(o.OutputValue)
 		case topology.AcceleratorURLOutput:
-			l.AcceleratorURL = aws.ToString(o.OutputValue)
+			url = aws.ToString(o.OutputValue)
 		}
 	}
 	fn, err := l.World.Region(l.Regions.Backup).Lambda().GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(l.Names.Function("dr-control"))})
@@ -141,10 +142,18 @@ func (l *Local) readDeployed(ctx context.Context) error {
 		return fmt.Errorf("dr-control: %w", err)
 	}
 	env := fn.Environment.Variables
-	l.AcceleratorARN, l.PrimaryGroupARN, l.BackupGroupARN = env[dr.EnvAcceleratorARN], env[dr.EnvPrimaryEndpointGroupARN], env[dr.EnvBackupEndpointGroupARN]
-	if l.AcceleratorDNS == "" || l.AcceleratorARN == "" || l.AcceleratorURL == "" {
-		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q, URL %q)", l.AcceleratorDNS, l.AcceleratorARN, l.AcceleratorURL)
+	arn := env[dr.EnvAcceleratorARN]
+	if dns == "" || arn == "" || url == "" {
+		return fmt.Errorf("the deployment names no accelerator (DNS %q, ARN %q, URL %q)", dns, arn, url)
 	}
+	// Written under the lock, and only when they change: a redeployment
+	// reads them again while producers' requests read them.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.AcceleratorDNS != dns || l.AcceleratorARN != arn || l.AcceleratorURL != url {
+		l.AcceleratorDNS, l.AcceleratorARN, l.AcceleratorURL = dns, arn, url
+	}
+	l.PrimaryGroupARN, l.BackupGroupARN = env[dr.EnvPrimaryEndpointGroupARN], env[dr.EnvBackupEndpointGroupARN]
 	return nil
 }
 
@@ -162,12 +171,21 @@ func (l *Local) disableRules(ctx context.Context, target string) error {
 		if r.Type != "AWS::Events::Rule" {
 			continue
 		}
-		rule, err := eb.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(r.PhysicalID)})
+		targets, err := eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(r.PhysicalID)})
 		if err != nil {
 			return err
 		}
-		pattern, schedule := aws.ToString(rule.EventPattern), aws.ToString(rule.ScheduleExpression)
-		if (target == "failover" && strings.Contains(pattern, "CloudWatch Alarm State Change")) || (target == "health" && schedule != "") {
+		// The rule starting failover targets its state machine; the
+		// canary's schedule, its function.
+		want := l.Names.StateMachineARN(l.Regions.Backup, target)
+		if target == "health" {
+			want = l.Names.FunctionARN(l.Regions.Backup, target)
+		}
+		hit := false
+		for _, t := range targets.Targets {
+			hit = hit || aws.ToString(t.Arn) == want
+		}
+		if hit {
 			if _, err := eb.DisableRule(ctx, &eventbridge.DisableRuleInput{Name: aws.String(r.PhysicalID)}); err != nil {
 				return err
 			}

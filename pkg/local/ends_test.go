@@ -279,7 +279,8 @@ func TestStoppedFailoverRecovery(t *testing.T) {
 		}
 	})
 	t.Run("IsolatedDrillNotBlocked", func(t *testing.T) {
-		l := newLocal(t, Options{NoAutoFailover: true})
+		// Before the daily backup: its copy is in B's vault for the drill.
+		l := newLocal(t, Options{NoAutoFailover: true, Start: beforeDailyBackup})
 		produce(t, l, "sensor-1", 10)
 		arn := stoppedDuringApproval(t, l, "failover", `{"approval":true}`)
 		if err := l.Sleep(context.Background(), 30*time.Minute); err != nil { // replicas and partitions settled

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/pendulum-dr/pendulum/pkg/dr/drapi"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
@@ -48,7 +49,7 @@ func (l *Local) Approve(token string) error {
 // Deny answers an approval request with the ApprovalDenied error, as
 // states:SendTaskFailure.
 func (l *Local) Deny(token, cause string) error {
-	return l.Engine.SendTaskFailure(token, "ApprovalDenied", cause)
+	return l.Engine.SendTaskFailure(token, drapi.ApprovalDeniedError, cause)
 }
 
 // Definition returns the named state machine's ASL as written (with its

@@ -26,6 +26,7 @@ var constructors = map[string]func(wiring.Runtime) (lambda.Handler, error){
 	"dr-traffic": recovery.DRTraffic, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 	"dr-copyback": recovery.DRCopyBack, "dr-merge": recovery.DRMerge, "dr-drain": recovery.DRDrain,
 	"dr-verify": recovery.DRVerify, "dr-report": recovery.DRReport, "dr-replay": recovery.DRReplay,
+	"readiness": recovery.Readiness,
 }
 
 // code is the simulated Lambda's code resolver: a deployed function runs
@@ -45,8 +46,9 @@ func (l *Local) code(fn sim.LambdaFunction) (sim.LambdaHandler, error) {
 		env[k] = v
 	}
 	rt := wiring.Runtime{
-		Getenv:  func(k string) string { return env[k] },
-		Clients: simclients.Clients{World: l.World, SFN: states.SFN{Engine: l.engineFor(l.Regions.Backup)}},
+		Getenv: func(k string) string { return env[k] },
+		// A function's Step Functions client is its own region's.
+		Clients: simclients.Clients{World: l.World, SFN: states.SFN{Engine: l.engineFor(fn.Region)}},
 		Clock:   l.Clock,
 		HTTP:    l.HTTPClient(),
 		Stdout:  emfWriter{l.World.Region(fn.Region).CloudWatch()},

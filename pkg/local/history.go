@@ -15,6 +15,10 @@ type Step struct {
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
 	Entries int     `json:"entries"`
+	// StartSeconds and EndSeconds are its first entry and last exit, in
+	// seconds from the execution's start (a timeline's bar).
+	StartSeconds float64 `json:"startSeconds"`
+	EndSeconds   float64 `json:"endSeconds"`
 }
 
 // stepNames maps the states measured as steps to their report names: each
@@ -60,6 +64,7 @@ func (l *Local) StepDurations(machine string, x *states.Execution) ([]Step, erro
 	var steps []Step
 	index := map[string]int{}
 	entered := map[string]time.Time{}
+	start := x.Result().StartDate
 	for _, ev := range x.History() {
 		switch {
 		case ev.StateEnteredEventDetails != nil && names[ev.StateEnteredEventDetails.Name] != "":
@@ -67,13 +72,14 @@ func (l *Local) StepDurations(machine string, x *states.Execution) ([]Step, erro
 			entered[name] = ev.Timestamp
 			if _, ok := index[name]; !ok {
 				index[name] = len(steps)
-				steps = append(steps, Step{Name: name})
+				steps = append(steps, Step{Name: name, StartSeconds: ev.Timestamp.Sub(start).Seconds(), EndSeconds: ev.Timestamp.Sub(start).Seconds()})
 			}
 			steps[index[name]].Entries++
 		case ev.StateExitedEventDetails != nil && names[ev.StateExitedEventDetails.Name] != "":
 			name := names[ev.StateExitedEventDetails.Name]
 			if at, ok := entered[name]; ok {
 				steps[index[name]].Seconds += ev.Timestamp.Sub(at).Seconds()
+				steps[index[name]].EndSeconds = ev.Timestamp.Sub(start).Seconds()
 				delete(entered, name)
 			}
 		}

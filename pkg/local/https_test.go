@@ -129,7 +129,7 @@ func TestHTTPSNeedsTheCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, regions, err := topologyOf(a)
+	names, regions, err := a.Topology()
 	if err != nil {
 		t.Fatal(err)
 	}

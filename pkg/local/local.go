@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +45,8 @@ type Options struct {
 	// on 443 and so does the accelerator; AcceleratorURL is https://….
 	HTTPS bool
 	// Start is the virtual time the deployment starts at (default
-	// 2026-11-25T09:00Z).
+	// 2026-11-25T09:00Z; BeforeBackup for an installation whose backup
+	// region must hold a recovery point soon).
 	Start time.Time
 	// Approver, when set, is called (in its own clock goroutine) for every
 	// approval request a workflow publishes; it answers with Approve or
@@ -108,6 +108,14 @@ func (l *Local) Options() Options { return l.opts }
 // running installation. It runs on the virtual clock: the caller must be
 // the goroutine that owns the clock's timeline (it is when New creates the
 // clock). Deployment waits, in virtual time, for every stack.
+// BeforeBackup is a start just before the deployed backup plan's daily
+// 03:00 UTC run (cdk.json's pendulum:backupSchedule as the example sets
+// it): about 20 virtual minutes later a recovery point has been copied to
+// the backup region, as it would have been a day into production. The drill
+// and the operator commands run locally (pkg/operator/oplocal) start there,
+// so that a restore and the isolated drill's recovery-point check find one.
+var BeforeBackup = time.Date(2026, 11, 25, 2, 55, 0, 0, time.UTC)
+
 func New(ctx context.Context, opts Options) (*Local, error) {
 	if opts.Assembly == nil {
 		return nil, errors.New("local: no cloud assembly (Options.Assembly)")
@@ -118,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	names, regions, err := topologyOf(opts.Assembly)
+	names, regions, err := opts.Assembly.Topology()
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +139,6 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 		opts: opts, log: opts.Logger, ctx: bg, cancel: cancel,
 		engines: map[string]*states.Engine{}, stats: map[string]*regionStats{},
 	}
-	for _, r := range []string{regions.Primary, regions.Backup} {
-		l.stats[r] = &regionStats{}
-	}
 	l.wire()
 	if err := l.deploy(ctx); err != nil {
 		l.Close()
@@ -143,33 +148,6 @@ func New(ctx context.Context, opts Options) (*Local, error) {
 		l.ga().SetSeed(opts.Seed)
 	}
 	return l, nil
-}
-
-// topologyOf reads the installation's account, name prefix and regions
-// from the assembly's stack names (<prefix>-data-<region>, …-global,
-// …-recovery-<region>: pkg/topology's scheme): B is where the recovery
-// stack is, P the other workload region.
-func topologyOf(a *assembly.Assembly) (topology.Names, topology.Regions, error) {
-	var n topology.Names
-	var r topology.Regions
-	for _, s := range a.Stacks {
-		if i := strings.Index(s.Name, "-recovery-"); i > 0 {
-			n = topology.Names{Prefix: s.Name[:i], Account: s.Account}
-			r.Backup = s.Region
-		}
-	}
-	if r.Backup == "" {
-		return n, r, fmt.Errorf("local: the assembly in %s has no recovery stack", a.Dir)
-	}
-	for _, s := range a.Stacks {
-		if strings.HasPrefix(s.Name, n.Prefix+"-workload-") && s.Region != r.Backup {
-			r.Primary = s.Region
-		}
-	}
-	if r.Primary == "" {
-		return n, r, fmt.Errorf("local: the assembly in %s has no primary workload stack", a.Dir)
-	}
-	return n, r, nil
 }
 
 // goLoop runs f on the clock until Close.
@@ -193,7 +171,7 @@ func (l *Local) Close() {
 	l.closed = true
 	l.mu.Unlock()
 	l.cancel()
-	for _, r := range []string{l.Regions.Primary, l.Regions.Backup} {
+	for _, r := range l.World.Regions() {
 		l.World.Region(r).Lambda().StopEventSourceMappings()
 	}
 	l.World.Close()
@@ -203,6 +181,31 @@ func (l *Local) Close() {
 	for _, s := range loops {
 		_ = l.Clock.Await(context.Background(), s, 0)
 	}
+}
+
+// statsOf returns the region's ingest facts, made on first use.
+func (l *Local) statsOf(region string) *regionStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st, ok := l.stats[region]
+	if !ok {
+		st = &regionStats{}
+		l.stats[region] = st
+	}
+	return st
+}
+
+// workloadRegions are the regions of the world but the global one (the
+// installation's workload regions, those of every assembly it has been
+// deployed from), sorted.
+func (l *Local) workloadRegions() []string {
+	var out []string
+	for _, r := range l.World.Regions() {
+		if r != topology.GlobalRegion {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Sleep advances the caller by d of virtual time.

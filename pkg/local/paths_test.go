@@ -459,10 +459,12 @@ func TestNightlyBatchRerunIdentical(t *testing.T) {
 
 // TestDrillIsolated: the isolated drill restores P's table to a drill
 // table in B, verifies it, removes it and reports passed, without
-// touching the DR mode or production traffic.
+// touching the DR mode or production traffic. The installation is
+// deployed before the daily backup, so B's vault holds its copy when the
+// drill judges the newest one (readiness.RecoveryPoint).
 func TestDrillIsolated(t *testing.T) {
 	ctx := context.Background()
-	l := newLocal(t, Options{NoAutoFailover: true})
+	l := newLocal(t, Options{NoAutoFailover: true, Start: beforeDailyBackup})
 	produce(t, l, "sensor-1", 30)
 	if err := l.Sleep(ctx, 30*time.Minute); err != nil { // replicas and partitions settled, PITR window past the writes
 		t.Fatal(err)

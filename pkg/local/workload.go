@@ -49,7 +49,7 @@ type RegionStats struct {
 
 // RegionStats returns the region's ingest facts.
 func (l *Local) RegionStats(region string) RegionStats {
-	st := l.stats[region]
+	st := l.statsOf(region)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return RegionStats{FirstAck: st.firstAck, LastAck: st.lastAck, LastRequest: st.lastRequest, Acknowledged: st.acked, Serving: l.serving(region)}
@@ -101,7 +101,7 @@ type ConsumerFailure struct {
 func (l *Local) Discarded() []ConsumerFailure {
 	var out []ConsumerFailure
 	ctx := sim.Unmetered(context.Background()) // an observer's read, outside the timeline
-	for _, region := range []string{l.Regions.Primary, l.Regions.Backup} {
+	for _, region := range l.workloadRegions() {
 		q := l.World.Region(region).SQS()
 		// The workload stack's queue is its consumer's on-failure
 		// destination; it stays when a deactivation removes the consumer.
@@ -198,7 +198,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		region, dns = r, d
 	} else {
-		for _, r := range []string{l.Regions.Primary, l.Regions.Backup} {
+		for _, r := range l.workloadRegions() {
 			for _, arn := range l.World.Region(r).ELB().LoadBalancers() {
 				if d, _ := l.World.Region(r).ELB().DNSName(arn); d == host {
 					region, dns = r, d
@@ -241,7 +241,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	canary := req.Header.Get("X-Pendulum-Producer") == "pendulum-health"
 	resp, err := ingest.RoundTripper(invoke).RoundTrip(req)
 	now := l.Clock.Now()
-	st := l.stats[region]
+	st := l.statsOf(region)
 	st.mu.Lock()
 	st.lastRequest = now
 	if err == nil && resp.StatusCode == http.StatusOK && req.Method == http.MethodPost && !canary {

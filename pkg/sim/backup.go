@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -223,6 +224,7 @@ func (c *Backup) StartBackupJob(ctx context.Context, in *backup.StartBackupJobIn
 		v.points = append(v.points, p)
 	}
 	c.backupJobs[id] = job
+	c.publishJobMetric("BackupJobs", v.name, job.failure != "", job.done)
 	return &backup.StartBackupJobOutput{BackupJobId: aws.String(id), RecoveryPointArn: aws.String(p.arn), CreationDate: aws.Time(now)}, nil
 }
 
@@ -354,6 +356,7 @@ func (c *Backup) StartCopyJob(ctx context.Context, in *backup.StartCopyJobInput,
 		destPoint: destPoint, failure: failure, resourceArn: src.resourceArn, iamRole: aws.ToString(in.IamRoleArn), created: now, done: done, bytes: src.snap.bytes}
 	c.copyJobs[job.id] = job
 	c.mu.Unlock()
+	c.publishJobMetric("CopyJobs", v.name, failure != "", done)
 	return &backup.StartCopyJobOutput{CopyJobId: aws.String(job.id), CreationDate: aws.Time(now)}, nil
 }
 
@@ -613,4 +616,33 @@ func (c *Backup) DescribeRestoreJob(ctx context.Context, in *backup.DescribeRest
 		out.Status, out.CompletionDate, out.CreatedResourceArn = backuptypes.RestoreJobStatusCompleted, aws.Time(j.done), aws.String(j.createdArn)
 	}
 	return out, nil
+}
+
+// Backup job metrics (docs/aws-facts.md "AWS Backup cross-Region copy"):
+// AWS Backup publishes to CloudWatch, namespace AWS/Backup, in the job's
+// region, how many backup and copy jobs completed and failed
+// (NumberOfBackupJobsCompleted, NumberOfBackupJobsFailed,
+// NumberOfCopyJobsCompleted, NumberOfCopyJobsFailed), by vault
+// (BackupVaultName) and by resource type (ResourceType), each its own
+// series. A job's outcome is decided when it starts here, so its datapoint
+// (1) is stamped with the time it completes or fails; a copy job counts in
+// its source vault's region.
+const (
+	BackupMetricBackupJobsFailed = "NumberOfBackupJobsFailed"
+	BackupMetricCopyJobsFailed   = "NumberOfCopyJobsFailed"
+)
+
+// publishJobMetric records one ended job of kind "BackupJobs" or "CopyJobs".
+func (c *Backup) publishJobMetric(kind, vault string, failed bool, at time.Time) {
+	name := "NumberOf" + kind + "Completed"
+	if failed {
+		name = "NumberOf" + kind + "Failed"
+	}
+	cw := c.r.CloudWatch()
+	for _, d := range []cwtypes.Dimension{
+		{Name: aws.String("BackupVaultName"), Value: aws.String(vault)},
+		{Name: aws.String("ResourceType"), Value: aws.String("DynamoDB")},
+	} {
+		cw.publishServiceMetric("AWS/Backup", name, []cwtypes.Dimension{d}, at, 1)
+	}
 }

@@ -45,7 +45,7 @@ func (c *Backup) CreateBackupPlan(ctx context.Context, in *backup.CreateBackupPl
 	var exprs []scheduleExpr
 	for _, r := range in.BackupPlan.Rules {
 		e, err := parseSchedule(aws.ToString(r.ScheduleExpression), scheduleRule)
-		if err != nil || e.kind != "cron" {
+		if err != nil || e.Kind() != "cron" {
 			return nil, opErr(backupServiceID, op, backupInvalid("Invalid schedule expression %q for rule %s: a cron expression is required", aws.ToString(r.ScheduleExpression), aws.ToString(r.RuleName)))
 		}
 		exprs = append(exprs, e)
@@ -134,7 +134,7 @@ func (c *Backup) DeleteBackupSelection(ctx context.Context, in *backup.DeleteBac
 func (c *Backup) runRule(ctx context.Context, p *backupPlan, rule backuptypes.BackupRuleInput, e scheduleExpr) {
 	clk := c.r.world.Clock
 	for {
-		next, ok := e.next(clk.Now(), clk.Now(), time.UTC)
+		next, ok := e.Next(clk.Now(), clk.Now(), time.UTC)
 		if !ok {
 			return
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -322,5 +324,55 @@ func TestRegionalOutageScenario(t *testing.T) {
 	}
 	if ops, _ := sp.ReplicationBacklog("raw-p"); ops != 0 {
 		t.Fatalf("backlog after recovery = %d, want 0", ops)
+	}
+}
+
+// TestBackupJobMetrics: an ended backup or copy job counts once in AWS/Backup
+// in the job's region, by vault and by resource type, completed or failed,
+// at the time it ended.
+func TestBackupJobMetrics(t *testing.T) {
+	f := ddbPITRSetup(t)
+	ctx := context.Background()
+	clk := f.w.Clock
+	bp := f.w.Region(s3TestP).Backup()
+	backupVaultIn(t, bp, "pendulum")
+	start := clk.Now()
+	job, err := bp.StartBackupJob(ctx, &backup.StartBackupJobInput{BackupVaultName: aws.String("pendulum"), ResourceArn: aws.String(f.tableARN), IamRoleArn: aws.String(backupRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, 2*time.Minute)
+	if _, err := bp.StartCopyJob(ctx, &backup.StartCopyJobInput{SourceBackupVaultName: aws.String("pendulum"), RecoveryPointArn: job.RecoveryPointArn,
+		DestinationBackupVaultArn: aws.String("arn:aws:backup:us-west-2:111122223333:backup-vault:missing"), IamRoleArn: aws.String(backupRole)}); err != nil {
+		t.Fatal(err)
+	}
+	sum := func(name string, dim cwtypes.Dimension) float64 {
+		t.Helper()
+		out, err := f.w.Region(s3TestP).CloudWatch().GetMetricStatistics(Unmetered(ctx), &cloudwatch.GetMetricStatisticsInput{
+			Namespace: aws.String("AWS/Backup"), MetricName: aws.String(name), Dimensions: []cwtypes.Dimension{dim},
+			StartTime: aws.Time(start.Truncate(time.Hour)), EndTime: aws.Time(start.Truncate(time.Hour).Add(time.Hour)), Period: aws.Int32(3600),
+			Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Datapoints) == 0 {
+			return 0
+		}
+		return aws.ToFloat64(out.Datapoints[0].Sum)
+	}
+	vault := cwtypes.Dimension{Name: aws.String("BackupVaultName"), Value: aws.String("pendulum")}
+	kind := cwtypes.Dimension{Name: aws.String("ResourceType"), Value: aws.String("DynamoDB")}
+	for _, tc := range []struct {
+		name string
+		dim  cwtypes.Dimension
+		want float64
+	}{
+		{"NumberOfBackupJobsCompleted", vault, 1}, {"NumberOfBackupJobsCompleted", kind, 1}, {BackupMetricBackupJobsFailed, vault, 0},
+		{BackupMetricCopyJobsFailed, vault, 1}, {BackupMetricCopyJobsFailed, kind, 1}, {"NumberOfCopyJobsCompleted", vault, 0},
+	} {
+		if got := sum(tc.name, tc.dim); got != tc.want {
+			t.Errorf("%s by %s = %v, want %v", tc.name, aws.ToString(tc.dim.Name), got, tc.want)
+		}
 	}
 }

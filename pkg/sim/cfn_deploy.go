@@ -59,6 +59,16 @@ type cfnProvider struct {
 	// createTime, updateTime and deleteTime are how long each operation
 	// takes (docs/aws-facts.md, "CloudFormation resource times").
 	createTime, updateTime, deleteTime time.Duration
+	// nameProperty is the property that gives the resource a custom name
+	// (TableName, BucketName, …): a replacement that keeps the name fails,
+	// as CloudFormation cannot replace a custom-named resource.
+	nameProperty string
+	// importID is the identifier property a resource import names the
+	// resource by (cfn_import.go), and adopt reads the existing resource
+	// with that identifier's value into r (physicalID, ref, attrs) without
+	// changing it; empty and nil: the type cannot be imported.
+	importID string
+	adopt    func(ctx context.Context, op *cfnOp, r *cfnLive, id string) error
 }
 
 // cfnProviders holds the provider of every resource type the simulator
@@ -496,7 +506,15 @@ func (c *CloudFormation) putResource(ctx context.Context, op *cfnOp, t *cfnTempl
 		r.physicalID, r.ref, r.attrs = old.physicalID, old.ref, old.attrs
 		err = p.update(ctx, op, old, r)
 	default:
-		// Replacement: the new resource first, then the old one goes.
+		// Replacement: the new resource first, then the old one goes. A
+		// custom name kept across a replacement would be the old
+		// resource's, so CloudFormation refuses it.
+		if np := p.nameProperty; np != "" {
+			if name := cfnScalarString(props[np]); name != "" && name == cfnScalarString(old.props[np]) {
+				return &cfnResourceError{LogicalID: id, Type: decl.Type, Err: fmt.Errorf(
+					"CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename %s and update the stack again.", name)}
+			}
+		}
 		if err = p.create(ctx, op, r); err == nil && old.physicalID != r.physicalID {
 			if old.decl.UpdateReplacePolicy != "Retain" {
 				err = p.delete(ctx, op, old)

@@ -228,10 +228,11 @@ func init() {
 			r.attrs = map[string]any{"Arn": op.arn("logs", "log-group:"+name+":*")}
 			return nil
 		},
-		update:     func(context.Context, *cfnOp, *cfnLive, *cfnLive) error { return nil },
-		replaceOn:  []string{"LogGroupName"},
-		delete:     func(context.Context, *cfnOp, *cfnLive) error { return nil },
-		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
+		update:       func(context.Context, *cfnOp, *cfnLive, *cfnLive) error { return nil },
+		replaceOn:    []string{"LogGroupName"},
+		nameProperty: "LogGroupName",
+		delete:       func(context.Context, *cfnOp, *cfnLive) error { return nil },
+		createTime:   cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
 	})
 	registerCFN("AWS::Logs::LogStream", &cfnProvider{
 		properties: []string{"LogGroupName", "LogStreamName"},
@@ -280,7 +281,8 @@ func init() {
 		update: func(_ context.Context, op *cfnOp, old, r *cfnLive) error {
 			return cfnRolePolicies(op, cfnScalarString(r.attrs["Arn"]), old.props, r.props)
 		},
-		replaceOn: []string{"RoleName", "Path"},
+		replaceOn:    []string{"RoleName", "Path"},
+		nameProperty: "RoleName",
 		delete: func(_ context.Context, op *cfnOp, r *cfnLive) error {
 			op.world().DeleteRole(cfnScalarString(r.attrs["Arn"]))
 			return nil
@@ -524,7 +526,20 @@ func cfnBucketProvider() *cfnProvider {
 		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
 			return apply(ctx, op, r, r.physicalID)
 		},
-		replaceOn: []string{"BucketName"},
+		replaceOn:    []string{"BucketName"},
+		nameProperty: "BucketName",
+		importID:     "BucketName",
+		adopt: func(ctx context.Context, op *cfnOp, r *cfnLive, name string) error {
+			if _, err := op.r.S3().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}); err != nil {
+				return err
+			}
+			r.physicalID, r.ref = name, name
+			r.attrs = map[string]any{"Arn": "arn:aws:s3:::" + name, "DomainName": name + ".s3.amazonaws.com",
+				"RegionalDomainName":  fmt.Sprintf("%s.s3.%s.amazonaws.com", name, op.r.Name),
+				"DualStackDomainName": fmt.Sprintf("%s.s3.dualstack.%s.amazonaws.com", name, op.r.Name),
+				"WebsiteURL":          fmt.Sprintf("http://%s.s3-website-%s.amazonaws.com", name, op.r.Name)}
+			return nil
+		},
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.S3().DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(r.physicalID)})
 			return err
@@ -650,7 +665,8 @@ func cfnQueueProvider() *cfnProvider {
 			_, err = op.r.SQS().SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(r.physicalID), Attributes: a})
 			return err
 		},
-		replaceOn: []string{"QueueName", "FifoQueue"},
+		replaceOn:    []string{"QueueName", "FifoQueue"},
+		nameProperty: "QueueName",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.SQS().DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(r.physicalID)})
 			return err
@@ -747,7 +763,24 @@ func cfnTableProvider() *cfnProvider {
 			}
 			return settings(ctx, op, r.physicalID, r.props)
 		},
-		replaceOn: []string{"TableName", "KeySchema"},
+		replaceOn:    []string{"TableName", "KeySchema"},
+		nameProperty: "TableName",
+		// A resource import adopts the table as it is: CloudFormation
+		// reads it and changes nothing (PITR, TTL, deletion protection
+		// stay as they are; the template's values are recorded).
+		importID: "TableName",
+		adopt: func(ctx context.Context, op *cfnOp, r *cfnLive, name string) error {
+			out, err := op.r.DynamoDB().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+			if err != nil {
+				return err
+			}
+			r.physicalID, r.ref = name, name
+			r.attrs = map[string]any{"Arn": aws.ToString(out.Table.TableArn)}
+			if out.Table.LatestStreamArn != nil {
+				r.attrs["StreamArn"] = aws.ToString(out.Table.LatestStreamArn)
+			}
+			return nil
+		},
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.DynamoDB().DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(r.physicalID)})
 			return err

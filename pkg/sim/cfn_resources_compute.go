@@ -121,7 +121,8 @@ func init() {
 			m.Name = cfnScalarString(r.attrs["Name"])
 			return op.world().stateMachineHost().UpdateStateMachine(ctx, r.physicalID, m)
 		},
-		replaceOn: []string{"StateMachineName", "StateMachineType"},
+		replaceOn:    []string{"StateMachineName", "StateMachineType"},
+		nameProperty: "StateMachineName",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			return op.world().stateMachineHost().DeleteStateMachine(ctx, r.physicalID)
 		},

@@ -33,7 +33,8 @@ func init() {
 		update: func(ctx context.Context, op *cfnOp, old, r *cfnLive) error {
 			return cfnPutRule(ctx, op, r.physicalID, r.props, old.props)
 		},
-		replaceOn: []string{"Name", "EventBusName"},
+		replaceOn:    []string{"Name", "EventBusName"},
+		nameProperty: "Name",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			e := op.r.EventBridge()
 			var ids []string
@@ -83,7 +84,8 @@ func init() {
 			_, err := op.r.Scheduler().UpdateSchedule(ctx, in)
 			return err
 		},
-		replaceOn: []string{"Name", "GroupName"},
+		replaceOn:    []string{"Name", "GroupName"},
+		nameProperty: "Name",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.Scheduler().DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: aws.String(r.physicalID)})
 			return err

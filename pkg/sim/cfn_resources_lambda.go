@@ -104,7 +104,8 @@ func init() {
 			}
 			return err
 		},
-		replaceOn: []string{"FunctionName"},
+		replaceOn:    []string{"FunctionName"},
+		nameProperty: "FunctionName",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.Lambda().DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(r.physicalID)})
 			return err

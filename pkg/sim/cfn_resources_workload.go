@@ -137,7 +137,11 @@ func init() {
 			r.attrs = map[string]any{"TopicArn": arn, "TopicName": name}
 			return nil
 		},
-		delete:     func(context.Context, *cfnOp, *cfnLive) error { return nil },
+		nameProperty: "TopicName",
+		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			_, err := op.r.SNS().DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(r.physicalID)})
+			return err
+		},
 		createTime: cfnQuick, deleteTime: cfnQuick,
 	})
 	registerCFN("AWS::SNS::TopicPolicy", &cfnProvider{
@@ -197,8 +201,43 @@ func init() {
 		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
 			return cfnPutAlarm(ctx, op, r.physicalID, r.props)
 		},
-		replaceOn:  []string{"AlarmName"},
-		delete:     func(context.Context, *cfnOp, *cfnLive) error { return nil },
+		replaceOn:    []string{"AlarmName"},
+		nameProperty: "AlarmName",
+		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			_, err := op.r.CloudWatch().DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{r.physicalID}})
+			if isAPICode(err, "ResourceNotFound") {
+				return nil
+			}
+			return err
+		},
+		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
+	})
+
+	registerCFN("AWS::CloudWatch::Dashboard", &cfnProvider{
+		properties: []string{"DashboardName", "DashboardBody", "Tags"},
+		required:   []string{"DashboardBody"},
+		create: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			name := cfnString(r.props, "DashboardName")
+			if name == "" {
+				name = op.physicalName(r.id, 255)
+			}
+			if _, err := op.r.CloudWatch().PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String(name),
+				DashboardBody: aws.String(cfnString(r.props, "DashboardBody"))}); err != nil {
+				return err
+			}
+			r.physicalID, r.ref = name, name
+			return nil
+		},
+		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
+			_, err := op.r.CloudWatch().PutDashboard(ctx, &cloudwatch.PutDashboardInput{DashboardName: aws.String(r.physicalID),
+				DashboardBody: aws.String(cfnString(r.props, "DashboardBody"))})
+			return err
+		},
+		replaceOn: []string{"DashboardName"},
+		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			_, err := op.r.CloudWatch().DeleteDashboards(ctx, &cloudwatch.DeleteDashboardsInput{DashboardNames: []string{r.physicalID}})
+			return err
+		},
 		createTime: cfnQuick, updateTime: cfnQuick, deleteTime: cfnQuick,
 	})
 
@@ -255,7 +294,8 @@ func init() {
 			}
 			return err
 		},
-		replaceOn: []string{"Name", "StreamModeDetails", "ShardCount", "StreamEncryption"},
+		replaceOn:    []string{"Name", "StreamModeDetails", "ShardCount", "StreamEncryption"},
+		nameProperty: "Name",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.Kinesis().DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(r.physicalID), EnforceConsumerDeletion: aws.Bool(true)})
 			return err
@@ -368,8 +408,37 @@ func init() {
 			r.attrs = map[string]any{"EndpointGroupArn": arn}
 			return nil
 		},
-		delete:     func(context.Context, *cfnOp, *cfnLive) error { return nil },
-		createTime: cfnGA, deleteTime: cfnGA,
+		// An update sets the group's settings and its whole endpoint list
+		// to the template's (an endpoint added outside the template, as
+		// failover adds B's load balancer, is dropped unless the template
+		// lists it); the listener and the region replace the group.
+		update: func(ctx context.Context, op *cfnOp, _ *cfnLive, r *cfnLive) error {
+			in := &globalaccelerator.UpdateEndpointGroupInput{}
+			fields := map[string]any{}
+			for k, v := range r.props {
+				if k != "ListenerArn" && k != "EndpointGroupRegion" {
+					fields[k] = v
+				}
+			}
+			if err := cfnInto(fields, in); err != nil {
+				return err
+			}
+			if in.EndpointConfigurations == nil {
+				in.EndpointConfigurations = []gatypes.EndpointConfiguration{}
+			}
+			in.EndpointGroupArn = aws.String(r.physicalID)
+			_, err := op.r.GlobalAccelerator().UpdateEndpointGroup(ctx, in)
+			return err
+		},
+		replaceOn: []string{"ListenerArn", "EndpointGroupRegion"},
+		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
+			_, err := op.r.GlobalAccelerator().DeleteEndpointGroup(ctx, &globalaccelerator.DeleteEndpointGroupInput{EndpointGroupArn: aws.String(r.physicalID)})
+			if isAPICode(err, "EndpointGroupNotFoundException") {
+				return nil
+			}
+			return err
+		},
+		createTime: cfnGA, updateTime: cfnGA, deleteTime: cfnGA,
 	})
 }
 

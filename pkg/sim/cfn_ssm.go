@@ -32,7 +32,8 @@ func init() {
 			r.attrs = map[string]any{"Type": cfnString(r.props, "Type"), "Value": cfnString(r.props, "Value")}
 			return cfnPutParameter(ctx, op, r.physicalID, r.props, true)
 		},
-		replaceOn: []string{"Name"},
+		replaceOn:    []string{"Name"},
+		nameProperty: "Name",
 		delete: func(ctx context.Context, op *cfnOp, r *cfnLive) error {
 			_, err := op.r.SSM().DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(r.physicalID)})
 			if isAPICode(err, "ParameterNotFound") {

@@ -29,6 +29,8 @@ type CloudFormation struct {
 	mu     sync.Mutex
 	stacks map[string]*cfStack
 	seq    int
+	// changeSets are the stacks' change sets by ARN (cfn_import.go).
+	changeSets map[string]*cfChangeSet
 }
 
 type cfStack struct {
@@ -173,9 +175,7 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, err)
 	}
-	switch s.status {
-	case cftypes.StackStatusCreateComplete, cftypes.StackStatusUpdateComplete, cftypes.StackStatusUpdateRollbackComplete:
-	default:
+	if !stable(s.status) {
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Stack:%s is in %s state and can not be updated.", s.id, s.status))
 	}
@@ -193,23 +193,10 @@ func (c *CloudFormation) UpdateStack(ctx context.Context, in *cloudformation.Upd
 		c.mu.Unlock()
 		return nil, opErr(cloudformation.ServiceID, op, cfTemplateURL())
 	}
-	params := map[string]string{}
-	for _, p := range in.Parameters {
-		key := aws.ToString(p.ParameterKey)
-		switch {
-		case aws.ToBool(p.UsePreviousValue) && p.ParameterValue != nil:
-			c.mu.Unlock()
-			return nil, opErr(cloudformation.ServiceID, op, cfValidation("Invalid input for parameter key %s. Cannot specify usePreviousValue as true and non empty value for a parameter", key))
-		case aws.ToBool(p.UsePreviousValue):
-			prev, ok := s.params[key]
-			if !ok {
-				c.mu.Unlock()
-				return nil, opErr(cloudformation.ServiceID, op, cfValidation("Invalid input for parameter key %s. Cannot specify usePreviousValue as true for a parameter key not in the previous template", key))
-			}
-			params[key] = prev
-		default:
-			params[key] = aws.ToString(p.ParameterValue)
-		}
+	params, err := givenParams(s, in.Parameters)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, opErr(cloudformation.ServiceID, op, err)
 	}
 	id := s.id
 	if in.RoleARN != nil {
@@ -305,4 +292,39 @@ func (c *CloudFormation) DescribeStacks(ctx context.Context, in *cloudformation.
 		out.Stacks = append(out.Stacks, st)
 	}
 	return out, nil
+}
+
+// GetTemplate returns the template of a stack, live or (by its stack ID)
+// deleted, as CloudFormation keeps it: during an update the new template,
+// after a rollback the previous one again. TemplateStage Original (the
+// default) and Processed are the same body here, since no template the
+// simulator deploys uses a transform; any other stage is a ValidationError.
+// Change sets are not modelled.
+func (c *CloudFormation) GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error) {
+	const op = "GetTemplate"
+	if err := c.r.call(ctx, cloudformation.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	if in.ChangeSetName != nil {
+		return nil, opErr(cloudformation.ServiceID, op, fmt.Errorf("change sets are %w", errNotModelled))
+	}
+	switch in.TemplateStage {
+	case "", cftypes.TemplateStageOriginal, cftypes.TemplateStageProcessed:
+	default:
+		return nil, opErr(cloudformation.ServiceID, op, cfValidation("1 validation error detected: Value '%s' at 'templateStage' failed to satisfy constraint: Member must satisfy enum value set: [Original, Processed]", in.TemplateStage))
+	}
+	name := aws.ToString(in.StackName)
+	if name == "" {
+		return nil, opErr(cloudformation.ServiceID, op, cfValidation("Must specify either StackName or ChangeSetName"))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.describable(name)
+	if err != nil {
+		return nil, opErr(cloudformation.ServiceID, op, err)
+	}
+	return &cloudformation.GetTemplateOutput{
+		TemplateBody:    aws.String(s.template),
+		StagesAvailable: []cftypes.TemplateStage{cftypes.TemplateStageOriginal, cftypes.TemplateStageProcessed},
+	}, nil
 }

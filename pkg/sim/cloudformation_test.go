@@ -350,3 +350,38 @@ var (
 	_ cloudformationAPI = (*cloudformation.Client)(nil)
 	_ cloudformationAPI = (*CloudFormation)(nil)
 )
+
+// TestCloudFormationGetTemplate: GetTemplate returns the body the stack was
+// created with, at either stage, by name or stack ID (a deleted stack by its
+// ID only), and refuses an unknown stack or stage as CloudFormation does.
+func TestCloudFormationGetTemplate(t *testing.T) {
+	ctx := context.Background()
+	_, clk, c := cfTestStack(t, false)
+	_ = clk.Sleep(ctx, time.Minute)
+	id := aws.ToString(cfTestDescribe(t, c).StackId)
+	for _, in := range []*cloudformation.GetTemplateInput{
+		{StackName: aws.String("workload")},
+		{StackName: aws.String(id), TemplateStage: cftypes.TemplateStageProcessed},
+	} {
+		out, err := c.GetTemplate(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(out.TemplateBody) != cfTestTemplate(false) || len(out.StagesAvailable) != 2 {
+			t.Fatalf("GetTemplate(%s) = %d bytes, stages %v", aws.ToString(in.StackName), len(aws.ToString(out.TemplateBody)), out.StagesAvailable)
+		}
+	}
+	_, err := c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String("nope")})
+	cfTestValidation(t, err, "Stack with id nope does not exist")
+	_, err = c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String("workload"), TemplateStage: "Final"})
+	cfTestValidation(t, err, "Member must satisfy enum value set: [Original, Processed]")
+	if _, err := c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("workload")}); err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, 5*time.Minute)
+	if _, err := c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(id)}); err != nil {
+		t.Fatalf("GetTemplate of the deleted stack by ID: %v", err)
+	}
+	_, err = c.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String("workload")})
+	cfTestValidation(t, err, "does not exist")
+}

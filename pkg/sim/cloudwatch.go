@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,10 +27,13 @@ import (
 type CloudWatch struct {
 	r *Region
 
-	mu        sync.Mutex
-	metrics   map[string]*cwSeries
-	alarms    map[string]*cwAlarm
-	callbacks []func(ctx context.Context, ch AlarmStateChange)
+	mu      sync.Mutex
+	metrics map[string]*cwSeries
+	alarms  map[string]*cwAlarm
+	// dashboards are the account's dashboards, by name; dashboards are
+	// global, but each is kept by the region it was put through.
+	dashboards map[string]cwDashboard
+	callbacks  []func(ctx context.Context, ch AlarmStateChange)
 	// evaluating is set once the service's own alarm evaluation runs in
 	// the world's background (EvaluateContinuously).
 	evaluating bool
@@ -437,6 +441,90 @@ func (c *CloudWatch) GetMetricStatistics(ctx context.Context, in *cloudwatch.Get
 	return out, nil
 }
 
+// cwListMetricsPage is how many metrics ListMetrics returns a call.
+const cwListMetricsPage = 500
+
+// cwListedFor is how long a metric without new datapoints is still listed:
+// ListMetrics leaves out metrics that reported no data in the past two
+// weeks (docs/aws-facts.md "CloudWatch alarms and Embedded Metric Format").
+const cwListedFor = 14 * 24 * time.Hour
+
+// ListMetrics lists the region's metrics that match the namespace, name and
+// dimension filters (a filter without a value matches any value of that
+// dimension), 500 a page in a stable order, NextToken continuing. A metric
+// is listed while it has a datapoint in the past two weeks (RecentlyActive
+// PT3H: the past three hours).
+func (c *CloudWatch) ListMetrics(ctx context.Context, in *cloudwatch.ListMetricsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.ListMetricsOutput, error) {
+	const op = "ListMetrics"
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	window := cwListedFor
+	switch in.RecentlyActive {
+	case "":
+	case cwtypes.RecentlyActivePt3h:
+		window = 3 * time.Hour
+	default:
+		return nil, opErr(cloudwatch.ServiceID, op, cwInvalid("The value %s for parameter RecentlyActive is invalid.", in.RecentlyActive))
+	}
+	for _, f := range in.Dimensions {
+		if aws.ToString(f.Name) == "" {
+			return nil, opErr(cloudwatch.ServiceID, op, &cwtypes.MissingRequiredParameterException{Message: aws.String("The parameter Dimensions.member.Name is required.")})
+		}
+	}
+	since := c.r.world.Clock.Now().Add(-window)
+	c.mu.Lock()
+	keys := make([]string, 0, len(c.metrics))
+	for k, ser := range c.metrics {
+		if in.Namespace != nil && ser.namespace != *in.Namespace || in.MetricName != nil && ser.name != *in.MetricName {
+			continue
+		}
+		if len(ser.samples) == 0 || ser.samples[len(ser.samples)-1].t.Before(since) || !cwDimensionsMatch(ser.dims, in.Dimensions) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	from := 0
+	if t := aws.ToString(in.NextToken); t != "" {
+		k, err := base64.RawURLEncoding.DecodeString(t)
+		i := sort.SearchStrings(keys, string(k))
+		if err != nil || i == len(keys) || keys[i] != string(k) {
+			c.mu.Unlock()
+			return nil, opErr(cloudwatch.ServiceID, op, &cwtypes.InvalidNextToken{Message: aws.String("The service couldn't process your request because the next token is not valid.")})
+		}
+		from = i
+	}
+	out := &cloudwatch.ListMetricsOutput{Metrics: []cwtypes.Metric{}}
+	for _, k := range keys[from:min(from+cwListMetricsPage, len(keys))] {
+		ser := c.metrics[k]
+		out.Metrics = append(out.Metrics, cwtypes.Metric{Namespace: aws.String(ser.namespace), MetricName: aws.String(ser.name), Dimensions: append([]cwtypes.Dimension(nil), ser.dims...)})
+	}
+	if next := from + cwListMetricsPage; next < len(keys) {
+		out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString([]byte(keys[next])))
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// cwDimensionsMatch reports whether a metric's dimensions pass every
+// filter: the dimension is present, with the filter's value if it has one.
+func cwDimensionsMatch(dims []cwtypes.Dimension, filters []cwtypes.DimensionFilter) bool {
+	for _, f := range filters {
+		found := false
+		for _, d := range dims {
+			if aws.ToString(d.Name) == aws.ToString(f.Name) && (f.Value == nil || aws.ToString(d.Value) == *f.Value) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // GetMetricData answers MetricStat queries (no metric math), newest
 // datapoint first as with the default ScanBy TimestampDescending.
 func (c *CloudWatch) GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
@@ -526,6 +614,15 @@ func (c *CloudWatch) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetri
 	default:
 		return nil, opErr(cloudwatch.ServiceID, op, cwInvalid("The value %s for parameter ComparisonOperator is invalid.", in.ComparisonOperator))
 	}
+	// An alarm's SNS actions must be topics of its own region
+	// (docs/aws-facts.md "CloudWatch alarms and Embedded Metric Format").
+	for _, list := range [][]string{in.AlarmActions, in.OKActions, in.InsufficientDataActions} {
+		for _, action := range list {
+			if f := strings.SplitN(action, ":", 6); len(f) == 6 && f[2] == "sns" && f[3] != c.r.Name {
+				return nil, opErr(cloudwatch.ServiceID, op, apiErr("ValidationError", "Invalid region %s specified. Only %s is supported.", f[3], c.r.Name))
+			}
+		}
+	}
 	treat := aws.ToString(in.TreatMissingData)
 	switch treat {
 	case "":
@@ -554,6 +651,27 @@ func (c *CloudWatch) PutMetricAlarm(ctx context.Context, in *cloudwatch.PutMetri
 	}
 	c.alarms[name] = &cwAlarm{a: a}
 	return &cloudwatch.PutMetricAlarmOutput{}, nil
+}
+
+// DeleteAlarms deletes alarms: they are no longer evaluated and take no
+// more actions. A name that is no alarm fails the call (ResourceNotFound)
+// and deletes nothing, as CloudWatch does.
+func (c *CloudWatch) DeleteAlarms(ctx context.Context, in *cloudwatch.DeleteAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DeleteAlarmsOutput, error) {
+	const op = "DeleteAlarms"
+	if err := c.r.call(ctx, cloudwatch.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range in.AlarmNames {
+		if _, ok := c.alarms[n]; !ok {
+			return nil, opErr(cloudwatch.ServiceID, op, &cwtypes.ResourceNotFound{Message: aws.String("Alarm " + n + " does not exist")})
+		}
+	}
+	for _, n := range in.AlarmNames {
+		delete(c.alarms, n)
+	}
+	return &cloudwatch.DeleteAlarmsOutput{}, nil
 }
 
 // DescribeAlarms lists metric alarms by name, prefix or state.

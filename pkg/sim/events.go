@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -191,7 +192,7 @@ func (e *EventBridge) armLocked(rule *ebRule) {
 	gen := rule.gen
 	var arm func(after time.Time)
 	arm = func(after time.Time) {
-		next, ok := rule.schedule.next(after, anchor, time.UTC)
+		next, ok := rule.schedule.Next(after, anchor, time.UTC)
 		if !ok {
 			return
 		}
@@ -352,6 +353,47 @@ func (e *EventBridge) DescribeRule(ctx context.Context, in *eventbridge.Describe
 	}
 	if rule.scheduleText != "" {
 		out.ScheduleExpression = aws.String(rule.scheduleText)
+	}
+	return out, nil
+}
+
+// ListTargetsByRule lists a rule's targets, by target ID, in pages of
+// Limit (1–100, default 100).
+func (e *EventBridge) ListTargetsByRule(ctx context.Context, in *eventbridge.ListTargetsByRuleInput, optFns ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error) {
+	const op = "ListTargetsByRule"
+	if err := e.r.call(ctx, eventbridge.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	if err := e.ebCheckBus(in.EventBusName); err != nil {
+		return nil, opErr(eventbridge.ServiceID, op, err)
+	}
+	limit := 100
+	if in.Limit != nil {
+		if *in.Limit < 1 || *in.Limit > 100 {
+			return nil, opErr(eventbridge.ServiceID, op, apiErr("ValidationException", "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"))
+		}
+		limit = int(*in.Limit)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rule, ok := e.rules[aws.ToString(in.Rule)]
+	if !ok {
+		return nil, opErr(eventbridge.ServiceID, op, ebNoRule(aws.ToString(in.Rule)))
+	}
+	targets := append([]ebtypes.Target(nil), rule.targets...)
+	sort.Slice(targets, func(i, j int) bool { return aws.ToString(targets[i].Id) < aws.ToString(targets[j].Id) })
+	start := 0
+	if tok := aws.ToString(in.NextToken); tok != "" {
+		n, err := strconv.Atoi(tok)
+		if err != nil || n < 0 || n > len(targets) {
+			return nil, opErr(eventbridge.ServiceID, op, apiErr("ValidationException", "The NextToken provided is invalid."))
+		}
+		start = n
+	}
+	end := min(start+limit, len(targets))
+	out := &eventbridge.ListTargetsByRuleOutput{Targets: targets[start:end]}
+	if end < len(targets) {
+		out.NextToken = aws.String(strconv.Itoa(end))
 	}
 	return out, nil
 }

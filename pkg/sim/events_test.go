@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -274,5 +275,33 @@ func TestEventErrors(t *testing.T) {
 	}
 	if got, want := d.State, ebtypes.RuleStateEnabled; got != want {
 		t.Fatalf("State = %q, want %q", got, want)
+	}
+}
+
+// TestEventBridgeListTargetsByRule: a rule's targets, by ID, paged.
+func TestEventBridgeListTargetsByRule(t *testing.T) {
+	w := NewWorld(clock.NewVirtual(glueTestStart), "111122223333", "us-east-1")
+	defer w.Close()
+	e := w.Region("us-east-1").EventBridge()
+	ctx := Unmetered(context.Background())
+	if _, err := e.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("r"), ScheduleExpression: aws.String("rate(1 hour)")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), Targets: []ebtypes.Target{
+		{Id: aws.String("b"), Arn: aws.String("arn:aws:sqs:us-east-1:111122223333:b")}, {Id: aws.String("a"), Arn: aws.String("arn:aws:sqs:us-east-1:111122223333:a")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := e.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("r"), Limit: aws.Int32(1)})
+	if err != nil || len(page.Targets) != 1 || aws.ToString(page.Targets[0].Id) != "a" || page.NextToken == nil {
+		t.Fatalf("first page %+v, %v", page, err)
+	}
+	page, err = e.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("r"), NextToken: page.NextToken})
+	if err != nil || len(page.Targets) != 1 || aws.ToString(page.Targets[0].Arn) != "arn:aws:sqs:us-east-1:111122223333:b" || page.NextToken != nil {
+		t.Fatalf("second page %+v, %v", page, err)
+	}
+	var nf *ebtypes.ResourceNotFoundException
+	if _, err := e.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("nope")}); !errors.As(err, &nf) {
+		t.Fatalf("unknown rule: %v", err)
 	}
 }

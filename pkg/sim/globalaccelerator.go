@@ -284,6 +284,83 @@ func (g *GlobalAccelerator) DescribeAccelerator(ctx context.Context, in *globala
 	return &globalaccelerator.DescribeAcceleratorOutput{Accelerator: &cp}, nil
 }
 
+// gaPage returns the page of items (n in all) that MaxResults and
+// NextToken select: a token is the index of the page's first item. max
+// is 1…100; 0 means 10, the API's default.
+func gaPage(n int, maxResults *int32, nextToken *string) (from, to int, next *string, err error) {
+	size := 10
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > 100 {
+			return 0, 0, nil, gaInvalid("MaxResults must be between 1 and 100")
+		}
+		size = int(*maxResults)
+	}
+	if t := aws.ToString(nextToken); t != "" {
+		if _, err := fmt.Sscanf(t, "%d", &from); err != nil || from < 0 || from > n || fmt.Sprint(from) != t {
+			return 0, 0, nil, &gatypes.InvalidNextTokenException{Message: aws.String("Invalid next token")}
+		}
+	}
+	to = min(from+size, n)
+	if to < n {
+		next = aws.String(fmt.Sprint(to))
+	}
+	return from, to, next, nil
+}
+
+// ListAccelerators lists the account's standard accelerators, oldest
+// first, in pages.
+func (g *GlobalAccelerator) ListAccelerators(ctx context.Context, in *globalaccelerator.ListAcceleratorsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.ListAcceleratorsOutput, error) {
+	const op = "ListAccelerators"
+	if err := g.call(ctx, op, in); err != nil {
+		return nil, err
+	}
+	st := g.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	all := make([]gatypes.Accelerator, 0, len(st.accelerators))
+	for _, a := range st.accelerators {
+		all = append(all, a.a)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if ti, tj := aws.ToTime(all[i].CreatedTime), aws.ToTime(all[j].CreatedTime); !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return aws.ToString(all[i].AcceleratorArn) < aws.ToString(all[j].AcceleratorArn)
+	})
+	from, to, next, err := gaPage(len(all), in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, opErr(globalaccelerator.ServiceID, op, err)
+	}
+	return &globalaccelerator.ListAcceleratorsOutput{Accelerators: all[from:to], NextToken: next}, nil
+}
+
+// ListListeners lists an accelerator's listeners, in creation order, in
+// pages.
+func (g *GlobalAccelerator) ListListeners(ctx context.Context, in *globalaccelerator.ListListenersInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.ListListenersOutput, error) {
+	const op = "ListListeners"
+	if err := g.call(ctx, op, in); err != nil {
+		return nil, err
+	}
+	st := g.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	a, ok := st.accelerators[aws.ToString(in.AcceleratorArn)]
+	if !ok {
+		return nil, opErr(globalaccelerator.ServiceID, op, &gatypes.AcceleratorNotFoundException{Message: aws.String("Accelerator not found")})
+	}
+	from, to, next, err := gaPage(len(a.listeners), in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, opErr(globalaccelerator.ServiceID, op, err)
+	}
+	out := &globalaccelerator.ListListenersOutput{Listeners: []gatypes.Listener{}, NextToken: next}
+	for _, arn := range a.listeners[from:to] {
+		l := st.listeners[arn].l
+		l.PortRanges = append([]gatypes.PortRange(nil), l.PortRanges...)
+		out.Listeners = append(out.Listeners, l)
+	}
+	return out, nil
+}
+
 // CreateListener adds a listener to an accelerator.
 func (g *GlobalAccelerator) CreateListener(ctx context.Context, in *globalaccelerator.CreateListenerInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.CreateListenerOutput, error) {
 	const op = "CreateListener"
@@ -499,6 +576,36 @@ func (g *GlobalAccelerator) UpdateEndpointGroup(ctx context.Context, in *globala
 	*grp = next
 	out := st.describeGroupLocked(grp)
 	return &globalaccelerator.UpdateEndpointGroupOutput{EndpointGroup: &out}, nil
+}
+
+// DeleteEndpointGroup deletes an endpoint group: the accelerator no longer
+// routes to its endpoints.
+func (g *GlobalAccelerator) DeleteEndpointGroup(ctx context.Context, in *globalaccelerator.DeleteEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DeleteEndpointGroupOutput, error) {
+	const op = "DeleteEndpointGroup"
+	if err := g.call(ctx, op, in); err != nil {
+		return nil, err
+	}
+	st := g.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	grp, err := st.groupLocked(in.EndpointGroupArn)
+	if err != nil {
+		return nil, opErr(globalaccelerator.ServiceID, op, err)
+	}
+	for _, e := range grp.endpoints {
+		delete(st.health, grp.arn+"|"+aws.ToString(e.EndpointId))
+	}
+	delete(st.groups, grp.arn)
+	if l := st.listeners[grp.listener]; l != nil {
+		kept := l.groups[:0:0]
+		for _, a := range l.groups {
+			if a != grp.arn {
+				kept = append(kept, a)
+			}
+		}
+		l.groups = kept
+	}
+	return &globalaccelerator.DeleteEndpointGroupOutput{}, nil
 }
 
 // AddEndpoints adds endpoints to a group, or updates the ones already in it

@@ -282,6 +282,36 @@ func TestGlobalAcceleratorControlPlane(t *testing.T) {
 			t.Fatalf("err = %v, want a DNS no-such-host error", err)
 		}
 	})
+	t.Run("List", func(t *testing.T) {
+		second, err := rig.ga.CreateAccelerator(ctx, &globalaccelerator.CreateAcceleratorInput{Name: aws.String("other")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accs, err := rig.ga.ListAccelerators(ctx, &globalaccelerator.ListAcceleratorsInput{MaxResults: aws.Int32(1)})
+		if err != nil || len(accs.Accelerators) != 1 || aws.ToString(accs.Accelerators[0].AcceleratorArn) != rig.acc || accs.NextToken == nil {
+			t.Fatalf("first page %+v, %v", accs, err)
+		}
+		accs, err = rig.ga.ListAccelerators(ctx, &globalaccelerator.ListAcceleratorsInput{MaxResults: aws.Int32(1), NextToken: accs.NextToken})
+		if err != nil || len(accs.Accelerators) != 1 || aws.ToString(accs.Accelerators[0].AcceleratorArn) != aws.ToString(second.Accelerator.AcceleratorArn) || accs.NextToken != nil {
+			t.Fatalf("second page %+v, %v", accs, err)
+		}
+		ls, err := rig.ga.ListListeners(ctx, &globalaccelerator.ListListenersInput{AcceleratorArn: aws.String(rig.acc)})
+		if err != nil || len(ls.Listeners) != 1 || aws.ToString(ls.Listeners[0].ListenerArn) != rig.listenerARN {
+			t.Fatalf("listeners %+v, %v", ls, err)
+		}
+		var nf *gatypes.AcceleratorNotFoundException
+		if _, err := rig.ga.ListListeners(ctx, &globalaccelerator.ListListenersInput{AcceleratorArn: aws.String(rig.acc + "x")}); !errors.As(err, &nf) {
+			t.Fatalf("unknown accelerator: %v", err)
+		}
+		var tok *gatypes.InvalidNextTokenException
+		if _, err := rig.ga.ListAccelerators(ctx, &globalaccelerator.ListAcceleratorsInput{NextToken: aws.String("x")}); !errors.As(err, &tok) {
+			t.Fatalf("bad token: %v", err)
+		}
+		var arg *gatypes.InvalidArgumentException
+		if _, err := rig.ga.ListAccelerators(ctx, &globalaccelerator.ListAcceleratorsInput{MaxResults: aws.Int32(101)}); !errors.As(err, &arg) {
+			t.Fatalf("MaxResults 101: %v", err)
+		}
+	})
 	t.Run("DnsName", func(t *testing.T) {
 		out, err := rig.ga.DescribeAccelerator(ctx, &globalaccelerator.DescribeAcceleratorInput{AcceleratorArn: aws.String(rig.acc)})
 		if err != nil || len(aws.ToString(out.Accelerator.DnsName)) < len(".awsglobalaccelerator.com")+1 {

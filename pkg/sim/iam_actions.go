@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -74,6 +75,8 @@ func iamPrefix(service string) string {
 		return "cloudwatch"
 	case "EventBridge":
 		return "events"
+	case "S3 Control":
+		return "s3"
 	}
 	return strings.ToLower(service)
 }
@@ -194,6 +197,20 @@ func cfStackARN(r *Region, nameOrID string) string {
 		return s.id
 	}
 	return r.arn("cloudformation", "stack/"+nameOrID+"/*")
+}
+
+// cfChangeSetStackARN is the stack a change set operation acts on: the
+// stack of the change set named by ARN, else the stack named (change set
+// actions are authorized on the stack, Service Authorization Reference).
+func cfChangeSetStackARN(r *Region, changeSet, stack *string) string {
+	c := r.CloudFormation()
+	c.mu.Lock()
+	cs, ok := c.changeSets[aws.ToString(changeSet)]
+	c.mu.Unlock()
+	if ok {
+		return cs.stack.id
+	}
+	return cfStackARN(r, aws.ToString(stack))
 }
 
 func backupVaultARN(r *Region, name *string) string {
@@ -596,6 +613,9 @@ var iamOps = map[string]iamMapper{
 		}
 		return one("sns:Publish", arn)
 	}),
+	"SNS.DeleteTopic": on(func(r *Region, in *sns.DeleteTopicInput) []iamCheck {
+		return one("sns:DeleteTopic", aws.ToString(in.TopicArn))
+	}),
 	"SNS.ListTopics": on(func(r *Region, in *sns.ListTopicsInput) []iamCheck {
 		return one("sns:ListTopics", "*")
 	}),
@@ -722,6 +742,30 @@ var iamOps = map[string]iamMapper{
 	"CloudWatch.GetMetricData": on(func(r *Region, in *cloudwatch.GetMetricDataInput) []iamCheck {
 		return one("cloudwatch:GetMetricData", "*")
 	}),
+	// Dashboards are global: their ARNs have no region
+	// (list_amazoncloudwatch.html, resource type dashboard).
+	"CloudWatch.PutDashboard": on(func(r *Region, in *cloudwatch.PutDashboardInput) []iamCheck {
+		return one("cloudwatch:PutDashboard", r.CloudWatch().dashboardARN(aws.ToString(in.DashboardName)))
+	}),
+	"CloudWatch.GetDashboard": on(func(r *Region, in *cloudwatch.GetDashboardInput) []iamCheck {
+		return one("cloudwatch:GetDashboard", r.CloudWatch().dashboardARN(aws.ToString(in.DashboardName)))
+	}),
+	"CloudWatch.DeleteDashboards": on(func(r *Region, in *cloudwatch.DeleteDashboardsInput) []iamCheck {
+		if len(in.DashboardNames) == 0 {
+			return one("cloudwatch:DeleteDashboards", r.CloudWatch().dashboardARN(""))
+		}
+		var out []iamCheck
+		for _, n := range in.DashboardNames {
+			out = append(out, iamCheck{action: "cloudwatch:DeleteDashboards", resource: r.CloudWatch().dashboardARN(n)})
+		}
+		return out
+	}),
+	"CloudWatch.ListDashboards": on(func(r *Region, in *cloudwatch.ListDashboardsInput) []iamCheck {
+		return one("cloudwatch:ListDashboards", "*")
+	}),
+	"CloudWatch.ListMetrics": on(func(r *Region, in *cloudwatch.ListMetricsInput) []iamCheck {
+		return one("cloudwatch:ListMetrics", "*")
+	}),
 	"CloudWatch.PutMetricAlarm": on(func(r *Region, in *cloudwatch.PutMetricAlarmInput) []iamCheck {
 		return one("cloudwatch:PutMetricAlarm", r.arn("cloudwatch", "alarm:"+aws.ToString(in.AlarmName)))
 	}),
@@ -732,6 +776,16 @@ var iamOps = map[string]iamMapper{
 		var out []iamCheck
 		for _, n := range in.AlarmNames {
 			out = append(out, iamCheck{action: "cloudwatch:DescribeAlarms", resource: r.arn("cloudwatch", "alarm:"+n)})
+		}
+		return out
+	}),
+	"CloudWatch.DeleteAlarms": on(func(r *Region, in *cloudwatch.DeleteAlarmsInput) []iamCheck {
+		if len(in.AlarmNames) == 0 {
+			return one("cloudwatch:DeleteAlarms", "*")
+		}
+		var out []iamCheck
+		for _, n := range in.AlarmNames {
+			out = append(out, iamCheck{action: "cloudwatch:DeleteAlarms", resource: r.arn("cloudwatch", "alarm:"+n)})
 		}
 		return out
 	}),
@@ -750,6 +804,21 @@ var iamOps = map[string]iamMapper{
 	}),
 	"CloudFormation.DeleteStack": on(func(r *Region, in *cloudformation.DeleteStackInput) []iamCheck {
 		return append(cfnStackCheck("cloudformation:DeleteStack", cfStackARN(r, aws.ToString(in.StackName)), in.RoleARN), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
+	}),
+	"CloudFormation.CreateChangeSet": on(func(r *Region, in *cloudformation.CreateChangeSetInput) []iamCheck {
+		return append(cfnStackCheck("cloudformation:CreateChangeSet", cfStackARN(r, aws.ToString(in.StackName)), in.RoleARN), passRole(aws.ToString(in.RoleARN), "cloudformation.amazonaws.com")...)
+	}),
+	"CloudFormation.DescribeChangeSet": on(func(r *Region, in *cloudformation.DescribeChangeSetInput) []iamCheck {
+		return one("cloudformation:DescribeChangeSet", cfChangeSetStackARN(r, in.ChangeSetName, in.StackName))
+	}),
+	"CloudFormation.ExecuteChangeSet": on(func(r *Region, in *cloudformation.ExecuteChangeSetInput) []iamCheck {
+		return one("cloudformation:ExecuteChangeSet", cfChangeSetStackARN(r, in.ChangeSetName, in.StackName))
+	}),
+	"CloudFormation.DeleteChangeSet": on(func(r *Region, in *cloudformation.DeleteChangeSetInput) []iamCheck {
+		return one("cloudformation:DeleteChangeSet", cfChangeSetStackARN(r, in.ChangeSetName, in.StackName))
+	}),
+	"CloudFormation.GetTemplate": on(func(r *Region, in *cloudformation.GetTemplateInput) []iamCheck {
+		return one("cloudformation:GetTemplate", cfStackARN(r, aws.ToString(in.StackName)))
 	}),
 	"CloudFormation.DescribeStacks": on(func(r *Region, in *cloudformation.DescribeStacksInput) []iamCheck {
 		if aws.ToString(in.StackName) == "" {
@@ -800,6 +869,17 @@ var iamOps = map[string]iamMapper{
 
 	// AWS Global Accelerator: the accelerator, listener or endpoint group
 	// ARN the call names.
+	// S3 Batch Operations (S3 Control): CreateJob has no resource type, and
+	// passes the job's role to batchoperations.s3.amazonaws.com; DescribeJob
+	// is on the job's ARN
+	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+	"S3 Control.CreateJob": on(func(r *Region, in *s3control.CreateJobInput) []iamCheck {
+		return append(one("s3:CreateJob", "*"), passRole(aws.ToString(in.RoleArn), "batchoperations.s3.amazonaws.com")...)
+	}),
+	"S3 Control.DescribeJob": on(func(r *Region, in *s3control.DescribeJobInput) []iamCheck {
+		return one("s3:DescribeJob", fmt.Sprintf("arn:aws:s3:%s:%s:job/%s", r.Name, aws.ToString(in.AccountId), aws.ToString(in.JobId)))
+	}),
+
 	"Global Accelerator.CreateAccelerator": on(func(r *Region, in *globalaccelerator.CreateAcceleratorInput) []iamCheck {
 		return one("globalaccelerator:CreateAccelerator", "*")
 	}),
@@ -818,6 +898,9 @@ var iamOps = map[string]iamMapper{
 	"Global Accelerator.UpdateEndpointGroup": on(func(r *Region, in *globalaccelerator.UpdateEndpointGroupInput) []iamCheck {
 		return one("globalaccelerator:UpdateEndpointGroup", aws.ToString(in.EndpointGroupArn))
 	}),
+	"Global Accelerator.DeleteEndpointGroup": on(func(r *Region, in *globalaccelerator.DeleteEndpointGroupInput) []iamCheck {
+		return one("globalaccelerator:DeleteEndpointGroup", aws.ToString(in.EndpointGroupArn))
+	}),
 	"Global Accelerator.AddEndpoints": on(func(r *Region, in *globalaccelerator.AddEndpointsInput) []iamCheck {
 		return one("globalaccelerator:AddEndpoints", aws.ToString(in.EndpointGroupArn))
 	}),
@@ -826,6 +909,12 @@ var iamOps = map[string]iamMapper{
 	}),
 	"Global Accelerator.ListEndpointGroups": on(func(r *Region, in *globalaccelerator.ListEndpointGroupsInput) []iamCheck {
 		return one("globalaccelerator:ListEndpointGroups", aws.ToString(in.ListenerArn))
+	}),
+	"Global Accelerator.ListAccelerators": on(func(r *Region, in *globalaccelerator.ListAcceleratorsInput) []iamCheck {
+		return one("globalaccelerator:ListAccelerators", "*")
+	}),
+	"Global Accelerator.ListListeners": on(func(r *Region, in *globalaccelerator.ListListenersInput) []iamCheck {
+		return one("globalaccelerator:ListListeners", aws.ToString(in.AcceleratorArn))
 	}),
 
 	// AWS Lambda
@@ -932,6 +1021,9 @@ var iamOps = map[string]iamMapper{
 	}),
 	"EventBridge.DescribeRule": on(func(r *Region, in *eventbridge.DescribeRuleInput) []iamCheck {
 		return one("events:DescribeRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))
+	}),
+	"EventBridge.ListTargetsByRule": on(func(r *Region, in *eventbridge.ListTargetsByRuleInput) []iamCheck {
+		return one("events:ListTargetsByRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Rule)))
 	}),
 	"EventBridge.EnableRule": on(func(r *Region, in *eventbridge.EnableRuleInput) []iamCheck {
 		return one("events:EnableRule", ebRuleARN(r, aws.ToString(in.EventBusName), aws.ToString(in.Name)))

@@ -56,6 +56,7 @@ func iamServices(r *Region) map[string]any {
 		"SQS": r.SQS(), "SNS": r.SNS(), "Glue": r.Glue(), "Backup": r.Backup(), "CloudWatch": r.CloudWatch(),
 		"CloudFormation": r.CloudFormation(), "Global Accelerator": r.GlobalAccelerator(), "SSM": r.SSM(),
 		"Lambda": r.Lambda(), "EventBridge": r.EventBridge(), "Scheduler": r.Scheduler(), "ACM": r.ACM(),
+		"S3 Control": r.S3Control(),
 	}
 }
 

@@ -661,6 +661,16 @@ func (k *Kinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, o
 		return nil, opErr(kinesis.ServiceID, op, kinesisInvalid("Invalid ShardIterator."))
 	}
 	now := k.r.world.Clock.Now()
+	// Every successful call publishes the stream's
+	// GetRecords.IteratorAgeMilliseconds (after k.mu is released).
+	var iteratorAge float64
+	published := false
+	defer func() {
+		if published {
+			k.r.CloudWatch().publishServiceMetric("AWS/Kinesis", KinesisIteratorAgeMetric,
+				[]cwtypes.Dimension{{Name: aws.String("StreamName"), Value: aws.String(it.stream)}}, now, iteratorAge)
+		}
+	}()
 	if now.Sub(it.issued) > kinesisIteratorTTL {
 		return nil, opErr(kinesis.ServiceID, op, &kinesistypes.ExpiredIteratorException{Message: aws.String(fmt.Sprintf("Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of 300000 milliseconds.",
 			it.issued.Format(time.RFC1123), now.Format(time.RFC1123)))})
@@ -694,8 +704,20 @@ func (k *Kinesis) GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, o
 	out.MillisBehindLatest = aws.Int64(behind)
 	it.issued = now
 	out.NextShardIterator = aws.String(it.encode())
+	// The age of the last record returned; zero when the call returned
+	// none, its iterator at the tip of the shard.
+	if n := len(out.Records); n > 0 {
+		iteratorAge = float64(max(now.Sub(*out.Records[n-1].ApproximateArrivalTimestamp), 0).Milliseconds())
+	}
+	published = true
 	return out, nil
 }
+
+// KinesisIteratorAgeMetric is the stream-level metric every GetRecords
+// call publishes (namespace AWS/Kinesis, dimension StreamName): the age of
+// the last record the call returned, zero when it returned none
+// (docs/aws-facts.md "Kinesis Data Streams").
+const KinesisIteratorAgeMetric = "GetRecords.IteratorAgeMilliseconds"
 
 // RecordCount returns how many records a stream holds (within retention),
 // without counting an API call: the drill's accounting reads it.

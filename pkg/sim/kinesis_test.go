@@ -693,3 +693,39 @@ func TestKinesisEventSourceMappingIdlesUntilAWrite(t *testing.T) {
 		t.Fatalf("%d records delivered, want the one written after the outage too", len(delivered))
 	}
 }
+
+// TestKinesisIteratorAgeMetric: each GetRecords publishes the stream's
+// GetRecords.IteratorAgeMilliseconds, the age of the last record returned,
+// and zero for a call at the tip that returned none.
+func TestKinesisIteratorAgeMetric(t *testing.T) {
+	w, clk, k := kinesisTestStream(t)
+	ctx := context.Background()
+	res := kinesisTestPut(t, k, []string{"a"})
+	it, err := k.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("ingest"), ShardId: res[0].ShardId,
+		ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, 90*time.Second)
+	from := clk.Now()
+	out, err := k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+	if err != nil || len(out.Records) != 1 {
+		t.Fatalf("GetRecords = %v, %v", out, err)
+	}
+	if _, err := k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: out.NextShardIterator}); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := w.Region("us-east-1").CloudWatch().GetMetricStatistics(Unmetered(ctx), &cloudwatch.GetMetricStatisticsInput{
+		Namespace: aws.String("AWS/Kinesis"), MetricName: aws.String(KinesisIteratorAgeMetric),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("StreamName"), Value: aws.String("ingest")}},
+		StartTime:  aws.Time(from.Truncate(time.Minute)), EndTime: aws.Time(from.Truncate(time.Minute).Add(2 * time.Minute)), Period: aws.Int32(120),
+		Statistics: []cwtypes.Statistic{cwtypes.StatisticMaximum, cwtypes.StatisticMinimum, cwtypes.StatisticSampleCount},
+	})
+	if err != nil || len(stats.Datapoints) != 1 {
+		t.Fatalf("statistics = %+v, %v", stats, err)
+	}
+	d := stats.Datapoints[0]
+	if max := aws.ToFloat64(d.Maximum); max < 90_000 || max > 91_000 || aws.ToFloat64(d.Minimum) != 0 || aws.ToFloat64(d.SampleCount) != 2 {
+		t.Fatalf("iterator age: max %v, min %v, samples %v; want about 90 s, 0, 2", max, aws.ToFloat64(d.Minimum), aws.ToFloat64(d.SampleCount))
+	}
+}

@@ -416,3 +416,19 @@ func TestLambdaKinesisMapping(t *testing.T) {
 		t.Fatalf("on-failure record = %s", aws.ToString(msgs[0].Body))
 	}
 }
+
+// TestAddRegionRunsTheWorldsCode: a region added to the world later runs
+// the code the embedding program set for the world.
+func TestAddRegionRunsTheWorldsCode(t *testing.T) {
+	w, _, _ := lambdaTestWorld(t, map[string]LambdaHandler{
+		"echo": func(_ context.Context, p []byte) ([]byte, error) { return p, nil },
+	})
+	t.Cleanup(w.Close)
+	w.AddRegion("us-west-1")
+	l := w.Region("us-west-1").Lambda()
+	lambdaTestCreate(t, l, "echo", 3)
+	out, err := l.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`"hi"`)})
+	if err != nil || out.FunctionError != nil || string(out.Payload) != `"hi"` {
+		t.Fatalf("invoke in the added region: %v, %+v", err, out)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -79,7 +80,9 @@ const (
 		`the call returns (the resource's own progress, such as a table turning ACTIVE, is modelled apart)`
 	basisStack = `assumption: no AWS figure; CreateStack, UpdateStack and DeleteStack validate the ` +
 		`template and start the operation (each resource's creation time is modelled apart, ` +
-		`"CloudFormation resource times")`
+		`"CloudFormation resource times"), CreateChangeSet and ExecuteChangeSet likewise for a change set`
+	basisBatchJob = `assumption: no AWS figure; creating a Batch Operations job records it (its manifest and ` +
+		`tasks are modelled apart, "S3 Batch Replication")`
 	basisJob = `assumption: no AWS figure; starting a job records it and checks the source and vault (the job's ` +
 		`duration is modelled apart, "AWS Backup cross-Region copy")`
 	basisGA = `assumption: no AWS figure; the Global Accelerator API is served only from us-west-2 ` +
@@ -128,15 +131,15 @@ var apiLatencies = []latencyRow{
 	{service: glue.ServiceID, ops: []string{"CreatePartition"}, base: 50 * time.Millisecond, basis: basisCatalogWrite},
 	{service: glue.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
-	{service: cloudformation.ServiceID, ops: []string{"CreateStack", "UpdateStack", "DeleteStack"}, base: 500 * time.Millisecond, basis: basisStack},
+	{service: cloudformation.ServiceID, ops: []string{"CreateStack", "UpdateStack", "DeleteStack", "CreateChangeSet", "ExecuteChangeSet"}, base: 500 * time.Millisecond, basis: basisStack},
 	{service: cloudformation.ServiceID, base: 50 * time.Millisecond, basis: basisDescribe},
 
 	{service: cloudwatch.ServiceID, ops: []string{"PutMetricData"}, base: 20 * time.Millisecond, basis: basisData},
-	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "DescribeAlarms"}, base: 50 * time.Millisecond, basis: basisDescribe},
+	{service: cloudwatch.ServiceID, ops: []string{"GetMetricStatistics", "GetMetricData", "ListMetrics", "DescribeAlarms", "GetDashboard", "ListDashboards"}, base: 50 * time.Millisecond, basis: basisDescribe},
 	{service: cloudwatch.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: eventbridge.ServiceID, ops: []string{"PutEvents"}, base: 20 * time.Millisecond, basis: basisData},
-	{service: eventbridge.ServiceID, ops: []string{"DescribeRule"}, base: 20 * time.Millisecond, basis: basisDescribe},
+	{service: eventbridge.ServiceID, ops: []string{"DescribeRule", "ListTargetsByRule"}, base: 20 * time.Millisecond, basis: basisDescribe},
 	{service: eventbridge.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
 	{service: scheduler.ServiceID, ops: []string{"GetSchedule"}, base: 20 * time.Millisecond, basis: basisDescribe},
@@ -152,7 +155,10 @@ var apiLatencies = []latencyRow{
 	{service: acm.ServiceID, ops: []string{"DescribeCertificate"}, base: 20 * time.Millisecond, basis: basisDescribe},
 	{service: acm.ServiceID, base: 100 * time.Millisecond, basis: basisControl},
 
-	{service: globalaccelerator.ServiceID, ops: []string{"DescribeAccelerator", "DescribeEndpointGroup", "ListEndpointGroups"}, base: 100 * time.Millisecond, basis: basisGA},
+	{service: s3control.ServiceID, ops: []string{"CreateJob"}, base: 100 * time.Millisecond, basis: basisBatchJob},
+	{service: s3control.ServiceID, base: 50 * time.Millisecond, basis: basisDescribe},
+
+	{service: globalaccelerator.ServiceID, ops: []string{"DescribeAccelerator", "DescribeEndpointGroup", "ListAccelerators", "ListEndpointGroups", "ListListeners"}, base: 100 * time.Millisecond, basis: basisGA},
 	{service: globalaccelerator.ServiceID, base: 200 * time.Millisecond, basis: basisGA},
 }
 

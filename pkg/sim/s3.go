@@ -54,18 +54,23 @@ type S3 struct {
 	parked    []s3Repl // replications waiting for a region to come back
 	timerAt   time.Time
 	stopTimer func() bool // non-nil while a drain timer is armed
+
+	// metricsOn is set once the replication metrics publisher runs
+	// (s3_metrics.go).
+	metricsOn bool
 }
 
 // s3Bucket is one bucket's state. Guarded by S3.mu.
 type s3Bucket struct {
-	name         string
-	created      time.Time
-	versioning   s3types.BucketVersioningStatus
-	replication  *s3types.ReplicationConfiguration
-	notification *s3types.NotificationConfiguration
-	conf         s3BucketConf            // settings of s3_config.go
-	objects      map[string][]*s3Version // key → versions, oldest first
-	sorted       []string                // keys in order; nil when stale
+	name          string
+	created       time.Time
+	versioning    s3types.BucketVersioningStatus
+	replication   *s3types.ReplicationConfiguration
+	replicationAt time.Time // when the replication configuration was put
+	notification  *s3types.NotificationConfiguration
+	conf          s3BucketConf            // settings of s3_config.go
+	objects       map[string][]*s3Version // key → versions, oldest first
+	sorted        []string                // keys in order; nil when stale
 }
 
 // keysLocked returns the bucket's keys in lexicographic order, cached until a
@@ -368,7 +373,8 @@ func (c *S3) PutBucketReplication(ctx context.Context, in *s3.PutBucketReplicati
 	}
 	cp := *cfg
 	cp.Rules = append([]s3types.ReplicationRule(nil), cfg.Rules...)
-	b.replication = &cp
+	b.replication, b.replicationAt = &cp, c.now()
+	c.startMetricsLocked(&cp)
 	return &s3.PutBucketReplicationOutput{}, nil
 }
 
@@ -1228,6 +1234,12 @@ type s3Repl struct {
 	bucket string
 	v      *s3Version
 	dest   string
+	rule   string // the ID of the rule that replicates it
+	// keepReplica leaves a replica's status REPLICA once it is replicated
+	// on (a Batch Replication of a replica); done, when set, is told how
+	// the replication ended (a Batch Replication job's task).
+	keepReplica bool
+	done        func(s3types.ReplicationStatus)
 }
 
 // settle runs around every SetDown: parked replications whose regions are
@@ -1260,7 +1272,7 @@ func (c *S3) scheduleLocked(bucket string, v *s3Version, rule *s3types.Replicati
 	}
 	rtc := rule.Destination.ReplicationTime != nil && rule.Destination.ReplicationTime.Status == s3types.ReplicationTimeStatusEnabled
 	dest := strings.TrimPrefix(aws.ToString(rule.Destination.Bucket), "arn:aws:s3:::")
-	c.enqueueLocked(s3Repl{due: c.now().Add(c.lag(v.key, rtc)), bucket: bucket, v: v, dest: dest})
+	c.enqueueLocked(s3Repl{due: c.now().Add(c.lag(v.key, rtc)), bucket: bucket, v: v, dest: dest, rule: aws.ToString(rule.ID)})
 }
 
 // enqueueLocked adds r to the due-ordered queue and makes sure one timer is
@@ -1389,11 +1401,14 @@ func (c *S3) replicate(r s3Repl) {
 		ds.mu.Unlock()
 	}
 	c.mu.Lock()
-	if !v.deleteMarker {
+	if !v.deleteMarker && !r.keepReplica {
 		v.replication = status
 	}
 	c.mu.Unlock()
 	w.s3Deliver(evs)
+	if r.done != nil {
+		r.done(status)
+	}
 }
 
 // s3ReplicationOp is what S3 is doing when it replicates v, as Denied

@@ -249,14 +249,14 @@ func (s *Scheduler) armLocked(sc *schedule) {
 	gen := sc.gen
 	var arm func(after time.Time)
 	arm = func(after time.Time) {
-		if sc.in.StartDate != nil && after.Before(*sc.in.StartDate) && sc.expr.kind != "rate" {
+		if sc.in.StartDate != nil && after.Before(*sc.in.StartDate) && sc.expr.Kind() != "rate" {
 			after = sc.in.StartDate.Add(-time.Nanosecond)
 		}
-		next, ok := sc.expr.next(after, anchor, sc.loc)
-		if sc.expr.kind == "rate" && sc.in.StartDate != nil && after.Before(*sc.in.StartDate) {
+		next, ok := sc.expr.Next(after, anchor, sc.loc)
+		if sc.expr.Kind() == "rate" && sc.in.StartDate != nil && after.Before(*sc.in.StartDate) {
 			next = *sc.in.StartDate // a rate schedule first fires at its StartDate
 		}
-		if !ok || (sc.in.EndDate != nil && sc.expr.kind != "at" && !next.Before(*sc.in.EndDate)) {
+		if !ok || (sc.in.EndDate != nil && sc.expr.Kind() != "at" && !next.Before(*sc.in.EndDate)) {
 			return
 		}
 		sc.stop = clk.AfterFunc(next.Sub(clk.Now()), func() {
@@ -268,7 +268,7 @@ func (s *Scheduler) armLocked(sc *schedule) {
 			target := *sc.in.Target
 			name := aws.ToString(sc.in.Name)
 			arm(next)
-			if sc.expr.kind == "at" && sc.in.ActionAfterCompletion == schedtypes.ActionAfterCompletionDelete {
+			if sc.expr.Kind() == "at" && sc.in.ActionAfterCompletion == schedtypes.ActionAfterCompletionDelete {
 				delete(s.schedules, name)
 			}
 			s.mu.Unlock()

@@ -382,6 +382,46 @@ func (r *Region) registerSink(arn string, fn func(body string)) {
 	r.sinks[arn] = fn
 }
 
+// unregisterSink removes the sink of arn (a deleted topic or queue):
+// deliveries to it are dropped from then on.
+func (r *Region) unregisterSink(arn string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.sinks, arn)
+}
+
+// AddRegion adds a region to the world, up, with no resources: a region an
+// installation extends into later (a new backup region). Adding a region
+// the world has is a no-op.
+// The new region runs the code and starts the state machines the
+// embedding program set for the world (SetLambdaCode,
+// SetStateMachineStarter).
+func (w *World) AddRegion(name string) {
+	w.mu.Lock()
+	var from *Region
+	for _, r := range w.regions {
+		from = r
+		break
+	}
+	_, ok := w.regions[name]
+	if !ok {
+		w.regions[name] = &Region{Name: name, world: w, services: make(map[string]any), sinks: make(map[string]func(string))}
+	}
+	r := w.regions[name]
+	w.mu.Unlock()
+	if !ok && from != nil {
+		src := from.hooks()
+		src.mu.Lock()
+		code, start := src.lambdaCode, src.startMachine
+		src.mu.Unlock()
+		h := r.hooks()
+		h.mu.Lock()
+		h.lambdaCode, h.startMachine = code, start
+		h.mu.Unlock()
+	}
+	w.changed()
+}
+
 // deliver hands body to the sink registered for arn, in whichever region the
 // ARN names. It reports whether a sink was found; a notification to a
 // missing target is dropped, as AWS drops it.

@@ -26,10 +26,14 @@ type SNS struct {
 	mu     sync.Mutex
 	topics map[string]*snsTopic // by ARN
 	seq    int
+	// gone are deleted topics, whose published messages Published still
+	// returns (an observer's record of what was notified).
+	gone []*snsTopic
 }
 
 type snsTopic struct {
 	arn, name string
+	deleted   bool // DeleteTopic: gone for the API, its messages kept for Published
 	attrs     map[string]string
 	subs      []snsSubscription
 	published []SNSMessage
@@ -259,13 +263,43 @@ func (s *SNS) topicKMSKey(arn string) string {
 }
 
 // Published returns the messages published to a topic so far, oldest first,
-// without counting an API call: the drill reports its notifications.
+// without counting an API call: the drill reports its notifications. The
+// messages of a topic deleted since are included, before the current
+// topic's of the same name.
 func (s *SNS) Published(topicARN string) []SNSMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.topics[topicARN]
-	if !ok {
-		return nil
+	var out []SNSMessage
+	for _, t := range s.gone {
+		if t.arn == topicARN {
+			out = append(out, t.published...)
+		}
 	}
-	return append([]SNSMessage(nil), t.published...)
+	if t, ok := s.topics[topicARN]; ok {
+		out = append(out, t.published...)
+	}
+	return out
+}
+
+// DeleteTopic deletes a topic and its subscriptions; messages published
+// to it from then on fail (NotFound) and deliveries to it are dropped.
+// Deleting a topic that does not exist succeeds, as in SNS.
+func (s *SNS) DeleteTopic(ctx context.Context, in *sns.DeleteTopicInput, optFns ...func(*sns.Options)) (*sns.DeleteTopicOutput, error) {
+	const op = "DeleteTopic"
+	if err := s.r.call(ctx, sns.ServiceID, op, in); err != nil {
+		return nil, err
+	}
+	arn := aws.ToString(in.TopicArn)
+	s.mu.Lock()
+	t, ok := s.topics[arn]
+	if ok {
+		delete(s.topics, arn)
+		t.deleted, t.subs = true, nil
+		s.gone = append(s.gone, t)
+	}
+	s.mu.Unlock()
+	if ok {
+		s.r.unregisterSink(arn)
+	}
+	return &sns.DeleteTopicOutput{}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -27,6 +28,9 @@ type SQS struct {
 	mu     sync.Mutex
 	queues map[string]*sqsQueue // by name
 	seq    int                  // message ids
+	// metricsOn is set once the queue metrics publisher runs
+	// (SQSMessagesVisibleMetric).
+	metricsOn bool
 }
 
 type sqsQueue struct {
@@ -140,6 +144,10 @@ func (s *SQS) CreateQueue(ctx context.Context, in *sqs.CreateQueueInput, optFns 
 	}
 	s.queues[name] = q
 	s.r.registerSink(q.arn, func(body string) { s.deliverSink(name, body) })
+	if !s.metricsOn {
+		s.metricsOn = true
+		s.r.world.goBackground(s.publishMetrics)
+	}
 	return &sqs.CreateQueueOutput{QueueUrl: aws.String(q.url)}, nil
 }
 
@@ -700,4 +708,45 @@ func (s *SQS) Poll(ctx context.Context, queueURL string, batchSize int, handler 
 		}
 	}
 	return ctx.Err()
+}
+
+// SQSMessagesVisibleMetric is the queue metric the simulator publishes:
+// SQS sends its queues' metrics to CloudWatch every minute (namespace
+// AWS/SQS, dimension QueueName); ApproximateNumberOfMessagesVisible is how
+// many messages are available to receive (docs/aws-facts.md "SQS"). SQS
+// stops sending the metrics of a queue inactive for six hours; the
+// simulator sends them for every queue, which an alarm that treats missing
+// data as not breaching reads the same way.
+const SQSMessagesVisibleMetric = "ApproximateNumberOfMessagesVisible"
+
+// publishMetrics publishes every queue's visible messages each minute, on
+// the minute, until the world closes.
+func (s *SQS) publishMetrics(ctx context.Context) {
+	clk := s.r.world.Clock
+	for {
+		now := clk.Now()
+		if err := clk.Sleep(ctx, now.Truncate(time.Minute).Add(time.Minute).Sub(now)); err != nil {
+			return
+		}
+		if s.r.world.Down(s.r.Name) {
+			continue
+		}
+		now = clk.Now()
+		visible := map[string]int{}
+		s.mu.Lock()
+		for name, q := range s.queues {
+			n := 0
+			for _, m := range q.msgs {
+				if !m.visibleAt.After(now) {
+					n++
+				}
+			}
+			visible[name] = n
+		}
+		s.mu.Unlock()
+		cw := s.r.CloudWatch()
+		for name, n := range visible {
+			cw.publishServiceMetric("AWS/SQS", SQSMessagesVisibleMetric, []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(name)}}, now, float64(n))
+		}
+	}
 }

@@ -370,6 +370,7 @@ type sfnAPI interface {
 	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 	SendTaskHeartbeat(ctx context.Context, in *sfn.SendTaskHeartbeatInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskHeartbeatOutput, error)
 	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+	ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, optFns ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
 }
 
 var (
@@ -430,6 +431,88 @@ func TestSFNAdapter(t *testing.T) {
 	var missing *sfntypes.ExecutionDoesNotExist
 	if _, err := api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String("nope")}); !errors.As(err, &missing) {
 		t.Fatalf("DescribeExecution(nope) = %v", err)
+	}
+}
+
+// TestListExecutions lists a machine's executions most recent first, by
+// status, in pages that NextToken continues, and refuses what the API
+// refuses.
+func TestListExecutions(t *testing.T) {
+	clk := clock.NewVirtual(conformanceStart)
+	e := New(Options{Clock: clk})
+	api := SFN{Engine: e}
+	ctx := context.Background()
+	wait := e.Register("Wait", mustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}`))
+	other := e.Register("Other", mustParse(t, `{"StartAt":"S","States":{"S":{"Type":"Succeed"}}}`))
+	var arns []string
+	for i := range 5 {
+		st, err := api.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(wait), Name: aws.String(fmt.Sprintf("w%d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, aws.ToString(st.ExecutionArn))
+		if i == 2 {
+			if err := clk.Sleep(ctx, 2*time.Minute); err != nil { // w0..w2 end
+				t.Fatal(err)
+			}
+		} else if err := clk.Sleep(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := api.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(other)}); err != nil {
+		t.Fatal(err)
+	}
+	names := func(out *sfn.ListExecutionsOutput) string {
+		var n []string
+		for _, x := range out.Executions {
+			n = append(n, aws.ToString(x.Name)+":"+string(x.Status))
+		}
+		return strings.Join(n, " ")
+	}
+	all, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(wait)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(all), "w4:RUNNING w3:RUNNING w2:SUCCEEDED w1:SUCCEEDED w0:SUCCEEDED"; got != want || all.NextToken != nil {
+		t.Fatalf("ListExecutions = %q (next %v), want %q", got, all.NextToken, want)
+	}
+	if all.Executions[0].StopDate != nil || all.Executions[2].StopDate == nil || aws.ToString(all.Executions[4].ExecutionArn) != arns[0] {
+		t.Fatalf("items = %+v", all.Executions)
+	}
+	running, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(wait), StatusFilter: sfntypes.ExecutionStatusRunning})
+	if err != nil || names(running) != "w4:RUNNING w3:RUNNING" {
+		t.Fatalf("RUNNING = %q, %v", names(running), err)
+	}
+	var pages []string
+	in := &sfn.ListExecutionsInput{StateMachineArn: aws.String(wait), MaxResults: 2}
+	for {
+		out, err := api.ListExecutions(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, names(out))
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if got := strings.Join(pages, " | "); got != "w4:RUNNING w3:RUNNING | w2:SUCCEEDED w1:SUCCEEDED | w0:SUCCEEDED" {
+		t.Fatalf("pages = %q", got)
+	}
+	var bad *sfntypes.InvalidToken
+	if _, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(wait), NextToken: aws.String("bogus")}); !errors.As(err, &bad) {
+		t.Errorf("bad token: %v", err)
+	}
+	var none *sfntypes.StateMachineDoesNotExist
+	if _, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(e.StateMachineARN("Nope"))}); !errors.As(err, &none) {
+		t.Errorf("unknown machine: %v", err)
+	}
+	var invalid *sfntypes.ValidationException
+	if _, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(wait), MaxResults: 1001}); !errors.As(err, &invalid) {
+		t.Errorf("MaxResults 1001: %v", err)
+	}
+	if _, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{}); !errors.As(err, &invalid) {
+		t.Errorf("no machine: %v", err)
 	}
 }
 

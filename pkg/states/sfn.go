@@ -2,6 +2,7 @@ package states
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
@@ -137,6 +138,81 @@ func (s SFN) StopExecution(ctx context.Context, in *sfn.StopExecutionInput, _ ..
 	}
 	x.Stop(aws.ToString(in.Error), aws.ToString(in.Cause))
 	return &sfn.StopExecutionOutput{StopDate: aws.Time(s.Engine.clk.Now())}, nil
+}
+
+// maxListResults is ListExecutions' page size limit; 0 means the default,
+// 100.
+const (
+	maxListResults     = 1000
+	defaultListResults = 100
+)
+
+// ListExecutions lists a state machine's executions, most recent first,
+// as the API does: StatusFilter keeps one status, MaxResults (1…1000,
+// default 100) bounds a page and NextToken, opaque, continues after the
+// page's last execution. A Distributed Map's child workflow executions are
+// listed only by their Map Run, which this adapter does not list
+// (MapRunArn is refused).
+func (s SFN) ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
+	if in.MapRunArn != nil {
+		return nil, &sfntypes.ValidationException{Message: aws.String("mapRunArn: listing a Map Run's child executions is not supported here")}
+	}
+	if in.StateMachineArn == nil {
+		return nil, &sfntypes.ValidationException{Message: aws.String("1 validation error detected: either stateMachineArn or mapRunArn must be specified")}
+	}
+	if in.MaxResults < 0 || in.MaxResults > maxListResults {
+		return nil, &sfntypes.ValidationException{Message: aws.String(fmt.Sprintf("1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to %d", in.MaxResults, maxListResults))}
+	}
+	machine := aws.ToString(in.StateMachineArn)
+	if _, ok := s.Engine.StateMachine(machine); !ok {
+		return nil, errNoMachine(in.StateMachineArn)
+	}
+	limit := int(in.MaxResults)
+	if limit == 0 {
+		limit = defaultListResults
+	}
+	all := s.Engine.Executions()
+	var list []*Execution
+	for i := len(all) - 1; i >= 0; i-- { // most recent first
+		x := all[i]
+		if x.child || x.machineARN != machine {
+			continue
+		}
+		if in.StatusFilter != "" && string(x.Result().Status) != string(in.StatusFilter) {
+			continue
+		}
+		list = append(list, x)
+	}
+	start := 0
+	if tok := aws.ToString(in.NextToken); tok != "" {
+		after, err := base64.RawURLEncoding.DecodeString(tok)
+		found := false
+		for i, x := range list {
+			if err == nil && x.arn == string(after) {
+				start, found = i+1, true
+				break
+			}
+		}
+		if !found {
+			return nil, &sfntypes.InvalidToken{Message: aws.String("Invalid Token: '" + tok + "'")}
+		}
+	}
+	out := &sfn.ListExecutionsOutput{Executions: []sfntypes.ExecutionListItem{}}
+	for _, x := range list[start:min(start+limit, len(list))] {
+		r := x.Result()
+		item := sfntypes.ExecutionListItem{
+			ExecutionArn: aws.String(x.arn), Name: aws.String(x.name), StateMachineArn: aws.String(x.machineARN),
+			Status: sfntypes.ExecutionStatus(r.Status), StartDate: aws.Time(x.start),
+		}
+		if r.Status != StatusRunning {
+			item.StopDate = aws.Time(r.StopDate)
+		}
+		out.Executions = append(out.Executions, item)
+	}
+	if end := start + limit; end < len(list) {
+		out.NextToken = aws.String(base64.RawURLEncoding.EncodeToString([]byte(list[end-1].arn)))
+	}
+	return out, nil
 }
 
 // SendTaskSuccess completes a .waitForTaskToken task.

@@ -105,6 +105,19 @@ func (n Names) BackupVaultARN(region string) string {
 	return fmt.Sprintf("arn:aws:backup:%s:%s:backup-vault:%s", region, n.Account, n.BackupVault())
 }
 
+// BatchReplicationRole is the name of the role S3 Batch Operations runs
+// the primary region's Batch Replication jobs as: replicating to B what
+// live replication never will (objects older than the replication rule,
+// replicas of another source, FAILED replications).
+func (n Names) BatchReplicationRole(region string) string {
+	return n.Prefix + "-batch-replication-" + region
+}
+
+// RoleARN is the ARN of the IAM role name (IAM is global: no region).
+func (n Names) RoleARN(name string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", n.Account, name)
+}
+
 // Topic is the DR notification topic in B.
 func (n Names) Topic() string { return n.Prefix + "-dr" }
 

@@ -21,7 +21,8 @@
 //     DynamoDB);
 //   - wiring/monitor: Health (DynamoDB, for the pipeline check);
 //   - wiring/batch: Compact, CompactPlan (S3);
-//   - wiring/recovery: the dr-* functions (pkg/dr's services);
+//   - wiring/recovery: the dr-* functions (pkg/dr's services) and
+//     readiness (pkg/readiness: the same services and SNS);
 //   - wiring/simclients: Clients over the simulator, for pkg/local and the
 //     tests.
 //

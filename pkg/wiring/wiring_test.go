@@ -17,6 +17,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
+	"github.com/pendulum-dr/pendulum/pkg/readiness"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/wiring"
@@ -72,7 +73,7 @@ func functions() []function {
 		"dr-control": recovery.DRControl, "dr-drain": recovery.DRDrain,
 		"dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 		"dr-report": recovery.DRReport, "dr-restore": recovery.DRRestore, "dr-stack": recovery.DRStack,
-		"dr-traffic": recovery.DRTraffic, "dr-verify": recovery.DRVerify, "dr-replay": recovery.DRReplay,
+		"dr-traffic": recovery.DRTraffic, "dr-replay": recovery.DRReplay,
 	} {
 		fs = append(fs, function{name: name, constructor: c, env: drEnv})
 	}
@@ -84,7 +85,27 @@ func functions() []function {
 	for name, c := range map[string]func(wiring.Runtime) (lambda.Handler, error){"dr-copyback": recovery.DRCopyBack, "dr-merge": recovery.DRMerge} {
 		fs = append(fs, function{name: name, constructor: c, env: passEnv})
 	}
+	// dr-verify judges the newest backup copy as readiness does.
+	recoveryPoint := map[string]string{readiness.EnvBackupVault: "pendulum-vault", readiness.EnvRecoveryPointMaxAge: "36h",
+		readiness.EnvRecoveryPointResource: "arn:aws:dynamodb:us-east-1:111111111111:table/pendulum-aggregates"}
+	fs = append(fs, function{name: "dr-verify", constructor: recovery.DRVerify, env: with(drEnv, recoveryPoint)})
+	fs = append(fs, function{name: "readiness", constructor: recovery.Readiness, env: with(drEnv, recoveryPoint, map[string]string{
+		readiness.EnvReplicationRules: `[{"source":"raw-p","destination":"raw-b","rule":"to-us-east-2"}]`,
+		readiness.EnvStateMachines:    `[{"name":"failover","arn":"arn:aws:states:us-east-2:111111111111:stateMachine:pendulum-failover","sha256":"` + readiness.DefinitionDigest(nil) + `"}]`,
+		readiness.EnvInterval:         "1h",
+	})})
 	return fs
+}
+
+// with is the union of envs.
+func with(envs ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, e := range envs {
+		for k, v := range e {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // runtime is a Runtime on simulated clients with env.

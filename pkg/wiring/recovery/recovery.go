@@ -1,10 +1,12 @@
 // Package recovery builds the DR functions, dr-*, which the DR state
-// machines invoke in B. Each reads the common DR environment
+// machines invoke in B, and readiness, the scheduled check that they are
+// ready to. Each reads the common DR environment
 // (dr.ConfigFromEnv) and makes the clients of the regions its step works
 // on; the logic is pkg/dr's. See package wiring.
 package recovery
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -12,7 +14,9 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/dr"
+	"github.com/pendulum-dr/pendulum/pkg/readiness"
 	"github.com/pendulum-dr/pendulum/pkg/wiring"
+	"github.com/pendulum-dr/pendulum/statemachines"
 )
 
 // DRControl builds dr-control, the DR lock in B's control table (Control).
@@ -247,6 +251,11 @@ func DRVerify(rt wiring.Runtime) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	rp, err := readiness.RecoveryPointConfigFromEnv(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	b := wiring.Client[BackupAPI](rt, Backup, cfg.BackupRegion)
 	v := &dr.Verify{
 		DrillDB:   wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.BackupRegion),
 		PrimaryDB: wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.PrimaryRegion),
@@ -255,8 +264,41 @@ func DRVerify(rt wiring.Runtime) (lambda.Handler, error) {
 		Catalog:   wiring.Client[GlueAPI](rt, Glue, cfg.BackupRegion),
 		Config:    cfg,
 		Clock:     rt.Clock,
+		// The isolated drill judges the newest backup copy as readiness
+		// does.
+		RecoveryPoint: func(ctx context.Context) dr.Check {
+			r := readiness.RecoveryPoint(ctx, b, rp, rt.Clock.Now())
+			return dr.Check{Name: r.Name, Passed: r.OK, Detail: r.Detail}
+		},
 	}
 	return wiring.Step("dr-verify", rt.Log, v.Handle), nil
+}
+
+// Readiness builds readiness, the scheduled check in B that the
+// installation is ready to fail over (pkg/readiness): the common DR
+// environment plus readiness's own (readiness.ConfigFromEnv), clients of B,
+// of P and B's CloudFormation and DynamoDB, and of Global Accelerator's
+// GLOBAL_REGION.
+func Readiness(rt wiring.Runtime) (lambda.Handler, error) {
+	cfg, err := readiness.ConfigFromEnv(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	B := cfg.BackupRegion
+	r := &readiness.Readiness{
+		Config:     cfg,
+		Backup:     wiring.Client[BackupAPI](rt, Backup, B),
+		Metrics:    wiring.Client[CloudWatchAPI](rt, CloudWatch, B),
+		Stacks:     inRegions(cfg.Config, func(r string) readiness.StacksAPI { return wiring.Client[CloudFormationAPI](rt, CloudFormation, r) }),
+		SFN:        wiring.Client[SFNAPI](rt, SFN, B),
+		GA:         wiring.Client[GlobalAcceleratorAPI](rt, GlobalAccelerator, cfg.GlobalRegion),
+		Tables:     inRegions(cfg.Config, func(r string) readiness.TablesAPI { return wiring.Client[DynamoDBAPI](rt, DynamoDB, r) }),
+		Control:    control(rt, cfg.Config),
+		Notify:     wiring.Client[SNSAPI](rt, SNS, B),
+		Clock:      rt.Clock,
+		Definition: statemachines.Definition,
+	}
+	return wiring.Step("readiness", rt.Log, r.Handle), nil
 }
 
 // DRReport builds dr-report, the report of a workflow from its execution

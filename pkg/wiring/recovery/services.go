@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/pendulum-dr/pendulum/pkg/wiring"
 )
@@ -45,30 +46,36 @@ var (
 	SFN = wiring.Service{Name: "sfn", FromConfig: func(cfg aws.Config, region string) any {
 		return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.Region = region })
 	}}
+	SNS = wiring.Service{Name: "sns", FromConfig: func(cfg aws.Config, region string) any {
+		return sns.NewFromConfig(cfg, func(o *sns.Options) { o.Region = region })
+	}}
 )
 
-// BackupAPI is the part of AWS Backup the DR functions use (dr-restore).
+// BackupAPI is the part of AWS Backup the DR functions use (dr-restore,
+// dr-verify, readiness).
 type BackupAPI interface {
 	ListRecoveryPointsByBackupVault(ctx context.Context, in *backup.ListRecoveryPointsByBackupVaultInput, optFns ...func(*backup.Options)) (*backup.ListRecoveryPointsByBackupVaultOutput, error)
 }
 
 // CloudFormationAPI is the part of CloudFormation the DR functions use
-// (dr-stack, dr-traffic).
+// (dr-stack, dr-traffic, readiness).
 type CloudFormationAPI interface {
 	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	GetTemplate(ctx context.Context, in *cloudformation.GetTemplateInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateOutput, error)
 	UpdateStack(ctx context.Context, in *cloudformation.UpdateStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateStackOutput, error)
 }
 
 // CloudWatchAPI is the part of CloudWatch the DR functions use (dr-drain,
-// dr-probe, dr-report).
+// dr-probe, dr-report, readiness).
 type CloudWatchAPI interface {
 	GetMetricStatistics(ctx context.Context, in *cloudwatch.GetMetricStatisticsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricStatisticsOutput, error)
 	PutMetricData(ctx context.Context, in *cloudwatch.PutMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error)
 }
 
 // DynamoDBAPI is the part of DynamoDB the DR functions use (dr-control,
-// dr-merge, dr-replay, dr-report, dr-verify).
+// dr-merge, dr-replay, dr-report, dr-verify, readiness).
 type DynamoDBAPI interface {
+	DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
@@ -77,7 +84,7 @@ type DynamoDBAPI interface {
 }
 
 // GlobalAcceleratorAPI is the part of Global Accelerator the DR functions
-// use (dr-traffic).
+// use (dr-traffic, readiness).
 type GlobalAcceleratorAPI interface {
 	AddEndpoints(ctx context.Context, in *globalaccelerator.AddEndpointsInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.AddEndpointsOutput, error)
 	DescribeEndpointGroup(ctx context.Context, in *globalaccelerator.DescribeEndpointGroupInput, optFns ...func(*globalaccelerator.Options)) (*globalaccelerator.DescribeEndpointGroupOutput, error)
@@ -102,8 +109,14 @@ type S3API interface {
 }
 
 // SFNAPI is the part of Step Functions the DR functions use (dr-control,
-// dr-report).
+// dr-report, readiness).
 type SFNAPI interface {
+	DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, optFns ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+// SNSAPI is the part of SNS the readiness function uses (its verdict).
+type SNSAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }

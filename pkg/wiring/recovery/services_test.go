@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
@@ -33,4 +34,6 @@ var (
 	_ S3API                = (*sim.S3)(nil)
 	_ SFNAPI               = (*sfn.Client)(nil)
 	_ SFNAPI               = states.SFN{}
+	_ SNSAPI               = (*sns.Client)(nil)
+	_ SNSAPI               = (*sim.SNS)(nil)
 )

@@ -1,4 +1,4 @@
-package sim
+package schedule
 
 import (
 	"testing"
@@ -38,13 +38,13 @@ func TestScheduleNext(t *testing.T) {
 		{"CronInZone", "cron(0 9 ? * MON *)", time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC), ny, []string{"2026-10-26T13:00:00Z", "2026-11-02T14:00:00Z"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := parseSchedule(tc.expr, scheduleScheduler)
+			e, err := Parse(tc.expr, Scheduler)
 			if err != nil {
 				t.Fatal(err)
 			}
 			after := tc.after
 			for _, want := range tc.want {
-				got, ok := e.next(after, tc.after, tc.loc)
+				got, ok := e.Next(after, tc.after, tc.loc)
 				if !ok {
 					t.Fatalf("next(%s) = never, want %s", after, want)
 				}
@@ -54,7 +54,7 @@ func TestScheduleNext(t *testing.T) {
 				after = got
 			}
 			if e.kind == "at" {
-				if _, ok := e.next(after, tc.after, tc.loc); ok {
+				if _, ok := e.Next(after, tc.after, tc.loc); ok {
 					t.Fatal("an at() schedule fired twice")
 				}
 			}
@@ -67,26 +67,26 @@ func TestScheduleInvalid(t *testing.T) {
 		name, expr string
 		withAt     bool
 	}{
-		{"FiveFields", "cron(0 10 * * ?)", scheduleScheduler},
-		{"BothDays", "cron(0 10 * * MON *)", scheduleScheduler},
-		{"NeitherDay", "cron(0 10 ? * ? *)", scheduleScheduler},
-		{"MinuteRange", "cron(60 10 * * ? *)", scheduleScheduler},
-		{"BackwardRange", "cron(0 10 ? * FRI-MON *)", scheduleScheduler},
-		{"YearTooLate", "cron(0 10 * * ? 2200)", scheduleScheduler},
-		{"QuestionInHours", "cron(0 ? * * ? *)", scheduleScheduler},
-		{"TwoNth", "cron(0 10 ? * 3#1,6#3 *)", scheduleScheduler},
-		{"ZeroIncrement", "cron(0/0 10 * * ? *)", scheduleScheduler},
-		{"RatePlural", "rate(1 minutes)", scheduleRule},
-		{"RateSingular", "rate(5 minute)", scheduleRule},
-		{"RateZero", "rate(0 hours)", scheduleRule},
-		{"RateSeconds", "rate(30 seconds)", scheduleRule},
-		{"AtForRule", "at(2026-12-01T09:30:00)", scheduleRule},
-		{"AtBadTime", "at(2026-12-01 09:30)", scheduleScheduler},
-		{"NoParens", "daily", scheduleScheduler},
+		{"FiveFields", "cron(0 10 * * ?)", Scheduler},
+		{"BothDays", "cron(0 10 * * MON *)", Scheduler},
+		{"NeitherDay", "cron(0 10 ? * ? *)", Scheduler},
+		{"MinuteRange", "cron(60 10 * * ? *)", Scheduler},
+		{"BackwardRange", "cron(0 10 ? * FRI-MON *)", Scheduler},
+		{"YearTooLate", "cron(0 10 * * ? 2200)", Scheduler},
+		{"QuestionInHours", "cron(0 ? * * ? *)", Scheduler},
+		{"TwoNth", "cron(0 10 ? * 3#1,6#3 *)", Scheduler},
+		{"ZeroIncrement", "cron(0/0 10 * * ? *)", Scheduler},
+		{"RatePlural", "rate(1 minutes)", Rule},
+		{"RateSingular", "rate(5 minute)", Rule},
+		{"RateZero", "rate(0 hours)", Rule},
+		{"RateSeconds", "rate(30 seconds)", Rule},
+		{"AtForRule", "at(2026-12-01T09:30:00)", Rule},
+		{"AtBadTime", "at(2026-12-01 09:30)", Scheduler},
+		{"NoParens", "daily", Scheduler},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := parseSchedule(tc.expr, tc.withAt); err == nil {
-				t.Fatalf("parseSchedule(%q) = nil error, want one", tc.expr)
+			if _, err := Parse(tc.expr, tc.withAt); err == nil {
+				t.Fatalf("Parse(%q) = nil error, want one", tc.expr)
 			}
 		})
 	}
@@ -99,11 +99,11 @@ func FuzzScheduleExpression(f *testing.F) {
 	f.Add("cron(0 10 ? * TUE *)")
 	f.Add("rate(7 minutes)")
 	f.Fuzz(func(t *testing.T, expr string) {
-		e, err := parseSchedule(expr, scheduleScheduler)
+		e, err := Parse(expr, Scheduler)
 		if err != nil {
 			return
 		}
-		got, ok := e.next(scheduleTestStart, scheduleTestStart, time.UTC)
+		got, ok := e.Next(scheduleTestStart, scheduleTestStart, time.UTC)
 		if !ok {
 			if e.kind == "rate" {
 				t.Fatalf("%s never fires", expr)
@@ -126,4 +126,34 @@ func FuzzScheduleExpression(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestMaxInterval(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		want time.Duration
+		ok   bool
+	}{
+		{"rate(1 hour)", time.Hour, true},
+		{"rate(15 minutes)", 15 * time.Minute, true},
+		{"cron(0 3 * * ? *)", 24 * time.Hour, true},
+		{"cron(0 3,15 * * ? *)", 12 * time.Hour, true},
+		{"cron(0 1,7 * * ? *)", 18 * time.Hour, true},
+		// Weekdays only: Friday 03:00 to Monday 03:00.
+		{"cron(0 3 ? * MON-FRI *)", 72 * time.Hour, true},
+		// The first of the month: January 31 days is the longest gap.
+		{"cron(0 0 1 * ? *)", 31 * 24 * time.Hour, true},
+		{"cron(0 3 * * ? 2026)", 24 * time.Hour, true},
+		{"cron(0 3 * * ? 2020)", 0, false},
+		{"at(2027-01-01T00:00:00)", 0, false},
+	} {
+		e, err := Parse(tc.expr, Scheduler)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.expr, err)
+		}
+		got, ok := e.MaxInterval(scheduleTestStart, time.UTC)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: MaxInterval = %v, %v; want %v, %v", tc.expr, got, ok, tc.want, tc.ok)
+		}
+	}
 }
