@@ -112,10 +112,6 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pendulum drill: --html writes one scenario's page: give --scenario NAME, not all\n")
 		return 2
 	}
-	if err := validate(cfg); err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
-		return 2
-	}
 	// A knob not given takes the scenario's default, then the drill's; the
 	// synthetic load's knobs are the scale scenario's alone (with all, they
 	// size its run), so they are checked only when given.
