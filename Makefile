@@ -18,7 +18,7 @@ RIE       := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills deps clean crosscheck crosscheck-bench \
+.PHONY: snapshot all build cli test unit vet fmt-check bench bench-compile fuzz lint asl synth cdk-synth drill drills scale-drill deps clean crosscheck crosscheck-bench \
 	bootstrap deploy diff destroy verify-deploy deployer-policy chromium html-test
 
 all: build
@@ -58,9 +58,16 @@ drill: cli cdk.out/manifest.json
 	bin/pendulum drill --assembly cdk.out $(DRILL_ARGS)
 
 ## drills: every scenario of the drill catalogue on cdk.out (`pendulum drill --list`), one per CPU at a time
-## (new-primary deploys cdk.out.new-primary over it); exits non-zero if any fails (its whole report is printed)
+## (new-primary deploys cdk.out.new-primary over it); exits non-zero if any fails (its whole report is printed).
+## The scale scenario runs here at a tenth of its default size (SCALE_ARGS); `make scale-drill` runs it whole.
+SCALE_ARGS ?= --scale-records 100000 --scale-objects 10000
 drills: cli cdk.out/manifest.json cdk.out.new-primary/manifest.json
-	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(DRILL_ARGS)
+	bin/pendulum drill --assembly cdk.out --scenario all --quiet $(SCALE_ARGS) $(DRILL_ARGS)
+
+## scale-drill: the scale scenario at its default size (10^6 records in 10^5 objects delivered in B
+## during a day's failover); its report gives failback's predicted duration, histories, wall time and peak RSS
+scale-drill: cli cdk.out/manifest.json
+	bin/pendulum drill --assembly cdk.out --scenario scale $(DRILL_ARGS)
 
 # What the templates are made from — the CDK app's own packages (infra and what it imports from
 # this module), the state machines, the functions' directories and cdk.json: an unchanged app is

@@ -156,14 +156,32 @@ func group(actions []string, scope Scope) ([]Permission, error) {
 	return out, nil
 }
 
+// The S3 actions of a Distributed Map's ItemReader and ResultWriter, which
+// Step Functions calls as the state machine's role (docs/aws-facts.md
+// "Step Functions Distributed Map"): listObjectsV2 lists the bucket,
+// getObject reads the dataset, and the ResultWriter writes the manifest and
+// result files (in parts when they are large).
+var (
+	itemReaderActions = map[string]string{
+		"arn:aws:states:::s3:listObjectsV2": "s3:ListBucket",
+		"arn:aws:states:::s3:getObject":     "s3:GetObject",
+	}
+	resultWriterActions = []string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+)
+
 // TaskPermissions derives the IAM permissions a state machine's Task states
 // need from its ASL document: aws-sdk integrations map to their IAM actions
 // on the resources scope allows for that service; Lambda, SNS, DynamoDB and
 // nested-execution integrations map to invoke/publish/item/start actions.
+// A Distributed Map needs, as the machine's role, states:StartExecution on
+// the machine itself (machineARN: its Map Runs start their child workflow
+// executions), states:DescribeExecution and StopExecution on those
+// children (a Map Run's abort and redrive), and the S3 actions of its
+// ItemReader and ResultWriter on scope's resources for them.
 // lambdaARNs are the functions the machine may invoke. An integration or
 // service it does not know fails, naming it, so a new Task never deploys
 // without its permission.
-func TaskPermissions(def []byte, scope Scope, lambdaARNs []string) ([]Permission, error) {
+func TaskPermissions(def []byte, scope Scope, lambdaARNs []string, machineARN string) ([]Permission, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(def, &doc); err != nil {
 		return nil, fmt.Errorf("parse ASL: %w", err)
@@ -171,6 +189,22 @@ func TaskPermissions(def []byte, scope Scope, lambdaARNs []string) ([]Permission
 	var resources []string
 	collectResources(doc, &resources)
 	actions := map[string]bool{}
+	var maps []distributedMap
+	collectDistributedMaps(doc, &maps)
+	for _, m := range maps {
+		for _, r := range m.readers {
+			a, ok := itemReaderActions[r]
+			if !ok {
+				return nil, fmt.Errorf("Distributed Map %s: ItemReader resource %q has no permission mapping in infra/aslperms.go", m.name, r)
+			}
+			actions[a] = true
+		}
+		if m.writer {
+			for _, a := range resultWriterActions {
+				actions[a] = true
+			}
+		}
+	}
 	lambda := false
 	for _, res := range resources {
 		switch {
@@ -225,6 +259,21 @@ func TaskPermissions(def []byte, scope Scope, lambdaARNs []string) ([]Permission
 			out = append(out, passRole(scope, svc))
 		}
 	}
+	if len(maps) > 0 {
+		if machineARN == "" {
+			return nil, fmt.Errorf("the definition has Distributed Map states (%s) but no state machine ARN was given for their child executions", maps[0].name)
+		}
+		arn, _, _ := strings.Cut(machineARN, ":stateMachine:")
+		name := machineARN[len(arn)+len(":stateMachine:"):]
+		var children []string
+		for _, m := range maps {
+			children = append(children, arn+":execution:"+name+"/"+m.label+":*")
+		}
+		sort.Strings(children)
+		out = append(out,
+			Permission{Actions: []string{"states:StartExecution"}, Resources: []string{machineARN}},
+			Permission{Actions: []string{"states:DescribeExecution", "states:StopExecution"}, Resources: children})
+	}
 	if lambda && len(lambdaARNs) > 0 {
 		var res []string
 		for _, a := range lambdaARNs {
@@ -233,6 +282,55 @@ func TaskPermissions(def []byte, scope Scope, lambdaARNs []string) ([]Permission
 		out = append(out, Permission{Actions: []string{"lambda:InvokeFunction"}, Resources: res})
 	}
 	return out, nil
+}
+
+// distributedMap is a Distributed Map state as its permissions need it.
+type distributedMap struct {
+	name    string
+	label   string   // the Label, or "*" when Step Functions makes one up
+	readers []string // the ItemReader's Resource, if any
+	writer  bool     // it has a ResultWriter
+}
+
+// collectDistributedMaps gathers every Map state whose ItemProcessor runs
+// in DISTRIBUTED mode, at any depth.
+func collectDistributedMaps(v any, out *[]distributedMap) {
+	switch x := v.(type) {
+	case map[string]any:
+		if states, ok := x["States"].(map[string]any); ok {
+			for name, sv := range states {
+				st, _ := sv.(map[string]any)
+				if st == nil || st["Type"] != "Map" {
+					continue
+				}
+				proc, _ := st["ItemProcessor"].(map[string]any)
+				cfg, _ := proc["ProcessorConfig"].(map[string]any)
+				if cfg["Mode"] != "DISTRIBUTED" {
+					continue
+				}
+				m := distributedMap{name: name, label: "*"}
+				if l, ok := st["Label"].(string); ok && l != "" {
+					m.label = l
+				}
+				if r, ok := st["ItemReader"].(map[string]any); ok {
+					res, _ := r["Resource"].(string)
+					m.readers = append(m.readers, res)
+				}
+				_, m.writer = st["ResultWriter"].(map[string]any)
+				*out = append(*out, m)
+			}
+		}
+		for k, child := range x {
+			if k == "Parameters" || k == "Arguments" || k == "ItemSelector" || k == "Result" {
+				continue
+			}
+			collectDistributedMaps(child, out)
+		}
+	case []any:
+		for _, child := range x {
+			collectDistributedMaps(child, out)
+		}
+	}
 }
 
 // collectResources gathers every Task Resource in states, Parallel branches

@@ -66,7 +66,7 @@ func TestTaskPermissionsFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perms, err := TaskPermissions(def, testScope(), []string{"arn:fn"})
+	perms, err := TaskPermissions(def, testScope(), []string{"arn:fn"}, "")
 	if err != nil {
 		t.Fatalf("TaskPermissions: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestTaskPermissionsPassRole(t *testing.T) {
 		"U":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:cloudformation:updateStack","End":true}}}`
 	perms, err := TaskPermissions([]byte(asl), Scope{
 		"backup": {"arn:aws:backup:us-east-2:111111111111:recovery-point:*"}, "cloudformation": testScope()["cloudformation"], "iam": testScope()["iam"],
-	}, nil)
+	}, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestTaskPermissionsNestedSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perms, err := TaskPermissions(def, testScope(), nil)
+	perms, err := TaskPermissions(def, testScope(), nil, "")
 	if err != nil {
 		t.Fatalf("TaskPermissions: %v", err)
 	}
@@ -138,6 +138,60 @@ func TestTaskPermissionsNestedSync(t *testing.T) {
 	sort.Strings(actions)
 	if got, want := strings.Join(actions, " "), "events:DescribeRule events:PutRule events:PutTargets states:DescribeExecution states:StartExecution states:StopExecution"; got != want {
 		t.Fatalf("actions = %s, want %s", got, want)
+	}
+}
+
+// A Distributed Map needs StartExecution on its own machine, Describe and
+// StopExecution on its labelled children, s3:ListBucket for its
+// listObjectsV2 ItemReader and the ResultWriter's S3 actions, each on the
+// scope's resources for that action; its child's Task needs what any Task
+// does.
+func TestTaskPermissionsDistributedMap(t *testing.T) {
+	asl := `{"StartAt":"M","States":{"M":{"Type":"Map","Label":"Copy",
+		"ItemReader":{"Resource":"arn:aws:states:::s3:listObjectsV2","Parameters":{"Bucket.$":"$.b","Prefix":"dt="}},
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"${DrCopybackFunctionArn}","End":true}}},
+		"ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"results","Prefix.$":"$.p"}},"End":true}}}`
+	machine := "arn:aws:states:us-east-2:111111111111:stateMachine:pendulum-failback"
+	scope := testScope()
+	scope["s3:ListBucket"] = []string{"arn:aws:s3:::raw-b"}
+	for _, a := range resultWriterActions {
+		scope[a] = []string{"arn:aws:s3:::results/failback/*"}
+	}
+	perms, err := TaskPermissions([]byte(asl), scope, []string{"arn:fn"}, machine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range perms {
+		for _, a := range p.Actions {
+			got[a] = strings.Join(p.Resources, ",")
+		}
+	}
+	want := map[string]string{
+		"states:StartExecution":       machine,
+		"states:DescribeExecution":    "arn:aws:states:us-east-2:111111111111:execution:pendulum-failback/Copy:*",
+		"states:StopExecution":        "arn:aws:states:us-east-2:111111111111:execution:pendulum-failback/Copy:*",
+		"s3:ListBucket":               "arn:aws:s3:::raw-b",
+		"s3:PutObject":                "arn:aws:s3:::results/failback/*",
+		"s3:GetObject":                "arn:aws:s3:::results/failback/*",
+		"s3:AbortMultipartUpload":     "arn:aws:s3:::results/failback/*",
+		"s3:ListMultipartUploadParts": "arn:aws:s3:::results/failback/*",
+		"lambda:InvokeFunction":       "arn:fn,arn:fn:*",
+	}
+	if len(got) != len(want) {
+		t.Errorf("actions %v, want exactly %v", got, want)
+	}
+	for a, res := range want {
+		if got[a] != res {
+			t.Errorf("%s on %q, want %q", a, got[a], res)
+		}
+	}
+	if _, err := TaskPermissions([]byte(asl), scope, nil, ""); err == nil || !strings.Contains(err.Error(), "Distributed Map") {
+		t.Errorf("no machine ARN: %v, want an error naming the Distributed Map", err)
+	}
+	bad := strings.Replace(asl, "s3:listObjectsV2", "s3:selectObjectContent", 1)
+	if _, err := TaskPermissions([]byte(bad), scope, nil, machine); err == nil || !strings.Contains(err.Error(), "no permission mapping") {
+		t.Errorf("unknown ItemReader: %v, want no permission mapping", err)
 	}
 }
 
@@ -152,7 +206,7 @@ func TestTaskPermissionsRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := TaskPermissions([]byte(tt.asl), testScope(), nil)
+			_, err := TaskPermissions([]byte(tt.asl), testScope(), nil, "")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("TaskPermissions error = %v, want it to say %q", err, tt.want)
 			}
@@ -164,7 +218,7 @@ func TestTaskPermissionsRejects(t *testing.T) {
 // Parallel states, which the collector must descend into.
 func TestSDKServiceNames(t *testing.T) {
 	asl := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"D","States":{"D":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:sfn:describeExecution","End":true}}},"End":true}}}`
-	perms, err := TaskPermissions([]byte(asl), testScope(), nil)
+	perms, err := TaskPermissions([]byte(asl), testScope(), nil, "")
 	if err != nil {
 		t.Fatalf("TaskPermissions: %v", err)
 	}

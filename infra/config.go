@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pendulum-dr/pendulum/pkg/dr"
 	"github.com/pendulum-dr/pendulum/pkg/readiness"
 	"github.com/pendulum-dr/pendulum/pkg/schedule"
 	"github.com/pendulum-dr/pendulum/pkg/topology"
@@ -65,6 +66,11 @@ type Config struct {
 	// StreamRetentionHours is the Kinesis retention: the backlog a late
 	// consumer (B's aggregate Lambda after a restore) can still read.
 	StreamRetentionHours int
+	// FailbackBatchItems is how many objects one child execution of
+	// failback's Distributed Maps copies or merges (MaxItemsPerBatch);
+	// FailbackMaxConcurrency how many child executions run at once — the
+	// Lambda concurrency failback needs (docs/deploy.md).
+	FailbackBatchItems, FailbackMaxConcurrency int
 	// AssetDir holds the built Lambdas (dist/<name>/bootstrap).
 	AssetDir string
 	// FunctionsDir holds the Lambda sources; dr-* functions found here are
@@ -180,9 +186,9 @@ var ConfigKeys = []string{
 	"primaryCertificateArn", "backupCertificateArn", "alarmEvaluationPeriods",
 	"alarmDatapointsToAlarm", "probeTimeoutMs", "failoverApproval", "drillSchedule",
 	"nightlyBatchSchedule", "noncurrentVersionDays", "logRetentionDays",
-	"backupRetentionDays", "streamRetentionHours", "assetDir", "functionsDir",
-	"backupSchedule", "readinessSchedule", "notifyEmails", "notifyHttpsEndpoints",
-	"notifyTopicArn", "notifyTopicKeyArn",
+	"backupRetentionDays", "streamRetentionHours", "failbackBatchItems", "failbackMaxConcurrency",
+	"assetDir", "functionsDir", "backupSchedule", "readinessSchedule", "notifyEmails",
+	"notifyHttpsEndpoints", "notifyTopicArn", "notifyTopicKeyArn",
 }
 
 // LoadConfig reads and validates the configuration from the CDK context.
@@ -207,6 +213,8 @@ func LoadConfig(ctx ContextGetter) (Config, error) {
 		LogRetentionDays:       r.integer("logRetentionDays"),
 		BackupRetentionDays:    r.integer("backupRetentionDays"),
 		StreamRetentionHours:   r.integer("streamRetentionHours"),
+		FailbackBatchItems:     r.integer("failbackBatchItems"),
+		FailbackMaxConcurrency: r.integer("failbackMaxConcurrency"),
 		AssetDir:               r.str("assetDir", true),
 		FunctionsDir:           r.str("functionsDir", true),
 		BackupSchedule:         r.strOr("backupSchedule", DefaultBackupSchedule),
@@ -300,6 +308,12 @@ func (c Config) Validate() error {
 	}
 	if c.StreamRetentionHours < 24 || c.StreamRetentionHours > 8760 {
 		return bad("streamRetentionHours", "%d is outside 24..8760 (Kinesis limits)", c.StreamRetentionHours)
+	}
+	if c.FailbackBatchItems < dr.MinFailbackBatchItems || c.FailbackBatchItems > dr.MaxFailbackBatchItems {
+		return bad("failbackBatchItems", "%d is outside %d..%d (objects per child execution of failback's Distributed Maps)", c.FailbackBatchItems, dr.MinFailbackBatchItems, dr.MaxFailbackBatchItems)
+	}
+	if c.FailbackMaxConcurrency < dr.MinFailbackMaxConcurrency || c.FailbackMaxConcurrency > dr.MaxFailbackMaxConcurrency {
+		return bad("failbackMaxConcurrency", "%d is outside %d..%d (child executions at once, the Lambda concurrency failback needs)", c.FailbackMaxConcurrency, dr.MinFailbackMaxConcurrency, dr.MaxFailbackMaxConcurrency)
 	}
 	if c.AssetDir == "" {
 		return bad("assetDir", "must not be empty")

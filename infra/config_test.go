@@ -34,6 +34,8 @@ func validContext() mapContext {
 		"pendulum:logRetentionDays":       float64(30),
 		"pendulum:backupRetentionDays":    float64(35),
 		"pendulum:streamRetentionHours":   float64(168),
+		"pendulum:failbackBatchItems":     float64(1000),
+		"pendulum:failbackMaxConcurrency": float64(100),
 		"pendulum:assetDir":               "dist",
 		"pendulum:functionsDir":           "functions",
 	}
@@ -113,6 +115,8 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{"NoncurrentDays", "noncurrentVersionDays", float64(0), "1..3650"},
 		{"BackupRetention", "backupRetentionDays", "x", "whole number"},
 		{"StreamRetention", "streamRetentionHours", float64(12), "24..8760"},
+		{"FailbackBatch", "failbackBatchItems", float64(1001), "1..1000"},
+		{"FailbackConcurrency", "failbackMaxConcurrency", float64(0), "1..10000"},
 		{"EmptyAssetDir", "assetDir", "", "must not be empty"},
 		{"BackupScheduleRate", "backupSchedule", "rate(1 day)", "AWS Backup plans take cron"},
 		{"BackupScheduleFields", "backupSchedule", "cron(0 3 * * *)", "6 fields"},

@@ -27,8 +27,10 @@ import (
 type DataStack struct {
 	awscdk.Stack
 	Raw, Curated awss3.Bucket
-	Aggregates   awsdynamodb.Table // nil in B: failover restores it there
-	Queue        awssqs.Queue
+	// Failback (in B only) holds failback's Distributed Map results.
+	Failback   awss3.Bucket
+	Aggregates awsdynamodb.Table // nil in B: failover restores it there
+	Queue      awssqs.Queue
 }
 
 // dataKinds are the replicated data buckets.
@@ -55,6 +57,8 @@ func NewDataStack(scope constructs.Construct, cfg Config, region string) *DataSt
 	if primary {
 		replicate(stack, cfg, buckets)
 		batchReplicationRole(stack, cfg)
+	} else {
+		s.Failback = newFailbackBucket(stack, cfg, logs)
 	}
 	newCatalog(stack, cfg, region)
 	s.Queue = newPartitions(stack, cfg, region, buckets)
@@ -122,6 +126,32 @@ func newDataBucket(scope constructs.Construct, id, name string, cfg Config, logs
 		ServerAccessLogsPrefix: jsii.String(name + "/"),
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("expire-noncurrent"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays))),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		}},
+	})
+}
+
+// newFailbackBucket is B's bucket for failback's Distributed Maps: the
+// Map Runs' ResultWriter manifests and result files and the passes' done
+// markers (pkg/dr "pass.go"), under failback/. They are the record of a
+// failback's progress, read back by a re-run; they expire after the log
+// retention. Not replicated: failback runs in B, and only while P is back.
+func newFailbackBucket(scope constructs.Construct, cfg Config, logs awss3.Bucket) awss3.Bucket {
+	name := NamesFor(cfg).FailbackBucket(cfg.BackupRegion)
+	return awss3.NewBucket(scope, jsii.String("Failback"), &awss3.BucketProps{
+		BucketName:             jsii.String(name),
+		Versioned:              jsii.Bool(true),
+		Encryption:             awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:             jsii.Bool(true),
+		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
+		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
+		ServerAccessLogsBucket: logs,
+		ServerAccessLogsPrefix: jsii.String(name + "/"),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("expire-results"),
+			Expiration:                          awscdk.Duration_Days(jsii.Number(float64(cfg.LogRetentionDays))),
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays))),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 		}},

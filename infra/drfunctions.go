@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -99,6 +100,24 @@ func (c drContext) scope() Scope {
 	return s
 }
 
+// failbackScope is the failback bucket in B and its failback/ folder,
+// where failback's Map Runs write their results and its passes their done
+// markers: [bucket ARN, folder objects ARN].
+func (c drContext) failbackScope() []string {
+	arn := "arn:aws:s3:::" + c.names.FailbackBucket(c.cfg.BackupRegion)
+	return []string{arn, arn + "/" + dr.FailbackResultsFolder + "*"}
+}
+
+// failbackEnv is the failback pass steps' environment (dr-copyback,
+// dr-merge): the failback bucket and the Distributed Maps' batching.
+func failbackEnv(c drContext) map[string]string {
+	return map[string]string{
+		dr.EnvFailbackBucket:         c.names.FailbackBucket(c.cfg.BackupRegion),
+		dr.EnvFailbackBatchItems:     strconv.Itoa(c.cfg.FailbackBatchItems),
+		dr.EnvFailbackMaxConcurrency: strconv.Itoa(c.cfg.FailbackMaxConcurrency),
+	}
+}
+
 // machineScope is the scope of the named DR state machine: the DR scope
 // with DynamoDB confined to the tables that machine works on.
 func (c drContext) machineScope(machine string) Scope {
@@ -115,6 +134,14 @@ func (c drContext) machineScope(machine string) Scope {
 		s["dynamodb:RestoreTableToPointInTime"] = source
 	case FailoverMachine:
 		s["dynamodb:RestoreTableToPointInTime"] = source
+	case dr.WorkflowFailback:
+		// The Distributed Maps' ItemReaders list B's raw and curated
+		// buckets; their ResultWriters write the failback folder only.
+		failback := c.failbackScope()
+		s["s3:ListBucket"] = []string{n.BucketARN("raw", B), n.BucketARN("curated", B)}
+		for _, a := range resultWriterActions {
+			s[a] = []string{failback[1]}
+		}
 	}
 	return s
 }
@@ -166,9 +193,21 @@ var DRFunctions = map[string]DRFunction{
 	},
 	// Copies back to P the objects B gained since failover (ListObjectsV2,
 	// GetObject and HeadObject on both regions' buckets, PutObject with
-	// tagging on P's).
+	// tagging on P's), in the batches of failback's Distributed Maps; plans
+	// and sums the passes in the failback bucket (its Map Runs' results,
+	// the passes' done markers, under failback/).
 	"dr-copyback": {
-		Actions:        []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"},
+		Actions: []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"},
+		Narrow: func(c drContext) Scope {
+			s := c.scope()
+			failback := c.failbackScope()
+			return Scope{
+				"s3":                  append(append([]string(nil), s["s3"]...), failback...),
+				"s3:PutObject":        append(append([]string(nil), s["s3:PutObject"]...), failback[1]),
+				"s3:PutObjectTagging": s["s3:PutObjectTagging"],
+			}
+		},
+		ExtraEnv:       failbackEnv,
 		TimeoutSeconds: 900, MemoryMB: 1024,
 	},
 	// Counts in P's table the records B acknowledged: lists and reads B's
@@ -177,16 +216,20 @@ var DRFunctions = map[string]DRFunction{
 	// marker Put and a summary Update per record) — B's raw bucket and P's
 	// table only; B's table is never read (its markers expire). A record
 	// whose id P counted with other content is a conflict, recorded with
-	// PutItem.
+	// PutItem. Plans and sums the passes in the failback bucket, as
+	// dr-copyback.
 	"dr-merge": {
-		Actions: []string{"s3:ListBucket", "s3:GetObject", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		Actions: []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		Narrow: func(c drContext) Scope {
 			n, B := c.names, c.cfg.BackupRegion
+			failback := c.failbackScope()
 			return Scope{
-				"s3":       {n.BucketARN("raw", B), n.BucketARN("raw", B) + "/*"},
-				"dynamodb": {n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable())},
+				"s3":           append([]string{n.BucketARN("raw", B), n.BucketARN("raw", B) + "/*"}, failback...),
+				"s3:PutObject": {failback[1]},
+				"dynamodb":     {n.TableARN(c.cfg.PrimaryRegion, n.AggregatesTable())},
 			}
 		},
+		ExtraEnv:       failbackEnv,
 		TimeoutSeconds: 900, MemoryMB: 1024,
 	},
 	// Brings B's restored aggregates table current during failover: lists
@@ -336,13 +379,23 @@ func (d DRFunction) env(c drContext) map[string]string {
 func (d DRFunction) grants(c drContext) []Permission {
 	scope := c.scope()
 	if d.Narrow != nil {
-		for svc, res := range d.Narrow(c) {
+		narrow := d.Narrow(c)
+		// A narrowed service drops the DR scope's per-action entries; the
+		// narrowing's own per-action entries then apply.
+		for svc, res := range narrow {
+			if strings.Contains(svc, ":") {
+				continue
+			}
 			scope[svc] = res
-			// A narrowed service drops the DR scope's per-action entries.
 			for k := range scope {
 				if strings.HasPrefix(k, svc+":") {
 					delete(scope, k)
 				}
+			}
+		}
+		for k, res := range narrow {
+			if strings.Contains(k, ":") {
+				scope[k] = res
 			}
 		}
 	}

@@ -388,8 +388,9 @@ func TestEveryBucketSecure(t *testing.T) {
 			}
 		}
 	}
-	// raw, curated, logs in each region + ALB logs in each region.
-	if got, want := total, 8; got != want {
+	// raw, curated, logs in each region + ALB logs in each region + B's
+	// failback bucket.
+	if got, want := total, 9; got != want {
 		t.Fatalf("buckets checked = %d, want %d", got, want)
 	}
 }
@@ -1103,7 +1104,7 @@ func TestEmbeddedDRMachinesDeployable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := TaskPermissions(def, s.d.Recovery.Scope, []string{"arn:fn"}); err != nil {
+		if _, err := TaskPermissions(def, s.d.Recovery.Scope, []string{"arn:fn"}, NamesFor(s.cfg).StateMachineARN(s.cfg.BackupRegion, m)); err != nil {
 			t.Errorf("statemachines/%s.asl.json: %v", m, err)
 		}
 	}

@@ -273,7 +273,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 		if err != nil {
 			return nil, err
 		}
-		perms, err := TaskPermissions(def, ctx.machineScope(m), drARNs)
+		perms, err := TaskPermissions(def, ctx.machineScope(m), drARNs, n.StateMachineARN(B, m))
 		if err != nil {
 			return nil, fmt.Errorf("state machine %s: %w", m, err)
 		}
@@ -350,7 +350,7 @@ func NewRecoveryStack(scope constructs.Construct, cfg Config) (*RecoveryStack, e
 // drWildcards are the only wildcards the DR scope (drContext.scope and
 // machineScope) uses, which every DR Lambda's and state machine's grants
 // are drawn from: the reason of their cdk-nag IAM5 suppressions.
-const drWildcards = "DR scope, resources of this deployment only: objects of the named buckets (<bucket>/*), tables of the named Glue database (table/<db>/*), the IDs of the named workload stacks (stack/<name>/*), the accelerator's listeners and endpoint groups (<accelerator ARN>/*), the isolated drill's tables in B (<aggregates>-drill-*), this deployment's state machines and executions in B (stateMachine:<prefix>-*, execution:<prefix>-*), recovery points of B's vault (recovery-point:*), the deployment's functions (function:<prefix>-*) and versions of the DR functions (<arn>:*), event-source mappings (event-source-mapping:*, UUIDs), parameters under /<prefix>/; CloudWatch metric reads, PutMetricData (with cloudwatch:namespace) and DescribeRestoreJob support no resource-level permissions (\"*\")."
+const drWildcards = "DR scope, resources of this deployment only: objects of the named buckets (<bucket>/*) and of the failback bucket's failback/ folder (<bucket>/failback/*, failback's Map Run results), the child executions of failback's Distributed Maps (execution:<machine>/<label>:*), tables of the named Glue database (table/<db>/*), the IDs of the named workload stacks (stack/<name>/*), the accelerator's listeners and endpoint groups (<accelerator ARN>/*), the isolated drill's tables in B (<aggregates>-drill-*), this deployment's state machines and executions in B (stateMachine:<prefix>-*, execution:<prefix>-*), recovery points of B's vault (recovery-point:*), the deployment's functions (function:<prefix>-*) and versions of the DR functions (<arn>:*), event-source mappings (event-source-mapping:*, UUIDs), parameters under /<prefix>/; CloudWatch metric reads, PutMetricData (with cloudwatch:namespace) and DescribeRestoreJob support no resource-level permissions (\"*\")."
 
 // newTopic makes the DR topic, with its KMS key (newTopicKey) and the
 // subscriptions of pendulum:notifyEmails and notifyHttpsEndpoints, or uses

@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -62,8 +63,12 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("assembly", "cdk.out", "the cloud assembly `directory` to deploy (make synth writes cdk.out)")
 	newPrimaryDir := fs.String("new-primary-assembly", "", "the `directory` of the app synthesized with the backup region as the primary, which the new-primary scenario deploys over --assembly (default: the --assembly directory with "+assembly.NewPrimarySuffix+" appended, as make synth writes it)")
 	fs.Uint64Var(&cfg.Seed, "seed", drill.DefaultSeed, "seed of the accelerator's routing choices, >= 1")
+	fs.IntVar(&cfg.ScaleRecords, "scale-records", drill.DefaultScaleRecords, "scale scenario: records B's Firehose delivers during the failover (synthetic, besides the producers'), "+drill.ScaleRange)
+	fs.IntVar(&cfg.ScaleObjects, "scale-objects", drill.DefaultScaleObjects, "scale scenario: raw objects they are delivered in")
 	fs.StringVar(&cfg.Scenario, "scenario", drill.DefaultScenario, "the scenario to run (see --list), or all: every scenario, one after the other")
 	list := fs.Bool("list", false, "print the scenarios, one line each, and exit")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file` (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to `file` (go tool pprof)")
 	parallel := fs.Int("parallel", runtime.NumCPU(), "with --scenario all, how many scenarios run at once (each in a world of its own), 1 to 64")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pendulum drill [flags]\n\nRuns a drill scenario (default %s; --list shows the catalogue) on a simulated installation (virtual time) and prints the RTO, the RPO per store, each DR step's duration and the record accounting.\n"+
@@ -107,13 +112,30 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pendulum drill: --html writes one scenario's page: give --scenario NAME, not all\n")
 		return 2
 	}
-	if err := validate(cfg); err != nil {
-		fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
-		return 2
-	}
-	// A knob not given takes the scenario's default, then the drill's.
+	// A knob not given takes the scenario's default, then the drill's; the
+	// synthetic load's knobs are the scale scenario's alone (with all, they
+	// size its run), so they are checked only when given.
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["scale-records"] && !given["scale-objects"] {
+		cfg.ScaleRecords, cfg.ScaleObjects = 0, 0
+	} else if cfg.Scenario != "scale" && cfg.Scenario != "all" {
+		fmt.Fprintf(stderr, "pendulum drill: --scale-records and --scale-objects apply to --scenario scale (or all) only (see --help)\n")
+		return 2
+	}
+	checked := []drill.Config{cfg}
+	if cfg.Scenario == "all" && cfg.ScaleRecords != 0 {
+		scale := cfg
+		scale.Scenario = "scale"
+		checked[0].ScaleRecords, checked[0].ScaleObjects = 0, 0
+		checked = append(checked, scale)
+	}
+	for _, c := range checked {
+		if err := validate(c); err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: %v (see --help)\n", err)
+			return 2
+		}
+	}
 	for field, name := range flagOf {
 		if !given[name] {
 			zeroKnob(&cfg, field)
@@ -145,6 +167,29 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		if *asJSON {
 			cfg.Progress = stderr
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "pendulum drill: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				err = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "pendulum drill: --memprofile: %v\n", err)
+			}
+		}()
 	}
 	tuneGC(min(*parallel, len(run)))
 	reps, err := runScenarios(cfg, run, *parallel, stderr)
@@ -218,6 +263,10 @@ func zeroKnob(c *drill.Config, field string) {
 		c.MinHealthyMinutes = 0
 	case "Seed":
 		c.Seed = 0
+	case "ScaleRecords":
+		c.ScaleRecords = 0
+	case "ScaleObjects":
+		c.ScaleObjects = 0
 	}
 }
 
@@ -229,6 +278,8 @@ var flagOf = map[string]string{
 	"Outage":            "outage",
 	"MinHealthyMinutes": "min-healthy",
 	"Seed":              "seed",
+	"ScaleRecords":      "scale-records",
+	"ScaleObjects":      "scale-objects",
 }
 
 // validate checks the knobs the flags set, in the flags' terms. Every flag
@@ -293,6 +344,9 @@ func runScenarios(cfg drill.Config, names []string, parallel int, stderr io.Writ
 			for i := range jobs {
 				c := cfg
 				c.Scenario = names[i]
+				if names[i] != "scale" {
+					c.ScaleRecords, c.ScaleObjects = 0, 0
+				}
 				if len(names) > 1 {
 					mu.Lock()
 					started++

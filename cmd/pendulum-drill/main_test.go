@@ -151,6 +151,12 @@ func TestBadFlagValues(t *testing.T) {
 		{[]string{"--min-healthy", "-10"}, "--min-healthy", drill.MinHealthyMinutesRange},
 		{[]string{"--min-healthy", "1441"}, "--min-healthy", drill.MinHealthyMinutesRange},
 		{[]string{"--seed", "0"}, "--seed", ">= 1"},
+		{[]string{"--scenario", "scale", "--scale-records", "0"}, "--scale-records", drill.ScaleRange},
+		{[]string{"--scenario", "scale", "--scale-records", "2000001"}, "--scale-records", drill.ScaleRange},
+		{[]string{"--scenario", "scale", "--scale-objects", "0"}, "--scale-objects", drill.ScaleRange},
+		{[]string{"--scenario", "scale", "--scale-records", "10", "--scale-objects", "20"}, "--scale-objects", drill.ScaleRange},
+		{[]string{"--scenario", "all", "--scale-objects", "200001"}, "--scale-objects", drill.ScaleRange},
+		{[]string{"--scale-records", "1000"}, "--scale-records", "apply to --scenario scale"},
 		{[]string{"--parallel", "0"}, "--parallel", "1 to 64"},
 		{[]string{"--parallel", "65"}, "--parallel", "1 to 64"},
 		// Each in range, together over the record budget.

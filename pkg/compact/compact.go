@@ -177,8 +177,9 @@ func (c *Compactor) Compact(ctx context.Context, in Input) (Result, error) {
 		return res, err
 	}
 	defer sp.close()
+	var rd objectReaders
 	for _, key := range objects {
-		if err := c.readObject(ctx, key, sp, &res); err != nil {
+		if err := c.readObject(ctx, key, sp, &res, &rd); err != nil {
 			return res, err
 		}
 	}
@@ -265,24 +266,57 @@ func isData(key string) bool {
 // gzipMagic starts every gzip stream (RFC 1952).
 var gzipMagic = []byte{0x1f, 0x8b}
 
+// objectReaders are the buffers and decompressor readObject reads through,
+// reused from one object to the next of a run: an hour holds thousands of
+// small objects, and fresh 64 KiB buffers and a gzip reader's state for
+// each would be most of what the compaction allocates.
+type objectReaders struct {
+	br *bufio.Reader
+	zr *gzip.Reader
+	lr *lineReader
+}
+
+// open returns the line reader of body, decompressed when it starts with
+// the gzip magic.
+func (o *objectReaders) open(body io.Reader) (*lineReader, error) {
+	if o.br == nil {
+		o.br = bufio.NewReaderSize(body, 64<<10)
+	} else {
+		o.br.Reset(body)
+	}
+	var r io.Reader = o.br
+	if magic, _ := o.br.Peek(2); bytes.Equal(magic, gzipMagic) {
+		var err error
+		if o.zr == nil {
+			o.zr, err = gzip.NewReader(o.br)
+		} else {
+			err = o.zr.Reset(o.br)
+		}
+		if err != nil {
+			o.zr = nil
+			return nil, err
+		}
+		r = o.zr
+	}
+	if o.lr == nil {
+		o.lr = newLineReader(r)
+	} else {
+		o.lr.reset(r)
+	}
+	return o.lr, nil
+}
+
 // readObject streams one raw object into the spiller.
-func (c *Compactor) readObject(ctx context.Context, key string, sp *spiller, res *Result) error {
+func (c *Compactor) readObject(ctx context.Context, key string, sp *spiller, res *Result, rd *objectReaders) error {
 	obj, err := c.Raw.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.RawBucket), Key: aws.String(key)})
 	if err != nil {
 		return fmt.Errorf("get s3://%s/%s: %w", c.RawBucket, key, err)
 	}
 	defer obj.Body.Close()
-	br := bufio.NewReaderSize(obj.Body, 64<<10)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); bytes.Equal(magic, gzipMagic) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fault.InvalidErr(fmt.Errorf("s3://%s/%s: gzip header: %w: %w", c.RawBucket, key, ErrCorrupt, err))
-		}
-		defer zr.Close()
-		r = zr
+	lr, err := rd.open(obj.Body)
+	if err != nil {
+		return fault.InvalidErr(fmt.Errorf("s3://%s/%s: gzip header: %w: %w", c.RawBucket, key, ErrCorrupt, err))
 	}
-	lr := newLineReader(r)
 	var (
 		l    line
 		slow record.Record

@@ -21,6 +21,12 @@ func newLineReader(r io.Reader) *lineReader {
 	return &lineReader{br: bufio.NewReaderSize(r, 64<<10)}
 }
 
+// reset reads r from now on, keeping the buffers.
+func (l *lineReader) reset(r io.Reader) {
+	l.br.Reset(r)
+	l.long = l.long[:0]
+}
+
 // next returns the next line without its '\n', valid until the next call;
 // io.EOF after the last. A final line without '\n' is still a line.
 func (l *lineReader) next() ([]byte, error) {

@@ -23,11 +23,19 @@ var stepInputs = map[string]any{
 
 func jsonFields(v any) map[string]bool {
 	out := map[string]bool{}
-	t := reflect.TypeOf(v)
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		out[name] = true
+	var add func(t reflect.Type)
+	add = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous && f.Tag.Get("json") == "" {
+				add(f.Type) // an embedded struct's fields are the input's own
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			out[name] = true
+		}
 	}
+	add(reflect.TypeOf(v))
 	return out
 }
 
@@ -60,6 +68,9 @@ func TestStateMachineContract(t *testing.T) {
 				st := s.(map[string]any)
 				for _, b := range asSlice(st["Branches"]) {
 					walk(b.(map[string]any)["States"].(map[string]any))
+				}
+				if proc, ok := st["ItemProcessor"].(map[string]any); ok {
+					walk(proc["States"].(map[string]any))
 				}
 				res, _ := st["Resource"].(string)
 				m := re.FindStringSubmatch(res)

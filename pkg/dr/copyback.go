@@ -30,10 +30,11 @@ type ObjectTarget interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
-// CopyTotals are the copy-back's counts, accumulated across calls and
-// passes' invocations. Listed counts every object listed; objects older than
-// since − CopySkew are listed only; the others are exactly one of Copied,
-// Skipped (P has the same content) or Replicas (P's own objects).
+// CopyTotals are the copy-back's counts of a pass, summed over its
+// batches. Listed counts every object listed; objects older than the
+// pass's from (since − CopySkew in pass 1) are listed only; the others are
+// exactly one of Copied, Skipped (P has the same content) or Replicas (P's
+// own objects).
 type CopyTotals struct {
 	Listed   int64 `json:"listed"`
 	Copied   int64 `json:"copied"`
@@ -41,18 +42,20 @@ type CopyTotals struct {
 	Replicas int64 `json:"replicas"`
 }
 
-// CopyInput is dr-copyback's input.
-type CopyInput struct {
-	Since  string     `json:"since"`
-	Pass   int        `json:"pass"`
-	Cursor *string    `json:"cursor"`
-	Totals CopyTotals `json:"totals"`
+func (t CopyTotals) plus(o CopyTotals) CopyTotals {
+	return CopyTotals{Listed: t.Listed + o.Listed, Copied: t.Copied + o.Copied, Skipped: t.Skipped + o.Skipped, Replicas: t.Replicas + o.Replicas}
 }
 
-// CopyOutput is dr-copyback's output: a nil cursor means the pass is done.
-type CopyOutput struct {
-	Cursor *string    `json:"cursor"`
-	Totals CopyTotals `json:"totals"`
+// CopyInput is dr-copyback's input: Op says which fields apply (pass.go).
+type CopyInput struct {
+	Op string `json:"op"`
+	// plan
+	PlanInput
+	// batch: the ItemBatcher's BatchInput and Items.
+	Batch *BatchInput    `json:"batch,omitempty"`
+	Items []ListedObject `json:"items,omitempty"`
+	// sum: the pass state with the Map Run's result.
+	State *PassState[CopyTotals] `json:"state,omitempty"`
 }
 
 // CopySkew widens the since bound: clock skew and Firehose buffering can
@@ -61,11 +64,15 @@ type CopyOutput struct {
 const CopySkew = 15 * time.Minute
 
 // Metadata the copy-back sets on the objects it writes to P: which pass
-// wrote it and the source's ETag (a multipart source has an ETag a
-// single-part copy cannot match).
+// wrote it, the source's ETag (a multipart source has an ETag a
+// single-part copy cannot match) and the source's LastModified (RFC 3339):
+// P's replication rule sends the copy back over B's original with a new
+// LastModified, and the merge's second pass tells by it an object B wrote
+// during the drain from one it merged in the first.
 const (
-	MetaCopyback   = "pendulum-copyback"
-	MetaSourceETag = "pendulum-source-etag"
+	MetaCopyback       = "pendulum-copyback"
+	MetaSourceETag     = "pendulum-source-etag"
+	MetaSourceModified = "pendulum-source-modified"
 )
 
 // CopyTagging is set on every copied object, so that a copy is told from
@@ -79,82 +86,75 @@ const CopyTagging = "pendulum-copyback=true"
 type BucketPair struct{ From, To string }
 
 // CopyBack is the dr-copyback step: it copies to P every object B's
-// buckets gained since the failover that P lacks, under the same key.
+// buckets gained since the failover that P lacks, under the same key. Its
+// passes run on a Distributed Map (pass.go): plan lists B's raw bucket by
+// hour folders and its curated bucket whole, each batch copies its
+// objects, sum adds up the batches.
 type CopyBack struct {
-	B       ObjectSource
-	P       ObjectTarget
-	Buckets []BucketPair // B's raw and curated buckets → P's
-	Clock   clock.Clock
-	Budget  Budget
-	// Workers is how many objects are copied at once (DefaultCopyWorkers).
+	B ObjectSource
+	P ObjectTarget
+	// Results is the failback bucket in B (B's S3).
+	Results  ResultStore
+	Settings FailbackSettings
+	Buckets  []BucketPair // B's raw bucket, then its curated bucket → P's
+	Clock    clock.Clock
+	// Workers is how many objects a batch copies at once (DefaultCopyWorkers).
 	Workers int
 }
 
-type copyCursor struct {
-	Bucket int    `json:"b"`
-	After  string `json:"a"`
+func (c *CopyBack) passes() *passes {
+	p := &passes{step: "copy", B: c.B, Results: c.Results, Settings: c.Settings, Clock: c.Clock}
+	if len(c.Buckets) > 0 {
+		p.Raw = c.Buckets[0].From
+		for _, b := range c.Buckets[1:] {
+			p.Whole = append(p.Whole, b.From)
+		}
+	}
+	return p
 }
 
-// Handle copies one bounded slice of the listing and returns where to go on.
-func (c *CopyBack) Handle(ctx context.Context, in CopyInput) (CopyOutput, error) {
-	since, err := parseSince(in.Since)
-	var problems []string
+// Handle runs one operation: plan and sum return the pass state
+// (PassState[CopyTotals]), batch the batch's CopyTotals.
+func (c *CopyBack) Handle(ctx context.Context, in CopyInput) (any, error) {
+	switch in.Op {
+	case OpPlan:
+		return plan[CopyTotals](ctx, c.passes(), in.PlanInput)
+	case OpSum:
+		return sum(ctx, c.passes(), in.State)
+	case OpBatch:
+		return c.batch(ctx, in.Batch, in.Items)
+	}
+	return nil, invalidf("invalid copy-back input: op %q: want %s, %s or %s", in.Op, OpPlan, OpBatch, OpSum)
+}
+
+// batch copies the objects of one batch that are not older than its from.
+// A failure returns an error and the child's retry redoes the batch,
+// skipping what was copied (same ETag in P).
+func (c *CopyBack) batch(ctx context.Context, b *BatchInput, items []ListedObject) (CopyTotals, error) {
+	var froms []string
+	var pair BucketPair
+	for _, p := range c.Buckets {
+		froms = append(froms, p.From)
+		if b != nil && p.From == b.Bucket {
+			pair = p
+		}
+	}
+	from, err := b.parse("copy-back", items, froms)
 	if err != nil {
-		problems = append(problems, err.Error())
+		return CopyTotals{}, err
 	}
-	if in.Pass < 1 {
-		problems = append(problems, fmt.Sprintf("pass %d: want 1 (bulk) or 2 (delta)", in.Pass))
-	}
-	var cur copyCursor
-	if err := decodeCursor(in.Cursor, &cur); err != nil {
-		problems = append(problems, err.Error())
-	} else if cur.Bucket < 0 || cur.Bucket >= len(c.Buckets) {
-		problems = append(problems, fmt.Sprintf("cursor names bucket %d of %d", cur.Bucket, len(c.Buckets)))
-	}
-	if err := invalidAll("copy-back input", problems); err != nil {
-		return CopyOutput{}, err
-	}
-	from := since.Add(-CopySkew)
-	totals := in.Totals
-	m := c.Budget.start(c.Clock)
-	for cur.Bucket < len(c.Buckets) {
-		pair := c.Buckets[cur.Bucket]
-		stop, err := m.spent(ctx)
-		if err != nil {
-			return CopyOutput{}, fmt.Errorf("copy back %s: %w", pair.From, err)
-		}
-		if stop {
-			return CopyOutput{Cursor: encodeCursor(cur), Totals: totals}, nil
-		}
-		page, err := c.B.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
-			Bucket: aws.String(pair.From), StartAfter: aws.String(cur.After),
-			MaxKeys: aws.Int32(int32(min(1000, m.b.MaxItems-m.items))),
-		})
-		if err != nil {
-			return CopyOutput{}, fmt.Errorf("list %s after %q: %w", pair.From, cur.After, err)
-		}
-		var todo []string
-		for _, o := range page.Contents {
-			totals.Listed++
-			m.items++
-			if !aws.ToTime(o.LastModified).Before(from) {
-				todo = append(todo, aws.ToString(o.Key))
-			}
-		}
-		// The cursor moves past the page only when every object of it is
-		// done: a failure returns an error and the retry redoes the page,
-		// skipping what was copied (same ETag in P).
-		if err := c.page(ctx, pair, todo, in.Pass, &totals); err != nil {
-			return CopyOutput{}, err
-		}
-		if n := len(page.Contents); n > 0 {
-			cur.After = aws.ToString(page.Contents[n-1].Key)
-		}
-		if !aws.ToBool(page.IsTruncated) {
-			cur = copyCursor{Bucket: cur.Bucket + 1}
+	var t CopyTotals
+	var todo []string
+	for _, it := range items {
+		t.Listed++
+		if !it.olderThan(from) {
+			todo = append(todo, it.Key)
 		}
 	}
-	return CopyOutput{Cursor: nil, Totals: totals}, nil
+	if err := c.page(ctx, pair, todo, b.Pass, &t); err != nil {
+		return CopyTotals{}, err
+	}
+	return t, nil
 }
 
 // DefaultCopyWorkers is how many objects a call copies at once: each
@@ -265,12 +265,15 @@ func (c *CopyBack) one(ctx context.Context, pair BucketPair, key string, pass in
 	if err != nil {
 		return transientf("read s3://%s/%s: %v", pair.From, key, err)
 	}
-	meta := make(map[string]string, len(obj.Metadata)+2)
+	meta := make(map[string]string, len(obj.Metadata)+3)
 	for k, v := range obj.Metadata {
 		meta[k] = v
 	}
 	meta[MetaCopyback] = strconv.Itoa(pass)
 	meta[MetaSourceETag] = etag
+	if src.LastModified != nil {
+		meta[MetaSourceModified] = src.LastModified.UTC().Format(time.RFC3339Nano)
+	}
 	if _, err := c.P.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(pair.To), Key: aws.String(key), Body: bytes.NewReader(body),
 		ContentType: obj.ContentType, Metadata: meta, Tagging: aws.String(CopyTagging),

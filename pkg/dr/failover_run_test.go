@@ -102,6 +102,7 @@ func newRig(t *testing.T) *rig {
 		}
 		createBucket(t, s, b.region, b.name)
 	}
+	createBucket(t, cw.b, regionB, failbackBucket)
 	createCatalog(t, w, cfg, regionB)
 	put(t, cw.b, cfg.BackupRawBucket, "dt=2026-11-25/hr=10/replica.ndjson", "r")
 	pdb, bdb := w.Region(regionP).DynamoDB(), w.Region(regionB).DynamoDB()
@@ -115,7 +116,7 @@ func newRig(t *testing.T) *rig {
 	clk.Sleep(ctx, time.Hour)
 
 	// The steps, wired as the functions wire them, on the simulator.
-	eng := states.New(states.Options{Clock: clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB})
+	eng := states.New(states.Options{Clock: clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB, ObjectStore: simStore{cw.b}})
 	reg := eng.Registry()
 	control := &Control{DB: bdb, SFN: states.SFN{Engine: eng}, Table: cfg.ControlTable, AggregatesTable: aggTable, Clock: clk}
 	fn := func(name string) string {
@@ -142,11 +143,11 @@ func newRig(t *testing.T) *rig {
 	reg.HandleLambda(fn("dr-probe"), lambdaOf("dr-probe", probe.Handle))
 	report := &Report{History: states.SFN{Engine: eng}, Control: control, Metrics: w.Region(regionB).CloudWatch(), Clock: clk}
 	reg.HandleLambda(fn("dr-report"), lambdaOf("dr-report", report.Handle))
-	copyBack := &CopyBack{B: cw.b, P: cw.p, Clock: clk, Budget: Budget{MaxItems: 2},
+	copyBack := &CopyBack{B: cw.b, P: cw.p, Results: cw.b, Settings: testSettings(2), Clock: clk,
 		Buckets: []BucketPair{{cfg.BackupRawBucket, cfg.PrimaryRawBucket}, {cfg.BackupCuratedBucket, cfg.PrimaryCuratedBucket}}}
 	reg.HandleLambda(fn("dr-copyback"), lambdaOf("dr-copyback", copyBack.Handle))
 	aggP := aggregate.New(pdb, aggregate.Options{Table: aggTable, Region: regionP, Clock: clk})
-	merge := &Merge{S3: cw.b, P: aggP, Bucket: cfg.BackupRawBucket, Table: aggTable, BackupRegion: regionB, Clock: clk, Budget: Budget{MaxItems: 2}}
+	merge := &Merge{S3: cw.b, P: aggP, Results: cw.b, Settings: testSettings(2), Bucket: cfg.BackupRawBucket, Table: aggTable, BackupRegion: regionB, Clock: clk}
 	reg.HandleLambda(fn("dr-merge"), lambdaOf("dr-merge", merge.Handle))
 	replay := &Replay{S3: cw.b, DB: bdb, Agg: aggregate.New(bdb, aggregate.Options{Table: aggTable, Region: regionB, Clock: clk}),
 		Bucket: cfg.BackupRawBucket, Table: aggTable, Clock: clk, Budget: Budget{MaxItems: 2}}
@@ -179,7 +180,7 @@ func newRig(t *testing.T) *rig {
 		"AggregatesTableName": aggTable, "BackupRegion": regionB, "PrimaryRegion": regionP, "NamePrefix": "pendulum",
 		"BackupRestoreRoleArn": "arn:aws:iam::" + account + ":role/restore", "BackupVaultName": "pendulum-vault",
 		"BackupWorkloadStackName": cfg.WorkloadStack(regionB), "FailoverApproval": "false",
-		"NotificationTopicArn": cfg.TopicARN, "PrimaryAggregatesTableArn": "arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable,
+		"NotificationTopicArn": cfg.TopicARN, "FailbackBucket": failbackBucket, "PrimaryAggregatesTableArn": "arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable,
 	}
 	subst["PrimaryWorkloadStackName"] = cfg.WorkloadStack(regionP)
 	for _, f := range []string{"Control", "Probe", "Reconcile", "Report", "Restore", "Stack", "Traffic", "Copyback", "Merge", "Drain", "Replay"} {

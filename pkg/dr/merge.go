@@ -16,9 +16,10 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/partition"
 )
 
-// MergeTotals are the merge's counts, accumulated across calls. Listed
-// counts the objects of B's raw bucket listed; each is Older (last
-// modified before since − CopySkew: not B's since the failover),
+// MergeTotals are the merge's counts of a pass, summed over its batches.
+// Listed counts the objects of B's raw bucket listed; each is Older (last
+// modified before the pass's from — since − CopySkew in pass 1: not B's
+// since the failover; in pass 2 read by pass 1 already),
 // Replicas (replicated from P: P counted their records), Skipped (no
 // data: a folder marker or temporary file, or deleted since the listing),
 // Read or BadObjects (not gzip NDJSON or not in the dt=/hr= layout;
@@ -51,18 +52,31 @@ type MergeTotals struct {
 	Conflicts int64 `json:"conflicts,omitempty"`
 }
 
-// MergeInput is dr-merge's input.
-type MergeInput struct {
-	Since  string      `json:"since"`
-	Pass   int         `json:"pass"`
-	Cursor *string     `json:"cursor"`
-	Totals MergeTotals `json:"totals"`
+func (t MergeTotals) plus(o MergeTotals) MergeTotals {
+	out := MergeTotals{
+		Listed: t.Listed + o.Listed, Older: t.Older + o.Older, Replicas: t.Replicas + o.Replicas, Skipped: t.Skipped + o.Skipped,
+		Read: t.Read + o.Read, BadObjects: t.BadObjects + o.BadObjects, Records: t.Records + o.Records, Merged: t.Merged + o.Merged,
+		Already: t.Already + o.Already, OtherOrigin: t.OtherOrigin + o.OtherOrigin, BadRecords: t.BadRecords + o.BadRecords,
+		Canaries: t.Canaries + o.Canaries, Conflicts: t.Conflicts + o.Conflicts,
+	}
+	for _, k := range append(append([]string(nil), t.BadKeys...), o.BadKeys...) {
+		if len(out.BadKeys) < MaxBadKeys {
+			out.BadKeys = append(out.BadKeys, k)
+		}
+	}
+	return out
 }
 
-// MergeOutput is dr-merge's output: a nil cursor means the pass is done.
-type MergeOutput struct {
-	Cursor *string     `json:"cursor"`
-	Totals MergeTotals `json:"totals"`
+// MergeInput is dr-merge's input: Op says which fields apply (pass.go).
+type MergeInput struct {
+	Op string `json:"op"`
+	// plan
+	PlanInput
+	// batch: the ItemBatcher's BatchInput and Items.
+	Batch *BatchInput    `json:"batch,omitempty"`
+	Items []ListedObject `json:"items,omitempty"`
+	// sum: the pass state with the Map Run's result.
+	State *PassState[MergeTotals] `json:"state,omitempty"`
 }
 
 // Merge is the dr-merge step: it counts in P's aggregates table the
@@ -80,99 +94,79 @@ type MergeOutput struct {
 // acknowledged it (record.Region): only B's are applied, so a record P
 // acknowledged is never counted in P a second time, whether or not P's
 // marker of it still exists. P's markers of the merged records are written
-// now, so a re-run, or pass 2 reading pass 1's objects again, finds every
-// record Already for a TTL to come: the merge is idempotent and resumable
-// from its cursor. P's own items are never overwritten, summaries are
-// never copied, nothing is deleted.
+// now, so a re-run, a retried batch, or pass 2 reading pass 1's objects
+// again, finds every record Already for a TTL to come: the merge is
+// idempotent. P's own items are never overwritten, summaries are never
+// copied, nothing is deleted.
+//
+// Its passes run on a Distributed Map (pass.go): plan lists B's raw bucket
+// by hour folders, each batch merges its objects one at a time (the
+// Map's concurrency is the parallelism: see docs/dr.md for why a batch
+// is serial), sum adds up the batches.
 type Merge struct {
 	// S3 reads B's raw bucket.
 	S3 ObjectSource
 	// P applies entries to P's table (aggregate.New over a DynamoDB client
 	// for P's region).
 	P *aggregate.Aggregator
+	// Results is the failback bucket in B (B's S3).
+	Results  ResultStore
+	Settings FailbackSettings
 	// Bucket is B's raw bucket; Table the aggregates table, the same name
 	// in both regions.
 	Bucket, Table string
 	// BackupRegion is B: the region whose acknowledged records are merged.
 	BackupRegion string
 	Clock        clock.Clock
-	Budget       Budget
 }
 
-type mergeCursor struct {
-	After string `json:"a"`
+func (m *Merge) passes() *passes {
+	return &passes{step: "merge", B: m.S3, Results: m.Results, Settings: m.Settings, Clock: m.Clock, Raw: m.Bucket}
 }
 
-// Handle merges one bounded slice of B's raw bucket.
-func (m *Merge) Handle(ctx context.Context, in MergeInput) (MergeOutput, error) {
-	since, err := parseSince(in.Since)
-	var problems []string
+// Handle runs one operation: plan and sum return the pass state
+// (PassState[MergeTotals]), batch the batch's MergeTotals.
+func (m *Merge) Handle(ctx context.Context, in MergeInput) (any, error) {
+	switch in.Op {
+	case OpPlan:
+		return plan[MergeTotals](ctx, m.passes(), in.PlanInput)
+	case OpSum:
+		return sum(ctx, m.passes(), in.State)
+	case OpBatch:
+		return m.batch(ctx, in.Batch, in.Items)
+	}
+	return nil, invalidf("invalid merge input: op %q: want %s, %s or %s", in.Op, OpPlan, OpBatch, OpSum)
+}
+
+// batch merges the objects of one batch, one at a time. A failure returns
+// an error and the child's retry redoes the batch: the records merged
+// before it come back Already.
+func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) (MergeTotals, error) {
+	from, err := b.parse("merge", items, []string{m.Bucket})
 	if err != nil {
-		problems = append(problems, err.Error())
-	}
-	if in.Pass < 1 {
-		problems = append(problems, fmt.Sprintf("pass %d: want 1 or 2", in.Pass))
-	}
-	var cur mergeCursor
-	if err := decodeCursor(in.Cursor, &cur); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if err := invalidAll("merge input", problems); err != nil {
-		return MergeOutput{}, err
-	}
-	// B's own objects hold records B's stream received, after the failover
-	// activated it: keys (the oldest record's arrival) and write times are
-	// after since, give or take copy-back's skew.
-	from := since.Add(-CopySkew)
-	start := cur.After
-	if start == "" {
-		start = rawListStart(from, 0)
+		return MergeTotals{}, err
 	}
 	table, _ := partition.Table{Name: "raw", Bucket: m.Bucket, Layout: partition.LayoutHive}.Normalize()
-	totals := in.Totals
-	meter := m.Budget.start(m.Clock)
-	for {
-		page, err := m.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
-			Bucket: aws.String(m.Bucket), Prefix: aws.String("dt="), StartAfter: aws.String(start),
-			MaxKeys: aws.Int32(int32(min(1000, meter.b.MaxItems-meter.items))),
-		})
-		if err != nil {
-			return MergeOutput{}, fmt.Errorf("list s3://%s after %q: %w", m.Bucket, start, err)
+	var t MergeTotals
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return MergeTotals{}, fmt.Errorf("merge %s: %w", m.Bucket, err)
 		}
-		for _, o := range page.Contents {
-			// The cursor moves past an object only once it is done: a
-			// failure returns an error and the retry redoes that object
-			// (its records come back Already).
-			if stop, err := meter.spent(ctx); err != nil {
-				return MergeOutput{}, fmt.Errorf("merge %s: %w", m.Bucket, err)
-			} else if stop {
-				return MergeOutput{Cursor: encodeCursor(mergeCursor{After: start}), Totals: totals}, nil
-			}
-			key := aws.ToString(o.Key)
-			totals.Listed++
-			meter.items++
-			if err := m.object(ctx, table, key, aws.ToTime(o.LastModified), from, &totals); err != nil {
-				return MergeOutput{}, err
-			}
-			start = key
+		t.Listed++
+		if it.olderThan(from) {
+			t.Older++
+			continue
 		}
-		if !aws.ToBool(page.IsTruncated) {
-			return MergeOutput{Cursor: nil, Totals: totals}, nil
-		}
-		if stop, err := meter.spent(ctx); err != nil {
-			return MergeOutput{}, fmt.Errorf("merge %s: %w", m.Bucket, err)
-		} else if stop {
-			return MergeOutput{Cursor: encodeCursor(mergeCursor{After: start}), Totals: totals}, nil
+		if err := m.object(ctx, table, it.Key, from, &t); err != nil {
+			return MergeTotals{}, err
 		}
 	}
+	return t, nil
 }
 
-// object merges one listed object, or counts why it does not.
-func (m *Merge) object(ctx context.Context, table partition.Table, key string, modified, from time.Time, t *MergeTotals) error {
-	if modified.Before(from) {
-		t.Older++
-		return nil
-	}
+// object merges one listed object not older than the pass's from, or
+// counts why it does not.
+func (m *Merge) object(ctx context.Context, table partition.Table, key string, from time.Time, t *MergeTotals) error {
 	bad := func() {
 		t.BadObjects++
 		if len(t.BadKeys) < MaxBadKeys {
@@ -202,7 +196,19 @@ func (m *Merge) object(ctx context.Context, table partition.Table, key string, m
 	// A replica that carries MetaCopyback is B's own object come home: the
 	// copy-back wrote it to P, and P's replication rule, which cannot
 	// exclude by tag or metadata, replicated it back over B's original.
-	// Its records are B's, as the original's were.
+	// Its records are B's, as the original's were, and it was written when
+	// the original was (MetaSourceModified): the second pass does not read
+	// again what the first merged, only what B wrote since.
+	modified := aws.ToTime(head.LastModified)
+	if head.ReplicationStatus == s3types.ReplicationStatusReplica {
+		if v, err := time.Parse(time.RFC3339Nano, head.Metadata[MetaSourceModified]); err == nil {
+			modified = v
+			if (ListedObject{LastModified: v.Unix()}).olderThan(from) {
+				t.Older++
+				return nil
+			}
+		}
+	}
 	recs, ok, err := readRawObject(ctx, m.S3, m.Bucket, key, modified)
 	if err != nil {
 		return err

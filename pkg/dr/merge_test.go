@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
+	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
 const aggTable = "pendulum-aggregates"
@@ -34,22 +36,29 @@ func apply(t testing.TB, a *aggregate.Aggregator, es ...aggregate.Entry) {
 	}
 }
 
-func runMerge(t testing.TB, m *Merge, since string, pass int) (MergeTotals, int) {
+// runMerge runs a merge pass as the failback does and returns its totals
+// and how many batches (child executions) it ran; pass 2 reads what was
+// written since listedFrom.
+func runMerge(t testing.TB, mw *mergeWorld, m *Merge, since string, pass int, listedFrom string) (MergeTotals, int) {
 	t.Helper()
-	in := MergeInput{Since: since, Pass: pass}
-	for calls := 1; ; calls++ {
-		out, err := m.Handle(context.Background(), in)
-		if err != nil {
-			t.Fatalf("call %d: %v", calls, err)
-		}
-		if out.Cursor == nil {
-			return out.Totals, calls
-		}
-		in.Cursor, in.Totals = out.Cursor, out.Totals
-		if calls > 1000 {
-			t.Fatal("no end")
+	st, res := mergePass(t, mw, m, since, pass, listedFrom)
+	if res.Status != states.StatusSucceeded {
+		t.Fatalf("merge pass %d: %s %s: %s", pass, res.Status, res.Error, res.Cause)
+	}
+	return st.Totals, st.Batches
+}
+
+func mergePass(t testing.TB, mw *mergeWorld, m *Merge, since string, pass int, listedFrom string) (PassState[MergeTotals], states.Result) {
+	t.Helper()
+	pr := passRun{clk: mw.clk, b: mw.b, handle: lambdaOf("dr-merge", m.Handle), fn: "dr-merge", prefix: "Merge", state: "merge"}
+	raw, res := pr.run(t, since, pass, listedFrom)
+	var st PassState[MergeTotals]
+	if raw != nil {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Fatal(err)
 		}
 	}
+	return st, res
 }
 
 // mergeWorld is replayWorld's P and B (P replicating its raw bucket to B)
@@ -69,8 +78,10 @@ func newMergeWorld(t testing.TB) *mergeWorld {
 	return mw
 }
 
-func (mw *mergeWorld) merge(budget int) *Merge {
-	return &Merge{S3: mw.b, P: mw.aggP, Bucket: mw.cfg.BackupRawBucket, Table: aggTable, BackupRegion: regionB, Clock: mw.clk, Budget: Budget{MaxItems: budget}}
+// merge is dr-merge as the function wires it, batches of batch objects.
+func (mw *mergeWorld) merge(batch int) *Merge {
+	return &Merge{S3: mw.b, P: mw.aggP, Results: mw.b, Settings: testSettings(batch), Bucket: mw.cfg.BackupRawBucket, Table: aggTable,
+		BackupRegion: regionB, Clock: mw.clk}
 }
 
 // recsIn makes n records named prefix-i acknowledged by region, received
@@ -140,15 +151,15 @@ func TestMerge(t *testing.T) {
 	mw := newMergeWorld(t)
 	mw.failover(t)
 
-	got, calls := runMerge(t, mw.merge(1), mw.since, 1)
+	got, batches := runMerge(t, mw, mw.merge(1), mw.since, 1, "")
 	// Listed: P's replica (older than since? no: replicated before the
 	// failover, so older), B's two objects.
 	want := MergeTotals{Listed: 3, Older: 1, Read: 2, Records: 9, Merged: 7, Already: 1, OtherOrigin: 1}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
 	}
-	if calls < 3 {
-		t.Fatalf("%d calls with a budget of one object, want the budget to split the work", calls)
+	if batches != 3 {
+		t.Fatalf("%d batches of one object, want 3: one child execution each", batches)
 	}
 	markers, summed := mw.pCounts(t)
 	if len(markers) != 12 || summed != 12 {
@@ -162,8 +173,9 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("P's marker of b-3 = %+v %v %v; want origin %s, counted in %s", e, ok, err, regionB, regionP)
 	}
 
-	// Pass 2 reads the same objects (nothing new): nothing counts twice.
-	got, _ = runMerge(t, mw.merge(1000), mw.since, 2)
+	// Pass 2 reading the same objects again (as if pass 1 had listed at
+	// since): nothing counts twice.
+	got, _ = runMerge(t, mw, mw.merge(1000), mw.since, 2, mw.since)
 	if got.Merged != 0 || got.Already != 8 || got.OtherOrigin != 1 {
 		t.Fatalf("pass 2 totals %+v, want 0 merged, 8 already", got)
 	}
@@ -194,7 +206,7 @@ func TestMergeAfterMarkersExpired(t *testing.T) {
 		t.Fatalf("P holds %d markers and counts %d: want its markers deleted, its 5 records still counted", len(m), s)
 	}
 
-	got, _ := runMerge(t, mw.merge(1000), mw.since, 1)
+	got, _ := runMerge(t, mw, mw.merge(1000), mw.since, 1, "")
 	if got.Merged != 8 || got.Already != 0 || got.OtherOrigin != 1 || got.Read != 2 {
 		t.Fatalf("totals %+v, want B's 7 and its copy of p-4 merged, P's q-0 left out", got)
 	}
@@ -205,7 +217,7 @@ func TestMergeAfterMarkersExpired(t *testing.T) {
 	if summed != 5+8 {
 		t.Fatalf("P's summaries count %d, want its 5 and B's 8 (7 + the resent p-4)", summed)
 	}
-	again, _ := runMerge(t, mw.merge(1000), mw.since, 2)
+	again, _ := runMerge(t, mw, mw.merge(1000), mw.since, 2, mw.since)
 	if again.Merged != 0 || again.Already != 8 {
 		t.Fatalf("re-run totals %+v, want everything already merged", again)
 	}
@@ -223,7 +235,7 @@ func TestMergeSkipsReplicasAndOlderObjects(t *testing.T) {
 	mw.putP(t, mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/")+"late.gz", ndjson(t, ps, true)) // replicates after since
 	mw.putB(t, "own.gz", mw.recsIn("b", 2, regionB))
 	mw.sleep(t, 10*time.Minute)
-	got, _ := runMerge(t, mw.merge(1000), since, 1)
+	got, _ := runMerge(t, mw, mw.merge(1000), since, 1, "")
 	want := MergeTotals{Listed: 3, Older: 1, Replicas: 1, Read: 1, Records: 2, Merged: 2}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
@@ -239,8 +251,10 @@ func TestMergeBadObjectsAndLines(t *testing.T) {
 	body := append(ndjson(t, mw.recsIn("b", 2, regionB), false), []byte("{not json\n")...)
 	put(t, mw.b, mw.cfg.BackupRawBucket, hour+"mixed.ndjson", string(append(body, ndjson(t, []record.Record{canary}, false)...)))
 	put(t, mw.b, mw.cfg.BackupRawBucket, hour+"corrupt.gz", "\x1f\x8bnot gzip")
-	put(t, mw.b, mw.cfg.BackupRawBucket, "dt=sometime/x.gz", string(ndjson(t, mw.recsIn("n", 1, regionB), true)))
-	got, _ := runMerge(t, mw.merge(1000), since, 1)
+	// Under an hour-decade folder the listing reads, but not Firehose's
+	// layout.
+	put(t, mw.b, mw.cfg.BackupRawBucket, mw.clk.Now().UTC().Format("dt=2006-01-02/hr=")+"1x/x.gz", string(ndjson(t, mw.recsIn("n", 1, regionB), true)))
+	got, _ := runMerge(t, mw, mw.merge(1000), since, 1, "")
 	if got.Read != 1 || got.Merged != 2 || got.BadRecords != 1 || got.Canaries != 1 || got.BadObjects != 2 || len(got.BadKeys) != 2 {
 		t.Fatalf("totals %+v", got)
 	}
@@ -250,50 +264,38 @@ func TestMergeInputAndFaults(t *testing.T) {
 	ctx := context.Background()
 	mw := newMergeWorld(t)
 	m := mw.merge(10)
-	for _, in := range []MergeInput{{Since: "", Pass: 1}, {Since: "2026-11-25T10:00:00Z"}, {Since: "2026-11-25T10:00:00Z", Pass: 1, Cursor: ptr("e30")}, {Since: "2026-11-25T10:00:00Z", Pass: 1, Cursor: ptr("!")}} {
-		_, err := m.Handle(ctx, in)
-		if in.Cursor != nil && *in.Cursor == "e30" {
-			// "e30" is {} : a valid, empty cursor.
-			if err != nil {
-				t.Errorf("empty cursor: %v", err)
-			}
-			continue
-		}
-		if kindOf(err) != "invalid" {
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	batch := &BatchInput{Pass: 1, From: since, Bucket: mw.cfg.BackupRawBucket}
+	for _, in := range []MergeInput{
+		{Op: OpPlan, PlanInput: PlanInput{Since: "", Pass: 1}},
+		{Op: OpPlan, PlanInput: PlanInput{Since: since}},
+		{Op: "merge"},
+		{Op: OpBatch, Batch: &BatchInput{Pass: 1, From: since, Bucket: mw.cfg.BackupCuratedBucket}},
+		{Op: OpSum, State: &PassState[MergeTotals]{}},
+	} {
+		if _, err := m.Handle(ctx, in); kindOf(err) != "invalid" {
 			t.Errorf("%+v: %v, want invalid", in, err)
 		}
 	}
-	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, time.Minute)
 	mw.putB(t, "b.gz", mw.recsIn("b", 1, regionB))
+	key := mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/") + "b.gz"
+	items := []ListedObject{{Key: key, LastModified: mw.clk.Now().Unix()}}
 	mw.w.SetDown(regionP, true)
-	if _, err := m.Handle(ctx, MergeInput{Since: since, Pass: 1}); kindOf(err) != "transient" {
+	if _, err := m.Handle(ctx, MergeInput{Op: OpBatch, Batch: batch, Items: items}); kindOf(err) != "transient" {
 		t.Fatalf("P down: %v, want transient", err)
 	}
 	mw.w.SetDown(regionP, false)
-	if got, _ := runMerge(t, m, since, 1); got.Merged != 1 {
-		t.Fatalf("after P is back: %+v, want the record merged", got)
+	if got, err := m.Handle(ctx, MergeInput{Op: OpBatch, Batch: batch, Items: items}); err != nil || got.(MergeTotals).Merged != 1 {
+		t.Fatalf("after P is back: %+v %v, want the record merged", got, err)
 	}
-}
-
-// BenchmarkMerge measures merge throughput against the simulator: records
-// applied to P per second, from objects of 100 records.
-func BenchmarkMerge(b *testing.B) {
-	const objects, per = 20, 100
-	b.ReportAllocs()
-	var merged int64
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		mw := newMergeWorld(b)
-		since := mw.clk.Now().UTC().Format(time.RFC3339)
-		for j := range objects {
-			mw.putB(b, fmt.Sprintf("o-%02d.gz", j), mw.recsIn(fmt.Sprintf("b%02d", j), per, regionB))
-		}
-		m := mw.merge(1000)
-		b.StartTimer()
-		got, _ := runMerge(b, m, since, 1)
-		merged += got.Merged
+	// The pass's sum refuses a Map Run whose manifest lists failed batches.
+	put(t, mw.b, failbackBucket, "failback/x/manifest.json", `{"ResultFiles":{"FAILED":[{"Key":"failback/x/FAILED_0.json"}],"SUCCEEDED":[]}}`)
+	st := &PassState[MergeTotals]{Pass: 1, Pending: []Listing{{Bucket: mw.cfg.BackupRawBucket, Prefix: "dt="}}, Results: ResultsLocation{Bucket: failbackBucket, Prefix: "failback/x/"}, Run: &MapRunResult{}}
+	st.Run.ResultWriterDetails.Bucket, st.Run.ResultWriterDetails.Key = failbackBucket, "failback/x/manifest.json"
+	if _, err := m.Handle(ctx, MergeInput{Op: OpSum, State: st}); err == nil || !strings.Contains(err.Error(), "FAILED") {
+		t.Fatalf("sum of a Map Run with failed batches: %v, want an error naming them", err)
 	}
-	b.ReportMetric(float64(merged)/b.Elapsed().Seconds(), "records/s")
 }
 
 // The copy-back's copy of B's object, replicated from P back over B's
@@ -318,10 +320,53 @@ func TestMergeReadsCopiesReplicatedHome(t *testing.T) {
 	if err != nil || head.ReplicationStatus != s3types.ReplicationStatusReplica {
 		t.Fatalf("B's object after the round trip: %v %v, want a replica", err, head)
 	}
-	got, _ := runMerge(t, mw.merge(1000), since, 1)
+	got, _ := runMerge(t, mw, mw.merge(1000), since, 1, "")
 	want := MergeTotals{Listed: 2, Replicas: 1, Read: 1, Records: 3, Merged: 3}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// The second pass reads what B wrote since the first listed, not B's
+// objects the copy-back's copies, replicated home, made new again: a copy
+// replicated over B's original is as old as its MetaSourceModified.
+func TestMergeSecondPassSkipsCopiesOfMerged(t *testing.T) {
+	ctx := context.Background()
+	mw := newMergeWorld(t)
+	since := mw.clk.Now().UTC().Format(time.RFC3339)
+	mw.sleep(t, time.Minute)
+	// copyHome writes B's object and the copy-back's copy of it in P, which
+	// P's replication rule sends back over it.
+	copyHome := func(name string, recs []record.Record) {
+		key := mw.clk.Now().UTC().Format("dt=2006-01-02/hr=15/") + name
+		body := ndjson(t, recs, true)
+		if _, err := mw.b.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(mw.cfg.BackupRawBucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+		head, err := mw.b.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(mw.cfg.BackupRawBucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mw.sleep(t, 2*time.Minute)
+		if _, err := mw.p.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(mw.cfg.PrimaryRawBucket), Key: aws.String(key), Body: bytes.NewReader(body),
+			Metadata: map[string]string{MetaCopyback: "1", MetaSourceModified: aws.ToTime(head.LastModified).UTC().Format(time.RFC3339Nano)}}); err != nil {
+			t.Fatal(err)
+		}
+		mw.sleep(t, 10*time.Minute) // replicated to B
+	}
+	first := mw.recsIn("first", 3, regionB)
+	copyHome("first.gz", first)
+	mw.sleep(t, 2*CopySkew) // pass 1 lists it well after it was written
+	st, _ := mergePass(t, mw, mw.merge(1000), since, 1, "")
+	if want := (MergeTotals{Listed: 1, Read: 1, Records: 3, Merged: 3}); fmt.Sprint(st.Totals) != fmt.Sprint(want) {
+		t.Fatalf("pass 1 totals\n got %+v\nwant %+v", st.Totals, want)
+	}
+	// During the drain B writes another object; both copies come home.
+	mw.sleep(t, time.Minute)
+	copyHome("drain.gz", mw.recsIn("drain", 2, regionB))
+	got, _ := runMerge(t, mw, mw.merge(1000), since, 2, st.ListedFrom)
+	if want := (MergeTotals{Listed: 2, Older: 1, Read: 1, Records: 2, Merged: 2}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pass 2 totals\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -341,7 +386,7 @@ func TestMergeConflict(t *testing.T) {
 	fromB := mw.recsIn("c", 1, regionB)
 	fromB[0].Data = json.RawMessage(`{"v":"B's c-0"}`)
 	mw.putB(t, "own.gz", append(fromB, mw.recsIn("b", 1, regionB)...))
-	got, _ := runMerge(t, mw.merge(100), since, 1)
+	got, _ := runMerge(t, mw, mw.merge(100), since, 1, "")
 	if want := (MergeTotals{Listed: 1, Read: 1, Records: 2, Merged: 1, Conflicts: 1}); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("totals\n got %+v\nwant %+v", got, want)
 	}
@@ -354,7 +399,7 @@ func TestMergeConflict(t *testing.T) {
 	if err != nil || out.Item == nil {
 		t.Fatalf("conflict item in P: %v, %v", out, err)
 	}
-	if got, _ = runMerge(t, mw.merge(100), since, 2); fmt.Sprint(got) != fmt.Sprint(MergeTotals{Listed: 1, Read: 1, Records: 2, Already: 1, Conflicts: 1}) {
+	if got, _ = runMerge(t, mw, mw.merge(100), since, 2, since); fmt.Sprint(got) != fmt.Sprint(MergeTotals{Listed: 1, Read: 1, Records: 2, Already: 1, Conflicts: 1}) {
 		t.Fatalf("re-run totals = %+v", got)
 	}
 }

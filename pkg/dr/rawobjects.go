@@ -1,12 +1,12 @@
 package dr
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,18 +47,21 @@ func readRawObject(ctx context.Context, src ObjectSource, bucket, key string, mo
 	// Whole in memory, a body that does not decompress is the object's
 	// fault, not the network's.
 	if bytes.HasPrefix(body, gzipMagic) {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err == nil {
-			body, err = io.ReadAll(zr)
-		}
-		if err != nil {
+		if body, err = gunzip(body); err != nil {
 			return rawRecords{}, false, nil
 		}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
+	for rest := body; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if len(line) > maxRawLine {
+			return rawRecords{}, false, nil // no record ingest writes
+		}
+		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
@@ -80,9 +83,6 @@ func readRawObject(ctx context.Context, src ObjectSource, bucket, key string, mo
 			r.newest = rec.Received
 		}
 	}
-	if sc.Err() != nil {
-		return rawRecords{}, false, nil // a line over 4 MiB: no record ingest writes
-	}
 	return r, true, nil
 }
 
@@ -95,5 +95,33 @@ func rawListStart(from time.Time, lookback time.Duration) string {
 	return partition.Partition{DT: l.Format("2006-01-02"), HR: l.Format("15")}.String()
 }
 
+// maxRawLine is the longest line readRawObject takes for a record's: 4 MiB,
+// far beyond any record ingest accepts.
+const maxRawLine = 4 << 20
+
 // gzipMagic starts every gzip stream (RFC 1952).
 var gzipMagic = []byte{0x1f, 0x8b}
+
+// gzipReaders are reused: a gzip reader allocates some 40 KB of
+// decompressor state, more than a raw object's records, and a batch reads
+// a thousand objects.
+var gzipReaders sync.Pool
+
+// gunzip decompresses a whole gzip body.
+func gunzip(body []byte) ([]byte, error) {
+	var zr *gzip.Reader
+	var err error
+	if v := gzipReaders.Get(); v != nil {
+		zr = v.(*gzip.Reader)
+		err = zr.Reset(bytes.NewReader(body))
+	} else {
+		zr, err = gzip.NewReader(bytes.NewReader(body))
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.NewBuffer(make([]byte, 0, 4*len(body)))
+	_, err = io.Copy(out, zr)
+	gzipReaders.Put(zr)
+	return out.Bytes(), err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,54 @@ func TestVerifyMarkersGoneByTTL(t *testing.T) {
 	}
 	if m := checkMap(out); !m["markers"].Passed || !strings.Contains(m["markers"].Detail, "expired and gone from P (TTL)") {
 		t.Fatalf("markers expired in P: %+v", m["markers"])
+	}
+}
+
+// Past twice verifySample markers, the comparison samples the verifySample
+// of smallest id hash, and still finds every marker missing from the
+// drill table by its hash.
+func TestVerifyManyMarkers(t *testing.T) {
+	ctx := context.Background()
+	dw := newDrillWorldRestored(t, "", false)
+	ids := []string{}
+	for i := 0; i < 30; i++ {
+		ids = append(ids, fmt.Sprintf("p-%02d", i))
+	}
+	for i := 0; i < 70; i++ {
+		id := fmt.Sprintf("q-%02d", i)
+		ids = append(ids, id)
+		apply(t, dw.aggP, entry(id, t0.Add(time.Duration(i)*time.Minute), "beta"))
+	}
+	dw.clk.Sleep(ctx, time.Hour)
+	bdb := dw.w.Region(regionB).DynamoDB()
+	out, err := bdb.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
+		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
+	dw.clk.Sleep(ctx, time.Hour)
+	// The sampled marker of smallest hash differs in the drill table, and
+	// a marker outside any sample is missing from it.
+	sort.Slice(ids, func(i, j int) bool { return markerHash(ids[i]) < markerHash(ids[j]) })
+	sampled, unsampled := ids[0], ids[len(ids)-1]
+	if _, err := bdb.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(dw.drillTable), Key: aggregate.MarkerKey(sampled),
+		UpdateExpression: aws.String("SET #b = :b"), ExpressionAttributeNames: map[string]string{"#b": "bytes"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":b": &ddbtypes.AttributeValueMemberN{Value: "999"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bdb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(dw.drillTable), Key: aggregate.MarkerKey(unsampled)}); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	res, err := dw.verify().Handle(ctx, VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checkMap(res)["markers"]
+	want := fmt.Sprintf("99 markers restored; 1 of P's 100 markers counted by %s are missing; %d sampled, 1 differ", dw.restoreAt.UTC().Format(time.RFC3339), verifySample)
+	if m.Passed || !strings.Contains(m.Detail, want) || !strings.Contains(m.Detail, unsampled) || !strings.Contains(m.Detail, "differing: "+sampled) {
+		t.Fatalf("markers check %+v, want %q naming %s missing and %s differing", m, want, unsampled, sampled)
 	}
 }
 

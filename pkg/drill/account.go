@@ -117,10 +117,10 @@ func (r *run) picture(ctx context.Context) (*picture, error) {
 	P, B := l.Regions.Primary, l.Regions.Backup
 	s := &picture{at: l.Now()}
 	var err error
-	if s.pRaw, err = readRaw(ctx, l.World.Region(P).S3(), l.Names.Bucket("raw", P)); err != nil {
+	if s.pRaw, err = readRaw(ctx, l.World.Region(P).S3(), l.Names.Bucket("raw", P), nil); err != nil {
 		return nil, err
 	}
-	if s.bRaw, err = readRaw(ctx, l.World.Region(B).S3(), l.Names.Bucket("raw", B)); err != nil {
+	if s.bRaw, err = readRaw(ctx, l.World.Region(B).S3(), l.Names.Bucket("raw", B), nil); err != nil {
 		return nil, err
 	}
 	if s.pParts, err = catalogPartitions(ctx, l.World.Region(P).Glue(), l.Names.GlueDatabase()); err != nil {
@@ -275,7 +275,9 @@ func (r *run) measureBackup(ctx context.Context) {
 	r.readFacts(ctx)
 	before := r.ackedBefore()
 	out := map[string]StoreRPO{}
-	raw, err := readRaw(ctx, l.World.Region(B).S3(), l.Names.Bucket("raw", B))
+	// The synthetic records (scale) were all acknowledged after the outage:
+	// they are set aside, not counted.
+	raw, err := readRaw(ctx, l.World.Region(B).S3(), l.Names.Bucket("raw", B), r.scale.skipping())
 	if err != nil {
 		r.progress("accounting", "could not read %s's raw bucket: %v", B, err)
 		return
@@ -283,7 +285,7 @@ func (r *run) measureBackup(ctx context.Context) {
 	inB := raw.ids()
 	n, rpo := r.oldest(before, func(id string) bool { return inB[id] == 0 })
 	out[StoreS3] = StoreRPO{RPOSeconds: rpo, Records: n}
-	agg, err := readAggregates(ctx, l.World.Region(B).DynamoDB(), l.Names.AggregatesTable())
+	agg, err := readAggregates(ctx, l.World.Region(B).DynamoDB(), l.Names.AggregatesTable(), r.scale.skipping())
 	if err == nil {
 		missing := countAggregates(agg, before, raw.windows(), l.Now(), r.markerTTL(ctx)).missing
 		n, rpo = r.oldest(before, func(id string) bool { return missing[id] })
@@ -340,7 +342,12 @@ func (r *run) account(ctx context.Context) error {
 
 	F := r.final
 	rep.Stores = map[string]Store{}
-	raw, err := readRaw(ctx, l.World.Region(F).S3(), l.Names.Bucket("raw", F))
+	led := r.scale
+	if led != nil {
+		led.startAccounting()
+		rep.Records.AckedByBackup += int64(led.records)
+	}
+	raw, err := readRaw(ctx, l.World.Region(F).S3(), l.Names.Bucket("raw", F), led)
 	if err != nil {
 		return err
 	}
@@ -350,6 +357,15 @@ func (r *run) account(ctx context.Context) error {
 		if c := counts[id]; c > 0 {
 			s3st.Present++
 			s3st.DoubleCounted += c - 1
+		}
+	}
+	if led != nil {
+		s3st.Expected += led.records
+		for _, c := range led.s3 {
+			if c > 0 {
+				s3st.Present++
+				s3st.DoubleCounted += int(c) - 1
+			}
 		}
 	}
 	s3st.Lost = s3st.Expected - s3st.Present
@@ -374,10 +390,29 @@ func (r *run) account(ctx context.Context) error {
 		}
 	}
 	cat.Present = len(inCatalog)
+	if led != nil {
+		cat.Expected += led.records
+		missing := map[uint32]bool{}
+		for i, pt := range led.parts {
+			if _, ours := raw.partitions()[pt]; ours {
+				continue // counted with the producers' records above
+			}
+			cat.Partitions++
+			if !parts[pt] {
+				cat.MissingPartitions++
+				missing[uint32(i+1)] = true
+			}
+		}
+		for _, p := range led.part {
+			if p != 0 && !missing[p] && parts[led.parts[p-1]] {
+				cat.Present++
+			}
+		}
+	}
 	cat.Lost = cat.Expected - cat.Present
 	rep.Stores[StoreCatalog] = cat
 
-	agg, err := readAggregates(ctx, l.World.Region(F).DynamoDB(), l.Names.AggregatesTable())
+	agg, err := readAggregates(ctx, l.World.Region(F).DynamoDB(), l.Names.AggregatesTable(), led)
 	if err != nil {
 		return err
 	}
@@ -386,6 +421,18 @@ func (r *run) account(ctx context.Context) error {
 		ackedAt[id] = a.at
 	}
 	ag := countAggregates(agg, ackedAt, raw.windows(), l.Now(), r.markerTTL(ctx)).Store
+	if led != nil {
+		// The synthetic records are a day old at most: their markers
+		// cannot have expired. A marker in another window is no count of
+		// the record where it belongs.
+		ag.Expected += led.records
+		for _, m := range led.marker {
+			if m == markerOK || m == markerOther {
+				ag.Present++
+			}
+		}
+		ag.Lost = ag.Expected - ag.Present
+	}
 	ag.Region = F
 	rep.Stores[StoreAggregates] = ag
 	// Acknowledged, then dropped: the id is counted, with other content.
@@ -396,7 +443,7 @@ func (r *run) account(ctx context.Context) error {
 	if F == other {
 		other = r.orig.Primary
 	}
-	if o, err := readAggregates(ctx, l.World.Region(other).DynamoDB(), l.Names.AggregatesTable()); err == nil {
+	if o, err := readAggregates(ctx, l.World.Region(other).DynamoDB(), l.Names.AggregatesTable(), led.skipping()); err == nil {
 		for k := range o.conflicts {
 			conflicts[k] = true
 		}
@@ -409,6 +456,17 @@ func (r *run) account(ctx context.Context) error {
 				rep.Records.Unrecorded++
 			}
 		}
+	}
+	if led != nil {
+		for n, m := range led.marker {
+			if m == markerOther {
+				rep.Records.DroppedAfterAck++
+				if !conflicts[scaleID(n)+" "+record.ContentHash(scaleData(n))] {
+					rep.Records.Unrecorded++
+				}
+			}
+		}
+		r.scaleFigures()
 	}
 
 	// The DR topic of the backup region, and of the new one after a
@@ -459,7 +517,7 @@ func (r *run) account(ctx context.Context) error {
 		rep.Records.ConflictItems >= r.crossConflicts && (rep.Records.ConflictItems == 0) == (r.crossConflicts == 0),
 		"%d acknowledged records counted in %s's aggregates with other content under their id (%d expected: ids accepted by both regions with different contents), %d of them with no conflict item; %d conflict items in the aggregates tables",
 		rep.Records.DroppedAfterAck, F, r.crossConflicts, rep.Records.Unrecorded, rep.Records.ConflictItems)
-	ok("noAccessDenied", len(rep.Denied) == 0, "%d calls denied by IAM", len(rep.Denied))
+	ok("noAccessDenied", l.DeniedCount() == 0, "%d calls denied by IAM", l.DeniedCount())
 	ok("noneDiscardedByConsumer", rep.Records.DiscardedByConsumer == 0, "%d records sent to a consumer's on-failure destination", rep.Records.DiscardedByConsumer)
 	if !r.sc.pipelineStall {
 		r.pipelineAlarmQuiet(ok)
@@ -554,10 +612,15 @@ func (r *run) readFacts(ctx context.Context) {
 }
 
 // readRaw reads every dt=/hr= object of a raw bucket (GZIP NDJSON) with
-// the producer record ids in it.
-func readRaw(ctx context.Context, c *sim.S3, bucket string) (rawBucket, error) {
+// the producer record ids in it. The scale scenario's synthetic records go
+// to its ledger (led, when it counts), not into the map.
+func readRaw(ctx context.Context, c *sim.S3, bucket string, led *scaleLedger) (rawBucket, error) {
 	out := rawBucket{}
 	var token *string
+	var zr *gzip.Reader
+	var plain bytes.Buffer
+	sc := bufio.NewScanner(nil)
+	line := make([]byte, 0, 64<<10)
 	for {
 		page, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token})
 		if err != nil {
@@ -578,18 +641,34 @@ func readRaw(ctx context.Context, c *sim.S3, bucket string) (rawBucket, error) {
 				return nil, err
 			}
 			if strings.HasSuffix(key, ".gz") || bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
-				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if zr == nil {
+					zr, err = gzip.NewReader(bytes.NewReader(body))
+				} else {
+					err = zr.Reset(bytes.NewReader(body))
+				}
 				if err != nil {
 					return nil, fmt.Errorf("gunzip %s: %w", key, err)
 				}
-				if body, err = io.ReadAll(zr); err != nil {
+				plain.Reset()
+				if _, err := plain.ReadFrom(zr); err != nil {
 					return nil, fmt.Errorf("gunzip %s: %w", key, err)
 				}
+				body = plain.Bytes()
 			}
 			ro := rawObject{key: key, modified: aws.ToTime(o.LastModified)}
-			sc := bufio.NewScanner(bytes.NewReader(body))
-			sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+			sc = bufio.NewScanner(bytes.NewReader(body))
+			sc.Buffer(line, 4<<20)
+			synthetic := false
 			for sc.Scan() {
+				// A synthetic record (scale) is known by its id, the first
+				// member record.AppendJSON writes: no decoding needed.
+				if n := led.index(syntheticID(sc.Bytes())); n >= 0 {
+					synthetic = true
+					if led.counting() {
+						led.inRaw(n, key)
+					}
+					continue
+				}
 				var rec record.Record
 				if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || rec.Canary {
 					continue
@@ -597,13 +676,29 @@ func readRaw(ctx context.Context, c *sim.S3, bucket string) (rawBucket, error) {
 				ro.ids = append(ro.ids, rec.ID)
 				ro.windows = append(ro.windows, aggregate.EntryOf(rec).Window.Format(aggregate.WindowLayout))
 			}
-			out[key] = ro
+			if !synthetic || len(ro.ids) > 0 {
+				out[key] = ro
+			}
 		}
 		if !aws.ToBool(page.IsTruncated) {
 			return out, nil
 		}
 		token = page.NextContinuationToken
 	}
+}
+
+// syntheticID is the id of a record line that starts {"id":"scale-…", as
+// record.AppendJSON writes a synthetic record, or "".
+func syntheticID(line []byte) string {
+	const head = `{"id":"` + scalePrefix
+	if !bytes.HasPrefix(line, []byte(head)) {
+		return ""
+	}
+	end := bytes.IndexByte(line[len(`{"id":"`):], '"')
+	if end < 0 {
+		return ""
+	}
+	return string(line[len(`{"id":"`) : len(`{"id":"`)+end])
 }
 
 // catalogPartitions lists the raw table's partitions ("dt/hr") in a
@@ -640,11 +735,16 @@ type aggregateTable struct {
 	hashes    map[string]string // record id -> the marker's content hash
 	summed    map[string]int    // window -> records its summary counts
 	conflicts map[string]bool   // "id hash" of each conflict item
+	// synthMarkers counts the scale scenario's synthetic records' markers
+	// by window (their records are the ledger's, not in markers).
+	synthMarkers map[string]int
 }
 
-// readAggregates scans an aggregates table.
-func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggregateTable, error) {
-	t := &aggregateTable{markers: map[string]string{}, hashes: map[string]string{}, summed: map[string]int{}, conflicts: map[string]bool{}}
+// readAggregates scans an aggregates table. The markers of the scale
+// scenario's synthetic records go to its ledger (led, when it counts) and
+// count in their windows' synthetic markers.
+func readAggregates(ctx context.Context, db *sim.DynamoDB, table string, led *scaleLedger) (*aggregateTable, error) {
+	t := &aggregateTable{markers: map[string]string{}, hashes: map[string]string{}, summed: map[string]int{}, conflicts: map[string]bool{}, synthMarkers: map[string]int{}}
 	summed := t.summed
 	var start map[string]ddbtypes.AttributeValue
 	for {
@@ -665,9 +765,20 @@ func readAggregates(ctx context.Context, db *sim.DynamoDB, table string) (*aggre
 					window = w.Value
 				}
 				id := strings.TrimPrefix(pk.Value, "R#")
-				t.markers[id] = window
+				hash := ""
 				if h, ok := it[aggregate.AttrHash].(*ddbtypes.AttributeValueMemberS); ok {
-					t.hashes[id] = h.Value
+					hash = h.Value
+				}
+				if n := led.index(id); n >= 0 {
+					if led.counting() {
+						led.inTable(n, window, hash)
+					}
+					t.synthMarkers[window]++
+					continue
+				}
+				t.markers[id] = window
+				if hash != "" {
+					t.hashes[id] = hash
 				}
 			case strings.HasPrefix(pk.Value, aggregate.ConflictPrefix):
 				if sk, ok := it["sk"].(*ddbtypes.AttributeValueMemberS); ok {
@@ -715,6 +826,9 @@ func countAggregates(t *aggregateTable, expected map[string]time.Time, windows m
 	perWindow := map[string]int{}
 	for _, w := range t.markers {
 		perWindow[w]++
+	}
+	for w, n := range t.synthMarkers {
+		perWindow[w] += n
 	}
 	mayHaveExpired := map[string][]string{} // window -> expected ids without a marker whose marker may have expired
 	for id, at := range expected {

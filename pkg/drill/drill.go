@@ -70,6 +70,10 @@ type Config struct {
 	// Seed makes routing choices reproducible (1). Every value is valid;
 	// 0 takes the default.
 	Seed uint64
+	// ScaleRecords and ScaleObjects size the scale scenario's synthetic
+	// load (DefaultScaleRecords in DefaultScaleObjects); other scenarios
+	// take none (ScaleRange).
+	ScaleRecords, ScaleObjects int
 	// SpoolDir holds the producers' spools ("" = a temporary directory,
 	// removed at the end).
 	SpoolDir string
@@ -184,6 +188,16 @@ func (c Config) Validate() error {
 	}
 	if c.MinHealthyMinutes != 0 && (c.MinHealthyMinutes < MinHealthyMinutes || c.MinHealthyMinutes > MaxHealthyMinutes) {
 		return &RangeError{"MinHealthyMinutes", fmt.Sprint(c.MinHealthyMinutes), MinHealthyMinutesRange}
+	}
+	if c.ScaleRecords != 0 || c.ScaleObjects != 0 {
+		switch {
+		case c.Scenario != "scale":
+			return &RangeError{"ScaleRecords", fmt.Sprintf("%d records in %d objects", c.ScaleRecords, c.ScaleObjects), "none: the synthetic load is the scale scenario's"}
+		case c.ScaleRecords < 1 || c.ScaleRecords > MaxScaleRecords:
+			return &RangeError{"ScaleRecords", fmt.Sprintf("%d records in %d objects", c.ScaleRecords, c.ScaleObjects), ScaleRange}
+		case c.ScaleObjects < 1 || c.ScaleObjects > MaxScaleObjects || c.ScaleObjects > c.ScaleRecords:
+			return &RangeError{"ScaleObjects", fmt.Sprintf("%d records in %d objects", c.ScaleRecords, c.ScaleObjects), ScaleRange}
+		}
 	}
 	d := c
 	d.defaults()
@@ -339,6 +353,8 @@ type Report struct {
 	// Denied lists every call IAM denied in the run (role, action,
 	// resource): a clean run has none.
 	Denied []Denial `json:"denied"`
+	// Scale is the scale scenario's synthetic load and figures.
+	Scale *Scale `json:"scale,omitempty"`
 
 	// The timeline, in seconds of virtual time from Start (the run's
 	// start): the regions, when the primary was down, the consumer fault

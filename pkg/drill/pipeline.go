@@ -110,7 +110,7 @@ func (r *run) consumerFault(ctx context.Context, d time.Duration) error {
 
 // countedIn returns the record ids whose markers region's aggregates hold.
 func (r *run) countedIn(ctx context.Context, region string) (map[string]bool, error) {
-	agg, err := readAggregates(ctx, r.l.World.Region(region).DynamoDB(), r.l.Names.AggregatesTable())
+	agg, err := readAggregates(ctx, r.l.World.Region(region).DynamoDB(), r.l.Names.AggregatesTable(), r.scale.skipping())
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,13 @@ func WriteText(w io.Writer, rep *Report) error {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "    objects copied back %d, items merged %d\n", r.ObjectsCopiedBack, r.ItemsMerged)
+	if sc := rep.Scale; sc != nil {
+		fmt.Fprintf(&b, "    scale: %d synthetic records in %d objects delivered by B's Firehose during the failover (not through producers and B's stream)\n", sc.Records, sc.Objects)
+		fmt.Fprintf(&b, "      failback %s of virtual time: the predicted AWS duration at the deployed concurrency\n", secs(sc.FailbackSeconds))
+		fmt.Fprintf(&b, "      executions %d, Distributed Map child executions %d; longest history %d events (%s), a child's %d\n",
+			sc.Executions, sc.ChildExecutions, sc.MaxHistoryEvents, sc.MaxHistoryExecution, sc.MaxChildHistoryEvents)
+		fmt.Fprintf(&b, "      wall time %.1fs, peak resident memory %.0f MiB\n", rep.WallSeconds, float64(sc.PeakRSSBytes)/(1<<20))
+	}
 	ops := make([]string, 0, len(rep.GlueCalls))
 	total := 0
 	for op, n := range rep.GlueCalls {

@@ -92,6 +92,8 @@ type run struct {
 	// crossConflicts is how many ids the scenario has had acknowledged
 	// with one content by the primary and another by the backup region.
 	crossConflicts int
+	// scale is the scale scenario's synthetic records (nil in the others).
+	scale *scaleLedger
 
 	// downs are the periods the primary was down (setPrimaryDown).
 	downs []Period

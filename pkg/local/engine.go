@@ -299,3 +299,26 @@ func (l *Local) AlarmExecutions() []string {
 	}
 	return out
 }
+
+// HistoryStats are the figures of every execution that has ended in the
+// installation's regions (states.Engine.HistoryStats), together: the
+// counts summed, the longest history of all.
+func (l *Local) HistoryStats() states.HistoryStats {
+	l.mu.Lock()
+	engines := make([]*states.Engine, 0, len(l.engines))
+	for _, e := range l.engines {
+		engines = append(engines, e)
+	}
+	l.mu.Unlock()
+	var out states.HistoryStats
+	for _, e := range engines {
+		s := e.HistoryStats()
+		out.Executions += s.Executions
+		out.ChildExecutions += s.ChildExecutions
+		out.MaxChildEvents = max(out.MaxChildEvents, s.MaxChildEvents)
+		if s.MaxEvents > out.MaxEvents {
+			out.MaxEvents, out.MaxEventsExecution = s.MaxEvents, s.MaxEventsExecution
+		}
+	}
+	return out
+}

@@ -217,5 +217,9 @@ func (l *Local) Now() time.Time { return l.Clock.Now() }
 // Denied returns every call IAM denied so far: a clean run has none.
 func (l *Local) Denied() []sim.DeniedCall { return l.World.Denied() }
 
+// DeniedCount is how many calls IAM denied (Denied keeps the first
+// sim.MaxDeniedRecords).
+func (l *Local) DeniedCount() int { return l.World.DeniedCount() }
+
 // ErrClosed is returned by operations on a closed installation.
 var ErrClosed = errors.New("local: installation closed")

@@ -117,6 +117,16 @@ func (c *CloudWatch) addLocked(namespace, name string, dims []cwtypes.Dimension,
 		c.metrics[key] = ser
 	}
 	i := sort.Search(len(ser.samples), func(i int) bool { return ser.samples[i].t.After(s.t) })
+	if i > 0 && ser.samples[i-1].t.Equal(s.t) {
+		// Samples of one instant aggregate into one: every statistic is
+		// of counts, sums and extremes, which merge exactly, so a series
+		// grows with the instants it has data at, not with the calls.
+		p := &ser.samples[i-1]
+		p.count += s.count
+		p.sum += s.sum
+		p.lo, p.hi = math.Min(p.lo, s.lo), math.Max(p.hi, s.hi)
+		return
+	}
 	ser.samples = append(ser.samples, cwSample{})
 	copy(ser.samples[i+1:], ser.samples[i:])
 	ser.samples[i] = s

@@ -307,3 +307,40 @@ var (
 	_ cloudwatchAPI = (*cloudwatch.Client)(nil)
 	_ cloudwatchAPI = (*CloudWatch)(nil)
 )
+
+// Samples of one instant are kept as one: a series holds what its
+// statistics need, however many calls wrote it.
+func TestCloudWatchSamplesOfAnInstantMerge(t *testing.T) {
+	ctx := context.Background()
+	_, clk, c := cwTestWorld(t)
+	ts := clk.Now().UnixMilli()
+	for i := 1; i <= 1000; i++ {
+		line := fmt.Sprintf(`{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[["D"]],"Metrics":[{"Name":"M"}]}]},"D":"d","M":%d}`, ts, i)
+		if err := c.IngestEMF([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = clk.Sleep(ctx, time.Minute)
+	c.mu.Lock()
+	var samples int
+	for _, s := range c.metrics {
+		samples += len(s.samples)
+	}
+	c.mu.Unlock()
+	if samples != 1 {
+		t.Fatalf("%d samples stored for 1000 values at one instant, want 1", samples)
+	}
+	st, err := c.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("N"), MetricName: aws.String("M"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("D"), Value: aws.String("d")}}, StartTime: aws.Time(glueTestStart), EndTime: aws.Time(clk.Now()), Period: aws.Int32(60),
+		Statistics: []cwtypes.Statistic{cwtypes.StatisticSum, cwtypes.StatisticSampleCount, cwtypes.StatisticMinimum, cwtypes.StatisticMaximum, cwtypes.StatisticAverage}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Datapoints) != 1 {
+		t.Fatalf("datapoints = %+v", st.Datapoints)
+	}
+	d := st.Datapoints[0]
+	if *d.Sum != 500500 || *d.SampleCount != 1000 || *d.Minimum != 1 || *d.Maximum != 1000 || *d.Average != 500.5 {
+		t.Fatalf("sum %v count %v min %v max %v avg %v; want 500500 1000 1 1000 500.5", *d.Sum, *d.SampleCount, *d.Minimum, *d.Maximum, *d.Average)
+	}
+}

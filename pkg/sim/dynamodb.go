@@ -65,11 +65,57 @@ type ddbTable struct {
 	pitrDays           int32
 	restore            *ddbtypes.RestoreSummary
 
-	items map[string]*ddbStored // primary key → item
-	parts map[string]*ddbPart   // partition key → items ordered by sort key
-	order []*ddbStored          // scan order, rebuilt when nil
-	log   []ddbChange           // every change, oldest first
-	bytes int64                 // sum of item sizes
+	items map[string]*ddbStored   // primary key → item
+	parts map[string][]*ddbStored // partition key → items ordered by sort key
+	order []*ddbStored            // scan order, rebuilt when nil
+	// log is every change, oldest first, at the one-second granularity of
+	// point-in-time restores: a key's changes within one second are its
+	// last one (logLocked).
+	log   []ddbChange
+	bytes int64 // sum of item sizes
+	// ranges are the sort key values of string type, shared by the items
+	// that have them (a table of markers has one, "R", for all).
+	ranges map[string]ddbAV
+}
+
+// maxInternedRanges bounds ddbTable.ranges: sort keys of many distinct
+// values are not shared.
+const maxInternedRanges = 1024
+
+// internRange returns the shared sort key value equal to v.
+func (t *ddbTable) internRange(v ddbAV) ddbAV {
+	sv, ok := v.(*ddbtypes.AttributeValueMemberS)
+	if !ok {
+		return v
+	}
+	if shared, ok := t.ranges[sv.Value]; ok {
+		return shared
+	}
+	if len(t.ranges) < maxInternedRanges {
+		if t.ranges == nil {
+			t.ranges = map[string]ddbAV{}
+		}
+		t.ranges[sv.Value] = v
+	}
+	return v
+}
+
+// logLocked records a change (packed "": a delete) of key, whose stored
+// item is old (nil if none), and returns its index in the log. A restore
+// reads a table as of a whole second (the API takes a date and time to the
+// second), so a change in the same second as old's latest replaces it:
+// a key updated many times a second (a window summary) keeps one entry a
+// second, not one per write.
+func (t *ddbTable) logLocked(at time.Time, key, packed string, old *ddbStored) int32 {
+	ns := at.UnixNano()
+	if old != nil && int(old.logIdx) < len(t.log) {
+		if e := &t.log[old.logIdx]; e.key == key && e.at/int64(time.Second) == ns/int64(time.Second) {
+			e.at, e.packed = ns, packed
+			return old.logIdx
+		}
+	}
+	t.log = append(t.log, ddbChange{at: ns, key: key, packed: packed})
+	return int32(len(t.log) - 1)
 }
 
 // ddbSchema names the key attributes of a table or index and their types
@@ -78,23 +124,27 @@ type ddbSchema struct {
 	hashKey, hashType, rangeKey, rngType string
 }
 
-// ddbStored is a stored item. Its item map is never mutated once stored, so
-// the change log and readers may share it.
+// ddbStored is a stored item, packed (dynamodb_pack.go): the change log
+// shares the packed string, and readers get their own copy (item).
 type ddbStored struct {
 	key     string // encoded primary key
-	hashEnc string
+	hashEnc string // its partition key part (a prefix of key)
 	rng     ddbAV
 	rngNum  *big.Rat // parsed sort key when it is a number
-	item    ddbItem
+	packed  string
+	size    int32 // ddbItemSize of the item (at most 400 KB)
+	logIdx  int32 // its latest change in the table's log
 }
 
-type ddbPart struct{ items []*ddbStored }
+// item returns a fresh copy of the stored item.
+func (s *ddbStored) item() ddbItem { return ddbUnpack(s.packed) }
 
-// ddbChange is one entry of a table's change log; item nil is a delete.
+// ddbChange is one entry of a table's change log: the item written,
+// packed, or "" for a delete.
 type ddbChange struct {
-	at   time.Time
-	key  string
-	item ddbItem
+	at     int64 // unix nanoseconds
+	key    string
+	packed string
 }
 
 // DynamoDB returns the region's DynamoDB service.
@@ -246,7 +296,7 @@ func (c *DynamoDB) initTableLocked(t *ddbTable, delay time.Duration) {
 
 // ddbNewTable validates a key schema and returns an empty table.
 func ddbNewTable(name string, ks []ddbtypes.KeySchemaElement, defs []ddbtypes.AttributeDefinition) (*ddbTable, error) {
-	t := &ddbTable{name: name, items: map[string]*ddbStored{}, parts: map[string]*ddbPart{}, pitrDays: 35,
+	t := &ddbTable{name: name, items: map[string]*ddbStored{}, parts: map[string][]*ddbStored{}, pitrDays: 35,
 		keySchema: append([]ddbtypes.KeySchemaElement(nil), ks...), attrDefs: append([]ddbtypes.AttributeDefinition(nil), defs...)}
 	types := map[string]string{}
 	for _, d := range defs {
@@ -718,58 +768,70 @@ func ddbRangeCmp(a, b *ddbStored) int {
 // writeLocked stores item (nil: delete) under key, logs the change and,
 // with TTL on, queues the item's expiry.
 func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
-	t.log = append(t.log, ddbChange{at: c.now(), key: key, item: item})
-	t.applyLocked(key, hashEnc, item)
+	packed := ""
+	if item != nil {
+		packed = ddbPack(item)
+	}
+	idx := t.logLocked(c.now(), key, packed, t.items[key])
+	if s := t.applyLocked(key, hashEnc, item, packed); s != nil {
+		s.logIdx = idx
+	}
 	c.ttlTrackLocked(t, key, item)
 }
 
-// applyLocked stores or deletes an item without logging.
-func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem) {
+// applyLocked stores (packed, the encoding of item) or deletes (item nil)
+// an item without logging, and returns it stored (nil after a delete).
+func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem, packed string) *ddbStored {
 	old := t.items[key]
 	if old != nil {
-		t.bytes -= int64(ddbItemSize(old.item))
+		t.bytes -= int64(old.size)
 	}
+	size := 0
 	if item != nil {
-		t.bytes += int64(ddbItemSize(item))
+		size = ddbItemSize(item)
+		t.bytes += int64(size)
 	}
 	if item == nil {
 		if old == nil {
-			return
+			return nil
 		}
 		delete(t.items, key)
 		p := t.parts[hashEnc]
-		i := sort.Search(len(p.items), func(i int) bool { return ddbRangeCmp(p.items[i], old) >= 0 })
-		if i < len(p.items) && p.items[i] == old {
-			p.items = append(p.items[:i], p.items[i+1:]...)
+		i := sort.Search(len(p), func(i int) bool { return ddbRangeCmp(p[i], old) >= 0 })
+		if i < len(p) && p[i] == old {
+			p = append(p[:i], p[i+1:]...)
 		}
-		if len(p.items) == 0 {
+		if len(p) == 0 {
 			delete(t.parts, hashEnc)
+		} else {
+			t.parts[hashEnc] = p
 		}
 		t.order = nil
-		return
+		return nil
 	}
 	if old != nil {
-		old.item = item // same key and position: replace in place
-		return
+		old.packed, old.size = packed, int32(size) // same key and position: replace in place
+		return old
 	}
-	s := &ddbStored{key: key, hashEnc: hashEnc, item: item}
+	if strings.HasPrefix(key, hashEnc) {
+		hashEnc = key[:len(hashEnc)] // one string for both
+	}
+	s := &ddbStored{key: key, hashEnc: hashEnc, packed: packed, size: int32(size)}
 	if t.rangeKey != "" {
-		s.rng = item[t.rangeKey]
+		s.rng = t.internRange(item[t.rangeKey])
 		if n, ok := s.rng.(*ddbtypes.AttributeValueMemberN); ok {
 			s.rngNum, _ = ddbNum(n.Value)
 		}
 	}
 	t.items[key] = s
 	p := t.parts[hashEnc]
-	if p == nil {
-		p = &ddbPart{}
-		t.parts[hashEnc] = p
-	}
-	i := sort.Search(len(p.items), func(i int) bool { return ddbRangeCmp(p.items[i], s) >= 0 })
-	p.items = append(p.items, nil)
-	copy(p.items[i+1:], p.items[i:])
-	p.items[i] = s
+	i := sort.Search(len(p), func(i int) bool { return ddbRangeCmp(p[i], s) >= 0 })
+	p = append(p, nil)
+	copy(p[i+1:], p[i:])
+	p[i] = s
+	t.parts[hashEnc] = p
 	t.order = nil
+	return s
 }
 
 // returnValues picks the attributes ReturnValues asks for.
@@ -832,7 +894,7 @@ func ddbOld(s *ddbStored) ddbItem {
 	if s == nil {
 		return nil
 	}
-	return s.item
+	return s.item()
 }
 
 // PutItem writes an item, optionally under a condition.
@@ -858,7 +920,8 @@ func (c *DynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFn
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
-	item := ddbCopyItem(in.Item)
+	// The item is read, not kept: what is stored is its packed copy.
+	item := in.Item
 	if err := ddbValidateItem(item); err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
@@ -906,7 +969,7 @@ func (c *DynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFn
 	}
 	out := &dynamodb.GetItemOutput{}
 	if s := t.items[key]; s != nil {
-		out.Item = ddbProject(s.item, proj)
+		out.Item = ddbProjectOwn(s.item(), proj)
 	}
 	return out, nil
 }
@@ -1165,16 +1228,16 @@ func (p *ddbPage) add(s *ddbStored) bool {
 		return false
 	}
 	p.scanned++
-	p.bytes += ddbItemSize(s.item)
+	p.bytes += int(s.size)
 	p.last = s
-	item := s.item
+	item := s.item()
 	if p.view != nil {
 		item = p.view(item)
 	}
 	if p.filter == nil || ddbEval(item, p.filter) {
 		p.selected++
 		if !p.count {
-			p.items = append(p.items, ddbProject(item, p.proj))
+			p.items = append(p.items, ddbProjectOwn(item, p.proj))
 		}
 	}
 	if p.limit > 0 && p.scanned >= p.limit || p.bytes >= ddbPageBytes {
@@ -1246,9 +1309,7 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 	}
 	forward := in.ScanIndexForward == nil || *in.ScanIndexForward
 	var items []*ddbStored
-	if p := t.parts[kc.hashEnc]; p != nil {
-		items = p.items
-	}
+	items = t.parts[kc.hashEnc]
 	start, end, step := 0, len(items), 1
 	if !forward {
 		start, end, step = len(items)-1, -1, -1
@@ -1279,7 +1340,7 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 	}
 	for i := start; i != end; i += step {
 		s := items[i]
-		if kc.rng != nil && !ddbEval(s.item, kc.rng) {
+		if kc.rng != nil && !ddbEval(s.item(), kc.rng) {
 			continue
 		}
 		if !page.add(s) {
@@ -1288,7 +1349,7 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 	}
 	out := &dynamodb.QueryOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
 	if page.stopped && page.last != nil {
-		out.LastEvaluatedKey = t.keyAttrs(page.last.item)
+		out.LastEvaluatedKey = t.keyAttrs(page.last.item())
 	}
 	return out, nil
 }
@@ -1301,7 +1362,7 @@ func (t *ddbTable) scanOrderLocked() []*ddbStored {
 	hs := ddbKeys(t.parts)
 	t.order = make([]*ddbStored, 0, len(t.items))
 	for _, h := range hs {
-		t.order = append(t.order, t.parts[h].items...)
+		t.order = append(t.order, t.parts[h]...)
 	}
 	return t.order
 }
@@ -1376,7 +1437,7 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 	}
 	out := &dynamodb.ScanOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
 	if page.stopped && page.last != nil {
-		out.LastEvaluatedKey = t.keyAttrs(page.last.item)
+		out.LastEvaluatedKey = t.keyAttrs(page.last.item())
 	}
 	return out, nil
 }
@@ -1420,7 +1481,7 @@ func (c *DynamoDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIt
 			var err error
 			switch {
 			case req.PutRequest != nil:
-				w.item = ddbCopyItem(req.PutRequest.Item)
+				w.item = req.PutRequest.Item // read, not kept: stored packed
 				if err = ddbValidateItem(w.item); err == nil {
 					w.key, w.hashEnc, err = t.keyOf(w.item, false)
 				}
@@ -1495,7 +1556,7 @@ func (c *DynamoDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 			}
 			seen[key] = true
 			if s := t.items[key]; s != nil {
-				resp = append(resp, ddbProject(s.item, proj))
+				resp = append(resp, ddbProjectOwn(s.item(), proj))
 			}
 		}
 		out.Responses[name] = resp
@@ -1532,7 +1593,7 @@ func (c *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 		n := 0
 		if p := ti.Put; p != nil {
 			n++
-			a.table, a.item, names, values, condSrc, a.rvf = aws.ToString(p.TableName), ddbCopyItem(p.Item), p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ConditionExpression, p.ReturnValuesOnConditionCheckFailure
+			a.table, a.item, names, values, condSrc, a.rvf = aws.ToString(p.TableName), p.Item, p.ExpressionAttributeNames, p.ExpressionAttributeValues, p.ConditionExpression, p.ReturnValuesOnConditionCheckFailure
 		}
 		if u := ti.Update; u != nil {
 			n++
@@ -1728,27 +1789,29 @@ type ddbSnapshot struct {
 	billing   ddbtypes.BillingMode
 	rcu, wcu  int64
 	indexes   []*ddbIndex
-	items     []ddbItem // immutable, shared
+	items     []string // packed items (dynamodb_pack.go), shared
 	bytes     int64
 }
 
-// snapshotLocked rebuilds t as of at from its change log.
+// snapshotLocked rebuilds t as of at from its change log: its state at
+// the end of at's second, restores being to the second (logLocked).
 func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
-	state := map[string]ddbItem{}
+	state := map[string]string{}
+	end := at.Truncate(time.Second).Add(time.Second).UnixNano()
 	for _, ch := range t.log {
-		if ch.at.After(at) {
+		if ch.at >= end {
 			break
 		}
-		if ch.item == nil {
+		if ch.packed == "" {
 			delete(state, ch.key)
 		} else {
-			state[ch.key] = ch.item
+			state[ch.key] = ch.packed
 		}
 	}
 	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, rcu: t.rcu, wcu: t.wcu, indexes: t.indexes}
 	for _, k := range ddbKeys(state) {
 		s.items = append(s.items, state[k])
-		s.bytes += int64(ddbItemSize(state[k]))
+		s.bytes += int64(ddbItemSize(ddbUnpack(state[k])))
 	}
 	return s
 }
@@ -1783,13 +1846,16 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
 	c.initTableLocked(t, d)
-	for _, item := range snap.items {
+	for _, packed := range snap.items {
+		item := ddbUnpack(packed)
 		key, hashEnc, err := t.keyOf(item, false)
 		if err != nil {
 			return nil, fmt.Errorf("restore %s: %w", target, err)
 		}
-		t.log = append(t.log, ddbChange{at: t.created, key: key, item: item})
-		t.applyLocked(key, hashEnc, item)
+		t.log = append(t.log, ddbChange{at: t.created.UnixNano(), key: key, packed: packed})
+		if s := t.applyLocked(key, hashEnc, item, packed); s != nil {
+			s.logIdx = int32(len(t.log) - 1)
+		}
 	}
 	return t, nil
 }
@@ -1937,7 +2003,7 @@ func (c *DynamoDB) TransactGetItems(ctx context.Context, in *dynamodb.TransactGe
 		}
 		seen[t.name+"\x01"+key] = true
 		if s := t.items[key]; s != nil {
-			out.Responses[i].Item = ddbProject(s.item, projs[i])
+			out.Responses[i].Item = ddbProjectOwn(s.item(), projs[i])
 		}
 	}
 	return out, nil

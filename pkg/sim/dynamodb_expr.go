@@ -1488,6 +1488,15 @@ func ddbSetMinus(cur, del ddbAV) (ddbAV, error) {
 }
 
 // ddbProject returns the projection of item onto paths.
+// ddbProjectOwn is ddbProject of an item the caller owns (a stored item
+// unpacked for it): without a projection it is the answer itself.
+func ddbProjectOwn(item ddbItem, paths []*ddbPath) ddbItem {
+	if paths == nil {
+		return item
+	}
+	return ddbProject(item, paths)
+}
+
 func ddbProject(item ddbItem, paths []*ddbPath) ddbItem {
 	if paths == nil {
 		return ddbCopyItem(item)

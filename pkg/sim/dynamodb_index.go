@@ -167,7 +167,7 @@ func ddbMakeEntry(ix *ddbIndex, s *ddbStored, item ddbItem) (*ddbEntry, bool) {
 func (t *ddbTable) entries(ix *ddbIndex, hash string, filter bool) []*ddbEntry {
 	var out []*ddbEntry
 	for _, s := range t.items {
-		e, ok := ddbMakeEntry(ix, s, s.item)
+		e, ok := ddbMakeEntry(ix, s, s.item())
 		if ok && (!filter || e.hash == hash) {
 			out = append(out, e)
 		}
@@ -261,7 +261,7 @@ func (t *ddbTable) queryIndexLocked(ix *ddbIndex, kc *ddbKeyCond, esk ddbItem, f
 	var last *ddbStored
 	for i := start; i != end; i += step {
 		s := es[i].s
-		if kc.rng != nil && !ddbEval(s.item, kc.rng) {
+		if kc.rng != nil && !ddbEval(s.item(), kc.rng) {
 			continue
 		}
 		last = s
@@ -271,7 +271,7 @@ func (t *ddbTable) queryIndexLocked(ix *ddbIndex, kc *ddbKeyCond, esk ddbItem, f
 	}
 	out := &dynamodb.QueryOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
 	if page.stopped && last != nil {
-		out.LastEvaluatedKey = t.indexKeyAttrs(ix, last.item)
+		out.LastEvaluatedKey = t.indexKeyAttrs(ix, last.item())
 	}
 	return out, nil
 }
@@ -300,7 +300,7 @@ func (t *ddbTable) scanIndexLocked(ix *ddbIndex, esk ddbItem, seg, total int, pa
 	}
 	out := &dynamodb.ScanOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
 	if page.stopped && last != nil {
-		out.LastEvaluatedKey = t.indexKeyAttrs(ix, last.item)
+		out.LastEvaluatedKey = t.indexKeyAttrs(ix, last.item())
 	}
 	return out, nil
 }

@@ -270,3 +270,60 @@ func TestDynamoDBPITRWindowLimits(t *testing.T) {
 		t.Fatalf("PITR on a missing table: %v, want TableNotFoundException", err)
 	}
 }
+
+// A restore is to a whole second: the restored table holds each item as it
+// was at the end of that second, whatever its writes within it.
+func TestDynamoDBRestoreToTheSecond(t *testing.T) {
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	p := ddbTestTable(t, w, clk, "aggregates")
+	if _, err := p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("aggregates"),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(v string) time.Time {
+		if _, err := p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("aggregates"), Item: ddbItem{"pk": ddbS("p"), "sk": ddbN("1"), "v": ddbS(v)}}); err != nil {
+			t.Fatal(err)
+		}
+		return clk.Now()
+	}
+	_ = clk.Sleep(ctx, time.Minute)
+	_ = clk.Sleep(ctx, clk.Now().Truncate(time.Second).Add(time.Second+100*time.Millisecond).Sub(clk.Now()))
+	t1 := put("first")
+	t2 := put("second")
+	if sec := t1.Truncate(time.Second); !t2.Truncate(time.Second).Equal(sec) {
+		t.Fatalf("writes at %s and %s are not in one second", t1, t2)
+	}
+	sec := t1.Truncate(time.Second)
+	_ = clk.Sleep(ctx, sec.Add(2*time.Second+100*time.Millisecond).Sub(clk.Now()))
+	t3 := put("third")
+	_ = clk.Sleep(ctx, time.Hour)
+	for i, c := range []struct {
+		at   time.Time
+		want string // "" for no item
+	}{
+		{sec.Add(-time.Second), ""},
+		{sec, "second"},
+		{sec.Add(900 * time.Millisecond), "second"},
+		{sec.Add(time.Second), "second"},
+		{t3, "third"},
+	} {
+		target := fmt.Sprintf("restored-%d", i)
+		if _, err := p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"),
+			TargetTableName: aws.String(target), RestoreDateTime: aws.Time(c.at)}); err != nil {
+			t.Fatal(err)
+		}
+		_ = clk.Sleep(ctx, 21*time.Minute)
+		scan, err := p.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(target)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(scan.Items) == 1 {
+			got = scan.Items[0]["v"].(*ddbtypes.AttributeValueMemberS).Value
+		}
+		if len(scan.Items) > 1 || got != c.want {
+			t.Fatalf("restore to %s (writes at %s, %s, %s): %d items, v %q; want %q", c.at, t1, t2, t3, len(scan.Items), got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"hash/fnv"
 	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,8 +55,8 @@ const ddbTTLMaxAge = 5 * 365 * 24 * time.Hour
 // when. Entries are checked when they fall due, against the item as it is
 // then (it may have been updated, deleted, or TTL turned off).
 type ddbTTLEntry struct {
-	due time.Time
-	exp time.Time // the item's expiry when it was queued
+	due int64 // unix nanoseconds (a queue of millions of markers: no time.Time)
+	exp int64 // the item's expiry when it was queued, unix nanoseconds
 	seq uint64
 	t   *ddbTable
 	key string
@@ -65,8 +66,8 @@ type ddbTTLQueue []ddbTTLEntry
 
 func (q ddbTTLQueue) Len() int { return len(q) }
 func (q ddbTTLQueue) Less(i, j int) bool {
-	if !q[i].due.Equal(q[j].due) {
-		return q[i].due.Before(q[j].due)
+	if q[i].due != q[j].due {
+		return q[i].due < q[j].due
 	}
 	return q[i].seq < q[j].seq
 }
@@ -122,7 +123,19 @@ func ddbTTLExpiry(item ddbItem, attr string) (time.Time, bool) {
 	if !isNum {
 		return time.Time{}, false
 	}
-	r, ok := ddbNum(n.Value)
+	return ddbTTLValue(n.Value)
+}
+
+// ddbTTLValue is the instant a TTL attribute's number value expires at.
+func ddbTTLValue(v string) (time.Time, bool) {
+	// Whole epoch seconds, what TTL values nearly always are.
+	if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if sec > 1<<40 || sec < -(1<<40) {
+			return time.Time{}, false
+		}
+		return time.Unix(sec, 0).UTC(), true
+	}
+	r, ok := ddbNum(v)
 	if !ok {
 		return time.Time{}, false
 	}
@@ -169,14 +182,14 @@ func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key string, item ddbItem) {
 		return
 	}
 	c.ttl.seq++
-	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp), exp: exp, seq: c.ttl.seq, t: t, key: key})
+	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp).UnixNano(), exp: exp.UnixNano(), seq: c.ttl.seq, t: t, key: key})
 	c.ttlArmLocked()
 }
 
 // ttlTrackAllLocked queues every item of t: TTL was just enabled.
 func (c *DynamoDB) ttlTrackAllLocked(t *ddbTable) {
 	for _, key := range ddbKeys(t.items) {
-		c.ttlTrackLocked(t, key, t.items[key].item)
+		c.ttlTrackLocked(t, key, t.items[key].item())
 	}
 }
 
@@ -186,7 +199,7 @@ func (c *DynamoDB) ttlArmLocked() {
 	if len(q.queue) == 0 || q.parked {
 		return
 	}
-	head := q.queue[0].due
+	head := time.Unix(0, q.queue[0].due).UTC()
 	if q.stop != nil && !head.Before(q.timerAt) {
 		return
 	}
@@ -218,7 +231,7 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 	}
 	now := c.now()
 	deleted := map[string]int{}
-	for len(q.queue) > 0 && !q.queue[0].due.After(now) {
+	for len(q.queue) > 0 && q.queue[0].due <= now.UnixNano() {
 		e := heap.Pop(&q.queue).(ddbTTLEntry)
 		t := e.t
 		attr, on := t.ttlOn()
@@ -226,8 +239,14 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 		if c.tables[t.name] != t || !on || s == nil {
 			continue
 		}
-		exp, ok := ddbTTLExpiry(s.item, attr)
-		if !ok || !exp.Equal(e.exp) || exp.Before(now.Add(-ddbTTLMaxAge)) {
+		var exp time.Time
+		v, ok := ddbUnpackAttr(s.packed, attr)
+		if n, isNum := v.(*ddbtypes.AttributeValueMemberN); ok && isNum {
+			exp, ok = ddbTTLValue(n.Value)
+		} else {
+			ok = false
+		}
+		if !ok || exp.UnixNano() != e.exp || exp.Before(now.Add(-ddbTTLMaxAge)) {
 			continue // rewritten with another expiry (its own entry is queued) or none
 		}
 		c.writeLocked(t, e.key, s.hashEnc, nil)

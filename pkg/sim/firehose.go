@@ -441,6 +441,43 @@ func (f *Firehose) addLocked(s *firehoseStream, data []byte, arrival time.Time) 
 	return nil
 }
 
+// DeliverBuffer writes one object of the named delivery stream, as
+// Firehose delivers a full buffer, from records that did not come through
+// its source: each record (with the stream's delimiter processor, a new
+// line) in an object named by arrival, the oldest record's arrival time,
+// gzip-compressed when the stream compresses, written as the destination
+// role with its IAM checks and retried as any delivery. A drill writes
+// volumes with it that would take too long to produce record by record
+// (pkg/drill "scale"); the stream's delivered counts include them.
+func (f *Firehose) DeliverBuffer(stream string, arrival time.Time, records [][]byte) error {
+	f.mu.Lock()
+	var s *firehoseStream
+	for _, st := range f.streams {
+		if st.name == stream && !st.deleted {
+			s = st
+		}
+	}
+	if s == nil {
+		f.mu.Unlock()
+		return fmt.Errorf("firehose %s: no delivery stream %q", f.r.Name, stream)
+	}
+	batch := make([]firehoseRecord, len(records))
+	for i, data := range records {
+		if s.delimiter {
+			data = append(append([]byte(nil), data...), '\n')
+		}
+		batch[i] = firehoseRecord{data: data, arrival: arrival}
+	}
+	f.mu.Unlock()
+	if len(batch) > 0 {
+		f.deliver(s, batch)
+	}
+	return nil
+}
+
+// gzipWriters are the gzip writers of deliveries, reused.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
 // deliver writes one object for batch.
 func (f *Firehose) deliver(s *firehoseStream, batch []firehoseRecord) {
 	oldest := batch[0].arrival
@@ -455,11 +492,15 @@ func (f *Firehose) deliver(s *firehoseStream, batch []firehoseRecord) {
 	f.mu.Unlock()
 	var body bytes.Buffer
 	if s.gzip {
-		zw := gzip.NewWriter(&body)
+		// A gzip writer holds some 800 KB of compressor state: reused, a
+		// run of many deliveries does not allocate it for each object.
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&body)
 		for _, r := range batch {
 			_, _ = zw.Write(r.data)
 		}
 		_ = zw.Close()
+		gzipWriters.Put(zw)
 	} else {
 		for _, r := range batch {
 			body.Write(r.data)

@@ -411,3 +411,38 @@ func TestFirehoseDropsAfter24Hours(t *testing.T) {
 		t.Fatalf("after 24 h of failures: %+v, want %+v", got, want)
 	}
 }
+
+func TestFirehoseDeliverBuffer(t *testing.T) {
+	ctx := context.Background()
+	w, clk, _ := kinesisTestStream(t)
+	_, _ = w.Region("us-east-1").S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("raw-bucket")})
+	f := w.Region("us-east-1").Firehose()
+	d := firehoseTestS3Dest("raw/", 5, 60, true)
+	d.ProcessingConfiguration = &firehosetypes.ProcessingConfiguration{Enabled: aws.Bool(true), Processors: []firehosetypes.Processor{{Type: firehosetypes.ProcessorTypeAppendDelimiterToRecord}}}
+	firehoseTestCreate(t, f, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("direct"), ExtendedS3DestinationConfiguration: d})
+	arrival := clk.Now().Add(-30 * time.Minute)
+	recs := [][]byte{[]byte(`{"a":1}`), []byte(`{"a":2}`)}
+	if err := f.DeliverBuffer("direct", arrival, recs); err != nil {
+		t.Fatal(err)
+	}
+	if string(recs[0]) != `{"a":1}` {
+		t.Fatalf("the caller's record was changed: %q", recs[0])
+	}
+	_ = clk.Sleep(ctx, time.Second)
+	objs := firehoseTestObjects(t, w, "us-east-1", "raw-bucket")
+	if len(objs) != 1 {
+		t.Fatalf("%d objects, want 1", len(objs))
+	}
+	for key, body := range objs {
+		// Named by the arrival, as any delivery of those records.
+		if want := "raw/direct-1-" + arrival.UTC().Format("2006-01-02-15-04-05") + "-"; !strings.HasPrefix(key, want) || !strings.HasSuffix(key, ".gz") {
+			t.Fatalf("key %q, want %s….gz", key, want)
+		}
+		if got, want := string(body), "{\"a\":1}\n{\"a\":2}\n"; got != want {
+			t.Fatalf("body %q, want %q", got, want)
+		}
+	}
+	if err := f.DeliverBuffer("nope", arrival, recs); err == nil || !strings.Contains(err.Error(), `no delivery stream "nope"`) {
+		t.Fatalf("unknown stream: err = %v", err)
+	}
+}

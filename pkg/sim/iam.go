@@ -39,8 +39,11 @@ type iamState struct {
 	enforce bool
 	roles   map[string]*iamRole // by role ARN
 	managed map[string]*Policy  // customer managed policies by ARN
-	denied  []DeniedCall
-	seq     uint64 // request IDs of denied calls
+	// denied is the first MaxDeniedRecords denials; seq counts them all
+	// (and makes denied calls' request IDs); last is the latest.
+	denied []DeniedCall
+	last   DeniedCall
+	seq    uint64
 	// resources are the resource-based policies services' deliveries are
 	// authorized by (iam_resource.go), by resource ARN.
 	resources map[string]*Policy
@@ -246,11 +249,24 @@ func (w *World) DetachRolePolicy(roleARN, policyARN string) error {
 	return nil
 }
 
-// Denied returns every call IAM denied, in order.
+// MaxDeniedRecords is how many denied calls the world records in full: a
+// run whose every call is denied (a broken policy) keeps the first of
+// them and counts the rest, its memory bounded whatever the calls.
+const MaxDeniedRecords = 10000
+
+// Denied returns the calls IAM denied, in order: all of them, or the first
+// MaxDeniedRecords when DeniedCount is more.
 func (w *World) Denied() []DeniedCall {
 	w.iam.mu.Lock()
 	defer w.iam.mu.Unlock()
 	return append([]DeniedCall(nil), w.iam.denied...)
+}
+
+// DeniedCount is how many calls IAM denied.
+func (w *World) DeniedCount() int {
+	w.iam.mu.Lock()
+	defer w.iam.mu.Unlock()
+	return int(w.iam.seq)
 }
 
 // rolePoliciesLocked returns a role's policies, inline then attached, and
@@ -428,7 +444,10 @@ func (w *World) evaluateLocked(role, region, service, operation, via string, che
 // recordLocked appends a denial and returns its sequence number, from
 // which a denied call's request ID is made.
 func (s *iamState) recordLocked(d DeniedCall) uint64 {
-	s.denied = append(s.denied, d)
+	if len(s.denied) < MaxDeniedRecords {
+		s.denied = append(s.denied, d)
+	}
+	s.last = d
 	s.seq++
 	return s.seq
 }

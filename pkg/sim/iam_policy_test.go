@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -205,4 +206,25 @@ func FuzzParsePolicy(f *testing.F) {
 		EvaluatePolicies([]*Policy{p}, AuthRequest{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k",
 			Context: map[string][]string{"aws:TagKeys": {"a", "b"}, "aws:RequestedRegion": {"us-east-1"}}})
 	})
+}
+
+// The denial log is bounded: the first MaxDeniedRecords are kept in full,
+// every denial is counted, and the latest is at hand for its error.
+func TestDeniedCallsBounded(t *testing.T) {
+	var s iamState
+	n := MaxDeniedRecords + 25
+	for i := range n {
+		if seq := s.recordLocked(DeniedCall{Action: fmt.Sprintf("s3:Get%d", i)}); seq != uint64(i+1) {
+			t.Fatalf("denial %d got sequence %d", i, seq)
+		}
+	}
+	if len(s.denied) != MaxDeniedRecords || s.seq != uint64(n) {
+		t.Fatalf("%d denials kept, %d counted; want %d and %d", len(s.denied), s.seq, MaxDeniedRecords, n)
+	}
+	if s.denied[0].Action != "s3:Get0" || s.denied[MaxDeniedRecords-1].Action != fmt.Sprintf("s3:Get%d", MaxDeniedRecords-1) {
+		t.Fatalf("kept %s … %s, want the first ones", s.denied[0].Action, s.denied[MaxDeniedRecords-1].Action)
+	}
+	if want := fmt.Sprintf("s3:Get%d", n-1); s.last.Action != want {
+		t.Fatalf("latest denial %s, want %s", s.last.Action, want)
+	}
 }

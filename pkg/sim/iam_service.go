@@ -117,7 +117,7 @@ func (w *World) serviceAuthorize(sc serviceCall, checks ...iamCheck) error {
 	if dec == Allow {
 		return nil
 	}
-	d := w.iam.denied[len(w.iam.denied)-1]
+	d := w.iam.last
 	var api interface{ ErrorMessage() string }
 	msg := ""
 	if errors.As(iamDenial("", sc.Operation, id, c, dec == ExplicitDeny), &api) {

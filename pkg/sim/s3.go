@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -90,13 +92,29 @@ type s3Version struct {
 	key          string
 	versionID    string
 	deleteMarker bool
-	body         []byte
+	body         []byte // read-only: it may be shared (s3SharedBody)
+	content      unique.Handle[string]
 	etag         string // quoted, as S3 returns it
 	lastModified time.Time
 	contentType  string
 	metadata     map[string]string
 	replication  s3types.ReplicationStatus
 	sequencer    string
+}
+
+// s3SharedBody returns body as the one copy of its content every object
+// version of the process shares: a copy-back's object in P, its replica
+// back in B and B's original are the same bytes, stored once. The handle
+// keeps the content canonical while a version holds it; the returned slice
+// views the canonical string's bytes and must never be written to (no code
+// of the simulator writes to a stored body; readers get a bytes.Reader).
+func s3SharedBody(body []byte) ([]byte, unique.Handle[string]) {
+	if len(body) == 0 {
+		return body, unique.Handle[string]{}
+	}
+	h := unique.Make(string(body))
+	s := h.Value()
+	return unsafe.Slice(unsafe.StringData(s), len(s)), h
 }
 
 // S3 returns the region's S3 service.
@@ -489,8 +507,13 @@ func (c *S3) putLocked(b *s3Bucket, w s3Write) (*s3Version, []s3Event, *s3types.
 	if b.versioning != s3types.BucketVersioningStatusEnabled {
 		vid = "null"
 	}
+	key := w.key
+	if vs := b.objects[key]; len(vs) > 0 {
+		key = vs[0].key // one string for every version of a key
+	}
+	body, content := s3SharedBody(w.body)
 	v := &s3Version{
-		key: w.key, versionID: vid, body: w.body, etag: etag,
+		key: key, versionID: vid, body: body, content: content, etag: etag,
 		lastModified: c.now(), contentType: w.contentType, metadata: w.metadata, sequencer: seq,
 	}
 	if v.contentType == "" {

@@ -64,6 +64,13 @@ func TestDistributedMapKeepsNoChildren(t *testing.T) {
 	if h := x.History(); len(h) != 8 || !strings.HasPrefix(h[4].Type, "MapRunSucceeded") {
 		t.Fatalf("parent history has %d events", len(h))
 	}
+	// The engine's figures count every child it did not keep, and the
+	// longest history: a child's (ExecutionStarted, the Task's five events,
+	// ExecutionSucceeded) or the parent's eight.
+	st := e.HistoryStats()
+	if st.Executions != 1 || st.ChildExecutions != n || st.MaxChildEvents != 7 || st.MaxEvents != 8 || st.MaxEventsExecution != x.ARN() {
+		t.Fatalf("history stats %+v, want 1 execution, %d children of 7 events, the parent's 8 the most", st, n)
+	}
 	if want := float64(n / conc); r.StopDate.Sub(r.StartDate).Seconds() != want {
 		t.Fatalf("the Map Run took %v of virtual time, want %vs (%d children a second)", r.StopDate.Sub(r.StartDate), want, conc)
 	}

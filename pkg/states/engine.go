@@ -87,6 +87,49 @@ type Engine struct {
 	names    map[*Machine]string      // the name each was last registered under, for Start
 	execs    map[string]*Execution
 	tokens   map[string]*pendingTask
+	stats    historyStats
+}
+
+// HistoryStats are figures of every execution that has ended in the
+// engine, children of Distributed Maps included (which the engine does not
+// keep): how many, and the longest history.
+type HistoryStats struct {
+	// Executions and ChildExecutions count the ended executions: those
+	// started with Start (or StartExecution), and a Distributed Map's
+	// children.
+	Executions, ChildExecutions int64
+	// MaxEvents is the most events any ended execution's history held, by
+	// MaxEventsExecution; MaxChildEvents the most of any child's.
+	MaxEvents          int
+	MaxEventsExecution string
+	MaxChildEvents     int
+}
+
+type historyStats struct {
+	mu sync.Mutex
+	s  HistoryStats
+}
+
+func (h *historyStats) ended(child bool, events int, arn string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if child {
+		h.s.ChildExecutions++
+		h.s.MaxChildEvents = max(h.s.MaxChildEvents, events)
+	} else {
+		h.s.Executions++
+	}
+	if events > h.s.MaxEvents {
+		h.s.MaxEvents, h.s.MaxEventsExecution = events, arn
+	}
+}
+
+// HistoryStats returns the figures of the executions that have ended so
+// far.
+func (e *Engine) HistoryStats() HistoryStats {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	return e.stats.s
 }
 
 // New returns an Engine.
@@ -598,6 +641,7 @@ func (x *Execution) run() {
 	ev.Timestamp = clk.Now()
 	r.StopDate = ev.Timestamp
 	x.history.add(compact(&ev))
+	x.eng.stats.ended(x.child, x.history.n, x.arn)
 	x.result = r
 	x.mu.Unlock()
 	x.cancel()

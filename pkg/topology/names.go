@@ -39,6 +39,10 @@ func (n Names) BucketARN(kind, region string) string {
 	return "arn:aws:s3:::" + n.Bucket(kind, region)
 }
 
+// FailbackBucket is the bucket in B where failback's Distributed Maps
+// write their results (pkg/dr "pass.go"): a bucket of B's Data stack.
+func (n Names) FailbackBucket(region string) string { return n.Bucket("failback", region) }
+
 // GlueDatabase is the catalog database, the same name in both regions.
 func (n Names) GlueDatabase() string { return strings.ReplaceAll(n.Prefix, "-", "_") + "_analytics" }
 

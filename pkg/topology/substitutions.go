@@ -49,6 +49,7 @@ func Substitutions(n Names, r Regions, d Deployed) map[string]string {
 		"PrimaryCuratedBucket":      n.Bucket("curated", P),
 		"BackupRawBucket":           n.Bucket("raw", B),
 		"BackupCuratedBucket":       n.Bucket("curated", B),
+		"FailbackBucket":            n.FailbackBucket(B),
 		"GlueDatabase":              n.GlueDatabase(),
 		"PrimaryWorkloadStackName":  n.Stack("workload", P),
 		"BackupWorkloadStackName":   n.Stack("workload", B),

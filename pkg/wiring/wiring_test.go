@@ -70,12 +70,20 @@ func functions() []function {
 			[]string{"PROBE_TIMEOUT_MS", "PIPELINE_MAX_LAG_SECONDS"}},
 	}
 	for name, c := range map[string]func(wiring.Runtime) (lambda.Handler, error){
-		"dr-control": recovery.DRControl, "dr-copyback": recovery.DRCopyBack, "dr-drain": recovery.DRDrain,
-		"dr-merge": recovery.DRMerge, "dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
+		"dr-control": recovery.DRControl, "dr-drain": recovery.DRDrain,
+		"dr-probe": recovery.DRProbe, "dr-reconcile": recovery.DRReconcile,
 		"dr-report": recovery.DRReport, "dr-restore": recovery.DRRestore, "dr-stack": recovery.DRStack,
 		"dr-traffic": recovery.DRTraffic, "dr-replay": recovery.DRReplay,
 	} {
 		fs = append(fs, function{name: name, constructor: c, env: drEnv})
+	}
+	// The failback passes' steps also read the failback settings.
+	passEnv := map[string]string{"FAILBACK_BUCKET": "failback-b", "FAILBACK_BATCH_ITEMS": "1000", "FAILBACK_MAX_CONCURRENCY": "100"}
+	for k, v := range drEnv {
+		passEnv[k] = v
+	}
+	for name, c := range map[string]func(wiring.Runtime) (lambda.Handler, error){"dr-copyback": recovery.DRCopyBack, "dr-merge": recovery.DRMerge} {
+		fs = append(fs, function{name: name, constructor: c, env: passEnv})
 	}
 	// dr-verify judges the newest backup copy as readiness does.
 	recoveryPoint := map[string]string{readiness.EnvBackupVault: "pendulum-vault", readiness.EnvRecoveryPointMaxAge: "36h",

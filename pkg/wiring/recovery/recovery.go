@@ -136,43 +136,56 @@ func DRReconcile(rt wiring.Runtime) (lambda.Handler, error) {
 }
 
 // DRCopyBack builds dr-copyback, which copies to P's buckets what B's
-// gained since the failover, a bounded slice per invocation (CopyBack).
+// gained since the failover: the plan, batches and sums of the failback's
+// Distributed Map passes (CopyBack).
 func DRCopyBack(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := dr.ConfigFromEnv(rt.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	fs, err := dr.FailbackSettingsFromEnv(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	b := wiring.Client[S3API](rt, S3, cfg.BackupRegion)
 	c := &dr.CopyBack{
-		B:     wiring.Client[S3API](rt, S3, cfg.BackupRegion),
-		P:     wiring.Client[S3API](rt, S3, cfg.PrimaryRegion),
-		Clock: rt.Clock,
+		B:        b,
+		P:        wiring.Client[S3API](rt, S3, cfg.PrimaryRegion),
+		Results:  b,
+		Settings: fs,
+		Clock:    rt.Clock,
 		Buckets: []dr.BucketPair{
 			{From: cfg.BackupRawBucket, To: cfg.PrimaryRawBucket},
 			{From: cfg.BackupCuratedBucket, To: cfg.PrimaryCuratedBucket},
 		},
-		Budget: dr.DefaultBudget,
 	}
 	return wiring.Step("dr-copyback", rt.Log, c.Handle), nil
 }
 
 // DRMerge builds dr-merge, which counts in P's aggregates the records of
 // the raw objects B's Firehose wrote since the failover, with the
-// aggregate consumer's idempotent transaction, a bounded slice per
-// invocation (Merge, pkg/aggregate).
+// aggregate consumer's idempotent transaction: the plan, batches and sums
+// of the failback's Distributed Map passes (Merge, pkg/aggregate).
 func DRMerge(rt wiring.Runtime) (lambda.Handler, error) {
 	cfg, err := dr.ConfigFromEnv(rt.Getenv)
 	if err != nil {
 		return nil, err
 	}
+	fs, err := dr.FailbackSettingsFromEnv(rt.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	primary := wiring.Client[DynamoDBAPI](rt, DynamoDB, cfg.PrimaryRegion)
+	b := wiring.Client[S3API](rt, S3, cfg.BackupRegion)
 	m := &dr.Merge{
-		S3:           wiring.Client[S3API](rt, S3, cfg.BackupRegion),
+		S3:           b,
 		P:            aggregate.New(primary, aggregate.Options{Table: cfg.AggregatesTable, Region: cfg.PrimaryRegion, Clock: rt.Clock}),
+		Results:      b,
+		Settings:     fs,
 		Bucket:       cfg.BackupRawBucket,
 		Table:        cfg.AggregatesTable,
 		BackupRegion: cfg.BackupRegion,
 		Clock:        rt.Clock,
-		Budget:       dr.DefaultBudget,
 	}
 	return wiring.Step("dr-merge", rt.Log, m.Handle), nil
 }
