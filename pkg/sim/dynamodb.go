@@ -397,6 +397,7 @@ func (c *DynamoDB) DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInpu
 	d := c.describe(t)
 	d.TableStatus = ddbtypes.TableStatusDeleting
 	delete(c.tables, t.name)
+	c.ttlForgetLocked(t)
 	return &dynamodb.DeleteTableOutput{TableDescription: d}, nil
 }
 

@@ -193,6 +193,25 @@ func (c *DynamoDB) ttlTrackAllLocked(t *ddbTable) {
 	}
 }
 
+// ttlForgetLocked drops the queued deletions of t, a deleted table: a sweep
+// would skip them, but until then they would keep the whole table in memory
+// (a drill's restored table of a million markers, for days of virtual time).
+func (c *DynamoDB) ttlForgetLocked(t *ddbTable) {
+	q := c.ttl.queue[:0]
+	for _, e := range c.ttl.queue {
+		if e.t != t {
+			q = append(q, e)
+		}
+	}
+	clear(c.ttl.queue[len(q):]) // no stale references past the end
+	c.ttl.queue = q
+	heap.Init(&c.ttl.queue)
+	if len(q) == 0 && c.ttl.stop != nil {
+		c.ttl.stop() // nothing left to delete: no sweep
+		c.ttl.stop = nil
+	}
+}
+
 // ttlArmLocked makes sure one sweep is armed for the earliest due entry.
 func (c *DynamoDB) ttlArmLocked() {
 	q := &c.ttl
