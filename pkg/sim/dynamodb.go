@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math/big"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -65,9 +66,13 @@ type ddbTable struct {
 	pitrDays           int32
 	restore            *ddbtypes.RestoreSummary
 
-	items map[string]*ddbStored   // primary key → item
-	parts map[string][]*ddbStored // partition key → items ordered by sort key
-	order []*ddbStored            // scan order, rebuilt when nil
+	// parts maps a partition key to the partition's first item, which
+	// holds the whole partition (part) when it has more than that item:
+	// most partitions of a table of markers have one item, and so cost one
+	// map entry and no slice.
+	parts map[string]*ddbStored
+	count int          // items
+	order []*ddbStored // scan order, rebuilt when nil
 	// log is every change, oldest first, at the one-second granularity of
 	// point-in-time restores: a key's changes within one second are its
 	// last one (logLocked).
@@ -127,13 +132,77 @@ type ddbSchema struct {
 // ddbStored is a stored item, packed (dynamodb_pack.go): the change log
 // shares the packed string, and readers get their own copy (item).
 type ddbStored struct {
-	key     string // encoded primary key
-	hashEnc string // its partition key part (a prefix of key)
+	key     string // encoded primary key, the partition key's first (hashLen bytes)
 	rng     ddbAV
 	rngNum  *big.Rat // parsed sort key when it is a number
 	packed  string
 	size    int32 // ddbItemSize of the item (at most 400 KB)
 	logIdx  int32 // its latest change in the table's log
+	hashLen int32
+	// part is the item's partition, on its first item only, when it holds
+	// more items than that one.
+	part *ddbPartition
+}
+
+// hash is the item's encoded partition key (a prefix of key).
+func (s *ddbStored) hash() string { return s.key[:s.hashLen] }
+
+// ddbPartition is a partition of more than one item.
+type ddbPartition struct {
+	items []*ddbStored // ordered by sort key
+	// byKey finds an item of a large partition by its primary key (nil for
+	// a partition of at most ddbPartScan items, searched in order).
+	byKey map[string]*ddbStored
+}
+
+const ddbPartScan = 16
+
+// partLocked returns the items of partition hashEnc, ordered by sort key.
+func (t *ddbTable) partLocked(hashEnc string) []*ddbStored {
+	h := t.parts[hashEnc]
+	switch {
+	case h == nil:
+		return nil
+	case h.part == nil:
+		return []*ddbStored{h}
+	}
+	return h.part.items
+}
+
+// getLocked returns the stored item of primary key key in partition
+// hashEnc (keyOf's two results), or nil.
+func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
+	h := t.parts[hashEnc]
+	switch {
+	case h == nil:
+		return nil
+	case h.part == nil:
+		if h.key == key {
+			return h
+		}
+		return nil
+	case h.part.byKey != nil:
+		return h.part.byKey[key]
+	}
+	for _, s := range h.part.items {
+		if s.key == key {
+			return s
+		}
+	}
+	return nil
+}
+
+// eachLocked calls f with every stored item, in no particular order.
+func (t *ddbTable) eachLocked(f func(*ddbStored)) {
+	for _, h := range t.parts {
+		if h.part == nil {
+			f(h)
+			continue
+		}
+		for _, s := range h.part.items {
+			f(s)
+		}
+	}
 }
 
 // item returns a fresh copy of the stored item.
@@ -189,7 +258,7 @@ func (c *DynamoDB) describe(t *ddbTable) *ddbtypes.TableDescription {
 		TableName: aws.String(t.name), TableArn: aws.String(t.arn), TableId: aws.String(t.id),
 		TableStatus: t.status(now), CreationDateTime: aws.Time(t.created),
 		KeySchema: t.keySchema, AttributeDefinitions: t.attrDefs,
-		ItemCount: aws.Int64(int64(len(t.items))), TableSizeBytes: aws.Int64(t.bytes),
+		ItemCount: aws.Int64(int64(t.count)), TableSizeBytes: aws.Int64(t.bytes),
 		DeletionProtectionEnabled: aws.Bool(t.deletionProtection),
 		BillingModeSummary:        &ddbtypes.BillingModeSummary{BillingMode: t.billing},
 		ProvisionedThroughput:     ddbThroughput(t.billing, t.rcu, t.wcu),
@@ -296,7 +365,7 @@ func (c *DynamoDB) initTableLocked(t *ddbTable, delay time.Duration) {
 
 // ddbNewTable validates a key schema and returns an empty table.
 func ddbNewTable(name string, ks []ddbtypes.KeySchemaElement, defs []ddbtypes.AttributeDefinition) (*ddbTable, error) {
-	t := &ddbTable{name: name, items: map[string]*ddbStored{}, parts: map[string][]*ddbStored{}, pitrDays: 35,
+	t := &ddbTable{name: name, parts: map[string]*ddbStored{}, pitrDays: 35,
 		keySchema: append([]ddbtypes.KeySchemaElement(nil), ks...), attrDefs: append([]ddbtypes.AttributeDefinition(nil), defs...)}
 	types := map[string]string{}
 	for _, d := range defs {
@@ -397,6 +466,7 @@ func (c *DynamoDB) DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInpu
 	d := c.describe(t)
 	d.TableStatus = ddbtypes.TableStatusDeleting
 	delete(c.tables, t.name)
+	c.ttlForgetLocked(t)
 	return &dynamodb.DeleteTableOutput{TableDescription: d}, nil
 }
 
@@ -772,17 +842,17 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	if item != nil {
 		packed = ddbPack(item)
 	}
-	idx := t.logLocked(c.now(), key, packed, t.items[key])
+	idx := t.logLocked(c.now(), key, packed, t.getLocked(key, hashEnc))
 	if s := t.applyLocked(key, hashEnc, item, packed); s != nil {
 		s.logIdx = idx
 	}
-	c.ttlTrackLocked(t, key, item)
+	c.ttlTrackLocked(t, key, hashEnc, item)
 }
 
 // applyLocked stores (packed, the encoding of item) or deletes (item nil)
 // an item without logging, and returns it stored (nil after a delete).
 func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem, packed string) *ddbStored {
-	old := t.items[key]
+	old := t.getLocked(key, hashEnc)
 	if old != nil {
 		t.bytes -= int64(old.size)
 	}
@@ -795,42 +865,67 @@ func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem, packed string)
 		if old == nil {
 			return nil
 		}
-		delete(t.items, key)
-		p := t.parts[hashEnc]
-		i := sort.Search(len(p), func(i int) bool { return ddbRangeCmp(p[i], old) >= 0 })
-		if i < len(p) && p[i] == old {
-			p = append(p[:i], p[i+1:]...)
-		}
-		if len(p) == 0 {
-			delete(t.parts, hashEnc)
-		} else {
-			t.parts[hashEnc] = p
-		}
+		t.count--
 		t.order = nil
+		head := t.parts[hashEnc]
+		pt := head.part
+		if pt == nil { // the partition's only item
+			delete(t.parts, hashEnc)
+			return nil
+		}
+		i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], old) >= 0 })
+		if i < len(pt.items) && pt.items[i] == old {
+			pt.items = slices.Delete(pt.items, i, i+1)
+		}
+		if pt.byKey != nil {
+			delete(pt.byKey, key)
+		}
+		old.part = nil
+		switch {
+		case len(pt.items) == 1:
+			pt.items[0].part = nil // one item: no partition
+			t.parts[hashEnc] = pt.items[0]
+		case i == 0:
+			pt.items[0].part = pt // a new first item holds it
+			t.parts[hashEnc] = pt.items[0]
+		}
 		return nil
 	}
 	if old != nil {
 		old.packed, old.size = packed, int32(size) // same key and position: replace in place
 		return old
 	}
-	if strings.HasPrefix(key, hashEnc) {
-		hashEnc = key[:len(hashEnc)] // one string for both
-	}
-	s := &ddbStored{key: key, hashEnc: hashEnc, packed: packed, size: int32(size)}
+	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size)}
 	if t.rangeKey != "" {
 		s.rng = t.internRange(item[t.rangeKey])
 		if n, ok := s.rng.(*ddbtypes.AttributeValueMemberN); ok {
 			s.rngNum, _ = ddbNum(n.Value)
 		}
 	}
-	t.items[key] = s
-	p := t.parts[hashEnc]
-	i := sort.Search(len(p), func(i int) bool { return ddbRangeCmp(p[i], s) >= 0 })
-	p = append(p, nil)
-	copy(p[i+1:], p[i:])
-	p[i] = s
-	t.parts[hashEnc] = p
+	t.count++
 	t.order = nil
+	head := t.parts[hashEnc]
+	if head == nil {
+		t.parts[key[:len(hashEnc)]] = s // one string for both
+		return s
+	}
+	pt := head.part
+	if pt == nil {
+		pt = &ddbPartition{items: []*ddbStored{head}}
+	}
+	i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], s) >= 0 })
+	pt.items = slices.Insert(pt.items, i, s)
+	if pt.byKey != nil {
+		pt.byKey[key] = s
+	} else if len(pt.items) > ddbPartScan {
+		pt.byKey = make(map[string]*ddbStored, len(pt.items))
+		for _, x := range pt.items {
+			pt.byKey[x.key] = x
+		}
+	}
+	head.part = nil
+	pt.items[0].part = pt
+	t.parts[hashEnc] = pt.items[0]
 	return s
 }
 
@@ -935,7 +1030,7 @@ func (c *DynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFn
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
-	old := ddbOld(t.items[key])
+	old := ddbOld(t.getLocked(key, hashEnc))
 	if cond != nil && !ddbEval(old, cond) {
 		return nil, opErr(ddbServiceID, op, ddbCondFailed(old, in.ReturnValuesOnConditionCheckFailure))
 	}
@@ -963,12 +1058,12 @@ func (c *DynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFn
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
-	key, _, err := t.keyOf(in.Key, true)
+	key, hashEnc, err := t.keyOf(in.Key, true)
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
 	out := &dynamodb.GetItemOutput{}
-	if s := t.items[key]; s != nil {
+	if s := t.getLocked(key, hashEnc); s != nil {
 		out.Item = ddbProjectOwn(s.item(), proj)
 	}
 	return out, nil
@@ -1043,7 +1138,7 @@ func (c *DynamoDB) prepareUpdateLocked(t *ddbTable, keyIn ddbItem, upd *ddbUpdat
 	if key, hashEnc, err = t.keyOf(keyItem, true); err != nil {
 		return
 	}
-	old = ddbOld(t.items[key])
+	old = ddbOld(t.getLocked(key, hashEnc))
 	if cond != nil && !ddbEval(old, cond) {
 		err = ddbCondFailed(old, rvf)
 		return
@@ -1097,7 +1192,7 @@ func (c *DynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput,
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
-	old := ddbOld(t.items[key])
+	old := ddbOld(t.getLocked(key, hashEnc))
 	if cond != nil && !ddbEval(old, cond) {
 		return nil, opErr(ddbServiceID, op, ddbCondFailed(old, in.ReturnValuesOnConditionCheckFailure))
 	}
@@ -1309,7 +1404,7 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 	}
 	forward := in.ScanIndexForward == nil || *in.ScanIndexForward
 	var items []*ddbStored
-	items = t.parts[kc.hashEnc]
+	items = t.partLocked(kc.hashEnc)
 	start, end, step := 0, len(items), 1
 	if !forward {
 		start, end, step = len(items)-1, -1, -1
@@ -1360,9 +1455,9 @@ func (t *ddbTable) scanOrderLocked() []*ddbStored {
 		return t.order
 	}
 	hs := ddbKeys(t.parts)
-	t.order = make([]*ddbStored, 0, len(t.items))
+	t.order = make([]*ddbStored, 0, t.count)
 	for _, h := range hs {
-		t.order = append(t.order, t.parts[h]...)
+		t.order = append(t.order, t.partLocked(h)...)
 	}
 	return t.order
 }
@@ -1412,7 +1507,7 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 		if err != nil {
 			return nil, opErr(ddbServiceID, op, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema"))
 		}
-		probe := &ddbStored{hashEnc: hashEnc}
+		probe := &ddbStored{key: hashEnc, hashLen: int32(len(hashEnc))}
 		if t.rangeKey != "" {
 			probe.rng = esk[t.rangeKey]
 			if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {
@@ -1421,14 +1516,14 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 		}
 		start = sort.Search(len(order), func(i int) bool {
 			s := order[i]
-			if s.hashEnc != probe.hashEnc {
-				return s.hashEnc > probe.hashEnc
+			if s.hash() != probe.hash() {
+				return s.hash() > probe.hash()
 			}
 			return t.rangeKey != "" && ddbRangeCmp(s, probe) > 0
 		})
 	}
 	for _, s := range order[start:] {
-		if total > 0 && int(ddbSegmentOf(s.hashEnc, total)) != seg {
+		if total > 0 && int(ddbSegmentOf(s.hash(), total)) != seg {
 			continue
 		}
 		if !page.add(s) {
@@ -1547,7 +1642,7 @@ func (c *DynamoDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 			if err := ddbValidateItem(kc); err != nil {
 				return nil, opErr(ddbServiceID, op, err)
 			}
-			key, _, err := t.keyOf(kc, true)
+			key, hashEnc, err := t.keyOf(kc, true)
 			if err != nil {
 				return nil, opErr(ddbServiceID, op, err)
 			}
@@ -1555,7 +1650,7 @@ func (c *DynamoDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 				return nil, opErr(ddbServiceID, op, ddbValidation("Provided list of item keys contains duplicates"))
 			}
 			seen[key] = true
-			if s := t.items[key]; s != nil {
+			if s := t.getLocked(key, hashEnc); s != nil {
 				resp = append(resp, ddbProjectOwn(s.item(), proj))
 			}
 		}
@@ -1649,7 +1744,7 @@ func (c *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 				res.key, res.hashEnc, err = t.keyOf(a.item, false)
 			}
 			if err == nil {
-				old = ddbOld(t.items[res.key])
+				old = ddbOld(t.getLocked(res.key, res.hashEnc))
 				res.item, res.write = a.item, true
 			}
 		case a.upd != nil:
@@ -1661,7 +1756,7 @@ func (c *DynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 				res.key, res.hashEnc, err = t.keyOf(k, true)
 			}
 			if err == nil {
-				old = ddbOld(t.items[res.key])
+				old = ddbOld(t.getLocked(res.key, res.hashEnc))
 				res.write = a.del
 			}
 		}
@@ -1994,7 +2089,7 @@ func (c *DynamoDB) TransactGetItems(ctx context.Context, in *dynamodb.TransactGe
 		if err := ddbValidateItem(k); err != nil {
 			return nil, opErr(ddbServiceID, op, err)
 		}
-		key, _, err := t.keyOf(k, true)
+		key, hashEnc, err := t.keyOf(k, true)
 		if err != nil {
 			return nil, opErr(ddbServiceID, op, err)
 		}
@@ -2002,7 +2097,7 @@ func (c *DynamoDB) TransactGetItems(ctx context.Context, in *dynamodb.TransactGe
 			return nil, opErr(ddbServiceID, op, ddbValidation("Transaction request cannot include multiple operations on one item"))
 		}
 		seen[t.name+"\x01"+key] = true
-		if s := t.items[key]; s != nil {
+		if s := t.getLocked(key, hashEnc); s != nil {
 			out.Responses[i].Item = ddbProjectOwn(s.item(), projs[i])
 		}
 	}

@@ -135,8 +135,8 @@ func ddbEntryCmp(a, b *ddbEntry) int {
 		}
 	}
 	// Ties in the index key are ordered by the table's primary key.
-	if a.s.hashEnc != b.s.hashEnc {
-		return strings.Compare(a.s.hashEnc, b.s.hashEnc)
+	if a.s.hash() != b.s.hash() {
+		return strings.Compare(a.s.hash(), b.s.hash())
 	}
 	return ddbRangeCmp(a.s, b.s)
 }
@@ -166,12 +166,12 @@ func ddbMakeEntry(ix *ddbIndex, s *ddbStored, item ddbItem) (*ddbEntry, bool) {
 // filter is set.
 func (t *ddbTable) entries(ix *ddbIndex, hash string, filter bool) []*ddbEntry {
 	var out []*ddbEntry
-	for _, s := range t.items {
+	t.eachLocked(func(s *ddbStored) {
 		e, ok := ddbMakeEntry(ix, s, s.item())
 		if ok && (!filter || e.hash == hash) {
 			out = append(out, e)
 		}
-	}
+	})
 	sort.Slice(out, func(i, j int) bool { return ddbEntryCmp(out[i], out[j]) < 0 })
 	return out
 }
@@ -215,7 +215,7 @@ func (t *ddbTable) startEntry(ix *ddbIndex, esk ddbItem) (*ddbEntry, error) {
 	if err != nil {
 		return nil, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema")
 	}
-	probe := &ddbStored{key: key, hashEnc: hashEnc}
+	probe := &ddbStored{key: key, hashLen: int32(len(hashEnc))}
 	if t.rangeKey != "" {
 		probe.rng = esk[t.rangeKey]
 		if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {

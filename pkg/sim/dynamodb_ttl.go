@@ -4,7 +4,9 @@ import (
 	"container/heap"
 	"hash/fnv"
 	"math/big"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,11 +57,12 @@ const ddbTTLMaxAge = 5 * 365 * 24 * time.Hour
 // when. Entries are checked when they fall due, against the item as it is
 // then (it may have been updated, deleted, or TTL turned off).
 type ddbTTLEntry struct {
-	due int64 // unix nanoseconds (a queue of millions of markers: no time.Time)
-	exp int64 // the item's expiry when it was queued, unix nanoseconds
-	seq uint64
-	t   *ddbTable
-	key string
+	due     int64 // unix nanoseconds (a queue of millions of markers: no time.Time)
+	exp     int64 // the item's expiry when it was queued, unix nanoseconds
+	seq     uint64
+	t       *ddbTable
+	key     string
+	hashLen int32 // of key's partition key part
 }
 
 type ddbTTLQueue []ddbTTLEntry
@@ -170,9 +173,10 @@ func (c *DynamoDB) ttlDueLocked(t *ddbTable, key string, exp time.Time) time.Tim
 	return due
 }
 
-// ttlTrackLocked queues the deletion of item (just written under key) if
-// TTL is on and the item carries a TTL value that can expire it.
-func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key string, item ddbItem) {
+// ttlTrackLocked queues the deletion of item (just written under key, of
+// partition key hashEnc) if TTL is on and the item carries a TTL value that
+// can expire it.
+func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	attr, on := t.ttlOn()
 	if !on || item == nil {
 		return
@@ -182,14 +186,36 @@ func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key string, item ddbItem) {
 		return
 	}
 	c.ttl.seq++
-	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp).UnixNano(), exp: exp.UnixNano(), seq: c.ttl.seq, t: t, key: key})
+	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp).UnixNano(), exp: exp.UnixNano(), seq: c.ttl.seq, t: t, key: key, hashLen: int32(len(hashEnc))})
 	c.ttlArmLocked()
 }
 
 // ttlTrackAllLocked queues every item of t: TTL was just enabled.
 func (c *DynamoDB) ttlTrackAllLocked(t *ddbTable) {
-	for _, key := range ddbKeys(t.items) {
-		c.ttlTrackLocked(t, key, t.items[key].item())
+	var all []*ddbStored
+	t.eachLocked(func(s *ddbStored) { all = append(all, s) })
+	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
+	for _, s := range all {
+		c.ttlTrackLocked(t, s.key, s.hash(), s.item())
+	}
+}
+
+// ttlForgetLocked drops the queued deletions of t, a deleted table: a sweep
+// would skip them, but until then they would keep the whole table in memory
+// (a drill's restored table of a million markers, for days of virtual time).
+func (c *DynamoDB) ttlForgetLocked(t *ddbTable) {
+	q := c.ttl.queue[:0]
+	for _, e := range c.ttl.queue {
+		if e.t != t {
+			q = append(q, e)
+		}
+	}
+	clear(c.ttl.queue[len(q):]) // no stale references past the end
+	c.ttl.queue = q
+	heap.Init(&c.ttl.queue)
+	if len(q) == 0 && c.ttl.stop != nil {
+		c.ttl.stop() // nothing left to delete: no sweep
+		c.ttl.stop = nil
 	}
 }
 
@@ -235,7 +261,7 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 		e := heap.Pop(&q.queue).(ddbTTLEntry)
 		t := e.t
 		attr, on := t.ttlOn()
-		s := t.items[e.key]
+		s := t.getLocked(e.key, e.key[:e.hashLen])
 		if c.tables[t.name] != t || !on || s == nil {
 			continue
 		}
@@ -249,7 +275,7 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 		if !ok || exp.UnixNano() != e.exp || exp.Before(now.Add(-ddbTTLMaxAge)) {
 			continue // rewritten with another expiry (its own entry is queued) or none
 		}
-		c.writeLocked(t, e.key, s.hashEnc, nil)
+		c.writeLocked(t, e.key, s.hash(), nil)
 		deleted[t.name]++
 	}
 	c.ttlArmLocked()

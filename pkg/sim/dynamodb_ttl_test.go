@@ -330,3 +330,37 @@ func TestDynamoDBTTLDeletionsAreChangesOfTheTable(t *testing.T) {
 		t.Fatalf("TimeToLiveDeletedItemCount sum %v, want 3 (%s)", sum, fmt.Sprint(st.Datapoints))
 	}
 }
+
+// Deleting a table drops its queued TTL deletions: no sweep stays armed
+// for it, and the queue no longer holds (and keeps in memory) the table.
+func TestDynamoDBTTLForgetsADeletedTable(t *testing.T) {
+	w, clk, c := ddbTTLTable(t)
+	ctx := context.Background()
+	ddbTestTable(t, w, clk, "other")
+	ddbEnableTTL(t, c, "other", true)
+	for i := 0; i < 3; i++ {
+		ddbPutTTL(t, c, "agg", i, ddbEpoch(clk.Now().Add(time.Hour)))
+	}
+	ddbPutTTL(t, c, "other", 1, ddbEpoch(clk.Now().Add(2*time.Hour)))
+	if _, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("agg")}); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	for _, e := range c.ttl.queue {
+		if e.t.name == "agg" {
+			c.mu.Unlock()
+			t.Fatalf("a deletion of the deleted table is still queued: %+v", e)
+		}
+	}
+	n := len(c.ttl.queue)
+	c.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d deletions queued, want the other table's 1", n)
+	}
+	if _, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String("other")}); err != nil {
+		t.Fatal(err)
+	}
+	if p := clk.Pending(); p != 0 {
+		t.Fatalf("%d timers pending with no table left", p)
+	}
+}
