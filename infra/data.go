@@ -114,6 +114,16 @@ func newLogBucket(scope constructs.Construct, id, name string, cfg Config) awss3
 // newDataBucket is a raw or curated bucket: versioned (replication needs
 // it), SSE-S3, TLS-only, private, access-logged, noncurrent versions expire.
 func newDataBucket(scope constructs.Construct, id, name string, cfg Config, logs awss3.Bucket) awss3.Bucket {
+	return newPrivateBucket(scope, id, name, cfg, logs, &awss3.LifecycleRule{Id: jsii.String("expire-noncurrent")})
+}
+
+// newPrivateBucket is a bucket of the data stack: versioned, SSE-S3,
+// TLS-only, private, retained, access-logged under its name; rule is its
+// lifecycle rule, which also expires noncurrent versions and abandons
+// incomplete multipart uploads after 7 days.
+func newPrivateBucket(scope constructs.Construct, id, name string, cfg Config, logs awss3.Bucket, rule *awss3.LifecycleRule) awss3.Bucket {
+	rule.NoncurrentVersionExpiration = awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays)))
+	rule.AbortIncompleteMultipartUploadAfter = awscdk.Duration_Days(jsii.Number(7))
 	return awss3.NewBucket(scope, jsii.String(id), &awss3.BucketProps{
 		BucketName:             jsii.String(name),
 		Versioned:              jsii.Bool(true),
@@ -124,11 +134,7 @@ func newDataBucket(scope constructs.Construct, id, name string, cfg Config, logs
 		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 		ServerAccessLogsBucket: logs,
 		ServerAccessLogsPrefix: jsii.String(name + "/"),
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:                                  jsii.String("expire-noncurrent"),
-			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays))),
-			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
-		}},
+		LifecycleRules:         &[]*awss3.LifecycleRule{rule},
 	})
 }
 
@@ -138,23 +144,9 @@ func newDataBucket(scope constructs.Construct, id, name string, cfg Config, logs
 // failback's progress, read back by a re-run; they expire after the log
 // retention. Not replicated: failback runs in B, and only while P is back.
 func newFailbackBucket(scope constructs.Construct, cfg Config, logs awss3.Bucket) awss3.Bucket {
-	name := NamesFor(cfg).FailbackBucket(cfg.BackupRegion)
-	return awss3.NewBucket(scope, jsii.String("Failback"), &awss3.BucketProps{
-		BucketName:             jsii.String(name),
-		Versioned:              jsii.Bool(true),
-		Encryption:             awss3.BucketEncryption_S3_MANAGED,
-		EnforceSSL:             jsii.Bool(true),
-		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
-		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
-		ServerAccessLogsBucket: logs,
-		ServerAccessLogsPrefix: jsii.String(name + "/"),
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:                                  jsii.String("expire-results"),
-			Expiration:                          awscdk.Duration_Days(jsii.Number(float64(cfg.LogRetentionDays))),
-			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(float64(cfg.NoncurrentVersionDays))),
-			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
-		}},
+	return newPrivateBucket(scope, "Failback", NamesFor(cfg).FailbackBucket(cfg.BackupRegion), cfg, logs, &awss3.LifecycleRule{
+		Id:         jsii.String("expire-results"),
+		Expiration: awscdk.Duration_Days(jsii.Number(float64(cfg.LogRetentionDays))),
 	})
 }
 
