@@ -843,25 +843,29 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 		packed = ddbPack(item)
 	}
 	idx := t.logLocked(c.now(), key, packed, t.getLocked(key, hashEnc))
-	if s := t.applyLocked(key, hashEnc, item, packed); s != nil {
+	size, rng := 0, ddbAV(nil)
+	if item != nil {
+		size = ddbItemSize(item)
+		if t.rangeKey != "" {
+			rng = item[t.rangeKey]
+		}
+	}
+	if s := t.applyLocked(key, hashEnc, packed, size, rng); s != nil {
 		s.logIdx = idx
 	}
 	c.ttlTrackLocked(t, key, hashEnc, item)
 }
 
-// applyLocked stores (packed, the encoding of item) or deletes (item nil)
-// an item without logging, and returns it stored (nil after a delete).
-func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem, packed string) *ddbStored {
+// applyLocked stores an item (packed, of ddbItemSize size and sort key
+// value rng) or deletes it (packed "") without logging, and returns it
+// stored (nil after a delete).
+func (t *ddbTable) applyLocked(key, hashEnc, packed string, size int, rng ddbAV) *ddbStored {
 	old := t.getLocked(key, hashEnc)
 	if old != nil {
 		t.bytes -= int64(old.size)
 	}
-	size := 0
-	if item != nil {
-		size = ddbItemSize(item)
-		t.bytes += int64(size)
-	}
-	if item == nil {
+	t.bytes += int64(size)
+	if packed == "" {
 		if old == nil {
 			return nil
 		}
@@ -897,7 +901,7 @@ func (t *ddbTable) applyLocked(key, hashEnc string, item ddbItem, packed string)
 	}
 	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size)}
 	if t.rangeKey != "" {
-		s.rng = t.internRange(item[t.rangeKey])
+		s.rng = t.internRange(rng)
 		if n, ok := s.rng.(*ddbtypes.AttributeValueMemberN); ok {
 			s.rngNum, _ = ddbNum(n.Value)
 		}
@@ -1885,6 +1889,8 @@ type ddbSnapshot struct {
 	rcu, wcu  int64
 	indexes   []*ddbIndex
 	items     []string // packed items (dynamodb_pack.go), shared
+	keys      []string // their encoded primary keys, the table's (keyOf)
+	sizes     []int32  // their ddbItemSize
 	bytes     int64
 }
 
@@ -1905,8 +1911,9 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	}
 	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, rcu: t.rcu, wcu: t.wcu, indexes: t.indexes}
 	for _, k := range ddbKeys(state) {
-		s.items = append(s.items, state[k])
-		s.bytes += int64(ddbItemSize(ddbUnpack(state[k])))
+		size := ddbItemSize(ddbUnpack(state[k]))
+		s.keys, s.items, s.sizes = append(s.keys, k), append(s.items, state[k]), append(s.sizes, int32(size))
+		s.bytes += int64(size)
 	}
 	return s
 }
@@ -1941,14 +1948,18 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
 	c.initTableLocked(t, d)
-	for _, packed := range snap.items {
-		item := ddbUnpack(packed)
-		key, hashEnc, err := t.keyOf(item, false)
-		if err != nil {
-			return nil, fmt.Errorf("restore %s: %w", target, err)
+	// The snapshot's keys are the source's, of the same key schema: the
+	// restored items share them, and their packed encodings.
+	for i, packed := range snap.items {
+		key := snap.keys[i]
+		hv, _ := ddbUnpackAttr(packed, t.hashKey)
+		hashEnc := key[:len(ddbKeyEnc(hv))]
+		var rng ddbAV
+		if t.rangeKey != "" {
+			rng, _ = ddbUnpackAttr(packed, t.rangeKey)
 		}
 		t.log = append(t.log, ddbChange{at: t.created.UnixNano(), key: key, packed: packed})
-		if s := t.applyLocked(key, hashEnc, item, packed); s != nil {
+		if s := t.applyLocked(key, hashEnc, packed, int(snap.sizes[i]), rng); s != nil {
 			s.logIdx = int32(len(t.log) - 1)
 		}
 	}
