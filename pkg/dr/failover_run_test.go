@@ -25,6 +25,7 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/fault"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
+	"github.com/pendulum-dr/pendulum/pkg/local/objectstore"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
@@ -116,7 +117,7 @@ func newRig(t *testing.T) *rig {
 	clk.Sleep(ctx, time.Hour)
 
 	// The steps, wired as the functions wire them, on the simulator.
-	eng := states.New(states.Options{Clock: clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB, ObjectStore: simStore{cw.b}})
+	eng := states.New(states.Options{Clock: clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB, ObjectStore: objectstore.S3{S3: cw.b}})
 	reg := eng.Registry()
 	control := &Control{DB: bdb, SFN: states.SFN{Engine: eng}, Table: cfg.ControlTable, AggregatesTable: aggTable, Clock: clk}
 	fn := func(name string) string {

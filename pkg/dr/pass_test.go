@@ -1,21 +1,17 @@
 package dr
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/pendulum-dr/pendulum/pkg/clock"
+	"github.com/pendulum-dr/pendulum/pkg/local/objectstore"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
@@ -27,42 +23,6 @@ const failbackBucket = "pendulum-failback-" + account + "-" + regionB
 // a few objects make several child executions.
 func testSettings(batch int) FailbackSettings {
 	return FailbackSettings{Bucket: failbackBucket, BatchItems: batch, MaxConcurrency: 4}
-}
-
-// simStore is the engine's ObjectStore on a simulated region's S3, as the
-// local installation's (without its IAM principal).
-type simStore struct{ s3 *sim.S3 }
-
-func (s simStore) ListObjects(ctx context.Context, bucket, prefix string) ([]states.ObjectInfo, error) {
-	var out []states.ObjectInfo
-	var token *string
-	for {
-		page, err := s.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), ContinuationToken: token})
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range page.Contents {
-			out = append(out, states.ObjectInfo{Key: aws.ToString(o.Key), ETag: aws.ToString(o.ETag), Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified)})
-		}
-		if !aws.ToBool(page.IsTruncated) {
-			return out, nil
-		}
-		token = page.NextContinuationToken
-	}
-}
-
-func (s simStore) GetObject(ctx context.Context, bucket, key string) ([]byte, error) {
-	out, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, err
-	}
-	defer out.Body.Close()
-	return io.ReadAll(out.Body)
-}
-
-func (s simStore) PutObject(ctx context.Context, bucket, key string, body []byte) error {
-	_, err := s.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
-	return err
 }
 
 // passMachine is one pass of failback.asl.json (statemachines/, or
@@ -126,7 +86,7 @@ type passRun struct {
 
 func (p passRun) run(t testing.TB, since string, pass int, listedFrom string) (json.RawMessage, states.Result) {
 	t.Helper()
-	eng := states.New(states.Options{Clock: p.clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB, ObjectStore: simStore{p.b}})
+	eng := states.New(states.Options{Clock: p.clk, Registry: states.NewRegistry(), AccountID: account, Region: regionB, ObjectStore: objectstore.S3{S3: p.b}})
 	eng.Registry().HandleLambda(fnARN(p.fn), p.handle)
 	name := fmt.Sprintf("%s%d", p.prefix, pass)
 	subst := map[string]string{"FailbackBucket": failbackBucket, "DrCopybackFunctionArn": fnARN("dr-copyback"), "DrMergeFunctionArn": fnARN("dr-merge")}

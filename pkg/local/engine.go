@@ -15,6 +15,7 @@ import (
 
 	"github.com/pendulum-dr/pendulum/pkg/dr/drapi"
 	"github.com/pendulum-dr/pendulum/pkg/integration"
+	"github.com/pendulum-dr/pendulum/pkg/local/objectstore"
 	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 	"github.com/pendulum-dr/pendulum/pkg/wiring/simclients"
@@ -128,7 +129,7 @@ func (l *Local) engineFor(region string) *states.Engine {
 	// A Distributed Map reads and writes the region's S3, and starts its
 	// child workflow executions, as the execution's role.
 	e = states.New(states.Options{Clock: l.Clock, Registry: reg, AccountID: l.Names.Account, Region: region, Logger: l.log, StatusChange: statusChange,
-		ObjectStore: s3Store{rr.S3()}, Authorize: authorizeAsRole(rr)})
+		ObjectStore: objectstore.S3{S3: rr.S3()}, Authorize: authorizeAsRole(rr)})
 	l.engines[region] = e
 	if region == l.Regions.Backup {
 		l.Engine = e
@@ -321,4 +322,22 @@ func (l *Local) HistoryStats() states.HistoryStats {
 		}
 	}
 	return out
+}
+
+// authorizeAsRole is the engine's Options.Authorize: the action Step
+// Functions takes itself (a Distributed Map starting its child workflow
+// executions: states:StartExecution) is evaluated against the execution
+// role's policies, as a call of the region's Step Functions.
+func authorizeAsRole(r *sim.Region) func(ctx context.Context, action, resource string) error {
+	return func(ctx context.Context, action, resource string) error {
+		ti, ok := states.TaskInfoFrom(ctx)
+		if !ok {
+			return nil
+		}
+		op := action // the API operation: "StartExecution" of "states:StartExecution"
+		if _, name, found := strings.Cut(action, ":"); found {
+			op = name
+		}
+		return r.AuthorizeStepFunctions(sim.WithPrincipal(ctx, ti.RoleARN), op, action, resource)
+	}
 }
