@@ -117,36 +117,14 @@ func TestDrillDetectsLoss(t *testing.T) {
 	cfg := shortConfig(t)
 	deleted := 0
 	cfg.BeforeAccounting = func(ctx context.Context, l *local.Local) error {
-		c := l.World.Region(l.Regions.Primary).S3()
-		bucket := l.Names.Bucket("raw", l.Regions.Primary)
-		out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-		if err != nil {
-			return err
+		// An object holding producer records, not only canaries.
+		_, err := deleteRawObject(ctx, l, func(key, body string) bool {
+			return strings.HasPrefix(key, "dt=") && strings.Contains(body, `"producer":"drill-`)
+		})
+		if err == nil {
+			deleted++
 		}
-		for _, o := range out.Contents {
-			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-			if err != nil {
-				return err
-			}
-			zr, err := gzip.NewReader(obj.Body)
-			if err != nil {
-				return err
-			}
-			body, err := io.ReadAll(zr)
-			obj.Body.Close()
-			if err != nil {
-				return err
-			}
-			// An object holding producer records, not only canaries.
-			if strings.HasPrefix(aws.ToString(o.Key), "dt=") && strings.Contains(string(body), `"producer":"drill-`) {
-				if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
-					return err
-				}
-				deleted++
-				return nil
-			}
-		}
-		return fmt.Errorf("no raw object to delete")
+		return err
 	}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -161,6 +139,39 @@ func TestDrillDetectsLoss(t *testing.T) {
 	if rep.Passed {
 		t.Fatal("the drill passed with records missing from the raw bucket")
 	}
+}
+
+// deleteRawObject deletes the first gzipped object of P's raw bucket (in
+// its first listing page) whose key and uncompressed body match, and
+// returns its key; an error when none does.
+func deleteRawObject(ctx context.Context, l *local.Local, match func(key, body string) bool) (string, error) {
+	c := l.World.Region(l.Regions.Primary).S3()
+	bucket := l.Names.Bucket("raw", l.Regions.Primary)
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		return "", err
+	}
+	for _, o := range out.Contents {
+		obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+		if err != nil {
+			return "", err
+		}
+		zr, err := gzip.NewReader(obj.Body)
+		if err != nil {
+			obj.Body.Close()
+			continue
+		}
+		body, err := io.ReadAll(zr)
+		obj.Body.Close()
+		if err != nil {
+			return "", err
+		}
+		if match(aws.ToString(o.Key), string(body)) {
+			_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			return aws.ToString(o.Key), err
+		}
+	}
+	return "", fmt.Errorf("no raw object in %s matches", bucket)
 }
 
 // BenchmarkDrill runs the short scenario; virtual-s/wall-s is how much

@@ -1,17 +1,13 @@
 package drill
 
 import (
-	"compress/gzip"
 	"context"
-	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/local"
@@ -63,34 +59,11 @@ func TestDrillScaleDetectsLoss(t *testing.T) {
 		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(l.Names.AggregatesTable()), Key: aggregate.MarkerKey(scaleID(7))}); err != nil {
 			return err
 		}
-		c := l.World.Region(l.Regions.Primary).S3()
-		bucket := l.Names.Bucket("raw", l.Regions.Primary)
-		out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-		if err != nil {
-			return err
-		}
-		for _, o := range out.Contents {
-			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-			if err != nil {
-				return err
-			}
-			zr, err := gzip.NewReader(obj.Body)
-			if err != nil {
-				obj.Body.Close()
-				continue
-			}
-			body, err := io.ReadAll(zr)
-			obj.Body.Close()
-			if err != nil {
-				return err
-			}
-			if strings.Contains(string(body), `"id":"`+scaleID(2000)+`"`) {
-				deletedObject = aws.ToString(o.Key)
-				_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-				return err
-			}
-		}
-		return fmt.Errorf("no raw object holds %s", scaleID(2000))
+		var err error
+		deletedObject, err = deleteRawObject(ctx, l, func(_, body string) bool {
+			return strings.Contains(body, `"id":"`+scaleID(2000)+`"`)
+		})
+		return err
 	}
 	rep := runDrill(t, cfg)
 	if deletedObject == "" {
