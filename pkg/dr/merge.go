@@ -2,12 +2,10 @@ package dr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
@@ -167,27 +165,10 @@ func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) 
 // object merges one listed object not older than the pass's from, or
 // counts why it does not.
 func (m *Merge) object(ctx context.Context, table partition.Table, key string, from time.Time, t *MergeTotals) error {
-	bad := func() {
-		t.BadObjects++
-		if len(t.BadKeys) < MaxBadKeys {
-			t.BadKeys = append(t.BadKeys, key)
-		}
-	}
-	if _, ok, err := partition.ParseKey(table, key); err != nil {
-		bad() // under dt= but not in the layout: not Firehose's
-		return nil
-	} else if !ok {
-		t.Skipped++ // a folder marker or temporary file: no records
-		return nil
-	}
-	head, err := m.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(m.Bucket), Key: aws.String(key)})
-	var nf *s3types.NotFound
-	if errors.As(err, &nf) {
-		t.Skipped++ // deleted since the listing: nothing to read
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("head s3://%s/%s: %w", m.Bucket, key, err)
+	counts := rawObjectCounts{skipped: &t.Skipped, badObjects: &t.BadObjects, badKeys: &t.BadKeys}
+	head, err := headRawObject(ctx, m.S3, table, m.Bucket, key, counts)
+	if err != nil || head == nil {
+		return err
 	}
 	if head.ReplicationStatus == s3types.ReplicationStatusReplica && head.Metadata[MetaCopyback] == "" {
 		t.Replicas++ // P's object: P counted its records
@@ -214,7 +195,7 @@ func (m *Merge) object(ctx context.Context, table partition.Table, key string, f
 		return err
 	}
 	if !ok {
-		bad()
+		counts.bad(key)
 		return nil
 	}
 	t.Read++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -11,11 +12,52 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
 	"github.com/pendulum-dr/pendulum/pkg/partition"
 	"github.com/pendulum-dr/pendulum/pkg/record"
 )
+
+// rawObjectCounts are the counts of the listed keys a pass did not read:
+// a pass's totals carry them (MergeTotals, ReplayTotals).
+type rawObjectCounts struct {
+	skipped, badObjects *int64
+	badKeys             *[]string
+}
+
+// bad counts key as an object that is not a Firehose file.
+func (c rawObjectCounts) bad(key string) {
+	*c.badObjects++
+	if len(*c.badKeys) < MaxBadKeys {
+		*c.badKeys = append(*c.badKeys, key)
+	}
+}
+
+// headRawObject heads a listed key of bucket, a raw bucket of table's
+// layout. It returns nil, having counted why, for a key under dt= but not
+// in the layout (not Firehose's: bad), a folder marker or temporary file
+// (no records: skipped) and an object deleted since the listing (nothing
+// to read: skipped).
+func headRawObject(ctx context.Context, src ObjectSource, table partition.Table, bucket, key string, c rawObjectCounts) (*s3.HeadObjectOutput, error) {
+	if _, ok, err := partition.ParseKey(table, key); err != nil {
+		c.bad(key)
+		return nil, nil
+	} else if !ok {
+		*c.skipped++
+		return nil, nil
+	}
+	head, err := src.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	var nf *s3types.NotFound
+	if errors.As(err, &nf) {
+		*c.skipped++
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("head s3://%s/%s: %w", bucket, key, err)
+	}
+	return head, nil
+}
 
 // rawRecords is what one raw object holds for the aggregates: the entries
 // of its records (canaries and bad lines aside, counted), and the newest

@@ -2,7 +2,6 @@ package dr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -227,27 +226,10 @@ func (r *Replay) object(ctx context.Context, table partition.Table, key string, 
 		t.Older++
 		return nil
 	}
-	bad := func() {
-		t.BadObjects++
-		if len(t.BadKeys) < MaxBadKeys {
-			t.BadKeys = append(t.BadKeys, key)
-		}
-	}
-	if _, ok, err := partition.ParseKey(table, key); err != nil {
-		bad() // under dt= but not in the layout: not Firehose's
-		return nil
-	} else if !ok {
-		t.Skipped++ // a folder marker or temporary file: no records
-		return nil
-	}
-	head, err := r.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(r.Bucket), Key: aws.String(key)})
-	var nf *s3types.NotFound
-	if errors.As(err, &nf) {
-		t.Skipped++ // deleted since the listing: nothing to read
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("head s3://%s/%s: %w", r.Bucket, key, err)
+	counts := rawObjectCounts{skipped: &t.Skipped, badObjects: &t.BadObjects, badKeys: &t.BadKeys}
+	head, err := headRawObject(ctx, r.S3, table, r.Bucket, key, counts)
+	if err != nil || head == nil {
+		return err
 	}
 	if head.ReplicationStatus != s3types.ReplicationStatusReplica {
 		t.Own++
@@ -258,7 +240,7 @@ func (r *Replay) object(ctx context.Context, table partition.Table, key string, 
 		return err
 	}
 	if !ok {
-		bad()
+		counts.bad(key)
 		return nil
 	}
 	t.BadRecords += recs.badRecords
