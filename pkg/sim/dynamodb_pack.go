@@ -3,7 +3,11 @@ package sim
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -12,14 +16,26 @@ import (
 // into one string. An item map of attribute values costs some 80 bytes of
 // map and pointers per attribute beside its data, and every pointer is
 // work for the garbage collector; a table of a million record markers
-// would hold most of a gigabyte that way. Packed, it holds about its data.
-// Reads unpack a fresh copy, which callers may keep: stored items are
-// never shared with them.
+// would hold most of a gigabyte that way. Packed, it holds less than its
+// data: attribute names and short string values that recur (a marker's
+// region, window, producer, sort key) are kept once, in a process-wide
+// dictionary, and referred to by number, and a hexadecimal string (a
+// content hash) is kept as its bytes. A marker packs into some 100 bytes
+// where its attributes' text is 230. Reads unpack a fresh copy, which
+// callers may keep: stored items are never shared with them.
 //
-// The encoding: for each attribute, uvarint name length, name, then the
-// value: a type byte, and for S, N and B uvarint length and bytes; BOOL one
+// The encoding: for each attribute, its name, then the value: a type
+// byte, and for S, N and B uvarint length and bytes; for an S in the
+// dictionary (packSRef) uvarint index; for an S of lowercase hexadecimal
+// digits (packSHex) uvarint byte count and the bytes they spell; BOOL one
 // byte; NULL nothing; SS, NS and BS uvarint count and each as S, N, B; L
 // uvarint count and each value; M uvarint count and each name and value.
+// A name is uvarint 2×length+0 and its bytes, or uvarint 2×index+1 for a
+// name in the dictionary.
+//
+// The dictionary only grows, to packDictMax entries; a value packed
+// inline because the dictionary was full stays inline ever after, so an
+// item packs to the same string every time.
 
 const (
 	packS byte = iota + 1
@@ -32,10 +48,93 @@ const (
 	packBS
 	packL
 	packM
+	packSRef
+	packSHex
 )
 
-// ddbPack encodes item.
-func ddbPack(item ddbItem) string {
+// packDictMax bounds each dictionary; packDictLen is the longest string
+// value and packNameLen the longest name a dictionary keeps (longer ones
+// rarely recur).
+const (
+	packDictMax = 1 << 16
+	packDictLen = 24
+	packNameLen = 64
+)
+
+// packDict is an append-only dictionary of strings, safe for concurrent
+// use. Readers of a string take no lock (at reads the published slice,
+// whose entries never change); a lookup reads a published map and takes
+// the lock only for strings added since it was published, which join it
+// in batches (each a quarter of the map or more, so copying stays linear
+// in the dictionary's size).
+type packDict struct {
+	max    int
+	vals   atomic.Pointer[[]string]
+	frozen atomic.Pointer[map[string]int]
+	full   atomic.Bool // every string is in frozen, and no more are taken
+
+	mu     sync.Mutex
+	recent map[string]int // added since frozen was published
+}
+
+// packNames holds attribute names, packValues short string values.
+var packNames, packValues = &packDict{max: packDictMax}, &packDict{max: packDictMax}
+
+// lookup returns s's index, adding s while there is room.
+func (d *packDict) lookup(s string) (int, bool) {
+	frozen := d.frozen.Load()
+	if frozen != nil {
+		if i, ok := (*frozen)[s]; ok {
+			return i, true
+		}
+	}
+	if d.full.Load() {
+		return 0, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if i, ok := d.recent[s]; ok {
+		return i, true
+	}
+	var vals []string
+	if p := d.vals.Load(); p != nil {
+		vals = *p
+	}
+	if len(vals) >= d.max {
+		return 0, false
+	}
+	s = strings.Clone(s) // not a slice of a caller's larger string
+	vals = append(vals, s)
+	d.vals.Store(&vals)
+	if d.recent == nil {
+		d.recent = map[string]int{}
+	}
+	d.recent[s] = len(vals) - 1
+	if len(vals) == d.max || 4*len(d.recent) >= len(vals) {
+		m := make(map[string]int, len(vals))
+		if frozen := d.frozen.Load(); frozen != nil {
+			maps.Copy(m, *frozen)
+		}
+		maps.Copy(m, d.recent)
+		d.frozen.Store(&m)
+		d.recent = nil
+		d.full.Store(len(vals) == d.max)
+	}
+	return len(vals) - 1, true
+}
+
+// at returns the string of index i.
+func (d *packDict) at(i int) string {
+	vals := *d.vals.Load()
+	if i >= len(vals) {
+		panic(fmt.Sprintf("sim: corrupt packed item: dictionary index %d of %d", i, len(vals)))
+	}
+	return vals[i]
+}
+
+// ddbPack encodes item. Values of attribute unique (a table's partition
+// key, different for every item) are kept inline, not in the dictionary.
+func ddbPack(item ddbItem, unique string) string {
 	names := make([]string, 0, len(item))
 	for k := range item {
 		names = append(names, k)
@@ -43,10 +142,65 @@ func ddbPack(item ddbItem) string {
 	sort.Strings(names)
 	b := make([]byte, 0, 16*len(item)+ddbItemSize(item))
 	for _, k := range names {
-		b = packString(b, k)
+		b = packName(b, k)
+		if sv, ok := item[k].(*ddbtypes.AttributeValueMemberS); ok {
+			b = packStringValue(b, sv.Value, k != unique)
+			continue
+		}
 		b = packValue(b, item[k])
 	}
 	return string(b)
+}
+
+func packName(b []byte, name string) []byte {
+	if len(name) <= packNameLen {
+		if i, ok := packNames.lookup(name); ok {
+			return binary.AppendUvarint(b, uint64(i)<<1|1)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(name))<<1)
+	return append(b, name...)
+}
+
+// packStringValue encodes a top-level string value: by reference when share and it
+// is short, as bytes when it is hexadecimal, else inline.
+func packStringValue(b []byte, v string, share bool) []byte {
+	if isLowerHex(v) {
+		b = binary.AppendUvarint(append(b, packSHex), uint64(len(v)/2))
+		for i := 0; i < len(v); i += 2 {
+			b = append(b, unhex(v[i])<<4|unhex(v[i+1]))
+		}
+		return b
+	}
+	if share && len(v) <= packDictLen {
+		if i, ok := packValues.lookup(v); ok {
+			return binary.AppendUvarint(append(b, packSRef), uint64(i))
+		}
+	}
+	return packString(append(b, packS), v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+// isLowerHex reports whether s is at least 16 lowercase hexadecimal
+// digits, of even count: a hash or an identifier kept as text.
+func isLowerHex(s string) bool {
+	if len(s) < 16 || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func packString(b []byte, s string) []byte {
@@ -106,7 +260,7 @@ func packValue(b []byte, v ddbAV) []byte {
 		sort.Strings(keys)
 		b = binary.AppendUvarint(append(b, packM), uint64(len(keys)))
 		for _, k := range keys {
-			b = packValue(packString(b, k), v.Value[k])
+			b = packValue(packName(b, k), v.Value[k])
 		}
 		return b
 	}
@@ -122,7 +276,7 @@ func ddbUnpack(p string) ddbItem {
 	u := unpacker{s: p}
 	item := make(ddbItem, 12)
 	for u.i < len(u.s) {
-		k := u.str()
+		k := u.name()
 		item[k] = u.value()
 	}
 	return item
@@ -132,7 +286,7 @@ func ddbUnpack(p string) ddbItem {
 func ddbUnpackAttr(p, name string) (ddbAV, bool) {
 	u := unpacker{s: p}
 	for u.i < len(u.s) {
-		k := u.str()
+		k := u.name()
 		if k == name {
 			return u.value(), true
 		}
@@ -167,12 +321,35 @@ func (u *unpacker) str() string {
 	return s
 }
 
+func (u *unpacker) name() string {
+	n := u.uvarint()
+	if n&1 == 1 {
+		return packNames.at(n >> 1)
+	}
+	l := n >> 1
+	s := u.s[u.i : u.i+l]
+	u.i += l
+	return s
+}
+
 func (u *unpacker) value() ddbAV {
 	t := u.s[u.i]
 	u.i++
 	switch t {
 	case packS:
 		return &ddbtypes.AttributeValueMemberS{Value: u.str()}
+	case packSRef:
+		return &ddbtypes.AttributeValueMemberS{Value: packValues.at(u.uvarint())}
+	case packSHex:
+		n := u.uvarint()
+		var v strings.Builder
+		v.Grow(2 * n)
+		for _, c := range []byte(u.s[u.i : u.i+n]) {
+			v.WriteByte(hexDigits[c>>4])
+			v.WriteByte(hexDigits[c&15])
+		}
+		u.i += n
+		return &ddbtypes.AttributeValueMemberS{Value: v.String()}
 	case packN:
 		return &ddbtypes.AttributeValueMemberN{Value: u.str()}
 	case packB:
@@ -211,7 +388,7 @@ func (u *unpacker) value() ddbAV {
 		n := u.uvarint()
 		out := make(map[string]ddbAV, n)
 		for range n {
-			k := u.str()
+			k := u.name()
 			out[k] = u.value()
 		}
 		return &ddbtypes.AttributeValueMemberM{Value: out}
@@ -224,8 +401,10 @@ func (u *unpacker) skip() {
 	t := u.s[u.i]
 	u.i++
 	switch t {
-	case packS, packN, packB:
+	case packS, packN, packB, packSHex:
 		u.i += u.uvarint()
+	case packSRef:
+		u.uvarint()
 	case packBOOL:
 		u.i++
 	case packNULL:
@@ -239,7 +418,7 @@ func (u *unpacker) skip() {
 		}
 	case packM:
 		for range u.uvarint() {
-			u.i += u.uvarint()
+			u.name()
 			u.skip()
 		}
 	default:

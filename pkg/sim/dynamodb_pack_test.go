@@ -2,6 +2,7 @@ package sim
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -32,12 +33,12 @@ func TestDynamoDBPackRoundTrip(t *testing.T) {
 		},
 	}
 	for i, item := range items {
-		p := ddbPack(item)
+		p := ddbPack(item, "")
 		got := ddbUnpack(p)
 		if !reflect.DeepEqual(got, item) {
 			t.Fatalf("item %d: unpacked %#v, want %#v", i, got, item)
 		}
-		if ddbPack(got) != p {
+		if ddbPack(got, "") != p {
 			t.Fatalf("item %d: packing is not deterministic", i)
 		}
 		for name, want := range item {
@@ -59,7 +60,7 @@ func TestDynamoDBPackRoundTrip(t *testing.T) {
 func TestDynamoDBPackCopiesAreIndependent(t *testing.T) {
 	item := ddbItem{"b": &ddbtypes.AttributeValueMemberB{Value: []byte("abc")},
 		"l": &ddbtypes.AttributeValueMemberL{Value: []ddbAV{ddbS("x")}}}
-	p := ddbPack(item)
+	p := ddbPack(item, "")
 	a := ddbUnpack(p)
 	a["b"].(*ddbtypes.AttributeValueMemberB).Value[0] = 'z'
 	a["l"].(*ddbtypes.AttributeValueMemberL).Value[0] = ddbS("changed")
@@ -67,4 +68,78 @@ func TestDynamoDBPackCopiesAreIndependent(t *testing.T) {
 	if got := ddbUnpack(p); !reflect.DeepEqual(got, item) {
 		t.Fatalf("after changing a copy, the packed item reads %#v", got)
 	}
+}
+
+// A record marker packs into well under half its attributes' text: names
+// and recurring short values by reference, its content hash as bytes; its
+// partition key, different for every marker, stays inline.
+func TestDynamoDBPackMarkerIsCompact(t *testing.T) {
+	marker := func(id string) ddbItem {
+		return ddbItem{
+			"pk": ddbS("R#" + id), "sk": ddbS("R"), "window": ddbS("2026-12-07T10:15Z"), "bytes": ddbN("117"),
+			"region": ddbS("us-west-2"), "origin": ddbS("us-east-1"), "producer": ddbS("scale"),
+			"at": ddbS("2026-12-07T10:15:42Z"), "expires": ddbN("1796037342"),
+			"h": ddbS("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+		}
+	}
+	text := 0
+	for k, v := range marker("scale-0000001") {
+		text += len(k) + ddbAVSize(v)
+	}
+	p := ddbPack(marker("scale-0000001"), "pk")
+	if len(p) > 110 || 2*len(p) > text {
+		t.Fatalf("a marker of %d bytes of text packs into %d bytes", text, len(p))
+	}
+	if got := ddbUnpack(p); !reflect.DeepEqual(got, marker("scale-0000001")) {
+		t.Fatalf("unpacked %#v", got)
+	}
+	// The partition key is not added to the dictionary.
+	if packValues.holds("R#scale-0000001") {
+		t.Fatal("the partition key was added to the dictionary")
+	}
+	// Strings that look almost hexadecimal stay text.
+	for _, s := range []string{"9F86D081884C7D659A2FEAA0C55AD015", "9f86d081884c7d6", "9f86d081884c7d659", "9f86d081884c7d6g"} {
+		item := ddbItem{"v": ddbS(s)}
+		if got := ddbUnpack(ddbPack(item, "")); !reflect.DeepEqual(got, item) {
+			t.Fatalf("%q unpacked as %#v", s, got)
+		}
+	}
+}
+
+// A full dictionary takes no more: values and names are then kept inline,
+// and those it holds keep their indexes.
+func TestDynamoDBPackDictionaryBound(t *testing.T) {
+	d := &packDict{max: 100}
+	for i := range 98 {
+		d.lookup(strconv.Itoa(i))
+	}
+	a, okA := d.lookup("a")
+	b, okB := d.lookup("b")
+	if !okA || !okB || a == b {
+		t.Fatalf("lookup a = %d, %t; b = %d, %t", a, okA, b, okB)
+	}
+	if _, ok := d.lookup("c"); ok {
+		t.Fatal("a full dictionary took another string")
+	}
+	if i, ok := d.lookup("a"); !ok || i != a || d.at(a) != "a" || d.at(b) != "b" {
+		t.Fatalf("after filling, lookup a = %d, %t; at(a) = %q", i, ok, d.at(a))
+	}
+	for i := range 98 {
+		if j, ok := d.lookup(strconv.Itoa(i)); !ok || d.at(j) != strconv.Itoa(i) {
+			t.Fatalf("lookup %d = %d, %t", i, j, ok)
+		}
+	}
+}
+
+// holds reports whether s is in d.
+func (d *packDict) holds(s string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m := d.frozen.Load(); m != nil {
+		if _, ok := (*m)[s]; ok {
+			return true
+		}
+	}
+	_, ok := d.recent[s]
+	return ok
 }
