@@ -78,31 +78,6 @@ type ddbTable struct {
 	// last one (logLocked).
 	log   []ddbChange
 	bytes int64 // sum of item sizes
-	// ranges are the sort key values of string type, shared by the items
-	// that have them (a table of markers has one, "R", for all).
-	ranges map[string]ddbAV
-}
-
-// maxInternedRanges bounds ddbTable.ranges: sort keys of many distinct
-// values are not shared.
-const maxInternedRanges = 1024
-
-// internRange returns the shared sort key value equal to v.
-func (t *ddbTable) internRange(v ddbAV) ddbAV {
-	sv, ok := v.(*ddbtypes.AttributeValueMemberS)
-	if !ok {
-		return v
-	}
-	if shared, ok := t.ranges[sv.Value]; ok {
-		return shared
-	}
-	if len(t.ranges) < maxInternedRanges {
-		if t.ranges == nil {
-			t.ranges = map[string]ddbAV{}
-		}
-		t.ranges[sv.Value] = v
-	}
-	return v
 }
 
 // logLocked records a change (packed "": a delete) of key, whose stored
@@ -132,8 +107,7 @@ type ddbSchema struct {
 // ddbStored is a stored item, packed (dynamodb_pack.go): the change log
 // shares the packed string, and readers get their own copy (item).
 type ddbStored struct {
-	key     string // encoded primary key, the partition key's first (hashLen bytes)
-	rng     ddbAV
+	key     string   // encoded primary key: the partition key's (hashLen bytes), then "\x00" and the sort key's
 	rngNum  *big.Rat // parsed sort key when it is a number
 	packed  string
 	size    int32 // ddbItemSize of the item (at most 400 KB)
@@ -146,6 +120,16 @@ type ddbStored struct {
 
 // hash is the item's encoded partition key (a prefix of key).
 func (s *ddbStored) hash() string { return s.key[:s.hashLen] }
+
+// rangeEnc is the item's encoded sort key ("" without one): its type
+// letter and, for a string or binary, its bytes, which order as DynamoDB
+// orders them (byte by byte, unsigned).
+func (s *ddbStored) rangeEnc() string {
+	if len(s.key) <= int(s.hashLen) {
+		return ""
+	}
+	return s.key[s.hashLen+1:]
+}
 
 // ddbPartition is a partition of more than one item.
 type ddbPartition struct {
@@ -831,8 +815,7 @@ func ddbRangeCmp(a, b *ddbStored) int {
 	if a.rngNum != nil && b.rngNum != nil {
 		return a.rngNum.Cmp(b.rngNum)
 	}
-	n, _ := ddbCompare(a.rng, b.rng)
-	return n
+	return strings.Compare(a.rangeEnc(), b.rangeEnc())
 }
 
 // writeLocked stores item (nil: delete) under key, logs the change and,
@@ -840,7 +823,7 @@ func ddbRangeCmp(a, b *ddbStored) int {
 func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	packed := ""
 	if item != nil {
-		packed = ddbPack(item)
+		packed = ddbPack(item, t.hashKey)
 	}
 	idx := t.logLocked(c.now(), key, packed, t.getLocked(key, hashEnc))
 	size, rng := 0, ddbAV(nil)
@@ -900,11 +883,8 @@ func (t *ddbTable) applyLocked(key, hashEnc, packed string, size int, rng ddbAV)
 		return old
 	}
 	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size)}
-	if t.rangeKey != "" {
-		s.rng = t.internRange(rng)
-		if n, ok := s.rng.(*ddbtypes.AttributeValueMemberN); ok {
-			s.rngNum, _ = ddbNum(n.Value)
-		}
+	if n, ok := rng.(*ddbtypes.AttributeValueMemberN); ok {
+		s.rngNum, _ = ddbNum(n.Value)
 	}
 	t.count++
 	t.order = nil
@@ -1422,12 +1402,9 @@ func (c *DynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ..
 		if err != nil || hashEnc != kc.hashEnc {
 			return nil, opErr(ddbServiceID, op, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema"))
 		}
-		probe := &ddbStored{key: key}
-		if t.rangeKey != "" {
-			probe.rng = esk[t.rangeKey]
-			if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {
-				probe.rngNum, _ = ddbNum(n.Value)
-			}
+		probe := &ddbStored{key: key, hashLen: int32(len(hashEnc))}
+		if n, ok := esk[t.rangeKey].(*ddbtypes.AttributeValueMemberN); ok {
+			probe.rngNum, _ = ddbNum(n.Value)
 		}
 		i := sort.Search(len(items), func(i int) bool { return ddbRangeCmp(items[i], probe) > 0 })
 		if forward {
@@ -1507,16 +1484,13 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 		if err := ddbValidateItem(esk); err != nil {
 			return nil, opErr(ddbServiceID, op, err)
 		}
-		_, hashEnc, err := t.keyOf(esk, true)
+		key, hashEnc, err := t.keyOf(esk, true)
 		if err != nil {
 			return nil, opErr(ddbServiceID, op, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema"))
 		}
-		probe := &ddbStored{key: hashEnc, hashLen: int32(len(hashEnc))}
-		if t.rangeKey != "" {
-			probe.rng = esk[t.rangeKey]
-			if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {
-				probe.rngNum, _ = ddbNum(n.Value)
-			}
+		probe := &ddbStored{key: key, hashLen: int32(len(hashEnc))}
+		if n, ok := esk[t.rangeKey].(*ddbtypes.AttributeValueMemberN); ok {
+			probe.rngNum, _ = ddbNum(n.Value)
 		}
 		start = sort.Search(len(order), func(i int) bool {
 			s := order[i]

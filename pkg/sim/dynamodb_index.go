@@ -216,11 +216,8 @@ func (t *ddbTable) startEntry(ix *ddbIndex, esk ddbItem) (*ddbEntry, error) {
 		return nil, ddbValidation("The provided starting key is invalid: The provided key element does not match the schema")
 	}
 	probe := &ddbStored{key: key, hashLen: int32(len(hashEnc))}
-	if t.rangeKey != "" {
-		probe.rng = esk[t.rangeKey]
-		if n, ok := probe.rng.(*ddbtypes.AttributeValueMemberN); ok {
-			probe.rngNum, _ = ddbNum(n.Value)
-		}
+	if n, ok := esk[t.rangeKey].(*ddbtypes.AttributeValueMemberN); ok {
+		probe.rngNum, _ = ddbNum(n.Value)
 	}
 	e, ok := ddbMakeEntry(ix, probe, esk)
 	if !ok {
