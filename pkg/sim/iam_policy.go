@@ -63,6 +63,7 @@ type Condition struct {
 	base     string // the positive operator, e.g. "StringLike" for StringNotLike
 	negated  bool   // a Not operator: the opposite of base
 	ifExists bool
+	lowerKey string // Key in lower case, as request contexts are keyed
 }
 
 // Decision is the outcome of evaluating policies for a request.
@@ -326,7 +327,7 @@ func parseConditions(raw json.RawMessage) ([]Condition, error) {
 				}
 			}
 			cc := c
-			cc.Key, cc.Values = key, vals
+			cc.Key, cc.Values, cc.lowerKey = key, vals, strings.ToLower(key)
 			out = append(out, cc)
 		}
 	}
@@ -407,10 +408,7 @@ func checkConditionValue(base, v string) error {
 // request is implicitly denied ("Policy evaluation logic", AWS IAM User
 // Guide).
 func EvaluatePolicies(policies []*Policy, req AuthRequest) Decision {
-	ctx := make(map[string][]string, len(req.Context))
-	for k, v := range req.Context {
-		ctx[strings.ToLower(k)] = v
-	}
+	ctx := &condContext{raw: req.Context}
 	d := ImplicitDeny
 	for _, p := range policies {
 		if p == nil {
@@ -432,11 +430,29 @@ func EvaluatePolicies(policies []*Policy, req AuthRequest) Decision {
 
 // applies reports whether the statement matches the request: its action,
 // its resource and every condition.
-func (s *Statement) applies(action, resource string, ctx map[string][]string) bool {
-	action = strings.ToLower(action)
+// condContext is a request's context keys, looked up regardless of case
+// (condition key names are not case sensitive): the lower-cased copy is
+// made when a condition first needs it, as most statements have none.
+type condContext struct {
+	raw     map[string][]string
+	lowered map[string][]string
+}
+
+func (c *condContext) get(lowerKey string) ([]string, bool) {
+	if c.lowered == nil {
+		c.lowered = make(map[string][]string, len(c.raw))
+		for k, v := range c.raw {
+			c.lowered[strings.ToLower(k)] = v
+		}
+	}
+	v, ok := c.lowered[lowerKey]
+	return v, ok
+}
+
+func (s *Statement) applies(action, resource string, ctx *condContext) bool {
 	actionMatch := func(pats []string) bool {
 		for _, p := range pats {
-			if globMatch(strings.ToLower(p), action) {
+			if globMatchFold(p, action) {
 				return true
 			}
 		}
@@ -470,8 +486,12 @@ func (s *Statement) applies(action, resource string, ctx map[string][]string) bo
 // key fails a positive operator and satisfies a negated one; IfExists makes
 // a missing key satisfy any operator; ForAllValues holds vacuously for a
 // missing key, ForAnyValue does not.
-func (c *Condition) holds(ctx map[string][]string) bool {
-	vals, present := ctx[strings.ToLower(c.Key)]
+func (c *Condition) holds(ctx *condContext) bool {
+	key := c.lowerKey
+	if key == "" { // a Condition made by hand, not parsed
+		key = strings.ToLower(c.Key)
+	}
+	vals, present := ctx.get(key)
 	present = present && len(vals) > 0
 	if c.base == "Null" {
 		wantAbsent := strings.EqualFold(c.Values[0], "true")
@@ -636,6 +656,41 @@ func arnLike(pattern, arn string) bool {
 // globMatch reports whether s matches pattern, where * matches any run of
 // characters (including none) and ? any one character. Matching is
 // byte-exact; callers fold case where IAM does (actions).
+// globMatchFold is globMatch with letters matched regardless of case, as
+// IAM matches actions ("Action element", AWS IAM User Guide: action names
+// are not case sensitive).
+func globMatchFold(pattern, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || lowerASCII(pattern[p]) == lowerASCII(s[i])):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
 func globMatch(pattern, s string) bool {
 	p, i := 0, 0
 	star, mark := -1, 0

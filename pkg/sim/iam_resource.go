@@ -31,10 +31,7 @@ func EvaluateResourcePolicy(p *Policy, servicePrincipal string, req AuthRequest)
 	if p == nil {
 		return ImplicitDeny
 	}
-	ctx := make(map[string][]string, len(req.Context))
-	for k, v := range req.Context {
-		ctx[strings.ToLower(k)] = v
-	}
+	ctx := &condContext{raw: req.Context}
 	d := ImplicitDeny
 	for i := range p.Statements {
 		s := &p.Statements[i]
