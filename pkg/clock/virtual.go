@@ -30,10 +30,13 @@ type Virtual struct {
 	running int
 	seq     uint64
 	timers  timerHeap
-	// blocked lists the goroutines waiting in Sleep or Await, through
-	// waiter.next: parking and waking are the hot path of every task, and a
-	// list needs neither hashing nor allocation.
-	blocked *waiter
+	// cancellable lists the goroutines waiting in Sleep or Await whose
+	// context can be cancelled, and ctxs their contexts (waiter.slot is
+	// the index in both): advanceLocked checks them before every step, and
+	// a dense slice of contexts is quicker to check than the waiters. A
+	// waiter whose context is never done is in neither.
+	cancellable []*waiter
+	ctxs        []context.Context
 	// owned holds the ids of the goroutines the clock accounts for, when
 	// the clock checks its waiters (CheckAccounting); nil otherwise.
 	owned map[int64]struct{}
@@ -181,14 +184,14 @@ type timer struct {
 
 type waiter struct {
 	ctx      context.Context
-	sig      *Signal // nil for Sleep
+	done     <-chan struct{} // ctx.Done()
+	slot     int             // in Virtual.cancellable; -1 when not there
+	sig      *Signal         // nil for Sleep
 	ch       chan struct{}
-	done     bool // woken, by fire, timeout or cancellation
+	woken    bool // by fire, timeout or cancellation
 	timedOut bool
 	canceled bool
 	timer    *timer
-	// prev and next link the waiters in Virtual.blocked.
-	prev, next *waiter
 }
 
 // Now returns the virtual time.
@@ -221,30 +224,30 @@ func (v *Virtual) Sleep(ctx context.Context, d time.Duration) error {
 
 // parkLocked gives up the caller's running token while it waits in w.
 func (v *Virtual) parkLocked(w *waiter) {
-	w.prev, w.next = nil, v.blocked
-	if v.blocked != nil {
-		v.blocked.prev = w
+	w.done, w.slot = w.ctx.Done(), -1
+	if w.done != nil {
+		w.slot = len(v.cancellable)
+		v.cancellable, v.ctxs = append(v.cancellable, w), append(v.ctxs, w.ctx)
 	}
-	v.blocked = w
 	v.running--
 	v.advanceLocked()
 }
 
 // wakeLocked wakes w, taking its running token back on its behalf.
 func (v *Virtual) wakeLocked(w *waiter) {
-	if w.done {
+	if w.woken {
 		return
 	}
-	w.done = true
-	if w.prev != nil {
-		w.prev.next = w.next
-	} else {
-		v.blocked = w.next
+	w.woken = true
+	if i := w.slot; i >= 0 { // swap the last waiter into its slot
+		last := len(v.cancellable) - 1
+		moved := v.cancellable[last]
+		v.cancellable[i], v.ctxs[i] = moved, v.ctxs[last]
+		moved.slot = i
+		v.cancellable[last], v.ctxs[last] = nil, nil
+		v.cancellable, v.ctxs = v.cancellable[:last], v.ctxs[:last]
+		w.slot = -1
 	}
-	if w.next != nil {
-		w.next.prev = w.prev
-	}
-	w.prev, w.next = nil, nil
 	if w.timer != nil {
 		v.removeTimerLocked(w.timer)
 	}
@@ -262,9 +265,9 @@ func (v *Virtual) wakeLocked(w *waiter) {
 func (v *Virtual) block(w *waiter) error {
 	select {
 	case <-w.ch:
-	case <-w.ctx.Done():
+	case <-w.done:
 		v.mu.Lock()
-		if !w.done {
+		if !w.woken {
 			w.canceled = true
 			v.wakeLocked(w)
 		}
@@ -417,15 +420,21 @@ func (v *Virtual) removeTimerLocked(t *timer) {
 // instant fire in the order they were set.
 func (v *Virtual) advanceLocked() {
 	for v.running == 0 {
-		for w, next := v.blocked, (*waiter)(nil); w != nil; w = next {
-			next = w.next
-			if w.ctx.Err() != nil {
-				w.canceled = true
-				v.wakeLocked(w)
+		// Before time moves (or stops, nothing being due), every
+		// cancellation made at this instant lands: a cancelled waiter is
+		// woken now. Timers due now fire first or after, as two things at
+		// one instant may.
+		if len(v.timers) == 0 || v.timers[0].when.After(v.now) {
+			for i := len(v.ctxs) - 1; i >= 0; i-- { // from the end: a wake moves the last one into i
+				if v.ctxs[i].Err() != nil {
+					w := v.cancellable[i]
+					w.canceled = true
+					v.wakeLocked(w)
+				}
 			}
-		}
-		if v.running > 0 || len(v.timers) == 0 {
-			return
+			if v.running > 0 || len(v.timers) == 0 {
+				return
+			}
 		}
 		t := heap.Pop(&v.timers).(*timer)
 		if t.when.After(v.now) {

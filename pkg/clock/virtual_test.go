@@ -183,6 +183,30 @@ func BenchmarkVirtualSleep(b *testing.B) {
 	}
 }
 
+// BenchmarkVirtualSleepAmongWaiters measures a timer round trip while a
+// thousand goroutines wait on the clock with cancellable contexts, as
+// Lambda handlers sleeping through modelled API calls do.
+func BenchmarkVirtualSleepAmongWaiters(b *testing.B) {
+	v := NewVirtual(epoch)
+	ctx, cancel := context.WithCancel(context.Background())
+	var done []*Signal
+	for range 1000 {
+		wctx, wcancel := context.WithCancel(ctx)
+		defer wcancel()
+		done = append(done, v.Go(func() { _ = v.Sleep(wctx, 1000*time.Hour) }))
+	}
+	for b.Loop() {
+		v.Sleep(context.Background(), time.Millisecond)
+	}
+	b.StopTimer()
+	cancel()
+	for _, s := range done {
+		if err := v.Await(context.Background(), s, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // waitPanic runs wait on a plain goroutine, one the clock does not account
 // for, and returns what it panicked with (nil if it returned).
 func waitPanic(wait func()) (p any) {
