@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -135,12 +136,14 @@ func (d *packDict) at(i int) string {
 // ddbPack encodes item. Values of attribute unique (a table's partition
 // key, different for every item) are kept inline, not in the dictionary.
 func ddbPack(item ddbItem, unique string) string {
-	names := make([]string, 0, len(item))
+	var nameArr [16]string
+	names := nameArr[:0]
 	for k := range item {
 		names = append(names, k)
 	}
-	sort.Strings(names)
-	b := make([]byte, 0, 16*len(item)+ddbItemSize(item))
+	slices.Sort(names)
+	buf := packBufs.Get().(*[]byte)
+	b := (*buf)[:0]
 	for _, k := range names {
 		b = packName(b, k)
 		if sv, ok := item[k].(*ddbtypes.AttributeValueMemberS); ok {
@@ -149,8 +152,17 @@ func ddbPack(item ddbItem, unique string) string {
 		}
 		b = packValue(b, item[k])
 	}
-	return string(b)
+	p := string(b)
+	if cap(b) <= 64<<10 { // a rare large item's buffer is not kept
+		*buf = b
+		packBufs.Put(buf)
+	}
+	return p
 }
+
+// packBufs are ddbPack's scratch buffers: an item is encoded in one and
+// copied out, one allocation of its packed size.
+var packBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func packName(b []byte, name string) []byte {
 	if len(name) <= packNameLen {
