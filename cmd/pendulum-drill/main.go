@@ -416,10 +416,11 @@ func (p *prefixed) Write(b []byte) (int, error) {
 // under a soft limit of 1 GiB per scenario running at once collects rarely
 // until the heap nears the limit: long-failover ran in 60 s instead of 94 s
 // with the same peak RSS (1.07 GB against 0.99 GB; /usr/bin/time). The
-// scale scenario's live heap grows with its records (1.47 GB at its peak
-// with 10^6, /gc/heap/live:bytes): a limit below that would have the
-// collector run without pause (207 s instead of 117 s), so the limit grows
-// by scaleBytesPerRecord for each of them. The GOGC and GOMEMLIMIT
+// scale scenario's live heap grows with its records (1.26 GB at its peak
+// with 10^6, the largest live heap GODEBUG=gctrace=1 reports): a limit
+// below that would have the collector run without pause (207 s instead of
+// 117 s, when the peak was 1.47 GB), so the limit grows by
+// scaleBytesPerRecord for each of them. The GOGC and GOMEMLIMIT
 // environment variables, when set, win.
 func tuneGC(scenarios int, scaleRecords int) {
 	if os.Getenv("GOGC") == "" {
@@ -431,5 +432,5 @@ func tuneGC(scenarios int, scaleRecords int) {
 }
 
 // scaleBytesPerRecord is the scale scenario's live heap per synthetic
-// record at its peak, rounded up: 1.47 GB for 10^6 records, measured.
-const scaleBytesPerRecord = 1600
+// record at its peak, rounded up: 1.26 GB for 10^6 records, measured.
+const scaleBytesPerRecord = 1300
