@@ -285,8 +285,28 @@ func ddbUnpack(p string) ddbItem {
 	if p == "" {
 		return nil
 	}
+	// A first pass counts the attributes, and the strings and numbers
+	// among them, whose values are then made in one block each: an item
+	// costs three allocations and its map, not one per attribute.
+	var n, ns, nn int
+	for c := (unpacker{s: p}); c.i < len(c.s); n++ {
+		c.name()
+		switch c.s[c.i] {
+		case packS, packSRef, packSHex:
+			ns++
+		case packN:
+			nn++
+		}
+		c.skip()
+	}
 	u := unpacker{s: p}
-	item := make(ddbItem, 12)
+	if ns > 0 {
+		u.ss = make([]ddbtypes.AttributeValueMemberS, ns)
+	}
+	if nn > 0 {
+		u.ns = make([]ddbtypes.AttributeValueMemberN, nn)
+	}
+	item := make(ddbItem, n)
 	for u.i < len(u.s) {
 		k := u.name()
 		item[k] = u.value()
@@ -310,6 +330,30 @@ func ddbUnpackAttr(p, name string) (ddbAV, bool) {
 type unpacker struct {
 	s string
 	i int
+	// ss and ns, when set, hold the string and number values to come
+	// (ddbUnpack); values are taken from their fronts.
+	ss []ddbtypes.AttributeValueMemberS
+	ns []ddbtypes.AttributeValueMemberN
+}
+
+func (u *unpacker) newS(v string) *ddbtypes.AttributeValueMemberS {
+	if len(u.ss) == 0 {
+		return &ddbtypes.AttributeValueMemberS{Value: v}
+	}
+	a := &u.ss[0]
+	u.ss = u.ss[1:]
+	a.Value = v
+	return a
+}
+
+func (u *unpacker) newN(v string) *ddbtypes.AttributeValueMemberN {
+	if len(u.ns) == 0 {
+		return &ddbtypes.AttributeValueMemberN{Value: v}
+	}
+	a := &u.ns[0]
+	u.ns = u.ns[1:]
+	a.Value = v
+	return a
 }
 
 func (u *unpacker) uvarint() int {
@@ -349,9 +393,9 @@ func (u *unpacker) value() ddbAV {
 	u.i++
 	switch t {
 	case packS:
-		return &ddbtypes.AttributeValueMemberS{Value: u.str()}
+		return u.newS(u.str())
 	case packSRef:
-		return &ddbtypes.AttributeValueMemberS{Value: packValues.at(u.uvarint())}
+		return u.newS(packValues.at(u.uvarint()))
 	case packSHex:
 		n := u.uvarint()
 		var v strings.Builder
@@ -361,9 +405,9 @@ func (u *unpacker) value() ddbAV {
 			v.WriteByte(hexDigits[c&15])
 		}
 		u.i += n
-		return &ddbtypes.AttributeValueMemberS{Value: v.String()}
+		return u.newS(v.String())
 	case packN:
-		return &ddbtypes.AttributeValueMemberN{Value: u.str()}
+		return u.newN(u.str())
 	case packB:
 		return &ddbtypes.AttributeValueMemberB{Value: []byte(u.str())}
 	case packBOOL:
