@@ -1871,7 +1871,7 @@ type ddbSnapshot struct {
 // snapshotLocked rebuilds t as of at from its change log: its state at
 // the end of at's second, restores being to the second (logLocked).
 func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
-	state := map[string]string{}
+	state := make(map[string]string, t.count) // about the table's size then
 	end := at.Truncate(time.Second).Add(time.Second).UnixNano()
 	for _, ch := range t.log {
 		if ch.at >= end {
@@ -1884,12 +1884,33 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 		}
 	}
 	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, rcu: t.rcu, wcu: t.wcu, indexes: t.indexes}
-	for _, k := range ddbKeys(state) {
-		size := ddbItemSize(ddbUnpack(state[k]))
-		s.keys, s.items, s.sizes = append(s.keys, k), append(s.items, state[k]), append(s.sizes, int32(size))
-		s.bytes += int64(size)
+	keys := ddbKeys(state)
+	s.keys, s.items, s.sizes = keys, make([]string, len(keys)), make([]int32, len(keys))
+	for i, k := range keys {
+		packed := state[k]
+		s.items[i], s.sizes[i] = packed, t.sizeOfLocked(k, packed)
+		s.bytes += int64(s.sizes[i])
 	}
 	return s
+}
+
+// sizeOfLocked is the ddbItemSize of the item packed under key: the
+// stored item's size when it is that item still (most of a snapshot's
+// items are), else computed.
+func (t *ddbTable) sizeOfLocked(key, packed string) int32 {
+	hashEnc := key
+	if t.rangeKey != "" {
+		// The partition key's encoding ends at the first NUL, unless the
+		// key holds one: then the lookup misses or finds another item,
+		// whose packed form differs, and the size is computed.
+		if i := strings.IndexByte(key, 0); i >= 0 {
+			hashEnc = key[:i]
+		}
+	}
+	if cur := t.getLocked(key, hashEnc); cur != nil && cur.packed == packed {
+		return cur.size
+	}
+	return int32(ddbItemSize(ddbUnpack(packed)))
 }
 
 // ddbSnapshotOf snapshots the named table now (for AWS Backup).
@@ -1924,6 +1945,7 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	c.initTableLocked(t, d)
 	// The snapshot's keys are the source's, of the same key schema: the
 	// restored items share them, and their packed encodings.
+	t.log = make([]ddbChange, 0, len(snap.items))
 	for i, packed := range snap.items {
 		key := snap.keys[i]
 		hv, _ := ddbUnpackAttr(packed, t.hashKey)
