@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,28 +163,51 @@ func (r *Readiness) stateMachines(ctx context.Context) Result {
 	return res
 }
 
+// renderedDef is the pattern matchRendered matches a deployed definition
+// against: raw with each ${Name} a group; names are the groups' Names.
+type renderedDef struct {
+	re    *regexp.Regexp
+	names []string
+	err   error
+}
+
+// renderedPatterns holds each definition's pattern, compiled once: a
+// readiness run checks every DR state machine, and a definition's pattern
+// is as long as the definition.
+var renderedPatterns sync.Map // string(raw) -> *renderedDef
+
+func renderedPattern(raw []byte) *renderedDef {
+	if p, ok := renderedPatterns.Load(string(raw)); ok {
+		return p.(*renderedDef)
+	}
+	locs := placeholder.FindAllSubmatchIndex(raw, -1)
+	var b strings.Builder
+	b.WriteString("^")
+	p := &renderedDef{}
+	last := 0
+	for _, l := range locs {
+		b.WriteString(regexp.QuoteMeta(string(raw[last:l[0]])))
+		b.WriteString(`([^"\\]*)`)
+		p.names = append(p.names, string(raw[l[2]:l[3]]))
+		last = l[1]
+	}
+	b.WriteString(regexp.QuoteMeta(string(raw[last:])))
+	b.WriteString("$")
+	p.re, p.err = regexp.Compile(b.String())
+	actual, _ := renderedPatterns.LoadOrStore(string(raw), p)
+	return actual.(*renderedDef)
+}
+
 // matchRendered reports why deployed is not raw with each ${Name} replaced
 // by one value (the same wherever Name appears, with no character that
 // needs JSON escaping, as CloudFormation's DefinitionSubstitutions render
 // ARNs and names); "" when it is.
 func matchRendered(raw []byte, deployed string) string {
-	locs := placeholder.FindAllSubmatchIndex(raw, -1)
-	var b strings.Builder
-	b.WriteString("^")
-	var names []string
-	last := 0
-	for _, l := range locs {
-		b.WriteString(regexp.QuoteMeta(string(raw[last:l[0]])))
-		b.WriteString(`([^"\\]*)`)
-		names = append(names, string(raw[l[2]:l[3]]))
-		last = l[1]
+	p := renderedPattern(raw)
+	if p.err != nil {
+		return "cannot read the definition: " + p.err.Error()
 	}
-	b.WriteString(regexp.QuoteMeta(string(raw[last:])))
-	b.WriteString("$")
-	re, err := regexp.Compile(b.String())
-	if err != nil {
-		return "cannot read the definition: " + err.Error()
-	}
+	re, names := p.re, p.names
 	m := re.FindStringSubmatch(deployed)
 	if m == nil {
 		return "its text differs"
