@@ -32,7 +32,7 @@ type Virtual struct {
 	timers  timerHeap
 	// cancellable lists the goroutines waiting in Sleep or Await whose
 	// context can be cancelled, and ctxs their contexts (waiter.slot is
-	// the index in both): advanceLocked checks them before every step, and
+	// the index in both): advanceLocked checks them before time moves, and
 	// a dense slice of contexts is quicker to check than the waiters. A
 	// waiter whose context is never done is in neither.
 	cancellable []*waiter
