@@ -21,7 +21,7 @@ import (
 // data: attribute names and short string values that recur (a marker's
 // region, window, producer, sort key) are kept once, in a process-wide
 // dictionary, and referred to by number, and a hexadecimal string (a
-// content hash) is kept as its bytes. A marker packs into some 100 bytes
+// content hash) is kept as its bytes. A marker packs into under 100 bytes
 // where its attributes' text is 230. Reads unpack a fresh copy, which
 // callers may keep: stored items are never shared with them.
 //
