@@ -656,33 +656,12 @@ func arnLike(pattern, arn string) bool {
 // globMatch reports whether s matches pattern, where * matches any run of
 // characters (including none) and ? any one character. Matching is
 // byte-exact; callers fold case where IAM does (actions).
+func globMatch(pattern, s string) bool { return globMatchCase(pattern, s, false) }
+
 // globMatchFold is globMatch with letters matched regardless of case, as
 // IAM matches actions ("Action element", AWS IAM User Guide: action names
 // are not case sensitive).
-func globMatchFold(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || lowerASCII(pattern[p]) == lowerASCII(s[i])):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+func globMatchFold(pattern, s string) bool { return globMatchCase(pattern, s, true) }
 
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
@@ -691,12 +670,19 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-func globMatch(pattern, s string) bool {
+// globMatchCase is globMatch, or globMatchFold when fold is set.
+func globMatchCase(pattern, s string, fold bool) bool {
+	same := func(a, b byte) bool {
+		if fold {
+			return lowerASCII(a) == lowerASCII(b)
+		}
+		return a == b
+	}
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+		case p < len(pattern) && (pattern[p] == '?' || same(pattern[p], s[i])):
 			p++
 			i++
 		case p < len(pattern) && pattern[p] == '*':

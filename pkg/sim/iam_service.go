@@ -203,7 +203,7 @@ func (t *trustPolicy) allowsService(service string) bool {
 	for _, s := range t.statements {
 		act := false
 		for _, a := range s.actions {
-			act = act || globMatch(strings.ToLower(a), "sts:assumerole")
+			act = act || globMatchFold(a, "sts:AssumeRole")
 		}
 		named := false
 		for _, p := range s.services {
