@@ -337,22 +337,29 @@ type unpacker struct {
 }
 
 func (u *unpacker) newS(v string) *ddbtypes.AttributeValueMemberS {
-	if len(u.ss) == 0 {
-		return &ddbtypes.AttributeValueMemberS{Value: v}
+	if a := takeFront(&u.ss); a != nil {
+		a.Value = v
+		return a
 	}
-	a := &u.ss[0]
-	u.ss = u.ss[1:]
-	a.Value = v
-	return a
+	return &ddbtypes.AttributeValueMemberS{Value: v}
 }
 
 func (u *unpacker) newN(v string) *ddbtypes.AttributeValueMemberN {
-	if len(u.ns) == 0 {
-		return &ddbtypes.AttributeValueMemberN{Value: v}
+	if a := takeFront(&u.ns); a != nil {
+		a.Value = v
+		return a
 	}
-	a := &u.ns[0]
-	u.ns = u.ns[1:]
-	a.Value = v
+	return &ddbtypes.AttributeValueMemberN{Value: v}
+}
+
+// takeFront removes the first element of *block and returns it, nil when
+// *block is empty.
+func takeFront[T any](block *[]T) *T {
+	if len(*block) == 0 {
+		return nil
+	}
+	a := &(*block)[0]
+	*block = (*block)[1:]
 	return a
 }
 
