@@ -241,6 +241,8 @@ func TestOperatorApproveDeny(t *testing.T) {
 	}
 }
 
+var replicationChecked = regexp.MustCompile(`<b>replication</b> [1-9][0-9]* primary objects older than 15m0s checked, 0 without a replica in the backup region`)
+
 // TestOperatorReportPageInChromium renders a report page in headless
 // Chromium: the verdict, the workflow's block and one bar per step.
 func TestOperatorReportPageInChromium(t *testing.T) {
@@ -259,10 +261,15 @@ func TestOperatorReportPageInChromium(t *testing.T) {
 		t.Fatalf("report --html: exit %d %s", code, errs)
 	}
 	dom := pagetest.DumpDOM(t, chromium, html)
-	for _, want := range []string{`id="verdict">PASSED<`, "drill — SUCCEEDED in", "Verify", "replication</b> 2"} {
+	for _, want := range []string{`id="verdict">PASSED<`, "drill — SUCCEEDED in", "Verify"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the rendered report lacks %q", want)
 		}
+	}
+	// How many of P's objects are old enough to check depends on how the
+	// canary's records and Firehose's flushes fell at the same instants.
+	if !replicationChecked.MatchString(dom) {
+		t.Errorf("the rendered report lacks a passed replication check of P's objects (%s)", replicationChecked)
 	}
 	if got := strings.Count(dom, `class="step"`); got != len(o.Steps) {
 		t.Errorf("rendered step bars = %d, want %d", got, len(o.Steps))
