@@ -75,20 +75,26 @@ type ddbTable struct {
 	order []*ddbStored // scan order, rebuilt when nil
 	// log is every change, oldest first, at the one-second granularity of
 	// point-in-time restores: a key's changes within one second are its
-	// last one (logLocked).
+	// last one (logLocked). It is kept while PITR is on only, from the
+	// items the table held when PITR was turned on (pitrOnLocked): no
+	// restore reads a table as of a time before that.
 	log   []ddbChange
 	bytes int64 // sum of item sizes
 }
 
 // logLocked records a change (packed "": a delete) of key, whose stored
-// item is old (nil if none), and returns its index in the log. A restore
+// item is old (nil if none), and returns its index in the log (-1: PITR
+// is off and nothing is logged). A restore
 // reads a table as of a whole second (the API takes a date and time to the
 // second), so a change in the same second as old's latest replaces it:
 // a key updated many times a second (a window summary) keeps one entry a
 // second, not one per write.
 func (t *ddbTable) logLocked(at time.Time, key, packed string, old *ddbStored) int32 {
+	if !t.pitr {
+		return -1
+	}
 	ns := at.UnixNano()
-	if old != nil && int(old.logIdx) < len(t.log) {
+	if old != nil && old.logIdx >= 0 && int(old.logIdx) < len(t.log) {
 		if e := &t.log[old.logIdx]; e.key == key && e.at/int64(time.Second) == ns/int64(time.Second) {
 			e.at, e.packed = ns, packed
 			return old.logIdx
@@ -111,7 +117,7 @@ type ddbStored struct {
 	rngNum  *big.Rat // parsed sort key when it is a number
 	packed  string
 	size    int32 // ddbItemSize of the item (at most 400 KB)
-	logIdx  int32 // its latest change in the table's log
+	logIdx  int32 // its latest change in the table's log, -1 if none (PITR off)
 	hashLen int32
 	// part is the item's partition, on its first item only, when it holds
 	// more items than that one.
@@ -882,7 +888,7 @@ func (t *ddbTable) applyLocked(key, hashEnc, packed string, size int, rng ddbAV)
 		old.packed, old.size = packed, int32(size) // same key and position: replace in place
 		return old
 	}
-	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size)}
+	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size), logIdx: -1}
 	if n, ok := rng.(*ddbtypes.AttributeValueMemberN); ok {
 		s.rngNum, _ = ddbNum(n.Value)
 	}
@@ -1797,14 +1803,39 @@ func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.Upd
 		return nil, opErr(ddbServiceID, op, &ddbtypes.TableNotFoundException{Message: aws.String("Table not found: " + aws.ToString(in.TableName))})
 	}
 	on := *spec.PointInTimeRecoveryEnabled
-	if on && !t.pitr {
+	switch {
+	case on && !t.pitr:
 		t.pitrSince = c.now()
+		t.pitrOnLocked(t.pitrSince)
+	case !on && t.pitr:
+		t.pitrOffLocked()
 	}
-	t.pitr = on
 	if days > 0 {
 		t.pitrDays = days
 	}
 	return &dynamodb.UpdateContinuousBackupsOutput{ContinuousBackupsDescription: c.continuousLocked(t)}, nil
+}
+
+// pitrOnLocked turns PITR on at now: the change log starts with the items
+// the table holds.
+func (t *ddbTable) pitrOnLocked(now time.Time) {
+	t.pitr = true
+	t.log = make([]ddbChange, 0, t.count)
+	all := make([]*ddbStored, 0, t.count)
+	t.eachLocked(func(s *ddbStored) { all = append(all, s) })
+	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
+	for _, s := range all {
+		t.log = append(t.log, ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed})
+		s.logIdx = int32(len(t.log) - 1)
+	}
+}
+
+// pitrOffLocked turns PITR off: the table's history is gone, and turning
+// it on again starts a new one.
+func (t *ddbTable) pitrOffLocked() {
+	t.pitr = false
+	t.log = nil
+	t.eachLocked(func(s *ddbStored) { s.logIdx = -1 })
 }
 
 // pitrWindowLocked returns the restorable window: earliest is when PITR was
@@ -1869,8 +1900,13 @@ type ddbSnapshot struct {
 }
 
 // snapshotLocked rebuilds t as of at from its change log: its state at
-// the end of at's second, restores being to the second (logLocked).
+// the end of at's second, restores being to the second (logLocked). A
+// table without PITR has no log: it is snapshotted as it is now, which is
+// the only time an on-demand backup reads it at.
 func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
+	if !t.pitr {
+		return t.currentSnapshotLocked(at)
+	}
 	state := make(map[string]string, t.count) // about the table's size then
 	end := at.Truncate(time.Second).Add(time.Second).UnixNano()
 	for _, ch := range t.log {
@@ -1883,13 +1919,31 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 			state[ch.key] = ch.packed
 		}
 	}
-	s := &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, rcu: t.rcu, wcu: t.wcu, indexes: t.indexes}
+	s := t.emptySnapshot(at)
 	keys := ddbKeys(state)
 	s.keys, s.items, s.sizes = keys, make([]string, len(keys)), make([]int32, len(keys))
 	for i, k := range keys {
 		packed := state[k]
 		s.items[i], s.sizes[i] = packed, t.sizeOfLocked(k, packed)
 		s.bytes += int64(s.sizes[i])
+	}
+	return s
+}
+
+func (t *ddbTable) emptySnapshot(at time.Time) *ddbSnapshot {
+	return &ddbSnapshot{tableArn: t.arn, at: at, keySchema: t.keySchema, attrDefs: t.attrDefs, billing: t.billing, rcu: t.rcu, wcu: t.wcu, indexes: t.indexes}
+}
+
+// currentSnapshotLocked snapshots t's items as they are, at at.
+func (t *ddbTable) currentSnapshotLocked(at time.Time) *ddbSnapshot {
+	s := t.emptySnapshot(at)
+	all := make([]*ddbStored, 0, t.count)
+	t.eachLocked(func(st *ddbStored) { all = append(all, st) })
+	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
+	s.keys, s.items, s.sizes = make([]string, len(all)), make([]string, len(all)), make([]int32, len(all))
+	for i, st := range all {
+		s.keys[i], s.items[i], s.sizes[i] = st.key, st.packed, st.size
+		s.bytes += int64(st.size)
 	}
 	return s
 }
@@ -1944,8 +1998,8 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.restore = summary
 	c.initTableLocked(t, d)
 	// The snapshot's keys are the source's, of the same key schema: the
-	// restored items share them, and their packed encodings.
-	t.log = make([]ddbChange, 0, len(snap.items))
+	// restored items share them, and their packed encodings. The new table
+	// has no PITR, so no change log.
 	for i, packed := range snap.items {
 		key := snap.keys[i]
 		hv, _ := ddbUnpackAttr(packed, t.hashKey)
@@ -1954,10 +2008,7 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 		if t.rangeKey != "" {
 			rng, _ = ddbUnpackAttr(packed, t.rangeKey)
 		}
-		t.log = append(t.log, ddbChange{at: t.created.UnixNano(), key: key, packed: packed})
-		if s := t.applyLocked(key, hashEnc, packed, int(snap.sizes[i]), rng); s != nil {
-			s.logIdx = int32(len(t.log) - 1)
-		}
+		t.applyLocked(key, hashEnc, packed, int(snap.sizes[i]), rng)
 	}
 	return t, nil
 }

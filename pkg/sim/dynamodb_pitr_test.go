@@ -327,3 +327,70 @@ func TestDynamoDBRestoreToTheSecond(t *testing.T) {
 		}
 	}
 }
+
+// PITR turned on after items were written restores them as they were when
+// it was turned on and after; turned off and on again, the history starts
+// anew. A table without PITR is snapshotted as it is (AWS Backup).
+func TestDynamoDBPITRTurnedOnLater(t *testing.T) {
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	p := ddbTestTable(t, w, clk, "late")
+	put := func(sk int) {
+		t.Helper()
+		if _, err := p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("late"), Item: ddbItem{"pk": ddbS("p"), "sk": ddbN(fmt.Sprint(sk))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pitr := func(on bool) time.Time {
+		t.Helper()
+		if _, err := p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("late"),
+			PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(on)}}); err != nil {
+			t.Fatal(err)
+		}
+		return clk.Now()
+	}
+	restored := func(target string, at time.Time) string {
+		t.Helper()
+		if _, err := p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("late"),
+			TargetTableName: aws.String(target), RestoreDateTime: aws.Time(at)}); err != nil {
+			t.Fatal(err)
+		}
+		_ = clk.Sleep(ctx, 21*time.Minute)
+		scan, err := p.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(target)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(ddbSKs(scan.Items), ",")
+	}
+	put(0)
+	put(1)
+	snap, err := p.ddbSnapshotOf("late")
+	if err != nil || len(snap.items) != 2 || snap.bytes == 0 {
+		t.Fatalf("snapshot of the table without PITR: %d items of %d bytes, %v; want its 2 items", len(snap.items), snap.bytes, err)
+	}
+	_ = clk.Sleep(ctx, time.Minute)
+	on := pitr(true)
+	_ = clk.Sleep(ctx, time.Minute)
+	put(2)
+	if _, err := p.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("late"), Key: ddbItem{"pk": ddbS("p"), "sk": ddbN("0")}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = clk.Sleep(ctx, 10*time.Minute)
+	if got, want := restored("late-at-on", on), "0,1"; got != want {
+		t.Fatalf("restored to when PITR was turned on: items %s, want %s", got, want)
+	}
+	off := pitr(false)
+	_ = clk.Sleep(ctx, time.Minute)
+	put(3)
+	_ = clk.Sleep(ctx, time.Minute)
+	again := pitr(true)
+	_ = clk.Sleep(ctx, 10*time.Minute)
+	_, err = p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("late"),
+		TargetTableName: aws.String("late-before"), RestoreDateTime: aws.Time(off)})
+	if ddbCode(err) != "InvalidRestoreTimeException" {
+		t.Fatalf("restore to before PITR was turned on again: %v, want InvalidRestoreTimeException", err)
+	}
+	if got, want := restored("late-again", again), "1,2,3"; got != want {
+		t.Fatalf("restored to when PITR was turned on again: items %s, want %s", got, want)
+	}
+}
