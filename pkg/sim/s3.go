@@ -97,7 +97,7 @@ type s3Version struct {
 	etag         string // quoted, as S3 returns it
 	lastModified time.Time
 	contentType  string
-	metadata     map[string]string
+	metadata     s3Meta
 	replication  s3types.ReplicationStatus
 	sequencer    string
 }
@@ -485,7 +485,7 @@ type s3Write struct {
 	key         string
 	body        []byte
 	contentType string
-	metadata    map[string]string
+	metadata    s3Meta
 	versionID   string // set for replicas: the source's version ID
 	etag        string // set for replicas and copies: the source's ETag
 	replica     bool
@@ -788,13 +788,40 @@ func (c *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...fun
 	return out, nil
 }
 
-func s3LowerMeta(m map[string]string) map[string]string {
+// s3Meta is an object version's user metadata: names (lower case, as S3
+// keeps them) and values, alternating, ordered by name. It is never
+// changed once made, so versions share it (a copy, a replica); a few
+// pairs in one slice cost a fraction of a map, for every version of
+// millions.
+type s3Meta []string
+
+// s3LowerMeta is the metadata of a request's x-amz-meta- headers.
+func s3LowerMeta(m map[string]string) s3Meta {
 	if len(m) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(m))
+	names := make([]string, 0, len(m))
+	lower := make(map[string]string, len(m))
 	for k, v := range m {
-		out[strings.ToLower(k)] = v
+		l := strings.ToLower(k)
+		if _, dup := lower[l]; !dup {
+			names = append(names, l)
+		}
+		lower[l] = v
+	}
+	sort.Strings(names)
+	out := make(s3Meta, 0, 2*len(names))
+	for _, n := range names {
+		out = append(out, n, lower[n])
+	}
+	return out
+}
+
+// s3CopyMeta returns m as the SDK's map, the caller's own.
+func s3CopyMeta(m s3Meta) map[string]string {
+	out := make(map[string]string, len(m)/2)
+	for i := 0; i+1 < len(m); i += 2 {
+		out[m[i]] = m[i+1]
 	}
 	return out
 }
@@ -852,14 +879,6 @@ func (c *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...fun
 		out.VersionId = aws.String(v.versionID)
 	}
 	return out, nil
-}
-
-func s3CopyMeta(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // HeadObject returns an object's metadata. Its errors are what the SDK
