@@ -2,14 +2,18 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pendulum-dr/pendulum/pkg/aggregate"
+	"github.com/pendulum-dr/pendulum/pkg/clock"
 	"github.com/pendulum-dr/pendulum/pkg/record"
+	"github.com/pendulum-dr/pendulum/pkg/sim"
 	"github.com/pendulum-dr/pendulum/pkg/states"
 )
 
@@ -213,21 +217,45 @@ func (l *scaleLedger) index(id string) int {
 }
 
 // deliverHour hands B's delivery stream hour h's share of the objects (of
-// hours), as full buffers arriving now.
+// hours), as full buffers arriving now. The objects are delivered at one
+// virtual instant, so they are shared out among as many goroutines on the
+// clock as there are processors: each names, compresses and writes its
+// own, side by side.
 func (l *scaleLedger) deliverHour(r *run, h, hours int) error {
 	fh := r.l.World.Region(r.l.Regions.Backup).Firehose()
 	stream := r.l.Names.DeliveryStream()
-	end := (h + 1) * l.objects / hours
+	first, end := l.delivered, (h+1)*l.objects/hours
 	now := r.l.Now().UTC()
+	workers := min(runtime.GOMAXPROCS(0), max(end-first, 1))
+	errs := make([]error, workers)
+	done := make([]*clock.Signal, workers)
+	for w := range workers {
+		from, to := first+w*(end-first)/workers, first+(w+1)*(end-first)/workers
+		done[w] = r.l.Clock.Go(func() { errs[w] = l.deliver(fh, stream, r.l.Regions.Backup, now, first, end, from, to) })
+	}
+	for _, d := range done {
+		if err := r.l.Clock.Await(context.Background(), d, 0); err != nil {
+			return err
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	l.delivered = end
+	return nil
+}
+
+// deliver delivers objects from..to of the hour's first..end, which
+// arrive spread over the hour from now.
+func (l *scaleLedger) deliver(fh *sim.Firehose, stream, region string, now time.Time, first, end, from, to int) error {
 	var buf []byte
 	recs := make([][]byte, 0, l.records/l.objects+1)
-	for o := l.delivered; o < end; o++ {
-		// The objects of the hour arrive spread over it.
-		at := now.Add(time.Duration(o-l.delivered) * time.Hour / time.Duration(end-l.delivered+1)).Truncate(time.Millisecond)
+	for o := from; o < to; o++ {
+		at := now.Add(time.Duration(o-first) * time.Hour / time.Duration(end-first+1)).Truncate(time.Millisecond)
 		recs, buf = recs[:0], buf[:0]
 		for n := l.firstOf(o); n < l.firstOf(o+1); n++ {
 			start := len(buf)
-			rec := record.Record{ID: scaleID(n), TS: at, Received: at, Region: r.l.Regions.Backup, Producer: scaleProducer, Data: scaleData(n)}
+			rec := record.Record{ID: scaleID(n), TS: at, Received: at, Region: region, Producer: scaleProducer, Data: scaleData(n)}
 			var err error
 			if buf, err = record.AppendJSON(buf, &rec); err != nil {
 				return err
@@ -241,7 +269,6 @@ func (l *scaleLedger) deliverHour(r *run, h, hours int) error {
 		}
 		l.at[o] = at.UnixNano()
 	}
-	l.delivered = end
 	return nil
 }
 
