@@ -1305,6 +1305,42 @@ type ddbPage struct {
 	stopped  bool
 	selected int
 	view     func(ddbItem) ddbItem // an index's projection, or nil
+	// picked are the packed forms of the items pick took, for read.
+	picked []string
+}
+
+// pick takes one stored item into the page, as add does, but leaves
+// reading it (unpacking, filter, projection) to read, which needs no lock:
+// a packed form never changes. It reports false when the page is full.
+func (p *ddbPage) pick(s *ddbStored) bool {
+	if p.stopped {
+		return false
+	}
+	p.scanned++
+	p.bytes += int(s.size)
+	p.last = s
+	p.picked = append(p.picked, s.packed)
+	if p.limit > 0 && p.scanned >= p.limit || p.bytes >= ddbPageBytes {
+		p.stopped = true
+	}
+	return !p.stopped
+}
+
+// read evaluates the items pick took.
+func (p *ddbPage) read() {
+	for _, packed := range p.picked {
+		item := ddbUnpack(packed)
+		if p.view != nil {
+			item = p.view(item)
+		}
+		if p.filter == nil || ddbEval(item, p.filter) {
+			p.selected++
+			if !p.count {
+				p.items = append(p.items, ddbProjectOwn(item, p.proj))
+			}
+		}
+	}
+	p.picked = nil
 }
 
 // add evaluates one item; it reports false when the page is full.
@@ -1466,6 +1502,22 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 	if err != nil {
 		return nil, opErr(ddbServiceID, op, err)
 	}
+	// The page's items are chosen under the lock and read after it, so
+	// parallel scans (and other requests) do not wait on each other's
+	// unpacking and filtering.
+	lastKey, err := c.scanPick(in, page, seg, total)
+	if err != nil {
+		return nil, err
+	}
+	page.read()
+	return &dynamodb.ScanOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned), LastEvaluatedKey: lastKey}, nil
+}
+
+// scanPick picks Scan's page of the table's items (page.read reads them),
+// or evaluates an index scan's page, under the lock, and returns the
+// page's LastEvaluatedKey.
+func (c *DynamoDB) scanPick(in *dynamodb.ScanInput, page *ddbPage, seg, total int) (map[string]ddbAV, error) {
+	const op = "Scan"
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, err := c.activeLocked(aws.ToString(in.TableName))
@@ -1481,7 +1533,8 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 		if err != nil {
 			return nil, opErr(ddbServiceID, op, err)
 		}
-		return out, nil
+		page.items, page.selected, page.scanned = out.Items, int(out.Count), int(out.ScannedCount)
+		return out.LastEvaluatedKey, nil
 	}
 	order := t.scanOrderLocked()
 	start := 0
@@ -1510,15 +1563,14 @@ func (c *DynamoDB) Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...f
 		if total > 0 && int(ddbSegmentOf(s.hash(), total)) != seg {
 			continue
 		}
-		if !page.add(s) {
+		if !page.pick(s) {
 			break
 		}
 	}
-	out := &dynamodb.ScanOutput{Items: page.items, Count: int32(page.selected), ScannedCount: int32(page.scanned)}
 	if page.stopped && page.last != nil {
-		out.LastEvaluatedKey = t.keyAttrs(page.last.item())
+		return t.keyAttrs(page.last.item()), nil
 	}
-	return out, nil
+	return nil, nil
 }
 
 func ddbSegmentOf(hashEnc string, total int) uint32 {
