@@ -237,6 +237,40 @@ func TestVerifyManyMarkers(t *testing.T) {
 	}
 }
 
+// The markers missing from the drill table are named by the first five
+// ids in order, however the parallel scans of P's table meet them.
+func TestVerifyNamesFirstMissingMarkers(t *testing.T) {
+	ctx := context.Background()
+	dw := newDrillWorldRestored(t, "", false)
+	for i := 0; i < 40; i++ {
+		apply(t, dw.aggP, entry(fmt.Sprintf("m-%02d", i), t0.Add(time.Duration(i)*time.Minute), "beta"))
+	}
+	dw.clk.Sleep(ctx, time.Hour)
+	bdb := dw.w.Region(regionB).DynamoDB()
+	out, err := bdb.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
+		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
+	dw.clk.Sleep(ctx, time.Hour)
+	gone := []string{"m-33", "m-07", "m-21", "m-02", "m-38", "m-15", "m-29"}
+	for _, id := range gone {
+		if _, err := bdb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(dw.drillTable), Key: aggregate.MarkerKey(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	res, err := dw.verify().Handle(ctx, VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checkMap(res)["markers"]
+	if want := "7 of P's 70 markers"; m.Passed || !strings.Contains(m.Detail, want) || !strings.Contains(m.Detail, "missing e.g. m-02, m-07, m-15, m-21, m-29") || strings.Contains(m.Detail, "m-33") {
+		t.Fatalf("markers check %+v, want %q (the world's 30 and these 40) and the five first missing ids, m-02 to m-29", m, want)
+	}
+}
+
 // TestVerifyRecoveryPoint: the recovery-point check, when wired, is one of
 // the drill's checks and fails the drill when it fails.
 func TestVerifyRecoveryPoint(t *testing.T) {
