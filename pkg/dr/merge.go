@@ -98,9 +98,10 @@ type MergeInput struct {
 // copied, nothing is deleted.
 //
 // Its passes run on a Distributed Map (pass.go): plan lists B's raw bucket
-// by hour folders, each batch merges its objects one at a time (the
-// Map's concurrency is the parallelism: see docs/dr.md for why a batch
-// is serial), sum adds up the batches.
+// by hour folders, each batch reads its objects one at a time and applies
+// their records together, mergeFlush records at a time, in as few
+// transactions as the action limit allows (the Map's concurrency is the
+// parallelism), sum adds up the batches.
 type Merge struct {
 	// S3 reads B's raw bucket.
 	S3 ObjectSource
@@ -136,9 +137,15 @@ func (m *Merge) Handle(ctx context.Context, in MergeInput) (any, error) {
 	return nil, invalidf("invalid merge input: op %q: want %s, %s or %s", in.Op, OpPlan, OpBatch, OpSum)
 }
 
-// batch merges the objects of one batch, one at a time. A failure returns
-// an error and the child's retry redoes the batch: the records merged
-// before it come back Already.
+// mergeFlush is how many records a batch reads before it applies them:
+// one TransactWriteItems call holds up to aggregate.MaxActions actions, so
+// records of many small objects share calls, and a batch of large objects
+// holds no more than this many entries at once.
+const mergeFlush = 1000
+
+// batch merges the objects of one batch. A failure returns an error and
+// the child's retry redoes the batch: the records merged before it come
+// back Already.
 func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) (MergeTotals, error) {
 	from, err := b.parse("merge", items, []string{m.Bucket})
 	if err != nil {
@@ -146,6 +153,7 @@ func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) 
 	}
 	table, _ := partition.Table{Name: "raw", Bucket: m.Bucket, Layout: partition.LayoutHive}.Normalize()
 	var t MergeTotals
+	var p pendingEntries
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return MergeTotals{}, fmt.Errorf("merge %s: %w", m.Bucket, err)
@@ -155,16 +163,55 @@ func (m *Merge) batch(ctx context.Context, b *BatchInput, items []ListedObject) 
 			t.Older++
 			continue
 		}
-		if err := m.object(ctx, table, it.Key, from, &t); err != nil {
+		if err := m.object(ctx, table, it.Key, from, &t, &p); err != nil {
 			return MergeTotals{}, err
 		}
+		if len(p.entries) >= mergeFlush {
+			if err := m.apply(ctx, &p, &t); err != nil {
+				return MergeTotals{}, err
+			}
+		}
+	}
+	if err := m.apply(ctx, &p, &t); err != nil {
+		return MergeTotals{}, err
 	}
 	return t, nil
 }
 
-// object merges one listed object not older than the pass's from, or
-// counts why it does not.
-func (m *Merge) object(ctx context.Context, table partition.Table, key string, from time.Time, t *MergeTotals) error {
+// pendingEntries are records read and not yet applied, each with the key
+// of its object.
+type pendingEntries struct {
+	entries []aggregate.Entry
+	keys    []string
+}
+
+// apply applies the pending entries and counts their outcomes.
+func (m *Merge) apply(ctx context.Context, p *pendingEntries, t *MergeTotals) error {
+	if len(p.entries) == 0 {
+		return nil
+	}
+	for i, res := range m.P.ApplyAll(ctx, p.entries) {
+		switch {
+		case res.Outcome == aggregate.Counted:
+			t.Merged++
+		case res.Outcome == aggregate.Duplicate:
+			t.Already++
+		case res.Outcome == aggregate.Conflict:
+			t.Conflicts++
+		case fault.Classify(res.Err) == fault.Invalid:
+			t.Records--
+			t.BadRecords++
+		default:
+			return fmt.Errorf("merge record %s of s3://%s/%s into %s: %w", p.entries[i].ID, m.Bucket, p.keys[i], m.Table, res.Err)
+		}
+	}
+	p.entries, p.keys = p.entries[:0], p.keys[:0]
+	return nil
+}
+
+// object reads one listed object not older than the pass's from into p,
+// or counts why it does not.
+func (m *Merge) object(ctx context.Context, table partition.Table, key string, from time.Time, t *MergeTotals, p *pendingEntries) error {
 	counts := rawObjectCounts{skipped: &t.Skipped, badObjects: &t.BadObjects, badKeys: &t.BadKeys}
 	head, err := headRawObject(ctx, m.S3, table, m.Bucket, key, counts)
 	if err != nil || head == nil {
@@ -201,29 +248,13 @@ func (m *Merge) object(ctx context.Context, table partition.Table, key string, f
 	t.Read++
 	t.BadRecords += recs.badRecords
 	t.Canaries += recs.canaries
-	var entries []aggregate.Entry
 	for _, e := range recs.entries {
 		t.Records++
 		if e.Origin != "" && e.Origin != m.BackupRegion {
 			t.OtherOrigin++ // acknowledged by P (or another region): never re-applied
 			continue
 		}
-		entries = append(entries, e)
-	}
-	for i, res := range m.P.ApplyAll(ctx, entries) {
-		switch {
-		case res.Outcome == aggregate.Counted:
-			t.Merged++
-		case res.Outcome == aggregate.Duplicate:
-			t.Already++
-		case res.Outcome == aggregate.Conflict:
-			t.Conflicts++
-		case fault.Classify(res.Err) == fault.Invalid:
-			t.Records--
-			t.BadRecords++
-		default:
-			return fmt.Errorf("merge record %s of s3://%s/%s into %s: %w", entries[i].ID, m.Bucket, key, m.Table, res.Err)
-		}
+		p.entries, p.keys = append(p.entries, e), append(p.keys, key)
 	}
 	return nil
 }
