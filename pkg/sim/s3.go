@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -50,8 +51,9 @@ type S3 struct {
 	lag     func(key string, rtc bool) time.Duration
 	fail    func(key string) bool // replications to fail, for drills
 
-	queue     []s3Repl // replications by due time
-	parked    []s3Repl // replications waiting for a region to come back
+	queue     s3ReplQueue // replications by due time
+	replSeq   uint64      // orders replications due at the same time
+	parked    []s3Repl    // replications waiting for a region to come back
 	timerAt   time.Time
 	stopTimer func() bool // non-nil while a drain timer is armed
 
@@ -1259,6 +1261,28 @@ type s3Repl struct {
 	// the replication ended (a Batch Replication job's task).
 	keepReplica bool
 	done        func(s3types.ReplicationStatus)
+	seq         uint64 // the order it was queued in
+}
+
+// s3ReplQueue is a min-heap of replications by due time, then by the
+// order they were queued in.
+type s3ReplQueue []s3Repl
+
+func (q s3ReplQueue) Len() int { return len(q) }
+func (q s3ReplQueue) Less(i, j int) bool {
+	if !q[i].due.Equal(q[j].due) {
+		return q[i].due.Before(q[j].due)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q s3ReplQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *s3ReplQueue) Push(x any)   { *q = append(*q, x.(s3Repl)) }
+func (q *s3ReplQueue) Pop() any {
+	old := *q
+	r := old[len(old)-1]
+	old[len(old)-1] = s3Repl{} // no stale reference past the end
+	*q = old[:len(old)-1]
+	return r
 }
 
 // settle runs around every SetDown: parked replications whose regions are
@@ -1298,10 +1322,9 @@ func (c *S3) scheduleLocked(bucket string, v *s3Version, rule *s3types.Replicati
 // armed for the earliest entry. A single timer drains every due entry, so a
 // large backlog costs one goroutine per instant, not one per object.
 func (c *S3) enqueueLocked(r s3Repl) {
-	i := sort.Search(len(c.queue), func(i int) bool { return c.queue[i].due.After(r.due) })
-	c.queue = append(c.queue, s3Repl{})
-	copy(c.queue[i+1:], c.queue[i:])
-	c.queue[i] = r
+	c.replSeq++
+	r.seq = c.replSeq
+	heap.Push(&c.queue, r)
 	c.armLocked()
 }
 
@@ -1325,9 +1348,10 @@ func (c *S3) drain() {
 	c.mu.Lock()
 	c.stopTimer = nil
 	now := c.now()
-	n := sort.Search(len(c.queue), func(i int) bool { return c.queue[i].due.After(now) })
-	batch := append([]s3Repl(nil), c.queue[:n]...)
-	c.queue = append(c.queue[:0], c.queue[n:]...)
+	var batch []s3Repl
+	for len(c.queue) > 0 && !c.queue[0].due.After(now) {
+		batch = append(batch, heap.Pop(&c.queue).(s3Repl))
+	}
 	c.armLocked()
 	c.mu.Unlock()
 	for _, r := range batch {
