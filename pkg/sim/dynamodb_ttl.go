@@ -83,6 +83,46 @@ func (q *ddbTTLQueue) Pop() any {
 	return e
 }
 
+// push adds e, as heap.Push does, without boxing it in an interface: a
+// queue of millions of markers takes one a write.
+func (q *ddbTTLQueue) push(e ddbTTLEntry) {
+	*q = append(*q, e)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.Less(i, p) {
+			break
+		}
+		h.Swap(i, p)
+		i = p
+	}
+}
+
+// pop removes and returns the earliest entry, as heap.Pop does.
+func (q *ddbTTLQueue) pop() ddbTTLEntry {
+	h := *q
+	n := len(h) - 1
+	h.Swap(0, n)
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if r := j + 1; r < n && h.Less(r, j) {
+			j = r
+		}
+		if !h.Less(j, i) {
+			break
+		}
+		h.Swap(i, j)
+		i = j
+	}
+	e := h[n]
+	h[n] = ddbTTLEntry{} // no stale reference past the end
+	*q = h[:n]
+	return e
+}
+
 // ddbTTL is one region's TTL background process. Guarded by DynamoDB.mu.
 type ddbTTL struct {
 	queue  ddbTTLQueue
@@ -186,7 +226,7 @@ func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key, hashEnc string, item ddbItem
 		return
 	}
 	c.ttl.seq++
-	heap.Push(&c.ttl.queue, ddbTTLEntry{due: c.ttlDueLocked(t, key, exp).UnixNano(), exp: exp.UnixNano(), seq: c.ttl.seq, t: t, key: key, hashLen: int32(len(hashEnc))})
+	c.ttl.queue.push(ddbTTLEntry{due: c.ttlDueLocked(t, key, exp).UnixNano(), exp: exp.UnixNano(), seq: c.ttl.seq, t: t, key: key, hashLen: int32(len(hashEnc))})
 	c.ttlArmLocked()
 }
 
@@ -258,7 +298,7 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 	now := c.now()
 	deleted := map[string]int{}
 	for len(q.queue) > 0 && q.queue[0].due <= now.UnixNano() {
-		e := heap.Pop(&q.queue).(ddbTTLEntry)
+		e := q.queue.pop()
 		t := e.t
 		attr, on := t.ttlOn()
 		s := t.getLocked(e.key, e.key[:e.hashLen])

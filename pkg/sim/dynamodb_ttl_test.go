@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -362,5 +363,29 @@ func TestDynamoDBTTLForgetsADeletedTable(t *testing.T) {
 	}
 	if p := clk.Pending(); p != 0 {
 		t.Fatalf("%d timers pending with no table left", p)
+	}
+}
+
+// The TTL queue hands out its entries by due time, then in the order they
+// were queued, however they were pushed.
+func TestDynamoDBTTLQueueOrder(t *testing.T) {
+	var q ddbTTLQueue
+	rng := rand.New(rand.NewPCG(1, 2))
+	for seq := uint64(1); seq <= 2000; seq++ {
+		q.push(ddbTTLEntry{due: rng.Int64N(50), seq: seq})
+		if seq%7 == 0 { // pops between pushes, as sweeps come between writes
+			q.pop()
+		}
+	}
+	prev := ddbTTLEntry{due: -1}
+	for n := len(q); n > 0; n-- {
+		e := q.pop()
+		if e.due < prev.due || e.due == prev.due && e.seq < prev.seq {
+			t.Fatalf("popped due %d seq %d after due %d seq %d", e.due, e.seq, prev.due, prev.seq)
+		}
+		prev = e
+	}
+	if len(q) != 0 {
+		t.Fatalf("%d entries left", len(q))
 	}
 }

@@ -663,15 +663,26 @@ type S3EventNotification struct {
 
 // S3EventRecord is one record of an S3EventNotification.
 type S3EventRecord struct {
-	EventVersion      string            `json:"eventVersion"`
-	EventSource       string            `json:"eventSource"`
-	AWSRegion         string            `json:"awsRegion"`
-	EventTime         string            `json:"eventTime"`
-	EventName         string            `json:"eventName"`
-	UserIdentity      map[string]string `json:"userIdentity"`
-	RequestParameters map[string]string `json:"requestParameters"`
-	ResponseElements  S3EventResponse   `json:"responseElements"`
-	S3                S3EventEntity     `json:"s3"`
+	EventVersion      string           `json:"eventVersion"`
+	EventSource       string           `json:"eventSource"`
+	AWSRegion         string           `json:"awsRegion"`
+	EventTime         string           `json:"eventTime"`
+	EventName         string           `json:"eventName"`
+	UserIdentity      S3EventPrincipal `json:"userIdentity"`
+	RequestParameters S3EventRequest   `json:"requestParameters"`
+	ResponseElements  S3EventResponse  `json:"responseElements"`
+	S3                S3EventEntity    `json:"s3"`
+}
+
+// S3EventPrincipal is an identity of an S3EventRecord: the requester
+// (userIdentity) or the bucket's owner (ownerIdentity).
+type S3EventPrincipal struct {
+	PrincipalID string `json:"principalId"`
+}
+
+// S3EventRequest is the requestParameters member of an S3EventRecord.
+type S3EventRequest struct {
+	SourceIPAddress string `json:"sourceIPAddress"`
 }
 
 // S3EventResponse is the responseElements member of an S3EventRecord: the
@@ -691,9 +702,9 @@ type S3EventEntity struct {
 
 // S3EventBucket names the bucket of an S3EventRecord.
 type S3EventBucket struct {
-	Name          string            `json:"name"`
-	OwnerIdentity map[string]string `json:"ownerIdentity"`
-	ARN           string            `json:"arn"`
+	Name          string           `json:"name"`
+	OwnerIdentity S3EventPrincipal `json:"ownerIdentity"`
+	ARN           string           `json:"arn"`
 }
 
 // S3EventObject describes the object of an S3EventRecord. Key is URL-encoded
@@ -722,12 +733,12 @@ func (c *S3) eventBody(b *s3Bucket, v *s3Version, eventName, configID string) st
 		EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: c.r.Name,
 		EventTime:         v.lastModified.Format("2006-01-02T15:04:05.000Z"),
 		EventName:         eventName,
-		UserIdentity:      map[string]string{"principalId": principal},
-		RequestParameters: map[string]string{"sourceIPAddress": "127.0.0.1"},
+		UserIdentity:      S3EventPrincipal{PrincipalID: principal},
+		RequestParameters: S3EventRequest{SourceIPAddress: "127.0.0.1"},
 		ResponseElements:  S3EventResponse{RequestID: v.sequencer, HostID: base64.StdEncoding.EncodeToString([]byte(c.r.Name + "/" + v.sequencer))},
 		S3: S3EventEntity{
 			SchemaVersion: "1.0", ConfigurationID: configID,
-			Bucket: S3EventBucket{Name: b.name, OwnerIdentity: map[string]string{"principalId": c.r.world.Account}, ARN: "arn:aws:s3:::" + b.name},
+			Bucket: S3EventBucket{Name: b.name, OwnerIdentity: S3EventPrincipal{PrincipalID: c.r.world.Account}, ARN: "arn:aws:s3:::" + b.name},
 			Object: S3EventObject{Key: S3EventKey(v.key), Size: int64(len(v.body)), ETag: strings.Trim(v.etag, `"`), Sequencer: v.sequencer},
 		},
 	}
