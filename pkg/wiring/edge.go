@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -48,11 +49,15 @@ type edge struct {
 	h    lambda.Handler
 }
 
-// Invoke runs the function on payload.
+// Invoke runs the function on payload. The response is the caller's own:
+// lambda.NewHandler's Invoke returns bytes of a pooled buffer that it puts
+// back for the next invocation to write over, which is harmless to a
+// runtime invoking one at a time, not to invocations that run side by side
+// (the local installation's).
 func (e edge) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	out, err := e.h.Invoke(ctx, payload)
 	if err == nil {
-		return out, nil
+		return bytes.Clone(out), nil
 	}
 	if !isFault(err) {
 		err = &fault.InvalidInputError{Err: fmt.Errorf("%s payload: %w", e.name, err)}

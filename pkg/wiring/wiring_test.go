@@ -247,3 +247,22 @@ func TestSourceKeepsTheAnswer(t *testing.T) {
 		t.Fatalf("the edge logged a source function's answer:\n%s", log.String())
 	}
 }
+
+// A function's response stays what it was after the next invocation: the
+// local installation holds many at once (a Distributed Map's children).
+func TestEdgeResponseIsTheCallers(t *testing.T) {
+	h := wiring.Step("echo", slog.New(slog.DiscardHandler), func(_ context.Context, in struct{ N int }) (struct{ N int }, error) {
+		return in, nil
+	})
+	ctx := context.Background()
+	first, err := h.Invoke(ctx, []byte(`{"N":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Invoke(ctx, []byte(`{"N":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(first)), `{"N":1}`; got != want {
+		t.Fatalf("the first response reads %s after a second invocation, want %s", got, want)
+	}
+}
