@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -30,10 +31,11 @@ func Step[I, O any](name string, log *slog.Logger, fn func(context.Context, I) (
 // outcome; the edge sees only the errors it returns for an event it cannot
 // take at all.
 func Source[I, O any](name string, log *slog.Logger, fn func(context.Context, I) (O, error)) lambda.Handler {
-	return edge{name: name, log: log, h: lambda.NewHandler(func(ctx context.Context, in I) (O, error) {
+	handler := func(ctx context.Context, in I) (O, error) {
 		out, err := fn(ctx, in)
 		return out, fault.Edge(err)
-	})}
+	}
+	return edge{name: name, log: log, hs: &sync.Pool{New: func() any { return lambda.NewHandler(handler) }}}
 }
 
 // edge is every function's error edge. Step Functions' Retry and Catch
@@ -43,21 +45,28 @@ func Source[I, O any](name string, log *slog.Logger, fn func(context.Context, I)
 // any other type comes from lambda.NewHandler itself, which could not read
 // the payload as the function's input, and is an InvalidInputError. Each
 // error is logged here once, naming the function and the error type.
+//
+// A lambda.NewHandler returns its response in a buffer of its own pool,
+// which it puts back before Invoke returns, for its next invocation to
+// write over: harmless in a runtime that invokes one at a time, not in the
+// local installation, whose invocations run side by side. So each
+// invocation has a handler of its own, as each concurrent invocation in
+// Lambda has an execution environment of its own (hs), and the response
+// is copied out before the handler serves another.
 type edge struct {
 	name string
 	log  *slog.Logger
-	h    lambda.Handler
+	hs   *sync.Pool // of lambda.Handler
 }
 
-// Invoke runs the function on payload. The response is the caller's own:
-// lambda.NewHandler's Invoke returns bytes of a pooled buffer that it puts
-// back for the next invocation to write over, which is harmless to a
-// runtime invoking one at a time, not to invocations that run side by side
-// (the local installation's).
+// Invoke runs the function on payload; the response is the caller's own.
 func (e edge) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	out, err := e.h.Invoke(ctx, payload)
+	h := e.hs.Get().(lambda.Handler)
+	out, err := h.Invoke(ctx, payload)
+	out = bytes.Clone(out)
+	e.hs.Put(h)
 	if err == nil {
-		return bytes.Clone(out), nil
+		return out, nil
 	}
 	if !isFault(err) {
 		err = &fault.InvalidInputError{Err: fmt.Errorf("%s payload: %w", e.name, err)}
