@@ -266,3 +266,38 @@ func TestEdgeResponseIsTheCallers(t *testing.T) {
 		t.Fatalf("the first response reads %s after a second invocation, want %s", got, want)
 	}
 }
+
+// Invocations side by side each get their own response, whole.
+func TestEdgeConcurrentResponses(t *testing.T) {
+	h := wiring.Step("echo", slog.New(slog.DiscardHandler), func(_ context.Context, in struct{ S string }) (struct{ S string }, error) {
+		return in, nil
+	})
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 300 {
+				want := strings.Repeat(string(rune('a'+g)), 2000+i)
+				in, _ := json.Marshal(struct{ S string }{want})
+				out, err := h.Invoke(ctx, in)
+				var got struct{ S string }
+				if err == nil {
+					err = json.Unmarshal(out, &got)
+				}
+				if err == nil && got.S != want {
+					err = errors.New("a response holds another invocation's bytes")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
