@@ -1309,8 +1309,7 @@ type ddbPage struct {
 	picked []string
 }
 
-// pick takes one stored item into the page, as add does, but leaves
-// reading it (unpacking, filter, projection) to read, which needs no lock:
+// pick takes one stored item into the page, but leaves reading it (unpacking, filter, projection) to read, which needs no lock:
 // a packed form never changes. It reports false when the page is full.
 func (p *ddbPage) pick(s *ddbStored) bool {
 	if p.stopped {
@@ -1343,28 +1342,13 @@ func (p *ddbPage) read() {
 	p.picked = nil
 }
 
-// add evaluates one item; it reports false when the page is full.
+// add takes one stored item into the page and evaluates it at once (for
+// reads that hold the lock throughout); it reports false when the page is
+// full.
 func (p *ddbPage) add(s *ddbStored) bool {
-	if p.stopped {
-		return false
-	}
-	p.scanned++
-	p.bytes += int(s.size)
-	p.last = s
-	item := s.item()
-	if p.view != nil {
-		item = p.view(item)
-	}
-	if p.filter == nil || ddbEval(item, p.filter) {
-		p.selected++
-		if !p.count {
-			p.items = append(p.items, ddbProjectOwn(item, p.proj))
-		}
-	}
-	if p.limit > 0 && p.scanned >= p.limit || p.bytes >= ddbPageBytes {
-		p.stopped = true
-	}
-	return !p.stopped
+	more := p.pick(s)
+	p.read()
+	return more
 }
 
 func ddbReadOpts(names map[string]string, values map[string]ddbAV, filterSrc, projSrc *string, sel ddbtypes.Select, limit *int32) (*ddbPage, *ddbExprCtx, error) {
