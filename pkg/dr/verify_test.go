@@ -74,16 +74,35 @@ func newDrillWorldRestored(t *testing.T, slowKey string, restore bool) *drillWor
 	if !restore {
 		return dw
 	}
-	out, err := cw.w.Region(regionB).DynamoDB().RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
+	dw.restoreDrillTable(t)
+	// Counted after the restore point: not expected in the drill table.
+	apply(t, aggP, entry("late", t0.Add(2*time.Hour), "alpha"))
+	cw.clk.Sleep(ctx, time.Hour)
+	return dw
+}
+
+// restoreDrillTable restores P's table as it is latest into B under the
+// drill table's name, as the drill does, and notes the restore point.
+func (dw *drillWorld) restoreDrillTable(t *testing.T) {
+	t.Helper()
+	out, err := dw.w.Region(regionB).DynamoDB().RestoreTableToPointInTime(context.Background(), &dynamodb.RestoreTableToPointInTimeInput{
 		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
-	// Counted after the restore point: not expected in the drill table.
-	apply(t, aggP, entry("late", t0.Add(2*time.Hour), "alpha"))
-	cw.clk.Sleep(ctx, time.Hour)
-	return dw
+}
+
+// verifyChecks runs dr-verify on the drill table restored at restoreAt and
+// returns its checks by name.
+func (dw *drillWorld) verifyChecks(t *testing.T) map[string]Check {
+	t.Helper()
+	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
+	res, err := dw.verify().Handle(context.Background(), VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return checkMap(res)
 }
 
 func (dw *drillWorld) verify() *Verify {
@@ -205,14 +224,9 @@ func TestVerifyManyMarkers(t *testing.T) {
 		apply(t, dw.aggP, entry(id, t0.Add(time.Duration(i)*time.Minute), "beta"))
 	}
 	dw.clk.Sleep(ctx, time.Hour)
-	bdb := dw.w.Region(regionB).DynamoDB()
-	out, err := bdb.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
-		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
+	dw.restoreDrillTable(t)
 	dw.clk.Sleep(ctx, time.Hour)
+	bdb := dw.w.Region(regionB).DynamoDB()
 	// The sampled marker of smallest hash differs in the drill table, and
 	// a marker outside any sample is missing from it.
 	sort.Slice(ids, func(i, j int) bool { return markerHash(ids[i]) < markerHash(ids[j]) })
@@ -225,12 +239,7 @@ func TestVerifyManyMarkers(t *testing.T) {
 	if _, err := bdb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(dw.drillTable), Key: aggregate.MarkerKey(unsampled)}); err != nil {
 		t.Fatal(err)
 	}
-	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
-	res, err := dw.verify().Handle(ctx, VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := checkMap(res)["markers"]
+	m := dw.verifyChecks(t)["markers"]
 	want := fmt.Sprintf("99 markers restored; 1 of P's 100 markers counted by %s are missing; %d sampled, 1 differ", dw.restoreAt.UTC().Format(time.RFC3339), verifySample)
 	if m.Passed || !strings.Contains(m.Detail, want) || !strings.Contains(m.Detail, unsampled) || !strings.Contains(m.Detail, "differing: "+sampled) {
 		t.Fatalf("markers check %+v, want %q naming %s missing and %s differing", m, want, unsampled, sampled)
@@ -246,26 +255,16 @@ func TestVerifyNamesFirstMissingMarkers(t *testing.T) {
 		apply(t, dw.aggP, entry(fmt.Sprintf("m-%02d", i), t0.Add(time.Duration(i)*time.Minute), "beta"))
 	}
 	dw.clk.Sleep(ctx, time.Hour)
-	bdb := dw.w.Region(regionB).DynamoDB()
-	out, err := bdb.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{
-		SourceTableArn: aws.String("arn:aws:dynamodb:" + regionP + ":" + account + ":table/" + aggTable), TargetTableName: aws.String(dw.drillTable), UseLatestRestorableTime: aws.Bool(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dw.restoreAt = aws.ToTime(out.TableDescription.RestoreSummary.RestoreDateTime)
+	dw.restoreDrillTable(t)
 	dw.clk.Sleep(ctx, time.Hour)
+	bdb := dw.w.Region(regionB).DynamoDB()
 	gone := []string{"m-33", "m-07", "m-21", "m-02", "m-38", "m-15", "m-29"}
 	for _, id := range gone {
 		if _, err := bdb.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(dw.drillTable), Key: aggregate.MarkerKey(id)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	state, _ := json.Marshal(map[string]any{"restore": map[string]any{"restoreDateTime": dw.restoreAt.Format(time.RFC3339)}})
-	res, err := dw.verify().Handle(ctx, VerifyInput{DrillTable: dw.drillTable, State: state, Execution: execARN("drill", "d1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := checkMap(res)["markers"]
+	m := dw.verifyChecks(t)["markers"]
 	if want := "7 of P's 70 markers"; m.Passed || !strings.Contains(m.Detail, want) || !strings.Contains(m.Detail, "missing e.g. m-02, m-07, m-15, m-21, m-29") || strings.Contains(m.Detail, "m-33") {
 		t.Fatalf("markers check %+v, want %q (the world's 30 and these 40) and the five first missing ids, m-02 to m-29", m, want)
 	}
