@@ -1309,8 +1309,9 @@ type ddbPage struct {
 	picked []string
 }
 
-// pick takes one stored item into the page, but leaves reading it (unpacking, filter, projection) to read, which needs no lock:
-// a packed form never changes. It reports false when the page is full.
+// pick takes one stored item into the page, but leaves reading it
+// (unpacking, filter, projection) to read, which needs no lock: a packed
+// form never changes. It reports false when the page is full.
 func (p *ddbPage) pick(s *ddbStored) bool {
 	if p.stopped {
 		return false
@@ -1857,13 +1858,18 @@ func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.Upd
 func (t *ddbTable) pitrOnLocked(now time.Time) {
 	t.pitr = true
 	t.log = make([]ddbChange, 0, t.count)
-	all := make([]*ddbStored, 0, t.count)
-	t.eachLocked(func(s *ddbStored) { all = append(all, s) })
-	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
-	for _, s := range all {
+	for _, s := range t.byKeyLocked() {
 		t.log = append(t.log, ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed})
 		s.logIdx = int32(len(t.log) - 1)
 	}
+}
+
+// byKeyLocked returns t's stored items ordered by primary key.
+func (t *ddbTable) byKeyLocked() []*ddbStored {
+	all := make([]*ddbStored, 0, t.count)
+	t.eachLocked(func(s *ddbStored) { all = append(all, s) })
+	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
+	return all
 }
 
 // pitrOffLocked turns PITR off: the table's history is gone, and turning
@@ -1973,9 +1979,7 @@ func (t *ddbTable) emptySnapshot(at time.Time) *ddbSnapshot {
 // currentSnapshotLocked snapshots t's items as they are, at at.
 func (t *ddbTable) currentSnapshotLocked(at time.Time) *ddbSnapshot {
 	s := t.emptySnapshot(at)
-	all := make([]*ddbStored, 0, t.count)
-	t.eachLocked(func(st *ddbStored) { all = append(all, st) })
-	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
+	all := t.byKeyLocked()
 	s.keys, s.items, s.sizes = make([]string, len(all)), make([]string, len(all)), make([]int32, len(all))
 	for i, st := range all {
 		s.keys[i], s.items[i], s.sizes[i] = st.key, st.packed, st.size

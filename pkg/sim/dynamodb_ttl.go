@@ -4,9 +4,7 @@ import (
 	"container/heap"
 	"hash/fnv"
 	"math/big"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -232,10 +230,7 @@ func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key, hashEnc string, item ddbItem
 
 // ttlTrackAllLocked queues every item of t: TTL was just enabled.
 func (c *DynamoDB) ttlTrackAllLocked(t *ddbTable) {
-	var all []*ddbStored
-	t.eachLocked(func(s *ddbStored) { all = append(all, s) })
-	slices.SortFunc(all, func(a, b *ddbStored) int { return strings.Compare(a.key, b.key) })
-	for _, s := range all {
+	for _, s := range t.byKeyLocked() {
 		c.ttlTrackLocked(t, s.key, s.hash(), s.item())
 	}
 }
