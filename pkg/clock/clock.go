@@ -39,3 +39,20 @@ type Clock interface {
 
 // Since returns the time elapsed since t on c.
 func Since(c Clock, t time.Time) time.Duration { return c.Now().Sub(t) }
+
+// GoEach runs f(0) … f(n-1), each in a goroutine of its own on c, waits for
+// all of them, and returns their errors joined (nil if none failed). It waits
+// without a context: each f ends on its own (by its own context or deadline).
+func GoEach(c Clock, n int, f func(i int) error) error {
+	errs := make([]error, n)
+	done := make([]*Signal, n)
+	for i := range n {
+		done[i] = c.Go(func() { errs[i] = f(i) })
+	}
+	for _, d := range done {
+		if err := c.Await(context.Background(), d, 0); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}

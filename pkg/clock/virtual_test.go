@@ -371,3 +371,37 @@ func TestVirtualCheckAccountingSubtests(t *testing.T) {
 		}
 	})
 }
+
+// GoEach runs every f side by side on the clock, waits for all of them and
+// returns their errors joined.
+func TestGoEach(t *testing.T) {
+	v := NewVirtual(epoch)
+	ctx := context.Background()
+	var mu sync.Mutex
+	ran := map[int]time.Duration{}
+	boom := errors.New("boom")
+	err := GoEach(v, 3, func(i int) error {
+		if err := v.Sleep(ctx, time.Duration(i+1)*time.Minute); err != nil {
+			return err
+		}
+		mu.Lock()
+		ran[i] = v.Now().Sub(epoch)
+		mu.Unlock()
+		if i == 1 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("GoEach = %v, want the failed f's error", err)
+	}
+	if len(ran) != 3 || ran[0] != time.Minute || ran[2] != 3*time.Minute {
+		t.Fatalf("ran at %v, want each f after its own sleep", ran)
+	}
+	if got, want := v.Now().Sub(epoch), 3*time.Minute; got != want {
+		t.Fatalf("now = +%v, want +%v: GoEach returns once the last f ends", got, want)
+	}
+	if err := GoEach(v, 2, func(int) error { return nil }); err != nil {
+		t.Fatalf("GoEach with no failure = %v", err)
+	}
+}

@@ -212,16 +212,10 @@ func (c *CopyBack) page(ctx context.Context, pair BucketPair, keys []string, pas
 			}
 		}
 	}
-	done := make([]*clock.Signal, workers)
-	for i := range done {
-		done[i] = c.Clock.Go(work)
-	}
-	for _, d := range done {
-		// Background: the workers stop on their own once ctx is done;
-		// waiting for them keeps no goroutine behind the call.
-		if err := c.Clock.Await(context.Background(), d, 0); err != nil {
-			return fmt.Errorf("copy back %s: %w", pair.From, err)
-		}
+	// The workers stop on their own once ctx is done; waiting for them
+	// keeps no goroutine behind the call.
+	if err := clock.GoEach(c.Clock, workers, func(int) error { work(); return nil }); err != nil {
+		return fmt.Errorf("copy back %s: %w", pair.From, err)
 	}
 	if first != nil {
 		return first

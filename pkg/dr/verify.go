@@ -162,32 +162,26 @@ func scanMarkers(ctx context.Context, clk clock.Clock, db Scanner, table string,
 	defer cancel()
 	var mu sync.Mutex
 	var first error
-	done := make([]*clock.Signal, verifyScanSegments)
-	for seg := range done {
-		done[seg] = clk.Go(func() {
-			err := scanSegment(ctx, db, table, seg, func(e aggregate.Entry) {
-				mu.Lock()
-				each(e)
-				mu.Unlock()
-			})
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-					cancel()
-				}
-				mu.Unlock()
-			}
+	err := clock.GoEach(clk, verifyScanSegments, func(seg int) error {
+		err := scanSegment(ctx, db, table, seg, func(e aggregate.Entry) {
+			mu.Lock()
+			each(e)
+			mu.Unlock()
 		})
-	}
-	for _, d := range done {
-		// Background: each scan ends on its own, once ctx is done at the
-		// latest.
-		if err := clk.Await(context.Background(), d, 0); err != nil {
-			return err
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+				cancel() // the other segments stop
+			}
+			mu.Unlock()
 		}
+		return err
+	})
+	if first != nil {
+		return first // not the others' cancellations
 	}
-	return first
+	return err
 }
 
 // scanSegment reads segment seg of verifyScanSegments of table's markers.

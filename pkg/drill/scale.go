@@ -2,7 +2,6 @@ package drill
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -227,18 +226,10 @@ func (l *scaleLedger) deliverHour(r *run, h, hours int) error {
 	first, end := l.delivered, (h+1)*l.objects/hours
 	now := r.l.Now().UTC()
 	workers := min(runtime.GOMAXPROCS(0), max(end-first, 1))
-	errs := make([]error, workers)
-	done := make([]*clock.Signal, workers)
-	for w := range workers {
+	if err := clock.GoEach(r.l.Clock, workers, func(w int) error {
 		from, to := first+w*(end-first)/workers, first+(w+1)*(end-first)/workers
-		done[w] = r.l.Clock.Go(func() { errs[w] = l.deliver(fh, stream, r.l.Regions.Backup, now, first, end, from, to) })
-	}
-	for _, d := range done {
-		if err := r.l.Clock.Await(context.Background(), d, 0); err != nil {
-			return err
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+		return l.deliver(fh, stream, r.l.Regions.Backup, now, first, end, from, to)
+	}); err != nil {
 		return err
 	}
 	l.delivered = end

@@ -250,20 +250,16 @@ func (p *Prober) Probe(ctx context.Context, at time.Time) (Summary, error) {
 		return s, fmt.Errorf("encode canary: %w", err)
 	}
 	s.Results = make([]Result, len(p.Targets))
-	done := make([]*clock.Signal, len(p.Targets))
-	for i, t := range p.Targets {
-		done[i] = clk.Go(func() {
-			s.Results[i] = p.probe(ctx, t, canary)
-			if pl := p.Pipeline; pl != nil && pl.Target == t.Name && s.Results[i].Healthy {
-				s.Results[i].Pipeline = pl.check(ctx, p.timeout(), now, p.log())
-			}
-		})
-	}
-	for _, d := range done {
-		// Without a context: each probe ends by its own deadline, and the
-		// results are read only once every probe is done.
-		_ = clk.Await(context.Background(), d, 0)
-	}
+	// Each probe ends by its own deadline, and the results are read only
+	// once every probe is done.
+	_ = clock.GoEach(clk, len(p.Targets), func(i int) error {
+		t := p.Targets[i]
+		s.Results[i] = p.probe(ctx, t, canary)
+		if pl := p.Pipeline; pl != nil && pl.Target == t.Name && s.Results[i].Healthy {
+			s.Results[i].Pipeline = pl.check(ctx, p.timeout(), now, p.log())
+		}
+		return nil
+	})
 	end := now().UTC()
 	for _, r := range s.Results {
 		if r.Healthy {
