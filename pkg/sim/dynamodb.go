@@ -1945,29 +1945,65 @@ type ddbSnapshot struct {
 // the end of at's second, restores being to the second (logLocked). A
 // table without PITR has no log: it is snapshotted as it is now, which is
 // the only time an on-demand backup reads it at.
+//
+// Most of a table is as it was then: only the keys changed since (the
+// log's tail from the end of that second) differ, so the snapshot is the
+// current items but for those, whose state then is read back from the log
+// before the tail. A table of millions of items costs no map of them all.
 func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	if !t.pitr {
 		return t.currentSnapshotLocked(at)
 	}
-	state := make(map[string]string, t.count) // about the table's size then
 	end := at.Truncate(time.Second).Add(time.Second).UnixNano()
-	for _, ch := range t.log {
-		if ch.at >= end {
-			break
-		}
-		if ch.packed == "" {
-			delete(state, ch.key)
-		} else {
-			state[ch.key] = ch.packed
+	// The log is in order of seconds (a change replaces its key's entry
+	// only within the same second), so its tail starts at the first change
+	// at or after end.
+	tail := sort.Search(len(t.log), func(i int) bool { return t.log[i].at >= end })
+	if tail == len(t.log) {
+		return t.currentSnapshotLocked(at)
+	}
+	// then holds each key changed in the tail: its packed item at the end
+	// of at's second ("" for none), found by reading the log back from the
+	// tail; found counts the keys whose state is known.
+	then := make(map[string]string)
+	for _, ch := range t.log[tail:] {
+		then[ch.key] = ""
+	}
+	known := make(map[string]bool, len(then))
+	for i := tail - 1; i >= 0 && len(known) < len(then); i-- {
+		ch := &t.log[i]
+		if _, changed := then[ch.key]; changed && !known[ch.key] {
+			known[ch.key] = true
+			then[ch.key] = ch.packed
 		}
 	}
+	changed := ddbKeys(then)
+	cur := t.byKeyLocked()
 	s := t.emptySnapshot(at)
-	keys := ddbKeys(state)
-	s.keys, s.items, s.sizes = keys, make([]string, len(keys)), make([]int32, len(keys))
-	for i, k := range keys {
-		packed := state[k]
-		s.items[i], s.sizes[i] = packed, t.sizeOfLocked(k, packed)
-		s.bytes += int64(s.sizes[i])
+	n := len(cur) + len(changed)
+	s.keys, s.items, s.sizes = make([]string, 0, n), make([]string, 0, n), make([]int32, 0, n)
+	add := func(key, packed string, size int32) {
+		s.keys, s.items, s.sizes = append(s.keys, key), append(s.items, packed), append(s.sizes, size)
+		s.bytes += int64(size)
+	}
+	// Merge the current items, less the changed keys, with the changed
+	// keys' states then, in key order.
+	j := 0
+	for _, st := range cur {
+		for ; j < len(changed) && changed[j] < st.key; j++ {
+			if p := then[changed[j]]; p != "" {
+				add(changed[j], p, t.sizeOfLocked(changed[j], p))
+			}
+		}
+		if j < len(changed) && changed[j] == st.key {
+			continue // its state then is added with the changed keys
+		}
+		add(st.key, st.packed, st.size)
+	}
+	for ; j < len(changed); j++ {
+		if p := then[changed[j]]; p != "" {
+			add(changed[j], p, t.sizeOfLocked(changed[j], p))
+		}
 	}
 	return s
 }
@@ -2036,6 +2072,8 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.billing, t.rcu, t.wcu = snap.billing, snap.rcu, snap.wcu
 	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
+	// At most one partition an item: a table of markers has as many.
+	t.parts = make(map[string]*ddbStored, len(snap.items))
 	c.initTableLocked(t, d)
 	// The snapshot's keys are the source's, of the same key schema: the
 	// restored items share them, and their packed encodings. The new table

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -392,5 +393,75 @@ func TestDynamoDBPITRTurnedOnLater(t *testing.T) {
 	}
 	if got, want := restored("late-again", again), "1,2,3"; got != want {
 		t.Fatalf("restored to when PITR was turned on again: items %s, want %s", got, want)
+	}
+}
+
+// TestDynamoDBSnapshotMatchesLogReplay checks the snapshot a restore reads
+// (the current items, less the keys changed since, plus those keys' states
+// then) against a plain replay of the change log, at every second of a
+// random history of puts, updates and deletes over a few partitions.
+func TestDynamoDBSnapshotMatchesLogReplay(t *testing.T) {
+	w, clk := s3TestWorld(t)
+	ctx := context.Background()
+	p := ddbTestTable(t, w, clk, "aggregates")
+	if _, err := p.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("aggregates"),
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := clk.Now()
+	for i := range 600 {
+		key := ddbItem{"pk": ddbS(fmt.Sprint("p", rng.IntN(4))), "sk": ddbN(fmt.Sprint(rng.IntN(12)))}
+		var err error
+		if rng.IntN(4) == 0 {
+			_, err = p.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("aggregates"), Key: key})
+		} else {
+			key["v"] = ddbN(fmt.Sprint(i))
+			_, err = p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("aggregates"), Item: key})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = clk.Sleep(ctx, time.Duration(rng.IntN(1500))*time.Millisecond)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	tb := p.tables["aggregates"]
+	checked := 0
+	for at := start; !at.After(clk.Now()); at = at.Add(time.Second) {
+		end := at.Truncate(time.Second).Add(time.Second).UnixNano()
+		want := map[string]string{}
+		for _, ch := range tb.log {
+			if ch.at >= end {
+				break
+			}
+			if ch.packed == "" {
+				delete(want, ch.key)
+			} else {
+				want[ch.key] = ch.packed
+			}
+		}
+		s := tb.snapshotLocked(at)
+		keys := ddbKeys(want)
+		if len(s.keys) != len(keys) || len(s.items) != len(keys) || len(s.sizes) != len(keys) {
+			t.Fatalf("at %s: snapshot of %d keys, %d items, %d sizes; the log's replay has %d", at, len(s.keys), len(s.items), len(s.sizes), len(keys))
+		}
+		var bytes int64
+		for i, k := range keys {
+			if s.keys[i] != k || s.items[i] != want[k] {
+				t.Fatalf("at %s: item %d is %q %q, want %q %q", at, i, s.keys[i], s.items[i], k, want[k])
+			}
+			if size := int32(ddbItemSize(ddbUnpack(want[k]))); s.sizes[i] != size {
+				t.Fatalf("at %s: item %q size %d, want %d", at, k, s.sizes[i], size)
+			}
+			bytes += int64(s.sizes[i])
+		}
+		if s.bytes != bytes {
+			t.Fatalf("at %s: snapshot bytes %d, want %d", at, s.bytes, bytes)
+		}
+		checked++
+	}
+	if checked < 300 {
+		t.Fatalf("checked %d instants, want the whole history's", checked)
 	}
 }
