@@ -64,9 +64,13 @@ type firehoseStream struct {
 	bufBytes int
 	stopTick func() bool // the pending interval flush, nil if none
 
-	reading     bool              // a Kinesis read is scheduled or running
-	checkpoints map[string]string // shard id -> last sequence number read
-	unsubscribe func()
+	reading bool // a Kinesis read is scheduled or running
+	// running is set while the read runs (not while it is scheduled);
+	// again when records are written meanwhile: the read may have passed
+	// them, so another is scheduled when it ends.
+	running, again bool
+	checkpoints    map[string]string // shard id -> last sequence number read
+	unsubscribe    func()
 
 	objects, records int // delivered
 	seq              int // objects named so far
@@ -566,7 +570,12 @@ func (f *Firehose) objectKey(s *firehoseStream, oldest time.Time, seq int) strin
 // already scheduled or running.
 func (f *Firehose) kick(s *firehoseStream, d time.Duration) {
 	f.mu.Lock()
-	if s.reading || s.deleted {
+	if s.deleted {
+		f.mu.Unlock()
+		return
+	}
+	if s.reading {
+		s.again = s.again || s.running
 		f.mu.Unlock()
 		return
 	}
@@ -575,6 +584,11 @@ func (f *Firehose) kick(s *firehoseStream, d time.Duration) {
 	f.r.world.Clock.AfterFunc(d, func() { f.read(s, 0) })
 }
 
+// firehoseAfterRead, when set (by a test), runs as a read has finished
+// reading the source and before it ends: records written then are behind
+// its last GetRecords.
+var firehoseAfterRead func()
+
 // read drains the Kinesis source into the buffer through the Kinesis API
 // (counted, and failing while the region is down). On failure it retries
 // every 5 s for up to 24 h (Kinesis keeps the records for 24 h).
@@ -582,18 +596,33 @@ func (f *Firehose) read(s *firehoseStream, failures int) {
 	// Reading the source is timed by the buffer and the retry interval.
 	ctx := Unmetered(context.Background())
 	k := f.r.Kinesis()
+	f.mu.Lock()
+	s.running = true
+	f.mu.Unlock()
 	err := f.readOnce(ctx, k, s)
+	if firehoseAfterRead != nil {
+		firehoseAfterRead()
+	}
 	var gone *kinesistypes.ResourceNotFoundException
 	if errors.As(err, &gone) {
 		err = nil // the source stream was deleted: nothing more to read
 	}
 	f.mu.Lock()
+	s.running = false
 	if err != nil && !s.deleted && time.Duration(failures+1)*firehoseRetryEvery <= kinesisRetention {
 		f.mu.Unlock()
 		f.r.world.Clock.AfterFunc(firehoseRetryEvery, func() { f.read(s, failures+1) })
 		return
 	}
-	s.reading = false
+	if s.again && !s.deleted {
+		// Records written while this read ran may be past its last
+		// GetRecords: read again, as the write's own kick would have.
+		s.again = false
+		f.mu.Unlock()
+		f.r.world.Clock.AfterFunc(firehoseReadDelay, func() { f.read(s, 0) })
+		return
+	}
+	s.again, s.reading = false, false
 	f.mu.Unlock()
 }
 

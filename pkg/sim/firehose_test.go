@@ -446,3 +446,42 @@ func TestFirehoseDeliverBuffer(t *testing.T) {
 		t.Fatalf("unknown stream: err = %v", err)
 	}
 }
+
+// Records written while Firehose reads its source, after the read's last
+// GetRecords, are read by a read scheduled when that one ends: their
+// write's notice came while the read ran, and is not lost.
+func TestFirehoseReadsRecordsWrittenDuringARead(t *testing.T) {
+	ctx := context.Background()
+	w, clk, k := kinesisTestStream(t)
+	if _, err := w.Region("us-east-1").S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("raw-bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	f := w.Region("us-east-1").Firehose()
+	firehoseTestCreate(t, f, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("raw"), DeliveryStreamType: firehosetypes.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration:   &firehosetypes.KinesisStreamSourceConfiguration{KinesisStreamARN: aws.String(k.StreamARN("ingest"))},
+		ExtendedS3DestinationConfiguration: firehoseTestS3Dest("", 1, 60, false),
+	})
+	put := func(id string) {
+		if _, err := k.PutRecords(Unmetered(ctx), &kinesis.PutRecordsInput{StreamName: aws.String("ingest"),
+			Records: []kinesistypes.PutRecordsRequestEntry{{PartitionKey: aws.String(id), Data: []byte(`{"id":"` + id + `"}` + "\n")}}}); err != nil {
+			t.Error(err)
+		}
+	}
+	wrote := false
+	firehoseAfterRead = func() {
+		if !wrote {
+			wrote = true
+			put("late")
+		}
+	}
+	t.Cleanup(func() { firehoseAfterRead = nil })
+	put("first")
+	_ = clk.Sleep(ctx, 2*time.Minute)
+	if !wrote {
+		t.Fatal("no read of the source ran")
+	}
+	if got := f.Stats("raw"); got.Records != 2 || got.Buffered != 0 {
+		t.Fatalf("%+v, want both records delivered, the one written during the read too", got)
+	}
+}
