@@ -20,6 +20,11 @@ import (
 // token while it waits in Sleep or Await and gets it back when it is woken. The
 // one that wakes it (a timer, or a goroutine calling Signal.Fire) takes the
 // token for it before waking it, so time never slips forward during a hand-off.
+//
+// When time moves, every timer due at the new instant fires at once, in the
+// order the timers were set: the goroutines they wake run side by side, as
+// many at a time as there are processors, and what they do at that instant
+// happens in whatever order they do it in.
 type Virtual struct {
 	mu  sync.Mutex
 	now time.Time
@@ -416,8 +421,8 @@ func (v *Virtual) removeTimerLocked(t *timer) {
 	}
 }
 
-// advanceLocked fires timers while nothing is running. Timers due at the same
-// instant fire in the order they were set.
+// advanceLocked fires timers while nothing is running: the earliest, and with
+// it every other timer due at the same instant, in the order they were set.
 func (v *Virtual) advanceLocked() {
 	for v.running == 0 {
 		// Before time moves (or stops, nothing being due), every
@@ -443,6 +448,11 @@ func (v *Virtual) advanceLocked() {
 			v.nowp.Store(&now)
 		}
 		t.fire()
+		// Every other timer due at this instant fires now too, so the
+		// goroutines they wake run side by side.
+		for len(v.timers) > 0 && !v.timers[0].when.After(v.now) {
+			heap.Pop(&v.timers).(*timer).fire()
+		}
 	}
 }
 

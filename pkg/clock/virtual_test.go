@@ -96,6 +96,52 @@ func TestVirtualFireBeforeTimeout(t *testing.T) {
 	}
 }
 
+// Goroutines woken at the same instant run side by side: each one here waits,
+// awake, until every one of them is awake. Woken one at a time (the next only
+// when the one before blocks on the clock again), the first would wait for
+// the others for ever, so the wait is bounded in real time.
+func TestVirtualSameInstantWakesRunTogether(t *testing.T) {
+	v := NewVirtual(epoch)
+	ctx := context.Background()
+	const n = 4
+	var awake sync.WaitGroup
+	awake.Add(n)
+	all := make(chan struct{})
+	go func() { awake.Wait(); close(all) }()
+	var mu sync.Mutex
+	var stuck, at []time.Time
+	sigs := make([]*Signal, n)
+	for i := range sigs {
+		sigs[i] = v.Go(func() {
+			v.Sleep(ctx, time.Minute)
+			awake.Done()
+			select {
+			case <-all:
+				mu.Lock()
+				at = append(at, v.Now())
+				mu.Unlock()
+			case <-time.After(5 * time.Second):
+				mu.Lock()
+				stuck = append(stuck, v.Now())
+				mu.Unlock()
+			}
+		})
+	}
+	for _, s := range sigs {
+		if err := v.Await(ctx, s, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(stuck) > 0 {
+		t.Fatalf("%d of %d goroutines woken at +1m waited 5 s of real time for the others to wake", len(stuck), n)
+	}
+	for _, w := range at {
+		if got, want := w.Sub(epoch), time.Minute; got != want {
+			t.Fatalf("a goroutine ran at +%v, want +%v", got, want)
+		}
+	}
+}
+
 // A hand-off through a Signal must not let time slip: the sleeper that fires
 // the signal then sleeps again must not run ahead of the woken goroutine.
 func TestVirtualHandOffKeepsTime(t *testing.T) {
