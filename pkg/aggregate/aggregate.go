@@ -612,6 +612,9 @@ func (a *Aggregator) transaction(es []Entry, live []int) (*dynamodb.TransactWrit
 }
 
 // markerItem returns the marker item of e.
+// markerAttrs is how many attributes a marker has at most.
+const markerAttrs = 10
+
 func (a *Aggregator) markerItem(e Entry, w, now time.Time) map[string]types.AttributeValue {
 	region, at := e.Region, e.At
 	if region == "" {
@@ -620,15 +623,17 @@ func (a *Aggregator) markerItem(e Entry, w, now time.Time) map[string]types.Attr
 	if at.IsZero() {
 		at = now
 	}
-	item := map[string]types.AttributeValue{
-		"pk":      &types.AttributeValueMemberS{Value: markerPrefix + e.ID},
-		"sk":      &types.AttributeValueMemberS{Value: markerSK},
-		"window":  &types.AttributeValueMemberS{Value: w.Format(WindowLayout)},
-		"bytes":   &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Bytes, 10)},
-		"region":  &types.AttributeValueMemberS{Value: region},
-		"at":      &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)},
-		"expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(a.opt.MarkerTTL).Unix(), 10)},
-	}
+	// Sized for all ten attributes: a map literal of the seven always
+	// there grows once more for the optional three, and a merge makes a
+	// million of these.
+	item := make(map[string]types.AttributeValue, markerAttrs)
+	item["pk"] = &types.AttributeValueMemberS{Value: markerPrefix + e.ID}
+	item["sk"] = &types.AttributeValueMemberS{Value: markerSK}
+	item["window"] = &types.AttributeValueMemberS{Value: w.Format(WindowLayout)}
+	item["bytes"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(e.Bytes, 10)}
+	item["region"] = &types.AttributeValueMemberS{Value: region}
+	item["at"] = &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)}
+	item["expires"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(a.opt.MarkerTTL).Unix(), 10)}
 	if e.Producer != "" {
 		item["producer"] = &types.AttributeValueMemberS{Value: e.Producer}
 	}
