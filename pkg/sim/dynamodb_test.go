@@ -800,6 +800,18 @@ func BenchmarkDynamoDBPutGet(b *testing.B) {
 	}
 }
 
+// BenchmarkDynamoDBLex lexes the expressions of the aggregate consumer's
+// transactions, which every one of a merge's million records parses.
+func BenchmarkDynamoDBLex(b *testing.B) {
+	srcs := []string{"attribute_not_exists(pk)", "ADD #r :n, #b :b, #p :p SET #u = :u"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := ddbLex("UpdateExpression", srcs[i%len(srcs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDynamoDBQuery1000(b *testing.B) {
 	w, clk := s3TestWorld(b)
 	c := ddbTestTable(b, w, clk, "bench")
