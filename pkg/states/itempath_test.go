@@ -11,16 +11,21 @@ import (
 	"github.com/pendulum-dr/pendulum/pkg/clock"
 )
 
-// TestMapItemPathsMatchContextObject checks that $$.Map.Item.Value and $$.Map.Item.Index,
-// answered from the iteration without building the context object, give what the context
-// object gives.
+// TestMapItemPathsMatchContextObject checks that $$.Map.Item.Value, $$.Map.Item.Index and
+// paths into the value, answered from the iteration without building the context object,
+// give what the context object gives: the same value, or an error where it gives one.
 func TestMapItemPathsMatchContextObject(t *testing.T) {
 	x := &Execution{eng: New(Options{}), arn: "arn:x", name: "x", machineName: "m", machineARN: "arn:m", input: map[string]any{}}
-	values := []any{nil, json.Number("1.50"), "s", true, map[string]any{"a": []any{nil}}, []any{}}
+	values := []any{nil, json.Number("1.50"), "s", true, map[string]any{"a": []any{nil}}, []any{},
+		map[string]any{"Key": "k", "a": []any{json.Number("1"), map[string]any{"a": "deep"}}, "b": map[string]any{"c": true}},
+		[]any{map[string]any{"Key": "x"}, map[string]any{"Key": "y"}}}
+	paths := []string{"$$.Map.Item.Value", "$$.Map.Item.Index", "$$.Map.Item.Value.Key", "$$.Map.Item.Value.a[0]",
+		"$$.Map.Item.Value.a[1].a", "$$.Map.Item.Value['b'].c", "$$.Map.Item.Value..a", "$$.Map.Item.Value[*].Key",
+		"$$.Map.Item.Value.missing", "$$.Map.Item.Value[0]"}
 	for i, v := range values {
 		th := &thread{x: x, item: &mapItem{index: i, value: v}}
 		sr := &stateRun{s: &state{name: "M"}, entered: time.Unix(0, 0)}
-		for _, src := range []string{"$$.Map.Item.Value", "$$.Map.Item.Index"} {
+		for _, src := range paths {
 			vp, err := compileValuePath(src)
 			if err != nil {
 				t.Fatal(err)
@@ -30,8 +35,8 @@ func TestMapItemPathsMatchContextObject(t *testing.T) {
 			}
 			got, gerr := vp.get(th.env(sr, nil))
 			want, werr := vp.p.Get(th.env(sr, nil).ctx())
-			if gerr != nil || werr != nil {
-				t.Fatalf("%s on %#v: errors %v, %v", src, v, gerr, werr)
+			if (gerr == nil) != (werr == nil) || isNotFound(gerr) != isNotFound(werr) {
+				t.Fatalf("%s on %#v: error %v, context object gives %v", src, v, gerr, werr)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s on %#v = %#v, context object gives %#v", src, v, got, want)

@@ -117,10 +117,13 @@ type valuePath struct {
 	p   *jsonpath.Path
 	ctx bool
 	src string
-	// item is set for "$$.Map.Item.Value" and "$$.Map.Item.Index", which
-	// an ItemSelector reads once per iteration: they are answered from the
-	// iteration itself without building the whole context object.
-	item itemField
+	// item is set for "$$.Map.Item.Value", "$$.Map.Item.Index" and paths
+	// into the value ("$$.Map.Item.Value.Key"), which an ItemSelector reads
+	// once per item: they are answered from the iteration itself without
+	// building the whole context object. inValue is such a path's part
+	// after "$$.Map.Item.Value", as a path of the value ("$.Key").
+	item    itemField
+	inValue *jsonpath.Path
 }
 
 type itemField uint8
@@ -129,6 +132,7 @@ const (
 	itemNone itemField = iota
 	itemValue
 	itemIndex
+	itemInValue
 )
 
 // ioPath is an InputPath or OutputPath: absent means "$", null means {}.
@@ -766,11 +770,16 @@ func compileValuePath(s string) (*valuePath, error) {
 		return nil, err
 	}
 	vp.p = pp
-	switch s {
-	case "$$.Map.Item.Value":
+	const value = "$$.Map.Item.Value"
+	switch {
+	case s == value:
 		vp.item = itemValue
-	case "$$.Map.Item.Index":
+	case s == "$$.Map.Item.Index":
 		vp.item = itemIndex
+	case strings.HasPrefix(s, value) && (s[len(value)] == '.' || s[len(value)] == '['):
+		if in, err := jsonpath.Compile("$" + s[len(value):]); err == nil {
+			vp.item, vp.inValue = itemInValue, in
+		}
 	}
 	return vp, nil
 }

@@ -254,8 +254,11 @@ func (e *expr) eval(env *evalEnv, field string) (any, *failure) {
 func (vp *valuePath) get(env *evalEnv) (any, error) {
 	if vp.item != itemNone && env.t.item != nil {
 		// What the context object's Map.Item holds (see contextObject).
-		if vp.item == itemValue {
+		switch vp.item {
+		case itemValue:
 			return env.t.item.value, nil
+		case itemInValue:
+			return vp.inValue.Get(env.t.item.value)
 		}
 		return env.t.item.index, nil
 	}
