@@ -611,10 +611,10 @@ func (a *Aggregator) transaction(es []Entry, live []int) (*dynamodb.TransactWrit
 	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, acts
 }
 
-// markerItem returns the marker item of e.
 // markerAttrs is how many attributes a marker has at most.
 const markerAttrs = 10
 
+// markerItem returns the marker item of e.
 func (a *Aggregator) markerItem(e Entry, w, now time.Time) map[string]types.AttributeValue {
 	region, at := e.Region, e.At
 	if region == "" {
