@@ -46,6 +46,7 @@ type Kinesis struct {
 	// reads on that cue instead of polling forever, so an idle world has
 	// no timers and a virtual clock can stand still.
 	listeners map[string]map[int]func()
+	written   map[string]uint64 // notifications by stream, for writes
 	nextID    int
 }
 
@@ -96,7 +97,7 @@ const (
 func (r *Region) Kinesis() *Kinesis {
 	return r.service(kinesis.ServiceID, func() any {
 		return &Kinesis{r: r, CreateDelay: 30 * time.Second, DeleteDelay: 10 * time.Second,
-			streams: make(map[string]*kinesisStream), throttle: make(map[string]int), listeners: make(map[string]map[int]func())}
+			streams: make(map[string]*kinesisStream), throttle: make(map[string]int), listeners: make(map[string]map[int]func()), written: make(map[string]uint64)}
 	}).(*Kinesis)
 }
 
@@ -107,6 +108,13 @@ func (k *Kinesis) StreamARN(name string) string {
 
 // listen calls fn (outside any lock) after records are written to stream,
 // until the returned cancel is called.
+// writes is how many times records were written to stream (notify).
+func (k *Kinesis) writes(stream string) uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.written[stream]
+}
+
 func (k *Kinesis) listen(stream string, fn func()) (cancel func()) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -127,6 +135,7 @@ func (k *Kinesis) listen(stream string, fn func()) (cancel func()) {
 // called without k.mu held.
 func (k *Kinesis) notify(stream string) {
 	k.mu.Lock()
+	k.written[stream]++
 	fns := make([]func(), 0, len(k.listeners[stream]))
 	for _, fn := range k.listeners[stream] {
 		fns = append(fns, fn)
@@ -828,6 +837,11 @@ type KinesisESM struct {
 
 	mu    sync.Mutex
 	stats KinesisESMStats
+
+	// beforeIdle, when set, runs after a round found every shard empty
+	// and before the mapping waits for a write: a test writes there, in
+	// the gap between the last poll and the wait.
+	beforeIdle func()
 }
 
 // Stats returns the mapping's counters so far.
@@ -909,6 +923,10 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 	clk := m.k.r.world.Clock
 	var cursors []*kinesisShardCursor
 	for ctx.Err() == nil {
+		// since is the world and the stream as the round's polls find
+		// them: a wait that follows compares with it, so a write or a
+		// change between a poll and the wait is not missed.
+		since := m.mark()
 		if cursors == nil {
 			// The poller's own calls are timed by its polling, unmetered;
 			// the handler's calls are its own.
@@ -917,7 +935,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 				m.apiError()
 				wait := clk.Sleep
 				if errors.Is(err, ErrUnreachable) {
-					wait = m.untilChanged(false)
+					wait = m.untilChanged(false, since)
 				}
 				if err := wait(ctx, m.cfg.RetryInterval); err != nil {
 					return err
@@ -956,7 +974,7 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 		switch {
 		case failed && unreachable:
 			// The region is down: every poll fails alike until it is back.
-			err = m.untilChanged(false)(ctx, m.cfg.RetryInterval)
+			err = m.untilChanged(false, since)(ctx, m.cfg.RetryInterval)
 		case failed:
 			err = clk.Sleep(ctx, m.cfg.RetryInterval)
 		case busy:
@@ -964,7 +982,10 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 		case empty:
 			// Nothing new on any shard: the next poll that can find
 			// something follows a write to the stream.
-			err = m.untilChanged(true)(ctx, m.cfg.PollInterval)
+			if m.beforeIdle != nil {
+				m.beforeIdle()
+			}
+			err = m.untilChanged(true, since)(ctx, m.cfg.PollInterval)
 		default:
 			err = clk.Sleep(ctx, wait)
 		}
@@ -980,16 +1001,26 @@ func (m *KinesisESM) Run(ctx context.Context) error {
 // minutes after they are issued, never go stale.
 const esmIdleRefresh = 4 * time.Minute
 
+// esmMark is how many times the world changed and the mapping's stream
+// was written to, when a round of polls began.
+type esmMark struct{ world, stream uint64 }
+
+func (m *KinesisESM) mark() esmMark {
+	return esmMark{world: m.k.r.world.changes(), stream: m.k.writes(m.cfg.Stream)}
+}
+
 // untilChanged returns a wait that stands for polling every interval
 // while every poll would come back as the last did (nothing new, or the
 // region unreachable): it sleeps until the first instant on the mapping's
 // grid of polls (every interval since the wait began) after a change that
 // could make a poll come back otherwise — records written to the stream
 // (with stream), a change of the world (a region down or back, a fault, an
-// IAM policy) — or esmIdleRefresh. The polls it saves would have returned
-// nothing, so the mapping hands over every record when polling would have,
-// without a timer a second: an idle world keeps the clock idle.
-func (m *KinesisESM) untilChanged(stream bool) func(ctx context.Context, interval time.Duration) error {
+// IAM policy) — or esmIdleRefresh. A change since the round's polls began
+// (since), before the wait was listening, counts too: the next poll of the
+// grid finds it. The polls it saves would have returned nothing, so the
+// mapping hands over every record when polling would have, without a
+// timer a second: an idle world keeps the clock idle.
+func (m *KinesisESM) untilChanged(stream bool, since esmMark) func(ctx context.Context, interval time.Duration) error {
 	return func(ctx context.Context, interval time.Duration) error {
 		w := m.k.r.world
 		clk := w.Clock
@@ -999,6 +1030,11 @@ func (m *KinesisESM) untilChanged(stream bool) func(ctx context.Context, interva
 		stopK := func() {}
 		if stream {
 			stopK = m.k.listen(m.cfg.Stream, cue.Fire)
+		}
+		// Listening now: anything later fires cue; anything since the
+		// polls began is in the counts.
+		if now := m.mark(); now.world != since.world || stream && now.stream != since.stream {
+			cue.Fire()
 		}
 		err := clk.Await(ctx, cue, esmIdleRefresh)
 		stopK()

@@ -729,3 +729,39 @@ func TestKinesisIteratorAgeMetric(t *testing.T) {
 		t.Fatalf("iterator age: max %v, min %v, samples %v; want about 90 s, 0, 2", max, aws.ToFloat64(d.Minimum), aws.ToFloat64(d.SampleCount))
 	}
 }
+
+// A write that lands after a round's polls found every shard empty, but
+// before the mapping listens for writes, is handed over at the next poll
+// of the grid, not at the idle refresh minutes later.
+func TestKinesisEventSourceMappingSeesAWriteBeforeItListens(t *testing.T) {
+	ctx := context.Background()
+	_, clk, k := kinesisTestStream(t)
+	var delivered []time.Time
+	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest"}, func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		for range ev.Records {
+			delivered = append(delivered, clk.Now())
+		}
+		return events.KinesisEventResponse{}, nil
+	})
+	var put time.Time
+	esm.beforeIdle = func() {
+		if put.IsZero() {
+			put = clk.Now()
+			kinesisTestPut(t, k, []string{"a"})
+		}
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := clk.Go(func() { _ = esm.Run(rctx) })
+	_ = clk.Sleep(ctx, 10*time.Minute)
+	cancel()
+	_ = clk.Await(ctx, done, 0)
+	if put.IsZero() {
+		t.Fatal("the mapping never went idle")
+	}
+	if len(delivered) != 1 {
+		t.Fatalf("%d records delivered, want 1", len(delivered))
+	}
+	if lag := delivered[0].Sub(put); lag > 2*time.Second {
+		t.Fatalf("delivered %s after the write, want at the next poll (1 s, and the invocation): the write before the wait listened was missed", lag)
+	}
+}

@@ -58,8 +58,9 @@ type World struct {
 	settlers []func()
 	// watchers are told of every change to the world that can change how
 	// a call ends (watch).
-	watchers map[int]func()
-	watchSeq int
+	watchers    map[int]func()
+	changeCount uint64 // calls of changed, for changes
+	watchSeq    int
 	// iam holds roles, policies and denials (iam.go); it has its own lock
 	// because authorizing a call reads service state.
 	iam iamState
@@ -155,9 +156,17 @@ func (w *World) watch(fn func()) (cancel func()) {
 	}
 }
 
+// changes is how many times the world changed (changed).
+func (w *World) changes() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changeCount
+}
+
 // changed tells the watchers; it must be called without w.mu held.
 func (w *World) changed() {
 	w.mu.Lock()
+	w.changeCount++
 	fns := make([]func(), 0, len(w.watchers))
 	for _, fn := range w.watchers {
 		fns = append(fns, fn)
