@@ -1,9 +1,9 @@
 package sim
 
 import (
-	"container/heap"
 	"hash/fnv"
 	"math/big"
+	"slices"
 	"strconv"
 	"time"
 
@@ -51,80 +51,116 @@ const ddbTTLSweep = time.Minute
 // the item: DynamoDB ignores values more than five years old.
 const ddbTTLMaxAge = 5 * 365 * 24 * time.Hour
 
-// ddbTTLEntry is a deletion that may be due: the item's key in a table and
-// when. Entries are checked when they fall due, against the item as it is
-// then (it may have been updated, deleted, or TTL turned off).
+// ddbTTLEntry is a deletion that may be due: an item of a table, and the
+// item's expiry when it was queued (unix nanoseconds). Entries are checked
+// when they fall due, against the table as it is then: the item may have
+// been rewritten (in place: the same stored item, another expiry),
+// deleted, or TTL turned off.
 type ddbTTLEntry struct {
-	due     int64 // unix nanoseconds (a queue of millions of markers: no time.Time)
-	exp     int64 // the item's expiry when it was queued, unix nanoseconds
-	seq     uint64
-	t       *ddbTable
-	key     string
-	hashLen int32 // of key's partition key part
+	exp int64
+	t   *ddbTable
+	s   *ddbStored
 }
 
-type ddbTTLQueue []ddbTTLEntry
+// ddbTTLQueue holds the queued deletions by the sweep minute they fall due
+// in (unix minutes), each minute's in the order they were queued: a queue
+// of millions of markers costs 24 bytes an entry, a push appends to its
+// minute, and no array of them all is ever grown or sifted.
+type ddbTTLQueue struct {
+	byMinute map[int64][]ddbTTLEntry
+	minutes  []int64 // byMinute's keys, a min-heap
+	n        int
+}
 
-func (q ddbTTLQueue) Len() int { return len(q) }
-func (q ddbTTLQueue) Less(i, j int) bool {
-	if q[i].due != q[j].due {
-		return q[i].due < q[j].due
+func (q *ddbTTLQueue) len() int { return q.n }
+
+// push queues e to fall due in minute.
+func (q *ddbTTLQueue) push(minute int64, e ddbTTLEntry) {
+	if q.byMinute == nil {
+		q.byMinute = make(map[int64][]ddbTTLEntry)
 	}
-	return q[i].seq < q[j].seq
-}
-func (q ddbTTLQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *ddbTTLQueue) Push(x any)   { *q = append(*q, x.(ddbTTLEntry)) }
-func (q *ddbTTLQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
-// push adds e, as heap.Push does, without boxing it in an interface: a
-// queue of millions of markers takes one a write.
-func (q *ddbTTLQueue) push(e ddbTTLEntry) {
-	*q = append(*q, e)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.Less(i, p) {
-			break
+	es, ok := q.byMinute[minute]
+	if !ok {
+		h := append(q.minutes, minute)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if h[p] <= h[i] {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
 		}
-		h.Swap(i, p)
-		i = p
+		q.minutes = h
 	}
+	q.byMinute[minute] = append(es, e)
+	q.n++
 }
 
-// pop removes and returns the earliest entry, as heap.Pop does.
-func (q *ddbTTLQueue) pop() ddbTTLEntry {
-	h := *q
+// first is the earliest minute with a deletion queued.
+func (q *ddbTTLQueue) first() (int64, bool) {
+	if len(q.minutes) == 0 {
+		return 0, false
+	}
+	return q.minutes[0], true
+}
+
+// take removes and returns the deletions of the earliest minute, in the
+// order they were queued.
+func (q *ddbTTLQueue) take() []ddbTTLEntry {
+	h := q.minutes
+	if len(h) == 0 {
+		return nil
+	}
+	minute := h[0]
 	n := len(h) - 1
-	h.Swap(0, n)
+	h[0] = h[n]
+	h = h[:n]
 	for i := 0; ; {
 		j := 2*i + 1
 		if j >= n {
 			break
 		}
-		if r := j + 1; r < n && h.Less(r, j) {
+		if r := j + 1; r < n && h[r] < h[j] {
 			j = r
 		}
-		if !h.Less(j, i) {
+		if h[i] <= h[j] {
 			break
 		}
-		h.Swap(i, j)
+		h[i], h[j] = h[j], h[i]
 		i = j
 	}
-	e := h[n]
-	h[n] = ddbTTLEntry{} // no stale reference past the end
-	*q = h[:n]
-	return e
+	q.minutes = h
+	es := q.byMinute[minute]
+	delete(q.byMinute, minute)
+	q.n -= len(es)
+	return es
+}
+
+// drop removes the deletions of table t, keeping the others' order.
+func (q *ddbTTLQueue) drop(t *ddbTable) {
+	q.minutes = q.minutes[:0]
+	for minute, es := range q.byMinute {
+		kept := es[:0]
+		for _, e := range es {
+			if e.t != t {
+				kept = append(kept, e)
+			}
+		}
+		clear(es[len(kept):]) // no stale references past the end
+		q.n -= len(es) - len(kept)
+		if len(kept) == 0 {
+			delete(q.byMinute, minute)
+			continue
+		}
+		q.byMinute[minute] = kept
+		q.minutes = append(q.minutes, minute)
+	}
+	slices.Sort(q.minutes) // a sorted slice is a heap
 }
 
 // ddbTTL is one region's TTL background process. Guarded by DynamoDB.mu.
 type ddbTTL struct {
 	queue  ddbTTLQueue
-	seq    uint64
 	window time.Duration
 	// timerAt and stop are the armed sweep; gen tells a sweep that fires
 	// after being replaced from the current one.
@@ -211,10 +247,9 @@ func (c *DynamoDB) ttlDueLocked(t *ddbTable, key string, exp time.Time) time.Tim
 	return due
 }
 
-// ttlTrackLocked queues the deletion of item (just written under key, of
-// partition key hashEnc) if TTL is on and the item carries a TTL value that
-// can expire it.
-func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
+// ttlTrackLocked queues the deletion of item, just written to t (stored as
+// s), if TTL is on and the item carries a TTL value that can expire it.
+func (c *DynamoDB) ttlTrackLocked(t *ddbTable, s *ddbStored, item ddbItem) {
 	attr, on := t.ttlOn()
 	if !on || item == nil {
 		return
@@ -223,15 +258,14 @@ func (c *DynamoDB) ttlTrackLocked(t *ddbTable, key, hashEnc string, item ddbItem
 	if !ok || exp.Before(c.now().Add(-ddbTTLMaxAge)) {
 		return
 	}
-	c.ttl.seq++
-	c.ttl.queue.push(ddbTTLEntry{due: c.ttlDueLocked(t, key, exp).UnixNano(), exp: exp.UnixNano(), seq: c.ttl.seq, t: t, key: key, hashLen: int32(len(hashEnc))})
+	c.ttl.queue.push(c.ttlDueLocked(t, s.key, exp).Unix()/60, ddbTTLEntry{exp: exp.UnixNano(), t: t, s: s})
 	c.ttlArmLocked()
 }
 
 // ttlTrackAllLocked queues every item of t: TTL was just enabled.
 func (c *DynamoDB) ttlTrackAllLocked(t *ddbTable) {
 	for _, s := range t.byKeyLocked() {
-		c.ttlTrackLocked(t, s.key, s.hash(), s.item())
+		c.ttlTrackLocked(t, s, s.item())
 	}
 }
 
@@ -239,16 +273,8 @@ func (c *DynamoDB) ttlTrackAllLocked(t *ddbTable) {
 // would skip them, but until then they would keep the whole table in memory
 // (a drill's restored table of a million markers, for days of virtual time).
 func (c *DynamoDB) ttlForgetLocked(t *ddbTable) {
-	q := c.ttl.queue[:0]
-	for _, e := range c.ttl.queue {
-		if e.t != t {
-			q = append(q, e)
-		}
-	}
-	clear(c.ttl.queue[len(q):]) // no stale references past the end
-	c.ttl.queue = q
-	heap.Init(&c.ttl.queue)
-	if len(q) == 0 && c.ttl.stop != nil {
+	c.ttl.queue.drop(t)
+	if c.ttl.queue.len() == 0 && c.ttl.stop != nil {
 		c.ttl.stop() // nothing left to delete: no sweep
 		c.ttl.stop = nil
 	}
@@ -257,10 +283,11 @@ func (c *DynamoDB) ttlForgetLocked(t *ddbTable) {
 // ttlArmLocked makes sure one sweep is armed for the earliest due entry.
 func (c *DynamoDB) ttlArmLocked() {
 	q := &c.ttl
-	if len(q.queue) == 0 || q.parked {
+	minute, ok := q.queue.first()
+	if !ok || q.parked {
 		return
 	}
-	head := time.Unix(0, q.queue[0].due).UTC()
+	head := time.Unix(minute*60, 0).UTC()
 	if q.stop != nil && !head.Before(q.timerAt) {
 		return
 	}
@@ -292,26 +319,26 @@ func (c *DynamoDB) ttlSweep(gen uint64) {
 	}
 	now := c.now()
 	deleted := map[string]int{}
-	for len(q.queue) > 0 && q.queue[0].due <= now.UnixNano() {
-		e := q.queue.pop()
-		t := e.t
-		attr, on := t.ttlOn()
-		s := t.getLocked(e.key, e.key[:e.hashLen])
-		if c.tables[t.name] != t || !on || s == nil {
-			continue
+	for minute, ok := q.queue.first(); ok && minute*60 <= now.Unix(); minute, ok = q.queue.first() {
+		for _, e := range q.queue.take() {
+			t, s := e.t, e.s
+			attr, on := t.ttlOn()
+			if c.tables[t.name] != t || !on || t.getLocked(s.key, s.hash()) != s {
+				continue // deleted (a later item of its key has its own entry), or TTL off
+			}
+			var exp time.Time
+			v, ok := ddbUnpackAttr(s.packed, attr)
+			if n, isNum := v.(*ddbtypes.AttributeValueMemberN); ok && isNum {
+				exp, ok = ddbTTLValue(n.Value)
+			} else {
+				ok = false
+			}
+			if !ok || exp.UnixNano() != e.exp || exp.Before(now.Add(-ddbTTLMaxAge)) {
+				continue // rewritten with another expiry (its own entry is queued) or none
+			}
+			c.writeLocked(t, s.key, s.hash(), nil)
+			deleted[t.name]++
 		}
-		var exp time.Time
-		v, ok := ddbUnpackAttr(s.packed, attr)
-		if n, isNum := v.(*ddbtypes.AttributeValueMemberN); ok && isNum {
-			exp, ok = ddbTTLValue(n.Value)
-		} else {
-			ok = false
-		}
-		if !ok || exp.UnixNano() != e.exp || exp.Before(now.Add(-ddbTTLMaxAge)) {
-			continue // rewritten with another expiry (its own entry is queued) or none
-		}
-		c.writeLocked(t, e.key, s.hash(), nil)
-		deleted[t.name]++
 	}
 	c.ttlArmLocked()
 	c.mu.Unlock()

@@ -347,13 +347,15 @@ func TestDynamoDBTTLForgetsADeletedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.mu.Lock()
-	for _, e := range c.ttl.queue {
-		if e.t.name == "agg" {
-			c.mu.Unlock()
-			t.Fatalf("a deletion of the deleted table is still queued: %+v", e)
+	for _, es := range c.ttl.queue.byMinute {
+		for _, e := range es {
+			if e.t.name == "agg" {
+				c.mu.Unlock()
+				t.Fatalf("a deletion of the deleted table is still queued: %+v", e)
+			}
 		}
 	}
-	n := len(c.ttl.queue)
+	n := c.ttl.queue.len()
 	c.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d deletions queued, want the other table's 1", n)
@@ -366,26 +368,62 @@ func TestDynamoDBTTLForgetsADeletedTable(t *testing.T) {
 	}
 }
 
-// The TTL queue hands out its entries by due time, then in the order they
-// were queued, however they were pushed.
+// The TTL queue hands out its entries by due minute, then in the order
+// they were queued, however they were pushed; dropping a table's entries
+// keeps the others and their order.
 func TestDynamoDBTTLQueueOrder(t *testing.T) {
 	var q ddbTTLQueue
+	a, b := &ddbTable{name: "a"}, &ddbTable{name: "b"}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for seq := uint64(1); seq <= 2000; seq++ {
-		q.push(ddbTTLEntry{due: rng.Int64N(50), seq: seq})
-		if seq%7 == 0 { // pops between pushes, as sweeps come between writes
-			q.pop()
+	popped, dropped := 0, false
+	take := func(prevMinute, prevSeq *int64) {
+		minute, ok := q.first()
+		if !ok {
+			t.Fatal("an empty queue")
+		}
+		if minute < *prevMinute {
+			t.Fatalf("minute %d after minute %d", minute, *prevMinute)
+		}
+		for _, e := range q.take() {
+			if dropped && e.t == b {
+				t.Fatalf("entry %d of the dropped table b", e.exp)
+			}
+			if minute == *prevMinute && e.exp < *prevSeq {
+				t.Fatalf("minute %d: entry %d after %d", minute, e.exp, *prevSeq)
+			}
+			*prevMinute, *prevSeq = minute, e.exp
+			popped++
 		}
 	}
-	prev := ddbTTLEntry{due: -1}
-	for n := len(q); n > 0; n-- {
-		e := q.pop()
-		if e.due < prev.due || e.due == prev.due && e.seq < prev.seq {
-			t.Fatalf("popped due %d seq %d after due %d seq %d", e.due, e.seq, prev.due, prev.seq)
+	var lastMinute, lastSeq int64 = -1, 0
+	for seq := int64(1); seq <= 2000; seq++ {
+		// Entries are told apart by exp, their push order here.
+		tab := a
+		if seq%3 == 0 {
+			tab = b
 		}
-		prev = e
+		q.push(rng.Int64N(50)+lastMinute+1, ddbTTLEntry{exp: seq, t: tab})
+		if seq%97 == 0 { // sweeps come between writes
+			take(&lastMinute, &lastSeq)
+		}
 	}
-	if len(q) != 0 {
-		t.Fatalf("%d entries left", len(q))
+	want := q.len()
+	for _, es := range q.byMinute {
+		for _, e := range es {
+			if e.t == b {
+				want--
+			}
+		}
+	}
+	q.drop(b)
+	dropped = true
+	if q.len() != want {
+		t.Fatalf("%d entries after dropping b's, want %d", q.len(), want)
+	}
+	for q.len() > 0 {
+		take(&lastMinute, &lastSeq)
+	}
+	if popped == 0 || len(q.byMinute) != 0 || len(q.minutes) != 0 {
+		t.Fatalf("popped %d; %d minutes left (%d in the heap)", popped, len(q.byMinute), len(q.minutes))
 	}
 }
