@@ -78,8 +78,38 @@ type ddbTable struct {
 	// last one (logLocked). It is kept while PITR is on only, from the
 	// items the table held when PITR was turned on (pitrOnLocked): no
 	// restore reads a table as of a time before that.
-	log   []ddbChange
+	log   ddbLog
 	bytes int64 // sum of item sizes
+}
+
+// ddbLog is a change log, oldest first. Past its first ddbLogChunk
+// changes it grows a chunk at a time, so appending to a log of millions
+// never copies it.
+type ddbLog struct {
+	chunks [][]ddbChange // all full but the last
+	n      int
+}
+
+const ddbLogChunk = 1 << 12
+
+func (l *ddbLog) len() int { return l.n }
+
+// at is the i-th change.
+func (l *ddbLog) at(i int) *ddbChange { return &l.chunks[i/ddbLogChunk][i%ddbLogChunk] }
+
+// add appends ch and returns its index.
+func (l *ddbLog) add(ch ddbChange) int {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == ddbLogChunk {
+		capacity := ddbLogChunk
+		if len(l.chunks) == 0 {
+			capacity = 0 // the first grows as a slice does: most logs are short
+		}
+		l.chunks = append(l.chunks, make([]ddbChange, 0, capacity))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, ch)
+	l.n++
+	return l.n - 1
 }
 
 // logLocked records a change (packed "": a delete) of key, whose stored
@@ -94,14 +124,13 @@ func (t *ddbTable) logLocked(at time.Time, key, packed string, old *ddbStored) i
 		return -1
 	}
 	ns := at.UnixNano()
-	if old != nil && old.logIdx >= 0 && int(old.logIdx) < len(t.log) {
-		if e := &t.log[old.logIdx]; e.key == key && e.at/int64(time.Second) == ns/int64(time.Second) {
+	if old != nil && old.logIdx >= 0 && int(old.logIdx) < t.log.len() {
+		if e := t.log.at(int(old.logIdx)); e.key == key && e.at/int64(time.Second) == ns/int64(time.Second) {
 			e.at, e.packed = ns, packed
 			return old.logIdx
 		}
 	}
-	t.log = append(t.log, ddbChange{at: ns, key: key, packed: packed})
-	return int32(len(t.log) - 1)
+	return int32(t.log.add(ddbChange{at: ns, key: key, packed: packed}))
 }
 
 // ddbSchema names the key attributes of a table or index and their types
@@ -841,8 +870,8 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	}
 	if s := t.applyLocked(key, hashEnc, packed, size, rng); s != nil {
 		s.logIdx = idx
+		c.ttlTrackLocked(t, s, item)
 	}
-	c.ttlTrackLocked(t, key, hashEnc, item)
 }
 
 // applyLocked stores an item (packed, of ddbItemSize size and sort key
@@ -1857,10 +1886,9 @@ func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.Upd
 // the table holds.
 func (t *ddbTable) pitrOnLocked(now time.Time) {
 	t.pitr = true
-	t.log = make([]ddbChange, 0, t.count)
+	t.log = ddbLog{}
 	for _, s := range t.byKeyLocked() {
-		t.log = append(t.log, ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed})
-		s.logIdx = int32(len(t.log) - 1)
+		s.logIdx = int32(t.log.add(ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed}))
 	}
 }
 
@@ -1876,7 +1904,7 @@ func (t *ddbTable) byKeyLocked() []*ddbStored {
 // it on again starts a new one.
 func (t *ddbTable) pitrOffLocked() {
 	t.pitr = false
-	t.log = nil
+	t.log = ddbLog{}
 	t.eachLocked(func(s *ddbStored) { s.logIdx = -1 })
 }
 
@@ -1958,20 +1986,20 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	// The log is in order of seconds (a change replaces its key's entry
 	// only within the same second), so its tail starts at the first change
 	// at or after end.
-	tail := sort.Search(len(t.log), func(i int) bool { return t.log[i].at >= end })
-	if tail == len(t.log) {
+	tail := sort.Search(t.log.len(), func(i int) bool { return t.log.at(i).at >= end })
+	if tail == t.log.len() {
 		return t.currentSnapshotLocked(at)
 	}
 	// then holds each key changed in the tail: its packed item at the end
 	// of at's second ("" for none), found by reading the log back from the
 	// tail; found counts the keys whose state is known.
 	then := make(map[string]string)
-	for _, ch := range t.log[tail:] {
-		then[ch.key] = ""
+	for i := tail; i < t.log.len(); i++ {
+		then[t.log.at(i).key] = ""
 	}
 	known := make(map[string]bool, len(then))
 	for i := tail - 1; i >= 0 && len(known) < len(then); i-- {
-		ch := &t.log[i]
+		ch := t.log.at(i)
 		if _, changed := then[ch.key]; changed && !known[ch.key] {
 			known[ch.key] = true
 			then[ch.key] = ch.packed

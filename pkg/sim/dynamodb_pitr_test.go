@@ -431,7 +431,8 @@ func TestDynamoDBSnapshotMatchesLogReplay(t *testing.T) {
 	for at := start; !at.After(clk.Now()); at = at.Add(time.Second) {
 		end := at.Truncate(time.Second).Add(time.Second).UnixNano()
 		want := map[string]string{}
-		for _, ch := range tb.log {
+		for i := range tb.log.len() {
+			ch := tb.log.at(i)
 			if ch.at >= end {
 				break
 			}
@@ -463,5 +464,26 @@ func TestDynamoDBSnapshotMatchesLogReplay(t *testing.T) {
 	}
 	if checked < 300 {
 		t.Fatalf("checked %d instants, want the whole history's", checked)
+	}
+}
+
+// A change log keeps its changes in order and by index across its chunks,
+// and a change taken by index is the logged one, for updating in place.
+func TestDynamoDBLogChunks(t *testing.T) {
+	var l ddbLog
+	n := 3*ddbLogChunk + 5
+	for i := range n {
+		if got := l.add(ddbChange{at: int64(i), key: fmt.Sprint(i)}); got != i {
+			t.Fatalf("change %d added at index %d", i, got)
+		}
+	}
+	l.at(ddbLogChunk).packed = "updated"
+	if l.len() != n || len(l.chunks) != 4 {
+		t.Fatalf("len %d in %d chunks, want %d in 4", l.len(), len(l.chunks), n)
+	}
+	for i := range n {
+		if ch := l.at(i); ch.at != int64(i) || ch.key != fmt.Sprint(i) || (ch.packed == "updated") != (i == ddbLogChunk) {
+			t.Fatalf("change %d is %+v", i, *ch)
+		}
 	}
 }
