@@ -66,11 +66,12 @@ type ddbTable struct {
 	pitrDays           int32
 	restore            *ddbtypes.RestoreSummary
 
-	// parts maps a partition key to the partition's first item, which
-	// holds the whole partition (part) when it has more than that item:
-	// most partitions of a table of markers have one item, and so cost one
-	// map entry and no slice.
+	// parts maps the partition key of each partition of one item to the
+	// item, multi that of each partition of more: most partitions of a
+	// table of markers have one item, and so cost one map entry and no
+	// slice.
 	parts map[string]*ddbStored
+	multi map[string]*ddbPartition
 	count int          // items
 	order []*ddbStored // scan order, rebuilt when nil
 	// log is every change, oldest first, at the one-second granularity of
@@ -78,8 +79,12 @@ type ddbTable struct {
 	// last one (logLocked). It is kept while PITR is on only, from the
 	// items the table held when PITR was turned on (pitrOnLocked): no
 	// restore reads a table as of a time before that.
-	log   ddbLog
-	bytes int64 // sum of item sizes
+	log ddbLog
+	// recent is the index in log of each key's change in second
+	// recentSec, the latest second a change was logged in.
+	recent    map[string]int32
+	recentSec int64
+	bytes     int64 // sum of item sizes
 }
 
 // ddbLog is a change log, oldest first. Past its first ddbLogChunk
@@ -112,25 +117,28 @@ func (l *ddbLog) add(ch ddbChange) int {
 	return l.n - 1
 }
 
-// logLocked records a change (packed "": a delete) of key, whose stored
-// item is old (nil if none), and returns its index in the log (-1: PITR
-// is off and nothing is logged). A restore
-// reads a table as of a whole second (the API takes a date and time to the
-// second), so a change in the same second as old's latest replaces it:
-// a key updated many times a second (a window summary) keeps one entry a
-// second, not one per write.
-func (t *ddbTable) logLocked(at time.Time, key, packed string, old *ddbStored) int32 {
+// logLocked records a change (packed "": a delete) of key while PITR is
+// on. A restore reads a table as of a whole second (the API takes a date
+// and time to the second), so a change in the same second as the key's
+// latest replaces it: a key updated many times a second (a window summary)
+// keeps one entry a second, not one per write.
+func (t *ddbTable) logLocked(at time.Time, key, packed string) {
 	if !t.pitr {
-		return -1
+		return
 	}
 	ns := at.UnixNano()
-	if old != nil && old.logIdx >= 0 && int(old.logIdx) < t.log.len() {
-		if e := t.log.at(int(old.logIdx)); e.key == key && e.at/int64(time.Second) == ns/int64(time.Second) {
-			e.at, e.packed = ns, packed
-			return old.logIdx
-		}
+	if sec := ns / int64(time.Second); sec != t.recentSec {
+		clear(t.recent)
+		t.recentSec = sec
+	} else if i, ok := t.recent[key]; ok {
+		e := t.log.at(int(i))
+		e.at, e.packed = ns, packed
+		return
 	}
-	return int32(t.log.add(ddbChange{at: ns, key: key, packed: packed}))
+	if t.recent == nil {
+		t.recent = make(map[string]int32)
+	}
+	t.recent[key] = int32(t.log.add(ddbChange{at: ns, key: key, packed: packed}))
 }
 
 // ddbSchema names the key attributes of a table or index and their types
@@ -140,17 +148,16 @@ type ddbSchema struct {
 }
 
 // ddbStored is a stored item, packed (dynamodb_pack.go): the change log
-// shares the packed string, and readers get their own copy (item).
+// shares the packed string, and readers get their own copy (item). It is
+// never changed once stored — a write stores a new one in its place — so
+// a table restored from another shares the items they have in common, and
+// a reader holding one holds the item as it was.
 type ddbStored struct {
 	key     string   // encoded primary key: the partition key's (hashLen bytes), then "\x00" and the sort key's
 	rngNum  *big.Rat // parsed sort key when it is a number
 	packed  string
 	size    int32 // ddbItemSize of the item (at most 400 KB)
-	logIdx  int32 // its latest change in the table's log, -1 if none (PITR off)
 	hashLen int32
-	// part is the item's partition, on its first item only, when it holds
-	// more items than that one.
-	part *ddbPartition
 }
 
 // hash is the item's encoded partition key (a prefix of key).
@@ -178,32 +185,32 @@ const ddbPartScan = 16
 
 // partLocked returns the items of partition hashEnc, ordered by sort key.
 func (t *ddbTable) partLocked(hashEnc string) []*ddbStored {
-	h := t.parts[hashEnc]
-	switch {
-	case h == nil:
-		return nil
-	case h.part == nil:
-		return []*ddbStored{h}
+	if s := t.parts[hashEnc]; s != nil {
+		return []*ddbStored{s}
 	}
-	return h.part.items
+	if pt := t.multi[hashEnc]; pt != nil {
+		return pt.items
+	}
+	return nil
 }
 
 // getLocked returns the stored item of primary key key in partition
 // hashEnc (keyOf's two results), or nil.
 func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
-	h := t.parts[hashEnc]
-	switch {
-	case h == nil:
-		return nil
-	case h.part == nil:
-		if h.key == key {
-			return h
+	if s := t.parts[hashEnc]; s != nil {
+		if s.key == key {
+			return s
 		}
 		return nil
-	case h.part.byKey != nil:
-		return h.part.byKey[key]
 	}
-	for _, s := range h.part.items {
+	pt := t.multi[hashEnc]
+	switch {
+	case pt == nil:
+		return nil
+	case pt.byKey != nil:
+		return pt.byKey[key]
+	}
+	for _, s := range pt.items {
 		if s.key == key {
 			return s
 		}
@@ -213,15 +220,23 @@ func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
 
 // eachLocked calls f with every stored item, in no particular order.
 func (t *ddbTable) eachLocked(f func(*ddbStored)) {
-	for _, h := range t.parts {
-		if h.part == nil {
-			f(h)
-			continue
-		}
-		for _, s := range h.part.items {
+	for _, s := range t.parts {
+		f(s)
+	}
+	for _, pt := range t.multi {
+		for _, s := range pt.items {
 			f(s)
 		}
 	}
+}
+
+// ddbScanCmp orders stored items as a scan reads them: by encoded
+// partition key, then by sort key.
+func ddbScanCmp(a, b *ddbStored) int {
+	if c := strings.Compare(a.hash(), b.hash()); c != 0 {
+		return c
+	}
+	return ddbRangeCmp(a, b)
 }
 
 // item returns a fresh copy of the stored item.
@@ -860,7 +875,7 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	if item != nil {
 		packed = ddbPack(item, t.hashKey)
 	}
-	idx := t.logLocked(c.now(), key, packed, t.getLocked(key, hashEnc))
+	t.logLocked(c.now(), key, packed)
 	size, rng := 0, ddbAV(nil)
 	if item != nil {
 		size = ddbItemSize(item)
@@ -869,7 +884,6 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 		}
 	}
 	if s := t.applyLocked(key, hashEnc, packed, size, rng); s != nil {
-		s.logIdx = idx
 		c.ttlTrackLocked(t, s, item)
 	}
 }
@@ -879,73 +893,104 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 // stored (nil after a delete).
 func (t *ddbTable) applyLocked(key, hashEnc, packed string, size int, rng ddbAV) *ddbStored {
 	old := t.getLocked(key, hashEnc)
-	if old != nil {
-		t.bytes -= int64(old.size)
-	}
-	t.bytes += int64(size)
 	if packed == "" {
-		if old == nil {
-			return nil
-		}
-		t.count--
-		t.order = nil
-		head := t.parts[hashEnc]
-		pt := head.part
-		if pt == nil { // the partition's only item
-			delete(t.parts, hashEnc)
-			return nil
-		}
-		i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], old) >= 0 })
-		if i < len(pt.items) && pt.items[i] == old {
-			pt.items = slices.Delete(pt.items, i, i+1)
-		}
-		if pt.byKey != nil {
-			delete(pt.byKey, key)
-		}
-		old.part = nil
-		switch {
-		case len(pt.items) == 1:
-			pt.items[0].part = nil // one item: no partition
-			t.parts[hashEnc] = pt.items[0]
-		case i == 0:
-			pt.items[0].part = pt // a new first item holds it
-			t.parts[hashEnc] = pt.items[0]
+		if old != nil {
+			t.removeLocked(old)
 		}
 		return nil
 	}
 	if old != nil {
-		old.packed, old.size = packed, int32(size) // same key and position: replace in place
-		return old
+		s := &ddbStored{key: old.key, rngNum: old.rngNum, packed: packed, size: int32(size), hashLen: old.hashLen}
+		t.replaceLocked(old, s)
+		return s
 	}
-	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size), logIdx: -1}
+	s := &ddbStored{key: key, hashLen: int32(len(hashEnc)), packed: packed, size: int32(size)}
 	if n, ok := rng.(*ddbtypes.AttributeValueMemberN); ok {
 		s.rngNum, _ = ddbNum(n.Value)
 	}
+	t.insertLocked(s)
+	return s
+}
+
+// insertLocked adds s, whose key t does not hold.
+func (t *ddbTable) insertLocked(s *ddbStored) {
 	t.count++
+	t.bytes += int64(s.size)
 	t.order = nil
-	head := t.parts[hashEnc]
-	if head == nil {
-		t.parts[key[:len(hashEnc)]] = s // one string for both
-		return s
-	}
-	pt := head.part
+	h := s.hash() // a prefix of s.key: one string for both
+	pt := t.multi[h]
 	if pt == nil {
+		head := t.parts[h]
+		if head == nil {
+			t.parts[h] = s
+			return
+		}
+		delete(t.parts, h)
 		pt = &ddbPartition{items: []*ddbStored{head}}
+		if t.multi == nil {
+			t.multi = make(map[string]*ddbPartition)
+		}
+		t.multi[head.hash()] = pt
 	}
 	i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], s) >= 0 })
 	pt.items = slices.Insert(pt.items, i, s)
 	if pt.byKey != nil {
-		pt.byKey[key] = s
+		pt.byKey[s.key] = s
 	} else if len(pt.items) > ddbPartScan {
 		pt.byKey = make(map[string]*ddbStored, len(pt.items))
 		for _, x := range pt.items {
 			pt.byKey[x.key] = x
 		}
 	}
-	head.part = nil
-	pt.items[0].part = pt
-	t.parts[hashEnc] = pt.items[0]
-	return s
+}
+
+// removeLocked deletes old, which t holds.
+func (t *ddbTable) removeLocked(old *ddbStored) {
+	t.count--
+	t.bytes -= int64(old.size)
+	t.order = nil
+	h := old.hash()
+	if t.parts[h] == old {
+		delete(t.parts, h)
+		return
+	}
+	pt := t.multi[h]
+	i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], old) >= 0 })
+	if i < len(pt.items) && pt.items[i] == old {
+		pt.items = slices.Delete(pt.items, i, i+1)
+	}
+	if pt.byKey != nil {
+		delete(pt.byKey, old.key)
+	}
+	if len(pt.items) == 1 { // one item: no partition
+		delete(t.multi, h)
+		t.parts[pt.items[0].hash()] = pt.items[0]
+	}
+}
+
+// replaceLocked puts s, of the same key, in old's place, in the scan
+// order too.
+func (t *ddbTable) replaceLocked(old, s *ddbStored) {
+	t.bytes += int64(s.size) - int64(old.size)
+	h := old.hash()
+	if t.parts[h] == old {
+		t.parts[h] = s
+	} else {
+		pt := t.multi[h]
+		i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], old) >= 0 })
+		pt.items[i] = s
+		if pt.byKey != nil {
+			pt.byKey[s.key] = s
+		}
+	}
+	if t.order != nil {
+		i := sort.Search(len(t.order), func(i int) bool { return ddbScanCmp(t.order[i], old) >= 0 })
+		if i < len(t.order) && t.order[i] == old {
+			t.order[i] = s
+		} else {
+			t.order = nil
+		}
+	}
 }
 
 // returnValues picks the attributes ReturnValues asks for.
@@ -1491,12 +1536,16 @@ func (t *ddbTable) scanOrderLocked() []*ddbStored {
 	if t.order != nil {
 		return t.order
 	}
-	hs := ddbKeys(t.parts)
-	t.order = make([]*ddbStored, 0, t.count)
-	for _, h := range hs {
-		t.order = append(t.order, t.partLocked(h)...)
+	order := make([]*ddbStored, 0, t.count)
+	for _, s := range t.parts {
+		order = append(order, s)
 	}
-	return t.order
+	for _, pt := range t.multi {
+		order = append(order, pt.items...)
+	}
+	slices.SortFunc(order, ddbScanCmp)
+	t.order = order
+	return order
 }
 
 // Scan reads the whole table, optionally one segment of a parallel scan.
@@ -1886,9 +1935,9 @@ func (c *DynamoDB) UpdateContinuousBackups(ctx context.Context, in *dynamodb.Upd
 // the table holds.
 func (t *ddbTable) pitrOnLocked(now time.Time) {
 	t.pitr = true
-	t.log = ddbLog{}
+	t.log, t.recent = ddbLog{}, nil
 	for _, s := range t.byKeyLocked() {
-		s.logIdx = int32(t.log.add(ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed}))
+		t.log.add(ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed})
 	}
 }
 
@@ -1904,8 +1953,7 @@ func (t *ddbTable) byKeyLocked() []*ddbStored {
 // it on again starts a new one.
 func (t *ddbTable) pitrOffLocked() {
 	t.pitr = false
-	t.log = ddbLog{}
-	t.eachLocked(func(s *ddbStored) { s.logIdx = -1 })
+	t.log, t.recent = ddbLog{}, nil
 }
 
 // pitrWindowLocked returns the restorable window: earliest is when PITR was
@@ -1966,7 +2014,11 @@ type ddbSnapshot struct {
 	items     []string // packed items (dynamodb_pack.go), shared
 	keys      []string // their encoded primary keys, the table's (keyOf)
 	sizes     []int32  // their ddbItemSize
-	bytes     int64
+	// stored are the source table's stored items, for the items that are
+	// those still (nil for one read back from the log): a restore shares
+	// them. A kept snapshot (a backup) has none, so as not to hold them.
+	stored []*ddbStored
+	bytes  int64
 }
 
 // snapshotLocked rebuilds t as of at from its change log: its state at
@@ -2009,9 +2061,9 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	cur := t.byKeyLocked()
 	s := t.emptySnapshot(at)
 	n := len(cur) + len(changed)
-	s.keys, s.items, s.sizes = make([]string, 0, n), make([]string, 0, n), make([]int32, 0, n)
-	add := func(key, packed string, size int32) {
-		s.keys, s.items, s.sizes = append(s.keys, key), append(s.items, packed), append(s.sizes, size)
+	s.keys, s.items, s.sizes, s.stored = make([]string, 0, n), make([]string, 0, n), make([]int32, 0, n), make([]*ddbStored, 0, n)
+	add := func(key, packed string, size int32, st *ddbStored) {
+		s.keys, s.items, s.sizes, s.stored = append(s.keys, key), append(s.items, packed), append(s.sizes, size), append(s.stored, st)
 		s.bytes += int64(size)
 	}
 	// Merge the current items, less the changed keys, with the changed
@@ -2020,17 +2072,17 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	for _, st := range cur {
 		for ; j < len(changed) && changed[j] < st.key; j++ {
 			if p := then[changed[j]]; p != "" {
-				add(changed[j], p, t.sizeOfLocked(changed[j], p))
+				add(changed[j], p, t.sizeOfLocked(changed[j], p), nil)
 			}
 		}
 		if j < len(changed) && changed[j] == st.key {
 			continue // its state then is added with the changed keys
 		}
-		add(st.key, st.packed, st.size)
+		add(st.key, st.packed, st.size, st)
 	}
 	for ; j < len(changed); j++ {
 		if p := then[changed[j]]; p != "" {
-			add(changed[j], p, t.sizeOfLocked(changed[j], p))
+			add(changed[j], p, t.sizeOfLocked(changed[j], p), nil)
 		}
 	}
 	return s
@@ -2044,7 +2096,7 @@ func (t *ddbTable) emptySnapshot(at time.Time) *ddbSnapshot {
 func (t *ddbTable) currentSnapshotLocked(at time.Time) *ddbSnapshot {
 	s := t.emptySnapshot(at)
 	all := t.byKeyLocked()
-	s.keys, s.items, s.sizes = make([]string, len(all)), make([]string, len(all)), make([]int32, len(all))
+	s.keys, s.items, s.sizes, s.stored = make([]string, len(all)), make([]string, len(all)), make([]int32, len(all)), all
 	for i, st := range all {
 		s.keys[i], s.items[i], s.sizes[i] = st.key, st.packed, st.size
 		s.bytes += int64(st.size)
@@ -2080,7 +2132,9 @@ func (c *DynamoDB) ddbSnapshotOf(arnOrName string) (*ddbSnapshot, error) {
 	if t == nil {
 		return nil, fmt.Errorf("table %s not found", name)
 	}
-	return t.snapshotLocked(c.now()), nil
+	snap := t.snapshotLocked(c.now())
+	snap.stored = nil // kept in the vault: not the table's items
+	return snap, nil
 }
 
 // restoreLocked creates target from snap; it is CREATING for d. The new
@@ -2104,9 +2158,14 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.parts = make(map[string]*ddbStored, len(snap.items))
 	c.initTableLocked(t, d)
 	// The snapshot's keys are the source's, of the same key schema: the
-	// restored items share them, and their packed encodings. The new table
-	// has no PITR, so no change log.
+	// restored items share them, and their packed encodings — and the
+	// stored items themselves where they are the source's still (stored
+	// items never change). The new table has no PITR, so no change log.
 	for i, packed := range snap.items {
+		if snap.stored != nil && snap.stored[i] != nil {
+			t.insertLocked(snap.stored[i])
+			continue
+		}
 		key := snap.keys[i]
 		hv, _ := ddbUnpackAttr(packed, t.hashKey)
 		hashEnc := key[:len(ddbKeyEnc(hv))]
