@@ -69,7 +69,9 @@ type ddbTable struct {
 	// parts maps the partition key of each partition of one item to the
 	// item, multi that of each partition of more: most partitions of a
 	// table of markers have one item, and so cost one map entry and no
-	// slice.
+	// slice. A restored table has neither until a read or write needs
+	// them (partsLocked): a table restored to be scanned, as a drill
+	// verifies a restore, has its scan order only.
 	parts map[string]*ddbStored
 	multi map[string]*ddbPartition
 	count int          // items
@@ -183,8 +185,42 @@ type ddbPartition struct {
 
 const ddbPartScan = 16
 
+// partsLocked builds parts and multi from the scan order, for a table
+// restored without them.
+func (t *ddbTable) partsLocked() {
+	if t.parts != nil {
+		return
+	}
+	t.parts = make(map[string]*ddbStored, len(t.order))
+	for i, order := 0, t.order; i < len(order); {
+		h := order[i].hash()
+		j := i + 1
+		for j < len(order) && order[j].hash() == h {
+			j++
+		}
+		if j == i+1 {
+			t.parts[h] = order[i]
+			i = j
+			continue
+		}
+		pt := &ddbPartition{items: slices.Clone(order[i:j])}
+		if len(pt.items) > ddbPartScan {
+			pt.byKey = make(map[string]*ddbStored, len(pt.items))
+			for _, x := range pt.items {
+				pt.byKey[x.key] = x
+			}
+		}
+		if t.multi == nil {
+			t.multi = make(map[string]*ddbPartition)
+		}
+		t.multi[h] = pt
+		i = j
+	}
+}
+
 // partLocked returns the items of partition hashEnc, ordered by sort key.
 func (t *ddbTable) partLocked(hashEnc string) []*ddbStored {
+	t.partsLocked()
 	if s := t.parts[hashEnc]; s != nil {
 		return []*ddbStored{s}
 	}
@@ -197,6 +233,7 @@ func (t *ddbTable) partLocked(hashEnc string) []*ddbStored {
 // getLocked returns the stored item of primary key key in partition
 // hashEnc (keyOf's two results), or nil.
 func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
+	t.partsLocked()
 	if s := t.parts[hashEnc]; s != nil {
 		if s.key == key {
 			return s
@@ -220,6 +257,7 @@ func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
 
 // eachLocked calls f with every stored item, in no particular order.
 func (t *ddbTable) eachLocked(f func(*ddbStored)) {
+	t.partsLocked()
 	for _, s := range t.parts {
 		f(s)
 	}
@@ -914,6 +952,7 @@ func (t *ddbTable) applyLocked(key, hashEnc, packed string, size int, rng ddbAV)
 
 // insertLocked adds s, whose key t does not hold.
 func (t *ddbTable) insertLocked(s *ddbStored) {
+	t.partsLocked()
 	t.count++
 	t.bytes += int64(s.size)
 	t.order = nil
@@ -1536,6 +1575,7 @@ func (t *ddbTable) scanOrderLocked() []*ddbStored {
 	if t.order != nil {
 		return t.order
 	}
+	t.partsLocked()
 	order := make([]*ddbStored, 0, t.count)
 	for _, s := range t.parts {
 		order = append(order, s)
@@ -2154,27 +2194,36 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.billing, t.rcu, t.wcu = snap.billing, snap.rcu, snap.wcu
 	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
-	// At most one partition an item: a table of markers has as many.
-	t.parts = make(map[string]*ddbStored, len(snap.items))
 	c.initTableLocked(t, d)
 	// The snapshot's keys are the source's, of the same key schema: the
 	// restored items share them, and their packed encodings — and the
 	// stored items themselves where they are the source's still (stored
-	// items never change). The new table has no PITR, so no change log.
+	// items never change). The new table has no PITR, so no change log,
+	// and its scan order only: its partitions are mapped when a read or
+	// write first needs them.
+	order := make([]*ddbStored, len(snap.items))
 	for i, packed := range snap.items {
-		if snap.stored != nil && snap.stored[i] != nil {
-			t.insertLocked(snap.stored[i])
-			continue
+		st := (*ddbStored)(nil)
+		if snap.stored != nil {
+			st = snap.stored[i]
 		}
-		key := snap.keys[i]
-		hv, _ := ddbUnpackAttr(packed, t.hashKey)
-		hashEnc := key[:len(ddbKeyEnc(hv))]
-		var rng ddbAV
-		if t.rangeKey != "" {
-			rng, _ = ddbUnpackAttr(packed, t.rangeKey)
+		if st == nil {
+			key := snap.keys[i]
+			hv, _ := ddbUnpackAttr(packed, t.hashKey)
+			st = &ddbStored{key: key, hashLen: int32(len(ddbKeyEnc(hv))), packed: packed, size: snap.sizes[i]}
+			if t.rangeKey != "" {
+				if n, ok := ddbUnpackAttr(packed, t.rangeKey); ok {
+					if n, isN := n.(*ddbtypes.AttributeValueMemberN); isN {
+						st.rngNum, _ = ddbNum(n.Value)
+					}
+				}
+			}
 		}
-		t.applyLocked(key, hashEnc, packed, int(snap.sizes[i]), rng)
+		order[i] = st
+		t.bytes += int64(st.size)
 	}
+	slices.SortFunc(order, ddbScanCmp)
+	t.parts, t.order, t.count = nil, order, len(order)
 	return t, nil
 }
 

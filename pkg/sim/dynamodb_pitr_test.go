@@ -492,11 +492,25 @@ func TestDynamoDBLogChunks(t *testing.T) {
 // source, and the two stay independent: the source's updates and deletes
 // after the restore are the source's only, the restored table's writes
 // its own, and a scan of each (whose order is kept across updates) reads
-// its own items.
+// its own items. The restored table, built with its scan order only, reads
+// by key and by partition as any other.
 func TestDynamoDBRestoreSharesItemsAndStaysIndependent(t *testing.T) {
 	f := ddbPITRSetup(t)
 	ctx := context.Background()
 	clk := f.w.Clock
+	put := func(table string, sk int, v string) {
+		item := ddbItem{"pk": ddbS("p"), "sk": ddbN(fmt.Sprint(sk))}
+		if v != "" {
+			item["v"] = ddbS(v)
+		}
+		if _, err := f.p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sort keys whose numeric order is not their text's.
+	put("aggregates", 10, "")
+	put("aggregates", 200, "")
+	_ = clk.Sleep(ctx, 10*time.Minute)
 	if _, err := f.p.RestoreTableToPointInTime(ctx, &dynamodb.RestoreTableToPointInTimeInput{SourceTableName: aws.String("aggregates"),
 		TargetTableName: aws.String("copy"), UseLatestRestorableTime: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
@@ -511,8 +525,8 @@ func TestDynamoDBRestoreSharesItemsAndStaysIndependent(t *testing.T) {
 		}
 	})
 	f.p.mu.Unlock()
-	if shared != 5 { // items 1..5: item 0 was deleted before the restore point
-		t.Fatalf("%d stored items shared by the restored table, want its 5", shared)
+	if shared != 7 { // items 1..5, 10 and 200: item 0 was deleted before the restore point
+		t.Fatalf("%d stored items shared by the restored table, want its 7", shared)
 	}
 	scanAll := func(table string) string {
 		out, err := f.p.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
@@ -530,13 +544,20 @@ func TestDynamoDBRestoreSharesItemsAndStaysIndependent(t *testing.T) {
 		return strings.Join(got, ",")
 	}
 	// A scan first, so that both tables have their scan order cached.
-	if a, b := scanAll("aggregates"), scanAll("copy"); a != "1=-,2=-,3=-,4=-,5=-" || b != a {
+	if a, b := scanAll("aggregates"), scanAll("copy"); a != "1=-,2=-,3=-,4=-,5=-,10=-,200=-" || b != a {
 		t.Fatalf("before: source %s, restored %s", a, b)
 	}
-	put := func(table string, sk int, v string) {
-		if _, err := f.p.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: ddbItem{"pk": ddbS("p"), "sk": ddbN(fmt.Sprint(sk)), "v": ddbS(v)}}); err != nil {
-			t.Fatal(err)
-		}
+	q, err := f.p.Query(ctx, &dynamodb.QueryInput{TableName: aws.String("copy"), KeyConditionExpression: aws.String("pk = :p AND sk > :s"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": ddbS("p"), ":s": ddbN("4")}, ScanIndexForward: aws.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(ddbSKs(q.Items), ","), "200,10,5"; got != want {
+		t.Fatalf("query of the restored table: %s, want %s", got, want)
+	}
+	g, err := f.p.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("copy"), Key: ddbItem{"pk": ddbS("p"), "sk": ddbN("10")}})
+	if err != nil || g.Item == nil {
+		t.Fatalf("get of the restored table's item 10: %v, %v", g, err)
 	}
 	put("aggregates", 2, "source")
 	put("copy", 4, "copy")
@@ -547,10 +568,10 @@ func TestDynamoDBRestoreSharesItemsAndStaysIndependent(t *testing.T) {
 	if _, err := f.p.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String("aggregates"), Key: ddbItem{"pk": ddbS("p"), "sk": ddbN("5")}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := scanAll("aggregates"), "1=-,2=source,3=updated,4=-"; got != want {
+	if got, want := scanAll("aggregates"), "1=-,2=source,3=updated,4=-,10=-,200=-"; got != want {
 		t.Fatalf("source after its writes: %s, want %s", got, want)
 	}
-	if got, want := scanAll("copy"), "1=-,2=-,3=-,4=copy,5=-"; got != want {
+	if got, want := scanAll("copy"), "1=-,2=-,3=-,4=copy,5=-,10=-,200=-"; got != want {
 		t.Fatalf("restored table after the source's writes and its own: %s, want %s", got, want)
 	}
 }
