@@ -3,9 +3,10 @@ package wiring
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -31,40 +32,38 @@ func Step[I, O any](name string, log *slog.Logger, fn func(context.Context, I) (
 // outcome; the edge sees only the errors it returns for an event it cannot
 // take at all.
 func Source[I, O any](name string, log *slog.Logger, fn func(context.Context, I) (O, error)) lambda.Handler {
-	handler := func(ctx context.Context, in I) (O, error) {
+	return edge[I, O]{name: name, log: log, fn: func(ctx context.Context, in I) (O, error) {
 		out, err := fn(ctx, in)
 		return out, fault.Edge(err)
-	}
-	return edge{name: name, log: log, hs: &sync.Pool{New: func() any { return lambda.NewHandler(handler) }}}
+	}}
 }
 
 // edge is every function's error edge. Step Functions' Retry and Catch
 // match the name of the type of a Go function's error, so an error leaves a
 // function as one of pkg/fault's types (the handler's errors are already,
-// by the wrapper Step and Source put inside lambda.NewHandler); an error of
-// any other type comes from lambda.NewHandler itself, which could not read
-// the payload as the function's input, and is an InvalidInputError. Each
-// error is logged here once, naming the function and the error type.
+// by the wrapper Step and Source put around fn); an error of any other
+// type comes from reading the payload as the function's input, and is an
+// InvalidInputError. Each error is logged here once, naming the function
+// and the error type.
 //
-// A lambda.NewHandler returns its response in a buffer of its own pool,
-// which it puts back before Invoke returns, for its next invocation to
-// write over: harmless in a runtime that invokes one at a time, not in the
-// local installation, whose invocations run side by side. So each
-// invocation has a handler of its own, as each concurrent invocation in
-// Lambda has an execution environment of its own (hs), and the response
-// is copied out before the handler serves another.
-type edge struct {
+// It reads the payload and writes the response as aws-lambda-go's
+// lambda.NewHandler does (TestEdgeDecodesAsLambdaNewHandler compares the
+// two), with two differences that change no result: a payload that is one
+// JSON document, as every invocation's is, is decoded where it lies
+// instead of through a json.Decoder's copy of it — the partitions
+// function's SQS batches are about 144 KB each, and a Decoder grows its
+// buffer to twice that and more for each — and the response is written to
+// a buffer of the invocation's own, so invocations side by side (a
+// Distributed Map's children) never share one.
+type edge[I, O any] struct {
 	name string
 	log  *slog.Logger
-	hs   *sync.Pool // of lambda.Handler
+	fn   func(context.Context, I) (O, error)
 }
 
 // Invoke runs the function on payload; the response is the caller's own.
-func (e edge) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	h := e.hs.Get().(lambda.Handler)
-	out, err := h.Invoke(ctx, payload)
-	out = bytes.Clone(out)
-	e.hs.Put(h)
+func (e edge[I, O]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := e.invoke(ctx, payload)
 	if err == nil {
 		return out, nil
 	}
@@ -73,6 +72,33 @@ func (e edge) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	e.log.ErrorContext(ctx, "invocation failed", "function", e.name, "errorType", fmt.Sprintf("%T", err), "error", err.Error())
 	return nil, err
+}
+
+func (e edge[I, O]) invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var in I
+	if err := json.Unmarshal(payload, &in); err != nil {
+		var syntax *json.SyntaxError
+		if !errors.As(err, &syntax) {
+			return nil, err
+		}
+		// Not one JSON document (Unmarshal has not touched in): read it
+		// as lambda.NewHandler does, its first value and the Decoder's
+		// error for what it cannot read.
+		if err := json.NewDecoder(bytes.NewReader(payload)).Decode(&in); err != nil {
+			return nil, err
+		}
+	}
+	out, err := e.fn(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // isFault reports whether err is of one of the types fault.Edge returns.

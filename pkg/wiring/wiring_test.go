@@ -301,3 +301,38 @@ func TestEdgeConcurrentResponses(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeDecodesAsLambdaNewHandler compares the edge with aws-lambda-go's
+// lambda.NewHandler, the handler the Lambda Go runtime's users wrap their
+// functions in: for the same payload, the same response bytes, or the
+// same error (the edge's names the function).
+func TestEdgeDecodesAsLambdaNewHandler(t *testing.T) {
+	type msg struct {
+		N int               `json:"n"`
+		S string            `json:"s,omitempty"`
+		M map[string]string `json:"m,omitempty"`
+	}
+	fn := func(_ context.Context, in msg) (msg, error) {
+		in.N++
+		return in, nil
+	}
+	ours := wiring.Step("test", slog.New(slog.DiscardHandler), fn)
+	theirs := lambda.NewHandler(fn)
+	payloads := []string{
+		`{"n":1}`, " \n{\"n\":2}\t ", `{"n":1,"s":"<a href=\"x\">&amp;</a>","m":{"é":"\u2028"}}`,
+		`null`, `{}`, `{"n":1} {"n":2}`, `{"n":1} trailing`, `{"n":1`, ``, ` `, `[1]`, `{"n":"one"}`,
+		`{"n":1.5}`, `{"n":1,"unknown":true}`, `"text"`, `{"s":"\ud800"}`,
+	}
+	for _, p := range payloads {
+		got, gotErr := ours.Invoke(context.Background(), []byte(p))
+		want, wantErr := theirs.Invoke(context.Background(), []byte(p))
+		switch {
+		case (gotErr == nil) != (wantErr == nil):
+			t.Errorf("payload %q: error %v, lambda.NewHandler's %v", p, gotErr, wantErr)
+		case gotErr != nil && gotErr.Error() != "test payload: "+wantErr.Error():
+			t.Errorf("payload %q: error %q, want lambda.NewHandler's %q", p, gotErr, wantErr)
+		case gotErr == nil && string(got) != string(want):
+			t.Errorf("payload %q: response %s, lambda.NewHandler's %s", p, got, want)
+		}
+	}
+}
