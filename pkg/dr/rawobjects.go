@@ -81,7 +81,7 @@ func readRawObject(ctx context.Context, src ObjectSource, bucket, key string, mo
 	if err != nil {
 		return rawRecords{}, false, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
-	body, err := io.ReadAll(obj.Body)
+	body, err := readBody(obj.Body, aws.ToInt64(obj.ContentLength))
 	obj.Body.Close()
 	if err != nil {
 		return rawRecords{}, false, transientf("read s3://%s/%s: %v", bucket, key, err)
@@ -93,6 +93,8 @@ func readRawObject(ctx context.Context, src ObjectSource, bucket, key string, mo
 			return rawRecords{}, false, nil
 		}
 	}
+	// One entry a line, at most: the entries are made at once.
+	r.entries = make([]aggregate.Entry, 0, bytes.Count(body, []byte{'\n'})+1)
 	for rest := body; len(rest) > 0; {
 		line := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
@@ -141,6 +143,11 @@ func rawListStart(from time.Time, lookback time.Duration) string {
 // far beyond any record ingest accepts.
 const maxRawLine = 4 << 20
 
+// maxRawObject bounds the buffer readBody makes from a Content-Length:
+// 128 MiB, the largest object Firehose writes (its buffer size is at most
+// 128 MiB).
+const maxRawObject = 128 << 20
+
 // gzipMagic starts every gzip stream (RFC 1952).
 var gzipMagic = []byte{0x1f, 0x8b}
 
@@ -150,6 +157,29 @@ var gzipMagic = []byte{0x1f, 0x8b}
 var gzipReaders sync.Pool
 
 // gunzip decompresses a whole gzip body.
+// readBody reads an object's body of length n (its Content-Length; 0 or
+// less when unknown): when n is known, into one buffer of n bytes and one
+// more, so the read that finds the end needs no larger one.
+func readBody(body io.Reader, n int64) ([]byte, error) {
+	if n <= 0 || n > maxRawObject {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, 0, n+1)
+	for {
+		if len(buf) == cap(buf) { // longer than its length: read it all the same
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
 func gunzip(body []byte) ([]byte, error) {
 	var zr *gzip.Reader
 	var err error

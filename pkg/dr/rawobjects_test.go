@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -66,5 +67,26 @@ func TestReadRawObjectLines(t *testing.T) {
 				t.Fatalf("entries %d bad %d canaries %d, want %d %d %d", len(r.entries), r.badRecords, r.canaries, c.entries, c.bad, c.canar)
 			}
 		})
+	}
+}
+
+// readBody reads a body whole whatever its stated length: exact, short,
+// long or unknown, read a byte at a time or at once, and passes a read
+// error on.
+func TestReadBody(t *testing.T) {
+	body := []byte(strings.Repeat("0123456789", 300))
+	for _, n := range []int64{int64(len(body)), 1, int64(len(body)) - 1, int64(len(body)) + 7, 0, -1} {
+		for name, r := range map[string]func() io.Reader{
+			"whole":   func() io.Reader { return bytes.NewReader(body) },
+			"bytwise": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(body)) },
+		} {
+			got, err := readBody(r(), n)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("length %d, %s: read %d bytes, %v; want the body's %d", n, name, len(got), err, len(body))
+			}
+		}
+	}
+	if _, err := readBody(iotest.TimeoutReader(bytes.NewReader(body)), int64(len(body))); err == nil {
+		t.Fatal("a read error was not passed on")
 	}
 }
