@@ -416,17 +416,17 @@ func (p *prefixed) Write(b []byte) (int, error) {
 // under a soft limit of 1 GiB per scenario running at once collects rarely
 // until the heap nears the limit: long-failover ran in 60 s instead of 94 s
 // with the same peak RSS (1.07 GB against 0.99 GB; /usr/bin/time). The
-// scale scenario's heap grows with its records: with 10^6 the collector
-// finds up to 1.26 GB live at the end of a cycle (GODEBUG=gctrace=1), of
-// which about 0.75 GB is retained (a heap profile after two forced
-// collections, in failback's verification) and the rest is what the
-// simulation allocates while a cycle marks. A limit below that would have
-// the collector run without pause (207 s instead of 117 s, when the peak
-// was 1.47 GB), and each step down from it costs time (with GOMEMLIMIT
-// 1900MiB, 1600MiB and 1200MiB the scale scenario took 60 s, 68 s and
-// 83 s at 2.0, 1.7 and 1.3 GB peak RSS, against 59-61 s at 2.3 GB with
-// this limit), so the limit grows by scaleBytesPerRecord for each of them.
-// The GOGC and GOMEMLIMIT environment variables, when set, win.
+// scale scenario's heap grows with its records: with 10^6 about 0.58 GB is
+// retained at its peak, in failback's verification (collected twice while
+// every simulated goroutine waits on the virtual clock), and it allocates
+// about 16 GB in all, so the limit grows by scaleBytesPerRecord for each
+// record. Measured with 10^6 (GOMEMLIMIT; /usr/bin/time), against 56-59 s
+// at 2.3 GB with the limit of 1300 bytes a record this replaced: 1400MiB
+// 57 s at 1.47 GB, 1200MiB 60 s at 1.27 GB, 1000MiB 82 s at 1.07 GB —
+// below about 1.2 GB the collector runs most of the time. This limit, run
+// alternately with the old one twice: 66.5 and 59.8 s at 1.48 GB, against
+// 62.7 and 58.9 s at 2.3 GB. The GOGC and GOMEMLIMIT environment
+// variables, when set, win.
 func tuneGC(scenarios int, scaleRecords int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
@@ -436,7 +436,6 @@ func tuneGC(scenarios int, scaleRecords int) {
 	}
 }
 
-// scaleBytesPerRecord is the scale scenario's heap per synthetic record at
-// the end of its largest collection, rounded up: 1.26 GB for 10^6
-// records, measured.
-const scaleBytesPerRecord = 1300
+// scaleBytesPerRecord is what the scale scenario's memory limit grows by
+// for each synthetic record: 1 GiB and 400 MB, about 1400 MiB, for 10^6.
+const scaleBytesPerRecord = 400
