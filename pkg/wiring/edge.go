@@ -48,13 +48,14 @@ func Source[I, O any](name string, log *slog.Logger, fn func(context.Context, I)
 //
 // It reads the payload and writes the response as aws-lambda-go's
 // lambda.NewHandler does (TestEdgeDecodesAsLambdaNewHandler compares the
-// two), with two differences that change no result: a payload that is one
+// two), with differences that change no result: a payload that is one
 // JSON document, as every invocation's is, is decoded where it lies
 // instead of through a json.Decoder's copy of it — the partitions
 // function's SQS batches are about 144 KB each, and a Decoder grows its
-// buffer to twice that and more for each — and the response is written to
-// a buffer of the invocation's own, so invocations side by side (a
-// Distributed Map's children) never share one.
+// buffer to twice that and more for each — and, for a function that takes
+// its event raw (json.RawMessage), is handed over without a copy; the
+// response is written to a buffer of the invocation's own, so invocations
+// side by side (a Distributed Map's children) never share one.
 type edge[I, O any] struct {
 	name string
 	log  *slog.Logger
@@ -76,7 +77,12 @@ func (e edge[I, O]) Invoke(ctx context.Context, payload []byte) ([]byte, error) 
 
 func (e edge[I, O]) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var in I
-	if err := json.Unmarshal(payload, &in); err != nil {
+	if raw, ok := any(&in).(*json.RawMessage); ok && json.Valid(payload) {
+		// A function that reads its event itself (partitions): the
+		// document is the payload less the whitespace around it, which
+		// Unmarshal would copy.
+		*raw = bytes.TrimSpace(payload)
+	} else if err := json.Unmarshal(payload, &in); err != nil {
 		var syntax *json.SyntaxError
 		if !errors.As(err, &syntax) {
 			return nil, err

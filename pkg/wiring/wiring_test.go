@@ -323,7 +323,16 @@ func TestEdgeDecodesAsLambdaNewHandler(t *testing.T) {
 		`null`, `{}`, `{"n":1} {"n":2}`, `{"n":1} trailing`, `{"n":1`, ``, ` `, `[1]`, `{"n":"one"}`,
 		`{"n":1.5}`, `{"n":1,"unknown":true}`, `"text"`, `{"s":"\ud800"}`,
 	}
-	for _, p := range payloads {
+	// And a function that takes its event raw, as partitions does.
+	raw := func(_ context.Context, in json.RawMessage) (any, error) {
+		return map[string]any{"len": len(in), "doc": in}, nil // the bytes the function got, exactly
+	}
+	oursRaw, theirsRaw := wiring.Source("test", slog.New(slog.DiscardHandler), raw), lambda.NewHandler(raw)
+	for i, p := range append(payloads, payloads...) {
+		ours, theirs := ours, theirs
+		if i >= len(payloads) {
+			ours, theirs = oursRaw, theirsRaw
+		}
 		got, gotErr := ours.Invoke(context.Background(), []byte(p))
 		want, wantErr := theirs.Invoke(context.Background(), []byte(p))
 		switch {
@@ -332,7 +341,7 @@ func TestEdgeDecodesAsLambdaNewHandler(t *testing.T) {
 		case gotErr != nil && gotErr.Error() != "test payload: "+wantErr.Error():
 			t.Errorf("payload %q: error %q, want lambda.NewHandler's %q", p, gotErr, wantErr)
 		case gotErr == nil && string(got) != string(want):
-			t.Errorf("payload %q: response %s, lambda.NewHandler's %s", p, got, want)
+			t.Errorf("payload %q (raw %t): response %s, lambda.NewHandler's %s", p, i >= len(payloads), got, want)
 		}
 	}
 }
