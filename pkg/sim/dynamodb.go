@@ -1420,6 +1420,12 @@ type ddbPage struct {
 	view     func(ddbItem) ddbItem // an index's projection, or nil
 	// picked are the packed forms of the items pick took, for read.
 	picked []string
+	// only, when set, is every attribute a read of an item needs (its
+	// projection's and its filter's, all top-level names): read unpacks
+	// those alone. own is set when they are the projection's alone, so
+	// the unpacked item is the projected one.
+	only map[string]bool
+	own  bool
 }
 
 // pick takes one stored item into the page, but leaves reading it
@@ -1442,18 +1448,57 @@ func (p *ddbPage) pick(s *ddbStored) bool {
 // read evaluates the items pick took.
 func (p *ddbPage) read() {
 	for _, packed := range p.picked {
-		item := ddbUnpack(packed)
+		var item ddbItem
+		if p.only != nil && p.view == nil {
+			item = ddbUnpackOnly(packed, p.only)
+		} else {
+			item = ddbUnpack(packed)
+		}
 		if p.view != nil {
 			item = p.view(item)
 		}
 		if p.filter == nil || ddbEval(item, p.filter) {
 			p.selected++
-			if !p.count {
+			switch {
+			case p.count:
+			case p.only != nil && p.own && p.view == nil:
+				p.items = append(p.items, item)
+			case p.only != nil && p.view == nil:
+				// Fresh values, the item's alone: moved, not copied.
+				out := make(ddbItem, len(p.proj))
+				for _, path := range p.proj {
+					if v, ok := item[path.elems[0].name]; ok {
+						out[path.elems[0].name] = v
+					}
+				}
+				p.items = append(p.items, out)
+			default:
 				p.items = append(p.items, ddbProjectOwn(item, p.proj))
 			}
 		}
 	}
 	p.picked = nil
+}
+
+// readNames sets the page's only and own for its projection and filter:
+// when every projected path is a top-level attribute and every node of
+// the filter is known, a read needs those attributes alone.
+func (p *ddbPage) readNames() {
+	if len(p.proj) == 0 {
+		return
+	}
+	only := make(map[string]bool, len(p.proj))
+	for _, path := range p.proj {
+		if len(path.elems) != 1 {
+			return
+		}
+		only[path.elems[0].name] = true
+	}
+	n := len(only)
+	if !ddbTopNames(p.filter, only) {
+		return
+	}
+	p.only, p.own = only, len(only) == n
 }
 
 // add takes one stored item into the page and evaluates it at once (for
@@ -1478,7 +1523,9 @@ func ddbReadOpts(names map[string]string, values map[string]ddbAV, filterSrc, pr
 	if limit != nil && *limit < 1 {
 		return nil, nil, ddbValidation("1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1", *limit)
 	}
-	return &ddbPage{limit: int(aws.ToInt32(limit)), filter: filter, proj: proj, count: sel == ddbtypes.SelectCount}, ectx, nil
+	page := &ddbPage{limit: int(aws.ToInt32(limit)), filter: filter, proj: proj, count: sel == ddbtypes.SelectCount}
+	page.readNames()
+	return page, ectx, nil
 }
 
 // Query reads a partition in sort-key order.

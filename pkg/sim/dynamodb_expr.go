@@ -210,6 +210,46 @@ type (
 	ddbNot struct{ c any }
 )
 
+// ddbTopNames adds to names the top-level attribute of every document
+// path in condition node n, and reports whether it knew every node (if
+// not, a reader needs the whole item).
+func ddbTopNames(n any, names map[string]bool) bool {
+	switch n := n.(type) {
+	case nil, *ddbValRef:
+		return true
+	case *ddbPath:
+		names[n.elems[0].name] = true
+		return true
+	case *ddbSize:
+		return ddbTopNames(n.path, names)
+	case *ddbAnd:
+		return ddbTopNames(n.l, names) && ddbTopNames(n.r, names)
+	case *ddbOr:
+		return ddbTopNames(n.l, names) && ddbTopNames(n.r, names)
+	case *ddbNot:
+		return ddbTopNames(n.c, names)
+	case *ddbCmp:
+		return ddbTopNames(n.l, names) && ddbTopNames(n.r, names)
+	case *ddbBetween:
+		return ddbTopNames(n.v, names) && ddbTopNames(n.lo, names) && ddbTopNames(n.hi, names)
+	case *ddbIn:
+		for _, x := range n.list {
+			if !ddbTopNames(x, names) {
+				return false
+			}
+		}
+		return ddbTopNames(n.v, names)
+	case *ddbFunc:
+		for _, x := range n.args {
+			if !ddbTopNames(x, names) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // ddbUpdate is a parsed update expression.
 type ddbUpdate struct {
 	sets    []ddbSetAction

@@ -314,6 +314,44 @@ func ddbUnpack(p string) ddbItem {
 	return item
 }
 
+// ddbUnpackOnly decodes the attributes of a packed item that are in only
+// into a fresh map, skipping the rest.
+func ddbUnpackOnly(p string, only map[string]bool) ddbItem {
+	if p == "" {
+		return nil
+	}
+	var n, ns, nn int
+	for c := (unpacker{s: p}); c.i < len(c.s); {
+		if only[c.name()] {
+			n++
+			switch c.s[c.i] {
+			case packS, packSRef, packSHex:
+				ns++
+			case packN:
+				nn++
+			}
+		}
+		c.skip()
+	}
+	u := unpacker{s: p}
+	if ns > 0 {
+		u.ss = make([]ddbtypes.AttributeValueMemberS, ns)
+	}
+	if nn > 0 {
+		u.ns = make([]ddbtypes.AttributeValueMemberN, nn)
+	}
+	item := make(ddbItem, n)
+	for u.i < len(u.s) {
+		k := u.name()
+		if !only[k] {
+			u.skip()
+			continue
+		}
+		item[k] = u.value()
+	}
+	return item
+}
+
 // ddbUnpackAttr decodes one attribute of a packed item, without the rest.
 func ddbUnpackAttr(p, name string) (ddbAV, bool) {
 	u := unpacker{s: p}

@@ -3,6 +3,7 @@ package sim
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -171,4 +172,69 @@ func FuzzDynamoDBPack(f *testing.F) {
 			t.Fatalf("attribute %q = %#v, %t", name, v, ok)
 		}
 	})
+}
+
+// A page that reads only the attributes its projection and filter name
+// selects and returns exactly what reading whole items does; a projection
+// of a nested path, or an index's view, reads whole items.
+func TestDynamoDBPageReadsOnlyWhatItNeeds(t *testing.T) {
+	items := []ddbItem{
+		{"pk": ddbS("R#a"), "sk": ddbN("1"), "a": ddbS("apple"), "b": ddbN("5"),
+			"m": &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"x": ddbS("in")}},
+			"l": &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{ddbN("1"), ddbS("two")}},
+			"h": ddbS("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")},
+		{"pk": ddbS("R#b"), "sk": ddbN("2"), "a": ddbS("banana"), "b": ddbN("50")},
+		{"pk": ddbS("W#c"), "sk": ddbN("3"), "b": ddbN("7"), "ss": &ddbtypes.AttributeValueMemberSS{Value: []string{"x", "y"}}},
+		{"pk": ddbS("R#d"), "sk": ddbN("4")},
+	}
+	var packed []string
+	for _, it := range items {
+		packed = append(packed, ddbPack(it, "pk"))
+	}
+	vals := map[string]ddbAV{":p": ddbS("R#"), ":n": ddbN("6"), ":lo": ddbN("4"), ":hi": ddbN("8"), ":s": ddbS("apple"), ":t": ddbS("kiwi")}
+	cases := []struct {
+		proj, filter string
+		only         bool
+	}{
+		{"pk, a", "", true},
+		{"pk, a", "b > :n", true},
+		{"pk, sk, #a", "begins_with(pk, :p) AND attribute_exists(m)", true},
+		{"pk", "size(a) > :n OR a IN (:s, :t)", true},
+		{"a, b", "NOT (b BETWEEN :lo AND :hi)", true},
+		{"pk, h, ss", "attribute_not_exists(a)", true},
+		{"pk, m.x", "", false},
+		{"pk, l[1]", "b < :n", false},
+		{"pk, nothing", "contains(a, :s)", true},
+	}
+	for _, tc := range cases {
+		names := map[string]string{}
+		if strings.Contains(tc.proj, "#a") {
+			names["#a"] = "a"
+		}
+		var filter *string
+		if tc.filter != "" {
+			filter = &tc.filter
+		}
+		used := map[string]ddbAV{}
+		for k, v := range vals {
+			if strings.Contains(tc.filter, k) {
+				used[k] = v
+			}
+		}
+		page, _, err := ddbReadOpts(names, used, filter, &tc.proj, "", nil)
+		if err != nil {
+			t.Fatalf("%s / %s: %v", tc.proj, tc.filter, err)
+		}
+		if (page.only != nil) != tc.only {
+			t.Fatalf("%s / %s: reads only %v, want only=%t", tc.proj, tc.filter, page.only, tc.only)
+		}
+		whole := *page
+		whole.only, whole.own = nil, false
+		page.picked, whole.picked = packed, packed
+		page.read()
+		whole.read()
+		if page.selected != whole.selected || !reflect.DeepEqual(page.items, whole.items) {
+			t.Fatalf("%s / %s: read %d items %v, reading whole items %d %v", tc.proj, tc.filter, page.selected, page.items, whole.selected, whole.items)
+		}
+	}
 }
