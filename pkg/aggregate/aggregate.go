@@ -662,6 +662,18 @@ func MarkerKey(id string) map[string]types.AttributeValue {
 	}
 }
 
+// MarkerProjection is a ProjectionExpression (with its attribute names)
+// that reads of a marker what MarkerEntry needs for an entry's id, window,
+// bytes, producer, time and expiry: a reader that needs no more (a
+// verification scanning millions) reads that alone; the entry then has
+// no regions and no content hash.
+const MarkerProjection = "pk, sk, #window, #bytes, #producer, #at, #expires"
+
+// MarkerProjectionNames are MarkerProjection's ExpressionAttributeNames.
+func MarkerProjectionNames() map[string]string {
+	return map[string]string{"#window": "window", "#bytes": "bytes", "#producer": "producer", "#at": "at", "#expires": "expires"}
+}
+
 // MarkerEntry returns the entry a marker item records, with its region,
 // origin, time and expiry.
 func MarkerEntry(item map[string]types.AttributeValue) (Entry, error) {

@@ -528,6 +528,33 @@ func TestMarkerEntry(t *testing.T) {
 	if _, err := agg.Apply(context.Background(), EntryOf(rec)); err != nil {
 		t.Fatal(err)
 	}
+
+	// MarkerProjection reads the whole entry but its regions and hash.
+	var full map[string]types.AttributeValue
+	for _, it := range m.markers() {
+		if it["pk"].(*types.AttributeValueMemberS).Value == "R#x#2" {
+			full = it
+		}
+	}
+	whole, err := MarkerEntry(full)
+	if err != nil || whole.Hash == "" || whole.Origin == "" {
+		t.Fatalf("marker of x#2: %+v, %v", whole, err)
+	}
+	projected := map[string]types.AttributeValue{}
+	names := MarkerProjectionNames()
+	for _, a := range strings.Split(MarkerProjection, ", ") {
+		if n, ok := names[a]; ok {
+			a = n
+		}
+		if v, ok := full[a]; ok {
+			projected[a] = v
+		}
+	}
+	part, err := MarkerEntry(projected)
+	whole.Region, whole.Origin, whole.Hash = "", "", ""
+	if err != nil || !reflect.DeepEqual(part, whole) {
+		t.Fatalf("MarkerEntry of the projected marker = %+v, %v; want %+v", part, err, whole)
+	}
 	e, ok, err := agg.Marker(context.Background(), "x#2")
 	if err != nil || !ok || e.Origin != "us-east-1" || e.Region != "eu-west-1" {
 		t.Fatalf("marker of a record acknowledged in us-east-1, counted in eu-west-1: %+v %v %v", e, ok, err)

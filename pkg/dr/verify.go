@@ -156,7 +156,9 @@ const verifyScanSegments = 4
 // scanMarkers calls each for every record marker of table, a page at a
 // time (a table of millions is never held), read by
 // verifyScanSegments parallel scans; each is called by one of them at a
-// time, in no particular order.
+// time, in no particular order. An entry carries what the verification
+// compares (aggregate.MarkerProjection): its id, window, bytes, producer,
+// time and expiry, not its regions or content hash.
 func scanMarkers(ctx context.Context, clk clock.Clock, db Scanner, table string, each func(aggregate.Entry)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -192,6 +194,8 @@ func scanSegment(ctx context.Context, db Scanner, table string, seg int, each fu
 			TableName: aws.String(table), ExclusiveStartKey: start,
 			Segment: aws.Int32(int32(seg)), TotalSegments: aws.Int32(verifyScanSegments),
 			FilterExpression:          aws.String("begins_with(pk, :marker)"),
+			ProjectionExpression:      aws.String(aggregate.MarkerProjection),
+			ExpressionAttributeNames:  aggregate.MarkerProjectionNames(),
 			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":marker": &ddbtypes.AttributeValueMemberS{Value: "R#"}},
 		})
 		if err != nil {
