@@ -119,14 +119,18 @@ func (l *ddbLog) add(ch ddbChange) int {
 	return l.n - 1
 }
 
-// logLocked records a change (packed "": a delete) of key while PITR is
-// on. A restore reads a table as of a whole second (the API takes a date
-// and time to the second), so a change in the same second as the key's
-// latest replaces it: a key updated many times a second (a window summary)
-// keeps one entry a second, not one per write.
-func (t *ddbTable) logLocked(at time.Time, key, packed string) {
+// logLocked records, while PITR is on, that t stored s under key (of
+// partition key hashEnc), or deleted key when s is nil. A restore reads a
+// table as of a whole second (the API takes a date and time to the
+// second), so a change in the same second as the key's latest replaces
+// it: a key updated many times a second (a window summary) keeps one
+// entry a second, not one per write.
+func (t *ddbTable) logLocked(at time.Time, key, hashEnc string, s *ddbStored) {
 	if !t.pitr {
 		return
+	}
+	if s == nil {
+		s = &ddbStored{key: key, hashLen: int32(len(hashEnc))} // a delete: the key alone
 	}
 	ns := at.UnixNano()
 	if sec := ns / int64(time.Second); sec != t.recentSec {
@@ -134,13 +138,13 @@ func (t *ddbTable) logLocked(at time.Time, key, packed string) {
 		t.recentSec = sec
 	} else if i, ok := t.recent[key]; ok {
 		e := t.log.at(int(i))
-		e.at, e.packed = ns, packed
+		e.at, e.s = ns, s
 		return
 	}
 	if t.recent == nil {
 		t.recent = make(map[string]int32)
 	}
-	t.recent[key] = int32(t.log.add(ddbChange{at: ns, key: key, packed: packed}))
+	t.recent[key] = int32(t.log.add(ddbChange{at: ns, s: s}))
 }
 
 // ddbSchema names the key attributes of a table or index and their types
@@ -280,12 +284,12 @@ func ddbScanCmp(a, b *ddbStored) int {
 // item returns a fresh copy of the stored item.
 func (s *ddbStored) item() ddbItem { return ddbUnpack(s.packed) }
 
-// ddbChange is one entry of a table's change log: the item written,
-// packed, or "" for a delete.
+// ddbChange is one entry of a table's change log: the stored item
+// written, or for a delete one of the key alone, packed "" (stored items
+// never change, so the log holds them as they were).
 type ddbChange struct {
-	at     int64 // unix nanoseconds
-	key    string
-	packed string
+	at int64 // unix nanoseconds
+	s  *ddbStored
 }
 
 // DynamoDB returns the region's DynamoDB service.
@@ -913,7 +917,6 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 	if item != nil {
 		packed = ddbPack(item, t.hashKey)
 	}
-	t.logLocked(c.now(), key, packed)
 	size, rng := 0, ddbAV(nil)
 	if item != nil {
 		size = ddbItemSize(item)
@@ -921,7 +924,9 @@ func (c *DynamoDB) writeLocked(t *ddbTable, key, hashEnc string, item ddbItem) {
 			rng = item[t.rangeKey]
 		}
 	}
-	if s := t.applyLocked(key, hashEnc, packed, size, rng); s != nil {
+	s := t.applyLocked(key, hashEnc, packed, size, rng)
+	t.logLocked(c.now(), key, hashEnc, s)
+	if s != nil {
 		c.ttlTrackLocked(t, s, item)
 	}
 }
@@ -2024,7 +2029,7 @@ func (t *ddbTable) pitrOnLocked(now time.Time) {
 	t.pitr = true
 	t.log, t.recent = ddbLog{}, nil
 	for _, s := range t.byKeyLocked() {
-		t.log.add(ddbChange{at: now.UnixNano(), key: s.key, packed: s.packed})
+		t.log.add(ddbChange{at: now.UnixNano(), s: s})
 	}
 }
 
@@ -2129,19 +2134,21 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	if tail == t.log.len() {
 		return t.currentSnapshotLocked(at)
 	}
-	// then holds each key changed in the tail: its packed item at the end
-	// of at's second ("" for none), found by reading the log back from the
-	// tail; found counts the keys whose state is known.
-	then := make(map[string]string)
+	// then holds each key changed in the tail: its stored item at the end
+	// of at's second (nil for none), found by reading the log back from
+	// the tail; found counts the keys whose state is known.
+	then := make(map[string]*ddbStored)
 	for i := tail; i < t.log.len(); i++ {
-		then[t.log.at(i).key] = ""
+		then[t.log.at(i).s.key] = nil
 	}
 	known := make(map[string]bool, len(then))
 	for i := tail - 1; i >= 0 && len(known) < len(then); i-- {
 		ch := t.log.at(i)
-		if _, changed := then[ch.key]; changed && !known[ch.key] {
-			known[ch.key] = true
-			then[ch.key] = ch.packed
+		if _, changed := then[ch.s.key]; changed && !known[ch.s.key] {
+			known[ch.s.key] = true
+			if ch.s.packed != "" {
+				then[ch.s.key] = ch.s
+			}
 		}
 	}
 	changed := ddbKeys(then)
@@ -2158,8 +2165,8 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	j := 0
 	for _, st := range cur {
 		for ; j < len(changed) && changed[j] < st.key; j++ {
-			if p := then[changed[j]]; p != "" {
-				add(changed[j], p, t.sizeOfLocked(changed[j], p), nil)
+			if was := then[changed[j]]; was != nil {
+				add(was.key, was.packed, was.size, was)
 			}
 		}
 		if j < len(changed) && changed[j] == st.key {
@@ -2168,8 +2175,8 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 		add(st.key, st.packed, st.size, st)
 	}
 	for ; j < len(changed); j++ {
-		if p := then[changed[j]]; p != "" {
-			add(changed[j], p, t.sizeOfLocked(changed[j], p), nil)
+		if was := then[changed[j]]; was != nil {
+			add(was.key, was.packed, was.size, was)
 		}
 	}
 	return s
@@ -2189,25 +2196,6 @@ func (t *ddbTable) currentSnapshotLocked(at time.Time) *ddbSnapshot {
 		s.bytes += int64(st.size)
 	}
 	return s
-}
-
-// sizeOfLocked is the ddbItemSize of the item packed under key: the
-// stored item's size when it is that item still (most of a snapshot's
-// items are), else computed.
-func (t *ddbTable) sizeOfLocked(key, packed string) int32 {
-	hashEnc := key
-	if t.rangeKey != "" {
-		// The partition key's encoding ends at the first NUL, unless the
-		// key holds one: then the lookup misses or finds another item,
-		// whose packed form differs, and the size is computed.
-		if i := strings.IndexByte(key, 0); i >= 0 {
-			hashEnc = key[:i]
-		}
-	}
-	if cur := t.getLocked(key, hashEnc); cur != nil && cur.packed == packed {
-		return cur.size
-	}
-	return int32(ddbItemSize(ddbUnpack(packed)))
 }
 
 // ddbSnapshotOf snapshots the named table now (for AWS Backup).

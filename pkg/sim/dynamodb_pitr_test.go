@@ -436,10 +436,10 @@ func TestDynamoDBSnapshotMatchesLogReplay(t *testing.T) {
 			if ch.at >= end {
 				break
 			}
-			if ch.packed == "" {
-				delete(want, ch.key)
+			if ch.s.packed == "" {
+				delete(want, ch.s.key)
 			} else {
-				want[ch.key] = ch.packed
+				want[ch.s.key] = ch.s.packed
 			}
 		}
 		s := tb.snapshotLocked(at)
@@ -473,16 +473,16 @@ func TestDynamoDBLogChunks(t *testing.T) {
 	var l ddbLog
 	n := 3*ddbLogChunk + 5
 	for i := range n {
-		if got := l.add(ddbChange{at: int64(i), key: fmt.Sprint(i)}); got != i {
+		if got := l.add(ddbChange{at: int64(i), s: &ddbStored{key: fmt.Sprint(i)}}); got != i {
 			t.Fatalf("change %d added at index %d", i, got)
 		}
 	}
-	l.at(ddbLogChunk).packed = "updated"
+	l.at(ddbLogChunk).s = &ddbStored{key: fmt.Sprint(ddbLogChunk), packed: "updated"}
 	if l.len() != n || len(l.chunks) != 4 {
 		t.Fatalf("len %d in %d chunks, want %d in 4", l.len(), len(l.chunks), n)
 	}
 	for i := range n {
-		if ch := l.at(i); ch.at != int64(i) || ch.key != fmt.Sprint(i) || (ch.packed == "updated") != (i == ddbLogChunk) {
+		if ch := l.at(i); ch.at != int64(i) || ch.s.key != fmt.Sprint(i) || (ch.s.packed == "updated") != (i == ddbLogChunk) {
 			t.Fatalf("change %d is %+v", i, *ch)
 		}
 	}
