@@ -94,29 +94,39 @@ type s3Version struct {
 	key          string
 	versionID    string
 	deleteMarker bool
-	body         []byte // read-only: it may be shared (s3SharedBody)
-	content      unique.Handle[string]
-	etag         string // quoted, as S3 returns it
-	lastModified time.Time
+	content      unique.Handle[string] // the body, shared (s3SharedBody); zero when empty
+	etag         string                // quoted, as S3 returns it
+	modified     int64                 // LastModified, unix nanoseconds
 	contentType  string
 	metadata     s3Meta
 	replication  s3types.ReplicationStatus
 	sequencer    string
 }
 
-// s3SharedBody returns body as the one copy of its content every object
-// version of the process shares: a copy-back's object in P, its replica
-// back in B and B's original are the same bytes, stored once. The handle
-// keeps the content canonical while a version holds it; the returned slice
-// views the canonical string's bytes and must never be written to (no code
-// of the simulator writes to a stored body; readers get a bytes.Reader).
-func s3SharedBody(body []byte) ([]byte, unique.Handle[string]) {
-	if len(body) == 0 {
-		return body, unique.Handle[string]{}
+// data is the version's body, read-only: it is shared (s3SharedBody).
+func (v *s3Version) data() []byte {
+	if v.content == (unique.Handle[string]{}) {
+		return nil
 	}
-	h := unique.Make(string(body))
-	s := h.Value()
-	return unsafe.Slice(unsafe.StringData(s), len(s)), h
+	s := v.content.Value()
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// lastModified is when the version was written.
+func (v *s3Version) lastModified() time.Time { return time.Unix(0, v.modified).UTC() }
+
+// s3SharedBody returns the handle of body's content, the one copy of it
+// every object version of the process shares: a copy-back's object in P,
+// its replica back in B and B's original are the same bytes, stored once.
+// The handle keeps the content canonical while a version holds it; data
+// views the canonical string's bytes, which must never be written to (no
+// code of the simulator writes to a stored body; readers get a
+// bytes.Reader). An empty body has the zero handle.
+func s3SharedBody(body []byte) unique.Handle[string] {
+	if len(body) == 0 {
+		return unique.Handle[string]{}
+	}
+	return unique.Make(string(body))
 }
 
 // S3 returns the region's S3 service.
@@ -513,10 +523,10 @@ func (c *S3) putLocked(b *s3Bucket, w s3Write) (*s3Version, []s3Event, *s3types.
 	if vs := b.objects[key]; len(vs) > 0 {
 		key = vs[0].key // one string for every version of a key
 	}
-	body, content := s3SharedBody(w.body)
+	content := s3SharedBody(w.body)
 	v := &s3Version{
-		key: key, versionID: vid, body: body, content: content, etag: etag,
-		lastModified: c.now(), contentType: w.contentType, metadata: w.metadata, sequencer: seq,
+		key: key, versionID: vid, content: content, etag: etag,
+		modified: c.now().UnixNano(), contentType: w.contentType, metadata: w.metadata, sequencer: seq,
 	}
 	if v.contentType == "" {
 		v.contentType = "binary/octet-stream"
@@ -731,7 +741,7 @@ func (c *S3) eventBody(b *s3Bucket, v *s3Version, eventName, configID string) st
 	principal := "AWS:" + c.r.world.Account
 	rec := S3EventRecord{
 		EventVersion: "2.1", EventSource: "aws:s3", AWSRegion: c.r.Name,
-		EventTime:         v.lastModified.Format("2006-01-02T15:04:05.000Z"),
+		EventTime:         v.lastModified().Format("2006-01-02T15:04:05.000Z"),
 		EventName:         eventName,
 		UserIdentity:      S3EventPrincipal{PrincipalID: principal},
 		RequestParameters: S3EventRequest{SourceIPAddress: "127.0.0.1"},
@@ -739,7 +749,7 @@ func (c *S3) eventBody(b *s3Bucket, v *s3Version, eventName, configID string) st
 		S3: S3EventEntity{
 			SchemaVersion: "1.0", ConfigurationID: configID,
 			Bucket: S3EventBucket{Name: b.name, OwnerIdentity: S3EventPrincipal{PrincipalID: c.r.world.Account}, ARN: "arn:aws:s3:::" + b.name},
-			Object: S3EventObject{Key: S3EventKey(v.key), Size: int64(len(v.body)), ETag: strings.Trim(v.etag, `"`), Sequencer: v.sequencer},
+			Object: S3EventObject{Key: S3EventKey(v.key), Size: int64(len(v.data())), ETag: strings.Trim(v.etag, `"`), Sequencer: v.sequencer},
 		},
 	}
 	if v.versionID != "null" {
@@ -884,8 +894,8 @@ func (c *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...fun
 		return nil, opErr(s3ServiceID, op, err)
 	}
 	out := &s3.GetObjectOutput{
-		Body: io.NopCloser(bytes.NewReader(v.body)), ContentLength: aws.Int64(int64(len(v.body))),
-		ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified), ContentType: aws.String(v.contentType),
+		Body: io.NopCloser(bytes.NewReader(v.data())), ContentLength: aws.Int64(int64(len(v.data()))),
+		ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified()), ContentType: aws.String(v.contentType),
 		Metadata: s3CopyMeta(v.metadata), ReplicationStatus: v.replication,
 	}
 	if v.versionID != "null" {
@@ -909,7 +919,7 @@ func (c *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...f
 		return nil, opErr(s3ServiceID, op, s3HeadErr(err))
 	}
 	out := &s3.HeadObjectOutput{
-		ContentLength: aws.Int64(int64(len(v.body))), ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified),
+		ContentLength: aws.Int64(int64(len(v.data()))), ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified()),
 		ContentType: aws.String(v.contentType), Metadata: s3CopyMeta(v.metadata), ReplicationStatus: v.replication,
 	}
 	if v.versionID != "null" {
@@ -977,7 +987,7 @@ func (c *S3) deleteLocked(b *s3Bucket, key, versionID string) (s3types.DeletedOb
 	if b.versioning != s3types.BucketVersioningStatusEnabled {
 		vid = "null"
 	}
-	m := &s3Version{key: key, versionID: vid, deleteMarker: true, lastModified: c.now(), sequencer: seq}
+	m := &s3Version{key: key, versionID: vid, deleteMarker: true, modified: c.now().UnixNano(), sequencer: seq}
 	c.addVersionLocked(b, m)
 	res.DeleteMarker = aws.Bool(true)
 	res.DeleteMarkerVersionId = aws.String(vid)
@@ -1103,11 +1113,11 @@ func (c *S3) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...f
 		c.mu.Unlock()
 		return nil, opErr(s3ServiceID, op, err)
 	}
-	v, evs, rule := c.putLocked(b, s3Write{key: aws.ToString(in.Key), body: sv.body, etag: sv.etag, contentType: ctype, metadata: meta, eventName: "ObjectCreated:Copy"})
+	v, evs, rule := c.putLocked(b, s3Write{key: aws.ToString(in.Key), body: sv.data(), etag: sv.etag, contentType: ctype, metadata: meta, eventName: "ObjectCreated:Copy"})
 	c.scheduleLocked(b.name, v, rule)
 	c.mu.Unlock()
 	c.r.world.s3Deliver(evs)
-	out := &s3.CopyObjectOutput{CopyObjectResult: &s3types.CopyObjectResult{ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified)}}
+	out := &s3.CopyObjectOutput{CopyObjectResult: &s3types.CopyObjectResult{ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified())}}
 	if v.versionID != "null" {
 		out.VersionId = aws.String(v.versionID)
 	}
@@ -1191,8 +1201,8 @@ func (c *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFn
 		}
 		resume = k
 		out.Contents = append(out.Contents, s3types.Object{
-			Key: aws.String(k), ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified),
-			Size: aws.Int64(int64(len(v.body))), StorageClass: s3types.ObjectStorageClassStandard,
+			Key: aws.String(k), ETag: aws.String(v.etag), LastModified: aws.Time(v.lastModified()),
+			Size: aws.Int64(int64(len(v.data()))), StorageClass: s3types.ObjectStorageClassStandard,
 		})
 	}
 	out.KeyCount = aws.Int32(int32(n))
@@ -1246,11 +1256,11 @@ func (c *S3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsIn
 			latest := i == len(vs)-1
 			if v.deleteMarker {
 				out.DeleteMarkers = append(out.DeleteMarkers, s3types.DeleteMarkerEntry{Key: aws.String(k), VersionId: aws.String(v.versionID),
-					IsLatest: aws.Bool(latest), LastModified: aws.Time(v.lastModified)})
+					IsLatest: aws.Bool(latest), LastModified: aws.Time(v.lastModified())})
 			} else {
 				out.Versions = append(out.Versions, s3types.ObjectVersion{Key: aws.String(k), VersionId: aws.String(v.versionID),
-					IsLatest: aws.Bool(latest), LastModified: aws.Time(v.lastModified), ETag: aws.String(v.etag),
-					Size: aws.Int64(int64(len(v.body))), StorageClass: s3types.ObjectVersionStorageClassStandard})
+					IsLatest: aws.Bool(latest), LastModified: aws.Time(v.lastModified()), ETag: aws.String(v.etag),
+					Size: aws.Int64(int64(len(v.data()))), StorageClass: s3types.ObjectVersionStorageClassStandard})
 			}
 			out.NextKeyMarker, out.NextVersionIdMarker = aws.String(k), aws.String(v.versionID)
 			n++
@@ -1382,7 +1392,7 @@ func (c *S3) ReplicationBacklog(bucket string) (ops int, bytes int64) {
 			for _, v := range vs {
 				if !v.deleteMarker && v.replication == s3types.ReplicationStatusPending {
 					ops++
-					bytes += int64(len(v.body))
+					bytes += int64(len(v.data()))
 				}
 			}
 		}
@@ -1440,14 +1450,14 @@ func (c *S3) replicate(r s3Repl) {
 			status = s3types.ReplicationStatusFailed
 		case v.deleteMarker:
 			if !s3HasVersion(db, v.key, v.versionID) {
-				m := &s3Version{key: v.key, versionID: v.versionID, deleteMarker: true, lastModified: ds.now(), sequencer: v.sequencer}
+				m := &s3Version{key: v.key, versionID: v.versionID, deleteMarker: true, modified: ds.now().UnixNano(), sequencer: v.sequencer}
 				ds.addVersionLocked(db, m)
 			}
 		default:
 			if !s3HasVersion(db, v.key, v.versionID) {
 				var rv *s3Version
 				var rule *s3types.ReplicationRule
-				rv, evs, rule = ds.putLocked(db, s3Write{key: v.key, body: v.body, contentType: v.contentType, metadata: v.metadata,
+				rv, evs, rule = ds.putLocked(db, s3Write{key: v.key, body: v.data(), contentType: v.contentType, metadata: v.metadata,
 					versionID: v.versionID, etag: v.etag, replica: true, eventName: "ObjectCreated:Put"})
 				ds.scheduleLocked(db.name, rv, rule)
 			}

@@ -105,10 +105,10 @@ func (c *S3) publishMetricsOnce() {
 			}
 			bl.ops++
 			if !r.v.deleteMarker {
-				bl.bytes += int64(len(r.v.body))
+				bl.bytes += int64(len(r.v.data()))
 			}
-			if bl.oldest.IsZero() || r.v.lastModified.Before(bl.oldest) {
-				bl.oldest = r.v.lastModified
+			if bl.oldest.IsZero() || r.v.lastModified().Before(bl.oldest) {
+				bl.oldest = r.v.lastModified()
 			}
 		}
 	}

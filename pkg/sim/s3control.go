@@ -223,10 +223,10 @@ func (c *S3Control) prepare(j *s3Job) {
 // selects reports whether the filter selects version v.
 func (j *s3Job) selects(v *s3Version) bool {
 	f := j.filter
-	if f.CreatedBefore != nil && !v.lastModified.Before(*f.CreatedBefore) {
+	if f.CreatedBefore != nil && !v.lastModified().Before(*f.CreatedBefore) {
 		return false
 	}
-	if f.CreatedAfter != nil && !v.lastModified.After(*f.CreatedAfter) {
+	if f.CreatedAfter != nil && !v.lastModified().After(*f.CreatedAfter) {
 		return false
 	}
 	if len(f.ObjectReplicationStatuses) == 0 {
