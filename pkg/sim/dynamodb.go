@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"math/big"
 	"net"
 	"slices"
@@ -72,7 +73,7 @@ type ddbTable struct {
 	// slice. A restored table has neither until a read or write needs
 	// them (partsLocked): a table restored to be scanned, as a drill
 	// verifies a restore, has its scan order only.
-	parts map[string]*ddbStored
+	parts *ddbParts
 	multi map[string]*ddbPartition
 	count int          // items
 	order []*ddbStored // scan order, rebuilt when nil
@@ -189,13 +190,106 @@ type ddbPartition struct {
 
 const ddbPartScan = 16
 
+// ddbParts is a set of stored items by their encoded partition key, for a
+// table's partitions of one item: a table of open addressing (linear
+// probing) whose slots are the items themselves, 8 bytes a slot at most
+// three quarters full, where a map[string]*ddbStored costs about 50 bytes
+// an entry — a table of a million markers has as many partitions.
+type ddbParts struct {
+	slots []*ddbStored // a power of two long
+	n     int
+}
+
+var ddbPartsSeed = maphash.MakeSeed()
+
+// newDDBParts returns a set sized for n items.
+func newDDBParts(n int) *ddbParts {
+	size := 8
+	for 3*size < 4*n {
+		size *= 2
+	}
+	return &ddbParts{slots: make([]*ddbStored, size)}
+}
+
+func (p *ddbParts) home(h string) int {
+	return int(maphash.String(ddbPartsSeed, h) & uint64(len(p.slots)-1))
+}
+
+// get returns the item of partition key h, or nil.
+func (p *ddbParts) get(h string) *ddbStored {
+	mask := len(p.slots) - 1
+	for i := p.home(h); ; i = (i + 1) & mask {
+		s := p.slots[i]
+		if s == nil || s.hash() == h {
+			return s
+		}
+	}
+}
+
+// put stores s, in place of the item of its partition key if there is one.
+func (p *ddbParts) put(s *ddbStored) {
+	if 4*(p.n+1) > 3*len(p.slots) {
+		old := p.slots
+		p.slots, p.n = make([]*ddbStored, 2*len(old)), 0
+		for _, x := range old {
+			if x != nil {
+				p.put(x)
+			}
+		}
+	}
+	h, mask := s.hash(), len(p.slots)-1
+	for i := p.home(h); ; i = (i + 1) & mask {
+		switch cur := p.slots[i]; {
+		case cur == nil:
+			p.slots[i] = s
+			p.n++
+			return
+		case cur.hash() == h:
+			p.slots[i] = s
+			return
+		}
+	}
+}
+
+// delete removes the item of partition key h, if there is one, and moves
+// back the items after it that probed past its slot.
+func (p *ddbParts) delete(h string) {
+	mask := len(p.slots) - 1
+	i := p.home(h)
+	for ; p.slots[i] != nil && p.slots[i].hash() != h; i = (i + 1) & mask {
+	}
+	if p.slots[i] == nil {
+		return
+	}
+	p.slots[i] = nil
+	p.n--
+	for j := (i + 1) & mask; p.slots[j] != nil; j = (j + 1) & mask {
+		// The item at j stays if its home slot is cyclically in (i, j].
+		k := p.home(p.slots[j].hash())
+		if i <= j && i < k && k <= j || i > j && (i < k || k <= j) {
+			continue
+		}
+		p.slots[i], p.slots[j] = p.slots[j], nil
+		i = j
+	}
+}
+
+// each calls f with every item, in no particular order.
+func (p *ddbParts) each(f func(*ddbStored)) {
+	for _, s := range p.slots {
+		if s != nil {
+			f(s)
+		}
+	}
+}
+
 // partsLocked builds parts and multi from the scan order, for a table
 // restored without them.
 func (t *ddbTable) partsLocked() {
 	if t.parts != nil {
 		return
 	}
-	t.parts = make(map[string]*ddbStored, len(t.order))
+	t.parts = newDDBParts(len(t.order))
 	for i, order := 0, t.order; i < len(order); {
 		h := order[i].hash()
 		j := i + 1
@@ -203,7 +297,7 @@ func (t *ddbTable) partsLocked() {
 			j++
 		}
 		if j == i+1 {
-			t.parts[h] = order[i]
+			t.parts.put(order[i])
 			i = j
 			continue
 		}
@@ -225,7 +319,7 @@ func (t *ddbTable) partsLocked() {
 // partLocked returns the items of partition hashEnc, ordered by sort key.
 func (t *ddbTable) partLocked(hashEnc string) []*ddbStored {
 	t.partsLocked()
-	if s := t.parts[hashEnc]; s != nil {
+	if s := t.parts.get(hashEnc); s != nil {
 		return []*ddbStored{s}
 	}
 	if pt := t.multi[hashEnc]; pt != nil {
@@ -238,7 +332,7 @@ func (t *ddbTable) partLocked(hashEnc string) []*ddbStored {
 // hashEnc (keyOf's two results), or nil.
 func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
 	t.partsLocked()
-	if s := t.parts[hashEnc]; s != nil {
+	if s := t.parts.get(hashEnc); s != nil {
 		if s.key == key {
 			return s
 		}
@@ -262,9 +356,7 @@ func (t *ddbTable) getLocked(key, hashEnc string) *ddbStored {
 // eachLocked calls f with every stored item, in no particular order.
 func (t *ddbTable) eachLocked(f func(*ddbStored)) {
 	t.partsLocked()
-	for _, s := range t.parts {
-		f(s)
-	}
+	t.parts.each(f)
 	for _, pt := range t.multi {
 		for _, s := range pt.items {
 			f(s)
@@ -441,7 +533,7 @@ func (c *DynamoDB) initTableLocked(t *ddbTable, delay time.Duration) {
 
 // ddbNewTable validates a key schema and returns an empty table.
 func ddbNewTable(name string, ks []ddbtypes.KeySchemaElement, defs []ddbtypes.AttributeDefinition) (*ddbTable, error) {
-	t := &ddbTable{name: name, parts: map[string]*ddbStored{}, pitrDays: 35,
+	t := &ddbTable{name: name, parts: newDDBParts(0), pitrDays: 35,
 		keySchema: append([]ddbtypes.KeySchemaElement(nil), ks...), attrDefs: append([]ddbtypes.AttributeDefinition(nil), defs...)}
 	types := map[string]string{}
 	for _, d := range defs {
@@ -964,12 +1056,12 @@ func (t *ddbTable) insertLocked(s *ddbStored) {
 	h := s.hash() // a prefix of s.key: one string for both
 	pt := t.multi[h]
 	if pt == nil {
-		head := t.parts[h]
+		head := t.parts.get(h)
 		if head == nil {
-			t.parts[h] = s
+			t.parts.put(s)
 			return
 		}
-		delete(t.parts, h)
+		t.parts.delete(h)
 		pt = &ddbPartition{items: []*ddbStored{head}}
 		if t.multi == nil {
 			t.multi = make(map[string]*ddbPartition)
@@ -994,8 +1086,8 @@ func (t *ddbTable) removeLocked(old *ddbStored) {
 	t.bytes -= int64(old.size)
 	t.order = nil
 	h := old.hash()
-	if t.parts[h] == old {
-		delete(t.parts, h)
+	if t.parts.get(h) == old {
+		t.parts.delete(h)
 		return
 	}
 	pt := t.multi[h]
@@ -1008,7 +1100,7 @@ func (t *ddbTable) removeLocked(old *ddbStored) {
 	}
 	if len(pt.items) == 1 { // one item: no partition
 		delete(t.multi, h)
-		t.parts[pt.items[0].hash()] = pt.items[0]
+		t.parts.put(pt.items[0])
 	}
 }
 
@@ -1017,8 +1109,8 @@ func (t *ddbTable) removeLocked(old *ddbStored) {
 func (t *ddbTable) replaceLocked(old, s *ddbStored) {
 	t.bytes += int64(s.size) - int64(old.size)
 	h := old.hash()
-	if t.parts[h] == old {
-		t.parts[h] = s
+	if t.parts.get(h) == old {
+		t.parts.put(s)
 	} else {
 		pt := t.multi[h]
 		i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], old) >= 0 })
@@ -1629,9 +1721,7 @@ func (t *ddbTable) scanOrderLocked() []*ddbStored {
 	}
 	t.partsLocked()
 	order := make([]*ddbStored, 0, t.count)
-	for _, s := range t.parts {
-		order = append(order, s)
-	}
+	t.parts.each(func(s *ddbStored) { order = append(order, s) })
 	for _, pt := range t.multi {
 		order = append(order, pt.items...)
 	}

@@ -92,3 +92,46 @@ func TestDynamoDBPartitionsAgainstAModel(t *testing.T) {
 		}
 	}
 }
+
+// ddbParts holds what a map by partition key would, through puts,
+// replacements and deletes that wrap around its slots and grow it.
+func TestDynamoDBPartsMatchAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	p := newDDBParts(0)
+	want := map[string]*ddbStored{}
+	key := func() string { return "S" + strconv.Itoa(rng.IntN(3000)) }
+	for step := range 200000 {
+		h := key()
+		switch op := rng.IntN(10); {
+		case op < 5:
+			s := &ddbStored{key: h, hashLen: int32(len(h))}
+			p.put(s)
+			want[h] = s
+		case op < 9:
+			p.delete(h)
+			delete(want, h)
+		default:
+			if got := p.get(h); got != want[h] {
+				t.Fatalf("step %d: get(%s) = %p, want %p", step, h, got, want[h])
+			}
+		}
+		if p.n != len(want) {
+			t.Fatalf("step %d: %d items, want %d", step, p.n, len(want))
+		}
+	}
+	seen := 0
+	p.each(func(s *ddbStored) {
+		if want[s.hash()] != s {
+			t.Fatalf("each gave %s, not the one stored", s.hash())
+		}
+		seen++
+	})
+	for h, s := range want {
+		if p.get(h) != s {
+			t.Fatalf("get(%s) lost", h)
+		}
+	}
+	if seen != len(want) || 4*p.n > 3*len(p.slots) {
+		t.Fatalf("each saw %d of %d; %d slots for %d", seen, len(want), len(p.slots), p.n)
+	}
+}
