@@ -199,7 +199,7 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 			scaleRecords = drill.DefaultScaleRecords
 		}
 	}
-	tuneGC(min(*parallel, len(run)), scaleRecords)
+	tuneGC(min(*parallel, len(run)), scaleRecords, len(run) == 1 && scaleRecords > 0)
 	reps, err := runScenarios(cfg, run, *parallel, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "pendulum drill: %v\n", err)
@@ -415,27 +415,44 @@ func (p *prefixed) Write(b []byte) (int, error) {
 // spends about a third of long-failover's CPU in the collector. GOGC 400
 // under a soft limit of 1 GiB per scenario running at once collects rarely
 // until the heap nears the limit: long-failover ran in 60 s instead of 94 s
-// with the same peak RSS (1.07 GB against 0.99 GB; /usr/bin/time). The
-// scale scenario's heap grows with its records: with 10^6 about 0.58 GB is
-// retained at its peak, in failback's verification (collected twice while
-// every simulated goroutine waits on the virtual clock), and it allocates
-// about 16 GB in all, so the limit grows by scaleBytesPerRecord for each
-// record. Measured with 10^6 (GOMEMLIMIT; /usr/bin/time), against 56-59 s
-// at 2.3 GB with the limit of 1300 bytes a record this replaced: 1400MiB
-// 57 s at 1.47 GB, 1200MiB 60 s at 1.27 GB, 1000MiB 82 s at 1.07 GB —
-// below about 1.2 GB the collector runs most of the time. This limit, run
-// alternately with the old one twice: 66.5 and 59.8 s at 1.48 GB, against
-// 62.7 and 58.9 s at 2.3 GB. The GOGC and GOMEMLIMIT environment
-// variables, when set, win.
-func tuneGC(scenarios int, scaleRecords int) {
+// with the same peak RSS (1.07 GB against 0.99 GB; /usr/bin/time).
+//
+// The scale scenario's heap grows with its records: with 10^6 about
+// 0.51 GB is retained at its peak, in failback's verification (collected
+// twice while every simulated goroutine waits on the virtual clock), and
+// about 15 GB is allocated in all. Run alone, it gets scaleBaseBytes and
+// scaleBytesPerRecord for each record, about 877 MiB for 10^6: measured
+// (GOMEMLIMIT; /usr/bin/time), 880MiB took 57.7 s at 0.93 GB peak RSS,
+// 920MiB 56.6 and 56.9 s at 0.97 GB, 1000MiB 56.8 s at 1.06 GB, 1200MiB
+// 51.8 s at 1.27 GB and 2260MiB 51.2 s at 2.3 GB, one after the other; at
+// a tenth of its size 490MiB took 7.6 s at 0.49 GB. The collector works
+// harder this close to the heap's peak, and a run's time varies more: six
+// runs at this limit took 59.6 to 65.2 s and once 77.8 s, at 0.93-0.94 GB,
+// where three at 2260MiB took 51.2 to 60.7 s. With other scenarios it
+// gets scaleBytesPerRecord a record on top of their 1 GiB each. The GOGC
+// and GOMEMLIMIT environment variables, when set, win.
+func tuneGC(scenarios int, scaleRecords int, scaleAlone bool) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(max(scenarios, 1))<<30 + int64(scaleRecords)*scaleBytesPerRecord)
+		debug.SetMemoryLimit(memoryLimit(scenarios, scaleRecords, scaleAlone))
 	}
 }
 
-// scaleBytesPerRecord is what the scale scenario's memory limit grows by
-// for each synthetic record: 1 GiB and 400 MB, about 1400 MiB, for 10^6.
-const scaleBytesPerRecord = 400
+// memoryLimit is tuneGC's soft memory limit in bytes.
+func memoryLimit(scenarios int, scaleRecords int, scaleAlone bool) int64 {
+	perRecord := int64(scaleRecords) * scaleBytesPerRecord
+	if scaleAlone {
+		return scaleBaseBytes + perRecord
+	}
+	return int64(max(scenarios, 1))<<30 + perRecord
+}
+
+// scaleBaseBytes and scaleBytesPerRecord make the scale scenario's memory
+// limit: the heap of the rest of the simulation and the collector's room,
+// and about what each synthetic record keeps (0.51 GB for 10^6).
+const (
+	scaleBaseBytes      = 400 << 20
+	scaleBytesPerRecord = 500
+)
