@@ -281,7 +281,11 @@ func packValue(b []byte, v ddbAV) []byte {
 }
 
 // ddbUnpack decodes a packed item into a fresh map.
-func ddbUnpack(p string) ddbItem {
+func ddbUnpack(p string) ddbItem { return ddbUnpackOnly(p, nil) }
+
+// ddbUnpackOnly decodes the attributes of a packed item that are in only
+// (all of them when only is nil) into a fresh map, skipping the rest.
+func ddbUnpackOnly(p string, only map[string]bool) ddbItem {
 	if p == "" {
 		return nil
 	}
@@ -289,40 +293,8 @@ func ddbUnpack(p string) ddbItem {
 	// among them, whose values are then made in one block each: an item
 	// costs three allocations and its map, not one per attribute.
 	var n, ns, nn int
-	for c := (unpacker{s: p}); c.i < len(c.s); n++ {
-		c.name()
-		switch c.s[c.i] {
-		case packS, packSRef, packSHex:
-			ns++
-		case packN:
-			nn++
-		}
-		c.skip()
-	}
-	u := unpacker{s: p}
-	if ns > 0 {
-		u.ss = make([]ddbtypes.AttributeValueMemberS, ns)
-	}
-	if nn > 0 {
-		u.ns = make([]ddbtypes.AttributeValueMemberN, nn)
-	}
-	item := make(ddbItem, n)
-	for u.i < len(u.s) {
-		k := u.name()
-		item[k] = u.value()
-	}
-	return item
-}
-
-// ddbUnpackOnly decodes the attributes of a packed item that are in only
-// into a fresh map, skipping the rest.
-func ddbUnpackOnly(p string, only map[string]bool) ddbItem {
-	if p == "" {
-		return nil
-	}
-	var n, ns, nn int
 	for c := (unpacker{s: p}); c.i < len(c.s); {
-		if only[c.name()] {
+		if k := c.name(); only == nil || only[k] {
 			n++
 			switch c.s[c.i] {
 			case packS, packSRef, packSHex:
@@ -343,7 +315,7 @@ func ddbUnpackOnly(p string, only map[string]bool) ddbItem {
 	item := make(ddbItem, n)
 	for u.i < len(u.s) {
 		k := u.name()
-		if !only[k] {
+		if only != nil && !only[k] {
 			u.skip()
 			continue
 		}
