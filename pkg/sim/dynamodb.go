@@ -67,10 +67,10 @@ type ddbTable struct {
 	pitrDays           int32
 	restore            *ddbtypes.RestoreSummary
 
-	// parts maps the partition key of each partition of one item to the
-	// item, multi that of each partition of more: most partitions of a
-	// table of markers have one item, and so cost one map entry and no
-	// slice. A restored table has neither until a read or write needs
+	// parts holds each partition of one item, by its partition key (an
+	// 8-byte slot), multi each partition of more: most partitions of a
+	// table of markers have one item, and so cost one slot and no slice.
+	// A restored table has neither until a read or write needs
 	// them (partsLocked): a table restored to be scanned, as a drill
 	// verifies a restore, has its scan order only.
 	parts *ddbParts
@@ -303,15 +303,9 @@ func (t *ddbTable) partsLocked() {
 		}
 		pt := &ddbPartition{items: slices.Clone(order[i:j])}
 		if len(pt.items) > ddbPartScan {
-			pt.byKey = make(map[string]*ddbStored, len(pt.items))
-			for _, x := range pt.items {
-				pt.byKey[x.key] = x
-			}
+			pt.indexByKey()
 		}
-		if t.multi == nil {
-			t.multi = make(map[string]*ddbPartition)
-		}
-		t.multi[h] = pt
+		t.addMultiLocked(pt)
 		i = j
 	}
 }
@@ -1063,20 +1057,31 @@ func (t *ddbTable) insertLocked(s *ddbStored) {
 		}
 		t.parts.delete(h)
 		pt = &ddbPartition{items: []*ddbStored{head}}
-		if t.multi == nil {
-			t.multi = make(map[string]*ddbPartition)
-		}
-		t.multi[head.hash()] = pt
+		t.addMultiLocked(pt)
 	}
 	i := sort.Search(len(pt.items), func(i int) bool { return ddbRangeCmp(pt.items[i], s) >= 0 })
 	pt.items = slices.Insert(pt.items, i, s)
 	if pt.byKey != nil {
 		pt.byKey[s.key] = s
 	} else if len(pt.items) > ddbPartScan {
-		pt.byKey = make(map[string]*ddbStored, len(pt.items))
-		for _, x := range pt.items {
-			pt.byKey[x.key] = x
-		}
+		pt.indexByKey()
+	}
+}
+
+// addMultiLocked adds pt, a partition of more than one item, to multi.
+func (t *ddbTable) addMultiLocked(pt *ddbPartition) {
+	if t.multi == nil {
+		t.multi = make(map[string]*ddbPartition)
+	}
+	t.multi[pt.items[0].hash()] = pt
+}
+
+// indexByKey makes the partition's byKey, for a partition grown past
+// ddbPartScan items.
+func (pt *ddbPartition) indexByKey() {
+	pt.byKey = make(map[string]*ddbStored, len(pt.items))
+	for _, x := range pt.items {
+		pt.byKey[x.key] = x
 	}
 }
 
@@ -1544,13 +1549,12 @@ func (p *ddbPage) pick(s *ddbStored) bool {
 
 // read evaluates the items pick took.
 func (p *ddbPage) read() {
+	only := p.only
+	if p.view != nil {
+		only = nil // an index's view reads the whole item
+	}
 	for _, packed := range p.picked {
-		var item ddbItem
-		if p.only != nil && p.view == nil {
-			item = ddbUnpackOnly(packed, p.only)
-		} else {
-			item = ddbUnpack(packed)
-		}
+		item := ddbUnpackOnly(packed, only)
 		if p.view != nil {
 			item = p.view(item)
 		}
@@ -1558,9 +1562,9 @@ func (p *ddbPage) read() {
 			p.selected++
 			switch {
 			case p.count:
-			case p.only != nil && p.own && p.view == nil:
+			case only != nil && p.own:
 				p.items = append(p.items, item)
-			case p.only != nil && p.view == nil:
+			case only != nil:
 				// Fresh values, the item's alone: moved, not copied.
 				out := make(ddbItem, len(p.proj))
 				for _, path := range p.proj {
@@ -2193,14 +2197,11 @@ type ddbSnapshot struct {
 	billing   ddbtypes.BillingMode
 	rcu, wcu  int64
 	indexes   []*ddbIndex
-	items     []string // packed items (dynamodb_pack.go), shared
-	keys      []string // their encoded primary keys, the table's (keyOf)
-	sizes     []int32  // their ddbItemSize
-	// stored are the source table's stored items, for the items that are
-	// those still (nil for one read back from the log): a restore shares
-	// them. A kept snapshot (a backup) has none, so as not to hold them.
-	stored []*ddbStored
-	bytes  int64
+	// items are the table's stored items then, by primary key: stored
+	// items never change, so a snapshot holds them as they were, and a
+	// restore shares them.
+	items []*ddbStored
+	bytes int64
 }
 
 // snapshotLocked rebuilds t as of at from its change log: its state at
@@ -2245,10 +2246,10 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	cur := t.byKeyLocked()
 	s := t.emptySnapshot(at)
 	n := len(cur) + len(changed)
-	s.keys, s.items, s.sizes, s.stored = make([]string, 0, n), make([]string, 0, n), make([]int32, 0, n), make([]*ddbStored, 0, n)
-	add := func(key, packed string, size int32, st *ddbStored) {
-		s.keys, s.items, s.sizes, s.stored = append(s.keys, key), append(s.items, packed), append(s.sizes, size), append(s.stored, st)
-		s.bytes += int64(size)
+	s.items = make([]*ddbStored, 0, n)
+	add := func(st *ddbStored) {
+		s.items = append(s.items, st)
+		s.bytes += int64(st.size)
 	}
 	// Merge the current items, less the changed keys, with the changed
 	// keys' states then, in key order.
@@ -2256,17 +2257,17 @@ func (t *ddbTable) snapshotLocked(at time.Time) *ddbSnapshot {
 	for _, st := range cur {
 		for ; j < len(changed) && changed[j] < st.key; j++ {
 			if was := then[changed[j]]; was != nil {
-				add(was.key, was.packed, was.size, was)
+				add(was)
 			}
 		}
 		if j < len(changed) && changed[j] == st.key {
 			continue // its state then is added with the changed keys
 		}
-		add(st.key, st.packed, st.size, st)
+		add(st)
 	}
 	for ; j < len(changed); j++ {
 		if was := then[changed[j]]; was != nil {
-			add(was.key, was.packed, was.size, was)
+			add(was)
 		}
 	}
 	return s
@@ -2279,10 +2280,8 @@ func (t *ddbTable) emptySnapshot(at time.Time) *ddbSnapshot {
 // currentSnapshotLocked snapshots t's items as they are, at at.
 func (t *ddbTable) currentSnapshotLocked(at time.Time) *ddbSnapshot {
 	s := t.emptySnapshot(at)
-	all := t.byKeyLocked()
-	s.keys, s.items, s.sizes, s.stored = make([]string, len(all)), make([]string, len(all)), make([]int32, len(all)), all
-	for i, st := range all {
-		s.keys[i], s.items[i], s.sizes[i] = st.key, st.packed, st.size
+	s.items = t.byKeyLocked()
+	for _, st := range s.items {
 		s.bytes += int64(st.size)
 	}
 	return s
@@ -2297,9 +2296,7 @@ func (c *DynamoDB) ddbSnapshotOf(arnOrName string) (*ddbSnapshot, error) {
 	if t == nil {
 		return nil, fmt.Errorf("table %s not found", name)
 	}
-	snap := t.snapshotLocked(c.now())
-	snap.stored = nil // kept in the vault: not the table's items
-	return snap, nil
+	return t.snapshotLocked(c.now()), nil
 }
 
 // restoreLocked creates target from snap; it is CREATING for d. The new
@@ -2320,35 +2317,14 @@ func (c *DynamoDB) restoreLocked(target string, snap *ddbSnapshot, summary *ddbt
 	t.indexes = snap.indexes // secondary indexes are restored; they are immutable
 	t.restore = summary
 	c.initTableLocked(t, d)
-	// The snapshot's keys are the source's, of the same key schema: the
-	// restored items share them, and their packed encodings — and the
-	// stored items themselves where they are the source's still (stored
-	// items never change). The new table has no PITR, so no change log,
-	// and its scan order only: its partitions are mapped when a read or
-	// write first needs them.
-	order := make([]*ddbStored, len(snap.items))
-	for i, packed := range snap.items {
-		st := (*ddbStored)(nil)
-		if snap.stored != nil {
-			st = snap.stored[i]
-		}
-		if st == nil {
-			key := snap.keys[i]
-			hv, _ := ddbUnpackAttr(packed, t.hashKey)
-			st = &ddbStored{key: key, hashLen: int32(len(ddbKeyEnc(hv))), packed: packed, size: snap.sizes[i]}
-			if t.rangeKey != "" {
-				if n, ok := ddbUnpackAttr(packed, t.rangeKey); ok {
-					if n, isN := n.(*ddbtypes.AttributeValueMemberN); isN {
-						st.rngNum, _ = ddbNum(n.Value)
-					}
-				}
-			}
-		}
-		order[i] = st
-		t.bytes += int64(st.size)
-	}
+	// The snapshot's items are the source's stored items, of the same key
+	// schema, which never change: the restored table shares them. It has
+	// no PITR, so no change log, and its scan order only: its partitions
+	// are mapped when a read or write first needs them. A backup's
+	// snapshot may be restored again: the order is the table's own.
+	order := slices.Clone(snap.items)
 	slices.SortFunc(order, ddbScanCmp)
-	t.parts, t.order, t.count = nil, order, len(order)
+	t.parts, t.order, t.count, t.bytes = nil, order, len(order), snap.bytes
 	return t, nil
 }
 

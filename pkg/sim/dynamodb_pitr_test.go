@@ -444,18 +444,18 @@ func TestDynamoDBSnapshotMatchesLogReplay(t *testing.T) {
 		}
 		s := tb.snapshotLocked(at)
 		keys := ddbKeys(want)
-		if len(s.keys) != len(keys) || len(s.items) != len(keys) || len(s.sizes) != len(keys) {
-			t.Fatalf("at %s: snapshot of %d keys, %d items, %d sizes; the log's replay has %d", at, len(s.keys), len(s.items), len(s.sizes), len(keys))
+		if len(s.items) != len(keys) {
+			t.Fatalf("at %s: snapshot of %d items; the log's replay has %d", at, len(s.items), len(keys))
 		}
 		var bytes int64
 		for i, k := range keys {
-			if s.keys[i] != k || s.items[i] != want[k] {
-				t.Fatalf("at %s: item %d is %q %q, want %q %q", at, i, s.keys[i], s.items[i], k, want[k])
+			if s.items[i].key != k || s.items[i].packed != want[k] {
+				t.Fatalf("at %s: item %d is %q %q, want %q %q", at, i, s.items[i].key, s.items[i].packed, k, want[k])
 			}
-			if size := int32(ddbItemSize(ddbUnpack(want[k]))); s.sizes[i] != size {
-				t.Fatalf("at %s: item %q size %d, want %d", at, k, s.sizes[i], size)
+			if size := int32(ddbItemSize(ddbUnpack(want[k]))); s.items[i].size != size {
+				t.Fatalf("at %s: item %q size %d, want %d", at, k, s.items[i].size, size)
 			}
-			bytes += int64(s.sizes[i])
+			bytes += int64(s.items[i].size)
 		}
 		if s.bytes != bytes {
 			t.Fatalf("at %s: snapshot bytes %d, want %d", at, s.bytes, bytes)
