@@ -1,9 +1,9 @@
 package sim
 
 import (
+	"container/heap"
 	"hash/fnv"
 	"math/big"
-	"slices"
 	"strconv"
 	"time"
 
@@ -68,8 +68,23 @@ type ddbTTLEntry struct {
 // minute, and no array of them all is ever grown or sifted.
 type ddbTTLQueue struct {
 	byMinute map[int64][]ddbTTLEntry
-	minutes  []int64 // byMinute's keys, a min-heap
+	minutes  ddbMinutes // byMinute's keys, a heap
 	n        int
+}
+
+// ddbMinutes is a min-heap of minutes (container/heap): one push a minute
+// that has deletions, not one a deletion.
+type ddbMinutes []int64
+
+func (h ddbMinutes) Len() int           { return len(h) }
+func (h ddbMinutes) Less(i, j int) bool { return h[i] < h[j] }
+func (h ddbMinutes) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *ddbMinutes) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *ddbMinutes) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func (q *ddbTTLQueue) len() int { return q.n }
@@ -81,16 +96,7 @@ func (q *ddbTTLQueue) push(minute int64, e ddbTTLEntry) {
 	}
 	es, ok := q.byMinute[minute]
 	if !ok {
-		h := append(q.minutes, minute)
-		for i := len(h) - 1; i > 0; {
-			p := (i - 1) / 2
-			if h[p] <= h[i] {
-				break
-			}
-			h[p], h[i] = h[i], h[p]
-			i = p
-		}
-		q.minutes = h
+		heap.Push(&q.minutes, minute)
 	}
 	q.byMinute[minute] = append(es, e)
 	q.n++
@@ -107,29 +113,10 @@ func (q *ddbTTLQueue) first() (int64, bool) {
 // take removes and returns the deletions of the earliest minute, in the
 // order they were queued.
 func (q *ddbTTLQueue) take() []ddbTTLEntry {
-	h := q.minutes
-	if len(h) == 0 {
+	if len(q.minutes) == 0 {
 		return nil
 	}
-	minute := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if r := j + 1; r < n && h[r] < h[j] {
-			j = r
-		}
-		if h[i] <= h[j] {
-			break
-		}
-		h[i], h[j] = h[j], h[i]
-		i = j
-	}
-	q.minutes = h
+	minute := heap.Pop(&q.minutes).(int64)
 	es := q.byMinute[minute]
 	delete(q.byMinute, minute)
 	q.n -= len(es)
@@ -155,7 +142,7 @@ func (q *ddbTTLQueue) drop(t *ddbTable) {
 		q.byMinute[minute] = kept
 		q.minutes = append(q.minutes, minute)
 	}
-	slices.Sort(q.minutes) // a sorted slice is a heap
+	heap.Init(&q.minutes)
 }
 
 // ddbTTL is one region's TTL background process. Guarded by DynamoDB.mu.
