@@ -47,6 +47,19 @@ func kinesisTestPut(t *testing.T, k *Kinesis, keys []string) []kinesistypes.PutR
 	return out.Records
 }
 
+// kinesisTestDeliveries returns a mapping of stream "ingest" whose
+// handler notes the instant it is handed each record.
+func kinesisTestDeliveries(k *Kinesis, clk *clock.Virtual) (*KinesisESM, *[]time.Time) {
+	var delivered []time.Time
+	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest"}, func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+		for range ev.Records {
+			delivered = append(delivered, clk.Now())
+		}
+		return events.KinesisEventResponse{}, nil
+	})
+	return esm, &delivered
+}
+
 // kinesisTestSeqLess orders sequence numbers numerically.
 func kinesisTestSeqLess(a, b string) bool {
 	if len(a) != len(b) {
@@ -649,13 +662,7 @@ func TestKinesisEventSourceMappingIteratorAge(t *testing.T) {
 func TestKinesisEventSourceMappingIdlesUntilAWrite(t *testing.T) {
 	ctx := context.Background()
 	w, clk, k := kinesisTestStream(t)
-	var delivered []time.Time
-	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest"}, func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
-		for range ev.Records {
-			delivered = append(delivered, clk.Now())
-		}
-		return events.KinesisEventResponse{}, nil
-	})
+	esm, delivered := kinesisTestDeliveries(k, clk)
 	rctx, cancel := context.WithCancel(ctx)
 	started := clk.Now()
 	done := clk.Go(func() { _ = esm.Run(rctx) })
@@ -670,12 +677,12 @@ func TestKinesisEventSourceMappingIdlesUntilAWrite(t *testing.T) {
 	put := clk.Now()
 	kinesisTestPut(t, k, []string{"a"})
 	_ = clk.Sleep(ctx, 5*time.Second)
-	if len(delivered) != 1 {
-		t.Fatalf("%d records delivered, want 1", len(delivered))
+	if len(*delivered) != 1 {
+		t.Fatalf("%d records delivered, want 1", len(*delivered))
 	}
-	lag := delivered[0].Sub(put)
-	if lag <= 0 || lag > time.Second || delivered[0].Sub(started)%time.Second != 0 {
-		t.Fatalf("delivered %s after the write, at %s into the run: want the next poll of the one-second grid", lag, delivered[0].Sub(started))
+	lag := (*delivered)[0].Sub(put)
+	if lag <= 0 || lag > time.Second || (*delivered)[0].Sub(started)%time.Second != 0 {
+		t.Fatalf("delivered %s after the write, at %s into the run: want the next poll of the one-second grid", lag, (*delivered)[0].Sub(started))
 	}
 
 	w.SetDown("us-east-1", true)
@@ -689,8 +696,8 @@ func TestKinesisEventSourceMappingIdlesUntilAWrite(t *testing.T) {
 	_ = clk.Sleep(ctx, 2*time.Second)
 	cancel()
 	_ = clk.Await(ctx, done, 0)
-	if len(delivered) != 2 {
-		t.Fatalf("%d records delivered, want the one written after the outage too", len(delivered))
+	if len(*delivered) != 2 {
+		t.Fatalf("%d records delivered, want the one written after the outage too", len(*delivered))
 	}
 }
 
@@ -736,13 +743,7 @@ func TestKinesisIteratorAgeMetric(t *testing.T) {
 func TestKinesisEventSourceMappingSeesAWriteBeforeItListens(t *testing.T) {
 	ctx := context.Background()
 	_, clk, k := kinesisTestStream(t)
-	var delivered []time.Time
-	esm := k.NewEventSourceMapping(KinesisESMConfig{Stream: "ingest"}, func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
-		for range ev.Records {
-			delivered = append(delivered, clk.Now())
-		}
-		return events.KinesisEventResponse{}, nil
-	})
+	esm, delivered := kinesisTestDeliveries(k, clk)
 	var put time.Time
 	esm.beforeIdle = func() {
 		if put.IsZero() {
@@ -758,10 +759,10 @@ func TestKinesisEventSourceMappingSeesAWriteBeforeItListens(t *testing.T) {
 	if put.IsZero() {
 		t.Fatal("the mapping never went idle")
 	}
-	if len(delivered) != 1 {
-		t.Fatalf("%d records delivered, want 1", len(delivered))
+	if len(*delivered) != 1 {
+		t.Fatalf("%d records delivered, want 1", len(*delivered))
 	}
-	if lag := delivered[0].Sub(put); lag > 2*time.Second {
+	if lag := (*delivered)[0].Sub(put); lag > 2*time.Second {
 		t.Fatalf("delivered %s after the write, want at the next poll (1 s, and the invocation): the write before the wait listened was missed", lag)
 	}
 }
